@@ -1,0 +1,58 @@
+# GridGov: `make run` serves the demo, `make test` runs every check. Both set up what they need.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: setup system-packages run test lint bench clean db-down
+
+setup: system-packages $(VENV)/.installed
+
+# Debian/Ubuntu: PostgreSQL + the matching PostGIS, and Chromium for the browser tests.
+# Skipped when everything is present or when apt-get is not there (then README says what to get).
+system-packages:
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  need=""; \
+	  command -v pg_config >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"; \
+	  ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need="$$need postgis"; \
+	  [ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	  if [ -n "$$need" ]; then \
+	    echo "Installing system packages:$$need"; \
+	    $(SUDO) apt-get update -qq && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-common libpq5 && \
+	    major=$$(ls /usr/lib/postgresql | sort -n | tail -1) && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$$major-postgis-3 chromium; \
+	  fi; \
+	else echo "apt-get not found: install PostgreSQL, PostGIS 3 and Chromium yourself (see README)."; fi
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+run: setup
+	$(BIN)/gridgov db up
+	$(BIN)/gridgov migrate
+	$(BIN)/gridgov demo
+	$(BIN)/gridgov serve --host $(HOST) --port $(PORT)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python -m bench
+
+db-down:
+	$(BIN)/gridgov db down
+
+clean:
+	-$(BIN)/gridgov db down
+	rm -rf $(VENV) .gridgov .pytest_cache .mypy_cache .ruff_cache

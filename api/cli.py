@@ -1,0 +1,130 @@
+"""The `gridgov` command line: database, migrations, demo, server, imports, users and tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from api.db.embedded import EmbeddedDatabaseError
+from api.db.session import database_url, embedded_cluster
+from api.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help="GridGov: spatial service for grid-based governance.")
+db_app = typer.Typer(no_args_is_help=True, help="The project-local PostgreSQL + PostGIS cluster.")
+app.add_typer(db_app, name="db")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print a message for the person at the terminal and exit non-zero."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    """Settings from the environment (read per command, never at import)."""
+    return Settings()
+
+
+@db_app.command("up")
+def db_up() -> None:
+    """Create (first time) and start the local cluster; idempotent."""
+    s = settings()
+    if s.db.database_url:
+        console.print("GRIDGOV_DATABASE_URL is set: using that server, no local cluster started.")
+        return
+    cluster = embedded_cluster(s.db)
+    try:
+        was_running = cluster.is_running()
+        cluster.up()
+    except EmbeddedDatabaseError as exc:
+        fail(str(exc))
+    state = "already running" if was_running else "started"
+    console.print(f"PostgreSQL {state}: data in {cluster.data_dir}, port {cluster.port}")
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """Stop the local cluster (data is kept)."""
+    cluster = embedded_cluster(settings().db)
+    try:
+        stopped = cluster.down()
+    except EmbeddedDatabaseError as exc:
+        fail(str(exc))
+    console.print("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Whether the local cluster runs, and where."""
+    s = settings()
+    if s.db.database_url:
+        console.print("using GRIDGOV_DATABASE_URL (external server)")
+        return
+    cluster = embedded_cluster(s.db)
+    try:
+        info = cluster.status()
+    except EmbeddedDatabaseError as exc:
+        fail(str(exc))
+    info.pop("url")
+    console.print(("running" if info.pop("running") else "not running"), highlight=False)
+    for key, value in info.items():
+        console.print(f"  {key}: {value}", highlight=False)
+    if not info["data_dir"].startswith(str(cluster.home)):  # type: ignore[attr-defined]
+        console.print(
+            f"  (as root the cluster runs as user 'postgres', which cannot enter {cluster.home}; "
+            "its data lives at data_dir)",
+            highlight=False,
+        )
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL (libpq form), for psql and scripts."""
+    print(database_url(settings().db))
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+) -> None:
+    """Apply schema migrations (Alembic) up to `revision`."""
+    from api.db.migrate import upgrade
+
+    try:
+        upgrade(database_url(settings().db), revision)
+    except Exception as exc:  # alembic/psycopg errors: show the cause, not a traceback
+        fail(f"migration failed: {exc}")
+    console.print(f"database at {revision}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Run the HTTP service with uvicorn."""
+    import uvicorn
+
+    console.print(f"GridGov on http://{host}:{port}/  (API docs at /docs)")
+    uvicorn.run(
+        "api.main:app_from_env", factory=True, host=host, port=port, workers=workers,
+        log_level="info",
+    )
+
+
+def _register_subcommands() -> None:
+    from api import cli_data, cli_users
+
+    cli_data.register(app)
+    cli_users.register(app)
+
+
+_register_subcommands()
+
+
