@@ -113,7 +113,11 @@ def serve(
 
     console.print(f"GridGov on http://{host}:{port}/  (API docs at /docs)")
     uvicorn.run(
-        "api.main:app_from_env", factory=True, host=host, port=port, workers=workers,
+        "api.main:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
         log_level="info",
     )
 
@@ -126,5 +130,3 @@ def _register_subcommands() -> None:
 
 
 _register_subcommands()
-
-

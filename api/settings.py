@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from pydantic import Field
@@ -42,7 +43,19 @@ class ApiSettings(BaseSettings):
     )
     max_page_size: int = Field(default=1000, ge=1, le=10_000)
     default_page_size: int = Field(default=100, ge=1, le=10_000)
+
+
+class CalendarSettings(BaseSettings):
+    """The working calendar deadlines count on (GRIDGOV_CALENDAR_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_CALENDAR_", extra="ignore")
+
     timezone: str = "Asia/Shanghai"
+    weekdays: list[int] = Field(default=[1, 2, 3, 4, 5], description="ISO weekdays, 1 = Monday")
+    day_start: dt.time = dt.time(9, 0)
+    day_end: dt.time = dt.time(17, 0)
+    holidays: list[dt.date] = Field(default_factory=list)
+    extra_workdays: list[dt.date] = Field(default_factory=list, description="调休 make-up days")
 
 
 class MapSettings(BaseSettings):
@@ -62,4 +75,5 @@ class Settings(BaseSettings):
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     assignment: AssignmentSettings = Field(default_factory=AssignmentSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     map: MapSettings = Field(default_factory=MapSettings)

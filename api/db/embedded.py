@@ -44,7 +44,8 @@ def _pg_bindir() -> Path:
             return path
     raise EmbeddedDatabaseError(
         "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them with "
-        "`sudo apt-get install postgresql postgresql-15-postgis-3` (Debian 12) or run `make setup`; "
+        "`sudo apt-get install postgresql postgresql-15-postgis-3` (Debian 12) or run "
+        "`make setup`; "
         "or set GRIDGOV_DATABASE_URL to an existing PostGIS server."
     )
 
@@ -143,7 +144,12 @@ class EmbeddedCluster:
         if not (self.data_dir / "PG_VERSION").exists():
             return False
         bindir = _pg_bindir()
-        return self._run([str(bindir / "pg_ctl"), "-D", str(self.data_dir), "status"], False).returncode == 0
+        return (
+            self._run(
+                [str(bindir / "pg_ctl"), "-D", str(self.data_dir), "status"], False
+            ).returncode
+            == 0
+        )
 
     def up(self) -> str:
         """Create (first time) and start the cluster, create the database; idempotent."""
@@ -161,8 +167,17 @@ class EmbeddedCluster:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._chown(self.log_file.parent)
             self._run(
-                [str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
-                 "-w", "-t", "60", "start"]
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
             )
         self._wait_ready(bindir)
         self._ensure_database()
@@ -179,8 +194,10 @@ class EmbeddedCluster:
     def destroy(self) -> None:
         """Stop and delete the cluster and its state (tests' throwaway clusters)."""
         self.down()
-        shutil.rmtree(self.data_dir.parent if self.data_dir.parent != self.home else self.data_dir,
-                      ignore_errors=True)
+        shutil.rmtree(
+            self.data_dir.parent if self.data_dir.parent != self.home else self.data_dir,
+            ignore_errors=True,
+        )
         shutil.rmtree(self.home, ignore_errors=True)
 
     def status(self) -> dict[str, object]:
@@ -222,9 +239,20 @@ class EmbeddedCluster:
         self._chown(pwfile)
         try:
             self._run(
-                [str(bindir / "initdb"), "-D", str(self.data_dir), "-U", DB_USER,
-                 "--pwfile", str(pwfile), "--auth-local=scram-sha-256",
-                 "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"]
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    DB_USER,
+                    "--pwfile",
+                    str(pwfile),
+                    "--auth-local=scram-sha-256",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
             )
         finally:
             pwfile.unlink(missing_ok=True)

@@ -41,8 +41,14 @@ metadata = MetaData(
 LEVELS = ("district", "street", "community", "grid")
 ROLES = ("admin", "dispatcher", "officer", "department", "resident")
 STATUSES = (
-    "reported", "registered", "dispatched", "in_progress", "handled",
-    "closed", "rejected", "suspended",
+    "reported",
+    "registered",
+    "dispatched",
+    "in_progress",
+    "handled",
+    "closed",
+    "rejected",
+    "suspended",
 )
 METHODS = ("building", "inside", "nearest", "outside")
 TIME_UNITS = ("natural_hours", "working_hours", "working_days")
@@ -136,7 +142,9 @@ routing_rules = Table(
     Column("category_prefix", Text, nullable=False, server_default=""),
     Column("area_prefix", Text, nullable=False, server_default=""),
     Column(
-        "department_code", Text, ForeignKey("departments.code", ondelete="CASCADE"),
+        "department_code",
+        Text,
+        ForeignKey("departments.code", ondelete="CASCADE"),
         nullable=False,
     ),
     Column("priority", Integer, nullable=False, server_default="0"),

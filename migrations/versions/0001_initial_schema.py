@@ -542,7 +542,7 @@ TRIGGERS_UP = [
       IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.valid_to IS NULL THEN
         INSERT INTO area_parts (area_id, code, level_rank, geom)
         SELECT NEW.id, NEW.code, NEW.level_rank, d.geom
-        FROM ST_Dump(ST_Subdivide(NEW.geom, 64)) AS d
+        FROM ST_Subdivide(NEW.geom, 64) AS s(geom), LATERAL ST_Dump(s.geom) AS d
         WHERE GeometryType(d.geom) = 'POLYGON';
       END IF;
       RETURN NULL;

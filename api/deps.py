@@ -1,0 +1,108 @@
+"""FastAPI dependencies as Annotated aliases: settings, a pooled connection, the current user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request
+from psycopg import Connection
+
+from api.errors import BadRequest, Unauthorized
+from api.services.auth import User, user_for_token
+from api.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    return request.app.state.settings
+
+
+def get_conn(request: Request) -> Iterator[Connection[Any]]:
+    """A connection from the pool for one request; committed on success, rolled back on error."""
+    with request.app.state.pool.connection() as conn:
+        yield conn
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ConnDep = Annotated[Connection[Any], Depends(get_conn)]
+
+
+def optional_user(
+    conn: ConnDep, authorization: Annotated[str | None, Header()] = None
+) -> User | None:
+    """The caller behind a Bearer token, None when no token was sent; a bad token is refused."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send the token as 'Authorization: Bearer <token>'.")
+    user = user_for_token(conn, token.strip())
+    if user is None:
+        raise Unauthorized("This token is unknown, revoked or expired.")
+    return user
+
+
+def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    """The caller; refuses anonymous requests."""
+    if user is None:
+        raise Unauthorized("This needs a token: send 'Authorization: Bearer <token>'.")
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def bbox_param(
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="minLon,minLat,maxLon,maxLat (EPSG:4326)",
+            examples=["116.3,39.9,116.4,40.1"],
+        ),
+    ] = None,
+) -> tuple[float, float, float, float] | None:
+    """Parse and check a bbox query parameter."""
+    if bbox is None:
+        return None
+    try:
+        parts = tuple(float(p) for p in bbox.split(","))
+    except ValueError as exc:
+        raise BadRequest("bbox must be four numbers: minLon,minLat,maxLon,maxLat.") from exc
+    if len(parts) != 4 or any(p != p or p in (float("inf"), float("-inf")) for p in parts):
+        raise BadRequest("bbox must be four finite numbers: minLon,minLat,maxLon,maxLat.")
+    x0, y0, x1, y1 = parts
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        raise BadRequest("bbox must be minLon,minLat,maxLon,maxLat within -180..180 and -90..90.")
+    return x0, y0, x1, y1
+
+
+BBoxDep = Annotated[tuple[float, float, float, float] | None, Depends(bbox_param)]
+
+
+def cursor_param(
+    cursor: Annotated[
+        str | None, Query(max_length=20, description="next_cursor of the previous page")
+    ] = None,
+) -> int | None:
+    """Parse a keyset cursor."""
+    if cursor is None:
+        return None
+    if not cursor.isdigit() or len(cursor) > 18:
+        raise BadRequest("cursor must be the next_cursor value of the previous page.")
+    return int(cursor)
+
+
+def page_size(
+    settings: SettingsDep, limit: Annotated[int | None, Query(ge=1, description="page size")] = None
+) -> int:
+    """The page size asked for, within the configured maximum."""
+    page = limit or settings.api.default_page_size
+    if page > settings.api.max_page_size:
+        raise BadRequest(f"limit must be at most {settings.api.max_page_size}.")
+    return page
+
+
+CursorDep = Annotated[int | None, Depends(cursor_param)]
+PageSizeDep = Annotated[int, Depends(page_size)]

@@ -1,0 +1,119 @@
+"""Domain errors and their single mapping to HTTP.
+
+Every error body is {"error": {"code", "message", "details"}}.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.responses import JSON
+from gis.errors import SpatialError
+
+log = logging.getLogger("gridgov")
+
+
+class DomainError(Exception):
+    """Base of errors a client can cause; `status` is decided here, not in services."""
+
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class BadRequest(DomainError):
+    code, status = "bad_request", 400
+
+
+class Unauthorized(DomainError):
+    code, status = "unauthorized", 401
+
+
+class Forbidden(DomainError):
+    code, status = "forbidden", 403
+
+
+class NotFound(DomainError):
+    code, status = "not_found", 404
+
+
+class Conflict(DomainError):
+    code, status = "conflict", 409
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_key_reused"
+
+
+class StaleVersion(DomainError):
+    code, status = "stale_version", 412
+
+
+class ValidationFailed(DomainError):
+    code, status = "validation_failed", 422
+
+
+class UnknownCategory(ValidationFailed):
+    code = "unknown_category"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The single error envelope."""
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _readable(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
+    """Summarise pydantic errors for people; keep the list for machines."""
+    details = []
+    for e in errors:
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+        details.append({"field": loc, "problem": e.get("msg", "invalid")})
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return "The request body is not valid JSON.", details
+    first = details[0] if details else {"field": "", "problem": "invalid"}
+    where = f"'{first['field']}'" if first["field"] else "the request"
+    more = f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""
+    return f"Invalid value in {where}: {first['problem']}{more}.", details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain, spatial, validation and unexpected errors to the envelope."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSON:
+        return JSON(error_body(exc.code, exc.message, exc.details), exc.status)
+
+    @app.exception_handler(SpatialError)
+    async def _spatial(_: Request, exc: SpatialError) -> JSON:
+        return JSON(error_body(exc.code, exc.message, exc.details), 422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSON:
+        message, details = _readable(list(exc.errors()))
+        is_json = any(e.get("type") == "json_invalid" for e in exc.errors())
+        code = "malformed_json" if is_json else "validation_failed"
+        return JSON(error_body(code, message, {"problems": details}), 400 if is_json else 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSON:
+        messages = {404: "No such resource.", 405: "Method not allowed on this resource."}
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = messages.get(exc.status_code, str(exc.detail))
+        return JSON(error_body(code, message), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSON:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSON(
+            error_body("internal_error", "Something went wrong on our side; it has been logged."),
+            500,
+        )

@@ -1,0 +1,43 @@
+"""Response classes: orjson for our dicts, raw bytes for JSON that PostGIS already built."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def dumps(content: Any) -> bytes:
+    """orjson with the few extra types our rows carry."""
+    return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+class JSON(Response):
+    """application/json rendered with orjson."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
+
+
+class GeoJSON(Response):
+    """application/geo+json; content is bytes/str built by the database, or a dict."""
+
+    media_type = "application/geo+json"
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes | str):
+            return content.encode() if isinstance(content, str) else content
+        return dumps(content)

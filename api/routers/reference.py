@@ -1,0 +1,82 @@
+"""Read-only reference data: areas, buildings, departments, categories, routing rules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Query
+
+from api.deps import BBoxDep, ConnDep, CursorDep, PageSizeDep
+from api.errors import NotFound
+from api.responses import JSON, GeoJSON
+from gis.features import areas_geojson, buildings_geojson
+
+router = APIRouter(prefix="/api/v1", tags=["reference"])
+
+Level = Literal["district", "street", "community", "grid"]
+
+
+@router.get("/areas", response_class=GeoJSON)
+def list_areas(
+    conn: ConnDep,
+    bbox: BBoxDep,
+    limit: PageSizeDep,
+    cursor: CursorDep,
+    level: Level | None = None,
+    parent: Annotated[str | None, Query(max_length=64)] = None,
+) -> GeoJSON:
+    """Current governance areas as GeoJSON (feature id = area code)."""
+    return GeoJSON(
+        areas_geojson(conn, bbox=bbox, level=level, parent=parent, limit=limit, cursor=cursor)
+    )
+
+
+@router.get("/areas/{code}", response_class=JSON)
+def get_area(code: str, conn: ConnDep) -> JSON:
+    """One current area as a GeoJSON Feature."""
+    doc = orjson.loads(areas_geojson(conn, code=code, limit=1))
+    if not doc["features"]:
+        raise NotFound(f"No current area with code '{code}'.")
+    return JSON(doc["features"][0])
+
+
+@router.get("/buildings", response_class=GeoJSON)
+def list_buildings(
+    conn: ConnDep,
+    bbox: BBoxDep,
+    limit: PageSizeDep,
+    cursor: CursorDep,
+    grid: Annotated[str | None, Query(max_length=64)] = None,
+) -> GeoJSON:
+    """Building footprints as GeoJSON."""
+    return GeoJSON(buildings_geojson(conn, bbox=bbox, grid=grid, limit=limit, cursor=cursor))
+
+
+@router.get("/departments", response_class=JSON)
+def list_departments(conn: ConnDep) -> JSON:
+    """All departments."""
+    rows = conn.execute(
+        "SELECT code, name, kind, area_code FROM departments ORDER BY code"
+    ).fetchall()
+    return JSON({"departments": rows})
+
+
+@router.get("/categories", response_class=JSON)
+def list_categories(conn: ConnDep) -> JSON:
+    """All categories with their time limits."""
+    rows = conn.execute(
+        "SELECT code, name, parent_code, kind, time_limit, time_unit, urgency, area_code "
+        "FROM categories ORDER BY code"
+    ).fetchall()
+    return JSON({"categories": rows})
+
+
+@router.get("/routing-rules", response_class=JSON)
+def list_routing_rules(conn: ConnDep) -> JSON:
+    """All routing rules, most specific first."""
+    rows = conn.execute(
+        "SELECT id, category_prefix, area_prefix, department_code, priority FROM routing_rules "
+        "ORDER BY length(area_prefix) DESC, length(category_prefix) DESC, priority DESC, id"
+    ).fetchall()
+    return JSON({"routing_rules": rows})

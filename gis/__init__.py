@@ -1,0 +1,1 @@
+"""Geometry, coordinate reference systems and spatial SQL for GridGov (no HTTP here)."""

@@ -1,0 +1,250 @@
+"""Coordinate reference systems: name normalisation and conversion to and from WGS 84."""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+from gis.errors import InvalidCoordinates, UnknownCRS
+
+WGS84 = "EPSG:4326"
+CGCS2000 = "EPSG:4490"
+GCJ02 = "GCJ02"
+BD09 = "BD09"
+
+_HINT = "Use EPSG:4326 (WGS 84, default), EPSG:4490 (CGCS2000), GCJ02, BD09 or another EPSG code."
+
+# GCJ-02 works on the Krasovsky 1940 ellipsoid.
+_KRASOVSKY_A = 6378245.0
+_KRASOVSKY_EE = 0.00669342162296594323
+
+# The conventional rough bounding box of mainland China inside which GCJ-02 applies an offset.
+_CHINA_LON = (72.004, 137.8347)
+_CHINA_LAT = (0.8293, 55.8271)
+
+# BD-09 rotates/scales GCJ-02 with this angular frequency.
+_BD_X_PI = math.pi * 3000.0 / 180.0
+
+# Iteration limits for the inverse transforms. Both offsets change by only ~1e-3 degrees
+# per degree moved, so each fixed-point step gains about three digits: GCJ-02 needs 3-5
+# steps and BD-09 2-4 to reach 1e-10 degrees (~0.01 mm); 30 is a safety cap.
+_INVERSE_TOLERANCE_DEG = 1e-10
+_INVERSE_MAX_ITERATIONS = 30
+
+_ALIASES = {
+    "": WGS84,
+    "WGS84": WGS84,
+    "CRS84": WGS84,
+    "OGC:CRS84": WGS84,
+    "URN:OGC:DEF:CRS:OGC:1.3:CRS84": WGS84,
+    "URN:OGC:DEF:CRS:OGC::CRS84": WGS84,
+    "HTTP://WWW.OPENGIS.NET/DEF/CRS/OGC/1.3/CRS84": WGS84,
+    "HTTPS://WWW.OPENGIS.NET/DEF/CRS/OGC/1.3/CRS84": WGS84,
+    "CGCS2000": CGCS2000,
+    "GCJ02": GCJ02,
+    "GCJ02LL": GCJ02,
+    "BD09": BD09,
+    "BD09LL": BD09,
+}
+
+_EPSG_PATTERNS = (
+    re.compile(r"^(?:EPSG:{0,2})?(\d{1,6})$"),
+    re.compile(r"^URN:OGC:DEF:CRS:EPSG:[\d.]*:(\d{1,6})$"),
+    re.compile(r"^HTTPS?://WWW\.OPENGIS\.NET/DEF/CRS/EPSG/[\d.]+/(\d{1,6})$"),
+)
+
+
+def _unknown(name: str, reason: str = "") -> UnknownCRS:
+    """The user-facing error for an unusable CRS name."""
+    if reason:
+        message = f"Coordinate reference system {name!r} cannot be used: {reason}. {_HINT}"
+    else:
+        message = f"Unknown coordinate reference system {name!r}. {_HINT}"
+    return UnknownCRS(message, {"crs": name})
+
+
+def normalize_crs(name: str | None) -> str:
+    """Return the canonical name ('EPSG:n', 'GCJ02' or 'BD09') for a CRS name; None means WGS 84."""
+    if name is None:
+        return WGS84
+    raw = str(name).strip()
+    # Case, spaces, "-" and "_" do not matter: "gcj-02", "GCJ_02" and "wgs 84" all match.
+    compact = re.sub(r"[\s_\-]", "", raw.upper())
+    alias = _ALIASES.get(compact)
+    if alias is not None:
+        return alias
+    for pattern in _EPSG_PATTERNS:
+        match = pattern.match(compact)
+        if match:
+            return _checked_epsg(int(match.group(1)), raw)
+    raise _unknown(raw)
+
+
+def _checked_epsg(code: int, raw: str) -> str:
+    """Return 'EPSG:code' if pyproj knows it as a horizontal CRS, else raise UnknownCRS."""
+    problem = _epsg_problem(code)
+    if problem is None:
+        raise _unknown(raw)
+    if problem:
+        raise _unknown(raw, problem)
+    return f"EPSG:{code}"
+
+
+@lru_cache(maxsize=256)
+def _epsg_problem(code: int) -> str | None:
+    """Return None for an unknown code, a reason if it is unusable, or '' if it is fine."""
+    try:
+        crs = CRS.from_epsg(code)
+    except CRSError:
+        return None
+    # Vertical and geocentric systems exist in EPSG but a lon/lat pair cannot come from them.
+    if not (crs.is_geographic or crs.is_projected):
+        return f"{crs.name} is a {crs.type_name}, not a geographic or projected system"
+    return ""
+
+
+@lru_cache(maxsize=64)
+def _transformer(source: str, target: str) -> Transformer:
+    """Return a cached lon/lat-ordered transformer (pyproj >= 3.1 transformers are thread-safe)."""
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def to_wgs84(x: float, y: float, crs: str | None = None) -> tuple[float, float]:
+    """Convert a point in `crs` (x=lon or easting, y=lat or northing) to WGS 84 (lon, lat)."""
+    name = normalize_crs(crs)
+    x, y = _finite_input(x, y)
+    if name == WGS84:
+        result = (x, y)
+    elif name == GCJ02:
+        result = gcj02_to_wgs84(x, y)
+    elif name == BD09:
+        result = gcj02_to_wgs84(*bd09_to_gcj02(x, y))
+    else:
+        result = _transformer(name, WGS84).transform(x, y)
+    return _finite(result, name)
+
+
+def from_wgs84(lon: float, lat: float, crs: str | None = None) -> tuple[float, float]:
+    """Convert a WGS 84 (lon, lat) point to `crs`, returning (lon, lat) or (easting, northing)."""
+    name = normalize_crs(crs)
+    lon, lat = _finite_input(lon, lat)
+    if name == WGS84:
+        result = (lon, lat)
+    elif name == GCJ02:
+        result = wgs84_to_gcj02(lon, lat)
+    elif name == BD09:
+        result = gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+    else:
+        result = _transformer(WGS84, name).transform(lon, lat)
+    return _finite(result, name)
+
+
+def _finite_input(x: float, y: float) -> tuple[float, float]:
+    """The coordinates as floats; InvalidCoordinates if either is NaN or infinite."""
+    x, y = float(x), float(y)
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise InvalidCoordinates(f"Coordinates must be finite numbers, got ({x}, {y}).")
+    return x, y
+
+
+def _finite(point: tuple[float, float], crs: str) -> tuple[float, float]:
+    """The point as floats; InvalidCoordinates if not finite (outside the CRS)."""
+    x, y = float(point[0]), float(point[1])
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise InvalidCoordinates(
+            f"The coordinates cannot be converted with {crs}: they lie outside its area."
+        )
+    return x, y
+
+
+def outside_china(lon: float, lat: float) -> bool:
+    """Return True where GCJ-02 applies no offset (outside the rough mainland China box)."""
+    return not (_CHINA_LON[0] <= lon <= _CHINA_LON[1] and _CHINA_LAT[0] <= lat <= _CHINA_LAT[1])
+
+
+def _gcj02_offset(lon: float, lat: float) -> tuple[float, float]:
+    """Return the GCJ-02 (dlon, dlat) offset in degrees for a WGS 84 point inside China."""
+    x = lon - 105.0
+    y = lat - 35.0
+    shared = (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    dlat_m = (
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * math.sqrt(abs(x))
+        + shared
+        + (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+        + (160.0 * math.sin(y / 12.0 * math.pi) + 320.0 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    )
+    dlon_m = (
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * math.sqrt(abs(x))
+        + shared
+        + (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+        + (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    )
+    # The polynomial gives metres-ish values; scale them by the Krasovsky radii of curvature.
+    rad_lat = math.radians(lat)
+    w = 1.0 - _KRASOVSKY_EE * math.sin(rad_lat) ** 2
+    sqrt_w = math.sqrt(w)
+    meridian_radius = _KRASOVSKY_A * (1.0 - _KRASOVSKY_EE) / (w * sqrt_w)
+    normal_radius = _KRASOVSKY_A / sqrt_w
+    dlat = dlat_m * 180.0 / (meridian_radius * math.pi)
+    dlon = dlon_m * 180.0 / (normal_radius * math.cos(rad_lat) * math.pi)
+    return dlon, dlat
+
+
+def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
+    """Apply the public GCJ-02 ("Mars") forward offset to a WGS 84 point."""
+    if outside_china(lon, lat):
+        return lon, lat
+    dlon, dlat = _gcj02_offset(lon, lat)
+    return lon + dlon, lat + dlat
+
+
+def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
+    """Invert GCJ-02 by fixed-point iteration on the forward transform (error << 1 mm)."""
+    # Solve forward(w) = g: the offset varies slowly, so w <- w - (forward(w) - g) contracts.
+    wlon, wlat = lon, lat
+    for _ in range(_INVERSE_MAX_ITERATIONS):
+        glon, glat = wgs84_to_gcj02(wlon, wlat)
+        step_lon, step_lat = glon - lon, glat - lat
+        wlon -= step_lon
+        wlat -= step_lat
+        if max(abs(step_lon), abs(step_lat)) < _INVERSE_TOLERANCE_DEG:
+            break
+    return wlon, wlat
+
+
+def gcj02_to_bd09(lon: float, lat: float) -> tuple[float, float]:
+    """Apply the public BD-09 (Baidu) forward transform to a GCJ-02 point."""
+    z = math.hypot(lon, lat) + 0.00002 * math.sin(lat * _BD_X_PI)
+    theta = math.atan2(lat, lon) + 0.000003 * math.cos(lon * _BD_X_PI)
+    return z * math.cos(theta) + 0.0065, z * math.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
+    """Invert BD-09 to GCJ-02: the usual closed-form guess refined by fixed-point iteration."""
+    x = lon - 0.0065
+    y = lat - 0.006
+    z = math.hypot(x, y) - 0.00002 * math.sin(y * _BD_X_PI)
+    theta = math.atan2(y, x) - 0.000003 * math.cos(x * _BD_X_PI)
+    glon, glat = z * math.cos(theta), z * math.sin(theta)
+    for _ in range(_INVERSE_MAX_ITERATIONS):
+        blon, blat = gcj02_to_bd09(glon, glat)
+        step_lon, step_lat = blon - lon, blat - lat
+        glon -= step_lon
+        glat -= step_lat
+        if max(abs(step_lon), abs(step_lat)) < _INVERSE_TOLERANCE_DEG:
+            break
+    return glon, glat

@@ -1,0 +1,167 @@
+"""GeoJSON FeatureCollections built in SQL (ST_AsGeoJSON + jsonb), one page per call.
+
+Each list is keyset-paged on its integer id: `cursor` is the last id of the previous page, and the
+collection carries `next_cursor` when more may follow. Filters are composed from fixed SQL
+fragments; every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import Connection, sql
+
+BBox = tuple[float, float, float, float]
+
+# The envelope is built once in the parameter's SRID (4326, same as the columns) so the GiST index
+# on geom answers the && test.
+BBOX_COND = "{alias}.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
+
+INCIDENT_PROPS = """
+    'id', t.public_id, 'status', t.status, 'category', t.category_code,
+    'category_name', (SELECT name FROM categories c WHERE c.code = t.category_code),
+    'grid', t.grid_code, 'community', t.community_code, 'street', t.street_code,
+    'district', t.district_code, 'department', t.department_code, 'method', t.method,
+    'reported_at', t.reported_at, 'updated_at', t.updated_at, 'due_at', t.due_at,
+    'overdue', t.due_at IS NOT NULL AND t.closed_at IS NULL AND t.due_at < now(),
+    'is_demo', t.is_demo
+"""
+
+AREA_PROPS = """
+    'code', t.code, 'name', t.name, 'level', t.level, 'parent_code', t.parent_code,
+    'version_id', t.id, 'valid_from', t.valid_from, 'valid_to', t.valid_to,
+    'attributes', t.attributes
+"""
+
+BUILDING_PROPS = """
+    'id', t.id, 'name', t.name, 'address', t.address, 'households', t.households,
+    'grid', t.grid_code, 'source', t.source, 'source_id', t.source_id
+"""
+
+
+@dataclass
+class Filters:
+    """Conditions (fixed SQL fragments) and their bound values."""
+
+    conds: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, fragment: str, **params: Any) -> None:
+        """AND one more condition."""
+        self.conds.append(fragment)
+        self.params.update(params)
+
+    def bbox(self, bbox: BBox | None) -> None:
+        """Keep features whose geometry's box meets the bbox."""
+        if bbox is not None:
+            x0, y0, x1, y1 = bbox
+            self.add(BBOX_COND.format(alias="t"), x0=x0, y0=y0, x1=x1, y1=y1)
+
+
+def _collection(
+    conn: Connection[Any],
+    table: str,
+    props: str,
+    filters: Filters,
+    limit: int,
+    cursor: int | None,
+    id_prop: str = "t.id",
+    precision: int = 7,
+) -> bytes:
+    if cursor is not None:
+        filters.add("t.id > %(cursor)s", cursor=cursor)
+    where = (
+        sql.SQL(" AND ").join(sql.SQL(c) for c in filters.conds)
+        if filters.conds
+        else sql.SQL("true")
+    )
+    query = sql.SQL(
+        """
+        WITH page AS (
+            SELECT t.* FROM {table} t WHERE {where} ORDER BY t.id LIMIT %(limit)s
+        )
+        SELECT jsonb_build_object(
+            'type', 'FeatureCollection',
+            'features', coalesce(jsonb_agg(jsonb_build_object(
+                'type', 'Feature',
+                'id', {id_prop},
+                'geometry', ST_AsGeoJSON(t.geom, %(precision)s)::jsonb,
+                'properties', jsonb_build_object({props})) ORDER BY t.id), '[]'::jsonb),
+            'numberReturned', count(*),
+            'next_cursor', CASE WHEN count(*) = %(limit)s THEN max(t.id)::text END
+        )::text AS doc
+        FROM page t
+        """
+    ).format(table=sql.SQL(table), where=where, props=sql.SQL(props), id_prop=sql.SQL(id_prop))
+    row = conn.execute(query, {**filters.params, "limit": limit, "precision": precision}).fetchone()
+    assert row is not None
+    return str(row["doc"]).encode()
+
+
+def incidents_geojson(
+    conn: Connection[Any],
+    *,
+    bbox: BBox | None = None,
+    statuses: list[str] | None = None,
+    grid: str | None = None,
+    department: str | None = None,
+    since: dt.datetime | None = None,
+    reporter_user_id: int | None = None,
+    limit: int = 100,
+    cursor: int | None = None,
+) -> bytes:
+    """Incidents as a FeatureCollection (no contact data)."""
+    f = Filters()
+    f.bbox(bbox)
+    if statuses:
+        f.add("t.status = ANY(%(statuses)s)", statuses=statuses)
+    if grid:
+        f.add("t.grid_code = %(grid)s", grid=grid)
+    if department:
+        f.add("t.department_code = %(department)s", department=department)
+    if since:
+        f.add("t.updated_at >= %(since)s", since=since)
+    if reporter_user_id is not None:
+        f.add("t.reporter_user_id = %(reporter)s", reporter=reporter_user_id)
+    return _collection(conn, "incidents", INCIDENT_PROPS, f, limit, cursor, id_prop="t.public_id")
+
+
+def areas_geojson(
+    conn: Connection[Any],
+    *,
+    bbox: BBox | None = None,
+    level: str | None = None,
+    parent: str | None = None,
+    code: str | None = None,
+    limit: int = 100,
+    cursor: int | None = None,
+) -> bytes:
+    """Current areas as a FeatureCollection; feature id is the area code."""
+    f = Filters()
+    f.add("t.valid_to IS NULL")
+    f.bbox(bbox)
+    if level:
+        f.add("t.level = %(level)s", level=level)
+    if parent:
+        f.add("t.parent_code = %(parent)s", parent=parent)
+    if code:
+        f.add("t.code = %(code)s", code=code)
+    return _collection(conn, "areas", AREA_PROPS, f, limit, cursor, id_prop="t.code")
+
+
+def buildings_geojson(
+    conn: Connection[Any],
+    *,
+    bbox: BBox | None = None,
+    grid: str | None = None,
+    limit: int = 100,
+    cursor: int | None = None,
+) -> bytes:
+    """Building footprints as a FeatureCollection."""
+    f = Filters()
+    f.bbox(bbox)
+    if grid:
+        f.add("t.grid_code = %(grid)s", grid=grid)
+    return _collection(conn, "buildings", BUILDING_PROPS, f, limit, cursor)
