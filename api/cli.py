@@ -5,29 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from api.cli_common import console, fail, settings
 from api.db.embedded import EmbeddedDatabaseError
 from api.db.session import database_url, embedded_cluster
-from api.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="GridGov: spatial service for grid-based governance.")
 db_app = typer.Typer(no_args_is_help=True, help="The project-local PostgreSQL + PostGIS cluster.")
 app.add_typer(db_app, name="db")
-
-console = Console()
-err = Console(stderr=True)
-
-
-def fail(message: str, code: int = 1) -> None:
-    """Print a message for the person at the terminal and exit non-zero."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def settings() -> Settings:
-    """Settings from the environment (read per command, never at import)."""
-    return Settings()
 
 
 @db_app.command("up")

@@ -1,9 +1,87 @@
-"""`gridgov user …` and `gridgov token …`: placeholder filled below."""
+"""`gridgov user add|list|disable` and `gridgov token create|revoke`."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from api.cli_common import console, database, fail, settings
+from api.services.auth import ROLES, add_user, create_token, hash_token
+
+user_app = typer.Typer(no_args_is_help=True, help="Users and their roles and scopes.")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens (shown once, stored hashed).")
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")],
+    area: Annotated[str | None, typer.Option(help="area code the user is scoped to")] = None,
+    department: Annotated[str | None, typer.Option(help="department code")] = None,
+) -> None:
+    """Create a user."""
+    with database(settings()) as conn:
+        user = add_user(conn, name, role, area, department)
+    console.print(f"user {user.name} ({user.role}) created", highlight=False)
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users."""
+    with database(settings()) as conn:
+        rows = conn.execute(
+            "SELECT name, role, area_code, department_code, disabled FROM users ORDER BY name"
+        ).fetchall()
+    table = Table("name", "role", "area", "department", "disabled")
+    for r in rows:
+        table.add_row(
+            r["name"],
+            r["role"],
+            r["area_code"] or "",
+            r["department_code"] or "",
+            "yes" if r["disabled"] else "",
+        )
+    console.print(table)
+
+
+@user_app.command("disable")
+def user_disable(name: str) -> None:
+    """Disable a user (their tokens stop working)."""
+    with database(settings()) as conn:
+        done = conn.execute("UPDATE users SET disabled = true WHERE name = %s", (name,)).rowcount
+    if not done:
+        fail(f"no user named '{name}'")
+    console.print(f"user {name} disabled", highlight=False)
+
+
+@token_app.command("create")
+def token_create(
+    name: str,
+    days: Annotated[int | None, typer.Option(help="expire after this many days")] = None,
+) -> None:
+    """Issue a token for a user; the token alone is printed on the last line."""
+    with database(settings()) as conn:
+        token = create_token(conn, name, days)
+    console.print(f"token for {name} (store it now; it is not shown again):", highlight=False)
+    print(token)
+
+
+@token_app.command("revoke")
+def token_revoke(token: str) -> None:
+    """Revoke a token."""
+    with database(settings()) as conn:
+        done = conn.execute(
+            "UPDATE api_tokens SET revoked_at = now() WHERE token_hash = %s AND revoked_at IS NULL",
+            (hash_token(token),),
+        ).rowcount
+    if not done:
+        fail("no such active token")
+    console.print("token revoked")
 
 
 def register(app: typer.Typer) -> None:
     """Attach the user and token commands."""
+    app.add_typer(user_app, name="user")
+    app.add_typer(token_app, name="token")

@@ -294,3 +294,23 @@ ASSIGN_COLUMNS = (
     "near_boundary",
     "swapped_inside",
 )
+
+
+# Each building belongs to the grid holding its interior point (ST_PointOnSurface is always
+# inside the footprint); on a shared edge the lowest code wins, as for incidents.
+ASSIGN_BUILDINGS_SQL = """
+UPDATE buildings b SET grid_code = g.code
+FROM (
+    SELECT b2.id, (
+        SELECT p.code FROM area_parts p
+        WHERE p.level_rank = 4 AND ST_Covers(p.geom, ST_PointOnSurface(b2.geom))
+        ORDER BY p.code LIMIT 1) AS code
+    FROM buildings b2
+) g
+WHERE g.id = b.id AND b.grid_code IS DISTINCT FROM g.code
+"""
+
+
+def assign_buildings_to_grids(conn: Connection[Any]) -> int:
+    """Recompute every building's grid; returns how many changed."""
+    return conn.execute(ASSIGN_BUILDINGS_SQL).rowcount

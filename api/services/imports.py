@@ -1,0 +1,293 @@
+"""Importing areas, buildings and configuration: one transaction each, all or nothing.
+
+Re-importing the same data changes nothing; a changed area gets a new version (the old one is
+closed in the same transaction); buildings are upserted by (source, source id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from psycopg import Connection
+from psycopg.types.json import Jsonb
+
+from api.errors import BadRequest, NotFound
+from gis.assign import assign_buildings_to_grids
+from gis.codes import child_code, number_reading_order
+from gis.io import PolygonLayer, Repair, read_polygons
+
+LEVELS = ("district", "street", "community", "grid")
+Progress = Callable[[int], None]
+
+# Parent found spatially: the current area one level up that holds the child's interior point.
+# ST_PointOnSurface is inside the polygon, so an edge-sharing neighbour never wins.
+RESOLVE_PARENTS_SQL = """
+UPDATE import_areas i SET parent_code = (
+    SELECT a.code FROM areas a
+    WHERE a.valid_to IS NULL AND a.level_rank = i.level_rank - 1
+      AND ST_Covers(a.geom, ST_PointOnSurface(i.geom))
+    ORDER BY a.code LIMIT 1)
+WHERE i.parent_code IS NULL AND i.level_rank > 1
+"""
+
+# A row is unchanged when geometry (topologically), name, parent and attributes all match the
+# current version; rows without a current version stay 'new'.
+DIFF_SQL = """
+UPDATE import_areas i SET state = CASE
+    WHEN ST_Equals(a.geom, i.geom) AND a.name = i.name
+         AND a.parent_code IS NOT DISTINCT FROM i.parent_code
+         AND a.attributes = i.attributes THEN 'same'
+    ELSE 'changed' END
+FROM areas a
+WHERE a.code = i.code AND a.valid_to IS NULL
+"""
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    repaired: list[Repair] = field(default_factory=list)
+    generated_codes: int = 0
+
+
+def _codes_for(layer: PolygonLayer, code_field: str, parents: list[str | None]) -> list[str]:
+    """Codes from the file, or generated: parent code + 3-digit reading-order rank."""
+    if code_field in layer.fields:
+        return [str(p.get(code_field) or "").strip() for p in layer.properties]
+    codes = [""] * len(layer.geometries)
+    groups: dict[str | None, list[int]] = {}
+    for i, parent in enumerate(parents):
+        groups.setdefault(parent, []).append(i)
+    for parent, members in groups.items():
+        if parent is None:
+            raise BadRequest(
+                f"The file has no '{code_field}' field, and codes can only be generated for "
+                "areas with a known parent (pass --parent-code or a parent_code field)."
+            )
+        ranks = number_reading_order([layer.geometries[i] for i in members])
+        for i, rank in zip(members, ranks, strict=True):
+            codes[i] = child_code(parent, rank)
+    return codes
+
+
+def import_areas(
+    conn: Connection[Any],
+    path: Path,
+    *,
+    level: str,
+    code_field: str = "code",
+    name_field: str = "name",
+    parent_code: str | None = None,
+    crs: str | None = None,
+    actor: str = "import",
+    note: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one level of areas from a file; parents from --parent-code, a field, or space."""
+    if level not in LEVELS:
+        raise BadRequest(f"Unknown level '{level}'. Levels: {', '.join(LEVELS)}.")
+    rank = LEVELS.index(level) + 1
+    layer = read_polygons(path, crs=crs, id_field=code_field)
+    if name_field not in layer.fields:
+        raise BadRequest(
+            f"{path.name} has no '{name_field}' field (fields: {', '.join(layer.fields)}); "
+            "pass --name-field."
+        )
+    if (
+        parent_code
+        and not conn.execute(
+            "SELECT 1 FROM areas WHERE code = %s AND valid_to IS NULL", (parent_code,)
+        ).fetchone()
+    ):
+        raise NotFound(f"No current area with code '{parent_code}' to be the parent.")
+    parents: list[str | None] = [
+        parent_code or (str(p["parent_code"]) if p.get("parent_code") else None)
+        for p in layer.properties
+    ]
+    skip = {code_field, name_field, "parent_code", "level"}
+    with conn.transaction():
+        conn.execute(
+            "CREATE TEMP TABLE import_areas (code text, parent_code text, name text, "
+            "level_rank smallint, geom geometry(MultiPolygon, 4326), attributes jsonb, "
+            "state text NOT NULL DEFAULT 'new') ON COMMIT DROP"
+        )
+        generated = code_field not in layer.fields
+        if generated and rank > 1:
+            # parents are needed first to number children inside them
+            parents = _spatial_parents(conn, layer, rank, parents)
+        codes = _codes_for(layer, code_field, parents)
+        _check_codes(codes, path)
+        with conn.cursor().copy(
+            "COPY import_areas (code, parent_code, name, level_rank, geom, attributes) FROM STDIN"
+        ) as copy:
+            for i, (props, geom) in enumerate(zip(layer.properties, layer.geometries, strict=True)):
+                attrs = {k: v for k, v in props.items() if k not in skip and v is not None}
+                copy.write_row(
+                    (
+                        codes[i],
+                        parents[i],
+                        str(props[name_field] or codes[i]),
+                        rank,
+                        f"SRID=4326;{geom.wkt}",
+                        Jsonb(attrs),
+                    )
+                )
+                if progress:
+                    progress(1)
+        conn.execute(RESOLVE_PARENTS_SQL)
+        _check_parents(conn, rank)
+        conn.execute(DIFF_SQL)
+        clash = conn.execute(
+            "SELECT i.code, a.level FROM import_areas i JOIN areas a "
+            "ON a.code = i.code AND a.valid_to IS NULL WHERE a.level_rank <> i.level_rank LIMIT 5"
+        ).fetchall()
+        if clash:
+            listed = ", ".join(f"{r['code']} ({r['level']})" for r in clash)
+            raise BadRequest(f"These codes already exist at another level: {listed}.")
+        conn.execute(
+            "UPDATE areas a SET valid_to = now() FROM import_areas i "
+            "WHERE a.code = i.code AND a.valid_to IS NULL AND i.state = 'changed'"
+        )
+        conn.execute(
+            "INSERT INTO areas (code, parent_code, name, level, level_rank, geom, attributes, "
+            "valid_from, created_by, note) "
+            "SELECT code, parent_code, name, %s, level_rank, geom, attributes, now(), %s, %s "
+            "FROM import_areas WHERE state IN ('new', 'changed')",
+            (level, actor, note or f"import of {path.name}"),
+        )
+        counts = {
+            r["state"]: r["n"]
+            for r in conn.execute(
+                "SELECT state, count(*) AS n FROM import_areas GROUP BY state"
+            ).fetchall()
+        }
+        if level == "grid" and (counts.get("new") or counts.get("changed")):
+            assign_buildings_to_grids(conn)
+    return ImportReport(
+        created=counts.get("new", 0),
+        updated=counts.get("changed", 0),
+        unchanged=counts.get("same", 0),
+        repaired=layer.repairs,
+        generated_codes=len(codes) if generated else 0,
+    )
+
+
+def _spatial_parents(
+    conn: Connection[Any], layer: PolygonLayer, rank: int, parents: list[str | None]
+) -> list[str | None]:
+    out = list(parents)
+    for i, geom in enumerate(layer.geometries):
+        if out[i] is None:
+            row = conn.execute(
+                "SELECT code FROM areas WHERE valid_to IS NULL AND level_rank = %s "
+                "AND ST_Covers(geom, ST_PointOnSurface(ST_GeomFromText(%s, 4326))) "
+                "ORDER BY code LIMIT 1",
+                (rank - 1, geom.wkt),
+            ).fetchone()
+            out[i] = row["code"] if row else None
+    return out
+
+
+def _check_codes(codes: list[str], path: Path) -> None:
+    missing = [i for i, c in enumerate(codes) if not c]
+    if missing:
+        raise BadRequest(f"{len(missing)} features of {path.name} have an empty code.")
+    seen: set[str] = set()
+    dupes = sorted({c for c in codes if c in seen or seen.add(c)})  # type: ignore[func-returns-value]
+    if dupes:
+        raise BadRequest(f"Codes repeat in {path.name}: {', '.join(dupes[:10])}.")
+
+
+def _check_parents(conn: Connection[Any], rank: int) -> None:
+    if rank == 1:
+        return
+    orphans = conn.execute(
+        "SELECT code FROM import_areas WHERE parent_code IS NULL ORDER BY code LIMIT 10"
+    ).fetchall()
+    if orphans:
+        raise BadRequest(
+            "No parent area found for: "
+            + ", ".join(r["code"] for r in orphans)
+            + ". Import the level above first, or pass --parent-code."
+        )
+    unknown = conn.execute(
+        "SELECT DISTINCT i.parent_code FROM import_areas i LEFT JOIN areas a "
+        "ON a.code = i.parent_code AND a.valid_to IS NULL "
+        "WHERE a.id IS NULL OR a.level_rank <> i.level_rank - 1 LIMIT 10"
+    ).fetchall()
+    if unknown:
+        raise BadRequest(
+            "These parent codes are not current areas one level up: "
+            + ", ".join(r["parent_code"] for r in unknown)
+            + "."
+        )
+
+
+def import_buildings(
+    conn: Connection[Any],
+    path: Path,
+    *,
+    source: str | None = None,
+    id_field: str = "osm_id",
+    name_field: str = "name",
+    address_field: str | None = None,
+    households_field: str | None = None,
+    crs: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Upsert building footprints keyed by (source, id); then (re)assign their grids."""
+    layer = read_polygons(path, crs=crs, id_field=id_field)
+    src = source or path.stem
+    report = ImportReport(repaired=layer.repairs)
+    with conn.transaction():
+        for i, (props, geom) in enumerate(zip(layer.properties, layer.geometries, strict=True)):
+            sid = str(props.get(id_field) if id_field in layer.fields else i)
+            address = props.get(address_field) if address_field else _osm_address(props)
+            households = props.get(households_field) if households_field else None
+            row = conn.execute(
+                """
+                INSERT INTO buildings (source, source_id, name, address, households, attributes,
+                                       geom)
+                VALUES (%s, %s, %s, %s, %s, %s, ST_GeomFromText(%s, 4326))
+                ON CONFLICT (source, source_id) DO UPDATE SET
+                    name = EXCLUDED.name, address = EXCLUDED.address,
+                    households = EXCLUDED.households, attributes = EXCLUDED.attributes,
+                    geom = EXCLUDED.geom
+                WHERE NOT (ST_Equals(buildings.geom, EXCLUDED.geom)
+                           AND buildings.name IS NOT DISTINCT FROM EXCLUDED.name
+                           AND buildings.attributes = EXCLUDED.attributes)
+                RETURNING (xmax = 0) AS inserted
+                """,
+                (
+                    src,
+                    sid,
+                    props.get(name_field),
+                    address,
+                    int(households) if households is not None else None,
+                    Jsonb({k: v for k, v in props.items() if v is not None}),
+                    geom.wkt,
+                ),
+            ).fetchone()
+            if row is None:
+                report.unchanged += 1
+            elif row["inserted"]:
+                report.created += 1
+            else:
+                report.updated += 1
+            if progress:
+                progress(1)
+        assign_buildings_to_grids(conn)
+    return report
+
+
+def _osm_address(props: dict[str, Any]) -> str | None:
+    parts = [props.get(k) for k in ("addr:city", "addr:street", "addr:housenumber")]
+    text = "".join(str(p) for p in parts if p)
+    return text or None

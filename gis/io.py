@@ -1,0 +1,122 @@
+"""Reading polygon layers (GeoJSON, GeoPackage, Shapefile …) into EPSG:4326 MultiPolygons.
+
+pyogrio reads the file; pyproj converts the coordinates; invalid polygons are repaired with
+make_valid (keeping the polygonal part) and every repair is reported, never hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from pyogrio.errors import DataSourceError
+from pyogrio.raw import read as ogr_read
+from pyproj import CRS, Transformer
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from gis.crs import normalize_crs
+from gis.errors import InvalidGeometry, UnknownCRS
+
+
+@dataclass
+class Repair:
+    """One feature whose geometry was repaired, and why it needed it."""
+
+    feature: int
+    ident: str
+    reason: str
+
+
+@dataclass
+class PolygonLayer:
+    """Features of a layer: properties and EPSG:4326 MultiPolygons, aligned by index."""
+
+    properties: list[dict[str, Any]]
+    geometries: list[MultiPolygon]
+    source_crs: str
+    fields: list[str]
+    repairs: list[Repair] = field(default_factory=list)
+
+
+def _source_crs(meta_crs: str | None, override: str | None, path: Path) -> CRS:
+    if override:
+        name = normalize_crs(override)
+        if not name.startswith("EPSG:"):
+            raise UnknownCRS(f"Files must be in an EPSG coordinate system, not {name}.")
+        return CRS.from_user_input(name)
+    if not meta_crs:
+        raise UnknownCRS(
+            f"{path.name} does not say which coordinate system it uses; pass --crs EPSG:n."
+        )
+    return CRS.from_user_input(meta_crs)
+
+
+def as_multipolygon(geom: BaseGeometry) -> MultiPolygon | None:
+    """The polygonal part of a geometry as a MultiPolygon (None when it has none)."""
+    geom = shapely.force_2d(geom)
+    if isinstance(geom, MultiPolygon):
+        return geom
+    if isinstance(geom, Polygon):
+        return MultiPolygon([geom])
+    parts = [
+        p
+        for g in getattr(geom, "geoms", [])
+        for p in (getattr(g, "geoms", None) or [g])
+        if isinstance(p, Polygon) and not p.is_empty
+    ]
+    return MultiPolygon(parts) if parts else None
+
+
+def read_polygons(
+    path: Path, *, crs: str | None = None, layer: str | None = None, id_field: str | None = None
+) -> PolygonLayer:
+    """Read a polygon layer; reproject to EPSG:4326 and repair invalid geometries."""
+    if not path.exists():
+        raise FileNotFoundError(f"No such file: {path}")
+    try:
+        meta, _fids, wkb, field_data = ogr_read(path, layer=layer)
+    except DataSourceError as exc:
+        raise InvalidGeometry(f"Cannot read {path.name}: {exc}") from exc
+    fields = [str(f) for f in meta["fields"]]
+    n = len(wkb)
+    properties = [
+        {name: _plain(field_data[j][i]) for j, name in enumerate(fields)} for i in range(n)
+    ]
+    geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))
+    source = _source_crs(meta.get("crs"), crs, path)
+    if not source.equals(CRS.from_epsg(4326)):
+        transformer = Transformer.from_crs(source, "EPSG:4326", always_xy=True)
+        geoms = shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(*xy.T)))
+    out: list[MultiPolygon] = []
+    repairs: list[Repair] = []
+    for i, geom in enumerate(geoms):
+        ident = str(properties[i].get(id_field, i)) if id_field else str(i)
+        if geom is None or geom.is_empty:
+            raise InvalidGeometry(f"Feature {ident} of {path.name} has no geometry.")
+        if not geom.is_valid:
+            reason = shapely.is_valid_reason(geom)
+            geom = shapely.make_valid(geom)
+            repairs.append(Repair(i, ident, reason))
+        multi = as_multipolygon(geom)
+        if multi is None or multi.is_empty:
+            raise InvalidGeometry(
+                f"Feature {ident} of {path.name} is not a polygon "
+                f"({geom.geom_type}); only polygon layers can be imported here."
+            )
+        out.append(multi)
+    return PolygonLayer(properties, out, source.to_string(), fields, repairs)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars → Python values; NaN → None (JSON-safe attributes)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value
