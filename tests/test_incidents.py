@@ -13,7 +13,11 @@ G1, G2 = "110199001001001", "110199001001002"
 
 
 def report(client, lon=116.010, lat=39.020, category="SJ0102", key=None, **extra):  # type: ignore[no-untyped-def]
-    body = {"category": category, "description": "垃圾堆在路边", "location": {"lon": lon, "lat": lat}}
+    body = {
+        "category": category,
+        "description": "垃圾堆在路边",
+        "location": {"lon": lon, "lat": lat},
+    }
     body.update(extra)
     headers = {"Idempotency-Key": key} if key else {}
     return client.post("/api/v1/incidents", json=body, headers=headers)
@@ -29,7 +33,10 @@ def test_report_inside_grid_is_assigned_and_routed(world, db):
     body = r.json()
     assert body["status"] == "reported"
     assert body["assignment"]["grid"]["code"] == G1
-    assert body["assignment"]["department"] == {"code": "CITYMGMT-001", "name": "城管执法甲街道分队"}
+    assert body["assignment"]["department"] == {
+        "code": "CITYMGMT-001",
+        "name": "城管执法甲街道分队",
+    }
     assert body["assignment"]["rule"]["area_prefix"] == "110199001"
     assert body["category"] == {"code": "SJ0102", "name": "暴露垃圾"}
     assert [e["action"] for e in body["events"]] == ["report"]
@@ -40,8 +47,13 @@ def test_report_inside_grid_is_assigned_and_routed(world, db):
         (body["id"],),
     ).fetchone()
     assert row == {
-        "grid_code": G1, "department_code": "CITYMGMT-001", "status": "reported",
-        "method": "inside", "orig_crs": "EPSG:4326", "x": 116.010, "version_ok": True,
+        "grid_code": G1,
+        "department_code": "CITYMGMT-001",
+        "status": "reported",
+        "method": "inside",
+        "orig_crs": "EPSG:4326",
+        "x": 116.010,
+        "version_ok": True,
     }
     assert count(db, "incident_events") == 1
 
@@ -94,8 +106,10 @@ def test_geojson_point_location_and_gcj02(world):
     x, y = from_wgs84(116.0249, 39.0305, "GCJ02")
     r = world.post(
         "/api/v1/incidents",
-        json={"category": "SJ0102", "location": {"type": "Point", "coordinates": [x, y],
-                                                 "crs": "GCJ02"}},
+        json={
+            "category": "SJ0102",
+            "location": {"type": "Point", "coordinates": [x, y], "crs": "GCJ02"},
+        },
     )
     assert r.status_code == 201, r.text
     body = r.json()
@@ -109,17 +123,39 @@ def test_geojson_point_location_and_gcj02(world):
     ("body", "status", "code"),
     [
         ({"category": "NOPE", "location": {"lon": 116.01, "lat": 39.02}}, 422, "unknown_category"),
-        ({"category": "SJ0102", "location": {"lon": 121.0, "lat": 38.5}}, 422,
-         "outside_service_area"),
-        ({"category": "SJ0102", "location": {"lon": 39.02, "lat": 116.01}}, 422,
-         "invalid_coordinates"),
+        (
+            {"category": "SJ0102", "location": {"lon": 121.0, "lat": 38.5}},
+            422,
+            "outside_service_area",
+        ),
+        (
+            {"category": "SJ0102", "location": {"lon": 39.02, "lat": 116.01}},
+            422,
+            "invalid_coordinates",
+        ),
         ({"category": "SJ0102"}, 422, "validation_failed"),
-        ({"category": "SJ0102", "location": {"lon": "east", "lat": 39.02}}, 422,
-         "validation_failed"),
-        ({"category": "SJ0102", "location": {"lon": 116.01, "lat": 39.02}, "description": "x" * 4001},
-         422, "validation_failed"),
-        ({"category": "SJ0102", "location": {"type": "LineString", "coordinates": [[1, 2], [3, 4]]}},
-         422, "validation_failed"),
+        (
+            {"category": "SJ0102", "location": {"lon": "east", "lat": 39.02}},
+            422,
+            "validation_failed",
+        ),
+        (
+            {
+                "category": "SJ0102",
+                "location": {"lon": 116.01, "lat": 39.02},
+                "description": "x" * 4001,
+            },
+            422,
+            "validation_failed",
+        ),
+        (
+            {
+                "category": "SJ0102",
+                "location": {"type": "LineString", "coordinates": [[1, 2], [3, 4]]},
+            },
+            422,
+            "validation_failed",
+        ),
     ],
 )
 def test_bad_reports_get_clear_errors_and_change_nothing(world, db, body, status, code):
@@ -133,7 +169,8 @@ def test_bad_reports_get_clear_errors_and_change_nothing(world, db, body, status
 
 def test_malformed_json_is_400(world, db):
     r = world.post(
-        "/api/v1/incidents", content=b'{"category": "SJ0102", "location": ',
+        "/api/v1/incidents",
+        content=b'{"category": "SJ0102", "location": ',
         headers={"content-type": "application/json"},
     )
     assert r.status_code == 400
