@@ -34,6 +34,8 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import split
 from shapely.strtree import STRtree
 
+from gis.codes import number_reading_order
+
 ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0 (https://www.openstreetmap.org/copyright)"
 DEFAULT_DATA_DIR = Path(os.environ.get("GRIDGOV_OSM_DATA", "/work/shared/data/beijing-haidian"))
 DEFAULT_OUT_DIR = Path(__file__).resolve().parents[1] / "api" / "demo" / "data"
@@ -49,7 +51,6 @@ SLIVER_M2 = 3_000.0
 MIN_GRID_M2 = 8_000.0
 MAX_GRID_M2 = 150_000.0
 MAX_GRIDS = 60  # per street; past this the smallest grids keep merging (within MAX_GRID_M2)
-BAND_M = 150.0
 GRID_SIZE = 1e-7  # 7 decimals of a degree, about 1 cm
 HOUSEHOLD_M2 = 90.0
 DEFAULT_LEVELS = 4.0
@@ -238,18 +239,6 @@ def snap_tiling(grids_m: list[BaseGeometry], grid_size: float = GRID_SIZE) -> li
     for face in faces:  # each face lies inside exactly one grid: the one at distance 0
         owned[int(tree.query_nearest(to_metric(face.representative_point()))[0])].append(face)
     return [as_multi(shapely.union_all(parts, grid_size=grid_size)) for parts in owned]
-
-
-def number_reading_order(geoms: list[BaseGeometry], band_m: float = BAND_M) -> list[int]:
-    """Rank lon/lat geometries 1..n: north→south in ``band_m`` bands, west→east inside a band."""
-    cents = [to_metric(g.centroid) for g in geoms]
-    top = max((c.y for c in cents), default=0.0)
-    band = [math.floor((top - c.y) / band_m) for c in cents]
-    order = sorted(range(len(geoms)), key=lambda k: (band[k], cents[k].x))
-    ranks = [0] * len(geoms)
-    for rank, k in enumerate(order, start=1):
-        ranks[k] = rank
-    return ranks
 
 
 def community_name(compound: str) -> str:
