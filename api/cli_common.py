@@ -15,8 +15,8 @@ from api.errors import DomainError
 from api.settings import Settings
 from gis.errors import SpatialError
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

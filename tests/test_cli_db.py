@@ -70,3 +70,29 @@ def test_user_and_token_lifecycle(world_db, world):
     assert runner.invoke(app, ["token", "revoke", token], env=env).exit_code == 0
     refused = world.get("/api/v1/incidents", headers=auth)
     assert refused.status_code == 401 and "revoked" in refused.json()["error"]["message"]
+
+
+def test_missing_postgresql_names_the_package(monkeypatch, tmp_path):
+    import api.db.embedded as embedded
+
+    monkeypatch.setattr(embedded.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(embedded.glob, "glob", lambda _pattern: [])
+    r = CliRunner().invoke(
+        app, ["db", "up"], env={"GRIDGOV_DATA_DIR": str(tmp_path), "GRIDGOV_DATABASE_URL": ""}
+    )
+    assert r.exit_code == 1
+    assert "apt-get install postgresql postgresql-15-postgis-3" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_missing_postgis_names_the_package(monkeypatch, tmp_path):
+    import api.db.embedded as embedded
+
+    monkeypatch.setattr(embedded, "_postgis_available", lambda _bindir: False)
+    r = CliRunner().invoke(
+        app, ["db", "up"], env={"GRIDGOV_DATA_DIR": str(tmp_path), "GRIDGOV_DATABASE_URL": ""}
+    )
+    assert r.exit_code == 1
+    major = embedded._major_version(embedded._pg_bindir())
+    assert f"apt-get install postgresql-{major}-postgis-3" in r.output
+    assert not (tmp_path / "pg").exists()  # nothing was created
