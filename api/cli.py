@@ -75,7 +75,7 @@ def db_url() -> None:
 
 @app.command()
 def migrate(
-    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+    revision: Annotated[str, typer.Argument(help="target revision")] = "heads",
 ) -> None:
     """Apply schema migrations (Alembic) up to `revision`."""
     from api.db.migrate import upgrade

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from api.db.session import open_pool
 from api.errors import install_error_handlers
 from api.responses import JSON
-from api.routers import health, incidents, locate, reference
+from api.routers import health, incidents, locate, pages, reference
 from api.settings import Settings
 
 
@@ -37,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for module in (health, locate, incidents, reference):
         app.include_router(module.router)
+    pages.install(app)  # GET / and the other pages, plus /static (Leaflet, gridgov.js)
     return app
 
 
