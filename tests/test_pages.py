@@ -109,7 +109,10 @@ def test_overview_basemap_without_attribution_still_renders() -> None:
 
 def test_web_map_does_not_touch_the_database() -> None:
     code = "import sys, web_map.pages; print(sorted(m for m in sys.modules if 'psycopg' in m))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]"
     for path in Path(STATIC_DIR).parent.rglob("*.py"):
         assert "psycopg" not in path.read_text(), path
@@ -285,6 +288,14 @@ def test_overview_in_an_offline_browser(live_server: str, offline: Offline) -> N
         "市容环境 SJ01 → 城管执法甲街道分队 (CITYMGMT-001)",
     ]
     assert "inside" in popup.inner_text()
+    expect(page.locator(".gg-assign tr[data-level=near]")).to_have_count(0)
+
+    # a few metres from the edge grid 1 shares with grid 2: the neighbour is named
+    by_the_edge = point_on_map(page, 39.02, 116.02497, 18)
+    the_map.click(position=by_the_edge)
+    expect(page.locator(".leaflet-popup")).to_have_count(1)
+    expect(page.locator(".gg-assign tr[data-level=grid] td")).to_contain_text(GRID_1)
+    expect(page.locator(".gg-assign tr[data-level=near] td")).to_contain_text(f"{GRID_2} (2.")
 
     # clicking outside every area shows the API's message
     outside = point_on_map(page, 39.5, 116.5, 12)

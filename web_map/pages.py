@@ -1,0 +1,209 @@
+"""Page builders: folium maps whose scripts, styles and images are all served by GridGov itself.
+
+Folium's defaults point at CDNs (Leaflet, jQuery, Bootstrap, awesome-markers…). Government
+intranets are offline, so every page replaces them per map with the files vendored under
+`static/vendor/` and adds GridGov's own `gridgov.js`/`gridgov.css`. The page's data comes from the
+API at run time (fetched by gridgov.js); nothing here touches the database.
+
+A page hands its settings to gridgov.js in a `<script type="application/json" id="gridgov-config">`
+block (data, not code), so the only executable inline script is what folium emits.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import folium
+from branca.element import Element, Figure
+
+from api.settings import MapSettings
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_URL = "/static"
+API_ROOT = "/api/v1"
+
+# Only what the pages use: Leaflet itself and our own files; no jQuery, Bootstrap or icon fonts.
+LOCAL_JS = [
+    ("leaflet", f"{STATIC_URL}/vendor/leaflet/leaflet.js"),
+    ("gridgov", f"{STATIC_URL}/gridgov.js"),
+]
+LOCAL_CSS = [
+    ("leaflet_css", f"{STATIC_URL}/vendor/leaflet/leaflet.css"),
+    ("gridgov_css", f"{STATIC_URL}/gridgov.css"),
+]
+FAVICON = f"{STATIC_URL}/favicon.svg"
+
+DEFAULT_CENTRE = (39.99, 116.33)  # Beijing, Haidian district
+DEFAULT_ZOOM = 11
+BASEMAP_FALLBACK_ATTRIBUTION = "底图 Base map"
+
+
+@dataclass(frozen=True)
+class AreaLevel:
+    """How one level of the area hierarchy is named and drawn on every page."""
+
+    level: str
+    zh: str
+    en: str
+    plural: str
+    color: str
+    weight: float
+    fill_opacity: float
+    z_index: int
+    dash: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Bilingual label, e.g. "网格 Grid"."""
+        return f"{self.zh} {self.en}"
+
+    @property
+    def pane(self) -> str:
+        """Leaflet pane name: one pane per level keeps grids above districts whatever is toggled."""
+        return f"gridgov-{self.level}"
+
+
+AREA_LEVELS: tuple[AreaLevel, ...] = (
+    AreaLevel("district", "区县", "District", "districts", "#6a3d9a", 3.0, 0.03, 410),
+    AreaLevel("street", "街道", "Street", "streets", "#1f78b4", 2.5, 0.03, 420),
+    AreaLevel("community", "社区", "Community", "communities", "#33a02c", 1.8, 0.04, 430, "6 4"),
+    AreaLevel("grid", "网格", "Grid", "grids", "#e6550d", 1.2, 0.10, 440),
+)
+
+
+class RawHtml(Element):
+    """Markup placed into the page as written (fixed markup, never user data)."""
+
+    def __init__(self, markup: str) -> None:
+        super().__init__("{{ this.markup }}")
+        self.markup = markup
+
+
+def json_for_script(data: Any) -> str:
+    """JSON that is safe inside a <script> element (no '</script>' or '<!--' can appear)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def figure_of(fmap: folium.Map) -> Figure:
+    """The HTML document (branca Figure) a folium map renders into."""
+    root = fmap.get_root()
+    if not isinstance(root, Figure):
+        raise TypeError("a page's map must be the child of a Figure")
+    return root
+
+
+def base_map(
+    settings: MapSettings,
+    *,
+    title: str,
+    location: tuple[float, float] = DEFAULT_CENTRE,
+    zoom: int = DEFAULT_ZOOM,
+) -> folium.Map:
+    """A folium map that loads only local assets, with the configured base map or none."""
+    fmap = folium.Map(
+        location=location,
+        zoom_start=zoom,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,  # SVG paths: one DOM node per area, styleable and testable
+    )
+    # Per instance: folium's class-level lists are shared, and its add_*_link mutates in place.
+    fmap.default_js = list(LOCAL_JS)
+    fmap.default_css = list(LOCAL_CSS)
+    if settings.basemap_url:
+        # An XYZ URL template (intranet tile server, Tianditu with key…). Note folium resolves a
+        # bare provider name such as "OpenStreetMap" to that provider's internet URL.
+        folium.TileLayer(
+            tiles=settings.basemap_url,
+            attr=settings.basemap_attribution or BASEMAP_FALLBACK_ATTRIBUTION,
+            name=BASEMAP_FALLBACK_ATTRIBUTION,
+            control=False,
+        ).add_to(fmap)
+    figure = figure_of(fmap)
+    figure.title = html.escape(title)  # branca writes the title into <title> unescaped
+    figure.header.add_child(RawHtml(f'<link rel="icon" href="{FAVICON}" type="image/svg+xml">'))
+    return fmap
+
+
+def add_page_config(fmap: folium.Map, config: dict[str, Any]) -> None:
+    """Hand the page's settings to gridgov.js as a JSON data block (not executable)."""
+    payload = {"map": fmap.get_name(), "api": API_ROOT, **config}
+    block = (
+        f'<script type="application/json" id="gridgov-config">{json_for_script(payload)}</script>'
+    )
+    figure_of(fmap).html.add_child(RawHtml(block))
+
+
+def area_layers(fmap: folium.Map) -> list[dict[str, Any]]:
+    """One pane and one (initially empty) overlay per level; gridgov.js fills them from the API."""
+    levels = []
+    for lvl in AREA_LEVELS:
+        folium.map.CustomPane(lvl.pane, z_index=lvl.z_index, pointer_events=True).add_to(fmap)
+        group = folium.FeatureGroup(name=lvl.label, overlay=True, control=True, show=True)
+        group.add_to(fmap)
+        levels.append(
+            {
+                "level": lvl.level,
+                "label": lvl.label,
+                "en": lvl.en,
+                "plural": lvl.plural,
+                "layer": group.get_name(),
+                "pane": lvl.pane,
+                "style": {
+                    "color": lvl.color,
+                    "weight": lvl.weight,
+                    "fillColor": lvl.color,
+                    "fillOpacity": lvl.fill_opacity,
+                    "dashArray": lvl.dash,
+                },
+            }
+        )
+    return levels
+
+
+def overview_page(settings: MapSettings, *, title: str = "GridGov · 网格总览 Overview") -> str:
+    """The overview map: all area levels as toggleable layers; a click tells who is responsible."""
+    fmap = base_map(settings, title=title)
+    levels = area_layers(fmap)
+    folium.LayerControl(position="topright", collapsed=False).add_to(fmap)
+    figure_of(fmap).html.add_child(
+        RawHtml(
+            '<aside id="gridgov-panel" class="gg-panel" aria-label="GridGov">'
+            '<h1 class="gg-title">GridGov <span lang="zh-Hans">网格总览</span> Overview</h1>'
+            '<ul id="legend" class="gg-legend"></ul>'
+            '<p id="status" class="gg-status" role="status" aria-live="polite"'
+            ' data-state="loading">加载中 Loading…</p>'
+            '<p class="gg-hint">点击地图查看归属与责任部门 · '
+            "Click the map to see the grid and responsible departments.</p>"
+            "</aside>"
+        )
+    )
+    add_page_config(fmap, {"page": "overview", "levels": levels})
+    return str(figure_of(fmap).render())
+
+
+class _References(HTMLParser):
+    """Collects the URLs a page makes the browser load (script src, link href, img src)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        wanted = {"script": "src", "link": "href", "img": "src", "iframe": "src"}.get(tag)
+        for name, value in attrs:
+            if name == wanted and value:
+                self.urls.append(value)
+
+
+def page_references(markup: str) -> list[str]:
+    """Every URL the page's markup loads, in document order."""
+    parser = _References()
+    parser.feed(markup)
+    return parser.urls

@@ -1,0 +1,246 @@
+/*
+ * GridGov pages: shared helpers and the overview map.
+ *
+ * Served by GridGov itself (no CDN). Pages built by web_map/pages.py carry their settings in
+ * <script type="application/json" id="gridgov-config">; on DOMContentLoaded this file finds the
+ * Leaflet map folium created (config.map) and runs the page's initialiser (config.page).
+ * CSP-friendly: no eval, no inline handlers, and text from the API is only ever set with
+ * textContent (never innerHTML), so names like "<img onerror=…>" stay text.
+ */
+(function () {
+  "use strict";
+
+  const GridGov = { pages: {}, map: null, config: null, layers: {}, counts: {} };
+  window.GridGov = GridGov;
+
+  /** Build an element: el("td", {className: "x"}, "text", child, …); strings become text nodes. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined) continue;
+      if (key === "className") node.className = value;
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(key, value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+  GridGov.el = el;
+
+  /** GET JSON from the API: {ok, status, body}; body is null when the response is not JSON. */
+  async function getJSON(url) {
+    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_ignored) {
+      body = null;
+    }
+    return { ok: response.ok, status: response.status, body: body };
+  }
+  GridGov.getJSON = getJSON;
+
+  /** The message of an API error envelope {"error": {"message"}}, or a generic one. */
+  function errorMessage(result) {
+    const error = result && result.body && result.body.error;
+    if (error && error.message) return error.message;
+    return "请求失败 Request failed" + (result && result.status ? " (HTTP " + result.status + ")" : "");
+  }
+  GridGov.errorMessage = errorMessage;
+
+  /** All features of a paged FeatureCollection endpoint, following next_cursor. */
+  async function fetchAllFeatures(url, maxPages) {
+    const features = [];
+    let cursor = null;
+    for (let page = 0; page < (maxPages || 50); page += 1) {
+      const pageUrl = cursor ? url + "&cursor=" + encodeURIComponent(cursor) : url;
+      const result = await getJSON(pageUrl);
+      if (!result.ok) throw new Error(errorMessage(result));
+      features.push(...(result.body.features || []));
+      cursor = result.body.next_cursor;
+      if (!cursor) break;
+    }
+    return features;
+  }
+  GridGov.fetchAllFeatures = fetchAllFeatures;
+
+  /** Show a state ("loading" | "ready" | "error") and text in the page's #status element. */
+  function setStatus(state, text) {
+    const status = document.getElementById("status");
+    if (!status) return;
+    status.dataset.state = state;
+    status.textContent = text;
+  }
+  GridGov.setStatus = setStatus;
+
+  function plural(count, level) {
+    return count + " " + (count === 1 ? level.en.toLowerCase() : level.plural);
+  }
+
+  /** "name code" for an area object {code, name} or a dash. */
+  function areaText(area) {
+    return area ? [area.name, "(" + area.code + ")"].join(" ") : "—";
+  }
+
+  function tooltipFor(feature, level) {
+    const p = feature.properties || {};
+    const code = el("strong", {}, p.code || feature.id);
+    return level.level === "grid"
+      ? el("span", { className: "gg-tip" }, code, el("br"), p.name || "")
+      : el("span", { className: "gg-tip" }, p.name || "", " ", code);
+  }
+
+  const METHODS = {
+    building: "楼栋 via building",
+    inside: "网格内 inside grid",
+    nearest: "最近网格 nearest grid",
+    outside: "无网格 no grid here",
+  };
+
+  /** Popup content for a /locate answer. */
+  function locateContent(body) {
+    const a = body.assignment || {};
+    const rows = [
+      ["grid", "网格 Grid"],
+      ["community", "社区 Community"],
+      ["street", "街道 Street"],
+      ["district", "区县 District"],
+    ].map(([level, label]) =>
+      el("tr", { dataset: { level: level } }, el("th", {}, label), el("td", {}, areaText(a[level])))
+    );
+    let method = a.method + " · " + (METHODS[a.method] || "");
+    if (a.method === "nearest" && a.distance_m) method += " (" + a.distance_m + " m)";
+    rows.push(el("tr", {}, el("th", {}, "方式 Method"), el("td", {}, method)));
+    const building = a.building ? a.building.name || "#" + a.building.id : "—";
+    rows.push(el("tr", {}, el("th", {}, "楼栋 Building"), el("td", {}, building)));
+    // near_boundary lists the other grids within a few metres: the point may be theirs.
+    const near = (a.near_boundary || []).map((n) => n.code + " (" + n.distance_m.toFixed(1) + " m)");
+    if (near.length) {
+      rows.push(
+        el("tr", { className: "gg-warn", dataset: { level: "near" } }, el("th", {}, "邻近 Near"),
+          el("td", {}, near.join(", ")))
+      );
+    }
+    const departments = (body.departments || []).map((d) =>
+      el(
+        "li", {},
+        el("span", { className: "gg-cat" }, (d.category_name || "") + " " + d.category),
+        " → ",
+        d.department ? d.department.name + " (" + d.department.code + ")" : "—"
+      )
+    );
+    const where = body.location
+      ? body.location.lon.toFixed(6) + ", " + body.location.lat.toFixed(6) : "";
+    return el(
+      "div", { className: "gg-locate" },
+      el("table", { className: "gg-assign" }, el("tbody", {}, rows)),
+      el("h2", {}, "责任部门 Responsible departments"),
+      departments.length ? el("ul", { className: "gg-depts" }, departments)
+        : el("p", {}, "—"),
+      el("p", { className: "gg-where" }, where)
+    );
+  }
+
+  function errorContent(result) {
+    return el("div", { className: "gg-locate gg-error" }, errorMessage(result));
+  }
+
+  /** Clicking the map asks /locate who is responsible there and shows it in a popup. */
+  function enableLocate(map, api) {
+    let latest = 0;
+    map.on("click", async (event) => {
+      const ticket = (latest += 1);
+      const popup = L.popup({ maxWidth: 380, className: "gg-popup" })
+        .setLatLng(event.latlng)
+        .setContent(el("div", { className: "gg-locate" }, "查询中 Locating…"))
+        .openOn(map);
+      const point = event.latlng.wrap();
+      const url = api + "/locate?lon=" + point.lng.toFixed(7) + "&lat=" + point.lat.toFixed(7);
+      let content;
+      try {
+        const result = await getJSON(url);
+        content = result.ok ? locateContent(result.body) : errorContent(result);
+      } catch (_networkError) {
+        content = errorContent({ status: 0, body: null });
+      }
+      if (ticket === latest) popup.setContent(content);
+    });
+  }
+  GridGov.enableLocate = enableLocate;
+
+  /** Fill each level's overlay with the current areas from the API. */
+  async function loadAreaLevel(map, api, level) {
+    const url = api + "/areas?level=" + encodeURIComponent(level.level) + "&limit=1000";
+    const features = await fetchAllFeatures(url);
+    const layer = L.geoJSON(
+      { type: "FeatureCollection", features: features },
+      {
+        pane: level.pane,
+        style: () => Object.assign({}, level.style),
+        onEachFeature: (feature, path) => {
+          path.bindTooltip(tooltipFor(feature, level), { sticky: true, className: "gg-tooltip" });
+        },
+      }
+    );
+    layer.addTo(window[level.layer]);
+    GridGov.layers[level.level] = layer;
+    GridGov.counts[level.level] = features.length;
+    return layer;
+  }
+  GridGov.loadAreaLevel = loadAreaLevel;
+
+  function buildLegend(levels) {
+    const legend = document.getElementById("legend");
+    if (!legend) return;
+    legend.replaceChildren(
+      ...levels.map((level) => {
+        const swatch = el("span", { className: "gg-swatch" });
+        swatch.style.borderColor = level.style.color;
+        swatch.style.backgroundColor = level.style.color + "33";
+        if (level.style.dashArray) swatch.style.borderStyle = "dashed";
+        return el("li", { dataset: { level: level.level } }, swatch, level.label);
+      })
+    );
+  }
+
+  /** The overview page: all area levels, fitted to the data, click to locate. */
+  GridGov.pages.overview = async function overview(map, config) {
+    buildLegend(config.levels);
+    enableLocate(map, config.api);
+    let layers;
+    try {
+      layers = await Promise.all(config.levels.map((lvl) => loadAreaLevel(map, config.api, lvl)));
+    } catch (error) {
+      setStatus("error", "无法加载区域 Could not load areas: " + error.message);
+      return;
+    }
+    const bounds = L.latLngBounds([]);
+    for (const layer of layers) {
+      if (layer.getLayers().length) bounds.extend(layer.getBounds());
+    }
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], animate: false });
+    const summary = config.levels.map((lvl) => plural(GridGov.counts[lvl.level], lvl));
+    setStatus("ready", summary.join(" · "));
+  };
+
+  function start() {
+    const node = document.getElementById("gridgov-config");
+    if (!node) return;
+    const config = JSON.parse(node.textContent);
+    const map = window[config.map];
+    const page = GridGov.pages[config.page];
+    if (!map || !page) {
+      setStatus("error", "页面初始化失败 Page failed to start");
+      return;
+    }
+    GridGov.config = config;
+    GridGov.map = map;
+    window.gridgovMap = map;
+    page(map, config);
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+})();
