@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -9,6 +10,7 @@ from rich.table import Table
 
 from api.cli_common import console, database, fail, settings
 from api.services.auth import ROLES, add_user, create_token, hash_token
+from api.services.sessions import set_password
 
 user_app = typer.Typer(no_args_is_help=True, help="Users and their roles and scopes.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens (shown once, stored hashed).")
@@ -54,6 +56,23 @@ def user_disable(name: str) -> None:
     if not done:
         fail(f"no user named '{name}'")
     console.print(f"user {name} disabled", highlight=False)
+
+
+@user_app.command("password")
+def user_password(
+    name: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Set a user's password for the pages (prompted, or read from stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    with database(settings()) as conn:
+        set_password(conn, name, password)
+    console.print(f"password of {name} set; their other page sessions were ended", highlight=False)
 
 
 @token_app.command("create")

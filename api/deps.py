@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 from psycopg import Connection
 
-from api.errors import BadRequest, Unauthorized
+from api.errors import BadRequest, Forbidden, Unauthorized
 from api.services.auth import User, user_for_token
+from api.services.sessions import session_for_cookie
 from api.settings import Settings
 
 
@@ -28,12 +30,35 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 ConnDep = Annotated[Connection[Any], Depends(get_conn)]
 
 
+SESSION_COOKIE = "gridgov_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
 def optional_user(
-    conn: ConnDep, authorization: Annotated[str | None, Header()] = None
+    request: Request, conn: ConnDep, authorization: Annotated[str | None, Header()] = None
 ) -> User | None:
-    """The caller behind a Bearer token, None when no token was sent; a bad token is refused."""
+    """The caller behind a Bearer token or a page session; None when anonymous.
+
+    A bad token is refused. A session cookie on a state-changing request must come with the
+    session's CSRF token in the X-CSRF-Token header (pages send it; other sites cannot read it).
+    """
     if not authorization:
-        return None
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            return None
+        session = session_for_cookie(conn, cookie)
+        if session is None:
+            return None
+        if request.method not in SAFE_METHODS and not secrets.compare_digest(
+            request.headers.get(CSRF_HEADER, ""), session.csrf_token
+        ):
+            raise Forbidden(
+                "This request did not come from a GridGov page (missing or wrong CSRF token); "
+                "reload the page and try again.",
+                {"reason": "csrf"},
+            )
+        return session.user
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send the token as 'Authorization: Bearer <token>'.")

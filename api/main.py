@@ -12,6 +12,7 @@ from api.db.session import open_pool
 from api.errors import install_error_handlers
 from api.responses import JSON
 from api.routers import health, incidents, locate, pages, reference
+from api.routers import session as session_router
 from api.settings import Settings
 
 
@@ -37,6 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for module in (health, locate, incidents, reference):
         app.include_router(module.router)
+    app.include_router(session_router.router)  # /login, /logout, /api/v1/session
     pages.install(app)  # GET / and the other pages, plus /static (Leaflet, gridgov.js)
     return app
 

@@ -43,6 +43,7 @@ class ApiSettings(BaseSettings):
     )
     max_page_size: int = Field(default=1000, ge=1, le=10_000)
     default_page_size: int = Field(default=100, ge=1, le=10_000)
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 30, description="page login lifetime")
 
 
 class CalendarSettings(BaseSettings):

@@ -6,6 +6,7 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+import api.db.models_sessions  # noqa: F401
 from api.db.models import metadata
 from api.db.session import database_url, sqlalchemy_url
 from api.settings import DatabaseSettings

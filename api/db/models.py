@@ -179,6 +179,7 @@ users = Table(
     Column("area_code", Text),
     Column("department_code", Text, ForeignKey("departments.code")),
     Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("password_hash", Text, comment="argon2id; NULL = no page login"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint(_in("role", ROLES), name="role"),
     CheckConstraint("role <> 'department' OR department_code IS NOT NULL", name="dept_has_dept"),
