@@ -101,6 +101,11 @@ area_parts = Table(
     Column("level_rank", SmallInteger, nullable=False),
     Column("geom", _geom("POLYGON"), nullable=False),
     Index("ix_area_parts_geom", "geom", postgresql_using="gist"),
+    # Grid-only lookups (nearest grid, near-boundary, buildings → grids) skip the large parents.
+    Index(
+        "ix_area_parts_grid_geom", "geom", postgresql_using="gist",
+        postgresql_where=text("level_rank = 4"),
+    ),
     Index("ix_area_parts_area_id", "area_id"),
 )
 

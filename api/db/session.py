@@ -36,7 +36,16 @@ def open_pool(settings: DatabaseSettings) -> ConnectionPool[Connection[dict]]:
         database_url(settings),
         min_size=settings.pool_min,
         max_size=settings.pool_max,
-        kwargs={"row_factory": dict_row, "application_name": "gridgov"},
+        kwargs={
+            "row_factory": dict_row,
+            "application_name": "gridgov",
+            # Only statements marked prepare=True are prepared (the hot, fixed-shape ones; a huge
+            # threshold, since None would disable prepare=True too), and they use one generic
+            # plan: the assignment SQL otherwise re-plans for ~1 ms per call, for a plan that
+            # never changes (docs/performance.md).
+            "prepare_threshold": 1_000_000,
+            "options": "-c plan_cache_mode=force_generic_plan",
+        },
         open=False,
     )
     pool.open(wait=True, timeout=15)
