@@ -27,7 +27,9 @@ def get_conn(request: Request) -> Iterator[Connection[Any]]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-ConnDep = Annotated[Connection[Any], Depends(get_conn)]
+# scope="function": the transaction commits (or rolls back) before the response is sent, so a
+# client never sees 201 for a write that then fails to commit.
+ConnDep = Annotated[Connection[Any], Depends(get_conn, scope="function")]
 
 
 SESSION_COOKIE = "gridgov_session"
