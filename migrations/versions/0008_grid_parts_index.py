@@ -16,8 +16,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.execute(
-        "CREATE INDEX ix_area_parts_grid_geom ON area_parts USING gist (geom) "
-        "WHERE level_rank = 4"
+        "CREATE INDEX ix_area_parts_grid_geom ON area_parts USING gist (geom) WHERE level_rank = 4"
     )
 
 
