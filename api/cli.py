@@ -108,10 +108,13 @@ def serve(
 
 
 def _register_subcommands() -> None:
-    from api import cli_data, cli_users
+    from api import cli_check, cli_data, cli_export, cli_users
 
     cli_data.register(app)
     cli_users.register(app)
+    cli_check.register(app)
+    cli_export.register(app)
+    __import__("api.cli_stats").cli_stats.register(app)  # gridgov stats
 
 
 _register_subcommands()

@@ -65,6 +65,8 @@ def import_buildings_cmd(
     id_field: Annotated[str, typer.Option(help="field holding a stable id")] = "osm_id",
     name_field: Annotated[str, typer.Option(help="field holding the name")] = "name",
     source: Annotated[str | None, typer.Option(help="source label (default: file name)")] = None,
+    address_field: Annotated[str | None, typer.Option(help="field holding the address")] = None,
+    households_field: Annotated[str | None, typer.Option(help="field: household count")] = None,
     crs: CrsOpt = None,
 ) -> None:
     """Import building footprints (upsert by source + id) and assign them to grids."""
@@ -76,6 +78,8 @@ def import_buildings_cmd(
             id_field=id_field,
             name_field=name_field,
             source=source,
+            address_field=address_field,
+            households_field=households_field,
             crs=crs,
             progress=lambda n: bar.advance(task, n),
         )

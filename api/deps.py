@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
@@ -13,6 +14,7 @@ from api.errors import BadRequest, Forbidden, Unauthorized
 from api.services.auth import User, user_for_token
 from api.services.sessions import session_for_cookie
 from api.settings import Settings
+from gis.crs import normalize_crs
 
 
 def get_settings(request: Request) -> Settings:
@@ -133,3 +135,41 @@ def page_size(
 
 CursorDep = Annotated[int | None, Depends(cursor_param)]
 PageSizeDep = Annotated[int, Depends(page_size)]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def get_clock(request: Request) -> Callable[[], dt.datetime]:
+    """The app's clock: `app.state.clock` when set (tests fix time with it), else UTC now."""
+    clock: Callable[[], dt.datetime] = getattr(request.app.state, "clock", _utc_now)
+    return clock
+
+
+ClockDep = Annotated[Callable[[], dt.datetime], Depends(get_clock)]
+
+
+def output_crs(
+    crs: Annotated[
+        str | None,
+        Query(
+            description="coordinate system of the returned geometry: EPSG:4326 (default) or any "
+            "EPSG code, e.g. EPSG:4490 or a Gauss-Krüger zone such as EPSG:4547",
+            examples=["EPSG:4547"],
+        ),
+    ] = None,
+) -> int:
+    """The EPSG code to return geometry in; GCJ-02/BD-09 output is refused (400)."""
+    name = normalize_crs(crs)  # unknown names: UnknownCRS (422 unknown_crs), as for input
+    if not name.startswith("EPSG:"):
+        raise BadRequest(
+            f"GeoJSON is not served in {name}: it is an obfuscated, not an EPSG, system that "
+            "PostGIS cannot convert to. Ask for EPSG:4326 and convert in the map app "
+            "(e.g. AMap.convertFrom), or use crs=EPSG:n.",
+            {"crs": name},
+        )
+    return int(name.removeprefix("EPSG:"))
+
+
+CrsDep = Annotated[int, Depends(output_crs)]

@@ -8,14 +8,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import JSON
 from gis.errors import SpatialError
 
 log = logging.getLogger("gridgov")
+DB_RETRY_AFTER_S = 5  # seconds a client should wait while the database is unreachable
 
 
 class DomainError(Exception):
@@ -46,6 +49,10 @@ class NotFound(DomainError):
     code, status = "not_found", 404
 
 
+class NotAcceptable(DomainError):
+    code, status = "not_acceptable", 406
+
+
 class Conflict(DomainError):
     code, status = "conflict", 409
 
@@ -54,8 +61,28 @@ class IdempotencyConflict(Conflict):
     code = "idempotency_key_reused"
 
 
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class TooManyStreams(DomainError):
+    code, status = "too_many_streams", 503
+
+
 class StaleVersion(DomainError):
     code, status = "stale_version", 412
+
+
+class PreconditionRequired(DomainError):
+    code, status = "precondition_required", 428
+
+
+class AreaInUse(Conflict):
+    code = "area_in_use"
+
+
+class CodeTaken(Conflict):
+    code = "code_taken"
 
 
 class ValidationFailed(DomainError):
@@ -64,6 +91,10 @@ class ValidationFailed(DomainError):
 
 class UnknownCategory(ValidationFailed):
     code = "unknown_category"
+
+
+class CategoryNotAvailable(ValidationFailed):
+    code = "category_not_available"  # a local ("X") category outside its area
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -109,6 +140,21 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = messages.get(exc.status_code, str(exc.detail))
         return JSON(error_body(code, message), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(psycopg.DataError)
+    async def _data(request: Request, exc: psycopg.DataError) -> JSON:
+        # client-side refusals such as a NUL character in text: the request's fault, nothing stored
+        log.info("refused value on %s %s: %s", request.method, request.url.path, exc)
+        message = "A value in the request cannot be stored (e.g. a NUL character in text)."
+        return JSON(error_body("invalid_value", message), 422)
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_down(request: Request, exc: Exception) -> JSON:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        message = "The database is unavailable for a moment; please retry shortly."
+        body = error_body("database_unavailable", message)
+        return JSON(body, 503, headers={"Retry-After": str(DB_RETRY_AFTER_S)})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSON:

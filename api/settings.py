@@ -44,6 +44,12 @@ class ApiSettings(BaseSettings):
     max_page_size: int = Field(default=1000, ge=1, le=10_000)
     default_page_size: int = Field(default=100, ge=1, le=10_000)
     session_hours: float = Field(default=8.0, gt=0, le=24 * 30, description="page login lifetime")
+    stream_max_clients: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Open GET /api/v1/stream connections (each holds a database connection).",
+    )
 
 
 class CalendarSettings(BaseSettings):
@@ -68,6 +74,79 @@ class MapSettings(BaseSettings):
     basemap_attribution: str = ""
 
 
+class OgcSettings(BaseSettings):
+    """OGC API – Features paging (GRIDGOV_OGC_*); the maximum limit is the standard's 10,000."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_OGC_", extra="ignore")
+
+    default_limit: int = Field(default=100, ge=1, le=10_000)
+
+
+class TileSettings(BaseSettings):
+    """Vector tiles (GRIDGOV_TILES_*): feature cap per tile, in-process cache size, zoom range."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_TILES_", extra="ignore")
+
+    max_features: int = Field(default=10_000, ge=1, le=1_000_000)
+    cache_size: int = Field(default=4096, ge=0, description="tiles kept in memory; 0 = no cache")
+    max_zoom: int = Field(default=22, ge=0, le=24)
+
+
+class TopologySettings(BaseSettings):
+    """Boundary checks on save: parent containment tolerance (m), ignored overlap noise (m²)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    boundary_tolerance_m: float = Field(default=0.5, ge=0, le=100)
+    overlap_epsilon_m2: float = Field(default=0.01, ge=0, le=1_000)
+
+
+class EvaluationSettings(BaseSettings):
+    """综合评价: negative-list (负面清单) thresholds and per-level labels (GRIDGOV_FLAG_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    flag_on_time_rate_min: float = Field(default=0.8, ge=0, le=1, description="按期处置率 below")
+    flag_closing_rate_min: float = Field(default=0.0, ge=0, le=1, description="结案率 below; 0 off")
+    flag_rework_rate_max: float = Field(default=1.0, ge=0, le=1, description="返工率 above; 1 off")
+    flag_return_rate_max: float = Field(default=1.0, ge=0, le=1, description="退回率 above; 1 off")
+    flag_missed_checkins_max: int = Field(
+        default=0, ge=0, description="吹哨 check-ins not on time above this are flagged"
+    )
+    flag_min_due: int = Field(default=1, ge=1, description="cases a rate needs to be judged")
+    level_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description='per-level names, e.g. {"street": "乡镇 Township"} for rural areas',
+    )
+
+
+class EarlyWarningSettings(BaseSettings):
+    """源头治理: likely duplicates on report (GRIDGOV_DUPLICATE_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    duplicate_radius_m: float = Field(default=50.0, gt=0, le=5_000)
+    duplicate_hours: float = Field(default=72.0, gt=0, le=24 * 365)
+
+
+class LimitSettings(BaseSettings):
+    """Abuse limits (GRIDGOV_*): body size, area geometry size, per-address rates (0 = off)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="else 413")
+    max_polygon_vertices: int = Field(
+        default=20_000, ge=4, description="per polygon of an area save (all rings), else 422"
+    )
+    max_polygon_parts: int = Field(default=1_000, ge=1, description="polygons per area, else 422")
+    report_per_minute: float = Field(
+        default=30, ge=0, description="reports without a token per client address; 0 = off"
+    )
+    report_burst: int = Field(default=30, ge=1)
+    login_per_minute: float = Field(default=10, ge=0, description="POST /login per address")
+    login_burst: int = Field(default=10, ge=1)
+
+
 class Settings(BaseSettings):
     """All settings of one GridGov process."""
 
@@ -78,3 +157,9 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     map: MapSettings = Field(default_factory=MapSettings)
+    ogc: OgcSettings = Field(default_factory=OgcSettings)
+    tiles: TileSettings = Field(default_factory=TileSettings)
+    topology: TopologySettings = Field(default_factory=TopologySettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    early_warning: EarlyWarningSettings = Field(default_factory=EarlyWarningSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)

@@ -21,6 +21,7 @@ else its district.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +114,8 @@ wanted AS (
     UNION ALL
     SELECT c.code, c.name FROM categories c
     WHERE %(by_class)s AND c.parent_code IS NULL
+      -- 4+X: a local major class only where it is offered (its area holds the point)
+      AND (c.area_code IS NULL OR c.area_code IN (SELECT code FROM up))
 ),
 routed AS (
     SELECT w.category, w.name AS category_name, r.id AS rule_id, r.category_prefix,
@@ -167,6 +170,44 @@ SELECT
         WHERE ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(lat)s, %(lon)s), 4326)))
     END AS swapped_inside
 """
+
+
+# As of a past moment (`at`): the same rules over the versions valid then. History has no
+# subdivided copy, so whole versions are probed through the GiST index on areas.geom (the
+# subqueries below are flattened by the planner); a building's grid is the grid that held the
+# building's interior point at that moment. Derived from ASSIGN_SQL so the rules cannot drift
+# apart; each substitution must match exactly as often as expected, or import fails.
+_VALID_AT = "a.valid_from <= %(at)s AND (a.valid_to IS NULL OR a.valid_to > %(at)s)"
+_PARTS_AT = """FROM (
+        SELECT a.code, a.level_rank, a.geom FROM areas a
+        WHERE a.valid_from <= %(at)s AND (a.valid_to IS NULL OR a.valid_to > %(at)s)) p"""
+_BUILDING_NOW = """SELECT b.id, b.name, b.address, b.grid_code
+    FROM buildings b, pt
+    WHERE b.grid_code IS NOT NULL AND ST_Covers(b.geom, pt.g)"""
+_BUILDING_AT = """SELECT b.id, b.name, b.address, g.code AS grid_code
+    FROM buildings b CROSS JOIN pt
+    JOIN LATERAL (
+        SELECT a.code FROM areas a
+        WHERE a.level_rank = 4 AND ST_Covers(a.geom, ST_PointOnSurface(b.geom))
+          AND a.valid_from <= %(at)s AND (a.valid_to IS NULL OR a.valid_to > %(at)s)
+        ORDER BY a.code LIMIT 1) g ON true
+    WHERE ST_Covers(b.geom, pt.g)"""
+
+
+def _as_of(query: str) -> str:
+    steps = [
+        ("a.valid_to IS NULL", _VALID_AT, 4),
+        ("FROM area_parts p", _PARTS_AT, 4),
+        (_BUILDING_NOW, _BUILDING_AT, 1),
+    ]
+    for old, new, times in steps:
+        if query.count(old) != times:
+            raise RuntimeError(f"ASSIGN_SQL changed: update the as-of variant ({old[:40]!r})")
+        query = query.replace(old, new)
+    return query
+
+
+ASSIGN_AT_SQL = _as_of(ASSIGN_SQL)
 
 
 @dataclass
@@ -242,15 +283,18 @@ def assign_point(
     by_class: bool = False,
     nearest_m: float = 50.0,
     near_m: float = 10.0,
+    at: dt.datetime | None = None,
 ) -> Assignment:
-    """Assign a WGS 84 point in one round trip; raises OutsideServiceArea when nothing holds it."""
+    """Assign a WGS 84 point in one round trip (as of `at`, when given); OutsideServiceArea when
+    nothing holds it."""
     check_lon_lat(lon, lat)
     # Degrees per metre at this latitude, padded by 10 % so the box never cuts the circle.
     dy = near_m / 110_574.0 * 1.1
     dx = near_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.1
     row = conn.execute(
-        ASSIGN_SQL,
+        ASSIGN_SQL if at is None else ASSIGN_AT_SQL,
         {
+            "at": at,
             "lon": lon,
             "lat": lat,
             "category": category,

@@ -41,3 +41,9 @@ class UnknownCRS(SpatialError):
     """A coordinate reference system name that GridGov cannot use."""
 
     code = "unknown_crs"
+
+
+class TopologyError(SpatialError):
+    """An area that breaks the rules areas keep: invalid, outside its parent, overlapping."""
+
+    code = "topology_error"

@@ -13,6 +13,8 @@ from typing import Any
 
 from psycopg import Connection, sql
 
+from gis.errors import UnknownCRS
+
 BBox = tuple[float, float, float, float]
 
 # The envelope is built once in the parameter's SRID (4326, same as the columns) so the GiST index
@@ -34,6 +36,11 @@ AREA_PROPS = """
     'version_id', t.id, 'valid_from', t.valid_from, 'valid_to', t.valid_to,
     'attributes', t.attributes
 """
+
+AREA_HISTORY_PROPS = AREA_PROPS + ", 'created_by', t.created_by, 'note', t.note"
+
+# The version of an area valid at a moment: periods are [valid_from, valid_to).
+AREA_VALID_AT = "t.valid_from <= %(at)s AND (t.valid_to IS NULL OR t.valid_to > %(at)s)"
 
 BUILDING_PROPS = """
     'id', t.id, 'name', t.name, 'address', t.address, 'households', t.households,
@@ -69,7 +76,9 @@ def _collection(
     cursor: int | None,
     id_prop: str = "t.id",
     precision: int = 7,
+    srid: int = 4326,
 ) -> bytes:
+    geom, crs_member = _output_crs(conn, srid)
     if cursor is not None:
         filters.add("t.id > %(cursor)s", cursor=cursor)
     where = (
@@ -83,21 +92,58 @@ def _collection(
             SELECT t.* FROM {table} t WHERE {where} ORDER BY t.id LIMIT %(limit)s
         )
         SELECT jsonb_build_object(
-            'type', 'FeatureCollection',
+            'type', 'FeatureCollection',{crs_member}
             'features', coalesce(jsonb_agg(jsonb_build_object(
                 'type', 'Feature',
                 'id', {id_prop},
-                'geometry', ST_AsGeoJSON(t.geom, %(precision)s)::jsonb,
+                'geometry', {geom}::jsonb,
                 'properties', jsonb_build_object({props})) ORDER BY t.id), '[]'::jsonb),
             'numberReturned', count(*),
             'next_cursor', CASE WHEN count(*) = %(limit)s THEN max(t.id)::text END
         )::text AS doc
         FROM page t
         """
-    ).format(table=sql.SQL(table), where=where, props=sql.SQL(props), id_prop=sql.SQL(id_prop))
-    row = conn.execute(query, {**filters.params, "limit": limit, "precision": precision}).fetchone()
+    ).format(
+        table=sql.SQL(table),
+        where=where,
+        props=sql.SQL(props),
+        id_prop=sql.SQL(id_prop),
+        geom=geom,
+        crs_member=crs_member,
+    )
+    params = {**filters.params, "limit": limit, "precision": precision, "srid": srid}
+    row = conn.execute(query, params).fetchone()
     assert row is not None
     return str(row["doc"]).encode()
+
+
+def _output_crs(conn: Connection[Any], srid: int) -> tuple[sql.SQL, sql.SQL]:
+    """SQL for the output geometry and the collection's `crs` member (none for EPSG:4326).
+
+    The transform is in the SELECT only: filters keep testing the stored EPSG:4326 column, so its
+    GiST index still answers them. A non-4326 collection names its CRS the GeoJSON 2008 way, a
+    deliberate departure from RFC 7946 made only when a client asks for another CRS.
+    """
+    if srid == 4326:
+        return sql.SQL("ST_AsGeoJSON(t.geom, %(precision)s)"), sql.SQL("")
+    known = conn.execute(
+        "SELECT 1 FROM spatial_ref_sys WHERE srid = %s AND auth_name = 'EPSG' AND auth_srid = %s",
+        (srid, srid),
+    ).fetchone()
+    if known is None:
+        raise UnknownCRS(
+            f"EPSG:{srid} is not in this database's spatial_ref_sys, so PostGIS cannot convert "
+            "to it; ask for another coordinate system or add it to spatial_ref_sys.",
+            {"crs": f"EPSG:{srid}"},
+        )
+    # options 0: no per-geometry "crs" member (PostGIS adds one for SRIDs other than 4326)
+    return (
+        sql.SQL("ST_AsGeoJSON(ST_Transform(t.geom, %(srid)s), %(precision)s, 0)"),
+        sql.SQL(
+            " 'crs', jsonb_build_object('type', 'name', 'properties', "
+            "jsonb_build_object('name', 'urn:ogc:def:crs:EPSG::' || %(srid)s::int)),"
+        ),
+    )
 
 
 def incidents_geojson(
@@ -111,10 +157,17 @@ def incidents_geojson(
     reporter_user_id: int | None = None,
     limit: int = 100,
     cursor: int | None = None,
+    overdue: bool | None = None,
+    srid: int = 4326,
+    category: str | None = None,
+    area: str | None = None,
+    scope: tuple[str, dict[str, Any]] | None = None,
 ) -> bytes:
-    """Incidents as a FeatureCollection (no contact data)."""
+    """Incidents as a FeatureCollection (no contact data); `scope`: the caller's policy filter."""
     f = Filters()
     f.bbox(bbox)
+    if scope is not None:  # a fixed fragment from api.services.policy, with its bound values
+        f.add(scope[0], **scope[1])
     if statuses:
         f.add("t.status = ANY(%(statuses)s)", statuses=statuses)
     if grid:
@@ -123,9 +176,22 @@ def incidents_geojson(
         f.add("t.department_code = %(department)s", department=department)
     if since:
         f.add("t.updated_at >= %(since)s", since=since)
+    if overdue is not None:  # same test as the `overdue` property (INCIDENT_PROPS)
+        late = "(t.due_at IS NOT NULL AND t.closed_at IS NULL AND t.due_at < now())"
+        f.add(late if overdue else f"NOT {late}")
+    if category:  # a code prefix: "SJ", a major class "SJ01" or a sub-class "SJ0102"
+        f.add("starts_with(t.category_code, %(category)s)", category=category)
+    if area:  # any level: the stored grid/community/street/district or the responsible area
+        f.add(
+            "%(area)s IN (t.grid_code, t.community_code, t.street_code, t.district_code, "
+            "t.responsible_area_code)",
+            area=area,
+        )
     if reporter_user_id is not None:
         f.add("t.reporter_user_id = %(reporter)s", reporter=reporter_user_id)
-    return _collection(conn, "incidents", INCIDENT_PROPS, f, limit, cursor, id_prop="t.public_id")
+    return _collection(
+        conn, "incidents", INCIDENT_PROPS, f, limit, cursor, id_prop="t.public_id", srid=srid
+    )
 
 
 def areas_geojson(
@@ -135,12 +201,17 @@ def areas_geojson(
     level: str | None = None,
     parent: str | None = None,
     code: str | None = None,
+    at: dt.datetime | None = None,
     limit: int = 100,
     cursor: int | None = None,
+    srid: int = 4326,
 ) -> bytes:
-    """Current areas as a FeatureCollection; feature id is the area code."""
+    """Current areas (or those valid `at` a moment) as a FeatureCollection; id is the code."""
     f = Filters()
-    f.add("t.valid_to IS NULL")
+    if at is None:
+        f.add("t.valid_to IS NULL")
+    else:
+        f.add(AREA_VALID_AT, at=at)
     f.bbox(bbox)
     if level:
         f.add("t.level = %(level)s", level=level)
@@ -148,7 +219,24 @@ def areas_geojson(
         f.add("t.parent_code = %(parent)s", parent=parent)
     if code:
         f.add("t.code = %(code)s", code=code)
-    return _collection(conn, "areas", AREA_PROPS, f, limit, cursor, id_prop="t.code")
+    return _collection(conn, "areas", AREA_PROPS, f, limit, cursor, id_prop="t.code", srid=srid)
+
+
+def area_versions_geojson(
+    conn: Connection[Any],
+    *,
+    code: str | None = None,
+    version_ids: list[int] | None = None,
+    limit: int = 100,
+    cursor: int | None = None,
+) -> bytes:
+    """Area versions, oldest first, with who saved them and why; id is the area code."""
+    f = Filters()
+    if code is not None:
+        f.add("t.code = %(code)s", code=code)
+    if version_ids is not None:
+        f.add("t.id = ANY(%(ids)s)", ids=version_ids)
+    return _collection(conn, "areas", AREA_HISTORY_PROPS, f, limit, cursor, id_prop="t.code")
 
 
 def buildings_geojson(
@@ -158,10 +246,11 @@ def buildings_geojson(
     grid: str | None = None,
     limit: int = 100,
     cursor: int | None = None,
+    srid: int = 4326,
 ) -> bytes:
     """Building footprints as a FeatureCollection."""
     f = Filters()
     f.bbox(bbox)
     if grid:
         f.add("t.grid_code = %(grid)s", grid=grid)
-    return _collection(conn, "buildings", BUILDING_PROPS, f, limit, cursor)
+    return _collection(conn, "buildings", BUILDING_PROPS, f, limit, cursor, srid=srid)

@@ -6,6 +6,7 @@ make_valid (keeping the polygonal part) and every repair is reported, never hidd
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,15 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.crs import normalize_crs
 from gis.errors import InvalidGeometry, UnknownCRS
+
+# Open options that keep values as the file holds them: GeoJSON date-like strings stay text (GDAL
+# would turn them into millisecond datetimes); a CSV's WKT column is the geometry only, not also an
+# attribute, and an empty CSV cell is a null (CSV cannot tell them apart).
+OPEN_OPTIONS: dict[str, dict[str, str]] = {
+    ".geojson": {"DATE_AS_STRING": "YES"},
+    ".json": {"DATE_AS_STRING": "YES"},
+    ".csv": {"KEEP_GEOM_COLUMNS": "NO", "EMPTY_STRING_AS_NULL": "YES"},
+}
 
 
 @dataclass
@@ -78,13 +88,17 @@ def read_polygons(
     if not path.exists():
         raise FileNotFoundError(f"No such file: {path}")
     try:
-        meta, _fids, wkb, field_data = ogr_read(path, layer=layer)
+        meta, _fids, wkb, field_data = ogr_read(
+            path, layer=layer, **OPEN_OPTIONS.get(path.suffix.lower(), {})
+        )
     except DataSourceError as exc:
         raise InvalidGeometry(f"Cannot read {path.name}: {exc}") from exc
     fields = [str(f) for f in meta["fields"]]
     n = len(wkb)
+    kinds = [str(d) for d in meta.get("dtypes", [])] or [""] * len(fields)
     properties = [
-        {name: _plain(field_data[j][i]) for j, name in enumerate(fields)} for i in range(n)
+        {name: _plain(field_data[j][i], kinds[j]) for j, name in enumerate(fields)}
+        for i in range(n)
     ]
     geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))
     source = _source_crs(meta.get("crs"), crs, path)
@@ -111,12 +125,19 @@ def read_polygons(
     return PolygonLayer(properties, out, source.to_string(), fields, repairs)
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalars → Python values; NaN → None (JSON-safe attributes)."""
+def _plain(value: Any, kind: str = "") -> Any:
+    """numpy scalars → Python values of the field's type `kind`; NaN → None (JSON-safe)."""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and value != value:
         return None
+    # pyogrio hands integer and boolean columns that hold nulls over as floats
+    if isinstance(value, float) and kind.startswith(("int", "uint")):
+        return int(value)
+    if isinstance(value, float) and kind == "bool":
+        return bool(value)
     if isinstance(value, bytes):
         return value.decode(errors="replace")
+    if isinstance(value, dt.date | dt.time):  # date/time fields: ISO text keeps them JSON-safe
+        return value.isoformat()
     return value

@@ -136,3 +136,19 @@ def db(world_db: str) -> Iterator[psycopg.Connection[Any]]:
     """A direct connection to the world database (dict rows)."""
     with psycopg.connect(world_db, row_factory=dict_row) as conn:
         yield conn
+
+
+@pytest.fixture
+def token_for(world_db: str) -> Any:
+    """`token_for(name, role, area=None, department=None)`: a new user's Authorization header."""
+    from api.services.auth import add_user, create_token
+
+    def make(
+        name: str, role: str, area: str | None = None, department: str | None = None
+    ) -> dict[str, str]:
+        with psycopg.connect(world_db, row_factory=dict_row) as conn:
+            add_user(conn, name, role, area, department)
+            token = create_token(conn, name)
+        return {"Authorization": f"Bearer {token}"}
+
+    return make

@@ -222,3 +222,26 @@ def test_invalid_config_is_a_clear_error(world_db, tmp_path, text):
     path.write_text(text, encoding="utf-8")
     r = run(world_db, "import", "config", str(path))
     assert r.exit_code == 1 and "c.yaml" in r.output and "Traceback" not in r.output
+
+
+def test_config_carries_open311_attributes(world_db, world, tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "categories:\n"
+        "  - code: BJ0101\n    name: 上水井盖\n    parent: BJ01\n    kind: component\n"
+        "    time_limit: 6\n    time_unit: natural_hours\n"
+        "    extras:\n      attributes:\n        - {code: state, datatype: singlevaluelist,"
+        " description: 井盖状况, required: true, order: 1,"
+        " values: [{key: missing, name: 缺失}, {key: broken, name: 破损}]}\n",
+        encoding="utf-8",
+    )
+    r = run(world_db, "import", "config", str(path))
+    assert r.exit_code == 0, r.output
+    definition = world.get("/open311/v2/services/BJ0101.json").json()
+    assert [a["code"] for a in definition["attributes"]] == ["state"]
+    assert definition["attributes"][0]["required"] is True
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(path.read_text(encoding="utf-8").replace("singlevaluelist", "string"),
+                   encoding="utf-8")
+    r = run(world_db, "import", "config", str(bad))
+    assert r.exit_code == 1 and "only list datatypes take values" in r.output

@@ -76,10 +76,16 @@ def test_routing_precedence(world, lon, lat, category, department, rule):
     assert (got["category_prefix"], got["area_prefix"]) == rule if rule else got is None
 
 
-def test_deadline_from_category_limit(world):
+def test_deadline_from_category_limit(world, token_for):
     body = report(world, category="BJ0101").json()  # 6 natural hours
-    reported = dt.datetime.fromisoformat(body["reported_at"])
-    assert dt.datetime.fromisoformat(body["due_at"]) - reported == dt.timedelta(hours=6)
+    assert body["due_at"] is None  # the clock starts at dispatch (tests/test_workflow*.py)
+    disp = token_for("disp", "dispatcher", "110199001")
+    for action in ("register", "dispatch"):
+        r = world.post(
+            f"/api/v1/incidents/{body['id']}/actions", json={"action": action}, headers=disp
+        )
+    dispatched = dt.datetime.fromisoformat(r.json()["events"][-1]["at"])
+    assert dt.datetime.fromisoformat(r.json()["due_at"]) - dispatched == dt.timedelta(hours=6)
 
 
 def test_same_key_same_body_returns_the_same_incident(world, db):

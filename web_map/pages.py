@@ -140,10 +140,15 @@ def add_page_config(fmap: folium.Map, config: dict[str, Any]) -> None:
     figure_of(fmap).html.add_child(RawHtml(block))
 
 
-def area_layers(fmap: folium.Map) -> list[dict[str, Any]]:
-    """One pane and one (initially empty) overlay per level; gridgov.js fills them from the API."""
+def area_layers(fmap: folium.Map, only: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """One pane and one (initially empty) overlay per level; gridgov.js fills them from the API.
+
+    `only` keeps just the named levels (e.g. ("grid",) on the dispatch console).
+    """
     levels = []
     for lvl in AREA_LEVELS:
+        if only is not None and lvl.level not in only:
+            continue
         folium.map.CustomPane(lvl.pane, z_index=lvl.z_index, pointer_events=True).add_to(fmap)
         group = folium.FeatureGroup(name=lvl.label, overlay=True, control=True, show=True)
         group.add_to(fmap)

@@ -103,7 +103,9 @@ area_parts = Table(
     Index("ix_area_parts_geom", "geom", postgresql_using="gist"),
     # Grid-only lookups (nearest grid, near-boundary, buildings → grids) skip the large parents.
     Index(
-        "ix_area_parts_grid_geom", "geom", postgresql_using="gist",
+        "ix_area_parts_grid_geom",
+        "geom",
+        postgresql_using="gist",
         postgresql_where=text("level_rank = 4"),
     ),
     Index("ix_area_parts_area_id", "area_id"),
@@ -242,6 +244,21 @@ incidents = Table(
     Column("idempotency_key", Text, unique=True),
     Column("request_hash", Text),
     Column("is_demo", Boolean, nullable=False, server_default=text("false")),
+    # Open311 (issue 5, migration 0005_open311)
+    Column(
+        "attributes",
+        JSONB,
+        nullable=False,
+        server_default=text("'{}'::jsonb"),
+        comment="answers to the category's attributes (Open311 attribute[code])",
+    ),
+    # workflow (issue 4, migration 0004_workflow)
+    Column("rework_count", Integer, nullable=False, server_default="0"),
+    Column("escalation_level", SmallInteger, nullable=False, server_default="0"),
+    Column("suspended_from", Text, comment="status to return to on reopen"),
+    Column("due_left_s", Double, comment="seconds left to due_at when suspended (clock paused)"),
+    Column("extension_until", DateTime(timezone=True), comment="pending extension request"),
+    Column("extension_requested_at", DateTime(timezone=True)),
     CheckConstraint(_in("status", STATUSES), name="status"),
     CheckConstraint(_in("method", METHODS), name="method"),
     CheckConstraint(
@@ -250,6 +267,8 @@ incidents = Table(
     ),
     CheckConstraint("char_length(description) <= 4000", name="description_length"),
     CheckConstraint("distance_m >= 0", name="distance"),
+    CheckConstraint("rework_count >= 0 AND escalation_level >= 0", name="workflow_counts"),
+    CheckConstraint("(status = 'suspended') = (suspended_from IS NOT NULL)", name="suspended"),
     CheckConstraint("(idempotency_key IS NULL) = (request_hash IS NULL)", name="idem_hash"),
     CheckConstraint(
         "method NOT IN ('building', 'inside', 'nearest') OR grid_code IS NOT NULL",

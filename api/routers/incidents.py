@@ -9,7 +9,9 @@ from fastapi import APIRouter, Header, Query
 
 from api.deps import (
     BBoxDep,
+    ClockDep,
     ConnDep,
+    CrsDep,
     CurrentUser,
     CursorDep,
     OptionalUser,
@@ -19,8 +21,9 @@ from api.deps import (
 from api.errors import BadRequest, Unauthorized
 from api.responses import JSON, GeoJSON
 from api.schemas.incidents import IncidentIn
-from api.services.incidents import incident_detail, reporter_user_id
 from api.services.intake import report_incident
+from api.services.policy import incident_scope_fragment, incident_view
+from api.services.workflow_view import incident_document
 from gis.features import incidents_geojson
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -43,6 +46,7 @@ def create_incident(
     conn: ConnDep,
     settings: SettingsDep,
     user: OptionalUser,
+    clock: ClockDep,
     idempotency_key: Annotated[
         str | None, Header(max_length=200, description="same key + same body → same incident")
     ] = None,
@@ -51,7 +55,12 @@ def create_incident(
     if user is None and not settings.api.public_reporting:
         raise Unauthorized("Reporting without a token is switched off here; sign in first.")
     result = report_incident(
-        conn, settings, report, user=user, idempotency_key=idempotency_key or None
+        conn,
+        settings,
+        report,
+        user=user,
+        idempotency_key=idempotency_key or None,
+        now=clock(),  # the app's clock: tests build dated histories with it
     )
     return JSON(result.incident, status_code=201 if result.created else 200)
 
@@ -63,12 +72,18 @@ def list_incidents(
     bbox: BBoxDep,
     limit: PageSizeDep,
     cursor: CursorDep,
+    crs: CrsDep,
     status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
     grid: Annotated[str | None, Query(max_length=64)] = None,
     department: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[dt.datetime | None, Query(description="updated at or after")] = None,
+    overdue: Annotated[bool | None, Query(description="open and past due_at (or not)")] = None,
+    category: Annotated[
+        str | None, Query(max_length=32, description="category code prefix, e.g. SJ01")
+    ] = None,
+    area: Annotated[str | None, Query(max_length=64, description="area code of any level")] = None,
 ) -> GeoJSON:
-    """Incidents as GeoJSON, keyset-paged (`next_cursor`); residents see only their own."""
+    """Incidents as GeoJSON, keyset-paged (`next_cursor`), filtered to what the caller may see."""
     statuses = [s.strip() for s in status.split(",") if s.strip()] if status else None
     unknown = sorted(set(statuses or ()) - STATUSES)
     if unknown:
@@ -84,9 +99,13 @@ def list_incidents(
         grid=grid,
         department=department,
         since=since,
-        reporter_user_id=user.id if user.role == "resident" else None,
+        overdue=overdue,
+        scope=incident_scope_fragment(conn, user),  # the policy filters (api/services/policy)
         limit=limit,
         cursor=cursor,
+        srid=crs,
+        category=category,
+        area=area,
     )
     return GeoJSON(body)
 
@@ -94,7 +113,7 @@ def list_incidents(
 @router.get("/{incident_id}", response_class=JSON)
 def get_incident(incident_id: str, conn: ConnDep, user: OptionalUser) -> JSON:
     """One incident with its events; the public view hides contact data, actors and notes."""
-    full = user is not None and (
-        user.role != "resident" or reporter_user_id(conn, incident_id) == user.id
-    )
-    return JSON(incident_detail(conn, incident_id, full=full))
+    # full document inside the caller's policy scope, else the public view (as anonymous)
+    full = incident_view(conn, user, incident_id) == "full"
+    # + workflow fields and the caller's allowed_actions (api/services/workflow_view.py)
+    return JSON(incident_document(conn, incident_id, user, full=full))

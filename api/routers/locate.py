@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -23,13 +24,24 @@ def locate(
     crs: Annotated[
         str | None, Query(description="EPSG:4326 (default), GCJ02, BD09, EPSG:n")
     ] = None,
+    at: Annotated[
+        dt.datetime | None, Query(description="answer as of this moment (ISO 8601; naive = UTC)")
+    ] = None,
 ) -> JSON:
     """The assignment of a point and, per category major class, the responsible department."""
     name = normalize_crs(crs)
     wlon, wlat = to_wgs84(lon, lat, name)
     a = settings.assignment
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
     result = assign_point(
-        conn, wlon, wlat, by_class=True, nearest_m=a.nearest_grid_m, near_m=a.near_boundary_m
+        conn,
+        wlon,
+        wlat,
+        by_class=True,
+        nearest_m=a.nearest_grid_m,
+        near_m=a.near_boundary_m,
+        at=at,
     )
     return JSON(
         {

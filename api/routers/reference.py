@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Query
 
-from api.deps import BBoxDep, ConnDep, CursorDep, PageSizeDep
+from api.deps import BBoxDep, ConnDep, CrsDep, CursorDep, PageSizeDep
 from api.errors import NotFound
 from api.responses import JSON, GeoJSON
 from gis.features import areas_geojson, buildings_geojson
@@ -23,12 +24,20 @@ def list_areas(
     bbox: BBoxDep,
     limit: PageSizeDep,
     cursor: CursorDep,
+    crs: CrsDep,
     level: Level | None = None,
     parent: Annotated[str | None, Query(max_length=64)] = None,
+    at: Annotated[
+        dt.datetime | None, Query(description="areas as of this moment (ISO 8601; naive = UTC)")
+    ] = None,
 ) -> GeoJSON:
-    """Current governance areas as GeoJSON (feature id = area code)."""
+    """Current governance areas (or as of `at`) as GeoJSON (feature id = area code)."""
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
     return GeoJSON(
-        areas_geojson(conn, bbox=bbox, level=level, parent=parent, limit=limit, cursor=cursor)
+        areas_geojson(
+            conn, bbox=bbox, level=level, parent=parent, at=at, limit=limit, cursor=cursor, srid=crs
+        )
     )
 
 
@@ -38,7 +47,9 @@ def get_area(code: str, conn: ConnDep) -> JSON:
     doc = orjson.loads(areas_geojson(conn, code=code, limit=1))
     if not doc["features"]:
         raise NotFound(f"No current area with code '{code}'.")
-    return JSON(doc["features"][0])
+    feature = doc["features"][0]
+    # The version id is the ETag that PUT/DELETE/split/merge expect back in If-Match.
+    return JSON(feature, headers={"ETag": f'"{feature["properties"]["version_id"]}"'})
 
 
 @router.get("/buildings", response_class=GeoJSON)
@@ -47,10 +58,13 @@ def list_buildings(
     bbox: BBoxDep,
     limit: PageSizeDep,
     cursor: CursorDep,
+    crs: CrsDep,
     grid: Annotated[str | None, Query(max_length=64)] = None,
 ) -> GeoJSON:
     """Building footprints as GeoJSON."""
-    return GeoJSON(buildings_geojson(conn, bbox=bbox, grid=grid, limit=limit, cursor=cursor))
+    return GeoJSON(
+        buildings_geojson(conn, bbox=bbox, grid=grid, limit=limit, cursor=cursor, srid=crs)
+    )
 
 
 @router.get("/departments", response_class=JSON)

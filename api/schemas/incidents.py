@@ -49,7 +49,7 @@ class IncidentIn(BaseModel):
     category: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
     description: Annotated[str, StringConstraints(max_length=4000)] = ""
     location: LonLat | GeoJSONPoint
-    source: Literal["resident", "patrol", "hotline", "officer", "api"] = "resident"
+    source: Literal["resident", "patrol", "hotline", "officer", "api", "open311"] = "resident"
     reporter: Reporter | None = None
 
     def xy_crs(self) -> tuple[float, float, str | None]:

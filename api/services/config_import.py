@@ -8,9 +8,11 @@ from typing import Any, Literal
 
 import yaml
 from psycopg import Connection, errors
+from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.errors import BadRequest
+from api.open311.schemas import CategoryExtras
 
 Code = str
 
@@ -37,6 +39,8 @@ class CategoryIn(BaseModel):
     time_unit: Literal["natural_hours", "working_hours", "working_days"] | None = None
     urgency: Literal["normal", "urgent", "critical"] = "normal"
     area: Code | None = None
+    # Open311 service definition extras: description, keywords, attributes (api/open311/schemas)
+    extras: CategoryExtras | None = None
 
 
 class RuleIn(BaseModel):
@@ -113,12 +117,16 @@ def _upsert(conn: Connection[Any], cfg: ConfigIn) -> None:
                 )
             conn.execute(
                 "INSERT INTO categories (code, name, parent_code, kind, time_limit, time_unit, "
-                "urgency, area_code) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "urgency, area_code, attributes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, "
                 "parent_code = EXCLUDED.parent_code, kind = EXCLUDED.kind, "
                 "time_limit = EXCLUDED.time_limit, time_unit = EXCLUDED.time_unit, "
-                "urgency = EXCLUDED.urgency, area_code = EXCLUDED.area_code",
-                (c.code, c.name, c.parent, c.kind, c.time_limit, c.time_unit, c.urgency, c.area),
+                "urgency = EXCLUDED.urgency, area_code = EXCLUDED.area_code, "
+                "attributes = EXCLUDED.attributes",
+                (
+                    c.code, c.name, c.parent, c.kind, c.time_limit, c.time_unit, c.urgency,
+                    c.area, Jsonb(c.extras.model_dump(exclude_none=True) if c.extras else {}),
+                ),
             )
         for r in cfg.routing_rules:
             conn.execute(

@@ -6,6 +6,7 @@ closed in the same transaction); buildings are upserted by (source, source id).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from gis.codes import child_code, number_reading_order
 from gis.io import PolygonLayer, Repair, read_polygons
 
 LEVELS = ("district", "street", "community", "grid")
+# Columns `gridgov export` adds that describe the exported version, not the area: never attributes.
+EXPORT_FIELDS = ("version_id", "valid_from", "valid_to")
 Progress = Callable[[int], None]
 
 # Parent found spatially: the current area one level up that holds the child's interior point.
@@ -34,10 +37,13 @@ WHERE i.parent_code IS NULL AND i.level_rank > 1
 """
 
 # A row is unchanged when geometry (topologically), name, parent and attributes all match the
-# current version; rows without a current version stay 'new'.
+# current version; rows without a current version stay 'new'. Geometry within 1e-8 degrees
+# (about 1 mm) counts as equal: a file exported in a projected CRS and read back differs by
+# floating-point noise, and that must not open a new version.
 DIFF_SQL = """
 UPDATE import_areas i SET state = CASE
-    WHEN ST_Equals(a.geom, i.geom) AND a.name = i.name
+    WHEN (ST_Equals(a.geom, i.geom) OR ST_HausdorffDistance(a.geom, i.geom) < 1e-8)
+         AND a.name = i.name
          AND a.parent_code IS NOT DISTINCT FROM i.parent_code
          AND a.attributes = i.attributes THEN 'same'
     ELSE 'changed' END
@@ -107,16 +113,18 @@ def import_areas(
         ).fetchone()
     ):
         raise NotFound(f"No current area with code '{parent_code}' to be the parent.")
+    # a Shapefile's names have at most 10 characters: `gridgov export` writes parent_code as parent
+    short = "parent" in layer.fields and "parent_code" not in layer.fields
+    pf = "parent" if short else "parent_code"
     parents: list[str | None] = [
-        parent_code or (str(p["parent_code"]) if p.get("parent_code") else None)
-        for p in layer.properties
+        parent_code or (str(p[pf]) if p.get(pf) else None) for p in layer.properties
     ]
-    skip = {code_field, name_field, "parent_code", "level"}
+    skip = {code_field, name_field, pf, "level", *EXPORT_FIELDS}
     with conn.transaction():
         conn.execute(
             "CREATE TEMP TABLE import_areas (code text, parent_code text, name text, "
             "level_rank smallint, geom geometry(MultiPolygon, 4326), attributes jsonb, "
-            "state text NOT NULL DEFAULT 'new') ON COMMIT DROP"
+            "valid_from timestamptz, state text NOT NULL DEFAULT 'new') ON COMMIT DROP"
         )
         generated = code_field not in layer.fields
         if generated and rank > 1:
@@ -125,7 +133,8 @@ def import_areas(
         codes = _codes_for(layer, code_field, parents)
         _check_codes(codes, path)
         with conn.cursor().copy(
-            "COPY import_areas (code, parent_code, name, level_rank, geom, attributes) FROM STDIN"
+            "COPY import_areas (code, parent_code, name, level_rank, geom, attributes, valid_from) "
+            "FROM STDIN"
         ) as copy:
             for i, (props, geom) in enumerate(zip(layer.properties, layer.geometries, strict=True)):
                 attrs = {k: v for k, v in props.items() if k not in skip and v is not None}
@@ -137,6 +146,7 @@ def import_areas(
                         rank,
                         f"SRID=4326;{geom.wkt}",
                         Jsonb(attrs),
+                        _valid_from(props.get("valid_from"), codes[i], path),
                     )
                 )
                 if progress:
@@ -158,7 +168,10 @@ def import_areas(
         conn.execute(
             "INSERT INTO areas (code, parent_code, name, level, level_rank, geom, attributes, "
             "valid_from, created_by, note) "
-            "SELECT code, parent_code, name, %s, level_rank, geom, attributes, now(), %s, %s "
+            "SELECT code, parent_code, name, %s, level_rank, geom, attributes, "
+            # a code the database has never seen keeps the file's valid_from (a restore)
+            "CASE WHEN valid_from <= now() AND NOT EXISTS (SELECT 1 FROM areas h "
+            "WHERE h.code = import_areas.code) THEN valid_from ELSE now() END, %s, %s "
             "FROM import_areas WHERE state IN ('new', 'changed')",
             (level, actor, note or f"import of {path.name}"),
         )
@@ -177,6 +190,19 @@ def import_areas(
         repaired=layer.repairs,
         generated_codes=len(codes) if generated else 0,
     )
+
+
+def _valid_from(value: Any, code: str, path: Path) -> dt.datetime | None:
+    """A feature's valid_from (written by `gridgov export`) as an aware time; naive means UTC."""
+    if value is None or value == "":
+        return None
+    try:
+        when = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise BadRequest(
+            f"valid_from of {code} in {path.name} is not an ISO 8601 time: {value!r}."
+        ) from exc
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def _spatial_parents(

@@ -28,10 +28,11 @@ SELECT jsonb_build_object(
     'reporter', CASE WHEN %(full)s THEN i.reporter END,
     'events', (
         SELECT coalesce(jsonb_agg(jsonb_build_object(
-            'at', e.at, 'action', e.action, 'from_status', e.from_status,
+            'id', e.id, 'at', e.at, 'action', e.action, 'from_status', e.from_status,
             'to_status', e.to_status, 'department', e.department_code,
             'actor', CASE WHEN %(full)s THEN e.actor END,
-            'note', CASE WHEN %(full)s THEN e.note END) ORDER BY e.id), '[]'::jsonb)
+            'note', CASE WHEN %(full)s THEN e.note END,
+            'data', CASE WHEN %(full)s THEN e.data END) ORDER BY e.id), '[]'::jsonb)
         FROM incident_events e WHERE e.incident_id = i.id)
 ) AS doc, i.reporter_user_id
 FROM incidents i JOIN categories c ON c.code = i.category_code

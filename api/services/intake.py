@@ -15,8 +15,11 @@ from api.errors import IdempotencyConflict, UnknownCategory
 from api.responses import dumps
 from api.schemas.incidents import IncidentIn
 from api.services.auth import User
-from api.services.deadlines import WorkingCalendar, due_at
+from api.services.catalogue import chain_of, require_in_catalogue
+from api.services.deadlines import WorkingCalendar
+from api.services.duplicates import possible_duplicates
 from api.services.incidents import incident_detail
+from api.services.tile_cache import invalidate as invalidate_tiles
 from api.settings import CalendarSettings, Settings
 from gis.assign import assign_point
 from gis.crs import normalize_crs, to_wgs84
@@ -130,11 +133,10 @@ def report_incident(
         nearest_m=a.nearest_grid_m,
         near_m=a.near_boundary_m,
     )
+    # 4+X: a local ("X") category may only be reported inside its area (services/catalogue).
+    require_in_catalogue(conn, report.category, chain_of(assignment))
     answer = assignment.as_json(report.category)
     reported_at = now or dt.datetime.now(dt.UTC)
-    deadline = due_at(
-        reported_at, category["time_limit"], category["time_unit"], calendar_from(settings.calendar)
-    )
     department = answer["department"]
     new_id, public_id = _new_ids(conn, reported_at, settings.calendar.timezone)
     params = {
@@ -165,7 +167,7 @@ def report_incident(
         "department": department["code"] if department else None,
         "rule_id": answer["rule"]["id"] if answer["rule"] else None,
         "assignment": Jsonb(answer),
-        "due_at": deadline,
+        "due_at": None,  # set at dispatch (api.services.workflow_actions.dispatch)
         "key": idempotency_key,
         "hash": digest,
         "is_demo": is_demo,
@@ -177,7 +179,19 @@ def report_incident(
     if inserted is None:  # a concurrent request with the same key won the race
         assert idempotency_key and digest
         return _replay(conn, idempotency_key, digest)
-    return IntakeResult(incident_detail(conn, inserted["public_id"]), created=True)
+    invalidate_tiles(conn, (lon, lat, lon, lat), "incidents")  # incident tiles at this point
+    doc = incident_detail(conn, inserted["public_id"])
+    # 源头治理: open incidents like this one close by, for the dispatcher (services/duplicates).
+    doc["possible_duplicates"] = possible_duplicates(
+        conn,
+        settings.early_warning,
+        public_id=inserted["public_id"],
+        lon=lon,
+        lat=lat,
+        category=report.category,
+        now=reported_at,
+    )
+    return IntakeResult(doc, created=True)
 
 
 def _new_ids(conn: Connection[Any], at: dt.datetime, tz: str) -> tuple[int, str]:

@@ -1,0 +1,49 @@
+"""`gridgov check coverage`: gaps, overlaps and outside-parent pieces of the area hierarchy."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli_common import console, database, settings
+from api.responses import dumps
+from api.services.coverage import coverage
+from gis.topology import feature_collection
+
+check_app = typer.Typer(no_args_is_help=True, help="Check the area hierarchy's topology.")
+
+
+@check_app.command("coverage")
+def check_coverage(
+    parent: Annotated[
+        str | None, typer.Option(help="check this parent's children only (default: all)")
+    ] = None,
+    geojson: Annotated[
+        bool, typer.Option("--geojson", help="print the problems as a GeoJSON FeatureCollection")
+    ] = False,
+) -> None:
+    """List gaps, overlaps and outside-parent pieces; exit code 1 when there are any."""
+    s = settings()
+    with database(s) as conn:
+        problems = coverage(conn, s.topology, parent)
+    doc = feature_collection(problems)
+    if geojson:
+        print(dumps(doc).decode())
+    else:
+        table = Table("kind", "codes", "area m²", "message", title="coverage problems")
+        for f in doc["features"]:
+            p = f["properties"]
+            table.add_row(p["kind"], ", ".join(p["codes"]), f"{p['area_m2']:,.2f}", p["message"])
+        if problems:
+            console.print(table)
+        where = f"children of {parent}" if parent else "all areas"
+        console.print(f"{len(problems)} coverage problem(s) among {where}.", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the check commands."""
+    app.add_typer(check_app, name="check")

@@ -1,0 +1,129 @@
+"""`gridgov export areas|buildings|incidents OUT`: files for GIS tools and for re-import."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from api.cli_common import console, database, fail, settings
+from api.errors import DomainError
+from api.services.exports import ExportRequest, check_export, export_layer, output_path
+from gis.errors import SpatialError
+from gis.export import FORMATS
+
+
+class Layer(StrEnum):
+    """What can be exported."""
+
+    areas = "areas"
+    buildings = "buildings"
+    incidents = "incidents"
+
+
+class Format(StrEnum):
+    """File formats (GDAL drivers GPKG, GeoJSON, ESRI Shapefile, CSV with WKT)."""
+
+    gpkg = "gpkg"
+    geojson = "geojson"
+    shp = "shp"
+    csv = "csv"
+
+
+def _instant(text: str, timezone: str) -> dt.datetime:
+    """An ISO 8601 date or time; without an offset it is local time in `timezone`."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--at must be an ISO 8601 date or time such as 2024-05-01T08:00+08:00, not {text!r}.")
+    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(timezone))
+
+
+def export(
+    layer: Annotated[Layer, typer.Argument(help="areas, buildings or incidents")],
+    out: Annotated[Path, typer.Argument(help="output file (.gpkg, .geojson, .shp, .csv)")],
+    fmt: Annotated[
+        Format | None, typer.Option("--format", help="file format (default: from OUT's suffix)")
+    ] = None,
+    crs: Annotated[str, typer.Option(help="coordinate system of the file, EPSG:n")] = "EPSG:4326",
+    level: Annotated[
+        str | None, typer.Option(help="areas: only this level (district … grid)")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(help="areas: the versions valid at this ISO time (default: current)"),
+    ] = None,
+    with_contacts: Annotated[
+        bool, typer.Option(help="incidents: include reporter name, phone and email")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option(help="replace OUT if it exists")] = False,
+) -> None:
+    """Export a layer as GeoPackage, GeoJSON, Shapefile or CSV (WKT) in any EPSG system."""
+    s = settings()
+    try:
+        path, file_format = output_path(out, fmt.value if fmt else None)
+        req = ExportRequest(
+            layer=layer.value,
+            fmt=file_format,
+            crs=crs,
+            level=level,
+            at=_instant(at, s.calendar.timezone) if at else None,
+            with_contacts=with_contacts,
+        )
+        check_export(req, path, overwrite)  # before the progress bar appears
+    except (DomainError, SpatialError) as exc:
+        fail(exc.message)
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    with database(s) as conn, bar:
+        task = bar.add_task(f"reading {layer.value}", total=None)
+        result = export_layer(
+            conn,
+            req,
+            path,
+            overwrite=overwrite,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+        bar.update(task, description=f"wrote {path.name}")
+    w = result.written
+    console.print(
+        f"exported {w.features} {layer.value} to {w.path} ({FORMATS[file_format][0]}, {w.crs})",
+        highlight=False,
+    )
+    for old, new in {**result.renamed_attributes, **w.renamed}.items():
+        console.print(f"  field {old} → {new}", highlight=False)
+    for name, n in w.truncated.items():
+        console.print(
+            f"  warning: {n} values of {name} were cut to 254 bytes (the Shapefile limit); "
+            "use --format gpkg to keep them whole",
+            highlight=False,
+        )
+    if req.with_contacts:
+        console.print(
+            "  this file holds reporters' contact data (personal information): "
+            "share it only with those entitled to see it",
+            highlight=False,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `gridgov export`."""
+    app.command("export")(export)

@@ -1,0 +1,90 @@
+"""`gridgov stats`: the evaluation table (综合评价) in the terminal, or as CSV for Excel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli_common import console, database, fail, settings
+from api.services.stats import METRICS, Scope, compute_stats, parse_period, stats_csv
+
+# The columns that fit a terminal; --csv writes every metric.
+TABLE_COLUMNS = (
+    "reported",
+    "dispatched",
+    "handled",
+    "closed",
+    "open",
+    "overdue",
+    "on_time_handling_rate",
+    "closing_rate",
+    "on_time_closing_rate",
+    "rework_rate",
+    "return_rate",
+    "avg_handling_hours",
+    "p90_handling_hours",
+    "checkin_on_time_rate",
+)
+
+
+def _cell(value: object, kind: str) -> str:
+    if value is None:
+        return "—"
+    if kind == "rate":
+        return f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
+    return str(value)
+
+
+def stats_command(
+    start: Annotated[
+        str | None, typer.Option("--from", help="first day (YYYY-MM-DD) or ISO date-time")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="last day (included) or ISO date-time")
+    ] = None,
+    group_by: Annotated[
+        str, typer.Option("--group-by", help="department | area | category")
+    ] = "department",
+    level: Annotated[
+        str | None,
+        typer.Option(help="area level (default grid) or, for categories, major|category"),
+    ] = None,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="also write every metric to this CSV file")
+    ] = None,
+) -> None:
+    """Print counts and rates per department, area or category (formulas: docs/metrics.md)."""
+    s = settings()
+    now = dt.datetime.now(dt.UTC)
+    with database(s) as conn:
+        period = parse_period(start, end, s.calendar.timezone, now)
+        doc = compute_stats(conn, None, period, group_by, level, scope=Scope())
+    kinds = {m.key: m.kind for m in METRICS}
+    labels = {m.key: m.zh for m in METRICS}
+    p = doc["period"]
+    title = f"GridGov 综合评价 · {group_by}" + (f" ({doc['level']})" if doc["level"] else "")
+    table = Table(title=title, caption=f"{p['from']} … {p['to']} (as of {p['as_of']})")
+    table.add_column("编码 code", no_wrap=True)
+    table.add_column("名称 name")
+    for key in TABLE_COLUMNS:
+        table.add_column(labels[key], justify="right")
+    for row in [*doc["rows"], doc["total"]]:
+        table.add_row(
+            row["code"] or "", row["name"], *(_cell(row[k], kinds[k]) for k in TABLE_COLUMNS)
+        )
+    console.print(table)
+    if csv is not None:
+        try:
+            csv.write_bytes(stats_csv(doc).encode("utf-8"))
+        except OSError as exc:
+            fail(f"cannot write {csv}: {exc.strerror}")
+        console.print(f"wrote {len(doc['rows']) + 1} rows to {csv}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `gridgov stats`."""
+    app.command("stats")(stats_command)

@@ -1,0 +1,18 @@
+"""Indexes for evaluation and early warning (migration 0017_early_warning); no new tables.
+
+Linking duplicates reads reject events by the incident they repeat, and repeat locations and the
+statistics select incidents by when they were closed.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Index, text
+
+from api.db.models import incident_events, incidents
+
+Index(
+    "ix_incident_events_duplicate_of",
+    incident_events.c.data["duplicate_of"].astext,
+    postgresql_where=text("action = 'reject'"),
+)
+Index("ix_incidents_closed_at", incidents.c.closed_at)

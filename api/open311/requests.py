@@ -1,0 +1,282 @@
+"""Open311 service requests: reporting through the shared intake, and reading incidents back.
+
+A POST goes through `report_incident` exactly as a JSON report does (same routing, deadline,
+first event, NOTIFY and Idempotency-Key rules), with source 'open311'. Answers to the
+category's attributes are kept in `incidents.attributes`, written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from psycopg import Connection, sql
+from psycopg.types.json import Jsonb
+from pydantic import ValidationError
+
+from api.errors import BadRequest, IdempotencyConflict, NotFound
+from api.open311.forms import RequestForm, RequestQuery, form_location
+from api.open311.schemas import Answer, check_answers
+from api.open311.services import get_service, limit_text
+from api.schemas.incidents import IncidentIn, LonLat, Reporter
+from api.services.auth import User
+from api.services.intake import report_incident
+from api.settings import Settings
+from gis.features import Filters
+
+MAX_DESCRIPTION = 4000
+CLOSED = ("closed", "rejected")
+
+# A report's public face: category, department, the newest event, and the location.
+REQUESTS_SQL = """
+SELECT t.public_id, t.status, t.category_code, c.name AS service_name, t.description,
+       c.time_limit, c.time_unit,
+       d.name AS agency, t.reported_at, t.updated_at, t.due_at, t.assignment,
+       ST_Y(t.geom) AS lat, ST_X(t.geom) AS lon, ev.action AS last_action, ev.note AS last_note
+FROM incidents t
+JOIN categories c ON c.code = t.category_code
+LEFT JOIN departments d ON d.code = t.department_code
+LEFT JOIN LATERAL (
+    SELECT e.action, e.note FROM incident_events e
+    WHERE e.incident_id = t.id ORDER BY e.id DESC LIMIT 1
+) ev ON true
+WHERE {where}
+ORDER BY t.reported_at DESC, t.id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+# Notes of these actions are written for the reporter (a reason for rejecting or suspending,
+# what was done); notes of internal steps (return, escalate, dispatch, extensions) stay inside.
+PUBLIC_NOTE_ACTIONS = {"reject", "handle", "self_handle", "verify", "suspend", "reopen"}
+
+STATUS_PHRASES = {
+    "reported": "Reported; waiting to be registered by the command centre.",
+    "registered": "Registered by the command centre; waiting to be dispatched.",
+    "dispatched": "Dispatched to {agency}.",
+    "in_progress": "{agency} is working on it.",
+    "handled": "Handled by {agency}; waiting for on-site verification.",
+    "closed": "Closed after verification.",
+    "rejected": "Rejected by the command centre.",
+    "suspended": "Suspended.",
+}
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def submit_request(
+    conn: Connection[Any],
+    settings: Settings,
+    form: RequestForm,
+    *,
+    user: User,
+    idempotency_key: str | None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """POST requests: the Open311 answer and whether a new incident was created."""
+    code = form.get("service_code")
+    if code is None:
+        raise BadRequest("service_code is required. GET services.json lists the service codes.")
+    service = get_service(conn, code)
+    lon, lat, crs = form_location(form)
+    attributes = service.extras().ordered() if service.has_attributes() else []
+    answers, problems = check_answers(attributes, form.attributes, service.code)
+    description = form.raw("description")
+    if len(description) > MAX_DESCRIPTION:
+        problems.append(
+            f"description is limited to {MAX_DESCRIPTION} characters; got {len(description)}."
+        )
+    if problems:
+        raise BadRequest(problems[0], {"problems": problems})
+    try:
+        report = IncidentIn(
+            category=service.code,
+            description=description,
+            location=LonLat(lon=lon, lat=lat, crs=crs),
+            source="open311",
+            reporter=_reporter(form),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise BadRequest(f"Invalid {where}: {first.get('msg')}.") from exc
+
+    # One transaction: the incident, its first event and the answers, or nothing.
+    with conn.transaction():
+        result = report_incident(conn, settings, report, user=user, idempotency_key=idempotency_key)
+        public_id = result.incident["id"]
+        if result.created:
+            if answers:
+                conn.execute(
+                    "UPDATE incidents SET attributes = %s WHERE public_id = %s",
+                    (Jsonb(answers), public_id),
+                )
+        else:
+            _check_replayed_answers(conn, public_id, answers)
+    row = _rows(conn, _by_ids([public_id]), limit=1)[0]
+    notice = service_notice(row, ZoneInfo(settings.calendar.timezone))
+    # account_id: GridGov keeps no client account ids; the api_key's user is the reporter.
+    answer = {"service_request_id": public_id, "service_notice": notice, "account_id": None}
+    return [answer], result.created
+
+
+def _check_replayed_answers(
+    conn: Connection[Any], public_id: str, answers: dict[str, Answer]
+) -> None:
+    """A replayed Idempotency-Key must carry the same attribute answers as the first time."""
+    row = conn.execute("SELECT attributes FROM incidents WHERE public_id = %s", (public_id,))
+    stored = row.fetchone()
+    if stored is None or stored["attributes"] != answers:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used for a different report. "
+            "Use a new key for a new report.",
+            {"incident": public_id},
+        )
+
+
+def _reporter(form: RequestForm) -> Reporter | None:
+    """The reporter from first_name, last_name, email, phone (Chinese names family first)."""
+    first, last = form.get("first_name"), form.get("last_name")
+    if first and last and _CJK.search(first + last):
+        name: str | None = last + first
+    else:
+        name = " ".join(p for p in (first, last) if p) or None
+    email, phone = form.get("email"), form.get("phone")
+    if not (name or email or phone):
+        return None
+    return Reporter(name=name, email=email, phone=phone)
+
+
+def get_request(conn: Connection[Any], settings: Settings, public_id: str) -> list[dict[str, Any]]:
+    """GET requests/{id}: a one-element list, as the spec has it; 404 when unknown."""
+    rows = _rows(conn, _by_ids([public_id]), limit=1)
+    if not rows:
+        raise NotFound(f"service_request_id {public_id!r} was not found.")
+    return [request_json(rows[0], ZoneInfo(settings.calendar.timezone))]
+
+
+def list_requests(
+    conn: Connection[Any], settings: Settings, q: RequestQuery
+) -> list[dict[str, Any]]:
+    """GET requests: newest first, one page."""
+    if q.ids is not None:
+        rows = _rows(conn, _by_ids(q.ids), limit=len(q.ids))
+    else:
+        known = _known_services(conn, q.service_codes) if q.service_codes else None
+        f = Filters()
+        f.bbox(q.bbox)
+        if known is not None:
+            f.add("t.category_code = ANY(%(codes)s)", codes=known)
+        if q.statuses == {"open"}:
+            f.add("NOT (t.status = ANY(%(closed)s))", closed=list(CLOSED))
+        elif q.statuses == {"closed"}:
+            f.add("t.status = ANY(%(closed)s)", closed=list(CLOSED))
+        if q.start:
+            f.add("t.reported_at >= %(start)s", start=q.start)
+        if q.end:
+            f.add("t.reported_at <= %(end)s", end=q.end)
+        if q.updated_after:
+            f.add("t.updated_at >= %(after)s", after=q.updated_after)
+        if q.updated_before:
+            f.add("t.updated_at <= %(before)s", before=q.updated_before)
+        rows = _rows(conn, f, limit=q.page_size, offset=(q.page - 1) * q.page_size)
+    tz = ZoneInfo(settings.calendar.timezone)
+    return [request_json(r, tz) for r in rows]
+
+
+def _known_services(conn: Connection[Any], codes: list[str]) -> list[str]:
+    """The asked service codes, refusing unknown ones so a typo is not an empty answer."""
+    found = {
+        r["code"]
+        for r in conn.execute(
+            "SELECT code FROM categories WHERE code = ANY(%s)", (codes,)
+        ).fetchall()
+    }
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise BadRequest(
+            f"Unknown service_code {', '.join(unknown)}. GET services.json lists the service codes."
+        )
+    return codes
+
+
+def _by_ids(ids: list[str]) -> Filters:
+    f = Filters()
+    f.add("t.public_id = ANY(%(ids)s)", ids=ids)
+    return f
+
+
+def _rows(
+    conn: Connection[Any], f: Filters, *, limit: int, offset: int = 0
+) -> list[dict[str, Any]]:
+    # Filters holds fixed SQL fragments (incidents as `t`, as in gis.features); values are bound.
+    conds = f.conds or ["true"]
+    where = sql.SQL(" AND ").join(sql.SQL(c) for c in conds)
+    query = sql.SQL(REQUESTS_SQL).format(where=where)
+    return list(conn.execute(query, {**f.params, "limit": limit, "offset": offset}).fetchall())
+
+
+def w3(value: dt.datetime | None, tz: ZoneInfo) -> str | None:
+    """ISO 8601 with the service's time zone, to the second (e.g. 2025-01-31T08:00:00+08:00)."""
+    return value.astimezone(tz).isoformat(timespec="seconds") if value else None
+
+
+def service_notice(row: dict[str, Any], tz: ZoneInfo) -> str:
+    """What will happen next: who handles the request and by when."""
+    agency, due = row["agency"], w3(row["due_at"], tz)
+    limit = limit_text(row["time_limit"], row["time_unit"])
+    if agency and due:
+        return f"{agency} is responsible; expected to be handled by {due}."
+    if agency and limit:
+        return f"{agency} is responsible; handling time limit {limit} once dispatched."
+    if agency:
+        return f"{agency} is responsible."
+    return "The command centre will register and dispatch this request."
+
+
+def status_notes(row: dict[str, Any]) -> str:
+    """The newest event's note when it is meant for the public, else the status in words."""
+    note = (row["last_note"] or "").strip()
+    if row["last_action"] in PUBLIC_NOTE_ACTIONS and note:
+        return note
+    phrase = STATUS_PHRASES.get(row["status"], row["status"])
+    return phrase.format(agency=row["agency"] or "the responsible department")
+
+
+def address(assignment: dict[str, Any] | None) -> str | None:
+    """Building, grid, community, street, district: most specific first, as the spec asks."""
+    if not assignment:
+        return None
+    parts: list[str] = []
+    building = assignment.get("building") or {}
+    label = building.get("address") or building.get("name")
+    if label:
+        parts.append(str(label))
+    for level in ("grid", "community", "street", "district"):
+        entry = assignment.get(level) or {}
+        if entry.get("name"):
+            parts.append(str(entry["name"]))
+    return ", ".join(parts) or None
+
+
+def request_json(row: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    """One incident as an Open311 request (public view: no contact data, no internal notes)."""
+    return {
+        "service_request_id": row["public_id"],
+        "status": "closed" if row["status"] in CLOSED else "open",
+        "status_notes": status_notes(row),
+        "service_name": row["service_name"],
+        "service_code": row["category_code"],
+        "description": row["description"] or None,
+        "agency_responsible": row["agency"],
+        "service_notice": service_notice(row, tz),
+        "requested_datetime": w3(row["reported_at"], tz),
+        "updated_datetime": w3(row["updated_at"], tz),
+        "expected_datetime": w3(row["due_at"], tz),
+        "address": address(row["assignment"]),
+        "address_id": None,
+        "zipcode": None,
+        "lat": row["lat"],
+        "long": row["lon"],
+        "media_url": None,
+    }

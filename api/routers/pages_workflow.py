@@ -1,0 +1,46 @@
+"""Pages of the closed loop: the dispatch console (signed in) and the residents' report pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api.deps import OptionalUser, SettingsDep
+from web_map.dispatch import PAGE_PATH, dispatch_page
+from web_map.report import report_page, report_status_page
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+# Pages are built per request from the settings, and a console must never be served from a cache
+# to someone who has since signed out.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@router.get(PAGE_PATH, response_class=HTMLResponse, response_model=None)
+def dispatch_console(settings: SettingsDep, user: OptionalUser) -> HTMLResponse | RedirectResponse:
+    """The dispatch console; anonymous visitors sign in first, residents go to the report form."""
+    if user is None:
+        return RedirectResponse(f"/login?next={PAGE_PATH}", status_code=303)
+    if user.role == "resident":
+        return RedirectResponse("/report", status_code=303)
+    return HTMLResponse(dispatch_page(settings.map), headers=NO_STORE)
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report_form(settings: SettingsDep, user: OptionalUser) -> HTMLResponse:
+    """Report a problem on the map; a signed-in user's report is linked to them."""
+    html = report_page(
+        settings.map, signed_in=user is not None, public_reporting=settings.api.public_reporting
+    )
+    return HTMLResponse(html, headers=NO_STORE)
+
+
+@router.get("/report/{incident_id}", response_class=HTMLResponse)
+def report_status(
+    incident_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")],
+    settings: SettingsDep,
+) -> HTMLResponse:
+    """Follow one report: the public view of the incident and its timeline."""
+    return HTMLResponse(report_status_page(settings.map, incident_id))

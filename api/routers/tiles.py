@@ -1,0 +1,59 @@
+"""Vector tiles: GET /tiles/{layer}/{z}/{x}/{y}.pbf and the layer's TileJSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from starlette.responses import Response
+
+from api.deps import ConnDep, SettingsDep
+from api.responses import JSON
+from api.services.tiles import get_tile, tilejson
+
+router = APIRouter(prefix="/tiles", tags=["vector tiles"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+Level = Literal["district", "street", "community", "grid"]
+LevelQuery = Annotated[Level | None, Query(description="areas layer only: one level")]
+
+
+@router.get("/{layer}.json", response_class=JSON)
+def layer_tilejson(
+    layer: str, request: Request, conn: ConnDep, settings: SettingsDep, level: LevelQuery = None
+) -> JSON:
+    """TileJSON 3.0 for a layer (areas, grids, buildings, incidents)."""
+    root = str(request.base_url).rstrip("/")
+    return JSON(tilejson(conn, settings.tiles, root, layer, level))
+
+
+@router.get(
+    "/{layer}/{z}/{x}/{y}.pbf",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}, "description": "a Mapbox vector tile (maybe empty)"}},
+)
+def vector_tile(
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    request: Request,
+    conn: ConnDep,
+    settings: SettingsDep,
+    level: LevelQuery = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """One tile; `X-Tile-Cache` says hit or miss, `X-Tile-Truncated` that the cap cut it."""
+    cache = request.app.state.tile_cache
+    answer = get_tile(conn, cache, settings.tiles, layer, z, x, y, level)
+    headers = {
+        "ETag": answer.etag,
+        # browsers must revalidate: the server drops a tile the moment its data changes
+        "Cache-Control": "no-cache",
+        "X-Tile-Cache": "hit" if answer.cache_hit else "miss",
+    }
+    if answer.truncated:
+        headers["X-Tile-Truncated"] = "true"
+    if if_none_match is not None and answer.etag in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(answer.data, media_type=MVT, headers=headers)

@@ -1,0 +1,55 @@
+"""Coverage check: gaps, overlaps and outside-parent pieces among the children of each parent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+from psycopg import Connection
+
+from api.errors import NotFound
+from api.settings import TopologySettings
+from gis.topology import Problem, coverage_problems, feature_collection
+
+# Current parents that have current children, with those children; one parent when asked.
+FAMILIES_SQL = """
+SELECT c.parent_code, ST_AsBinary(p.geom) AS parent_wkb,
+       array_agg(c.code ORDER BY c.code) AS codes,
+       array_agg(ST_AsBinary(c.geom) ORDER BY c.code) AS wkbs
+FROM areas c JOIN areas p ON p.code = c.parent_code AND p.valid_to IS NULL
+WHERE c.valid_to IS NULL AND (%(parent)s::text IS NULL OR c.parent_code = %(parent)s)
+GROUP BY c.parent_code, p.geom
+ORDER BY c.parent_code
+"""
+
+
+def coverage(
+    conn: Connection[Any], topology: TopologySettings, parent: str | None = None
+) -> list[Problem]:
+    """Problems among the children of `parent` (or of every parent), in a stable order."""
+    if (
+        parent is not None
+        and not conn.execute(
+            "SELECT 1 FROM areas WHERE code = %s AND valid_to IS NULL", (parent,)
+        ).fetchone()
+    ):
+        raise NotFound(f"No current area with code '{parent}'.")
+    problems: list[Problem] = []
+    for fam in conn.execute(FAMILIES_SQL, {"parent": parent}).fetchall():
+        kids = [
+            (c, shapely.from_wkb(bytes(w))) for c, w in zip(fam["codes"], fam["wkbs"], strict=True)
+        ]
+        problems += coverage_problems(
+            (fam["parent_code"], shapely.from_wkb(bytes(fam["parent_wkb"]))),
+            kids,
+            topology.boundary_tolerance_m,
+            topology.overlap_epsilon_m2,
+        )
+    return problems
+
+
+def coverage_geojson(
+    conn: Connection[Any], topology: TopologySettings, parent: str | None = None
+) -> dict[str, Any]:
+    """The coverage problems as a GeoJSON FeatureCollection."""
+    return feature_collection(coverage(conn, topology, parent))

@@ -1,0 +1,100 @@
+"""源头治理 (early warning): hotspots of repeated incidents and repeat locations, per scope.
+
+Both read only incidents the caller may follow (`api.services.visibility`): dispatchers and
+officers their area, departments their own cases, admins everything; residents get a 403.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from psycopg import Connection
+
+from api.errors import Forbidden
+from api.services.auth import User
+from api.services.visibility import incident_visibility
+from gis.hotspots import hotspot_features
+from gis.repeats import repeat_features
+
+
+def _staff(user: User, what: str) -> None:
+    if user.role == "resident":
+        raise Forbidden(f"{what} are for staff: dispatchers, officers, departments and admins.")
+
+
+def hotspots(
+    conn: Connection[Any],
+    user: User,
+    *,
+    now: dt.datetime,
+    days: int,
+    radius_m: float,
+    min_count: int,
+    category: str | None,
+) -> dict[str, Any]:
+    """Clusters of incidents reported in the last `days` days, as a FeatureCollection."""
+    _staff(user, "Hotspots")
+    scope, params = incident_visibility(user, "i")
+    since = now - dt.timedelta(days=days)
+    features = hotspot_features(
+        conn,
+        since=since,
+        until=now,
+        radius_m=radius_m,
+        min_count=min_count,
+        category=category,
+        scope=scope,
+        scope_params=params,
+    )
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "parameters": {
+            "days": days,
+            "radius_m": radius_m,
+            "min_count": min_count,
+            "category": category,
+            "from": since,
+            "to": now,
+            "method": "ST_ClusterDBSCAN in the WGS 84 / UTM zone of each incident",
+        },
+    }
+
+
+def repeats(
+    conn: Connection[Any],
+    user: User,
+    *,
+    now: dt.datetime,
+    days: int,
+    min_count: int,
+    level: str,
+    category: str | None,
+) -> dict[str, Any]:
+    """Buildings or grids with ≥ `min_count` incidents of one major class closed in `days`."""
+    _staff(user, "Repeat locations")
+    scope, params = incident_visibility(user, "i")
+    since = now - dt.timedelta(days=days)
+    features = repeat_features(
+        conn,
+        level=level,
+        since=since,
+        until=now,
+        min_count=min_count,
+        category=category,
+        scope=scope,
+        scope_params=params,
+    )
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "parameters": {
+            "days": days,
+            "min_count": min_count,
+            "level": level,
+            "category": category,
+            "from": since,
+            "to": now,
+        },
+    }

@@ -1,0 +1,142 @@
+"""Live updates for one user: incident events fed by PostgreSQL LISTEN/NOTIFY.
+
+Design: every open stream has its own autocommit `psycopg.AsyncConnection` that LISTENs on
+`gridgov_incidents` (outside the request pool, so streams never starve ordinary requests).
+A notification only says *which* event happened (`{"event_id": …}` from workflow actions,
+whistles and check-ins; the bare public id from intake, meaning its `report` event); the event
+itself is read from `incident_events` with the user's visibility condition, so the table is the
+single source of truth and the SSE id is `incident_events.id`. Reconnecting with
+`Last-Event-ID` replays the visible events after that id from the table, then goes live.
+
+Events are fetched by the ids named in notifications rather than "everything after the last id
+sent", because ids are handed out at INSERT but become visible at COMMIT: a later id may commit
+first, and a high-water mark would then skip the earlier one for good.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import AsyncConnection, sql
+from psycopg.rows import dict_row
+
+from api.services.auth import User
+from api.services.events import CHANNEL
+from api.services.visibility import incident_visibility
+from gis.event_feed import event_feed_query
+
+log = logging.getLogger("gridgov.stream")
+
+REPLAY_BATCH = 500
+LIVE_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One server-sent event: `id` is the incident event id, `kind` the SSE event name."""
+
+    id: int
+    kind: str
+    data: str
+
+
+def event_kind(action: str, from_status: str | None, to_status: str) -> str:
+    """SSE event name: incident (new report), status, whistle, check_in, or update."""
+    if action == "report":
+        return "incident"
+    if action in ("whistle", "check_in"):
+        return action
+    return "status" if from_status != to_status else "update"
+
+
+async def open_listener(url: str) -> AsyncConnection[Any]:
+    """A dedicated autocommit connection listening on the incidents channel."""
+    conn = await AsyncConnection.connect(
+        url, autocommit=True, row_factory=dict_row, application_name="gridgov-stream"
+    )
+    try:
+        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+def parse_notification(payload: str) -> tuple[int | None, str | None]:
+    """(event id, None) for workflow payloads; (None, public id) for intake's bare id."""
+    if payload.startswith("{"):
+        try:
+            event_id = orjson.loads(payload).get("event_id")
+        except (orjson.JSONDecodeError, AttributeError):
+            return None, None
+        return (event_id, None) if isinstance(event_id, int) else (None, None)
+    return None, payload or None
+
+
+def _visible(user: User) -> tuple[sql.Composable, dict[str, Any]]:
+    cond, params = incident_visibility(user, "t")
+    if user.role == "department" and user.department_code:
+        # A department also sees its own steps on cases it no longer holds (e.g. its return).
+        cond = sql.SQL("({} OR e.department_code = %(vis_dept)s)").format(cond)
+    return cond, params
+
+
+async def _fetch(
+    conn: AsyncConnection[Any],
+    user: User,
+    which: str,
+    params: dict[str, Any],
+    limit: int,
+) -> list[StreamEvent]:
+    visible, vis_params = _visible(user)
+    query = event_feed_query(sql.SQL(which), visible)
+    cur = await conn.execute(query, {**params, **vis_params, "limit": limit})
+    return [
+        StreamEvent(r["id"], event_kind(r["action"], r["from_status"], r["to_status"]), r["doc"])
+        for r in await cur.fetchall()
+    ]
+
+
+async def follow(
+    conn: AsyncConnection[Any], user: User, last_event_id: int | None
+) -> AsyncIterator[StreamEvent]:
+    """Replay after `last_event_id` (if given), then yield visible events as they commit.
+
+    `conn` must already LISTEN (see `open_listener`) so nothing committed during the replay is
+    missed; events seen in both the replay and a notification are sent once.
+    """
+    replayed: set[int] = set()
+    try:
+        after = last_event_id
+        while after is not None:
+            batch = await _fetch(conn, user, "e.id > %(after)s", {"after": after}, REPLAY_BATCH)
+            for ev in batch:
+                replayed.add(ev.id)
+                yield ev
+            after = batch[-1].id if len(batch) == REPLAY_BATCH else None
+        while True:
+            ids: list[int] = []
+            public_ids: list[str] = []
+            # Leave the generator after each batch: the connection is locked while it runs,
+            # and notifications arriving during the fetch wait in psycopg's backlog.
+            async for note in conn.notifies(stop_after=1):
+                event_id, public_id = parse_notification(note.payload)
+                if event_id is not None:
+                    ids.append(event_id)
+                elif public_id is not None:
+                    public_ids.append(public_id)
+            if not ids and not public_ids:
+                continue
+            which = "e.id = ANY(%(ids)s) OR (t.public_id = ANY(%(pids)s) AND e.action = 'report')"
+            params = {"ids": ids, "pids": public_ids}
+            for ev in await _fetch(conn, user, which, params, LIVE_BATCH):
+                if ev.id not in replayed:
+                    yield ev
+    except psycopg.OperationalError as exc:
+        # The database went away: end the stream; the client reconnects with Last-Event-ID.
+        log.warning("stream for %s ended: %s", user.name, exc)

@@ -1,0 +1,102 @@
+"""Closed-loop HTTP load generator, run as its own process so it does not share the server's GIL.
+
+    python -m bench.loadgen BASE --kind intake|insert|locate --clients 8 --seconds 10
+
+N clients (asyncio tasks on one httpx.AsyncClient, N keep-alive connections) each send a
+request, wait for the answer, send the next. Requests are timed after a warm-up; one JSON line
+goes to stdout: completed requests, errors, requests/s and latency percentiles (ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from typing import Any
+
+import httpx
+
+from bench.synthetic import REPORT_CATEGORIES, extent
+
+
+def request_for(kind: str, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
+    """(method, path, httpx keyword arguments) of one request at a random point in the lattice."""
+    x0, y0, x1, y1 = extent()
+    lon, lat = rng.uniform(x0, x1), rng.uniform(y0, y1)
+    if kind == "locate":
+        return "GET", "/api/v1/locate", {"params": {"lon": lon, "lat": lat}}
+    body = {"category": rng.choice(REPORT_CATEGORIES), "location": {"lon": lon, "lat": lat}}
+    path = "/api/v1/incidents" if kind == "intake" else "/bench/insert"
+    return "POST", path, {"json": body}
+
+
+async def client_loop(
+    client: httpx.AsyncClient, kind: str, seed: int, start: float, stop: float, out: dict[str, Any]
+) -> None:
+    """One closed-loop client: requests back to back until `stop`; counts only after `start`."""
+    rng = random.Random(seed)
+    while True:
+        method, path, kwargs = request_for(kind, rng)
+        t0 = time.perf_counter()
+        if t0 >= stop:
+            return
+        try:
+            response = await client.request(method, path, **kwargs)
+            ok = response.status_code in (200, 201)
+        except httpx.HTTPError:
+            ok = False
+        t1 = time.perf_counter()
+        if t0 >= start and t1 <= stop:
+            out["latencies"].append((t1 - t0) * 1000.0)
+            out["errors"] += 0 if ok else 1
+
+
+async def run(base: str, kind: str, clients: int, seconds: float, warmup: float) -> dict[str, Any]:
+    """Drive `clients` concurrent clients for warm-up + `seconds`; the figures of the timed part."""
+    out: dict[str, Any] = {"latencies": [], "errors": 0}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        now = time.perf_counter()
+        start, stop = now + warmup, now + warmup + seconds
+        await asyncio.gather(
+            *(client_loop(client, kind, 1000 + i, start, stop, out) for i in range(clients))
+        )
+    lat = sorted(out["latencies"])
+
+    def pct(q: float) -> float:
+        return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
+
+    return {
+        "kind": kind,
+        "clients": clients,
+        "seconds": seconds,
+        "requests": len(lat),
+        "errors": out["errors"],
+        "rps": len(lat) / seconds,
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "max_ms": lat[-1] if lat else float("nan"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, run, print one JSON line."""
+    p = argparse.ArgumentParser(prog="python -m bench.loadgen")
+    p.add_argument("base")
+    p.add_argument("--kind", choices=["intake", "insert", "locate"], required=True)
+    p.add_argument("--clients", type=int, default=1)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--warmup", type=float, default=2.0)
+    a = p.parse_args(argv)
+    result = asyncio.run(run(a.base, a.kind, a.clients, a.seconds, a.warmup))
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""The dispatch console: time until /map/dispatch is interactive in headless Chromium.
+
+A dispatcher scoped to the district signs in through /login; then the page is opened N times in
+the same browser context (the first with an empty HTTP cache). "Interactive" is the moment the
+page's own readiness attributes say so: #status[data-state=ready] (incidents loaded and drawn)
+and #gg-live[data-state=live] (the event stream is open), the same ones the page tests wait for.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg.rows import dict_row
+from rich.table import Table
+
+from api.services.auth import add_user
+from api.services.sessions import set_password
+from bench.common import console
+from bench.servers import Server
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+USER, PASSWORD = "bench-dispatcher", "bench password 2026"
+TIMEOUT_MS = 120_000
+
+# Where the time went: the API paths the page fetched, grouped, by total duration.
+SLOWEST_JS = """() => {
+  const groups = {};
+  for (const e of performance.getEntriesByType("resource")) {
+    const u = new URL(e.name);
+    if (!u.pathname.startsWith("/api/")) continue;
+    const g = (groups[u.pathname] = groups[u.pathname] || {n: 0, ms: 0, kb: 0});
+    g.n += 1; g.ms += e.duration; g.kb += (e.encodedBodySize || 0) / 1024;
+  }
+  return Object.entries(groups).sort((a, b) => b[1].ms - a[1].ms).slice(0, 3)
+    .map(([p, g]) => `${p} ×${g.n} ${(g.ms / 1000).toFixed(2)} s ${g.kb.toFixed(0)} KB`)
+    .join("; ");
+}"""
+
+
+@dataclass
+class PageRun:
+    """Seconds from navigation start to each milestone, and what the page showed."""
+
+    dom_s: float
+    ready_s: float
+    live_s: float
+    status_text: str
+    requests: int
+    foreign: list[str] = field(default_factory=list)
+    slowest: str = ""
+
+
+def make_dispatcher(url: str, area: str) -> None:
+    """A dispatcher for `area` who can sign in with PASSWORD."""
+    with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
+        add_user(conn, USER, "dispatcher", area, None)
+        set_password(conn, USER, PASSWORD)
+
+
+def run_page(server: Server, area: str, url: str, runs: int) -> list[PageRun]:
+    """Sign in once, then open the console `runs` times; the timings of each."""
+    from playwright.sync_api import sync_playwright
+
+    make_dispatcher(url, area)
+    out: list[PageRun] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        foreign: list[str] = []
+        counter = {"n": 0}
+
+        def route(r: object) -> None:
+            req = r.request  # type: ignore[attr-defined]
+            counter["n"] += 1
+            if req.url.startswith(("http://127.0.0.1", "data:", "blob:")):
+                r.continue_()  # type: ignore[attr-defined]
+            else:
+                foreign.append(req.url)
+                r.abort()  # type: ignore[attr-defined]
+
+        page.route("**/*", route)
+        page.goto(server.base + "/login?next=/map/dispatch")
+        page.fill("input[name=name]", USER)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(server.base + "/map/dispatch", timeout=TIMEOUT_MS)
+        page.goto("about:blank")
+        for i in range(runs):
+            with console.status(f"page: /map/dispatch ({i + 1}/{runs})"):
+                counter["n"] = 0
+                t0 = time.perf_counter()
+                page.goto(server.base + "/map/dispatch", wait_until="domcontentloaded")
+                dom = time.perf_counter() - t0
+                page.wait_for_selector("#status[data-state=ready]", timeout=TIMEOUT_MS)
+                ready = time.perf_counter() - t0
+                page.wait_for_selector("#gg-live[data-state=live]", timeout=TIMEOUT_MS)
+                live = time.perf_counter() - t0
+                text = page.locator("#status").inner_text()
+                slowest = page.evaluate(SLOWEST_JS)
+                out.append(PageRun(dom, ready, live, text, counter["n"], list(foreign), slowest))
+                page.goto("about:blank")
+        context.close()
+        browser.close()
+    return out
+
+
+def page_table(runs: list[PageRun], incidents: int, grids: int) -> Table:
+    """One row per page load."""
+    t = Table(
+        title=f"5. Page: /map/dispatch until interactive, headless Chromium, "
+        f"{incidents:,} incidents, {grids:,} grids",
+        title_justify="left",
+    )
+    t.add_column("load")
+    for col in ("DOM ready s", "incidents drawn s", "interactive s", "requests", "non-local"):
+        t.add_column(col, justify="right")
+    t.add_column("API time by path (summed request durations)")
+    for i, r in enumerate(runs):
+        t.add_row(
+            "first (empty cache)" if i == 0 else f"again #{i}",
+            f"{r.dom_s:.2f}",
+            f"{r.ready_s:.2f}",
+            f"{max(r.ready_s, r.live_s):.2f}",
+            str(r.requests),
+            str(len(r.foreign)),
+            r.slowest,
+        )
+    return t

@@ -1,0 +1,61 @@
+"""Likely duplicates: open incidents of the same category close to a point, reported recently."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from psycopg import Connection
+
+MAX_SUGGESTIONS = 10
+
+# The box (degrees, padded) lets the GiST index on incidents.geom pick candidates; the spheroid
+# distance (geography) then decides, so the radius is metres everywhere, not degrees.
+NEARBY_OPEN_SQL = """
+WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g)
+SELECT i.public_id AS id, i.status, i.reported_at,
+       round(ST_Distance(i.geom::geography, pt.g::geography)::numeric, 1)::float8 AS distance_m
+FROM incidents i, pt
+WHERE i.geom && ST_Expand(pt.g, %(dx)s, %(dy)s)
+  AND i.category_code = %(category)s
+  AND i.status NOT IN ('closed', 'rejected')
+  AND i.reported_at >= %(since)s AND i.reported_at <= %(until)s
+  AND i.public_id <> %(exclude)s
+  AND ST_DWithin(i.geom::geography, pt.g::geography, %(radius)s)
+ORDER BY distance_m, i.reported_at, i.id
+LIMIT %(limit)s
+"""
+
+
+def nearby_open_incidents(
+    conn: Connection[Any],
+    *,
+    lon: float,
+    lat: float,
+    category: str,
+    radius_m: float,
+    since: dt.datetime,
+    until: dt.datetime,
+    exclude: str,
+) -> list[dict[str, Any]]:
+    """Open incidents of `category` within `radius_m` of the point reported in [since, until]."""
+    dy = radius_m / 110_574.0 * 1.1
+    dx = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.1
+    rows = conn.execute(
+        NEARBY_OPEN_SQL,
+        {
+            "lon": lon,
+            "lat": lat,
+            "dx": dx,
+            "dy": dy,
+            "category": category,
+            "since": since,
+            "until": until,
+            "exclude": exclude,
+            "radius": radius_m,
+            "limit": MAX_SUGGESTIONS,
+        },
+        prepare=True,
+    ).fetchall()
+    return [dict(r) for r in rows]

@@ -1,0 +1,103 @@
+"""Hotspots: space-time clusters of incidents (DBSCAN in metres), as GeoJSON built in SQL.
+
+Incidents reported in a time window are clustered with `ST_ClusterDBSCAN` on coordinates in
+metres: each point is projected to its own WGS 84 / UTM zone (EPSG:326zz north, 327zz south,
+zone = ⌊(lon + 180) / 6⌋ + 1), and clustering runs per zone (`PARTITION BY`), so `radius_m` is a
+true distance (UTM scale error < 0.1 % inside a zone) and never raw degrees. A cluster that would
+straddle a zone boundary (a meridian at a multiple of 6°, e.g. 114°E or 120°E) is split in two
+there. Hull and centre are computed in the zone's metres and transformed back to EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from psycopg import Connection, sql
+
+HOTSPOTS_SQL = """
+WITH pts AS MATERIALIZED (
+    SELECT i.id, i.public_id, i.category_code, i.reported_at, i.status, i.geom,
+           CASE WHEN ST_Y(i.geom) >= 0 THEN 32600 ELSE 32700 END
+               + least(60, floor((ST_X(i.geom) + 180) / 6)::int + 1) AS utm
+    FROM incidents i
+    WHERE i.reported_at >= %(since)s AND i.reported_at < %(until)s
+      AND i.status <> 'rejected'
+      AND (%(category)s::text IS NULL OR starts_with(i.category_code, %(category)s::text))
+      AND {scope}
+),
+clustered AS (
+    SELECT p.*, ST_Transform(p.geom, p.utm) AS xy,
+           ST_ClusterDBSCAN(ST_Transform(p.geom, p.utm), eps := %(radius)s,
+                            minpoints := %(min_count)s) OVER (PARTITION BY p.utm) AS cid
+    FROM pts p
+),
+hot AS (
+    SELECT utm, cid, count(*) AS n, count(*) FILTER (WHERE status <> 'closed') AS open_n,
+           min(reported_at) AS first_at, max(reported_at) AS last_at,
+           ST_ConvexHull(ST_Collect(xy)) AS hull_xy, ST_Centroid(ST_Collect(xy)) AS centre_xy,
+           jsonb_agg(public_id ORDER BY reported_at, id) AS ids
+    FROM clustered WHERE cid IS NOT NULL
+    GROUP BY utm, cid
+),
+cats AS (
+    SELECT utm, cid, jsonb_agg(jsonb_build_object('code', code, 'name', name, 'count', n)
+                               ORDER BY n DESC, code) AS categories
+    FROM (SELECT c.utm, c.cid, c.category_code AS code, k.name, count(*) AS n
+          FROM clustered c JOIN categories k ON k.code = c.category_code
+          WHERE c.cid IS NOT NULL
+          GROUP BY c.utm, c.cid, c.category_code, k.name) x
+    GROUP BY utm, cid
+),
+ranked AS (
+    SELECT h.*, ST_Transform(h.hull_xy, 4326) AS hull, ST_Area(h.hull_xy) AS area_m2,
+           row_number() OVER (ORDER BY h.n DESC, h.last_at DESC, h.utm, h.cid) AS rank
+    FROM hot h
+)
+SELECT coalesce(jsonb_agg(jsonb_build_object(
+    'type', 'Feature', 'id', 'H' || r.rank,
+    'geometry', ST_AsGeoJSON(r.hull, 7)::jsonb,
+    'properties', jsonb_build_object(
+        'rank', r.rank, 'count', r.n, 'open', r.open_n,
+        'first_at', r.first_at, 'last_at', r.last_at,
+        'categories', c.categories, 'incidents', r.ids,
+        'centroid', ST_AsGeoJSON(ST_Transform(r.centre_xy, 4326), 7)::jsonb,
+        'area_m2', round(r.area_m2::numeric, 1), 'epsg', r.utm,
+        -- grids the hull touches: the indexable && on grid parts first, then the exact test
+        'grids', (SELECT coalesce(jsonb_agg(jsonb_build_object('code', g.code, 'name', g.name)
+                                            ORDER BY g.code), '[]'::jsonb)
+                  FROM (SELECT DISTINCT a.code, a.name
+                        FROM area_parts p JOIN areas a ON a.id = p.area_id
+                        WHERE p.level_rank = 4 AND p.geom && r.hull
+                          AND ST_Intersects(p.geom, r.hull)) g)))
+    ORDER BY r.rank), '[]'::jsonb) AS features
+FROM ranked r JOIN cats c USING (utm, cid)
+"""
+
+
+def hotspot_features(
+    conn: Connection[Any],
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    radius_m: float,
+    min_count: int,
+    category: str | None,
+    scope: sql.Composable,
+    scope_params: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Clusters of ≥ `min_count` incidents (DBSCAN core: that many within `radius_m`)."""
+    query = sql.SQL(HOTSPOTS_SQL).format(scope=scope)
+    row = conn.execute(
+        query,
+        {
+            **scope_params,
+            "since": since,
+            "until": until,
+            "radius": radius_m,
+            "min_count": min_count,
+            "category": category,
+        },
+    ).fetchone()
+    assert row is not None
+    return list(row["features"])

@@ -1,0 +1,227 @@
+"""OGC API – Features queries: offset-paged GeoJSON built in SQL, and each collection's extent.
+
+The v1 API pages by keyset (gis/features.py); OGC clients (GDAL, QGIS) expect `offset` and
+`numberMatched`, so this module pages by offset over a stable order instead. Every document —
+FeatureCollection or Feature, links included — comes out of PostgreSQL as one text value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import Connection, sql
+from psycopg.types.json import Jsonb
+
+from gis.features import AREA_PROPS, BBOX_COND, BBox
+
+# The public view of an incident: no description, reporter, actors or department.
+OGC_INCIDENT_PROPS = """
+    'category', t.category_code,
+    'category_name', (SELECT name FROM categories c WHERE c.code = t.category_code),
+    'status', t.status,
+    'overdue', t.due_at IS NOT NULL AND t.closed_at IS NULL AND t.due_at < now(),
+    'grid', t.grid_code,
+    'reported_at', t.reported_at, 'updated_at', t.updated_at,
+    'due_at', t.due_at, 'closed_at', t.closed_at
+"""
+
+# The building id is the feature id already; repeating it as a property gives GDAL two `id` fields.
+OGC_BUILDING_PROPS = """
+    'name', t.name, 'address', t.address, 'households', t.households,
+    'grid', t.grid_code, 'source', t.source, 'source_id', t.source_id
+"""
+
+
+@dataclass(frozen=True)
+class FeatureSource:
+    """Where one kind of feature lives and how it becomes GeoJSON (all fixed SQL fragments)."""
+
+    table: str
+    props: str
+    id_expr: str
+    base_cond: str
+    order: str
+    time_column: str | None = None
+
+
+SOURCES = {
+    # One collection per level; `level` is a bound parameter.
+    "areas": FeatureSource(
+        table="areas",
+        props=AREA_PROPS,
+        id_expr="t.code",
+        base_cond="t.valid_to IS NULL AND t.level = %(level)s",
+        order="t.code",
+    ),
+    "buildings": FeatureSource(
+        table="buildings",
+        props=OGC_BUILDING_PROPS,
+        id_expr="t.id",
+        base_cond="true",
+        order="t.id",
+    ),
+    "incidents": FeatureSource(
+        table="incidents",
+        props=OGC_INCIDENT_PROPS,
+        id_expr="t.public_id",
+        base_cond="true",
+        order="t.id",
+        time_column="t.reported_at",
+    ),
+}
+
+EXTENTS_SQL = """
+SELECT 'areas-' || level AS id, level_rank AS rank, ST_XMin(e) AS x0, ST_YMin(e) AS y0,
+       ST_XMax(e) AS x1, ST_YMax(e) AS y1, NULL::timestamptz AS t0, NULL::timestamptz AS t1
+FROM (SELECT level, level_rank, ST_Extent(geom) AS e FROM areas
+      WHERE valid_to IS NULL GROUP BY level, level_rank) a
+UNION ALL
+SELECT 'buildings', 10, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), NULL, NULL
+FROM (SELECT ST_Extent(geom) AS e FROM buildings) b
+UNION ALL
+SELECT 'incidents', 11, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1
+FROM (SELECT ST_Extent(geom) AS e, min(reported_at) AS t0, max(reported_at) AS t1
+      FROM incidents) i
+ORDER BY rank
+"""
+
+
+@dataclass
+class Extent:
+    """Spatial (lon/lat) and temporal extent of one collection; None parts when it is empty."""
+
+    bbox: BBox | None
+    interval: tuple[dt.datetime | None, dt.datetime | None] | None
+
+
+def collection_extents(conn: Connection[Any]) -> dict[str, Extent]:
+    """Extent of every collection that exists: one per area level present, buildings, incidents."""
+    out: dict[str, Extent] = {}
+    for r in conn.execute(EXTENTS_SQL).fetchall():
+        bbox = None if r["x0"] is None else (r["x0"], r["y0"], r["x1"], r["y1"])
+        interval = (r["t0"], r["t1"]) if r["id"] == "incidents" else None
+        out[r["id"]] = Extent(bbox=bbox, interval=interval)
+    return out
+
+
+@dataclass
+class ItemQuery:
+    """Filters of an items request: bbox, time interval (open ends are None), paging."""
+
+    level: str | None = None
+    bbox: BBox | None = None
+    interval: tuple[dt.datetime | None, dt.datetime | None] | None = None
+    limit: int = 10
+    offset: int = 0
+
+
+def _where(source: FeatureSource, q: ItemQuery) -> tuple[sql.Composable, dict[str, Any]]:
+    conds: list[sql.Composable] = [sql.SQL(source.base_cond)]
+    params: dict[str, Any] = {"level": q.level}
+    if q.bbox is not None:
+        conds.append(sql.SQL(BBOX_COND.format(alias="t")))
+        params.update(zip(("x0", "y0", "x1", "y1"), q.bbox, strict=True))
+    if q.interval is not None and source.time_column:
+        column = sql.SQL(source.time_column)
+        start, end = q.interval
+        if start is not None:
+            conds.append(sql.SQL("{} >= %(t0)s").format(column))
+            params["t0"] = start
+        if end is not None:
+            conds.append(sql.SQL("{} <= %(t1)s").format(column))
+            params["t1"] = end
+    return sql.SQL(" AND ").join(conds), params
+
+
+def items_page(
+    conn: Connection[Any],
+    source: FeatureSource,
+    q: ItemQuery,
+    *,
+    links: list[dict[str, str]],
+    next_link: dict[str, str],
+    precision: int = 7,
+) -> bytes:
+    """One page of a collection as a FeatureCollection; `next_link` is added when more follow."""
+    where, params = _where(source, q)
+    # The count and the page are separate scans on purpose: a CTE shared by both would be
+    # materialised with every matched geometry just to be counted.
+    query = sql.SQL(
+        """
+        SELECT jsonb_build_object(
+            'type', 'FeatureCollection',
+            'timeStamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+            'numberMatched', m.n,
+            'numberReturned', p.n,
+            'links', %(links)s::jsonb || CASE WHEN %(offset)s + p.n < m.n
+                                             THEN jsonb_build_array(%(next)s::jsonb)
+                                             ELSE '[]'::jsonb END,
+            'features', p.features
+        )::text AS doc
+        FROM (SELECT count(*) AS n FROM {table} t WHERE {where}) m,
+        (SELECT count(*) AS n,
+                coalesce(jsonb_agg(jsonb_build_object(
+                    'type', 'Feature',
+                    'id', {id_expr},
+                    'geometry', ST_AsGeoJSON(t.geom, %(precision)s)::jsonb,
+                    'properties', jsonb_build_object({props})) ORDER BY t.ord), '[]'::jsonb)
+                    AS features
+         FROM (SELECT t.*, {order} AS ord FROM {table} t WHERE {where}
+               ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) t) p
+        """
+    ).format(
+        table=sql.Identifier(source.table),
+        where=where,
+        id_expr=sql.SQL(source.id_expr),
+        props=sql.SQL(source.props),
+        order=sql.SQL(source.order),
+    )
+    params.update(
+        links=Jsonb(links),
+        next=Jsonb(next_link),
+        limit=q.limit,
+        offset=q.offset,
+        precision=precision,
+    )
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return str(row["doc"]).encode()
+
+
+def one_item(
+    conn: Connection[Any],
+    source: FeatureSource,
+    feature_id: str | int,
+    *,
+    level: str | None,
+    links: list[dict[str, str]],
+    precision: int = 7,
+) -> bytes | None:
+    """One feature as GeoJSON with its links, or None when the collection has no such id."""
+    query = sql.SQL(
+        """
+        SELECT jsonb_build_object(
+            'type', 'Feature',
+            'id', {id_expr},
+            'geometry', ST_AsGeoJSON(t.geom, %(precision)s)::jsonb,
+            'properties', jsonb_build_object({props}),
+            'links', %(links)s::jsonb
+        )::text AS doc
+        FROM {table} t WHERE {base} AND {id_expr} = %(fid)s
+        """
+    ).format(
+        table=sql.Identifier(source.table),
+        base=sql.SQL(source.base_cond),
+        id_expr=sql.SQL(source.id_expr),
+        props=sql.SQL(source.props),
+    )
+    params = {
+        "level": level,
+        "fid": feature_id,
+        "links": Jsonb(links),
+        "precision": precision,
+    }
+    row = conn.execute(query, params).fetchone()
+    return None if row is None else str(row["doc"]).encode()

@@ -1,0 +1,180 @@
+"""Workflow: incident workflow columns, joint-handling departments, 吹哨报到 whistles.
+
+Revision ID: 0004_workflow
+Revises: 0001
+Create Date: 2026-11-25 22:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004_workflow"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Defaults fill existing rows, so this runs forward on a populated database.
+    op.add_column(
+        "incidents", sa.Column("rework_count", sa.Integer(), server_default="0", nullable=False)
+    )
+    op.add_column(
+        "incidents",
+        sa.Column("escalation_level", sa.SmallInteger(), server_default="0", nullable=False),
+    )
+    op.add_column(
+        "incidents",
+        sa.Column(
+            "suspended_from", sa.Text(), nullable=True, comment="status to return to on reopen"
+        ),
+    )
+    op.add_column(
+        "incidents",
+        sa.Column(
+            "due_left_s",
+            sa.Double(),
+            nullable=True,
+            comment="seconds left to due_at when suspended (clock paused)",
+        ),
+    )
+    op.add_column(
+        "incidents",
+        sa.Column(
+            "extension_until",
+            sa.DateTime(timezone=True),
+            nullable=True,
+            comment="pending extension request",
+        ),
+    )
+    op.add_column(
+        "incidents",
+        sa.Column("extension_requested_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_check_constraint(
+        op.f("ck_incidents_workflow_counts"),
+        "incidents",
+        "rework_count >= 0 AND escalation_level >= 0",
+    )
+    op.create_check_constraint(
+        op.f("ck_incidents_suspended"),
+        "incidents",
+        "(status = 'suspended') = (suspended_from IS NOT NULL)",
+    )
+    op.create_index(
+        "ix_incidents_due_at_open",
+        "incidents",
+        ["due_at"],
+        unique=False,
+        postgresql_where=sa.text("closed_at IS NULL AND due_at IS NOT NULL"),
+    )
+
+    op.create_table(
+        "incident_supports",
+        sa.Column("incident_id", sa.BigInteger(), nullable=False),
+        sa.Column("department_code", sa.Text(), nullable=False),
+        sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("acknowledged_by", sa.Text(), nullable=True),
+        sa.CheckConstraint(
+            "(acknowledged_at IS NULL) = (acknowledged_by IS NULL)",
+            name=op.f("ck_incident_supports_ack_by"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["department_code"],
+            ["departments.code"],
+            name=op.f("fk_incident_supports_department_code_departments"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_incident_supports_incident_id_incidents"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "incident_id", "department_code", name=op.f("pk_incident_supports")
+        ),
+    )
+    op.create_index(
+        "ix_incident_supports_department_code",
+        "incident_supports",
+        ["department_code"],
+        unique=False,
+    )
+    op.create_table(
+        "whistles",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("incident_id", sa.BigInteger(), nullable=False),
+        sa.Column("called_by", sa.Text(), nullable=False),
+        sa.Column(
+            "area_code",
+            sa.Text(),
+            nullable=True,
+            comment="scope area of the dispatcher who whistled",
+        ),
+        sa.Column("called_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deadline_minutes", sa.Integer(), nullable=False),
+        sa.Column("deadline_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.CheckConstraint("deadline_minutes > 0", name=op.f("ck_whistles_deadline_minutes")),
+        sa.CheckConstraint("deadline_at > called_at", name=op.f("ck_whistles_deadline_after_call")),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_whistles_incident_id_incidents")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_whistles")),
+    )
+    op.create_index("ix_whistles_incident_id", "whistles", ["incident_id"], unique=False)
+    op.create_table(
+        "whistle_checkins",
+        sa.Column("whistle_id", sa.BigInteger(), nullable=False),
+        sa.Column("department_code", sa.Text(), nullable=False),
+        sa.Column("checked_in_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("checked_in_by", sa.Text(), nullable=True),
+        sa.Column("late", sa.Boolean(), nullable=True),
+        sa.CheckConstraint(
+            "(checked_in_at IS NULL) = (late IS NULL) AND (checked_in_at IS NULL) = "
+            "(checked_in_by IS NULL)",
+            name=op.f("ck_whistle_checkins_checked_in"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["department_code"],
+            ["departments.code"],
+            name=op.f("fk_whistle_checkins_department_code_departments"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["whistle_id"], ["whistles.id"], name=op.f("fk_whistle_checkins_whistle_id_whistles")
+        ),
+        sa.PrimaryKeyConstraint("whistle_id", "department_code", name=op.f("pk_whistle_checkins")),
+    )
+    op.create_index(
+        "ix_whistle_checkins_department_code",
+        "whistle_checkins",
+        ["department_code"],
+        unique=False,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_whistle_checkins_department_code", table_name="whistle_checkins")
+    op.drop_table("whistle_checkins")
+    op.drop_index("ix_whistles_incident_id", table_name="whistles")
+    op.drop_table("whistles")
+    op.drop_index("ix_incident_supports_department_code", table_name="incident_supports")
+    op.drop_table("incident_supports")
+    op.drop_index(
+        "ix_incidents_due_at_open",
+        table_name="incidents",
+        postgresql_where=sa.text("closed_at IS NULL AND due_at IS NOT NULL"),
+    )
+    op.drop_constraint(op.f("ck_incidents_suspended"), "incidents", type_="check")
+    op.drop_constraint(op.f("ck_incidents_workflow_counts"), "incidents", type_="check")
+    for column in (
+        "extension_requested_at",
+        "extension_until",
+        "due_left_s",
+        "suspended_from",
+        "escalation_level",
+        "rework_count",
+    ):
+        op.drop_column("incidents", column)

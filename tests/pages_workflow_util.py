@@ -1,0 +1,135 @@
+"""Helpers for the closed-loop page tests: users with passwords, offline browser contexts, steps."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from psycopg.rows import dict_row
+
+from api.services.auth import add_user
+from api.services.sessions import set_password
+from tests.test_pages import Offline
+
+PASSWORD = "correct horse battery"
+WAIT = 15_000  # ms; every wait is for an explicit state attribute, this is only the ceiling
+
+
+def make_user(
+    world_db: str, name: str, role: str, area: str | None = None, department: str | None = None
+) -> None:
+    """A user who can sign in to the pages with PASSWORD."""
+    with psycopg.connect(world_db, row_factory=dict_row) as conn:
+        add_user(conn, name, role, area, department)
+        set_password(conn, name, PASSWORD)
+
+
+def give_password(world_db: str, *names: str) -> None:
+    """Let existing users (e.g. tests.loop's cast) sign in to the pages with PASSWORD."""
+    with psycopg.connect(world_db, row_factory=dict_row) as conn:
+        for name in names:
+            set_password(conn, name, PASSWORD)
+
+
+@pytest.fixture
+def browsers(chromium: Browser) -> Iterator[Callable[..., Offline]]:
+    """`browsers(**context_options)`: a new browser context (own cookies) that can only reach
+    127.0.0.1; non-local requests are blocked and recorded."""
+    made: list[Any] = []
+
+    def new(**options: Any) -> Offline:
+        context = chromium.new_context(viewport={"width": 1400, "height": 900}, **options)
+        state = Offline(context.new_page())
+        state.page.on("console", state.console)
+        state.page.on("pageerror", lambda e: state.problems.append(f"page error: {e}"))
+        state.page.route("**/*", state.route)
+        made.append(context)
+        return state
+
+    try:
+        yield new
+    finally:
+        for context in made:
+            context.close()
+
+
+def sign_in_to_console(page: Page, base: str, name: str) -> None:
+    """Open /map/dispatch, get sent to the sign-in form, sign in, and wait for the live console."""
+    page.goto(base + "/map/dispatch")
+    expect(page).to_have_url(re.compile(r"/login\?next=/map/dispatch$"))
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(base + "/map/dispatch")
+    wait_for_console(page)
+
+
+def wait_for_console(page: Page) -> None:
+    """The console has loaded its incidents and its live stream is open."""
+    expect(page.locator("#status")).to_have_attribute("data-state", "ready", timeout=WAIT)
+    expect(page.locator("#gg-live")).to_have_attribute("data-state", "live", timeout=WAIT)
+
+
+def marker(page: Page, incident: str) -> Any:
+    """The map marker of an incident."""
+    return page.locator(f'.gg-inc[data-incident="{incident}"]')
+
+
+def open_case(page: Page, incident: str) -> None:
+    """Centre the map on the incident's marker, click it, and wait for its case panel."""
+    page.evaluate(
+        """(id) => new Promise((resolve) => {
+            const m = GridGov.dispatch.markers.get(id);
+            gridgovMap.setView(m.getLatLng(), 20, {animate: false});
+            // still in a cluster (markers metres apart): let markercluster open it up
+            GridGov.dispatch.cluster.zoomToShowLayer(m, () => {
+                gridgovMap.panTo(m.getLatLng(), {animate: false});
+                resolve();
+            });
+        })""",
+        incident,
+    )
+    marker(page, incident).click()
+    case = page.locator("#gg-case")
+    expect(case).to_have_attribute("data-incident", incident, timeout=WAIT)
+    expect(case).to_have_attribute("data-state", "ready", timeout=WAIT)
+
+
+def action_buttons(page: Page) -> list[str]:
+    """The actions the case panel offers, in order."""
+    buttons = page.locator("#gg-actions button.gg-action")
+    return [str(b.get_attribute("data-action")) for b in buttons.all()]
+
+
+def take_action(page: Page, action: str, then: str, fill: dict[str, str] | None = None) -> None:
+    """Click an action, fill its form (selector → value), confirm, and wait for status `then`."""
+    page.locator(f'#gg-actions button[data-action="{action}"]').click()
+    form = page.locator(f'#gg-action-form[data-action="{action}"]')
+    expect(form).to_be_visible()
+    for selector, value in (fill or {}).items():
+        form.locator(selector).fill(value)
+    form.locator("button.gg-confirm").click()
+    expect(page.locator("#gg-case")).to_have_attribute("data-status", then, timeout=WAIT)
+    expect(page.locator("#gg-action-form")).to_have_count(0)
+
+
+def timeline(page: Page) -> list[str]:
+    """The actions of the case panel's timeline, oldest first."""
+    items = page.locator("#gg-timeline li")
+    return [str(li.get_attribute("data-action")) for li in items.all()]
+
+
+def point_in_page(page: Page, lat: float, lon: float, zoom: int) -> dict[str, float]:
+    """Centre the map on lat/lon at zoom; the point's pixel position inside the map."""
+    return page.evaluate(
+        """([lat, lon, zoom]) => {
+            gridgovMap.setView([lat, lon], zoom, {animate: false});
+            const p = gridgovMap.latLngToContainerPoint([lat, lon]);
+            return {x: p.x, y: p.y};
+        }""",
+        [lat, lon, zoom],
+    )

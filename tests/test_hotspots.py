@@ -1,0 +1,191 @@
+"""源头治理: hotspots (DBSCAN in metres) and repeat locations, through HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pyproj import Geod
+from shapely.geometry import MultiPoint, shape
+from shapely.testing import assert_geometries_equal
+
+from tests.loop import G1, G2, SH, Clock, make_cast, ok
+
+T0 = dt.datetime(2025, 11, 3, 10, 0, tzinfo=SH)
+GEOD = Geod(ellps="WGS84")
+CENTRE = (116.010, 39.020)  # grid 1
+EDGE = (116.025, 39.035)  # on the edge between grid 1 and grid 2
+
+
+def moved(origin, east_m=0.0, north_m=0.0):
+    """A point east/north of `origin` by metres on the ellipsoid."""
+    lon, lat, _ = GEOD.fwd(*origin, 90, east_m) if east_m else (*origin, 0)
+    lon, lat, _ = GEOD.fwd(lon, lat, 0, north_m) if north_m else (lon, lat, 0)
+    return lon, lat
+
+
+@pytest.fixture
+def cast(token_for):
+    return make_cast(token_for)
+
+
+@pytest.fixture
+def clock(world):
+    c = Clock(T0)
+    world.app.state.clock = c
+    return c
+
+
+def post(world, category, point, headers=None):
+    body = {"category": category, "location": {"lon": point[0], "lat": point[1]}}
+    r = world.post("/api/v1/incidents", json=body, headers=headers or {})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def hot(world, headers, **params):
+    r = world.get("/api/v1/hotspots", params=params, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/geo+json"
+    return r.json()
+
+
+def test_a_cluster_with_its_figures_hull_and_grids(world, cast, clock):
+    # five reports within ~40 m of the centre in grid 1, over two days
+    offsets = [(0, 0), (30, 0), (0, 30), (-20, -20), (25, 25)]
+    points = [moved(CENTRE, e, n) for e, n in offsets]
+    ids = []
+    for i, p in enumerate(points):
+        ids.append(post(world, "SJ0102" if i != 2 else "BJ0101", p))
+        clock.advance(hours=12)
+    # three reports straddling the grid 1 / grid 2 edge, and loose ones far apart
+    edge = [post(world, "SJ0102", moved(EDGE, e, 0)) for e in (-30, 0, 30)]
+    for k in range(4):
+        post(world, "SJ0102", moved(CENTRE, 500 + 400 * k, 2000))
+    clock.advance(days=1)
+
+    doc = hot(world, cast.admin)  # defaults: 30 days, 100 m, 5 incidents
+    assert doc["parameters"]["radius_m"] == 100 and doc["parameters"]["min_count"] == 5
+    assert [f["id"] for f in doc["features"]] == ["H1"]
+    f = doc["features"][0]
+    p = f["properties"]
+    assert p["count"] == 5 and p["open"] == 5 and p["incidents"] == ids
+    assert p["categories"] == [
+        {"code": "SJ0102", "name": "暴露垃圾", "count": 4},
+        {"code": "BJ0101", "name": "上水井盖", "count": 1},
+    ]
+    assert (p["first_at"], p["last_at"]) == (
+        "2025-11-03T02:00:00+00:00",
+        "2025-11-05T02:00:00+00:00",
+    )
+    assert p["grids"] == [{"code": G1, "name": "一社区第1网格"}]
+    assert p["epsg"] == 32650  # UTM zone 50N holds 116°E
+    assert f["geometry"]["type"] == "Polygon"
+    assert_geometries_equal(
+        shape(f["geometry"]), MultiPoint(points).convex_hull, tolerance=1e-7, normalize=True
+    )
+    hull_area = abs(GEOD.geometry_area_perimeter(MultiPoint(points).convex_hull)[0])
+    assert p["area_m2"] == pytest.approx(hull_area, rel=2e-3)
+
+    # smaller clusters with min_count=3; the edge cluster touches both grids
+    three = hot(world, cast.admin, min_count=3)["features"]
+    assert [x["properties"]["count"] for x in three] == [5, 3]
+    assert three[1]["properties"]["incidents"] == edge
+    assert [g["code"] for g in three[1]["properties"]["grids"]] == [G1, G2]
+
+    # filters: category prefix, time window
+    assert hot(world, cast.admin, category="SJ01")["features"] == []  # only 4 SJ0102 there
+    assert [
+        x["properties"]["count"]
+        for x in hot(world, cast.admin, category="SJ", min_count=3)["features"]
+    ] == [4, 3]
+    # the last day holds the edge reports only
+    last_day = hot(world, cast.admin, days=1, min_count=3)["features"]
+    assert [x["properties"]["incidents"] for x in last_day] == [edge]
+
+
+def test_the_radius_is_metres_not_degrees(world, cast, clock):
+    # five reports in an east-west line, 90 m apart: 90 m is 0.00104° of longitude at 39°N but
+    # only 0.00081° of latitude, so a radius turned into degrees the naive way would miss them
+    line = [post(world, "SJ0102", moved(CENTRE, 90 * k, 0)) for k in range(5)]
+    clock.advance(hours=1)
+    found = hot(world, cast.admin, radius_m=100, min_count=3)["features"]
+    assert len(found) == 1 and found[0]["properties"]["incidents"] == line
+    assert hot(world, cast.admin, radius_m=85, min_count=3)["features"] == []
+    first, last = moved(CENTRE, 0, 0), moved(CENTRE, 360, 0)
+    x0, _, x1, _ = shape(found[0]["geometry"]).bounds
+    assert (x0, x1) == (pytest.approx(first[0], abs=1e-7), pytest.approx(last[0], abs=1e-7))
+
+
+def test_rejected_are_left_out_and_scope_applies(world, cast, clock):
+    ids = [post(world, "SJ0102", moved(CENTRE, 10 * k, 0)) for k in range(5)]
+    clock.advance(hours=1)
+    assert len(hot(world, cast.disp)["features"]) == 1
+    assert hot(world, cast.other_disp)["features"] == []  # street 乙 sees nothing of street 甲
+    assert len(hot(world, cast.dept)["features"]) == 1  # routed to CITYMGMT-001: its cases
+    assert hot(world, cast.water)["features"] == []  # not WATER's
+    r = world.get("/api/v1/hotspots", headers=cast.resident)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert world.get("/api/v1/hotspots").status_code == 401
+    ok(world, ids[0], cast.disp, "reject", data={"reason": "invalid"})
+    assert hot(world, cast.admin)["features"] == []
+    bad = world.get("/api/v1/hotspots", params={"radius_m": 0}, headers=cast.admin)
+    assert bad.status_code == 422
+    bad = world.get("/api/v1/hotspots", params={"category": "SJ'--"}, headers=cast.admin)
+    assert bad.status_code == 422
+
+
+def close_on_the_spot(world, cast, point, category="SJ0102"):
+    incident = post(world, category, point)
+    ok(world, incident, cast.officer, "self_handle", note="已处理")
+    ok(world, incident, cast.officer, "verify", data={"passed": True})
+    return incident
+
+
+def test_repeat_locations_by_building_and_grid(world, cast, clock, db):
+    in_b1 = (116.02425, 39.0105)  # inside building 一号楼 (grid 1)
+    b1 = [close_on_the_spot(world, cast, in_b1) for _ in range(3)]
+    close_on_the_spot(world, cast, in_b1, "BJ0101")  # another class
+    post(world, "SJ0102", in_b1)  # still open: not counted
+    elsewhere = close_on_the_spot(world, cast, CENTRE)
+    clock.advance(days=1)
+
+    r = world.get("/api/v1/repeats", params={"min_count": 3}, headers=cast.admin)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    building_id = db.execute("SELECT id FROM buildings WHERE source_id = 'b1'").fetchone()["id"]
+    assert [f["id"] for f in doc["features"]] == [f"{building_id}/SJ01"]
+    p = doc["features"][0]["properties"]
+    assert p == {
+        "level": "building",
+        "code": str(building_id),
+        "name": "一号楼",
+        "class": "SJ01",
+        "class_name": "市容环境",
+        "count": 3,
+        "first_closed_at": p["first_closed_at"],
+        "last_closed_at": p["last_closed_at"],
+        "incidents": b1,
+        "flag": "source_governance",
+    }
+    assert doc["features"][0]["geometry"]["type"] == "MultiPolygon"
+
+    grids = world.get(
+        "/api/v1/repeats", params={"min_count": 4, "level": "grid"}, headers=cast.admin
+    ).json()["features"]
+    assert [(f["properties"]["code"], f["properties"]["count"]) for f in grids] == [(G1, 4)]
+    assert grids[0]["properties"]["incidents"] == [*b1, elsewhere]
+    only_bj = world.get(
+        "/api/v1/repeats", params={"min_count": 2, "category": "BJ01"}, headers=cast.admin
+    ).json()["features"]
+    assert only_bj == []
+    clock.advance(days=2)
+    recent = world.get(
+        "/api/v1/repeats", params={"min_count": 2, "days": 1}, headers=cast.admin
+    ).json()["features"]
+    assert recent == []
+    assert world.get("/api/v1/repeats", headers=cast.resident).status_code == 403
+    assert (
+        world.get("/api/v1/repeats", params={"level": "street"}, headers=cast.admin).status_code
+        == 422
+    )

@@ -1,0 +1,210 @@
+"""/map/stats: sign-in, local assets only, and in an offline Chromium the choropleth, table,
+negative list, click-through figures with an SVG trend, and the hotspot layer."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import expect
+
+from api.main import create_app
+from tests.conftest import settings_for
+from tests.history import QUERY_AT, WEEK_FROM, WEEK_TO, build_week
+from tests.loop import G1, G2, Clock, make_cast
+from tests.pages_workflow_util import (
+    PASSWORD,
+    WAIT,
+    browsers,  # noqa: F401  (fixture)
+    give_password,
+)
+from tests.test_pages import (
+    chromium,  # noqa: F401  (fixture)
+    external_urls,
+    free_port,
+    needs_chromium,
+)
+from web_map.pages import page_references
+
+RED, GREEN = "#d73027", "#1a9850"
+
+
+@pytest.fixture
+def cast(token_for):
+    return make_cast(token_for)
+
+
+@pytest.fixture
+def week(world, cast):
+    clock = Clock(QUERY_AT)
+    world.app.state.clock = clock
+    return build_week(world, cast, clock)
+
+
+def test_sign_in_first_then_only_local_assets(world, cast, world_db):
+    world.app.state.clock = Clock(QUERY_AT)
+    r = world.get("/map/stats", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/map/stats"
+    r = world.get("/map/stats?level=street&from=2025-11-03", follow_redirects=False)
+    assert r.headers["location"] == "/login?next=/map/stats%3Flevel%3Dstreet%26from%3D2025-11-03"
+    give_password(world_db, "root")
+    signed = world.post("/login", data={"name": "root", "password": PASSWORD, "next": "/map/stats"})
+    assert signed.status_code == 200 and signed.url.path == "/map/stats"
+    assert signed.headers["cache-control"] == "no-store"
+    refs = page_references(signed.text)
+    for ref in refs:
+        assert ref.startswith("/static/"), ref
+        assert world.get(ref).status_code == 200, ref
+    assert {"/static/stats.js", "/static/hotspots.js", "/static/stats.css"} <= set(refs)
+    assert external_urls(signed.text) == []
+    # rural labels for the levels (GRIDGOV_LEVEL_LABELS)
+    world.app.state.settings.evaluation.level_labels = {"street": "乡镇 Township"}
+    page = world.get("/map/stats").text
+    config = json.loads(re.search(r'id="gridgov-config">(.*?)</script>', page).group(1))
+    assert [lvl["label"] for lvl in config["levels"]] == [
+        "区县 District",
+        "乡镇 Township",
+        "社区 Community",
+        "网格 Grid",
+    ]
+    assert config["period"] == {"from": "2025-10-14", "to": "2025-11-12"}  # 30 days to the clock
+
+
+def live_app(world_db: str) -> Iterator[str]:
+    """The app on a free port with the clock fixed at the history's query time."""
+    app = create_app(settings_for(world_db))
+    app.state.clock = Clock(QUERY_AT)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live(world_db, week) -> Iterator[str]:
+    yield from live_app(world_db)
+
+
+def bars(page: Any) -> list[str]:
+    return page.locator("#gg-detail svg.gg-trend rect").evaluate_all(
+        "rects => rects.map(r => r.dataset.value)"
+    )
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_choropleth_table_and_trend_in_an_offline_browser(live, world_db, browsers):  # noqa: F811
+    give_password(world_db, "root")
+    b = browsers()
+    page = b.page
+    page.goto(f"{live}/map/stats?from={WEEK_FROM}&to={WEEK_TO}")
+    expect(page).to_have_url(re.compile(r"/login\?next=/map/stats%3Ffrom%3D"))
+    page.fill("input[name=name]", "root")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{live}/map/stats?from={WEEK_FROM}&to={WEEK_TO}")
+    status = page.locator("#status")
+    expect(status).to_have_attribute("data-state", "ready", timeout=WAIT)
+    expect(status).to_have_text("网格 Grid: 2 areas · 8 reported")
+
+    # the choropleth: grid 1 (按期处置率 40 %) red, grid 2 (100 %) green
+    g1 = page.locator(f'path[data-code="{G1}"]')
+    g2 = page.locator(f'path[data-code="{G2}"]')
+    expect(g1).to_have_attribute("fill", RED)
+    expect(g2).to_have_attribute("fill", GREEN)
+    assert (g1.get_attribute("data-value"), g2.get_attribute("data-value")) == ("0.4", "1")
+    legend = page.locator("#gg-choropleth-legend li").all_inner_texts()
+    assert legend == [
+        "按期处置率 on-time handling rate",
+        "< 60%",
+        "60% – 70%",
+        "70% – 80%",
+        "80% – 90%",
+        "≥ 90%",
+        "无数据 no data",
+    ]
+    # the table: worst first, then the total
+    codes = page.locator("#gg-table tbody tr").evaluate_all("rs => rs.map(r => r.dataset.code)")
+    assert codes == [G1, G2, ""]
+    cells = page.locator(f'#gg-table tr[data-code="{G1}"] td').all_inner_texts()
+    assert cells == [G1, "一社区第1网格", "40.0%", "7", "1"]
+    flags = page.locator("#gg-flag-list li").all_inner_texts()
+    assert "自来水公司 (WATER): 按期处置率 40.0% < 80.0%" in flags
+    assert len(flags) == 4
+
+    # click grid 1 on the map: its figures and a daily trend of the metric, drawn as SVG
+    g1.click()
+    detail = page.locator("#gg-detail")
+    expect(detail).to_have_attribute("data-state", "ready", timeout=WAIT)
+    expect(detail).to_have_attribute("data-code", G1)
+    expect(detail.locator("h2")).to_have_text(f"一社区第1网格 ({G1})")
+    figure = lambda key: detail.locator(f'tr[data-metric="{key}"] td').inner_text()  # noqa: E731
+    assert (figure("reported"), figure("close_due"), figure("closing_rate")) == ("7", "6", "83.3%")
+    assert figure("p90_handling_hours") == "9.98 h"
+    assert bars(page) == ["0.3333", "1", "0", "", "", "", ""]
+    assert page.locator(f'#gg-table tr.gg-selected[data-code="{G1}"]').count() == 1
+
+    # another metric recolours without reloading; the trend follows it
+    page.select_option("select[name=metric]", "reported")
+    expect(g1).to_have_attribute("fill", "#08519c")
+    expect(g2).to_have_attribute("fill", "#eff3ff")
+    expect(detail).to_have_attribute("data-state", "ready", timeout=WAIT)
+    expect(detail.locator("h3")).to_have_text("趋势 Trend · 上报数 reported")
+    expect(detail.locator("svg.gg-trend rect")).to_have_count(7)
+    assert bars(page) == ["2", "1", "1", "0", "3", "0", "0"]
+
+    # departments: a row click shows that department's figures
+    page.click(".gg-tabs [data-tab=department]")
+    page.click('#gg-table tr[data-code="WATER"]')
+    expect(detail).to_have_attribute("data-code", "WATER", timeout=WAIT)
+    expect(detail).to_have_attribute("data-state", "ready", timeout=WAIT)
+    assert figure("return_rate") == "20.0%"
+    csv = page.locator("#gg-csv").get_attribute("href")
+    assert csv == f"/api/v1/stats?group_by=department&from={WEEK_FROM}&to={WEEK_TO}&format=csv"
+
+    # the hotspot layer (hotspots.js): eight reports at one spot in the last 30 days
+    page.check("input[name=hotspots]")
+    hotspot = page.locator('[data-hotspot="H1"]')
+    expect(hotspot).to_have_count(1, timeout=WAIT)
+    hotspot.click()
+    expect(page.locator(".gg-hotspot")).to_contain_text("8 (在办 open 3)")
+
+    # a coarser level redraws the map with streets
+    page.select_option("select[name=level]", "street")
+    expect(status).to_have_text("街道 Street: 2 areas · 8 reported", timeout=WAIT)
+    expect(page.locator('path[data-code="110199001"]')).to_have_attribute("data-value", "8")
+
+    assert b.blocked == []
+    assert b.problems == []
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_a_resident_sees_the_refusal(live, world_db, browsers):  # noqa: F811
+    give_password(world_db, "res")
+    b = browsers()
+    page = b.page
+    page.goto(f"{live}/login?next=/map/stats")
+    page.fill("input[name=name]", "res")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    status = page.locator("#status")
+    expect(status).to_have_attribute("data-state", "error", timeout=WAIT)
+    expect(status).to_contain_text("Statistics are for admins")
+    assert b.blocked == []

@@ -1,0 +1,98 @@
+"""The dispatch console (/map/dispatch): live incident markers, filters and a case panel.
+
+The page is static markup plus a config block; `static/dispatch.js` asks the API who is signed
+in (GET /api/v1/session), loads incidents and follows GET /api/v1/stream; `static/dispatch_case.js`
+shows one incident and exactly the actions the API allows the user. Nothing here touches the
+database.
+"""
+
+from __future__ import annotations
+
+import folium
+
+from api.settings import MapSettings
+from web_map.pages import (
+    LOCAL_CSS,
+    LOCAL_JS,
+    STATIC_URL,
+    RawHtml,
+    add_page_config,
+    area_layers,
+    base_map,
+    figure_of,
+)
+from web_map.workflow_labels import labels
+
+MARKERCLUSTER = f"{STATIC_URL}/vendor/leaflet.markercluster"
+DISPATCH_JS = [
+    *[js for js in LOCAL_JS if js[0] == "leaflet"],
+    ("markercluster", f"{MARKERCLUSTER}/leaflet.markercluster.js"),
+    *[js for js in LOCAL_JS if js[0] != "leaflet"],
+    ("dispatch", f"{STATIC_URL}/dispatch.js"),
+    ("dispatch_case", f"{STATIC_URL}/dispatch_case.js"),
+]
+DISPATCH_CSS = [
+    *[css for css in LOCAL_CSS if css[0] == "leaflet_css"],
+    ("markercluster_css", f"{MARKERCLUSTER}/MarkerCluster.css"),
+    ("markercluster_default_css", f"{MARKERCLUSTER}/MarkerCluster.Default.css"),
+    *[css for css in LOCAL_CSS if css[0] != "leaflet_css"],
+]
+LOGIN_PATH = "/login"
+PAGE_PATH = "/map/dispatch"
+
+# Fixed markup; every piece of API data is added by dispatch.js as text.
+CONSOLE = """
+<aside id="gg-console" class="gg-console" aria-label="调度台 Dispatch console">
+  <header class="gg-console-head">
+    <h1 class="gg-title">GridGov <span lang="zh-Hans">调度台</span> Dispatch</h1>
+    <form method="post" action="/logout" class="gg-logout">
+      <button type="submit" id="gg-logout">退出 Sign out</button>
+    </form>
+  </header>
+  <p id="gg-user" class="gg-user" data-state="loading"></p>
+  <p id="status" class="gg-status" role="status" aria-live="polite" data-state="loading">
+    加载中 Loading…</p>
+  <p id="gg-live" class="gg-live" data-state="connecting">实时连接中 Connecting…</p>
+  <form id="gg-filters" class="gg-filters" aria-label="筛选 Filters">
+    <label>状态 Status <select name="status"></select></label>
+    <label>类别 Category <select name="category"><option value="">全部 All</option></select>
+    </label>
+    <label>部门 Department
+      <select name="department"><option value="">全部 All</option></select></label>
+    <label>区域 Area <input name="area" list="gg-area-codes" maxlength="64"
+      placeholder="区域代码 area code" autocomplete="off"></label>
+    <datalist id="gg-area-codes"></datalist>
+    <label class="gg-check"><input type="checkbox" name="overdue" value="true">
+      只看超期 Overdue only</label>
+  </form>
+  <ul id="gg-legend" class="gg-legend gg-status-legend"></ul>
+  <ul id="gg-list" class="gg-list" aria-label="事件 Incidents"></ul>
+</aside>
+<aside id="gg-case" class="gg-case" data-state="empty" aria-live="polite"
+  aria-label="事件详情 Incident">
+  <p class="gg-hint">点击地图上的事件查看详情 · Click an incident to see it and act on it.</p>
+</aside>
+"""
+
+
+def dispatch_page(settings: MapSettings, *, title: str = "GridGov · 调度台 Dispatch") -> str:
+    """The dispatch console: grid layer, clustered incident markers, filters and a case panel."""
+    fmap = base_map(settings, title=title)
+    fmap.default_js = list(DISPATCH_JS)
+    fmap.default_css = list(DISPATCH_CSS)
+    levels = area_layers(fmap, only=("grid",))
+    incidents = folium.FeatureGroup(name="事件 Incidents", overlay=True, control=True, show=True)
+    incidents.add_to(fmap)
+    folium.LayerControl(position="topright", collapsed=False).add_to(fmap)
+    figure_of(fmap).html.add_child(RawHtml(CONSOLE))
+    add_page_config(
+        fmap,
+        {
+            "page": "dispatch",
+            "levels": levels,
+            "incidents_layer": incidents.get_name(),
+            "login": f"{LOGIN_PATH}?next={PAGE_PATH}",
+            **labels(),
+        },
+    )
+    return str(figure_of(fmap).render())

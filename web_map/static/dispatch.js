@@ -1,0 +1,553 @@
+/*
+ * GridGov dispatch console (/map/dispatch), on top of gridgov.js (window.GridGov).
+ *
+ * Who is signed in and the CSRF token come from GET /api/v1/session; incidents from
+ * GET /api/v1/incidents (the filters are its query parameters); live changes from the
+ * Server-Sent Events of GET /api/v1/stream, which the session cookie authenticates. The case
+ * panel shows GET /api/v1/incidents/{id} and offers exactly its `allowed_actions`; actions are
+ * POSTed with the X-CSRF-Token header. API text is only ever inserted as text.
+ *
+ * The case panel lives in dispatch_case.js; both share `GridGov.dispatch` (state + helpers).
+ *
+ * State for tests: #status, #gg-live and #gg-case carry data-state; #gg-case also carries
+ * data-incident and data-status; each marker's element carries data-incident and data-status.
+ */
+(function () {
+  "use strict";
+
+  const G = window.GridGov;
+  const el = G.el;
+  const LIST_MAX = 300; // entries in the side list; the map shows them all
+  const STREAM_KINDS = ["incident", "status", "whistle", "check_in", "update"];
+  const MAX_ZOOM = 21;
+
+  const state = {
+    config: null,
+    map: null,
+    api: "/api/v1",
+    user: null,
+    csrf: null,
+    cluster: null,
+    markers: new Map(), // incident id → L.Marker
+    features: new Map(), // incident id → GeoJSON Feature (list properties)
+    whistled: new Set(), // incident ids with a whistle still waiting for check-ins
+    summoned: new Set(), // a department user's incidents it was whistled to (not its own)
+    filters: {},
+    loading: false,
+    pending: [], // live events that arrived while the list was loading
+    loadTicket: 0,
+    selected: null,
+    doc: null,
+    docSignature: "",
+    detailTicket: 0,
+    formOpen: false,
+    staleDetail: false,
+    departments: new Map(), // code → name
+    received: 0, // live events handled (for tests and the status line)
+  };
+  G.dispatch = state;
+
+  // --- small helpers -------------------------------------------------------------------------
+
+  function label(table, code) {
+    const entry = (state.config[table] || {})[code];
+    return entry ? entry.zh + " " + entry.en : String(code);
+  }
+
+  function statusColor(code) {
+    const entry = state.config.statuses[code];
+    return entry ? entry.color : "#555555";
+  }
+
+  function when(iso) {
+    if (!iso) return "—";
+    const date = new Date(iso);
+    return isNaN(date) ? String(iso) : date.toLocaleString("zh-CN", { hour12: false });
+  }
+
+  function departmentText(code) {
+    if (!code) return "—";
+    const name = state.departments.get(code);
+    return name ? name + " (" + code + ")" : code;
+  }
+
+  function areaText(area) {
+    if (!area) return "—";
+    return (area.name ? area.name + " " : "") + "(" + area.code + ")";
+  }
+
+  /** POST JSON with the session's CSRF token: {ok, status, body}. */
+  async function post(url, body) {
+    const headers = { "Content-Type": "application/json", Accept: "application/json" };
+    if (state.csrf) headers["X-CSRF-Token"] = state.csrf;
+    let response;
+    try {
+      response = await fetch(url, { method: "POST", headers: headers, body: JSON.stringify(body) });
+    } catch (_networkError) {
+      return { ok: false, status: 0, body: null };
+    }
+    let parsed = null;
+    try {
+      parsed = await response.json();
+    } catch (_notJson) {
+      parsed = null;
+    }
+    return { ok: response.ok, status: response.status, body: parsed };
+  }
+
+  /** An API error in words, with what the user may do instead when the API says so. */
+  function problemText(result) {
+    if (result.status === 0) return "网络错误 Network error: the server could not be reached.";
+    let text = G.errorMessage(result);
+    const details = result.body && result.body.error && result.body.error.details;
+    if (details && Array.isArray(details.allowed_for_you)) {
+      const allowed = details.allowed_for_you.map((a) => label("actions", a));
+      text += " 可执行 You may: " + (allowed.length ? allowed.join(", ") : "—");
+    }
+    if (details && Array.isArray(details.problems) && details.problems.length > 1) {
+      text += " " + details.problems.map((p) => p.field + ": " + p.problem).join("; ");
+    }
+    return text;
+  }
+
+  Object.assign(state, { el, label, statusColor, when, departmentText, areaText, post, problemText });
+
+  // --- filters and the incident list ---------------------------------------------------------
+
+  function readFilters() {
+    const form = document.getElementById("gg-filters");
+    const data = new FormData(form);
+    const filters = {
+      status: String(data.get("status") || ""),
+      category: String(data.get("category") || ""),
+      department: String(data.get("department") || ""),
+      area: String(data.get("area") || "").trim(),
+      overdue: data.get("overdue") === "true",
+    };
+    // A department user sees its own cases: the list is asked for with its department.
+    if (state.user && state.user.role === "department") filters.department = state.user.department;
+    return filters;
+  }
+
+  function queryString(filters) {
+    const params = new URLSearchParams({ limit: "1000" });
+    if (filters.status) params.set("status", filters.status);
+    if (filters.category) params.set("category", filters.category);
+    if (filters.department) params.set("department", filters.department);
+    if (filters.area) params.set("area", filters.area);
+    if (filters.overdue) params.set("overdue", "true");
+    return params.toString();
+  }
+
+  /** Whether a feature from the live stream belongs on the map under the current filters. */
+  function matches(feature) {
+    const p = feature.properties || {};
+    const f = state.filters;
+    if (f.status && !f.status.split(",").includes(p.status)) return false;
+    if (f.category && !String(p.category || "").startsWith(f.category)) return false;
+    if (f.department && p.department !== f.department && !state.summoned.has(String(feature.id))) {
+      return false;
+    }
+    if (f.area && ![p.grid, p.community, p.street, p.district].includes(f.area)) return false;
+    if (f.overdue && !p.overdue) return false;
+    return true;
+  }
+
+  function markerIcon(feature) {
+    const p = feature.properties || {};
+    const id = String(feature.id);
+    const whistled = state.whistled.has(id);
+    const node = el(
+      "span",
+      {
+        className: "gg-inc" + (p.overdue ? " gg-overdue" : "") + (whistled ? " gg-whistled" : ""),
+        title: id + " · " + label("statuses", p.status) + " · " + (p.category_name || p.category),
+        dataset: {
+          incident: id,
+          status: p.status,
+          overdue: p.overdue ? "true" : "false",
+          whistled: whistled ? "true" : "false",
+        },
+      },
+      p.overdue ? "!" : "",
+      whistled ? el("span", { className: "gg-inc-whistle" }, "哨") : null
+    );
+    node.style.backgroundColor = statusColor(p.status);
+    return L.divIcon({ html: node, className: "gg-inc-icon", iconSize: [22, 22], iconAnchor: [11, 11] });
+  }
+
+  function clusterIcon(cluster) {
+    const children = cluster.getAllChildMarkers();
+    const count = cluster.getChildCount();
+    const size = count < 10 ? "small" : count < 100 ? "medium" : "large";
+    let className = "marker-cluster marker-cluster-" + size;
+    if (children.some((m) => m.options.ggOverdue)) className += " gg-cluster-overdue";
+    if (children.some((m) => m.options.ggWhistled)) className += " gg-cluster-whistled";
+    const node = el("div", {}, el("span", {}, String(count)));
+    return L.divIcon({ html: node, className: className, iconSize: L.point(40, 40) });
+  }
+
+  function removeIncident(id) {
+    const marker = state.markers.get(id);
+    if (marker) state.cluster.removeLayer(marker);
+    state.markers.delete(id);
+    state.features.delete(id);
+  }
+
+  function latLngOf(feature) {
+    const c = feature.geometry && feature.geometry.coordinates;
+    return c ? L.latLng(c[1], c[0]) : null;
+  }
+
+  /** Add or update one incident's marker (or drop it when it no longer matches the filters). */
+  function upsert(feature) {
+    const id = String(feature.id);
+    const latlng = latLngOf(feature);
+    if (!latlng || !matches(feature)) {
+      removeIncident(id);
+      return;
+    }
+    state.features.set(id, feature);
+    const p = feature.properties || {};
+    const old = state.markers.get(id);
+    if (old && !old.getLatLng().equals(latlng)) {
+      state.cluster.removeLayer(old);
+      state.markers.delete(id);
+    }
+    let marker = state.markers.get(id);
+    if (!marker) {
+      marker = L.marker(latlng, { icon: markerIcon(feature), keyboard: true, alt: id });
+      marker.on("click", () => state.openIncident(id));
+      state.markers.set(id, marker);
+      marker.options.ggOverdue = Boolean(p.overdue);
+      marker.options.ggWhistled = state.whistled.has(id);
+      state.cluster.addLayer(marker);
+    } else {
+      marker.options.ggOverdue = Boolean(p.overdue);
+      marker.options.ggWhistled = state.whistled.has(id);
+      marker.setIcon(markerIcon(feature));
+      state.cluster.refreshClusters(marker);
+    }
+  }
+
+  let listQueued = false;
+  function renderListSoon() {
+    if (listQueued) return;
+    listQueued = true;
+    requestAnimationFrame(() => {
+      listQueued = false;
+      renderList();
+    });
+  }
+
+  function renderList() {
+    const list = document.getElementById("gg-list");
+    const features = Array.from(state.features.values()).sort((a, b) =>
+      String(b.properties.reported_at).localeCompare(String(a.properties.reported_at))
+    );
+    const items = features.slice(0, LIST_MAX).map((feature) => {
+      const p = feature.properties;
+      const id = String(feature.id);
+      const dot = el("span", { className: "gg-dot" });
+      dot.style.backgroundColor = statusColor(p.status);
+      const button = el(
+        "button",
+        { type: "button", className: "gg-list-item", dataset: { incident: id } },
+        dot,
+        el("span", { className: "gg-list-id" }, id),
+        el("span", { className: "gg-list-status" }, label("statuses", p.status)),
+        el("span", { className: "gg-list-cat" }, p.category_name || p.category),
+        p.overdue ? el("span", { className: "gg-flag gg-flag-overdue" }, "超期 Overdue") : null,
+        state.whistled.has(id) ? el("span", { className: "gg-flag gg-flag-whistle" }, "吹哨") : null
+      );
+      return el(
+        "li",
+        { dataset: { incident: id, status: p.status }, className: id === state.selected ? "gg-selected" : null },
+        button
+      );
+    });
+    list.replaceChildren(...items);
+    const total = state.features.size;
+    const shown = total > LIST_MAX ? " (列出 listing " + LIST_MAX + ")" : "";
+    G.setStatus("ready", total + " 件事件 incidents" + shown);
+  }
+
+  /** Open whistles on incidents the user may follow (GET /api/v1/whistles?open=true). */
+  async function fetchOpenWhistles() {
+    const whistles = [];
+    let cursor = null;
+    for (let page = 0; page < 20; page += 1) {
+      let url = state.api + "/whistles?open=true&limit=1000";
+      if (cursor) url += "&cursor=" + encodeURIComponent(cursor);
+      const result = await G.getJSON(url);
+      if (!result.ok) throw new Error(G.errorMessage(result));
+      whistles.push(...(result.body.whistles || []));
+      cursor = result.body.next_cursor;
+      if (!cursor) break;
+    }
+    return whistles;
+  }
+
+  /** A list feature made from an incident document (GET /api/v1/incidents/{id}). */
+  function featureFromDoc(doc) {
+    const known = state.features.get(doc.id);
+    const props = Object.assign({}, known ? known.properties : {}, {
+      id: doc.id,
+      status: doc.status,
+      overdue: doc.overdue,
+      due_at: doc.due_at,
+      department: doc.departments ? doc.departments.lead : null,
+      category: doc.category.code,
+      category_name: doc.category.name,
+      updated_at: doc.updated_at,
+      reported_at: doc.reported_at,
+    });
+    for (const level of ["grid", "community", "street", "district"]) {
+      const area = doc.assignment && doc.assignment[level];
+      props[level] = area ? area.code : null;
+    }
+    return { type: "Feature", id: doc.id, geometry: doc.location, properties: props };
+  }
+
+  /** A department is also on the cases it was whistled to (吹哨) and has yet to report in to. */
+  async function summonedFeatures(whistles, features) {
+    const own = state.user.role === "department" ? state.user.department : null;
+    state.summoned = new Set();
+    if (!own) return [];
+    for (const w of whistles) {
+      if ((w.check_ins || []).some((k) => k.department === own && !k.checked_in_at)) {
+        state.summoned.add(String(w.incident));
+      }
+    }
+    const listed = new Set(features.map((f) => String(f.id)));
+    const missing = Array.from(state.summoned).filter((id) => !listed.has(id));
+    const docs = await Promise.all(
+      missing.map((id) => G.getJSON(state.api + "/incidents/" + encodeURIComponent(id)))
+    );
+    return docs.filter((d) => d.ok).map((d) => featureFromDoc(d.body));
+  }
+
+  /** (Re)load the incidents for the current filters; live events meanwhile are replayed after. */
+  async function loadIncidents() {
+    const ticket = (state.loadTicket += 1);
+    state.filters = readFilters();
+    state.loading = true;
+    G.setStatus("loading", "加载中 Loading…");
+    let features;
+    let whistles;
+    try {
+      [features, whistles] = await Promise.all([
+        G.fetchAllFeatures(state.api + "/incidents?" + queryString(state.filters), 20),
+        fetchOpenWhistles(),
+      ]);
+      features = features.concat(await summonedFeatures(whistles, features));
+    } catch (error) {
+      if (ticket === state.loadTicket) {
+        state.loading = false;
+        G.setStatus("error", "无法加载事件 Could not load incidents: " + error.message);
+      }
+      return;
+    }
+    if (ticket !== state.loadTicket) return; // a newer filter change won
+    state.whistled = new Set(whistles.map((w) => String(w.incident)));
+    state.cluster.clearLayers();
+    state.markers.clear();
+    state.features.clear();
+    for (const feature of features) upsert(feature);
+    state.loading = false;
+    const pending = state.pending.splice(0);
+    for (const data of pending) applyLive(data);
+    renderList();
+  }
+
+  // --- live updates --------------------------------------------------------------------------
+
+  function setLive(value, text) {
+    const node = document.getElementById("gg-live");
+    node.dataset.state = value;
+    node.textContent = text;
+  }
+
+  async function refreshWhistled(id) {
+    const result = await G.getJSON(state.api + "/incidents/" + encodeURIComponent(id));
+    if (!result.ok) return;
+    const open = (result.body.whistles || []).some((w) => w.open);
+    if (open) state.whistled.add(id);
+    else state.whistled.delete(id);
+    const feature = state.features.get(id);
+    if (feature) upsert(feature);
+    renderListSoon();
+  }
+
+  function applyLive(data) {
+    const feature = data.incident;
+    if (!feature || feature.id === undefined) return;
+    const id = String(feature.id);
+    if (data.action === "whistle") {
+      state.whistled.add(id);
+      const summoned = (data.data && data.data.departments) || [];
+      if (state.user.role === "department" && summoned.includes(state.user.department)) {
+        state.summoned.add(id);
+      }
+    }
+    upsert(feature);
+    if (data.action === "check_in") refreshWhistled(id);
+    renderListSoon();
+    if (state.selected === id) state.refreshDetail();
+  }
+
+  function onLive(event) {
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch (_bad) {
+      return;
+    }
+    state.received += 1;
+    document.body.dataset.liveEvents = String(state.received);
+    if (state.loading) state.pending.push(data);
+    else applyLive(data);
+  }
+
+  function connectStream() {
+    // Same origin: the session cookie goes along and authenticates the stream. The browser
+    // reconnects by itself and sends Last-Event-ID, so nothing is missed in between.
+    const source = new EventSource(state.api + "/stream");
+    source.addEventListener("open", () => setLive("live", "● 实时 Live"));
+    source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED) {
+        setLive("closed", "实时连接已断开，请刷新页面 Live updates stopped: reload the page.");
+      } else {
+        setLive("connecting", "重新连接中 Reconnecting…");
+      }
+    });
+    for (const kind of STREAM_KINDS) source.addEventListener(kind, onLive);
+    state.source = source;
+  }
+
+  function onListClick(event) {
+    const target = event.target instanceof Element ? event.target.closest(".gg-list-item") : null;
+    if (!target) return;
+    const id = target.dataset.incident;
+    const marker = state.markers.get(id);
+    if (marker) state.cluster.zoomToShowLayer(marker, () => {});
+    state.openIncident(id);
+  }
+  // --- start ---------------------------------------------------------------------------------
+
+  function fillFilters(config, categories, departments) {
+    const form = document.getElementById("gg-filters");
+    const status = form.elements.namedItem("status");
+    status.replaceChildren(
+      el("option", { value: config.open_statuses.join(","), selected: "selected" }, "未结 Open"),
+      el("option", { value: "" }, "全部 All"),
+      ...Object.keys(config.statuses).map((code) => el("option", { value: code }, label("statuses", code)))
+    );
+    const category = form.elements.namedItem("category");
+    for (const c of categories) {
+      const indent = c.parent_code ? "　" : "";
+      category.append(el("option", { value: c.code }, indent + c.name + " " + c.code));
+    }
+    const department = form.elements.namedItem("department");
+    for (const d of departments) department.append(el("option", { value: d.code }, d.name + " (" + d.code + ")"));
+    if (state.user.role === "department") {
+      department.value = state.user.department;
+      department.disabled = true; // the API holds them to their cases; the page says so too
+    }
+    if ((state.user.role === "dispatcher" || state.user.role === "officer") && state.user.area) {
+      form.elements.namedItem("area").value = state.user.area;
+    }
+    form.addEventListener("change", () => loadIncidents());
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      loadIncidents();
+    });
+  }
+
+  async function fillAreaCodes() {
+    const list = document.getElementById("gg-area-codes");
+    const options = [];
+    for (const level of ["district", "street", "community"]) {
+      try {
+        const features = await G.fetchAllFeatures(state.api + "/areas?level=" + level + "&limit=1000", 5);
+        for (const f of features) options.push(el("option", { value: f.properties.code }, f.properties.name + " · " + level));
+      } catch (_ignored) {
+        // the datalist is a convenience; typing a code still works
+      }
+    }
+    const grids = G.layers.grid ? G.layers.grid.getLayers() : [];
+    for (const layer of grids) {
+      const p = layer.feature.properties;
+      options.push(el("option", { value: p.code }, p.name + " · grid"));
+    }
+    list.replaceChildren(...options);
+  }
+
+  function buildLegend(config) {
+    const legend = document.getElementById("gg-legend");
+    legend.replaceChildren(
+      ...Object.keys(config.statuses).map((code) => {
+        const dot = el("span", { className: "gg-dot" });
+        dot.style.backgroundColor = statusColor(code);
+        return el("li", { dataset: { status: code } }, dot, label("statuses", code));
+      }),
+      el("li", {}, el("span", { className: "gg-dot gg-dot-overdue" }), "超期 Overdue"),
+      el("li", {}, el("span", { className: "gg-flag gg-flag-whistle" }, "哨"), "吹哨 Whistled")
+    );
+  }
+
+  Object.assign(state, { upsert, renderListSoon, featureFromDoc });
+
+  G.pages.dispatch = async function dispatch(map, config) {
+    state.config = config;
+    state.map = map;
+    state.api = config.api;
+    const session = await G.getJSON(config.api + "/session");
+    if (session.status === 401) {
+      window.location.assign(config.login); // the sign-in ran out since the page was served
+      return;
+    }
+    if (!session.ok) {
+      G.setStatus("error", G.errorMessage(session));
+      return;
+    }
+    state.user = session.body.user;
+    state.csrf = session.body.csrf_token;
+    const who = document.getElementById("gg-user");
+    who.textContent = state.user.name + " · " + state.user.role
+      + (state.user.area ? " · " + state.user.area : "")
+      + (state.user.department ? " · " + state.user.department : "");
+    who.dataset.state = "ready";
+    who.dataset.role = state.user.role;
+
+    buildLegend(config);
+    // Clustering needs a top zoom; with no base map (the intranet default) no layer gives one.
+    if (map.getMaxZoom() === Infinity) map.setMaxZoom(MAX_ZOOM);
+    state.cluster = L.markerClusterGroup({
+      iconCreateFunction: clusterIcon,
+      showCoverageOnHover: false,
+      maxClusterRadius: 40,
+    });
+    state.cluster.addTo(window[config.incidents_layer]);
+    document.getElementById("gg-case").addEventListener("click", state.onPanelClick);
+    document.getElementById("gg-list").addEventListener("click", onListClick);
+
+    const [categories, departments] = await Promise.all([
+      G.getJSON(config.api + "/categories"),
+      G.getJSON(config.api + "/departments"),
+    ]);
+    const deptRows = departments.ok ? departments.body.departments : [];
+    for (const d of deptRows) state.departments.set(d.code, d.name);
+    fillFilters(config, categories.ok ? categories.body.categories : [], deptRows);
+
+    connectStream(); // before the first load: events meanwhile are queued, not lost
+    const grids = G.loadAreaLevel(map, config.api, config.levels[0]).catch(() => null);
+    await loadIncidents();
+    const gridLayer = await grids;
+    const bounds = L.latLngBounds([]);
+    if (gridLayer && gridLayer.getLayers().length) bounds.extend(gridLayer.getBounds());
+    for (const marker of state.markers.values()) bounds.extend(marker.getLatLng());
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], animate: false });
+    fillAreaCodes();
+  };
+})();

@@ -1,0 +1,477 @@
+/*
+ * GridGov dispatch console: the case panel (#gg-case) of one incident, and its action forms.
+ *
+ * Shows GET /api/v1/incidents/{id}: description, category, source, the assignment explanation
+ * (method, distance, near-boundary grids, routing rule), whistles and the timeline, and offers
+ * a button for each of its `allowed_actions`. Each action opens a small form for what it needs
+ * (department, note, data) and is POSTed with the session's X-CSRF-Token; whistle and check-in
+ * go to their own endpoints. Loaded after dispatch.js, whose `GridGov.dispatch` it extends.
+ */
+(function () {
+  "use strict";
+
+  const G = window.GridGov;
+  const state = G.dispatch;
+  const { el, label, statusColor, when, departmentText, areaText, post, problemText } = state;
+  const upsert = (feature) => state.upsert(feature);
+  const renderListSoon = () => state.renderListSoon();
+
+  function panel() {
+    return document.getElementById("gg-case");
+  }
+
+  async function openIncident(id) {
+    state.selected = id;
+    state.formOpen = false;
+    state.docSignature = "";
+    const node = panel();
+    node.dataset.state = "loading";
+    node.dataset.incident = id;
+    node.replaceChildren(el("p", { className: "gg-hint" }, "加载中 Loading " + id + "…"));
+    renderListSoon();
+    await refreshDetail(true);
+  }
+
+  async function refreshDetail(force) {
+    const id = state.selected;
+    if (!id) return;
+    if (state.formOpen && !force) {
+      state.staleDetail = true; // do not wipe a form being filled in; refresh when it closes
+      return;
+    }
+    const ticket = (state.detailTicket += 1);
+    const result = await G.getJSON(state.api + "/incidents/" + encodeURIComponent(id));
+    if (ticket !== state.detailTicket || id !== state.selected) return;
+    if (!result.ok) {
+      const node = panel();
+      node.dataset.state = "error";
+      node.replaceChildren(el("p", { className: "gg-error", role: "alert" }, problemText(result)));
+      return;
+    }
+    showDoc(result.body);
+  }
+
+  function showDoc(doc) {
+    const signature = JSON.stringify(doc);
+    state.staleDetail = false;
+    if (signature === state.docSignature && panel().dataset.state === "ready") return;
+    state.doc = doc;
+    state.docSignature = signature;
+    state.formOpen = false;
+    renderCase(doc);
+    syncMarker(doc);
+  }
+
+  /** Bring the list's marker in line with a fresher incident document. */
+  function syncMarker(doc) {
+    if ((doc.whistles || []).some((w) => w.open)) state.whistled.add(doc.id);
+    else state.whistled.delete(doc.id);
+    upsert(state.featureFromDoc(doc));
+    renderListSoon();
+  }
+
+  function fact(term, value, field) {
+    return [el("dt", {}, term), el("dd", { dataset: field ? { field: field } : null }, value)];
+  }
+
+  function explanation(doc) {
+    const a = doc.assignment || {};
+    const method = a.method ? a.method + " · " + label("methods", a.method) : "—";
+    const distance = a.method === "nearest" || a.method === "outside"
+      ? " (" + Number(a.distance_m || 0).toFixed(1) + " m)" : "";
+    const rows = [
+      ...fact("方式 Method", method + distance, "method"),
+      ...fact("网格 Grid", areaText(a.grid), "grid"),
+      ...fact("社区 Community", areaText(a.community)),
+      ...fact("街道 Street", areaText(a.street)),
+      ...fact("区县 District", areaText(a.district)),
+    ];
+    if (a.building) {
+      rows.push(...fact("楼栋 Building", a.building.name || "#" + a.building.id));
+    }
+    const near = (a.near_boundary || []).map((n) => n.code + " (" + Number(n.distance_m).toFixed(1) + " m)");
+    rows.push(...fact("邻近网格 Near boundary", near.length ? near.join(", ") : "—", "near"));
+    let rule;
+    if (a.rule) {
+      rule = "#" + a.rule.id + ": 类别 category " + (a.rule.category_prefix || "*") + " + 区域 area "
+        + (a.rule.area_prefix || "*") + " → " + departmentText(a.department && a.department.code)
+        + " (优先级 priority " + a.rule.priority + ")";
+    } else {
+      rule = "无匹配规则：属地兜底 No rule matched: the territorial unit → "
+        + departmentText(a.department && a.department.code);
+    }
+    rows.push(...fact("规则 Rule", rule, "rule"));
+    return el(
+      "section",
+      { className: "gg-section gg-explain", dataset: { method: a.method || "" } },
+      el("h3", {}, "分派依据 Why here and why them"),
+      el("dl", { className: "gg-facts" }, rows)
+    );
+  }
+
+  function whistlesSection(doc) {
+    const whistles = doc.whistles || [];
+    if (!whistles.length) return null;
+    return el(
+      "section",
+      { className: "gg-section gg-whistles" },
+      el("h3", {}, "吹哨报到 Whistles"),
+      el(
+        "ul",
+        {},
+        whistles.map((w) =>
+          el(
+            "li",
+            { dataset: { whistle: String(w.id), open: w.open ? "true" : "false" } },
+            "#" + w.id + " " + when(w.called_at) + " · 时限 deadline " + when(w.deadline_at),
+            el(
+              "ul",
+              {},
+              (w.check_ins || []).map((k) =>
+                el(
+                  "li",
+                  { dataset: { department: k.department, state: k.state } },
+                  (k.name || k.department) + ": " + k.state + (k.checked_in_at ? " " + when(k.checked_in_at) : "")
+                )
+              )
+            )
+          )
+        )
+      )
+    );
+  }
+
+  function timeline(doc) {
+    const items = (doc.events || []).map((e) => {
+      const parts = [when(e.at), label("actions", e.action)];
+      const move = e.from_status && e.from_status !== e.to_status
+        ? label("statuses", e.from_status) + " → " + label("statuses", e.to_status)
+        : label("statuses", e.to_status);
+      return el(
+        "li",
+        { dataset: { action: e.action, toStatus: e.to_status, event: String(e.id) } },
+        el("span", { className: "gg-tl-head" }, parts.join(" · ")),
+        el("span", { className: "gg-tl-move" }, move),
+        e.department ? el("span", { className: "gg-tl-dept" }, departmentText(e.department)) : null,
+        e.actor ? el("span", { className: "gg-tl-actor" }, e.actor) : null,
+        e.note ? el("span", { className: "gg-tl-note" }, e.note) : null
+      );
+    });
+    return el(
+      "section",
+      { className: "gg-section" },
+      el("h3", {}, "经过 Timeline"),
+      el("ol", { id: "gg-timeline", className: "gg-timeline" }, items)
+    );
+  }
+
+  function renderCase(doc) {
+    const node = panel();
+    const lead = doc.departments ? doc.departments.lead : null;
+    const supporting = (doc.departments && doc.departments.supporting) || [];
+    const whistled = (doc.whistles || []).some((w) => w.open);
+    const badge = el("span", { className: "gg-badge", dataset: { status: doc.status } }, label("statuses", doc.status));
+    badge.style.backgroundColor = statusColor(doc.status);
+    const facts = [
+      ...fact("类别 Category", doc.category.name + " (" + doc.category.code + ")", "category"),
+      ...fact("来源 Source", label("sources", doc.source), "source"),
+      ...fact("上报 Reported", when(doc.reported_at), "reported_at"),
+      ...fact("期限 Due", when(doc.due_at), "due_at"),
+      ...fact("责任部门 Department", departmentText(lead), "department"),
+    ];
+    if (supporting.length) {
+      facts.push(...fact("协办 Supporting", supporting.map((s) =>
+        (s.name || s.code) + (s.acknowledged_at ? " ✓" : "")).join(", ")));
+    }
+    facts.push(...fact("责任区域 Responsible area", areaText(doc.responsible_area), "responsible_area"));
+    if (doc.escalation_level) facts.push(...fact("升级 Escalations", String(doc.escalation_level)));
+    if (doc.rework_count) facts.push(...fact("返工 Rework", String(doc.rework_count)));
+    if (doc.extension_request) {
+      facts.push(...fact("延期申请 Extension asked", when(doc.extension_request.until)));
+    }
+    const actions = (doc.allowed_actions || []).map((action) =>
+      el("button", { type: "button", className: "gg-action", dataset: { action: action } }, label("actions", action))
+    );
+    const parts = [
+      el(
+        "header",
+        { className: "gg-case-head" },
+        el("h2", {}, doc.id),
+        badge,
+        doc.overdue ? el("span", { className: "gg-flag gg-flag-overdue" }, "超期 Overdue") : null,
+        whistled ? el("span", { className: "gg-flag gg-flag-whistle" }, "吹哨 Whistled") : null,
+        el("button", { type: "button", className: "gg-close", "aria-label": "关闭 Close" }, "×")
+      ),
+      el("p", { className: "gg-desc", dataset: { field: "description" } }, doc.description || "（无描述 no description）"),
+      el("dl", { className: "gg-facts" }, facts),
+      explanation(doc),
+      whistlesSection(doc),
+      el(
+        "section",
+        { className: "gg-section" },
+        el("h3", {}, "操作 Actions"),
+        el("div", { id: "gg-actions", className: "gg-actions" },
+          actions.length ? actions : el("p", { className: "gg-hint" }, "您现在无可执行的操作 Nothing for you to do now.")),
+        el("div", { id: "gg-form-slot" })
+      ),
+      timeline(doc),
+    ];
+    node.replaceChildren(...parts.filter(Boolean)); // DOM replaceChildren would print null
+    node.dataset.incident = doc.id;
+    node.dataset.status = doc.status;
+    node.dataset.state = "ready";
+  }
+
+  // --- action forms --------------------------------------------------------------------------
+
+  function textField(name, caption, required, multiline) {
+    const input = multiline
+      ? el("textarea", { name: name, rows: "3", maxlength: "4000" })
+      : el("input", { name: name, maxlength: "200" });
+    if (required) input.required = true;
+    return el("label", {}, caption + (required ? " *" : ""), input);
+  }
+
+  function departmentSelect(name, caption, selected, codes) {
+    const options = (codes || Array.from(state.departments.keys())).map((code) =>
+      el("option", { value: code, selected: code === selected ? "selected" : null }, departmentText(code))
+    );
+    return el("label", {}, caption, el("select", { name: name }, options));
+  }
+
+  function departmentChecks(name, caption, exclude) {
+    const boxes = Array.from(state.departments.keys())
+      .filter((code) => code !== exclude)
+      .map((code) => el("label", { className: "gg-check" }, el("input", { type: "checkbox", name: name, value: code }), departmentText(code)));
+    return el("fieldset", { className: "gg-checks" }, el("legend", {}, caption), boxes);
+  }
+
+  function noteField(action) {
+    const needs = {
+      return: "退回理由 Reason (not ours because…)",
+      handle: "处置情况 What was done",
+      self_handle: "处置情况 What was done",
+      request_extension: "延期理由 Reason",
+      suspend: "挂账理由 Reason",
+      escalate: "上报理由 Reason",
+      add_info: "补充信息 Information",
+    };
+    return needs[action] ? textField("note", needs[action], true, true) : textField("note", "备注 Note", false, true);
+  }
+
+  function photoField() {
+    return textField("photos", "照片链接 Photo URLs (one per line)", false, true);
+  }
+
+  function pendingCheckIns(doc) {
+    const mine = state.user.role === "department" ? state.user.department : null;
+    const out = [];
+    for (const w of doc.whistles || []) {
+      for (const k of w.check_ins || []) {
+        if (!k.checked_in_at && (!mine || k.department === mine)) out.push({ whistle: w.id, department: k.department });
+      }
+    }
+    return out;
+  }
+
+  /** The inputs each action asks for (see the README's "What an action needs"). */
+  function fieldsFor(action, doc) {
+    const routed = doc.assignment && doc.assignment.department ? doc.assignment.department.code : null;
+    const lead = (doc.departments && doc.departments.lead) || routed;
+    switch (action) {
+      case "reject":
+        return [
+          el("label", {}, "理由 Reason", el("select", { name: "reason" },
+            el("option", { value: "invalid" }, "无效 Invalid"),
+            el("option", { value: "duplicate" }, "重复 Duplicate"))),
+          textField("duplicate_of", "重复于 Duplicate of (incident id)", false, false),
+          noteField(action),
+        ];
+      case "dispatch":
+        return [
+          departmentSelect("department", "主办部门 Lead department", lead),
+          departmentChecks("supporting", "协办部门 Supporting departments (optional)", null),
+          noteField(action),
+        ];
+      case "handle":
+      case "self_handle":
+      case "add_info":
+        return [noteField(action), photoField()];
+      case "verify":
+        return [
+          el("fieldset", { className: "gg-checks" }, el("legend", {}, "核查结果 Result"),
+            el("label", { className: "gg-check" }, el("input", { type: "radio", name: "passed", value: "true", checked: "checked" }), "通过，结案 Passed: close"),
+            el("label", { className: "gg-check" }, el("input", { type: "radio", name: "passed", value: "false" }), "不通过，返工 Failed: rework")),
+          noteField(action),
+        ];
+      case "request_extension":
+        return [el("label", {}, "延期至 Until *", el("input", { type: "datetime-local", name: "until", required: "required" })), noteField(action)];
+      case "approve_extension":
+        return [
+          el("label", { className: "gg-check" }, el("input", { type: "checkbox", name: "approved", value: "true", checked: "checked" }), "同意 Approve"),
+          el("label", {}, "改为 Other date (optional)", el("input", { type: "datetime-local", name: "until" })),
+          noteField(action),
+        ];
+      case "acknowledge":
+        if (state.user.role === "admin") {
+          const pending = ((doc.departments && doc.departments.supporting) || []).filter((s) => !s.acknowledged_at).map((s) => s.code);
+          return [departmentSelect("department", "协办部门 Department", pending[0], pending), noteField(action)];
+        }
+        return [noteField(action)];
+      case "whistle":
+        return [
+          departmentChecks("departments", "召集部门 Summon departments *", null),
+          el("label", {}, "报到时限（分钟）Report-in deadline (minutes)", el("input", { type: "number", name: "deadline_minutes", min: "1", max: "10080", value: "30" })),
+          noteField(action),
+        ];
+      case "check_in": {
+        const duties = pendingCheckIns(doc);
+        const options = duties.map((d) => el("option", { value: d.whistle + "|" + d.department }, "#" + d.whistle + " · " + departmentText(d.department)));
+        return [el("label", {}, "报到 Report in for", el("select", { name: "duty" }, options))];
+      }
+      default:
+        return [noteField(action)];
+    }
+  }
+
+  function localToIso(value) {
+    if (!value) return null;
+    const date = new Date(value); // datetime-local is the browser's local time
+    return isNaN(date) ? null : date.toISOString();
+  }
+
+  /** The request an action form describes: {url, body} or {error}. */
+  function requestFor(action, form, doc) {
+    const data = new FormData(form);
+    const note = String(data.get("note") || "").trim();
+    const base = state.api + "/incidents/" + encodeURIComponent(doc.id);
+    if (action === "whistle") {
+      const departments = data.getAll("departments").map(String);
+      if (!departments.length) return { error: "请选择至少一个部门 Choose at least one department to summon." };
+      const body = { departments: departments, deadline_minutes: Number(data.get("deadline_minutes") || 30) };
+      if (note) body.note = note;
+      return { url: base + "/whistle", body: body };
+    }
+    if (action === "check_in") {
+      const duty = String(data.get("duty") || "");
+      if (!duty) return { error: "没有待报到的召集 No summons waiting for you." };
+      const [whistle, department] = duty.split("|");
+      const body = state.user.role === "admin" ? { department: department } : {};
+      return { url: state.api + "/whistles/" + encodeURIComponent(whistle) + "/check-in", body: body };
+    }
+    const body = { action: action, data: {} };
+    if (note) body.note = note;
+    const photos = String(data.get("photos") || "").split(/\s+/).filter(Boolean);
+    if (photos.length) body.data.photos = photos;
+    switch (action) {
+      case "reject":
+        body.data.reason = String(data.get("reason"));
+        if (body.data.reason === "duplicate") body.data.duplicate_of = String(data.get("duplicate_of") || "").trim();
+        break;
+      case "dispatch": {
+        body.department = String(data.get("department") || "") || undefined;
+        const supporting = data.getAll("supporting").map(String).filter((c) => c !== body.department);
+        if (supporting.length) body.data.supporting = supporting;
+        break;
+      }
+      case "verify":
+        body.data.passed = data.get("passed") === "true";
+        break;
+      case "request_extension":
+        body.data.until = localToIso(String(data.get("until") || ""));
+        if (!body.data.until) return { error: "请填写延期至 Fill in the date to extend to." };
+        break;
+      case "approve_extension": {
+        body.data.approved = data.get("approved") === "true";
+        const until = localToIso(String(data.get("until") || ""));
+        if (until) body.data.until = until;
+        break;
+      }
+      case "acknowledge":
+        if (data.get("department")) body.department = String(data.get("department"));
+        break;
+      default:
+        break;
+    }
+    return { url: base + "/actions", body: body };
+  }
+
+  function closeForm() {
+    const slot = document.getElementById("gg-form-slot");
+    if (slot) slot.replaceChildren();
+    state.formOpen = false;
+    for (const b of document.querySelectorAll("#gg-actions .gg-action")) b.removeAttribute("aria-pressed");
+    if (state.staleDetail) refreshDetail();
+  }
+
+  function openForm(action) {
+    const doc = state.doc;
+    const slot = document.getElementById("gg-form-slot");
+    if (!doc || !slot) return;
+    const error = el("p", { className: "gg-error", role: "alert", hidden: "hidden", id: "gg-action-error" });
+    const submit = el("button", { type: "submit", className: "gg-confirm" }, "确认 Confirm: " + label("actions", action));
+    const cancel = el("button", { type: "button", className: "gg-cancel" }, "取消 Cancel");
+    const form = el(
+      "form",
+      { id: "gg-action-form", className: "gg-form", dataset: { action: action, state: "editing" } },
+      el("h4", {}, label("actions", action)),
+      fieldsFor(action, doc),
+      error,
+      el("div", { className: "gg-form-buttons" }, submit, cancel)
+    );
+    cancel.addEventListener("click", closeForm);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const request = requestFor(action, form, doc);
+      if (request.error) {
+        error.textContent = request.error;
+        error.hidden = false;
+        form.dataset.state = "error";
+        return;
+      }
+      form.dataset.state = "sending";
+      submit.disabled = true;
+      const result = await post(request.url, request.body);
+      if (!result.ok) {
+        error.textContent = problemText(result);
+        error.hidden = false;
+        form.dataset.state = "error";
+        submit.disabled = false;
+        return;
+      }
+      state.formOpen = false;
+      if (request.url.endsWith("/actions")) showDoc(result.body);
+      else await refreshDetail(true); // whistle and check-in answer with the whistle
+    });
+    for (const b of document.querySelectorAll("#gg-actions .gg-action")) {
+      b.setAttribute("aria-pressed", b.dataset.action === action ? "true" : "false");
+    }
+    slot.replaceChildren(form);
+    state.formOpen = true;
+    const first = form.querySelector("textarea, input, select");
+    if (first) first.focus();
+  }
+
+  function onPanelClick(event) {
+    const target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    const action = target.closest(".gg-action");
+    if (action && panel().contains(action)) {
+      openForm(action.dataset.action);
+      return;
+    }
+    if (target.closest(".gg-close")) {
+      state.selected = null;
+      state.doc = null;
+      state.formOpen = false;
+      const node = panel();
+      node.dataset.state = "empty";
+      delete node.dataset.incident;
+      delete node.dataset.status;
+      node.replaceChildren(el("p", { className: "gg-hint" }, "点击地图上的事件查看详情 · Click an incident to see it."));
+      renderListSoon();
+    }
+  }
+
+  Object.assign(state, { openIncident, refreshDetail, onPanelClick });
+})();

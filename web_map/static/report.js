@@ -1,0 +1,366 @@
+/*
+ * GridGov residents' pages, on top of gridgov.js (window.GridGov).
+ *
+ * /report: click the map (or use the browser's location) → GET /api/v1/locate says which grid
+ * holds the point and which category classes are served there; GET /api/v1/categories gives
+ * their sub-classes → POST /api/v1/incidents with an Idempotency-Key made once per form, so a
+ * double click or a resend after a lost answer cannot create a second report. With a session
+ * (a signed-in user) the X-CSRF-Token header goes along and the report is linked to the user.
+ *
+ * /report/{id}: the public view of one report (GET /api/v1/incidents/{id}) and its timeline;
+ * contact data is never shown. API text is only ever inserted as text.
+ *
+ * State for tests: #gg-report, #gg-place, #gg-result and #gg-track carry data-state.
+ */
+(function () {
+  "use strict";
+
+  const G = window.GridGov;
+  const el = G.el;
+
+  function label(config, table, code) {
+    const entry = (config[table] || {})[code];
+    return entry ? entry.zh + " " + entry.en : String(code);
+  }
+
+  function when(iso) {
+    if (!iso) return "—";
+    const date = new Date(iso);
+    return isNaN(date) ? String(iso) : date.toLocaleString("zh-CN", { hour12: false });
+  }
+
+  function areaText(area) {
+    return area ? (area.name ? area.name + " " : "") + "(" + area.code + ")" : "—";
+  }
+
+  /** A random key per form: crypto.getRandomValues works on plain-http intranet hosts too. */
+  function newKey() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return "report-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function pointIcon() {
+    return L.divIcon({
+      html: el("span", { className: "gg-pin" }),
+      className: "gg-pin-icon",
+      iconSize: [18, 18],
+      iconAnchor: [9, 9],
+    });
+  }
+
+  // --- /report -------------------------------------------------------------------------------
+
+  G.pages.report = async function report(map, config) {
+    const root = document.getElementById("gg-report");
+    const place = document.getElementById("gg-place");
+    const form = document.getElementById("gg-report-form");
+    const select = document.getElementById("gg-category");
+    const error = document.getElementById("gg-report-error");
+    const submit = document.getElementById("gg-submit");
+    const result = document.getElementById("gg-result");
+    const state = { point: null, marker: null, key: newKey(), csrf: null, categories: null, ticket: 0 };
+    G.report = state;
+
+    function setState(value) {
+      root.dataset.state = value;
+    }
+
+    function showError(text) {
+      error.textContent = text;
+      error.hidden = !text;
+    }
+
+    function setPlace(value, ...content) {
+      place.dataset.state = value;
+      place.replaceChildren(...content);
+    }
+
+    if (config.signed_in) {
+      const session = await G.getJSON(config.api + "/session");
+      if (session.ok) {
+        state.csrf = session.body.csrf_token;
+        const who = document.getElementById("gg-who");
+        who.textContent = "以 " + session.body.user.name + " 身份上报 Reporting as " + session.body.user.name;
+        who.hidden = false;
+      }
+    }
+    if (!config.public_reporting && !state.csrf) {
+      document.getElementById("gg-closed").hidden = false;
+      submit.disabled = true;
+    }
+
+    async function categoriesList() {
+      if (state.categories) return state.categories;
+      const answer = await G.getJSON(config.api + "/categories");
+      if (!answer.ok) throw new Error(G.errorMessage(answer));
+      state.categories = answer.body.categories || [];
+      return state.categories;
+    }
+
+    /** Sub-classes of the classes served at the point (local categories only where they apply). */
+    function fillCategories(located, categories) {
+      const a = located.assignment || {};
+      const here = new Set(
+        ["grid", "community", "street", "district"].map((l) => a[l] && a[l].code).filter(Boolean)
+      );
+      const applies = (c) => !c.area_code || here.has(c.area_code);
+      const groups = [];
+      for (const major of located.departments || []) {
+        const info = categories.find((c) => c.code === major.category);
+        if (info && !applies(info)) continue;
+        const subs = categories.filter((c) => c.parent_code === major.category && applies(c));
+        const choices = subs.length ? subs : [info || { code: major.category, name: major.category_name }];
+        groups.push(
+          el(
+            "optgroup",
+            { label: (major.category_name || major.category) + " " + major.category },
+            choices.map((c) => el("option", { value: c.code }, c.name + " (" + c.code + ")"))
+          )
+        );
+      }
+      select.replaceChildren(el("option", { value: "" }, "请选择类别 Choose a category"), ...groups);
+      select.disabled = groups.length === 0;
+    }
+
+    async function choosePoint(latlng) {
+      const ticket = (state.ticket += 1);
+      const point = latlng.wrap();
+      state.point = { lon: Number(point.lng.toFixed(7)), lat: Number(point.lat.toFixed(7)) };
+      state.key = newKey(); // a new place is a new report
+      if (!state.marker) state.marker = L.marker(point, { icon: pointIcon(), keyboard: false }).addTo(map);
+      else state.marker.setLatLng(point);
+      showError("");
+      setState("locating");
+      setPlace("locating", "查询中 Locating…");
+      select.disabled = true;
+      const url = config.api + "/locate?lon=" + state.point.lon + "&lat=" + state.point.lat;
+      let located;
+      let categories;
+      try {
+        [located, categories] = await Promise.all([G.getJSON(url), categoriesList()]);
+      } catch (failure) {
+        located = { ok: false, status: 0, body: null, message: failure.message };
+      }
+      if (ticket !== state.ticket) return; // a later click won
+      if (!located.ok) {
+        state.point = null;
+        select.replaceChildren(el("option", { value: "" }, "请先选择位置 Choose a place first"));
+        setPlace("error", el("span", { className: "gg-error" }, located.message || G.errorMessage(located)));
+        setState("outside");
+        return;
+      }
+      fillCategories(located.body, categories);
+      const a = located.body.assignment || {};
+      setPlace(
+        "located",
+        el("span", { dataset: { field: "grid" } }, "网格 Grid: " + areaText(a.grid)),
+        el("br"),
+        el("span", {}, "社区 Community: " + areaText(a.community) + " · 街道 Street: " + areaText(a.street))
+      );
+      place.dataset.grid = a.grid ? a.grid.code : "";
+      setState("located");
+    }
+
+    map.on("click", (event) => choosePoint(event.latlng));
+
+    const locateButton = document.getElementById("gg-geolocate");
+    if (navigator.geolocation) {
+      locateButton.hidden = false;
+      locateButton.addEventListener("click", () => {
+        setPlace("locating", "定位中 Finding your location…");
+        navigator.geolocation.getCurrentPosition(
+          (position) => {
+            // The Geolocation API speaks WGS 84, the same as the API's default.
+            const latlng = L.latLng(position.coords.latitude, position.coords.longitude);
+            map.setView(latlng, Math.max(map.getZoom(), 16));
+            choosePoint(latlng);
+          },
+          (failure) => setPlace("error", el("span", { className: "gg-error" },
+            "无法获取位置 Could not get your location: " + failure.message)),
+          { enableHighAccuracy: true, timeout: 15000 }
+        );
+      });
+    }
+
+    // Any change makes it a different report: a new key, so it is not mistaken for a resend.
+    form.addEventListener("input", () => {
+      state.key = newKey();
+    });
+
+    function body() {
+      const data = new FormData(form);
+      const report = {
+        category: String(data.get("category") || ""),
+        description: String(data.get("description") || ""),
+        source: "resident",
+        location: { lon: state.point.lon, lat: state.point.lat },
+      };
+      const reporter = {};
+      for (const field of ["name", "phone", "email"]) {
+        const value = String(data.get(field) || "").trim();
+        if (value) reporter[field] = value;
+      }
+      if (Object.keys(reporter).length) report.reporter = reporter;
+      return report;
+    }
+
+    function showResult(doc) {
+      const a = doc.assignment || {};
+      const field = (name) => result.querySelector('[data-field="' + name + '"]');
+      field("id").textContent = doc.id;
+      field("grid").textContent = areaText(a.grid);
+      field("department").textContent = a.department
+        ? a.department.name + " (" + a.department.code + ")" : "—";
+      field("link").setAttribute("href", "/report/" + encodeURIComponent(doc.id));
+      form.hidden = true;
+      result.hidden = false;
+      result.dataset.state = "created";
+      result.dataset.incident = doc.id;
+      setState("created");
+    }
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (submit.disabled) return;
+      if (!state.point) {
+        showError("请先在地图上点击问题所在位置 Click the map where the problem is first.");
+        setState("error");
+        return;
+      }
+      if (!select.value) {
+        showError("请选择类别 Choose a category.");
+        setState("error");
+        return;
+      }
+      showError("");
+      submit.disabled = true;
+      setState("sending");
+      const headers = {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "Idempotency-Key": state.key,
+      };
+      if (state.csrf) headers["X-CSRF-Token"] = state.csrf;
+      let answer;
+      try {
+        const response = await fetch(config.api + "/incidents", {
+          method: "POST",
+          headers: headers,
+          body: JSON.stringify(body()),
+        });
+        let parsed = null;
+        try {
+          parsed = await response.json();
+        } catch (_notJson) {
+          parsed = null;
+        }
+        answer = { ok: response.ok, status: response.status, body: parsed };
+      } catch (_networkError) {
+        answer = { ok: false, status: 0, body: null };
+      }
+      submit.disabled = false;
+      if (!answer.ok) {
+        showError(answer.status === 0
+          ? "网络错误，请重试 Network error: please try again." : G.errorMessage(answer));
+        setState("error");
+        return;
+      }
+      showResult(answer.body);
+    });
+
+    document.getElementById("gg-again").addEventListener("click", () => {
+      form.reset();
+      state.key = newKey();
+      state.point = null;
+      if (state.marker) {
+        state.marker.remove();
+        state.marker = null;
+      }
+      select.replaceChildren(el("option", { value: "" }, "请先选择位置 Choose a place first"));
+      select.disabled = true;
+      setPlace("none", "尚未选择位置 No place chosen yet.");
+      result.hidden = true;
+      result.dataset.state = "none";
+      form.hidden = false;
+      setState("idle");
+    });
+
+    // Start on the service area: the union of the districts, if any.
+    try {
+      const districts = await G.fetchAllFeatures(config.api + "/areas?level=district&limit=1000", 5);
+      if (districts.length) {
+        const bounds = L.geoJSON({ type: "FeatureCollection", features: districts }).getBounds();
+        map.fitBounds(bounds, { padding: [16, 16], animate: false });
+      }
+    } catch (_ignored) {
+      // keep the default view
+    }
+    const grids = G.loadAreaLevel(map, config.api, config.levels[0]).catch(() => null);
+    await grids;
+    root.dataset.ready = "true";
+  };
+
+  // --- /report/{id} --------------------------------------------------------------------------
+
+  G.pages.report_status = async function reportStatus(map, config) {
+    const root = document.getElementById("gg-track");
+    let marker = null;
+
+    async function load() {
+      root.dataset.state = "loading";
+      const answer = await G.getJSON(config.api + "/incidents/" + encodeURIComponent(config.incident));
+      if (!answer.ok) {
+        root.dataset.state = "error";
+        G.setStatus("error", G.errorMessage(answer));
+        return;
+      }
+      const doc = answer.body;
+      const a = doc.assignment || {};
+      const facts = [
+        ["跟踪编号 Tracking id", doc.id, "id"],
+        ["状态 Status", label(config, "statuses", doc.status), "status"],
+        ["类别 Category", doc.category.name + " (" + doc.category.code + ")", "category"],
+        ["描述 Description", doc.description || "—", "description"],
+        ["上报 Reported", when(doc.reported_at), "reported_at"],
+        ["网格 Grid", areaText(a.grid), "grid"],
+        ["责任部门 Department", a.department ? a.department.name : "—", "department"],
+        ["期限 Due", when(doc.due_at), "due_at"],
+        ["结案 Closed", when(doc.closed_at), "closed_at"],
+      ];
+      document.getElementById("gg-track-facts").replaceChildren(
+        ...facts.flatMap(([term, value, field]) => [
+          el("dt", {}, term),
+          el("dd", { dataset: { field: field } }, value),
+        ])
+      );
+      // The public view: what happened and when, without names or internal notes.
+      document.getElementById("gg-timeline").replaceChildren(
+        ...(doc.events || []).map((e) =>
+          el(
+            "li",
+            { dataset: { action: e.action, toStatus: e.to_status } },
+            el("span", { className: "gg-tl-head" }, when(e.at) + " · " + label(config, "actions", e.action)),
+            el("span", { className: "gg-tl-move" }, label(config, "statuses", e.to_status))
+          )
+        )
+      );
+      const c = doc.location && doc.location.coordinates;
+      if (c) {
+        const latlng = L.latLng(c[1], c[0]);
+        if (!marker) {
+          marker = L.marker(latlng, { icon: pointIcon(), keyboard: false }).addTo(map);
+          map.setView(latlng, 16, { animate: false });
+        } else {
+          marker.setLatLng(latlng);
+        }
+      }
+      root.dataset.status = doc.status;
+      root.dataset.state = "ready";
+      G.setStatus("ready", label(config, "statuses", doc.status));
+    }
+
+    document.getElementById("gg-refresh").addEventListener("click", load);
+    await load();
+  };
+})();
