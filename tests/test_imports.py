@@ -241,7 +241,8 @@ def test_config_carries_open311_attributes(world_db, world, tmp_path):
     assert [a["code"] for a in definition["attributes"]] == ["state"]
     assert definition["attributes"][0]["required"] is True
     bad = tmp_path / "bad.yaml"
-    bad.write_text(path.read_text(encoding="utf-8").replace("singlevaluelist", "string"),
-                   encoding="utf-8")
+    bad.write_text(
+        path.read_text(encoding="utf-8").replace("singlevaluelist", "string"), encoding="utf-8"
+    )
     r = run(world_db, "import", "config", str(bad))
     assert r.exit_code == 1 and "only list datatypes take values" in r.output

@@ -124,8 +124,15 @@ def _upsert(conn: Connection[Any], cfg: ConfigIn) -> None:
                 "urgency = EXCLUDED.urgency, area_code = EXCLUDED.area_code, "
                 "attributes = EXCLUDED.attributes",
                 (
-                    c.code, c.name, c.parent, c.kind, c.time_limit, c.time_unit, c.urgency,
-                    c.area, Jsonb(c.extras.model_dump(exclude_none=True) if c.extras else {}),
+                    c.code,
+                    c.name,
+                    c.parent,
+                    c.kind,
+                    c.time_limit,
+                    c.time_unit,
+                    c.urgency,
+                    c.area,
+                    Jsonb(c.extras.model_dump(exclude_none=True) if c.extras else {}),
                 ),
             )
         for r in cfg.routing_rules:
