@@ -66,7 +66,8 @@ def intake_table(rows: list[tuple[dict[str, Any], dict[str, Any]]], workers: int
             f"{gg['p50_ms']:.1f}",
             f"{gg['p95_ms']:.1f}",
             f"{gg['p99_ms']:.1f}",
-            f"{100 * gg['rps'] / ref['rps']:.0f} %" if ref["rps"] else "-",
+            # a failing endpoint answers fast: no ratio when any request failed
+            f"{100 * gg['rps'] / ref['rps']:.0f} %" if ref["rps"] and not gg["errors"] else "n/a",
             f"{ref['errors']}/{gg['errors']}",
         )
     return t
