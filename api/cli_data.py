@@ -113,6 +113,10 @@ def demo() -> None:
         f"demo incidents: {out.incidents_created} new, {out.incidents_existing} already there",
         highlight=False,
     )
+    if out.new_users:
+        console.print("demo users for the pages (/login); passwords are shown only now:")
+        for name, role, password in out.new_users:
+            console.print(f"  {name:<16} {role:<11} {password}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

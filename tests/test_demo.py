@@ -37,8 +37,16 @@ def test_demo_loads_real_data_idempotently_and_serves_reports(empty_db):
     grids = json.loads((DATA_DIR / "grids.geojson").read_text(encoding="utf-8"))["features"]
     assert levels == {"district": 1, "street": 2, "community": 9, "grid": len(grids)}
     assert before[1] == 778 and before[2] == 48 and demo_flags == (True,)
+    users = [line.split() for line in first.output.splitlines() if line.startswith("  demo-")]
+    assert sorted((u[0], u[1]) for u in users) == [
+        ("demo-admin", "admin"),
+        ("demo-cgzf", "department"),
+        ("demo-dispatcher", "dispatcher"),
+        ("demo-officer", "officer"),
+    ]
     second = CliRunner().invoke(app, ["demo"], env=env)
     assert second.exit_code == 0 and "0 new, 48 already there" in second.output
+    assert "demo users" not in second.output  # created once; passwords never shown again
     with psycopg.connect(empty_db) as conn:
         assert conn.execute(COUNTS).fetchone() == before
 
@@ -57,6 +65,13 @@ def test_demo_loads_real_data_idempotently_and_serves_reports(empty_db):
         a = r.json()["assignment"]
         assert a["grid"]["code"] == grid["properties"]["code"]
         assert a["department"]["code"].startswith("SFS-")  # street mediation office
+        password = dict((u[0], u[2]) for u in users)["demo-dispatcher"]
+        signed = client.post(
+            "/login", data={"name": "demo-dispatcher", "password": password}, follow_redirects=False
+        )
+        assert signed.status_code == 303
+        assert client.get("/api/v1/session").json()["user"]["area"] == "110108010"
+        client.cookies.clear()
         sea = client.post(
             "/api/v1/incidents",
             json={"category": "SH0101", "location": {"lon": 121.0, "lat": 38.5}},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,11 @@ from psycopg import Connection
 from shapely.geometry import Point, shape
 
 from api.schemas.incidents import IncidentIn, LonLat, Reporter
+from api.services.auth import add_user
 from api.services.config_import import import_config
 from api.services.imports import ImportReport, import_areas, import_buildings
 from api.services.intake import report_incident
+from api.services.sessions import set_password
 from api.settings import Settings
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
@@ -57,6 +60,7 @@ class DemoReport:
     community_departments: int = 0
     incidents_created: int = 0
     incidents_existing: int = 0
+    new_users: list[tuple[str, str, str]] = field(default_factory=list)  # name, role, password
 
 
 def _community_departments(conn: Connection[Any]) -> int:
@@ -86,6 +90,32 @@ def _demo_points(n: int) -> list[tuple[float, float]]:
         if geom.contains(p):
             points.append((round(p.x, 7), round(p.y, 7)))
     return points
+
+
+# One user per role, so the pages can be tried at once. Passwords are random and printed once
+# (at creation); `gridgov user password NAME` sets a new one.
+DEMO_USERS = [
+    ("demo-admin", "admin", None, None),
+    ("demo-dispatcher", "dispatcher", "110108010", None),  # 学院路街道 sub-centre
+    ("demo-cgzf", "department", None, "CGZF-010"),  # 学院路街道综合行政执法队
+]
+
+
+def _demo_users(conn: Connection[Any]) -> list[tuple[str, str, str]]:
+    """Create the missing demo users (plus an officer of the first demo grid); new passwords."""
+    grid = conn.execute(
+        "SELECT code FROM areas WHERE level = 'grid' AND valid_to IS NULL ORDER BY code LIMIT 1"
+    ).fetchone()
+    wanted = [*DEMO_USERS, ("demo-officer", "officer", grid["code"] if grid else None, None)]
+    created = []
+    for name, role, area, department in wanted:
+        if conn.execute("SELECT 1 FROM users WHERE name = %s", (name,)).fetchone():
+            continue
+        add_user(conn, name, role, area, department)
+        password = secrets.token_urlsafe(12)
+        set_password(conn, name, password)
+        created.append((name, role, password))
+    return created
 
 
 def load_demo(conn: Connection[Any], settings: Settings) -> DemoReport:
@@ -118,4 +148,6 @@ def load_demo(conn: Connection[Any], settings: Settings) -> DemoReport:
             out.incidents_created += 1
         else:
             out.incidents_existing += 1
+    with conn.transaction():
+        out.new_users = _demo_users(conn)
     return out
