@@ -107,6 +107,15 @@ def test_reject_as_duplicate_links_both_and_the_reporter_follows_the_original(wo
     assert new["possible_duplicates"][0]["status"] == "dispatched"
     assert new["possible_duplicates"][0]["age_hours"] == 0.5
 
+    # the dispatcher sees the same suggestions on the case
+    url = f"/api/v1/incidents/{new['id']}/possible-duplicates"
+    seen = world.get(url, headers=cast.disp)
+    assert seen.status_code == 200
+    assert seen.json() == {"id": new["id"], "possible_duplicates": new["possible_duplicates"]}
+    assert world.get(url, headers=cast.resident).status_code == 403
+    assert world.get(url, headers=cast.other_disp).status_code == 404  # not in street 乙
+    assert world.get(url).status_code == 401
+
     doc = ok(
         world,
         new["id"],

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from tests.history import QUERY_AT, WEEK_FROM, WEEK_TO, build_week
+from tests.evaluation_week import QUERY_AT, WEEK_FROM, WEEK_TO, build_week
 from tests.loop import G1, G2, Clock, make_cast
 
 PERIOD = {"from": WEEK_FROM, "to": WEEK_TO}

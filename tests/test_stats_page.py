@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from api.main import create_app
 from tests.conftest import settings_for
-from tests.history import QUERY_AT, WEEK_FROM, WEEK_TO, build_week
+from tests.evaluation_week import QUERY_AT, WEEK_FROM, WEEK_TO, build_week
 from tests.loop import G1, G2, Clock, make_cast
 from tests.pages_workflow_util import (
     PASSWORD,

@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import ClockDep, ConnDep, CurrentUser
-from api.responses import GeoJSON
+from api.deps import ClockDep, ConnDep, CurrentUser, SettingsDep
+from api.responses import JSON, GeoJSON
+from api.services.duplicates import duplicates_of_incident
 from api.services.early_warning import hotspots, repeats
 
 router = APIRouter(prefix="/api/v1", tags=["early warning"])
@@ -68,3 +69,11 @@ def list_repeats(
             category=category,
         )
     )
+
+
+@router.get("/incidents/{incident_id}/possible-duplicates", response_class=JSON)
+def incident_possible_duplicates(
+    incident_id: str, conn: ConnDep, settings: SettingsDep, user: CurrentUser
+) -> JSON:
+    """Open incidents this report may repeat (as offered at report time; current statuses)."""
+    return JSON(duplicates_of_incident(conn, settings.early_warning, user, incident_id))

@@ -1,8 +1,9 @@
 """Duplicate reports: suggestions on intake, and the links a duplicate rejection leaves.
 
 A new report near an open incident of the same category (GRIDGOV_DUPLICATE_RADIUS_M, within
-GRIDGOV_DUPLICATE_HOURS) is answered with `possible_duplicates`; the dispatcher decides, with the
-workflow's `reject` (`data.reason = duplicate`, `data.duplicate_of`). Both incidents then show the
+GRIDGOV_DUPLICATE_HOURS) is answered with `possible_duplicates`; the dispatcher sees the same list
+(GET /api/v1/incidents/{id}/possible-duplicates) and decides, with the workflow's `reject`
+(`data.reason = duplicate`, `data.duplicate_of`). Both incidents then show the
 link, so the reporter of the rejected one can follow the original.
 """
 
@@ -11,8 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from psycopg import Connection
+from psycopg import Connection, sql
 
+from api.errors import Forbidden, NotFound
+from api.services.auth import User
+from api.services.visibility import incident_visibility
 from api.settings import EarlyWarningSettings
 from gis.duplicates import nearby_open_incidents
 
@@ -69,3 +73,34 @@ def duplicate_links(conn: Connection[Any], public_id: str) -> dict[str, Any]:
     if row is None:
         return {"duplicate_of": None, "duplicates": []}
     return {"duplicate_of": row["duplicate_of"], "duplicates": list(row["duplicates"])}
+
+
+INCIDENT_SQL = """
+SELECT i.public_id, i.category_code, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.reported_at
+FROM incidents i WHERE i.public_id = %(id)s AND {visible}
+"""
+
+
+def duplicates_of_incident(
+    conn: Connection[Any], settings: EarlyWarningSettings, user: User, public_id: str
+) -> dict[str, Any]:
+    """For the dispatcher: what the report was offered as likely duplicates, statuses as now."""
+    if user.role == "resident":
+        raise Forbidden("Duplicate suggestions are for staff.")
+    visible, params = incident_visibility(user, "i")
+    query = sql.SQL(INCIDENT_SQL).format(visible=visible)
+    row = conn.execute(query, {**params, "id": public_id}).fetchone()
+    if row is None:
+        raise NotFound(f"No incident '{public_id}' that you may follow.")
+    return {
+        "id": public_id,
+        "possible_duplicates": possible_duplicates(
+            conn,
+            settings,
+            public_id=public_id,
+            lon=row["lon"],
+            lat=row["lat"],
+            category=row["category_code"],
+            now=row["reported_at"],
+        ),
+    }
