@@ -37,6 +37,14 @@ LOCAL_CSS = [
     ("gridgov_css", f"{STATIC_URL}/gridgov.css"),
 ]
 FAVICON = f"{STATIC_URL}/favicon.svg"
+# Leaflet.VectorGrid (bundled with its pbf decoder) draws /tiles/… vector tiles on canvas, for
+# layers too big to send as GeoJSON (10,000 grids, 100,000 buildings). Must load after leaflet.js.
+VECTORGRID_JS = (
+    "vectorgrid",
+    f"{STATIC_URL}/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
+)
+TILES_URL = "/tiles"
+BUILDINGS_MIN_ZOOM = 15  # below this a tile would hold thousands of unreadable footprints
 
 DEFAULT_CENTRE = (39.99, 116.33)  # Beijing, Haidian district
 DEFAULT_ZOOM = 11
@@ -140,10 +148,13 @@ def add_page_config(fmap: folium.Map, config: dict[str, Any]) -> None:
     figure_of(fmap).html.add_child(RawHtml(block))
 
 
-def area_layers(fmap: folium.Map, only: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+def area_layers(
+    fmap: folium.Map, only: tuple[str, ...] | None = None, *, tiles: bool = False
+) -> list[dict[str, Any]]:
     """One pane and one (initially empty) overlay per level; gridgov.js fills them from the API.
 
-    `only` keeps just the named levels (e.g. ("grid",) on the dispatch console).
+    `only` keeps just the named levels (e.g. ("grid",) on the dispatch console). With `tiles`
+    each level carries a vector-tile URL and is drawn from /tiles (needs `with_vectorgrid`).
     """
     levels = []
     for lvl in AREA_LEVELS:
@@ -169,7 +180,42 @@ def area_layers(fmap: folium.Map, only: tuple[str, ...] | None = None) -> list[d
                 },
             }
         )
+        if tiles:
+            levels[-1]["tiles"] = (
+                f"{TILES_URL}/grids/{{z}}/{{x}}/{{y}}.pbf"
+                if lvl.level == "grid"
+                else f"{TILES_URL}/areas/{{z}}/{{x}}/{{y}}.pbf?level={lvl.level}"
+            )
     return levels
+
+
+def with_vectorgrid(js: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A page's script list with Leaflet.VectorGrid right after leaflet.js."""
+    out: list[tuple[str, str]] = []
+    for entry in js:
+        out.append(entry)
+        if entry[0] == "leaflet":
+            out.append(VECTORGRID_JS)
+    return out
+
+
+def building_layer(fmap: folium.Map) -> dict[str, Any]:
+    """A pane and overlay for building footprints drawn from /tiles/buildings (zoom ≥ 15).
+
+    Drawn above the grids but not interactive: a canvas layer on top would swallow the hover
+    and click meant for the grid beneath it.
+    """
+    pane = "gridgov-building"
+    folium.map.CustomPane(pane, z_index=445, pointer_events=False).add_to(fmap)
+    group = folium.FeatureGroup(name="楼栋 Buildings", overlay=True, control=True, show=True)
+    group.add_to(fmap)
+    return {
+        "layer": group.get_name(),
+        "pane": pane,
+        "tiles": f"{TILES_URL}/buildings/{{z}}/{{x}}/{{y}}.pbf",
+        "min_zoom": BUILDINGS_MIN_ZOOM,
+        "style": {"color": "#7f7f7f", "weight": 0.8, "fillColor": "#bdbdbd", "fillOpacity": 0.35},
+    }
 
 
 def overview_page(settings: MapSettings, *, title: str = "GridGov · 网格总览 Overview") -> str:

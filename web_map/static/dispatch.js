@@ -29,6 +29,7 @@
     csrf: null,
     cluster: null,
     markers: new Map(), // incident id → L.Marker
+    batch: null, // markers collected during a full reload (see upsert)
     features: new Map(), // incident id → GeoJSON Feature (list properties)
     whistled: new Set(), // incident ids with a whistle still waiting for check-ins
     summoned: new Set(), // a department user's incidents it was whistled to (not its own)
@@ -221,7 +222,10 @@
       state.markers.set(id, marker);
       marker.options.ggOverdue = Boolean(p.overdue);
       marker.options.ggWhistled = state.whistled.has(id);
-      state.cluster.addLayer(marker);
+      // During a full reload markers are collected and added in one addLayers() call: one
+      // clustering pass instead of one per marker (10,000 markers: seconds saved).
+      if (state.batch) state.batch.push(marker);
+      else state.cluster.addLayer(marker);
     } else {
       marker.options.ggOverdue = Boolean(p.overdue);
       marker.options.ggWhistled = state.whistled.has(id);
@@ -353,7 +357,10 @@
     state.cluster.clearLayers();
     state.markers.clear();
     state.features.clear();
+    state.batch = [];
     for (const feature of features) upsert(feature);
+    state.cluster.addLayers(state.batch);
+    state.batch = null;
     state.loading = false;
     const pending = state.pending.splice(0);
     for (const data of pending) applyLive(data);
@@ -475,7 +482,9 @@
         // the datalist is a convenience; typing a code still works
       }
     }
-    const grids = G.layers.grid ? G.layers.grid.getLayers() : [];
+    // grid codes are only known here when the grids came as GeoJSON; as vector tiles they are
+    // not listed (10,000 options would cost what the tiles saved) and typing a code still works
+    const grids = G.layers.grid && G.layers.grid.getLayers ? G.layers.grid.getLayers() : [];
     for (const layer of grids) {
       const p = layer.feature.properties;
       options.push(el("option", { value: p.code }, p.name + " · grid"));
@@ -541,11 +550,22 @@
     fillFilters(config, categories.ok ? categories.body.categories : [], deptRows);
 
     connectStream(); // before the first load: events meanwhile are queued, not lost
-    const grids = G.loadAreaLevel(map, config.api, config.levels[0]).catch(() => null);
+    const gridLevel = config.levels[0];
+    let extent;
+    if (gridLevel.tiles) {
+      // vector tiles: only the tiles in view are fetched and drawn on canvas
+      G.loadAreaTiles(map, gridLevel);
+      if (config.buildings) G.loadBuildingTiles(map, config.buildings);
+      extent = G.tileBounds("grids").catch(() => null);
+    } else {
+      extent = G.loadAreaLevel(map, config.api, gridLevel)
+        .then((layer) => (layer.getLayers().length ? layer.getBounds() : null))
+        .catch(() => null);
+    }
     await loadIncidents();
-    const gridLayer = await grids;
+    const gridBounds = await extent;
     const bounds = L.latLngBounds([]);
-    if (gridLayer && gridLayer.getLayers().length) bounds.extend(gridLayer.getBounds());
+    if (gridBounds) bounds.extend(gridBounds);
     for (const marker of state.markers.values()) bounds.extend(marker.getLatLng());
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], animate: false });
     fillAreaCodes();

@@ -192,6 +192,71 @@
   }
   GridGov.loadAreaLevel = loadAreaLevel;
 
+  // Leaflet.VectorGrid 1.3 calls L.DomEvent.fakeStop when a canvas feature is clicked; Leaflet 1.9
+  // removed it (TypeError on every click). A no-op keeps the click going to the map as well, so
+  // map-level handlers (locate) still see it.
+  if (window.L && L.DomEvent && !L.DomEvent.fakeStop) L.DomEvent.fakeStop = function () {};
+
+  /** Vector-tile options for VectorGrid: canvas tiles, one style for the layer's features. */
+  function tileOptions(name, pane, style, extra) {
+    return Object.assign(
+      {
+        rendererFactory: L.canvas.tile,
+        pane: pane,
+        interactive: true,
+        maxNativeZoom: 22, // the server's default GRIDGOV_TILES_MAX_ZOOM
+        vectorTileLayerStyles: { [name]: Object.assign({ fill: true }, style) },
+        getFeatureId: (f) => f.properties.code || f.properties.id,
+      },
+      extra || {}
+    );
+  }
+
+  /** A hover tooltip for vector-tile features (they are not Leaflet layers one can bind to). */
+  function tileTooltip(map, layer, content) {
+    const tip = L.tooltip({ sticky: true, className: "gg-tooltip", direction: "auto" });
+    layer.on("mouseover mousemove", (event) => {
+      if (!event.layer || !event.layer.properties) return;
+      tip.setLatLng(event.latlng).setContent(content(event.layer.properties));
+      if (!map.hasLayer(tip)) map.openTooltip(tip);
+    });
+    layer.on("mouseout", () => map.closeTooltip(tip));
+  }
+
+  /** Draw a level from /tiles (canvas) instead of GeoJSON; for levels with thousands of areas. */
+  function loadAreaTiles(map, level) {
+    const name = level.level === "grid" ? "grids" : "areas";
+    const layer = L.vectorGrid.protobuf(level.tiles, tileOptions(name, level.pane, level.style));
+    tileTooltip(map, layer, (p) => tooltipFor({ properties: p }, level));
+    layer.addTo(window[level.layer]);
+    GridGov.layers[level.level] = layer;
+    return layer;
+  }
+  GridGov.loadAreaTiles = loadAreaTiles;
+
+  /** Building footprints from /tiles/buildings (only fetched from spec.min_zoom in); context
+   * only, not interactive, so hovering and clicking reach the grid underneath. */
+  function loadBuildingTiles(map, spec) {
+    const layer = L.vectorGrid.protobuf(
+      spec.tiles,
+      tileOptions("buildings", spec.pane, spec.style, { minZoom: spec.min_zoom, interactive: false })
+    );
+    layer.addTo(window[spec.layer]);
+    GridGov.layers.buildings = layer;
+    return layer;
+  }
+  GridGov.loadBuildingTiles = loadBuildingTiles;
+
+  /** A tile layer's extent from its TileJSON, or null when it is empty or unreachable. */
+  async function tileBounds(name) {
+    const result = await getJSON("/tiles/" + name + ".json");
+    if (!result.ok || !result.body || !result.body.bounds) return null;
+    const [x0, y0, x1, y1] = result.body.bounds;
+    if (x0 <= -180 && x1 >= 180) return null; // the whole-world answer for an empty layer
+    return L.latLngBounds([y0, x0], [y1, x1]);
+  }
+  GridGov.tileBounds = tileBounds;
+
   function buildLegend(levels) {
     const legend = document.getElementById("legend");
     if (!legend) return;
