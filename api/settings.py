@@ -22,6 +22,9 @@ class DatabaseSettings(BaseSettings):
     db_name: str = "gridgov"
     pool_min: int = Field(default=2, ge=1)
     pool_max: int = Field(default=16, ge=1)
+    pool_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds a request waits for a connection, then 503."
+    )
 
 
 class AssignmentSettings(BaseSettings):

@@ -215,3 +215,15 @@ def test_openapi_still_builds_and_lists_open311(world):
         f"{BASE}/requests.{{fmt}}",
         f"{BASE}/requests/{{service_request_id}}.{{fmt}}",
     }
+
+
+def test_a_nul_character_is_a_400_not_a_500(world, db, api_key):
+    r = post(world, list(form(api_key, description="bad\x00text").items()))
+    assert r.status_code == 400, r.text
+    assert r.json() == [
+        {
+            "code": 400,
+            "description": "A value cannot be stored (for example a NUL character in a text field).",
+        }
+    ]
+    assert count(db) == 0

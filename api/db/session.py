@@ -36,6 +36,10 @@ def open_pool(settings: DatabaseSettings) -> ConnectionPool[Connection[dict]]:
         database_url(settings),
         min_size=settings.pool_min,
         max_size=settings.pool_max,
+        # a short wait, then PoolTimeout → 503 with Retry-After (not a request hanging for 30 s)
+        timeout=settings.pool_timeout,
+        # connections broken by a database restart are found and replaced before use
+        check=ConnectionPool.check_connection,
         kwargs={
             "row_factory": dict_row,
             "application_name": "gridgov",

@@ -17,13 +17,15 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from api.errors import DomainError
+from api.errors import DB_RETRY_AFTER_S, DomainError
 from api.responses import dumps
 from gis.errors import SpatialError
 
@@ -51,11 +53,18 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 class Open311Error(Exception):
     """An error answered in Open311 form: HTTP status, format and the {code, description} list."""
 
-    def __init__(self, status: int, descriptions: list[str], fmt: str = "json") -> None:
+    def __init__(
+        self,
+        status: int,
+        descriptions: list[str],
+        fmt: str = "json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(descriptions[0] if descriptions else "")
         self.status = status
         self.descriptions = descriptions
         self.fmt = fmt
+        self.headers = headers or {}
 
 
 def format_of(path: str) -> str:
@@ -110,6 +119,25 @@ class Open311Route(APIRoute):
             ) as exc:
                 fmt = format_of(request.url.path)
                 raise Open311Error(open311_status(exc), descriptions_of(exc), fmt) from exc
+            except psycopg.DataError as exc:
+                # a value PostgreSQL cannot store (e.g. a NUL character in text): the client's
+                # to fix, as on the JSON API (422 there, 400 in Open311's vocabulary)
+                raise Open311Error(
+                    400,
+                    ["A value cannot be stored (for example a NUL character in a text field)."],
+                    format_of(request.url.path),
+                ) from exc
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                # the same outage answer as the rest of the API: 503 and when to come back
+                log.warning(
+                    "database unavailable on %s %s: %s", request.method, request.url.path, exc
+                )
+                raise Open311Error(
+                    503,
+                    ["The database is unavailable for a moment; please retry shortly."],
+                    format_of(request.url.path),
+                    {"Retry-After": str(DB_RETRY_AFTER_S)},
+                ) from exc
             except Exception as exc:
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
                 raise Open311Error(
@@ -127,7 +155,9 @@ def install_error_handler(app: FastAPI) -> None:
     async def _open311(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, Open311Error)
         errors = [{"code": exc.status, "description": d} for d in exc.descriptions]
-        return render(exc.fmt, "errors", errors, status=exc.status)
+        response = render(exc.fmt, "errors", errors, status=exc.status)
+        response.headers.update(exc.headers)
+        return response
 
     app.add_exception_handler(Open311Error, _open311)
 
