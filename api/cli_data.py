@@ -44,7 +44,8 @@ def import_areas_cmd(
     crs: CrsOpt = None,
 ) -> None:
     """Import one level of areas (all or nothing; re-import updates, never duplicates)."""
-    with database(settings()) as conn, _bar() as bar:
+    config = settings()
+    with database(config) as conn, _bar() as bar:
         task = bar.add_task(f"areas ({level})", total=None)
         report = import_areas(
             conn,
@@ -55,8 +56,11 @@ def import_areas_cmd(
             parent_code=parent_code,
             crs=crs,
             progress=lambda n: bar.advance(task, n),
+            settings=config,
         )
     _summary(f"{level} areas", report)
+    if report.reassigned:
+        console.print(f"open incidents re-assigned: {len(report.reassigned)}", highlight=False)
 
 
 @import_app.command("buildings")

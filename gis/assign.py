@@ -274,40 +274,36 @@ def check_lon_lat(lon: float, lat: float) -> None:
         )
 
 
-def assign_point(
-    conn: Connection[Any],
+def assign_params(
     lon: float,
     lat: float,
     *,
-    category: str | None = None,
-    by_class: bool = False,
-    nearest_m: float = 50.0,
-    near_m: float = 10.0,
+    category: str | None,
+    by_class: bool,
+    nearest_m: float,
+    near_m: float,
     at: dt.datetime | None = None,
-) -> Assignment:
-    """Assign a WGS 84 point in one round trip (as of `at`, when given); OutsideServiceArea when
-    nothing holds it."""
+) -> dict[str, Any]:
+    """ASSIGN_SQL's bound parameters for a WGS 84 point (checked first)."""
     check_lon_lat(lon, lat)
     # Degrees per metre at this latitude, padded by 10 % so the box never cuts the circle.
     dy = near_m / 110_574.0 * 1.1
     dx = near_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.1
-    row = conn.execute(
-        ASSIGN_SQL if at is None else ASSIGN_AT_SQL,
-        {
-            "at": at,
-            "lon": lon,
-            "lat": lat,
-            "category": category,
-            "by_class": by_class,
-            "nearest_m": nearest_m,
-            "near_m": near_m,
-            "near_dx": dx,
-            "near_dy": dy,
-        },
-        prepare=True,
-    ).fetchone()
-    assert row is not None
-    rec = row if isinstance(row, dict) else dict(zip(ASSIGN_COLUMNS, row, strict=True))
+    return {
+        "at": at,
+        "lon": lon,
+        "lat": lat,
+        "category": category,
+        "by_class": by_class,
+        "nearest_m": nearest_m,
+        "near_m": near_m,
+        "near_dx": dx,
+        "near_dy": dy,
+    }
+
+
+def assignment_from(rec: dict[str, Any], lon: float, lat: float) -> Assignment:
+    """The Assignment in one ASSIGN_SQL result row; OutsideServiceArea when nothing holds it."""
     if rec["method"] is None:
         message = "This location is outside the area GridGov serves."
         if rec["swapped_inside"]:
@@ -328,6 +324,28 @@ def assign_point(
     )
 
 
+def assign_point(
+    conn: Connection[Any],
+    lon: float,
+    lat: float,
+    *,
+    category: str | None = None,
+    by_class: bool = False,
+    nearest_m: float = 50.0,
+    near_m: float = 10.0,
+    at: dt.datetime | None = None,
+) -> Assignment:
+    """Assign a WGS 84 point in one round trip (as of `at`, when given); OutsideServiceArea when
+    nothing holds it."""
+    params = assign_params(
+        lon, lat, category=category, by_class=by_class, nearest_m=nearest_m, near_m=near_m, at=at
+    )
+    row = conn.execute(ASSIGN_SQL if at is None else ASSIGN_AT_SQL, params, prepare=True).fetchone()
+    assert row is not None
+    rec = row if isinstance(row, dict) else dict(zip(ASSIGN_COLUMNS, row, strict=True))
+    return assignment_from(rec, lon, lat)
+
+
 ASSIGN_COLUMNS = (
     "method",
     "responsible_area_code",
@@ -342,6 +360,8 @@ ASSIGN_COLUMNS = (
 
 # Each building belongs to the grid holding its interior point (ST_PointOnSurface is always
 # inside the footprint); on a shared edge the lowest code wins, as for incidents.
+# OFFSET 0 keeps `g` a real subquery: flattened, the planner copies the correlated grid lookup
+# into both the SET and the IS DISTINCT FROM test and runs it twice per building.
 ASSIGN_BUILDINGS_SQL = """
 UPDATE buildings b SET grid_code = g.code
 FROM (
@@ -350,6 +370,7 @@ FROM (
         WHERE p.level_rank = 4 AND ST_Covers(p.geom, ST_PointOnSurface(b2.geom))
         ORDER BY p.code LIMIT 1) AS code
     FROM buildings b2
+    OFFSET 0
 ) g
 WHERE g.id = b.id AND b.grid_code IS DISTINCT FROM g.code
 """

@@ -51,3 +51,37 @@ def assign_points_to_grids(
         code=sql.Identifier(code_column),
     )
     return conn.execute(query, {"rank": GRID_RANK}).rowcount
+
+
+# Open incidents whose grid may have changed after a grid import, found in one grid-driven pass
+# (the plan of GRID_DRIVEN_SQL, restricted to open incidents): the point's covering grid now
+# differs from the stored one, or no grid covers it any more while one is stored. Incidents
+# outside every grid with none stored (a community without grids) are not candidates. Locked:
+# the caller re-assigns each with the full rules and updates the ones that really move.
+OPEN_INCIDENTS_TO_REGRID_SQL = """
+WITH cover AS (
+    SELECT q.id, min(g.code) AS code  -- lowest code on a shared edge, as in ASSIGN_SQL
+    FROM area_parts g
+    CROSS JOIN LATERAL (
+        -- OFFSET 0: one probe per grid part into the incidents' GiST index (see above)
+        SELECT i.id FROM incidents i
+        WHERE ST_Covers(g.geom, i.geom) AND i.status NOT IN ('closed', 'rejected')
+        OFFSET 0
+    ) q
+    WHERE g.level_rank = %(rank)s
+    GROUP BY q.id
+)
+SELECT i.id, i.public_id, i.status, i.category_code, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
+       i.grid_code, i.community_code, i.street_code, i.district_code,
+       i.responsible_area_code, i.department_code
+FROM incidents i LEFT JOIN cover c ON c.id = i.id
+WHERE i.status NOT IN ('closed', 'rejected') AND c.code IS DISTINCT FROM i.grid_code
+ORDER BY i.id
+FOR UPDATE OF i
+"""
+
+
+def open_incidents_to_regrid(conn: Connection[Any]) -> list[dict[str, Any]]:
+    """Open incidents whose covering grid differs from their stored grid, by id, locked."""
+    rows = conn.execute(OPEN_INCIDENTS_TO_REGRID_SQL, {"rank": GRID_RANK}).fetchall()
+    return [dict(r) for r in rows]

@@ -79,63 +79,78 @@ def settle_assignments(
             {"id": b["id"], "name": b["name"], "from": b["old_grid"], "to": b["new_grid"]}
             for b in regrid_buildings(conn, touched)
         ]
-    a = settings.assignment
-    for inc in open_incidents_near(conn, touched, a.nearest_grid_m):
-        try:
-            new = assign_point(
-                conn,
-                inc["lon"],
-                inc["lat"],
-                category=inc["category_code"],
-                nearest_m=a.nearest_grid_m,
-                near_m=a.near_boundary_m,
-            )
-        except OutsideServiceArea:
-            continue  # nothing holds it any more: keep the last known assignment
-        answer = new.as_json(inc["category_code"])
-        before = _before(inc)
-        after = {level: new.code(level) for level in ("grid", "community", "street", "district")}
-        after["responsible_area"] = new.responsible_area_code
-        after["department"] = answer["department"]["code"] if answer["department"] else None
-        if all(before[k] == after[k] for k in AREA_KEYS):
-            continue
-        note = (
-            f"Boundary change ({why}): grid {before['grid'] or '-'} → {after['grid'] or '-'}, "
-            f"department {before['department'] or '-'} → {after['department'] or '-'}."
-        )
-        conn.execute(
-            UPDATE_SQL,
-            {
-                "id": inc["id"],
-                "method": new.method,
-                "distance_m": new.distance_m,
-                "building_id": new.building["id"] if new.building else None,
-                **{k: after[k] for k in AREA_KEYS},
-                "grid_v": new.version_id("grid"),
-                "community_v": new.version_id("community"),
-                "street_v": new.version_id("street"),
-                "district_v": new.version_id("district"),
-                "department": after["department"],
-                "rule_id": answer["rule"]["id"] if answer["rule"] else None,
-                "assignment": Jsonb(answer),
-                "at": at,
-            },
-        )
-        # through the shared event log, so live streams (SSE) hear about the move on commit
-        append_event(
-            conn,
-            incident_id=inc["id"],
-            public_id=inc["public_id"],
-            at=at,
-            actor=actor,
-            action="reassign",
-            from_status=inc["status"],
-            to_status=inc["status"],
-            department=after["department"],
-            note=note,
-            data={"reason": "boundary_change", "areas": areas, "from": before, "to": after},
-        )
-        impact.incidents.append(
-            {"id": inc["public_id"], "status": inc["status"], "from": before, "to": after}
-        )
+    for inc in open_incidents_near(conn, touched, settings.assignment.nearest_grid_m):
+        moved = reassign_incident(conn, settings, inc, at=at, actor=actor, why=why, areas=areas)
+        if moved is not None:
+            impact.incidents.append(moved)
     return impact
+
+
+def reassign_incident(
+    conn: Connection[Any],
+    settings: Settings,
+    inc: dict[str, Any],
+    *,
+    at: dt.datetime,
+    actor: str,
+    why: str,
+    areas: list[str],
+) -> dict[str, Any] | None:
+    """Assign one open incident again (row of gis.reassign.OPEN_INCIDENTS_NEAR_SQL's shape);
+    when its areas changed, update it with a `reassign` event and return {id, status, from, to}."""
+    a = settings.assignment
+    try:
+        new = assign_point(
+            conn,
+            inc["lon"],
+            inc["lat"],
+            category=inc["category_code"],
+            nearest_m=a.nearest_grid_m,
+            near_m=a.near_boundary_m,
+        )
+    except OutsideServiceArea:
+        return None  # nothing holds it any more: keep the last known assignment
+    answer = new.as_json(inc["category_code"])
+    before = _before(inc)
+    after = {level: new.code(level) for level in ("grid", "community", "street", "district")}
+    after["responsible_area"] = new.responsible_area_code
+    after["department"] = answer["department"]["code"] if answer["department"] else None
+    if all(before[k] == after[k] for k in AREA_KEYS):
+        return None
+    note = (
+        f"Boundary change ({why}): grid {before['grid'] or '-'} → {after['grid'] or '-'}, "
+        f"department {before['department'] or '-'} → {after['department'] or '-'}."
+    )
+    conn.execute(
+        UPDATE_SQL,
+        {
+            "id": inc["id"],
+            "method": new.method,
+            "distance_m": new.distance_m,
+            "building_id": new.building["id"] if new.building else None,
+            **{k: after[k] for k in AREA_KEYS},
+            "grid_v": new.version_id("grid"),
+            "community_v": new.version_id("community"),
+            "street_v": new.version_id("street"),
+            "district_v": new.version_id("district"),
+            "department": after["department"],
+            "rule_id": answer["rule"]["id"] if answer["rule"] else None,
+            "assignment": Jsonb(answer),
+            "at": at,
+        },
+    )
+    # through the shared event log, so live streams (SSE) hear about the move on commit
+    append_event(
+        conn,
+        incident_id=inc["id"],
+        public_id=inc["public_id"],
+        at=at,
+        actor=actor,
+        action="reassign",
+        from_status=inc["status"],
+        to_status=inc["status"],
+        department=after["department"],
+        note=note,
+        data={"reason": "boundary_change", "areas": areas, "from": before, "to": after},
+    )
+    return {"id": inc["public_id"], "status": inc["status"], "from": before, "to": after}

@@ -16,6 +16,8 @@ from psycopg import Connection
 from psycopg.types.json import Jsonb
 
 from api.errors import BadRequest, NotFound
+from api.services.import_reassign import reassign_after_import
+from api.settings import Settings
 from gis.assign import assign_buildings_to_grids
 from gis.codes import child_code, number_reading_order
 from gis.io import PolygonLayer, Repair, read_polygons
@@ -61,6 +63,7 @@ class ImportReport:
     unchanged: int = 0
     repaired: list[Repair] = field(default_factory=list)
     generated_codes: int = 0
+    reassigned: list[dict[str, Any]] = field(default_factory=list)  # open incidents moved
 
 
 def _codes_for(layer: PolygonLayer, code_field: str, parents: list[str | None]) -> list[str]:
@@ -95,8 +98,13 @@ def import_areas(
     actor: str = "import",
     note: str | None = None,
     progress: Progress | None = None,
+    settings: Settings | None = None,
 ) -> ImportReport:
-    """Import one level of areas from a file; parents from --parent-code, a field, or space."""
+    """Import one level of areas from a file; parents from --parent-code, a field, or space.
+
+    A grid import that changes anything also re-derives buildings' grids and moves the open
+    incidents whose grid changed (services.import_reassign; `settings` gives the assignment
+    tolerances, default settings when None)."""
     if level not in LEVELS:
         raise BadRequest(f"Unknown level '{level}'. Levels: {', '.join(LEVELS)}.")
     rank = LEVELS.index(level) + 1
@@ -181,14 +189,27 @@ def import_areas(
                 "SELECT state, count(*) AS n FROM import_areas GROUP BY state"
             ).fetchall()
         }
+        moved: list[dict[str, Any]] = []
         if level == "grid" and (counts.get("new") or counts.get("changed")):
             assign_buildings_to_grids(conn)
+            changed = conn.execute(
+                "SELECT code FROM import_areas WHERE state IN ('new', 'changed') ORDER BY code"
+            ).fetchall()
+            moved = reassign_after_import(
+                conn,
+                settings or Settings(),
+                at=conn.execute("SELECT now() AS t").fetchone()["t"],  # type: ignore[index]
+                actor=actor,
+                why=note or f"import of {path.name}",
+                areas=[r["code"] for r in changed],
+            )
     return ImportReport(
         created=counts.get("new", 0),
         updated=counts.get("changed", 0),
         unchanged=counts.get("same", 0),
         repaired=layer.repairs,
         generated_codes=len(codes) if generated else 0,
+        reassigned=moved,
     )
 
 

@@ -19,35 +19,93 @@ from api.services.catalogue import chain_of, require_in_catalogue
 from api.services.deadlines import WorkingCalendar
 from api.services.duplicates import possible_duplicates
 from api.services.incidents import incident_detail
-from api.services.tile_cache import invalidate as invalidate_tiles
+from api.services.tile_cache import invalidation as tile_invalidation
 from api.settings import CalendarSettings, Settings
-from gis.assign import assign_point
+from gis.assign import ASSIGN_SQL, assign_params, assignment_from
 from gis.crs import normalize_crs, to_wgs84
+from gis.errors import InvalidCoordinates
 
+# Assignment plus intake's category checks in one round trip: ASSIGN_SQL with two more columns
+# that read the category and test the 4+X catalogue over the chain of areas (`up`) the
+# assignment just found. Separately, these were two more statements (the category lookup and
+# services.catalogue.OWNER_SQL). Derived from ASSIGN_SQL so the rules cannot drift apart.
+_ASSIGN_TAIL = "    END AS swapped_inside\n"
+_CATEGORY_COLUMNS = """    END AS swapped_inside,
+    EXISTS (SELECT 1 FROM categories WHERE code = %(category)s) AS category_known,
+    -- the test of services.catalogue.OWNER_SQL (`available`), on the chain `up` of ASSIGN_SQL
+    (SELECT (c.area_code IS NULL OR c.area_code IN (SELECT code FROM up))
+            AND (p.area_code IS NULL OR p.area_code IN (SELECT code FROM up))
+     FROM categories c LEFT JOIN categories p ON p.code = c.parent_code
+     WHERE c.code = %(category)s) AS category_available
+"""
+if ASSIGN_SQL.count(_ASSIGN_TAIL) != 1:
+    raise RuntimeError("ASSIGN_SQL changed: update intake's INTAKE_ASSIGN_SQL")
+INTAKE_ASSIGN_SQL = ASSIGN_SQL.replace(_ASSIGN_TAIL, _CATEGORY_COLUMNS)
+
+# Incident, first event, both notifications and the response document in one round trip
+# (before: nextval, this INSERT, the tile NOTIFY and incident_detail's read-back).
 INSERT_SQL = """
-WITH inc AS (
+WITH new_id AS (
+    -- The id explicitly first, so the readable case number can be built from it below.
+    SELECT nextval('incidents_id_seq') AS n
+), inc AS (
     INSERT INTO incidents (
         id, public_id, geom, orig_x, orig_y, orig_crs, category_code, description, source, reporter,
         reporter_user_id, status, method, distance_m, building_id, grid_code, community_code,
         street_code, district_code, responsible_area_code, grid_version_id, community_version_id,
         street_version_id, district_version_id, department_code, rule_id, assignment, due_at,
         idempotency_key, request_hash, is_demo, reported_at, updated_at)
-    SELECT %(id)s, %(public_id)s, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326),
+    SELECT new_id.n,
+        -- case number: local report date + the id, e.g. 20261125-000042 (lpad would cut an id
+        -- longer than 6 digits, so the width grows with it, as Python's {n:06d} did)
+        to_char(%(now)s::timestamptz AT TIME ZONE %(tz)s, 'YYYYMMDD') || '-'
+            || lpad(new_id.n::text, greatest(6, length(new_id.n::text)), '0'),
+        ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326),
         %(x)s, %(y)s, %(crs)s,
         %(category)s, %(description)s, %(source)s, %(reporter)s, %(user_id)s, 'reported',
         %(method)s, %(distance_m)s, %(building_id)s, %(grid)s, %(community)s, %(street)s,
         %(district)s, %(responsible)s, %(grid_v)s, %(community_v)s, %(street_v)s, %(district_v)s,
         %(department)s, %(rule_id)s, %(assignment)s, %(due_at)s, %(key)s, %(hash)s, %(is_demo)s,
         %(now)s, %(now)s
+    FROM new_id
     ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING id, public_id
+    RETURNING *
 ), ev AS (
     INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status,
                                  department_code, note, data)
     SELECT id, %(now)s, %(actor)s, 'report', NULL, 'reported', %(department)s, NULL, %(ev_data)s
     FROM inc
+    RETURNING *
 )
-SELECT public_id, pg_notify('gridgov_incidents', public_id) FROM inc
+-- The document of services.incidents.DETAIL_SQL (full view), built from what the INSERTs
+-- returned: a CTE's new rows are invisible to the rest of the statement, and a fresh incident
+-- has exactly one event (this one), no due time and so is not overdue. Keep the two in step.
+SELECT jsonb_build_object(
+    'id', inc.public_id,
+    'status', inc.status,
+    'category', jsonb_build_object('code', c.code, 'name', c.name),
+    'description', inc.description,
+    'source', inc.source,
+    'location', ST_AsGeoJSON(inc.geom, 7)::jsonb,
+    'original_location', jsonb_build_object('x', inc.orig_x, 'y', inc.orig_y, 'crs', inc.orig_crs),
+    'assignment', inc.assignment,
+    'due_at', inc.due_at,
+    'overdue', inc.due_at IS NOT NULL AND inc.closed_at IS NULL AND inc.due_at < now(),
+    'reported_at', inc.reported_at,
+    'updated_at', inc.updated_at,
+    'closed_at', inc.closed_at,
+    'is_demo', inc.is_demo,
+    'reporter', inc.reporter,
+    'events', jsonb_build_array(jsonb_build_object(
+        'id', ev.id, 'at', ev.at, 'action', ev.action, 'from_status', ev.from_status,
+        'to_status', ev.to_status, 'department', ev.department_code, 'actor', ev.actor,
+        'note', ev.note, 'data', ev.data))
+) AS doc,
+    -- both notifications (live incident streams, then other processes' tile caches) in this
+    -- statement; NOTIFY is delivered on commit, in this order, as with separate statements
+    pg_notify('gridgov_incidents', inc.public_id) AS incident_notified,
+    pg_notify('gridgov_tiles', %(tiles)s) AS tiles_notified
+FROM inc JOIN ev ON ev.incident_id = inc.id JOIN categories c ON c.code = inc.category_code
 """
 
 
@@ -76,10 +134,15 @@ def request_hash(report: IncidentIn) -> str:
     return hashlib.sha256(dumps(report.model_dump(mode="json"))).hexdigest()
 
 
-def _replay(conn: Connection[Any], key: str, digest: str) -> IntakeResult:
-    row = conn.execute(
-        "SELECT public_id, request_hash FROM incidents WHERE idempotency_key = %s", (key,)
-    ).fetchone()
+def _replay(
+    conn: Connection[Any], key: str, digest: str, seen: dict[str, Any] | None = None
+) -> IntakeResult:
+    row = (
+        seen
+        or conn.execute(
+            "SELECT public_id, request_hash FROM incidents WHERE idempotency_key = %s", (key,)
+        ).fetchone()
+    )
     assert row is not None
     if row["request_hash"] != digest:
         raise IdempotencyConflict(
@@ -103,45 +166,44 @@ def report_incident(
     """Store a report (or return the one stored under the same Idempotency-Key)."""
     digest = request_hash(report) if idempotency_key else None
     if idempotency_key and digest:
+        # only with a key: a replay is answered without assigning again (this row serves it)
         seen = conn.execute(
-            "SELECT 1 FROM incidents WHERE idempotency_key = %s", (idempotency_key,)
+            "SELECT public_id, request_hash FROM incidents WHERE idempotency_key = %s",
+            (idempotency_key,),
         ).fetchone()
         if seen:
-            return _replay(conn, idempotency_key, digest)
+            return _replay(conn, idempotency_key, digest, seen)
 
     x, y, crs_name = report.xy_crs()
     crs = normalize_crs(crs_name)
     lon, lat = to_wgs84(x, y, crs)
 
-    category = conn.execute(
-        "SELECT code, time_limit, time_unit FROM categories WHERE code = %s",
-        (report.category,),
-        prepare=True,
-    ).fetchone()
-    if category is None:
-        raise UnknownCategory(
-            f"Unknown category '{report.category}'. GET /api/v1/categories lists the valid codes.",
-            {"category": report.category},
-        )
-
     a = settings.assignment
-    assignment = assign_point(
-        conn,
-        lon,
-        lat,
-        category=report.category,
-        nearest_m=a.nearest_grid_m,
-        near_m=a.near_boundary_m,
-    )
-    # 4+X: a local ("X") category may only be reported inside its area (services/catalogue).
-    require_in_catalogue(conn, report.category, chain_of(assignment))
+    try:
+        params = assign_params(
+            lon,
+            lat,
+            category=report.category,
+            by_class=False,
+            nearest_m=a.nearest_grid_m,
+            near_m=a.near_boundary_m,
+        )
+    except InvalidCoordinates:
+        _require_category(conn, report.category)  # an unknown category is still told first
+        raise
+    rec = conn.execute(INTAKE_ASSIGN_SQL, params, prepare=True).fetchone()
+    assert rec is not None
+    if not rec["category_known"]:
+        raise _unknown_category(report.category)
+    assignment = assignment_from(rec, lon, lat)
+    if not rec["category_available"]:
+        # 4+X refusal: the rare path re-reads the owner to explain it (services/catalogue).
+        require_in_catalogue(conn, report.category, chain_of(assignment))
     answer = assignment.as_json(report.category)
     reported_at = now or dt.datetime.now(dt.UTC)
     department = answer["department"]
-    new_id, public_id = _new_ids(conn, reported_at, settings.calendar.timezone)
     params = {
-        "id": new_id,
-        "public_id": public_id,
+        "tz": settings.calendar.timezone,
         "lon": lon,
         "lat": lat,
         "x": x,
@@ -174,18 +236,19 @@ def report_incident(
         "now": reported_at,
         "actor": user.name if user else "public",
         "ev_data": Jsonb({"source": report.source, "method": assignment.method}),
+        # incident tiles at this point: dropped here now, other processes hear it on commit
+        "tiles": tile_invalidation((lon, lat, lon, lat), "incidents"),
     }
-    inserted = conn.execute(INSERT_SQL, params).fetchone()
+    inserted = conn.execute(INSERT_SQL, params, prepare=True).fetchone()
     if inserted is None:  # a concurrent request with the same key won the race
         assert idempotency_key and digest
         return _replay(conn, idempotency_key, digest)
-    invalidate_tiles(conn, (lon, lat, lon, lat), "incidents")  # incident tiles at this point
-    doc = incident_detail(conn, inserted["public_id"])
+    doc: dict[str, Any] = inserted["doc"]
     # 源头治理: open incidents like this one close by, for the dispatcher (services/duplicates).
     doc["possible_duplicates"] = possible_duplicates(
         conn,
         settings.early_warning,
-        public_id=inserted["public_id"],
+        public_id=doc["id"],
         lon=lon,
         lat=lat,
         category=report.category,
@@ -194,9 +257,14 @@ def report_incident(
     return IntakeResult(doc, created=True)
 
 
-def _new_ids(conn: Connection[Any], at: dt.datetime, tz: str) -> tuple[int, str]:
-    """Row id and readable case number: local report date + the id, e.g. 20261125-000042."""
-    row = conn.execute("SELECT nextval('incidents_id_seq') AS n", prepare=True).fetchone()
-    assert row is not None
-    n = int(row["n"])
-    return n, f"{at.astimezone(ZoneInfo(tz)):%Y%m%d}-{n:06d}"
+def _unknown_category(code: str) -> UnknownCategory:
+    return UnknownCategory(
+        f"Unknown category '{code}'. GET /api/v1/categories lists the valid codes.",
+        {"category": code},
+    )
+
+
+def _require_category(conn: Connection[Any], code: str) -> None:
+    """UnknownCategory unless `code` is a category."""
+    if conn.execute("SELECT 1 FROM categories WHERE code = %s", (code,)).fetchone() is None:
+        raise _unknown_category(code)

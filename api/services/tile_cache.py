@@ -253,9 +253,15 @@ def invalidate(conn: Connection[Any], bbox: BBox | None, table: str | None = Non
     Call it from a write path, inside the transaction that makes the change: this process's
     tiles go now and are not re-cached until commit; every other process hears it on commit.
     """
+    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, invalidation(bbox, table)))
+
+
+def invalidation(bbox: BBox | None, table: str | None = None) -> str:
+    """`invalidate` without the NOTIFY: drop the tiles now and return the payload that the caller
+    must send with `pg_notify('gridgov_tiles', payload)` in its own statement (one round trip
+    fewer on a hot write path such as report intake)."""
     token = uuid.uuid4().hex
     for cache in list(_caches):
         cache.drop((table, bbox), pending=token)
     box = None if bbox is None else list(bbox)
-    payload = json.dumps({"token": token, "table": table, "bbox": box})
-    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+    return json.dumps({"token": token, "table": table, "bbox": box})
