@@ -334,6 +334,9 @@ def test_clusters_flags_filters(live, browsers, world_db, token_for):  # noqa: F
     expect(marker(page, late)).to_have_attribute("data-status", "dispatched")
     expect(marker(page, whistled)).to_have_attribute("data-whistled", "true")
     expect(page.locator("#gg-list li")).to_have_count(12)
+    # 源头治理: the 12 reports within ~100 m form one hotspot, drawn on its own overlay
+    expect(page.locator('[data-hotspot="H1"]')).to_have_count(1)
+    expect(page.locator('[data-hotspot="H2"]')).to_have_count(0)
 
     # filters are query parameters of GET /api/v1/incidents
     def listed() -> list[str]:

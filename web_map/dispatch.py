@@ -32,6 +32,7 @@ DISPATCH_JS = [
     *with_vectorgrid([js for js in LOCAL_JS if js[0] == "leaflet"]),
     ("markercluster", f"{MARKERCLUSTER}/leaflet.markercluster.js"),
     *[js for js in LOCAL_JS if js[0] != "leaflet"],
+    ("hotspots", f"{STATIC_URL}/hotspots.js"),
     ("dispatch", f"{STATIC_URL}/dispatch.js"),
     ("dispatch_case", f"{STATIC_URL}/dispatch_case.js"),
 ]
@@ -88,6 +89,8 @@ def dispatch_page(settings: MapSettings, *, title: str = "GridGov · 调度台 D
     buildings = building_layer(fmap)
     incidents = folium.FeatureGroup(name="事件 Incidents", overlay=True, control=True, show=True)
     incidents.add_to(fmap)
+    hotspots = folium.FeatureGroup(name="热点 Hotspots", overlay=True, control=True, show=True)
+    hotspots.add_to(fmap)
     folium.LayerControl(position="topright", collapsed=False).add_to(fmap)
     figure_of(fmap).html.add_child(RawHtml(CONSOLE))
     add_page_config(
@@ -97,6 +100,7 @@ def dispatch_page(settings: MapSettings, *, title: str = "GridGov · 调度台 D
             "levels": levels,
             "buildings": buildings,
             "incidents_layer": incidents.get_name(),
+            "hotspots_layer": hotspots.get_name(),
             "login": f"{LOGIN_PATH}?next={PAGE_PATH}",
             **labels(),
         },

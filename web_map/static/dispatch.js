@@ -538,6 +538,13 @@
       maxClusterRadius: 40,
     });
     state.cluster.addTo(window[config.incidents_layer]);
+    // 源头治理: clusters of the last 30 days (≥ 5 reports within 100 m) as their own overlay;
+    // a user the API refuses hotspots to simply gets an empty layer.
+    if (config.hotspots_layer && G.addHotspotLayer) {
+      G.addHotspotLayer(map, { days: 30, radius_m: 100, min_count: 5, addToMap: false })
+        .then((layer) => layer.addTo(window[config.hotspots_layer]))
+        .catch(() => {});
+    }
     document.getElementById("gg-case").addEventListener("click", state.onPanelClick);
     document.getElementById("gg-list").addEventListener("click", onListClick);
 
