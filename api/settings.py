@@ -75,6 +75,12 @@ class MapSettings(BaseSettings):
 
     basemap_url: str = ""
     basemap_attribution: str = ""
+    level_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="per-level names on the pages (GRIDGOV_LEVEL_LABELS, JSON), e.g. for rural "
+        'areas {"district": "县 County", "street": "乡镇 Township", "community": "村 Village", '
+        '"grid": "村民小组 Villager group"}',
+    )
 
 
 class OgcSettings(BaseSettings):

@@ -344,3 +344,32 @@ def test_unreachable_basemap_and_hostile_names(
     assert {urlsplit(u).hostname for u in offline.blocked} == {"tiles.example.gov.cn"}
     # Chromium logs the aborted tiles; nothing else may be logged
     assert [p for p in offline.problems if "net::ERR_FAILED" not in p] == []
+
+
+def test_level_labels_are_configurable_for_rural_areas(world_db, monkeypatch):
+    """县 > 乡镇 > 村 > 村民小组: GRIDGOV_LEVEL_LABELS renames the levels on the pages."""
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import Settings
+    from tests.conftest import settings_for
+
+    rural = {
+        "district": "县 County",
+        "street": "乡镇 Township",
+        "community": "村 Village",
+        "grid": "村民小组 Villager group",
+    }
+    settings = settings_for(world_db)
+    settings.map.level_labels = rural
+    with TestClient(create_app(settings)) as client:
+        html = client.get("/").text
+    for label in rural.values():
+        assert label in html
+    assert "街道 Street" not in html
+    # the same setting is read from the environment as JSON
+    monkeypatch.setenv("GRIDGOV_LEVEL_LABELS", json.dumps(rural, ensure_ascii=False))
+    assert Settings().map.level_labels == rural
+    assert Settings().evaluation.level_labels == rural  # /map/stats reads the same variable

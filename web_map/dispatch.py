@@ -85,7 +85,7 @@ def dispatch_page(settings: MapSettings, *, title: str = "GridGov · 调度台 D
     fmap = base_map(settings, title=title)
     fmap.default_js = list(DISPATCH_JS)
     fmap.default_css = list(DISPATCH_CSS)
-    levels = area_layers(fmap, only=("grid",), tiles=True)
+    levels = area_layers(fmap, only=("grid",), tiles=True, labels=settings.level_labels)
     buildings = building_layer(fmap)
     incidents = folium.FeatureGroup(name="事件 Incidents", overlay=True, control=True, show=True)
     incidents.add_to(fmap)

@@ -112,7 +112,7 @@ def edit_page(settings: MapSettings, *, title: str = "GridGov · 边界编辑 Bo
     fmap = base_map(settings, title=title)
     fmap.default_js = list(EDIT_JS)
     fmap.default_css = list(EDIT_CSS)
-    levels = area_layers(fmap)
+    levels = area_layers(fmap, labels=settings.level_labels)
     folium.map.CustomPane(BUILDINGS_PANE, z_index=445, pointer_events=True).add_to(fmap)
     buildings = folium.FeatureGroup(name="楼栋 Buildings", overlay=True, control=True, show=True)
     buildings.add_to(fmap)

@@ -149,24 +149,30 @@ def add_page_config(fmap: folium.Map, config: dict[str, Any]) -> None:
 
 
 def area_layers(
-    fmap: folium.Map, only: tuple[str, ...] | None = None, *, tiles: bool = False
+    fmap: folium.Map,
+    only: tuple[str, ...] | None = None,
+    *,
+    tiles: bool = False,
+    labels: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One pane and one (initially empty) overlay per level; gridgov.js fills them from the API.
 
     `only` keeps just the named levels (e.g. ("grid",) on the dispatch console). With `tiles`
     each level carries a vector-tile URL and is drawn from /tiles (needs `with_vectorgrid`).
+    `labels` renames levels (GRIDGOV_LEVEL_LABELS: 县/乡镇/村/村民小组 for rural areas).
     """
     levels = []
     for lvl in AREA_LEVELS:
         if only is not None and lvl.level not in only:
             continue
         folium.map.CustomPane(lvl.pane, z_index=lvl.z_index, pointer_events=True).add_to(fmap)
-        group = folium.FeatureGroup(name=lvl.label, overlay=True, control=True, show=True)
+        label = (labels or {}).get(lvl.level, lvl.label)
+        group = folium.FeatureGroup(name=label, overlay=True, control=True, show=True)
         group.add_to(fmap)
         levels.append(
             {
                 "level": lvl.level,
-                "label": lvl.label,
+                "label": label,
                 "en": lvl.en,
                 "plural": lvl.plural,
                 "layer": group.get_name(),
@@ -221,7 +227,7 @@ def building_layer(fmap: folium.Map) -> dict[str, Any]:
 def overview_page(settings: MapSettings, *, title: str = "GridGov · 网格总览 Overview") -> str:
     """The overview map: all area levels as toggleable layers; a click tells who is responsible."""
     fmap = base_map(settings, title=title)
-    levels = area_layers(fmap)
+    levels = area_layers(fmap, labels=settings.level_labels)
     folium.LayerControl(position="topright", collapsed=False).add_to(fmap)
     figure_of(fmap).html.add_child(
         RawHtml(

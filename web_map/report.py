@@ -87,7 +87,7 @@ def report_page(
     """The report form on a map; `signed_in` makes the script fetch the session's CSRF token."""
     fmap = base_map(settings, title=title)
     fmap.default_js = list(REPORT_JS)
-    levels = area_layers(fmap, only=("grid",))
+    levels = area_layers(fmap, only=("grid",), labels=settings.level_labels)
     figure_of(fmap).html.add_child(RawHtml(REPORT_FORM))
     add_page_config(
         fmap,
