@@ -337,6 +337,11 @@ def test_clusters_flags_filters(live, browsers, world_db, token_for):  # noqa: F
     # 源头治理: the 12 reports within ~100 m form one hotspot, drawn on its own overlay
     expect(page.locator('[data-hotspot="H1"]')).to_have_count(1)
     expect(page.locator('[data-hotspot="H2"]')).to_have_count(0)
+    # likely duplicates: the case of a fresh report lists its same-category neighbours (≤ 50 m)
+    page.locator(f'#gg-list li[data-incident="{ids[5]}"]').click()
+    expect(page.locator(f'#gg-case[data-incident="{ids[5]}"][data-state="ready"]')).to_have_count(1)
+    expect(page.locator(f'#gg-duplicates li[data-duplicate="{ids[4]}"]')).to_have_count(1)
+    expect(page.locator(f'#gg-duplicates li[data-duplicate="{ids[11]}"]')).to_have_count(0)
 
     # filters are query parameters of GET /api/v1/incidents
     def listed() -> list[str]:

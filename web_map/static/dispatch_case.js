@@ -220,6 +220,25 @@
     node.dataset.incident = doc.id;
     node.dataset.status = doc.status;
     node.dataset.state = "ready";
+    if (["reported", "registered"].includes(doc.status)) showDuplicates(doc.id);
+  }
+
+  /** 源头治理: open incidents of the same category close by, so a duplicate can be rejected. */
+  async function showDuplicates(id) {
+    const result = await G.getJSON(
+      state.api + "/incidents/" + encodeURIComponent(id) + "/possible-duplicates"
+    );
+    const items = result.ok ? result.body.possible_duplicates || [] : [];
+    if (!items.length || state.selected !== id || panel().dataset.incident !== id) return;
+    const list = items.map((d) =>
+      el("li", { dataset: { duplicate: String(d.id) } },
+        String(d.id) + " · " + label("statuses", d.status) + " · " +
+        Math.round(d.distance_m) + " m · " + d.age_hours + " h")
+    );
+    const section = el("section", { className: "gg-section", id: "gg-duplicates" },
+      el("h3", {}, "可能重复 Possible duplicates"), el("ul", {}, list));
+    const actions = document.getElementById("gg-actions");
+    if (actions && actions.parentNode) actions.parentNode.before(section);
   }
 
   // --- action forms --------------------------------------------------------------------------
