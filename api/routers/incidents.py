@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 
+from api.db.models import STATUSES
 from api.deps import (
     BBoxDep,
     ClockDep,
@@ -27,17 +28,6 @@ from api.services.workflow_view import incident_document
 from gis.features import incidents_geojson
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
-
-STATUSES = {
-    "reported",
-    "registered",
-    "dispatched",
-    "in_progress",
-    "handled",
-    "closed",
-    "rejected",
-    "suspended",
-}
 
 
 @router.post("", response_class=JSON, status_code=201)
@@ -85,7 +75,7 @@ def list_incidents(
 ) -> GeoJSON:
     """Incidents as GeoJSON, keyset-paged (`next_cursor`), filtered to what the caller may see."""
     statuses = [s.strip() for s in status.split(",") if s.strip()] if status else None
-    unknown = sorted(set(statuses or ()) - STATUSES)
+    unknown = sorted(set(statuses or ()) - set(STATUSES))
     if unknown:
         raise BadRequest(
             f"Unknown status {', '.join(unknown)}. Statuses: {', '.join(sorted(STATUSES))}."

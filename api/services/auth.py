@@ -10,9 +10,9 @@ from typing import Any
 
 from psycopg import Connection, errors
 
+from api.db.models import ROLES
 from api.errors import BadRequest, Conflict, NotFound
 
-ROLES = ("admin", "dispatcher", "officer", "department", "resident")
 TOKEN_PREFIX = "ggt_"
 
 
