@@ -82,6 +82,46 @@ def bench_database() -> Iterator[str]:
         cluster.destroy()
 
 
+def server_env(url: str) -> dict[str, str]:
+    """Environment of a benchmark server process on the database at `url`."""
+    # A load generator is one client address sending far more than the public-report rate
+    # limit allows; the benchmark measures intake, not the limiter, so the limiter is off.
+    return {**os.environ, "GRIDGOV_DATABASE_URL": url, "GRIDGOV_REPORT_PER_MINUTE": "0"}
+
+
+@contextmanager
+def server_process(
+    cmd: list[str], env: dict[str, str], port: int, health: str, label: str
+) -> Iterator[tuple[str, int]]:
+    """Start a server process, wait until `health` answers 200; yields (base URL, pid)."""
+    log = tempfile.NamedTemporaryFile(prefix="gridgov-bench-server-", suffix=".log", delete=False)
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{label} exited ({proc.returncode}); see {log.name}")
+            try:
+                if httpx.get(base + health, timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{label} did not answer {health} in 90 s; see {log.name}")
+            time.sleep(0.3)
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        os.unlink(log.name)
+
+
 @contextmanager
 def app_server(url: str) -> Iterator[str]:
     """Run `gridgov serve` on a free port against `url`; yields the base URL."""
@@ -92,35 +132,8 @@ def app_server(url: str) -> Iterator[str]:
     else:
         cmd = [sys.executable, "-m", "uvicorn", "api.main:app_from_env", "--factory"]
         cmd += ["--port", str(port)]
-    # A load generator is one client address sending far more than the public-report rate
-    # limit allows; the benchmark measures intake, not the limiter, so the limiter is off.
-    env = {**os.environ, "GRIDGOV_DATABASE_URL": url, "GRIDGOV_REPORT_PER_MINUTE": "0"}
-    log = tempfile.NamedTemporaryFile(prefix="gridgov-bench-server-", suffix=".log", delete=False)
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the app exited ({proc.returncode}); see {log.name}")
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not answer /healthz in 60 s; see {log.name}")
-            time.sleep(0.2)
+    with server_process(cmd, server_env(url), port, "/healthz", "the app") as (base, _pid):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        os.unlink(log.name)
 
 
 @dataclass

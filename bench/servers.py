@@ -5,16 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from bench.common import free_port
+from bench.common import free_port, server_env, server_process
 
 TIPG_VENV = Path(os.environ.get("GRIDGOV_BENCH_TIPG_VENV", "/tmp/tipg-venv"))
 
@@ -66,32 +62,8 @@ def peak_rss_mb(server: Server) -> tuple[float, float, int]:
 def _process(
     cmd: list[str], env: dict[str, str], port: int, health: str, label: str
 ) -> Iterator[Server]:
-    log = tempfile.NamedTemporaryFile(prefix="gridgov-bench-server-", suffix=".log", delete=False)
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{label} exited ({proc.returncode}); see {log.name}")
-            try:
-                if httpx.get(base + health, timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{label} did not answer {health} in 90 s; see {log.name}")
-            time.sleep(0.3)
-        yield Server(base, proc.pid, label)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        os.unlink(log.name)
+    with server_process(cmd, env, port, health, label) as (base, pid):
+        yield Server(base, pid, label)
 
 
 @contextmanager
@@ -101,9 +73,7 @@ def gridgov_server(url: str, workers: int) -> Iterator[Server]:
     cmd = [sys.executable, "-m", "uvicorn", "bench.app:bench_app", "--factory"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     cmd += ["--log-level", "warning", "--no-access-log"]
-    # A load generator is one client address sending far more than the public-report rate
-    # limit allows; the benchmark measures intake, not the limiter, so the limiter is off.
-    env = {**os.environ, "GRIDGOV_DATABASE_URL": url, "GRIDGOV_REPORT_PER_MINUTE": "0"}
+    env = server_env(url)
     with _process(cmd, env, port, "/healthz", f"GridGov, uvicorn × {workers}") as server:
         yield server
 
