@@ -10,11 +10,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Query, Request
 from psycopg import Connection
 
+from api.db.models import STATUSES
 from api.errors import BadRequest, Forbidden, Unauthorized
 from api.services.auth import User, user_for_token
 from api.services.sessions import session_for_cookie
 from api.settings import Settings
 from gis.crs import normalize_crs
+from gis.features import IncidentFilter
 
 
 def get_settings(request: Request) -> Settings:
@@ -173,3 +175,29 @@ def output_crs(
 
 
 CrsDep = Annotated[int, Depends(output_crs)]
+
+
+def incident_filter(
+    status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
+    grid: Annotated[str | None, Query(max_length=64)] = None,
+    department: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[dt.datetime | None, Query(description="updated at or after")] = None,
+    overdue: Annotated[bool | None, Query(description="open and past due_at (or not)")] = None,
+    category: Annotated[
+        str | None, Query(max_length=32, description="category code prefix, e.g. SJ01")
+    ] = None,
+    area: Annotated[str | None, Query(max_length=64, description="area code of any level")] = None,
+) -> IncidentFilter:
+    """The incident filters of the list and of the incident vector tiles (one parser for both)."""
+    statuses = tuple(s.strip() for s in status.split(",") if s.strip()) if status else ()
+    unknown = sorted(set(statuses) - set(STATUSES))
+    if unknown:
+        raise BadRequest(
+            f"Unknown status {', '.join(unknown)}. Statuses: {', '.join(sorted(STATUSES))}."
+        )
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    return IncidentFilter(statuses, grid, department, since, overdue, category, area)
+
+
+IncidentFilterDep = Annotated[IncidentFilter, Depends(incident_filter)]

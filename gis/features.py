@@ -1,8 +1,8 @@
 """GeoJSON FeatureCollections built in SQL (ST_AsGeoJSON + jsonb), one page per call.
 
-Each list is keyset-paged on its integer id: `cursor` is the last id of the previous page, and the
-collection carries `next_cursor` when more may follow. Filters are composed from fixed SQL
-fragments; every value is a bound parameter.
+Each list is keyset-paged on its integer id (ascending; incidents may ask for newest first):
+`cursor` is the last id of the previous page, and the collection carries `next_cursor` when more
+may follow. Filters are composed from fixed SQL fragments; every value is a bound parameter.
 """
 
 from __future__ import annotations
@@ -77,10 +77,12 @@ def _collection(
     id_prop: str = "t.id",
     precision: int = 7,
     srid: int = 4326,
+    newest_first: bool = False,
 ) -> bytes:
     geom, crs_member = _output_crs(conn, srid)
     if cursor is not None:
-        filters.add("t.id > %(cursor)s", cursor=cursor)
+        filters.add("t.id < %(cursor)s" if newest_first else "t.id > %(cursor)s", cursor=cursor)
+    order = sql.SQL("t.id DESC" if newest_first else "t.id")
     where = (
         sql.SQL(" AND ").join(sql.SQL(c) for c in filters.conds)
         if filters.conds
@@ -89,7 +91,7 @@ def _collection(
     query = sql.SQL(
         """
         WITH page AS (
-            SELECT t.* FROM {table} t WHERE {where} ORDER BY t.id LIMIT %(limit)s
+            SELECT t.* FROM {table} t WHERE {where} ORDER BY {order} LIMIT %(limit)s
         )
         SELECT jsonb_build_object(
             'type', 'FeatureCollection',{crs_member}
@@ -97,9 +99,9 @@ def _collection(
                 'type', 'Feature',
                 'id', {id_prop},
                 'geometry', {geom}::jsonb,
-                'properties', jsonb_build_object({props})) ORDER BY t.id), '[]'::jsonb),
+                'properties', jsonb_build_object({props})) ORDER BY {order}), '[]'::jsonb),
             'numberReturned', count(*),
-            'next_cursor', CASE WHEN count(*) = %(limit)s THEN max(t.id)::text END
+            'next_cursor', CASE WHEN count(*) = %(limit)s THEN {last}::text END
         )::text AS doc
         FROM page t
         """
@@ -110,6 +112,8 @@ def _collection(
         id_prop=sql.SQL(id_prop),
         geom=geom,
         crs_member=crs_member,
+        order=order,
+        last=sql.SQL("min(t.id)" if newest_first else "max(t.id)"),
     )
     params = {**filters.params, "limit": limit, "precision": precision, "srid": srid}
     row = conn.execute(query, params).fetchone()
@@ -146,21 +150,64 @@ def _output_crs(conn: Connection[Any], srid: int) -> tuple[sql.SQL, sql.SQL]:
     )
 
 
+@dataclass(frozen=True)
+class IncidentFilter:
+    """What a dispatcher narrows incidents to; shared by the GeoJSON list and the vector tiles."""
+
+    statuses: tuple[str, ...] = ()
+    grid: str | None = None
+    department: str | None = None
+    since: dt.datetime | None = None
+    overdue: bool | None = None
+    category: str | None = None  # a code prefix: "SJ", a major class "SJ01" or "SJ0102"
+    area: str | None = None  # any level
+
+    def apply(self, f: Filters) -> None:
+        """AND this filter's conditions (over alias `t`) to `f`."""
+        if self.statuses:
+            f.add("t.status = ANY(%(statuses)s)", statuses=list(self.statuses))
+        if self.grid:
+            f.add("t.grid_code = %(grid)s", grid=self.grid)
+        if self.department:
+            f.add("t.department_code = %(department)s", department=self.department)
+        if self.since:
+            f.add("t.updated_at >= %(since)s", since=self.since)
+        if self.overdue is not None:  # same test as the `overdue` property (INCIDENT_PROPS)
+            late = "(t.due_at IS NOT NULL AND t.closed_at IS NULL AND t.due_at < now())"
+            f.add(late if self.overdue else f"NOT {late}")
+        if self.category:
+            f.add("starts_with(t.category_code, %(category)s)", category=self.category)
+        if self.area:  # the stored grid/community/street/district or the responsible area
+            f.add(
+                "%(area)s IN (t.grid_code, t.community_code, t.street_code, t.district_code, "
+                "t.responsible_area_code)",
+                area=self.area,
+            )
+
+    def key(self) -> str:
+        """A canonical text of the filter (cache keys); empty when nothing is filtered."""
+        parts = {
+            "status": ",".join(sorted(self.statuses)),
+            "grid": self.grid,
+            "department": self.department,
+            "since": self.since.isoformat() if self.since else None,
+            "overdue": None if self.overdue is None else str(self.overdue).lower(),
+            "category": self.category,
+            "area": self.area,
+        }
+        return "&".join(f"{k}={v}" for k, v in parts.items() if v)
+
+
 def incidents_geojson(
     conn: Connection[Any],
     *,
     bbox: BBox | None = None,
-    statuses: list[str] | None = None,
-    grid: str | None = None,
-    department: str | None = None,
-    since: dt.datetime | None = None,
+    where: IncidentFilter | None = None,
     reporter_user_id: int | None = None,
     limit: int = 100,
     cursor: int | None = None,
-    overdue: bool | None = None,
+    newest_first: bool = False,
     srid: int = 4326,
-    category: str | None = None,
-    area: str | None = None,
     scope: tuple[str, dict[str, Any]] | None = None,
 ) -> bytes:
     """Incidents as a FeatureCollection (no contact data); `scope`: the caller's policy filter."""
@@ -168,29 +215,20 @@ def incidents_geojson(
     f.bbox(bbox)
     if scope is not None:  # a fixed fragment from api.services.policy, with its bound values
         f.add(scope[0], **scope[1])
-    if statuses:
-        f.add("t.status = ANY(%(statuses)s)", statuses=statuses)
-    if grid:
-        f.add("t.grid_code = %(grid)s", grid=grid)
-    if department:
-        f.add("t.department_code = %(department)s", department=department)
-    if since:
-        f.add("t.updated_at >= %(since)s", since=since)
-    if overdue is not None:  # same test as the `overdue` property (INCIDENT_PROPS)
-        late = "(t.due_at IS NOT NULL AND t.closed_at IS NULL AND t.due_at < now())"
-        f.add(late if overdue else f"NOT {late}")
-    if category:  # a code prefix: "SJ", a major class "SJ01" or a sub-class "SJ0102"
-        f.add("starts_with(t.category_code, %(category)s)", category=category)
-    if area:  # any level: the stored grid/community/street/district or the responsible area
-        f.add(
-            "%(area)s IN (t.grid_code, t.community_code, t.street_code, t.district_code, "
-            "t.responsible_area_code)",
-            area=area,
-        )
+    if where is not None:
+        where.apply(f)
     if reporter_user_id is not None:
         f.add("t.reporter_user_id = %(reporter)s", reporter=reporter_user_id)
     return _collection(
-        conn, "incidents", INCIDENT_PROPS, f, limit, cursor, id_prop="t.public_id", srid=srid
+        conn,
+        "incidents",
+        INCIDENT_PROPS,
+        f,
+        limit,
+        cursor,
+        id_prop="t.public_id",
+        srid=srid,
+        newest_first=newest_first,
     )
 
 

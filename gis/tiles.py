@@ -13,6 +13,8 @@ from typing import Any
 
 from psycopg import Connection, sql
 
+from gis.features import Filters
+
 BBox = tuple[float, float, float, float]
 
 EXTENT = 4096  # MVT units across a tile
@@ -88,7 +90,13 @@ LAYERS = {
         points=True,
         # `overdue` flips when the clock passes due_at, with no write to announce it
         expires="CASE WHEN t.closed_at IS NULL AND t.due_at > now() THEN t.due_at END",
-        fields={"id": TS, "category": TS, "status": TS, "overdue": "Boolean", "grid": TS},
+        fields={
+            "id": TS,
+            "category": TS,
+            "status": TS,
+            "overdue": "Boolean",
+            "grid": TS,
+        },
     ),
 }
 
@@ -138,10 +146,13 @@ class Tile:
     expires_at: float | None
 
 
-def _where(layer: TileLayer, level: str | None) -> sql.Composable:
+def _where(layer: TileLayer, level: str | None, extra: Filters | None = None) -> sql.Composable:
+    conds = [layer.where]
     if layer.by_level and level is not None:
-        return sql.SQL("{} AND t.level = %(level)s").format(sql.SQL(layer.where))
-    return sql.SQL(layer.where)
+        conds.append("t.level = %(level)s")
+    if extra is not None:
+        conds.extend(extra.conds)
+    return sql.SQL(" AND ").join(sql.SQL(c) for c in conds)
 
 
 def render_tile(
@@ -153,9 +164,10 @@ def render_tile(
     *,
     level: str | None = None,
     max_features: int = 10_000,
+    extra: Filters | None = None,
 ) -> Tile:
-    """Render one tile of a layer in a single round trip."""
-    where = _where(layer, level)
+    """Render one tile of a layer in a single round trip; `extra`: more conditions over `t`."""
+    where = _where(layer, level, extra)
     if layer.points:
         geom = sql.SQL("t.geom")
         simplified = sql.SQL("ST_Transform(p.geom, 3857)")
@@ -179,6 +191,7 @@ def render_tile(
         order=sql.SQL(layer.order),
     )
     params = {
+        **(extra.params if extra is not None else {}),
         "z": z,
         "x": x,
         "y": y,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query
 
-from api.db.models import STATUSES
 from api.deps import (
     BBoxDep,
     ClockDep,
@@ -15,11 +13,12 @@ from api.deps import (
     CrsDep,
     CurrentUser,
     CursorDep,
+    IncidentFilterDep,
     OptionalUser,
     PageSizeDep,
     SettingsDep,
 )
-from api.errors import BadRequest, Unauthorized
+from api.errors import Unauthorized
 from api.responses import JSON, GeoJSON
 from api.schemas.incidents import IncidentIn
 from api.services.intake import report_incident
@@ -63,39 +62,21 @@ def list_incidents(
     limit: PageSizeDep,
     cursor: CursorDep,
     crs: CrsDep,
-    status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
-    grid: Annotated[str | None, Query(max_length=64)] = None,
-    department: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[dt.datetime | None, Query(description="updated at or after")] = None,
-    overdue: Annotated[bool | None, Query(description="open and past due_at (or not)")] = None,
-    category: Annotated[
-        str | None, Query(max_length=32, description="category code prefix, e.g. SJ01")
-    ] = None,
-    area: Annotated[str | None, Query(max_length=64, description="area code of any level")] = None,
+    where: IncidentFilterDep,
+    order: Annotated[
+        Literal["oldest", "newest"], Query(description="page order: by id, oldest or newest first")
+    ] = "oldest",
 ) -> GeoJSON:
     """Incidents as GeoJSON, keyset-paged (`next_cursor`), filtered to what the caller may see."""
-    statuses = [s.strip() for s in status.split(",") if s.strip()] if status else None
-    unknown = sorted(set(statuses or ()) - set(STATUSES))
-    if unknown:
-        raise BadRequest(
-            f"Unknown status {', '.join(unknown)}. Statuses: {', '.join(sorted(STATUSES))}."
-        )
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=dt.UTC)
     body = incidents_geojson(
         conn,
         bbox=bbox,
-        statuses=statuses,
-        grid=grid,
-        department=department,
-        since=since,
-        overdue=overdue,
+        where=where,
         scope=incident_scope_fragment(conn, user),  # the policy filters (api/services/policy)
         limit=limit,
         cursor=cursor,
+        newest_first=order == "newest",
         srid=crs,
-        category=category,
-        area=area,
     )
     return GeoJSON(body)
 

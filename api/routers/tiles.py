@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from api.deps import ConnDep, SettingsDep
+from api.deps import ConnDep, IncidentFilterDep, SettingsDep, optional_user
 from api.responses import JSON
+from api.services.policy import check_feed_filter
 from api.services.tiles import get_tile, tilejson
 
 router = APIRouter(prefix="/tiles", tags=["vector tiles"])
@@ -40,12 +41,19 @@ def vector_tile(
     request: Request,
     conn: ConnDep,
     settings: SettingsDep,
+    where: IncidentFilterDep,
     level: LevelQuery = None,
     if_none_match: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """One tile; `X-Tile-Cache` says hit or miss, `X-Tile-Truncated` that the cap cut it."""
+    """One tile; `X-Tile-Cache` says hit or miss, `X-Tile-Truncated` that the cap cut it.
+
+    The incidents layer takes the incident list's filters (status, category, area, …).
+    """
+    if where.department:  # tiles are public, who handles what is not: only then ask who calls
+        check_feed_filter(optional_user(request, conn, authorization), where.department)
     cache = request.app.state.tile_cache
-    answer = get_tile(conn, cache, settings.tiles, layer, z, x, y, level)
+    answer = get_tile(conn, cache, settings.tiles, layer, z, x, y, level, where)
     headers = {
         "ETag": answer.etag,
         # browsers must revalidate: the server drops a tile the moment its data changes

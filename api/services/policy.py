@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from psycopg import Connection, sql
 
+from api.errors import Forbidden
 from api.services.auth import ROLES, User
 
 Rule = Literal["all", "scope", "department", "own", "public", "none"]
@@ -62,6 +63,10 @@ READ: dict[str, dict[str, tuple[Rule, ...]]] = {
     # /tiles/incidents, /ogc/collections/incidents/items, GET /open311/v2/requests: public fields
     "incident_public_feeds": {role: ("public",) for role in (*ROLES, "anonymous")},
 }
+
+# Roles that may narrow the public feeds by a field the public view leaves out (the department):
+# the filter itself would otherwise tell anyone which department handles which incident.
+PRIVATE_FILTERS: tuple[str, ...] = ("admin", "dispatcher", "officer", "department")
 
 # Workflow actions (POST /api/v1/incidents/{id}/actions, /whistle, /whistles/{id}/check-in):
 # the role and the relation to the incident that grants each. Mirrors workflow.WHO/_capacities.
@@ -135,3 +140,13 @@ def incident_view(conn: Connection[Any], user: User | None, public_id: str) -> s
     query = sql.SQL("SELECT {} AS ok FROM incidents i WHERE i.public_id = %(pid)s").format(cond)
     row = conn.execute(query, {**params, "pid": public_id}).fetchone()
     return "full" if row is not None and row["ok"] else "public"
+
+
+def check_feed_filter(user: User | None, department: str | None) -> None:
+    """Refuse a department filter on a public feed (tiles) to those it is hidden from."""
+    if department and role_of(user) not in PRIVATE_FILTERS:
+        raise Forbidden(
+            "Filtering incidents by department is for signed-in staff; "
+            "leave out `department` or sign in.",
+            {"department": department},
+        )

@@ -11,6 +11,7 @@ from psycopg import Connection
 from api.errors import BadRequest, NotFound
 from api.services.tile_cache import CachedTile, TileCache
 from api.settings import TileSettings
+from gis.features import Filters, IncidentFilter
 from gis.tiles import LAYERS, MERCATOR_MAX_LAT, TileLayer, layer_bounds, render_tile, tile_bbox
 
 LEVELS = ("district", "street", "community", "grid")
@@ -63,18 +64,36 @@ def get_tile(
     x: int,
     y: int,
     level: str | None = None,
+    where: IncidentFilter | None = None,
 ) -> TileAnswer:
-    """One tile: from the cache when it holds a current copy, else rendered and offered to it."""
+    """One tile: from the cache when it holds a current copy, else rendered and offered to it.
+
+    `where` narrows the incidents layer like the incident list's filters (the dispatch console
+    draws what its filters show). Tiles filtered to overdue incidents are not cached: an incident
+    becoming overdue enters them with no write to announce it.
+    """
     layer = tile_layer(name, level)
     check_tile(z, x, y, settings.max_zoom)
-    key = (name, level or "", z, x, y)
+    filtered = where is not None and where.key() != ""
+    if filtered and name != "incidents":
+        raise BadRequest(f"Layer '{name}' takes no incident filters; only 'incidents' does.")
+    extra = None
+    if where is not None and filtered:
+        extra = Filters()
+        where.apply(extra)
+    key = (name, where.key() if where is not None and filtered else level or "", z, x, y)
     cached = cache.get(key)
     if cached is not None:
         return TileAnswer(cached.data, _etag(cached.data), True, cached.truncated)
     since = cache.generation()  # before reading: a save after this point keeps it out
-    tile = render_tile(conn, layer, z, x, y, level=level, max_features=settings.max_features)
-    entry = CachedTile(tile.data, layer.table, tile_bbox(z, x, y), tile.truncated, tile.expires_at)
-    cache.put(key, entry, since)
+    tile = render_tile(
+        conn, layer, z, x, y, level=level, max_features=settings.max_features, extra=extra
+    )
+    if not (where is not None and where.overdue):
+        entry = CachedTile(
+            tile.data, layer.table, tile_bbox(z, x, y), tile.truncated, tile.expires_at
+        )
+        cache.put(key, entry, since)
     return TileAnswer(tile.data, _etag(tile.data), False, tile.truncated)
 
 
