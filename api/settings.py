@@ -81,6 +81,14 @@ class MapSettings(BaseSettings):
         'areas {"district": "县 County", "street": "乡镇 Township", "community": "村 Village", '
         '"grid": "村民小组 Villager group"}',
     )
+    incident_markers: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="the dispatch console draws every incident as a marker up to this many "
+        "(GRIDGOV_INCIDENT_MARKERS); beyond it, incidents come from vector tiles when zoomed out "
+        "and as markers for the visible area when zoomed in",
+    )
 
 
 class OgcSettings(BaseSettings):

@@ -15,6 +15,7 @@ from web_map.pages import (
     LOCAL_CSS,
     LOCAL_JS,
     STATIC_URL,
+    TILES_URL,
     RawHtml,
     add_page_config,
     area_layers,
@@ -43,6 +44,8 @@ DISPATCH_CSS = [
     *[css for css in LOCAL_CSS if css[0] != "leaflet_css"],
 ]
 LOGIN_PATH = "/login"
+INCIDENT_PANE = "gridgov-incident-tiles"  # above grids (400s) and buildings (445)
+MARKER_MIN_ZOOM = 15  # with many incidents: markers from here in, tiles below
 PAGE_PATH = "/map/dispatch"
 
 # Fixed markup; every piece of API data is added by dispatch.js as text.
@@ -80,8 +83,18 @@ CONSOLE = """
 """
 
 
-def dispatch_page(settings: MapSettings, *, title: str = "GridGov · 调度台 Dispatch") -> str:
-    """The dispatch console: grid layer, clustered incident markers, filters and a case panel."""
+def dispatch_page(
+    settings: MapSettings,
+    *,
+    max_page_size: int = 1000,
+    title: str = "GridGov · 调度台 Dispatch",
+) -> str:
+    """The dispatch console: grid layer, clustered incident markers, filters and a case panel.
+
+    Up to `settings.incident_markers` incidents (one API page) are all markers. Beyond that the
+    console draws incidents from /tiles/incidents when zoomed out (canvas, with the filters as
+    tile parameters) and loads markers for the visible area from MARKER_MIN_ZOOM in.
+    """
     fmap = base_map(settings, title=title)
     fmap.default_js = list(DISPATCH_JS)
     fmap.default_css = list(DISPATCH_CSS)
@@ -89,6 +102,8 @@ def dispatch_page(settings: MapSettings, *, title: str = "GridGov · 调度台 D
     buildings = building_layer(fmap)
     incidents = folium.FeatureGroup(name="事件 Incidents", overlay=True, control=True, show=True)
     incidents.add_to(fmap)
+    # not interactive: clicks go through to the map, and dispatch.js finds the incident (pickAt)
+    folium.map.CustomPane(INCIDENT_PANE, z_index=450, pointer_events=False).add_to(fmap)
     hotspots = folium.FeatureGroup(name="热点 Hotspots", overlay=True, control=True, show=True)
     hotspots.add_to(fmap)
     folium.LayerControl(position="topright", collapsed=False).add_to(fmap)
@@ -100,6 +115,13 @@ def dispatch_page(settings: MapSettings, *, title: str = "GridGov · 调度台 D
             "levels": levels,
             "buildings": buildings,
             "incidents_layer": incidents.get_name(),
+            "incident_tiles": {
+                "url": f"{TILES_URL}/incidents/{{z}}/{{x}}/{{y}}.pbf",
+                "pane": INCIDENT_PANE,
+                "marker_min_zoom": MARKER_MIN_ZOOM,
+                "markers_max": min(settings.incident_markers, max_page_size),
+                "view_max": max_page_size,  # markers of the visible area, zoomed in
+            },
             "hotspots_layer": hotspots.get_name(),
             "login": f"{LOGIN_PATH}?next={PAGE_PATH}",
             **labels(),

@@ -25,7 +25,8 @@ def dispatch_console(settings: SettingsDep, user: OptionalUser) -> HTMLResponse 
         return RedirectResponse(f"/login?next={PAGE_PATH}", status_code=303)
     if user.role == "resident":
         return RedirectResponse("/report", status_code=303)
-    return HTMLResponse(dispatch_page(settings.map), headers=NO_STORE)
+    page = dispatch_page(settings.map, max_page_size=settings.api.max_page_size)
+    return HTMLResponse(page, headers=NO_STORE)
 
 
 @router.get("/report", response_class=HTMLResponse)

@@ -9,8 +9,16 @@
  *
  * The case panel lives in dispatch_case.js; both share `GridGov.dispatch` (state + helpers).
  *
+ * Two modes, chosen at each (re)load by the first page of GET /api/v1/incidents (newest first,
+ * `incident_tiles.markers_max` long): when it holds every match, every incident is a clustered
+ * marker. When more match ("large" mode), the side list shows that newest page, and the map draws
+ * incidents from /tiles/incidents (canvas, the filters as tile parameters) below
+ * `marker_min_zoom`, and as markers for the visible area (GET /api/v1/incidents?bbox=…) from it in.
+ *
  * State for tests: #status, #gg-live and #gg-case carry data-state; #gg-case also carries
- * data-incident and data-status; each marker's element carries data-incident and data-status.
+ * data-incident and data-status; each marker's element carries data-incident and data-status;
+ * #status carries data-mode ("markers" | "tiles") and, in large mode, data-tiles ("loading" |
+ * "loaded": every incident tile in view drawn).
  */
 (function () {
   "use strict";
@@ -20,6 +28,7 @@
   const LIST_MAX = 300; // entries in the side list; the map shows them all
   const STREAM_KINDS = ["incident", "status", "whistle", "check_in", "update"];
   const MAX_ZOOM = 21;
+  const PICK_PX = 8; // tiles mode: how near a click must be to a drawn incident
 
   const state = {
     config: null,
@@ -45,6 +54,11 @@
     staleDetail: false,
     departments: new Map(), // code → name
     received: 0, // live events handled (for tests and the status line)
+    large: false, // more incidents match than one page: tiles when zoomed out (see the top)
+    tiles: null, // the incident vector-tile layer (large mode)
+    view: null, // large mode, zoomed in: the bounds the markers were loaded for
+    viewTicket: 0,
+    redrawTimer: null,
   };
   G.dispatch = state;
 
@@ -130,14 +144,22 @@
     return filters;
   }
 
-  function queryString(filters) {
-    const params = new URLSearchParams({ limit: "1000" });
+  function filterParams(filters) {
+    const params = new URLSearchParams();
     if (filters.status) params.set("status", filters.status);
     if (filters.category) params.set("category", filters.category);
     if (filters.department) params.set("department", filters.department);
     if (filters.area) params.set("area", filters.area);
     if (filters.overdue) params.set("overdue", "true");
-    return params.toString();
+    return params;
+  }
+
+  /** GET /api/v1/incidents for the filters (+ extra parameters), one page. */
+  function listUrl(filters, extra) {
+    const params = filterParams(filters);
+    params.set("limit", String(state.config.incident_tiles.markers_max));  // extra may widen it
+    for (const [key, value] of Object.entries(extra || {})) params.set(key, value);
+    return state.api + "/incidents?" + params.toString();
   }
 
   /** Whether a feature from the live stream belongs on the map under the current filters. */
@@ -188,11 +210,20 @@
     return L.divIcon({ html: node, className: className, iconSize: L.point(40, 40) });
   }
 
-  function removeIncident(id) {
+  function removeMarker(id) {
     const marker = state.markers.get(id);
     if (marker) state.cluster.removeLayer(marker);
     state.markers.delete(id);
+  }
+
+  function removeIncident(id) {
+    removeMarker(id);
     state.features.delete(id);
+  }
+
+  /** Large mode: whether an incident belongs among the markers (zoomed in, in the loaded view). */
+  function markedOnMap(latlng) {
+    return !state.large || (state.view !== null && state.view.contains(latlng));
   }
 
   function latLngOf(feature) {
@@ -204,11 +235,21 @@
   function upsert(feature) {
     const id = String(feature.id);
     const latlng = latLngOf(feature);
+    if (state.large) redrawTilesSoon();
     if (!latlng || !matches(feature)) {
       removeIncident(id);
       return;
     }
     state.features.set(id, feature);
+    placeMarker(feature, latlng);
+  }
+
+  function placeMarker(feature, latlng) {
+    const id = String(feature.id);
+    if (!markedOnMap(latlng)) {
+      removeMarker(id);
+      return;
+    }
     const p = feature.properties || {};
     const old = state.markers.get(id);
     if (old && !old.getLatLng().equals(latlng)) {
@@ -273,6 +314,15 @@
     list.replaceChildren(...items);
     const total = state.features.size;
     const shown = total > LIST_MAX ? " (列出 listing " + LIST_MAX + ")" : "";
+    if (state.large) {
+      // more match than one page: the count is unknown here; the map shows them all
+      G.setStatus(
+        "ready",
+        "超过 over " + state.config.incident_tiles.markers_max + " 件事件 incidents; 列出最新 listing the newest "
+          + Math.min(total, LIST_MAX) + "; 放大地图查看标记 zoom in for markers"
+      );
+      return;
+    }
     G.setStatus("ready", total + " 件事件 incidents" + shown);
   }
 
@@ -337,13 +387,16 @@
     state.filters = readFilters();
     state.loading = true;
     G.setStatus("loading", "加载中 Loading…");
+    let page;
     let features;
     let whistles;
     try {
-      [features, whistles] = await Promise.all([
-        G.fetchAllFeatures(state.api + "/incidents?" + queryString(state.filters), 20),
+      [page, whistles] = await Promise.all([
+        G.getJSON(listUrl(state.filters, { order: "newest" })),
         fetchOpenWhistles(),
       ]);
+      if (!page.ok) throw new Error(G.errorMessage(page));
+      features = page.body.features || [];
       features = features.concat(await summonedFeatures(whistles, features));
     } catch (error) {
       if (ticket === state.loadTicket) {
@@ -354,6 +407,8 @@
     }
     if (ticket !== state.loadTicket) return; // a newer filter change won
     state.whistled = new Set(whistles.map((w) => String(w.incident)));
+    state.large = Boolean(page.body.next_cursor);
+    state.view = null;
     state.cluster.clearLayers();
     state.markers.clear();
     state.features.clear();
@@ -361,10 +416,129 @@
     for (const feature of features) upsert(feature);
     state.cluster.addLayers(state.batch);
     state.batch = null;
+    setTileLayer();
+    document.getElementById("status").dataset.mode = state.large ? "tiles" : "markers";
     state.loading = false;
     const pending = state.pending.splice(0);
     for (const data of pending) applyLive(data);
     renderList();
+    if (state.large) await loadView();
+  }
+
+  // --- large mode: tiles when zoomed out, markers for the view when zoomed in ------------------
+
+  function tileStyle(properties) {
+    return {
+      radius: 5,
+      fill: true,
+      fillColor: statusColor(properties.status),
+      fillOpacity: 0.9,
+      color: properties.overdue ? "#d00000" : "#ffffff",
+      weight: properties.overdue ? 2.5 : 1,
+    };
+  }
+
+  /** Add, re-point or remove the incident tile layer for the mode and filters. */
+  function setTileLayer() {
+    const spec = state.config.incident_tiles;
+    if (!state.large) {
+      if (state.tiles) state.map.removeLayer(state.tiles);
+      state.tiles = null;
+      return;
+    }
+    const query = filterParams(state.filters).toString();
+    const url = spec.url + (query ? "?" + query : "");
+    if (state.tiles) {
+      state.tiles.setUrl(url);
+      return;
+    }
+    state.tiles = L.vectorGrid.protobuf(url, {
+      rendererFactory: L.canvas.tile,
+      pane: spec.pane,
+      // VectorGrid's own point hit-testing breaks on Leaflet 1.9 (its point features have no
+      // latlng for the event); a click is answered by pickAt() from the map's click instead
+      interactive: false,
+      maxNativeZoom: 22,
+      maxZoom: spec.marker_min_zoom - 1, // from there on the view's markers take over
+      vectorTileLayerStyles: { incidents: tileStyle },
+      getFeatureId: (f) => f.properties.id,
+    });
+    const status = document.getElementById("status");
+    state.tiles.on("loading", () => (status.dataset.tiles = "loading"));
+    state.tiles.on("load", () => (status.dataset.tiles = "loaded"));
+    state.tiles.addTo(window[state.config.incidents_layer]);
+  }
+
+  /** Tiles mode: open the incident drawn nearest a click (within PICK_PX), asking the API. */
+  async function pickAt(latlng) {
+    if (!state.large || state.view !== null) return;
+    const map = state.map;
+    const at = map.latLngToContainerPoint(latlng);
+    const sw = map.containerPointToLatLng(at.add([-PICK_PX, PICK_PX]));
+    const ne = map.containerPointToLatLng(at.add([PICK_PX, -PICK_PX]));
+    const bbox = [sw.lng, sw.lat, ne.lng, ne.lat].map((v) => v.toFixed(7)).join(",");
+    const result = await G.getJSON(listUrl(state.filters, { bbox: bbox, order: "newest" }));
+    if (!result.ok) return;
+    let best = null;
+    let bestDistance = PICK_PX + 1;
+    for (const feature of result.body.features || []) {
+      const distance = map.latLngToContainerPoint(latLngOf(feature)).distanceTo(at);
+      if (distance < bestDistance) [best, bestDistance] = [feature, distance];
+    }
+    if (best) state.openIncident(String(best.id));
+  }
+
+  /** Live changes reach the tiles by a redraw (the server drops the tiles a change touched). */
+  function redrawTilesSoon() {
+    if (!state.tiles || state.redrawTimer) return;
+    state.redrawTimer = setTimeout(() => {
+      state.redrawTimer = null;
+      if (state.tiles) state.tiles.redraw();
+    }, 1000);
+  }
+
+  /** Large mode: markers for the visible area from marker_min_zoom in; none (tiles) below. */
+  async function loadView() {
+    if (!state.large) return;
+    const ticket = (state.viewTicket += 1);
+    const map = state.map;
+    const zoomedIn = map.getZoom() >= state.config.incident_tiles.marker_min_zoom;
+    const status = document.getElementById("status");
+    if (!zoomedIn) {
+      state.view = null;
+      state.cluster.clearLayers();
+      state.markers.clear();
+      status.dataset.mode = "tiles";
+      return;
+    }
+    const view = map.getBounds().pad(0.25);
+    const bbox = [view.getWest(), view.getSouth(), view.getEast(), view.getNorth()]
+      .map((v, i) => Math.max(Math.min(v, i % 2 ? 90 : 180), i % 2 ? -90 : -180).toFixed(6))
+      .join(",");
+    const spec = state.config.incident_tiles;
+    const result = await G.getJSON(listUrl(state.filters, { bbox: bbox, limit: spec.view_max, order: "newest" }));
+    if (ticket !== state.viewTicket || !state.large) return; // moved again, or reloaded
+    if (!result.ok) return;
+    // more than a page in view even zoomed in: the newest page's markers, and a word about it
+    status.dataset.viewFull = result.body.next_cursor ? "false" : "true";
+    if (result.body.next_cursor) {
+      G.setStatus(
+        "ready",
+        "视野内超过 over " + spec.view_max + " 件事件 incidents in view; 显示最新 showing the newest — 请放大 zoom in"
+      );
+    }
+    state.view = view;
+    state.cluster.clearLayers();
+    state.markers.clear();
+    state.batch = [];
+    for (const feature of result.body.features || []) {
+      const latlng = latLngOf(feature);
+      // the list's copy may be newer (a live event); the view's copy otherwise
+      if (latlng && matches(feature)) placeMarker(state.features.get(String(feature.id)) || feature, latlng);
+    }
+    state.cluster.addLayers(state.batch);
+    state.batch = null;
+    status.dataset.mode = "markers";
   }
 
   // --- live updates --------------------------------------------------------------------------
@@ -437,7 +611,13 @@
     if (!target) return;
     const id = target.dataset.incident;
     const marker = state.markers.get(id);
+    const feature = state.features.get(id);
     if (marker) state.cluster.zoomToShowLayer(marker, () => {});
+    else if (feature && latLngOf(feature)) {
+      // large mode: the view's markers are loaded by the move (loadView)
+      const zoom = Math.max(state.map.getZoom(), state.config.incident_tiles.marker_min_zoom + 2);
+      state.map.setView(latLngOf(feature), zoom, { animate: false });
+    }
     state.openIncident(id);
   }
   // --- start ---------------------------------------------------------------------------------
@@ -569,6 +749,8 @@
         .then((layer) => (layer.getLayers().length ? layer.getBounds() : null))
         .catch(() => null);
     }
+    map.on("moveend", () => loadView());
+    map.on("click", (event) => pickAt(event.latlng));
     await loadIncidents();
     const gridBounds = await extent;
     const bounds = L.latLngBounds([]);
