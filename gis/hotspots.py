@@ -88,6 +88,11 @@ def hotspot_features(
 ) -> list[dict[str, Any]]:
     """Clusters of ≥ `min_count` incidents (DBSCAN core: that many within `radius_m`)."""
     query = sql.SQL(HOTSPOTS_SQL).format(scope=scope)
+    # The app's pool plans every parameterised statement generically (plan_cache_mode, for the
+    # hot intake statements); this one's generic plan took 3.8-4.7 s where a custom plan for the
+    # actual window and scope takes 0.2 s (10,000 incidents, docs/performance.md). SET LOCAL:
+    # for this transaction only.
+    conn.execute("SET LOCAL plan_cache_mode = auto")
     row = conn.execute(
         query,
         {

@@ -718,13 +718,6 @@
       maxClusterRadius: 40,
     });
     state.cluster.addTo(window[config.incidents_layer]);
-    // 源头治理: clusters of the last 30 days (≥ 5 reports within 100 m) as their own overlay;
-    // a user the API refuses hotspots to simply gets an empty layer.
-    if (config.hotspots_layer && G.addHotspotLayer) {
-      G.addHotspotLayer(map, { days: 30, radius_m: 100, min_count: 5, addToMap: false })
-        .then((layer) => layer.addTo(window[config.hotspots_layer]))
-        .catch(() => {});
-    }
     document.getElementById("gg-case").addEventListener("click", state.onPanelClick);
     document.getElementById("gg-list").addEventListener("click", onListClick);
 
@@ -757,6 +750,14 @@
     if (gridBounds) bounds.extend(gridBounds);
     for (const marker of state.markers.values()) bounds.extend(marker.getLatLng());
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], animate: false });
+    // 源头治理: clusters of the last 30 days (≥ 5 reports within 100 m) as their own overlay,
+    // once the console works (an overlay, not needed to act; with 10,000 incidents it is the
+    // slowest request); a user the API refuses hotspots to simply gets an empty layer.
+    if (config.hotspots_layer && G.addHotspotLayer) {
+      G.addHotspotLayer(map, { days: 30, radius_m: 100, min_count: 5, addToMap: false })
+        .then((layer) => layer.addTo(window[config.hotspots_layer]))
+        .catch(() => {});
+    }
     fillAreaCodes();
   };
 })();
