@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import OptionalUser, SettingsDep
+from api.services.policy import PAGE_REDIRECTS
 from web_map.dispatch import PAGE_PATH, dispatch_page
 from web_map.report import report_page, report_status_page
 
@@ -23,8 +24,9 @@ def dispatch_console(settings: SettingsDep, user: OptionalUser) -> HTMLResponse 
     """The dispatch console; anonymous visitors sign in first, residents go to the report form."""
     if user is None:
         return RedirectResponse(f"/login?next={PAGE_PATH}", status_code=303)
-    if user.role == "resident":
-        return RedirectResponse("/report", status_code=303)
+    elsewhere = PAGE_REDIRECTS[PAGE_PATH].get(user.role)  # residents: the report form
+    if elsewhere is not None:
+        return RedirectResponse(elsewhere, status_code=303)
     page = dispatch_page(settings.map, max_page_size=settings.api.max_page_size)
     return HTMLResponse(page, headers=NO_STORE)
 

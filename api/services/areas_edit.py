@@ -18,8 +18,7 @@ from psycopg import Connection
 from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
-from api.errors import AreaInUse, CodeTaken, Forbidden, ValidationFailed
-from api.services.access import require_area_scope
+from api.errors import AreaInUse, CodeTaken, ValidationFailed
 from api.services.area_impact import Impact, settle_assignments
 from api.services.area_store import (
     LEVELS,
@@ -38,6 +37,7 @@ from api.services.area_store import (
     version_features,
 )
 from api.services.auth import User
+from api.services.policy import require_area_edit
 from api.settings import Settings
 from gis.errors import TopologyError
 from gis.reassign import open_incidents_of
@@ -50,7 +50,6 @@ from gis.topology import (
     snap_to_neighbours,
 )
 
-EDITOR_ROLES = ("admin", "officer")
 TOP_LOCK = "gridgov:areas:top-level"
 
 
@@ -89,12 +88,7 @@ class SaveResult:
 
 def require_editor(conn: Connection[Any], user: User, code: str | None, action: str) -> None:
     """Only admins, and officers whose scope holds the area, change boundaries (else 403)."""
-    if user.role not in EDITOR_ROLES:
-        raise Forbidden(
-            f"Only admins and grid officers may {action}; you are signed in as {user.role}.",
-            {"role": user.role},
-        )
-    require_area_scope(conn, user, code, action)
+    require_area_edit(conn, user, code, action)  # the rule: api.services.policy.EDIT_AREAS
 
 
 def lock_parent(

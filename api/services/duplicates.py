@@ -14,8 +14,9 @@ from typing import Any
 
 from psycopg import Connection, sql
 
-from api.errors import Forbidden, NotFound
+from api.errors import NotFound
 from api.services.auth import User
+from api.services.policy import require_read
 from api.services.visibility import incident_visibility
 from api.settings import EarlyWarningSettings
 from gis.duplicates import nearby_open_incidents
@@ -85,8 +86,7 @@ def duplicates_of_incident(
     conn: Connection[Any], settings: EarlyWarningSettings, user: User, public_id: str
 ) -> dict[str, Any]:
     """For the dispatcher: what the report was offered as likely duplicates, statuses as now."""
-    if user.role == "resident":
-        raise Forbidden("Duplicate suggestions are for staff.")
+    require_read(user, "early_warning", "Duplicate suggestions are for staff.")
     visible, params = incident_visibility(user, "i")
     query = sql.SQL(INCIDENT_SQL).format(visible=visible)
     row = conn.execute(query, {**params, "id": public_id}).fetchone()

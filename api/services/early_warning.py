@@ -11,16 +11,16 @@ from typing import Any
 
 from psycopg import Connection
 
-from api.errors import Forbidden
 from api.services.auth import User
+from api.services.policy import require_read
 from api.services.visibility import incident_visibility
 from gis.hotspots import hotspot_features
 from gis.repeats import repeat_features
 
 
 def _staff(user: User, what: str) -> None:
-    if user.role == "resident":
-        raise Forbidden(f"{what} are for staff: dispatchers, officers, departments and admins.")
+    message = f"{what} are for staff: dispatchers, officers, departments and admins."
+    require_read(user, "early_warning", message)  # the rule: policy.READ["early_warning"]
 
 
 def hotspots(

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from psycopg import Connection, sql
 
 from api.errors import Forbidden
+from api.services.access import require_area_scope
 from api.services.auth import ROLES, User
 
 Rule = Literal["all", "scope", "department", "own", "public", "none"]
@@ -150,3 +151,52 @@ def check_feed_filter(user: User | None, department: str | None) -> None:
             "leave out `department` or sign in.",
             {"department": department},
         )
+
+
+# Surfaces beyond single incidents, in READ's columns (tests/test_authz_insights.py checks them).
+# Early warning: GET /api/v1/hotspots, /repeats, /incidents/{id}/possible-duplicates (out of
+# scope: 404, as for an id that does not exist). Staff follow what they may list; residents: 403.
+READ["early_warning"] = {**READ["incident_list"], "resident": ("none",)}
+# 综合评价: GET /api/v1/stats, /stats/flags, /stats/trend. Figures of an area subtree
+# (dispatchers) or attributed to one department; officers and residents: 403.
+READ["statistics"] = {
+    "admin": ("all",),
+    "dispatcher": ("scope",),
+    "officer": ("none",),
+    "department": ("department",),
+    "resident": ("none",),
+    "anonymous": ("none",),
+}
+
+# Boundary editing (POST/PUT/DELETE /api/v1/areas…, preview, split, merge): admins anywhere,
+# officers on areas their scope holds (their own area and below), nobody else (tests/
+# test_authz_areas.py). Reading areas, their history and coverage is public.
+EDIT_AREAS: dict[str, Rule] = {
+    "admin": "all",
+    "dispatcher": "none",
+    "officer": "scope",
+    "department": "none",
+    "resident": "none",
+    "anonymous": "none",
+}
+
+# Signed-in pages that send a role elsewhere (anonymous visitors are sent to /login first).
+PAGE_REDIRECTS: dict[str, dict[str, str]] = {"/map/dispatch": {"resident": "/report"}}
+
+
+def require_read(user: User | None, surface: str, message: str) -> None:
+    """Refuse (403) a caller whose role may read nothing of `surface`."""
+    if READ[surface][role_of(user)] == ("none",):
+        raise Forbidden(message)
+
+
+def require_area_edit(conn: Connection[Any], user: User, code: str | None, action: str) -> None:
+    """Refuse (403) a boundary change `user` may not make to area `code` (EDIT_AREAS)."""
+    rule = EDIT_AREAS[role_of(user)]
+    if rule == "none":
+        raise Forbidden(
+            f"Only admins and grid officers may {action}; you are signed in as {user.role}.",
+            {"role": user.role},
+        )
+    if rule == "scope":
+        require_area_scope(conn, user, code, action)

@@ -17,6 +17,7 @@ from psycopg import Connection
 
 from api.errors import BadRequest, Forbidden
 from api.services.auth import User
+from api.services.policy import READ, role_of
 from api.services.stats_query import AREA_LEVELS, areas_in_scope, group_names, stats_rows
 
 GROUP_BYS = ("department", "area", "category")
@@ -148,11 +149,12 @@ def parse_period(start: str | None, end: str | None, tz_name: str, now: dt.datet
 
 def scope_of(user: User | None) -> Scope:
     """Admins read everything, dispatchers their area, departments their own figures."""
-    if user is not None and user.role == "admin":
+    rules = READ["statistics"][role_of(user)]  # the one policy: api.services.policy
+    if "all" in rules:
         return Scope()
-    if user is not None and user.role == "dispatcher" and user.area_code:
+    if user is not None and "scope" in rules and user.area_code:
         return Scope(area=user.area_code)
-    if user is not None and user.role == "department" and user.department_code:
+    if user is not None and "department" in rules and user.department_code:
         return Scope(department=user.department_code)
     raise Forbidden(
         "Statistics are for admins, dispatchers (their area) and departments (their own figures).",

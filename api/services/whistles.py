@@ -21,6 +21,7 @@ from api.errors import (
 )
 from api.services.auth import User
 from api.services.events import append_event
+from api.services.policy import require_read
 from api.services.visibility import incident_visibility
 from api.services.workflow import WHISTLE_STATES, load_incident, load_situation
 
@@ -203,8 +204,8 @@ def list_whistles(
     conn: Connection[Any], user: User, *, open_: bool | None, limit: int, cursor: int | None
 ) -> dict[str, Any]:
     """Whistles on incidents the user may follow, oldest first, keyset-paged by id."""
-    if user.role == "resident":
-        raise Forbidden("Whistles are for dispatchers, officers and departments.")
+    message = "Whistles are for dispatchers, officers and departments."
+    require_read(user, "whistle_list", message)  # the rule: policy.READ["whistle_list"]
     visible, params = incident_visibility(user, "i")
     conds: list[sql.Composable] = [visible]
     pending = sql.SQL(
