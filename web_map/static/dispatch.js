@@ -622,7 +622,8 @@
   }
   // --- start ---------------------------------------------------------------------------------
 
-  function fillFilters(config, categories, departments) {
+  /** The filters the first load needs (statuses, the user's area), and their listeners. */
+  function presetFilters(config) {
     const form = document.getElementById("gg-filters");
     const status = form.elements.namedItem("status");
     status.replaceChildren(
@@ -630,6 +631,19 @@
       el("option", { value: "" }, "全部 All"),
       ...Object.keys(config.statuses).map((code) => el("option", { value: code }, label("statuses", code)))
     );
+    if ((state.user.role === "dispatcher" || state.user.role === "officer") && state.user.area) {
+      form.elements.namedItem("area").value = state.user.area;
+    }
+    form.addEventListener("change", () => loadIncidents());
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      loadIncidents();
+    });
+  }
+
+  /** Category and department choices (they arrive while the incidents load). */
+  function fillFilterLists(categories, departments) {
+    const form = document.getElementById("gg-filters");
     const category = form.elements.namedItem("category");
     for (const c of categories) {
       const indent = c.parent_code ? "　" : "";
@@ -641,14 +655,6 @@
       department.value = state.user.department;
       department.disabled = true; // the API holds them to their cases; the page says so too
     }
-    if ((state.user.role === "dispatcher" || state.user.role === "officer") && state.user.area) {
-      form.elements.namedItem("area").value = state.user.area;
-    }
-    form.addEventListener("change", () => loadIncidents());
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      loadIncidents();
-    });
   }
 
   async function fillAreaCodes() {
@@ -691,6 +697,12 @@
     state.config = config;
     state.map = map;
     state.api = config.api;
+    const gridLevel = config.levels[0];
+    const extent = gridLevel.tiles
+      ? G.tileBounds("grids").catch(() => null)
+      : G.loadAreaLevel(map, config.api, gridLevel)
+          .then((layer) => (layer.getLayers().length ? layer.getBounds() : null))
+          .catch(() => null);
     const session = await G.getJSON(config.api + "/session");
     if (session.status === 401) {
       window.location.assign(config.login); // the sign-in ran out since the page was served
@@ -721,35 +733,36 @@
     document.getElementById("gg-case").addEventListener("click", state.onPanelClick);
     document.getElementById("gg-list").addEventListener("click", onListClick);
 
-    const [categories, departments] = await Promise.all([
+    // Order matters for the time to a working console: the filters the first load needs, then
+    // the view fitted to the grids (one TileJSON request, asked for at the start), then the
+    // incidents; category and department choices arrive meanwhile; grid and building tiles are
+    // asked for last, once, for the final view.
+    presetFilters(config);
+    const lists = Promise.all([
       G.getJSON(config.api + "/categories"),
       G.getJSON(config.api + "/departments"),
-    ]);
-    const deptRows = departments.ok ? departments.body.departments : [];
-    for (const d of deptRows) state.departments.set(d.code, d.name);
-    fillFilters(config, categories.ok ? categories.body.categories : [], deptRows);
-
+    ]).then(([categories, departments]) => {
+      const deptRows = departments.ok ? departments.body.departments : [];
+      for (const d of deptRows) state.departments.set(d.code, d.name);
+      fillFilterLists(categories.ok ? categories.body.categories : [], deptRows);
+    });
     connectStream(); // before the first load: events meanwhile are queued, not lost
-    const gridLevel = config.levels[0];
-    let extent;
+    const gridBounds = await extent;
+    if (gridBounds) map.fitBounds(gridBounds, { padding: [24, 24], animate: false });
+    map.on("moveend", () => loadView());
+    map.on("click", (event) => pickAt(event.latlng));
+    await loadIncidents();
+    const bounds = L.latLngBounds([]);
+    if (gridBounds) bounds.extend(gridBounds);
+    for (const marker of state.markers.values()) bounds.extend(marker.getLatLng());
+    if (bounds.isValid() && !(gridBounds && gridBounds.contains(bounds))) {
+      map.fitBounds(bounds, { padding: [24, 24], animate: false });
+    }
     if (gridLevel.tiles) {
       // vector tiles: only the tiles in view are fetched and drawn on canvas
       G.loadAreaTiles(map, gridLevel);
       if (config.buildings) G.loadBuildingTiles(map, config.buildings);
-      extent = G.tileBounds("grids").catch(() => null);
-    } else {
-      extent = G.loadAreaLevel(map, config.api, gridLevel)
-        .then((layer) => (layer.getLayers().length ? layer.getBounds() : null))
-        .catch(() => null);
     }
-    map.on("moveend", () => loadView());
-    map.on("click", (event) => pickAt(event.latlng));
-    await loadIncidents();
-    const gridBounds = await extent;
-    const bounds = L.latLngBounds([]);
-    if (gridBounds) bounds.extend(gridBounds);
-    for (const marker of state.markers.values()) bounds.extend(marker.getLatLng());
-    if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], animate: false });
     // 源头治理: clusters of the last 30 days (≥ 5 reports within 100 m) as their own overlay,
     // once the console works (an overlay, not needed to act; with 10,000 incidents it is the
     // slowest request); a user the API refuses hotspots to simply gets an empty layer.
@@ -758,6 +771,7 @@
         .then((layer) => layer.addTo(window[config.hotspots_layer]))
         .catch(() => {});
     }
+    await lists;
     fillAreaCodes();
   };
 })();
