@@ -12,6 +12,7 @@ from api.db.session import database_url, open_pool
 from api.errors import install_error_handlers
 from api.limits import install as install_limits
 from api.open311 import install as install_open311
+from api.openapi import install as install_openapi
 from api.responses import JSON
 from api.routers import areas_edit as areas_edit_router
 from api.routers import catalogue as catalogue_router
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages_workflow_router.router)  # /map/dispatch, /report, /report/{id}
     app.include_router(pages_edit_router.router)  # /map/edit: the boundary editor
     pages.install(app)  # GET / and the other pages, plus /static (Leaflet, gridgov.js)
+    install_openapi(app)  # /openapi.json: every error and body as really sent
     return app
 
 
