@@ -16,6 +16,7 @@ from api.openapi import install as install_openapi
 from api.responses import JSON
 from api.routers import areas_edit as areas_edit_router
 from api.routers import catalogue as catalogue_router
+from api.routers import docs as docs_router
 from api.routers import early_warning as early_warning_router
 from api.routers import health, incidents, locate, ogc, pages, reference
 from api.routers import pages_edit as pages_edit_router
@@ -49,6 +50,8 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Spatial service for grid-based governance (网格化数字治理)",
         lifespan=lifespan,
         default_response_class=JSON,
+        docs_url=None,  # FastAPI's /docs and /redoc load from a CDN; ours is api/routers/docs.py
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.tile_cache = TileCache(settings.tiles.cache_size)  # one per process; see tile_cache
@@ -69,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages_workflow_router.router)  # /map/dispatch, /report, /report/{id}
     app.include_router(pages_edit_router.router)  # /map/edit: the boundary editor
     pages.install(app)  # GET / and the other pages, plus /static (Leaflet, gridgov.js)
+    app.include_router(docs_router.router)  # GET /docs: Swagger UI from /static, offline
     install_openapi(app)  # /openapi.json: every error and body as really sent
     return app
 

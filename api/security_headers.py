@@ -5,7 +5,7 @@ policy lists the SHA-256 hash of each inline script of the page being sent (comp
 response, in one place) instead of allowing 'unsafe-inline' scripts: an injected script — say a
 name or description that slipped into the HTML unescaped — has no hash and does not run.
 Styles keep 'unsafe-inline' (folium and Leaflet write style attributes; styles cannot run code).
-FastAPI's /docs and /redoc load Swagger UI / ReDoc from a CDN and are left without a CSP.
+That includes /docs (Swagger UI, served from /static by api/routers/docs.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # An inline script: a <script> element without a src attribute; group 1 is its exact text.
 INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.S | re.I)
-NO_CSP_PATHS = ("/docs", "/redoc")
 
 ALWAYS = [
     (b"x-content-type-options", b"nosniff"),
@@ -71,7 +70,6 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        no_csp = scope.get("path", "").startswith(NO_CSP_PATHS)
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -81,7 +79,7 @@ class SecurityHeaders:
                 headers = [*message.get("headers", []), *ALWAYS]
                 ctype = dict(message.get("headers", [])).get(b"content-type", b"")
                 message = {**message, "headers": headers}
-                if ctype.startswith(b"text/html") and not no_csp:
+                if ctype.startswith(b"text/html"):
                     start = message  # hold it until the whole page is here to hash its scripts
                     return
                 await send(message)

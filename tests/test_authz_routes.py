@@ -36,8 +36,6 @@ PAGE = "public: a page shell; its data comes from the API under the API's rules"
 ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/openapi.json"): DOCS,
     ("GET", "/docs"): DOCS,
-    ("GET", "/docs/oauth2-redirect"): DOCS,
-    ("GET", "/redoc"): DOCS,
     ("GET", "/healthz"): "public: liveness (database reachable), no data",
     ("GET", "/api/v1/locate"): "public: which grid and department answer at a point",
     ("POST", "/api/v1/incidents"): REPORTING,
