@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from psycopg import Connection
 
 from api.db.models import STATUSES
@@ -19,7 +20,9 @@ from gis.crs import normalize_crs
 from gis.features import IncidentFilter
 
 
-def get_settings(request: Request) -> Settings:
+# async (no I/O): FastAPI runs a plain `def` dependency in a worker thread, a hop of ~50 µs of
+# CPU per request; these two are on every report (docs/performance.md, 2026-11-26).
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     return request.app.state.settings
 
@@ -74,14 +77,24 @@ def optional_user(
     return user
 
 
-def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+async def request_user(
+    request: Request, conn: ConnDep, authorization: Annotated[str | None, Header()] = None
+) -> User | None:
+    """`optional_user` as a dependency: an anonymous request (no token, no session cookie) is
+    answered here, without the worker thread a plain `def` dependency costs."""
+    if not authorization and not request.cookies.get(SESSION_COOKIE):
+        return None
+    return await run_in_threadpool(optional_user, request, conn, authorization)
+
+
+async def current_user(user: Annotated[User | None, Depends(request_user)]) -> User:
     """The caller; refuses anonymous requests."""
     if user is None:
         raise Unauthorized("This needs a token: send 'Authorization: Bearer <token>'.")
     return user
 
 
-OptionalUser = Annotated[User | None, Depends(optional_user)]
+OptionalUser = Annotated[User | None, Depends(request_user)]
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
@@ -143,7 +156,7 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def get_clock(request: Request) -> Callable[[], dt.datetime]:
+async def get_clock(request: Request) -> Callable[[], dt.datetime]:
     """The app's clock: `app.state.clock` when set (tests fix time with it), else UTC now."""
     clock: Callable[[], dt.datetime] = getattr(request.app.state, "clock", _utc_now)
     return clock

@@ -40,22 +40,41 @@ def nearby_open_incidents(
     exclude: str,
 ) -> list[dict[str, Any]]:
     """Open incidents of `category` within `radius_m` of the point reported in [since, until]."""
+    params = nearby_open_params(
+        lon=lon,
+        lat=lat,
+        category=category,
+        radius_m=radius_m,
+        since=since,
+        until=until,
+        exclude=exclude,
+    )
+    rows = conn.execute(NEARBY_OPEN_SQL, params, prepare=True).fetchall()
+    return [dict(r) for r in rows]
+
+
+def nearby_open_params(
+    *,
+    lon: float,
+    lat: float,
+    category: str,
+    radius_m: float,
+    since: dt.datetime,
+    until: dt.datetime,
+    exclude: str,
+) -> dict[str, Any]:
+    """NEARBY_OPEN_SQL's parameters (also used by intake, which runs it inside its INSERT)."""
     dy = radius_m / 110_574.0 * 1.1
     dx = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.1
-    rows = conn.execute(
-        NEARBY_OPEN_SQL,
-        {
-            "lon": lon,
-            "lat": lat,
-            "dx": dx,
-            "dy": dy,
-            "category": category,
-            "since": since,
-            "until": until,
-            "exclude": exclude,
-            "radius": radius_m,
-            "limit": MAX_SUGGESTIONS,
-        },
-        prepare=True,
-    ).fetchall()
-    return [dict(r) for r in rows]
+    return {
+        "lon": lon,
+        "lat": lat,
+        "dx": dx,
+        "dy": dy,
+        "category": category,
+        "since": since,
+        "until": until,
+        "exclude": exclude,
+        "radius": radius_m,
+        "limit": MAX_SUGGESTIONS,
+    }

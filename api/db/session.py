@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
+import select
+from typing import Any
+
+import orjson
 from psycopg import Connection
+from psycopg import _queries as psycopg_queries
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
 from api.db.embedded import EmbeddedCluster
@@ -30,6 +38,54 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+# psycopg re-parses a query's %(name)s placeholders (a regex over the whole text) on every
+# execute unless the text is at most MAX_CACHED_STATEMENT_LENGTH (4096) bytes, when the parse is
+# cached. The assignment and intake statements are fixed and 5–6.5 KB: ≈ 60 µs per report
+# (docs/performance.md, 2026-11-26). The cap guards against caching ORM-made one-off queries;
+# this app's SQL is a fixed set, so it is raised. (A module constant of psycopg 3.1–3.3; if it
+# moves, this does nothing and only the speed is lost.)
+if getattr(psycopg_queries, "MAX_CACHED_STATEMENT_LENGTH", 16_384) < 16_384:
+    psycopg_queries.MAX_CACHED_STATEMENT_LENGTH = 16_384
+
+# A run of 19+ digits may be an integer beyond 64 bits, which orjson turns into a float and the
+# json module keeps exact; such documents (and anything orjson refuses) take the json module.
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
+def _json_loads(data: bytes | bytearray | memoryview | str) -> Any:
+    """json/jsonb columns: orjson (≈ 5× faster), with json.loads' results."""
+    raw = data.encode() if isinstance(data, str) else bytes(data)
+    if _LONG_DIGITS.search(raw) is None:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(raw)
+
+
+def configure_connection(conn: Connection[Any]) -> None:
+    """Per new pool connection: parse json/jsonb results with orjson."""
+    set_json_loads(_json_loads, conn)
+
+
+def check_connection(conn: Connection[Any]) -> None:
+    """The pool's check on checkout: a round trip only if the server has said something.
+
+    An idle connection's socket has nothing to read. When the server goes away (restart,
+    pg_terminate_backend, crash) it sends an error and/or closes the socket, which then polls
+    readable: only then is `ConnectionPool.check_connection`'s round trip (≈ 50 µs per request)
+    paid, and it raises for a broken connection, which the pool replaces.
+    """
+    try:
+        poller = select.poll()
+        poller.register(conn.pgconn.socket, select.POLLIN)
+        quiet = not poller.poll(0)
+    except Exception:  # closed connection, no socket: let the full check decide
+        quiet = False
+    if not quiet or conn.closed:
+        ConnectionPool.check_connection(conn)
+
+
 def open_pool(settings: DatabaseSettings) -> ConnectionPool[Connection[dict]]:
     """A psycopg pool returning dict rows; opened and waited for before use."""
     pool: ConnectionPool[Connection[dict]] = ConnectionPool(
@@ -39,7 +95,8 @@ def open_pool(settings: DatabaseSettings) -> ConnectionPool[Connection[dict]]:
         # a short wait, then PoolTimeout → 503 with Retry-After (not a request hanging for 30 s)
         timeout=settings.pool_timeout,
         # connections broken by a database restart are found and replaced before use
-        check=ConnectionPool.check_connection,
+        check=check_connection,
+        configure=configure_connection,
         kwargs={
             "row_factory": dict_row,
             "application_name": "gridgov",

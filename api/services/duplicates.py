@@ -43,6 +43,11 @@ def possible_duplicates(
         until=now,
         exclude=public_id,
     )
+    return suggestions(rows, now)
+
+
+def suggestions(rows: list[dict[str, Any]], now: dt.datetime) -> list[dict[str, Any]]:
+    """Rows of gis.duplicates.NEARBY_OPEN_SQL as `possible_duplicates` entries, aged at `now`."""
     return [
         {
             "id": r["id"],

@@ -17,12 +17,13 @@ from api.schemas.incidents import IncidentIn
 from api.services.auth import User
 from api.services.catalogue import chain_of, require_in_catalogue
 from api.services.deadlines import WorkingCalendar
-from api.services.duplicates import possible_duplicates
+from api.services.duplicates import suggestions
 from api.services.incidents import incident_detail
 from api.services.tile_cache import invalidation as tile_invalidation
 from api.settings import CalendarSettings, Settings
 from gis.assign import ASSIGN_SQL, assign_params, assignment_from
 from gis.crs import normalize_crs, to_wgs84
+from gis.duplicates import NEARBY_OPEN_SQL, nearby_open_params
 from gis.errors import InvalidCoordinates
 
 # Assignment plus intake's category checks in one round trip: ASSIGN_SQL with two more columns
@@ -40,7 +41,19 @@ _CATEGORY_COLUMNS = """    END AS swapped_inside,
 """
 if ASSIGN_SQL.count(_ASSIGN_TAIL) != 1:
     raise RuntimeError("ASSIGN_SQL changed: update intake's INTAKE_ASSIGN_SQL")
+# The chain of areas (`up`) is read through the unique btree ix_areas_current_code (`code`, valid_to
+# IS NULL), not the GiST exclusion index ex_areas_code_period that the generic plan picks at an
+# equal cost estimate (≈ 0.03 ms a probe, 5 probes): GiST cannot take `= ANY (ARRAY[…])`, btree
+# can. 0.62 → 0.45 ms of backend CPU per assignment (docs/performance.md, 2026-11-26).
+_UP_JOINS = (
+    ("FROM areas a JOIN choice c ON a.code = c.code", "a.code = ANY (ARRAY[c.code])"),
+    ("FROM areas a JOIN up ON a.code = up.parent_code", "a.code = ANY (ARRAY[up.parent_code])"),
+)
 INTAKE_ASSIGN_SQL = ASSIGN_SQL.replace(_ASSIGN_TAIL, _CATEGORY_COLUMNS)
+for _join, _btree in _UP_JOINS:
+    if INTAKE_ASSIGN_SQL.count(_join) != 1:
+        raise RuntimeError("ASSIGN_SQL changed: update intake's INTAKE_ASSIGN_SQL")
+    INTAKE_ASSIGN_SQL = INTAKE_ASSIGN_SQL.replace(_join, _join.split(" ON ")[0] + " ON " + _btree)
 
 # Incident, first event, both notifications and the response document in one round trip
 # (before: nextval, this INSERT, the tile NOTIFY and incident_detail's read-back).
@@ -76,6 +89,11 @@ WITH new_id AS (
     SELECT id, %(now)s, %(actor)s, 'report', NULL, 'reported', %(department)s, NULL, %(ev_data)s
     FROM inc
     RETURNING *
+), dup AS (
+    -- 源头治理: the duplicate search of services.duplicates.possible_duplicates, here to save
+    -- a round trip. This statement's snapshot cannot see the incident it inserts, so the search
+    -- runs with exclude = '' (no public id is empty) and finds what it found after the INSERT.
+    {nearby}
 )
 -- The document of services.incidents.DETAIL_SQL (full view), built from what the INSERTs
 -- returned: a CTE's new rows are invisible to the rest of the statement, and a fresh incident
@@ -104,9 +122,24 @@ SELECT jsonb_build_object(
     -- both notifications (live incident streams, then other processes' tile caches) in this
     -- statement; NOTIFY is delivered on commit, in this order, as with separate statements
     pg_notify('gridgov_incidents', inc.public_id) AS incident_notified,
-    pg_notify('gridgov_tiles', %(tiles)s) AS tiles_notified
+    pg_notify('gridgov_tiles', %(tiles)s) AS tiles_notified,
+    -- the suggestions as parallel arrays, so each value keeps its type (timestamptz, float8)
+    (SELECT array_agg(d.id ORDER BY d.distance_m, d.reported_at, d.row_id) FROM dup d) AS dup_id,
+    (SELECT array_agg(d.status ORDER BY d.distance_m, d.reported_at, d.row_id) FROM dup d)
+        AS dup_status,
+    (SELECT array_agg(d.reported_at ORDER BY d.distance_m, d.reported_at, d.row_id) FROM dup d)
+        AS dup_reported_at,
+    (SELECT array_agg(d.distance_m ORDER BY d.distance_m, d.reported_at, d.row_id) FROM dup d)
+        AS dup_distance_m
 FROM inc JOIN ev ON ev.incident_id = inc.id JOIN categories c ON c.code = inc.category_code
 """
+# NEARBY_OPEN_SQL with the row id as a last tie-break column (its ORDER BY ends with i.id).
+_NEARBY_HEAD = "SELECT i.public_id AS id,"
+if NEARBY_OPEN_SQL.count(_NEARBY_HEAD) != 1:
+    raise RuntimeError("NEARBY_OPEN_SQL changed: update intake's INSERT_SQL")
+INSERT_SQL = INSERT_SQL.replace(
+    "{nearby}", NEARBY_OPEN_SQL.replace(_NEARBY_HEAD, "SELECT i.id AS row_id, i.public_id AS id,")
+)
 
 
 @dataclass
@@ -239,21 +272,31 @@ def report_incident(
         # incident tiles at this point: dropped here now, other processes hear it on commit
         "tiles": tile_invalidation((lon, lat, lon, lat), "incidents"),
     }
+    early = settings.early_warning
+    params |= nearby_open_params(
+        lon=lon,
+        lat=lat,
+        category=report.category,
+        radius_m=early.duplicate_radius_m,
+        since=reported_at - dt.timedelta(hours=early.duplicate_hours),
+        until=reported_at,
+        exclude="",
+    )
     inserted = conn.execute(INSERT_SQL, params, prepare=True).fetchone()
     if inserted is None:  # a concurrent request with the same key won the race
         assert idempotency_key and digest
         return _replay(conn, idempotency_key, digest)
     doc: dict[str, Any] = inserted["doc"]
     # 源头治理: open incidents like this one close by, for the dispatcher (services/duplicates).
-    doc["possible_duplicates"] = possible_duplicates(
-        conn,
-        settings.early_warning,
-        public_id=doc["id"],
-        lon=lon,
-        lat=lat,
-        category=report.category,
-        now=reported_at,
+    found = zip(
+        inserted["dup_id"] or (),
+        inserted["dup_status"] or (),
+        inserted["dup_reported_at"] or (),
+        inserted["dup_distance_m"] or (),
+        strict=True,
     )
+    rows = [{"id": i, "status": s, "reported_at": t, "distance_m": d} for i, s, t, d in found]
+    doc["possible_duplicates"] = suggestions(rows, reported_at)
     return IntakeResult(doc, created=True)
 
 
