@@ -28,6 +28,7 @@ from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401  (fix
 
 MARKERS_MAX = 5
 FAR = (39.030, 116.040)  # grid G2, alone: far from the row of twelve
+OUTSIDE = (39.070, 116.030)  # community 二社区, which has no grids: no grid drawn under it
 
 
 @pytest.fixture
@@ -59,6 +60,7 @@ def test_many_incidents_come_as_tiles_zoomed_out_and_markers_zoomed_in(
 ) -> None:
     make_user(world_db, "boss", "dispatcher", area="110199")
     with httpx.Client(base_url=live, timeout=10) as client:
+        outside = report(client, *OUTSIDE)
         row = [report(client, 39.02, 116.010 + i * 1e-4) for i in range(11)]
         manhole = report(client, 39.02, 116.0111, "BJ0101")
         far = report(client, *FAR)
@@ -86,6 +88,12 @@ def test_many_incidents_come_as_tiles_zoomed_out_and_markers_zoomed_in(
     page.locator(".folium-map").click(position=at)
     case = page.locator("#gg-case")
     expect(case).to_have_attribute("data-incident", far, timeout=WAIT)
+    expect(case).to_have_attribute("data-state", "ready", timeout=WAIT)
+    # also where no grid is drawn (the click lands on an empty canvas tile)
+    at = point_in_page(page, *OUTSIDE, 14)
+    tiles_drawn(page)
+    page.locator(".folium-map").click(position=at)
+    expect(case).to_have_attribute("data-incident", outside, timeout=WAIT)
     expect(case).to_have_attribute("data-state", "ready", timeout=WAIT)
 
     # a filter change re-asks the tiles with it

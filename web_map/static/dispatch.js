@@ -750,7 +750,14 @@
     const gridBounds = await extent;
     if (gridBounds) map.fitBounds(gridBounds, { padding: [24, 24], animate: false });
     map.on("moveend", () => loadView());
-    map.on("click", (event) => pickAt(event.latlng));
+    // Tiles mode picks from the container's own clicks: where no grid is drawn, a click on a
+    // canvas tile never becomes a Leaflet map click (VectorGrid keeps it to its features).
+    L.DomEvent.on(map.getContainer(), "click", (event) => {
+      const target = event.target;
+      if (target.closest && target.closest(".leaflet-control, .leaflet-marker-icon, .leaflet-popup")) return;
+      if (map.dragging && map.dragging.moved()) return;
+      pickAt(map.mouseEventToLatLng(event));
+    });
     await loadIncidents();
     const bounds = L.latLngBounds([]);
     if (gridBounds) bounds.extend(gridBounds);
