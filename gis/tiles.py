@@ -90,13 +90,7 @@ LAYERS = {
         points=True,
         # `overdue` flips when the clock passes due_at, with no write to announce it
         expires="CASE WHEN t.closed_at IS NULL AND t.due_at > now() THEN t.due_at END",
-        fields={
-            "id": TS,
-            "category": TS,
-            "status": TS,
-            "overdue": "Boolean",
-            "grid": TS,
-        },
+        fields={"id": TS, "category": TS, "status": TS, "overdue": "Boolean", "grid": TS},
     ),
 }
 

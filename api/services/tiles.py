@@ -74,14 +74,15 @@ def get_tile(
     """
     layer = tile_layer(name, level)
     check_tile(z, x, y, settings.max_zoom)
-    filtered = where is not None and where.key() != ""
-    if filtered and name != "incidents":
+    where = where or IncidentFilter()
+    filters = where.key()  # "" when nothing is filtered
+    if filters and name != "incidents":
         raise BadRequest(f"Layer '{name}' takes no incident filters; only 'incidents' does.")
     extra = None
-    if where is not None and filtered:
+    if filters:
         extra = Filters()
         where.apply(extra)
-    key = (name, where.key() if where is not None and filtered else level or "", z, x, y)
+    key = (name, filters or level or "", z, x, y)
     cached = cache.get(key)
     if cached is not None:
         return TileAnswer(cached.data, _etag(cached.data), True, cached.truncated)
@@ -89,7 +90,7 @@ def get_tile(
     tile = render_tile(
         conn, layer, z, x, y, level=level, max_features=settings.max_features, extra=extra
     )
-    if not (where is not None and where.overdue):
+    if not where.overdue:
         entry = CachedTile(
             tile.data, layer.table, tile_bbox(z, x, y), tile.truncated, tile.expires_at
         )
