@@ -520,7 +520,6 @@
     if (ticket !== state.viewTicket || !state.large) return; // moved again, or reloaded
     if (!result.ok) return;
     // more than a page in view even zoomed in: the newest page's markers, and a word about it
-    status.dataset.viewFull = result.body.next_cursor ? "false" : "true";
     if (result.body.next_cursor) {
       G.setStatus(
         "ready",
