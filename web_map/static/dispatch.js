@@ -469,15 +469,23 @@
     state.tiles.addTo(window[state.config.incidents_layer]);
   }
 
+  /** The API's bbox parameter for map bounds, clamped to the world (the API refuses beyond). */
+  function bboxParam(bounds) {
+    return [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
+      .map((v, i) => Math.max(Math.min(v, i % 2 ? 90 : 180), i % 2 ? -90 : -180).toFixed(7))
+      .join(",");
+  }
+
   /** Tiles mode: open the incident drawn nearest a click (within PICK_PX), asking the API. */
   async function pickAt(latlng) {
     if (!state.large || state.view !== null) return;
     const map = state.map;
     const at = map.latLngToContainerPoint(latlng);
-    const sw = map.containerPointToLatLng(at.add([-PICK_PX, PICK_PX]));
-    const ne = map.containerPointToLatLng(at.add([PICK_PX, -PICK_PX]));
-    const bbox = [sw.lng, sw.lat, ne.lng, ne.lat].map((v) => v.toFixed(7)).join(",");
-    const result = await G.getJSON(listUrl(state.filters, { bbox: bbox, order: "newest" }));
+    const near = L.latLngBounds(
+      map.containerPointToLatLng(at.add([-PICK_PX, PICK_PX])),
+      map.containerPointToLatLng(at.add([PICK_PX, -PICK_PX]))
+    );
+    const result = await G.getJSON(listUrl(state.filters, { bbox: bboxParam(near), order: "newest" }));
     if (!result.ok) return;
     let best = null;
     let bestDistance = PICK_PX + 1;
@@ -512,11 +520,9 @@
       return;
     }
     const view = map.getBounds().pad(0.25);
-    const bbox = [view.getWest(), view.getSouth(), view.getEast(), view.getNorth()]
-      .map((v, i) => Math.max(Math.min(v, i % 2 ? 90 : 180), i % 2 ? -90 : -180).toFixed(6))
-      .join(",");
     const spec = state.config.incident_tiles;
-    const result = await G.getJSON(listUrl(state.filters, { bbox: bbox, limit: spec.view_max, order: "newest" }));
+    const query = { bbox: bboxParam(view), limit: spec.view_max, order: "newest" };
+    const result = await G.getJSON(listUrl(state.filters, query));
     if (ticket !== state.viewTicket || !state.large) return; // moved again, or reloaded
     if (!result.ok) return;
     // more than a page in view even zoomed in: the newest page's markers, and a word about it
