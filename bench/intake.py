@@ -22,6 +22,10 @@ def load(server: Server, kind: str, clients: int, seconds: float, warmup: float)
     """One load-generator run in a subprocess; its JSON result."""
     cmd = [sys.executable, "-m", "bench.loadgen", server.base, "--kind", kind]
     cmd += ["--clients", str(clients), "--seconds", str(seconds), "--warmup", str(warmup)]
+    # Fresh points per client count (1 → seeds 1000, 8 → 8000–8007, …): reports of one run do
+    # not land on an earlier run's, which the duplicate search would find at 0 m. The reference
+    # and intake runs of one count send the same points.
+    cmd += ["--seed", str(1000 * clients)]
     with console.status(f"{kind}: {clients} clients for {warmup + seconds:.0f} s"):
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
