@@ -21,6 +21,7 @@ from rich.table import Table
 
 from bench import bulk, intake, page, tiles
 from bench.common import bench_database, console, machine_line
+from bench.cpu import postmaster_pid
 from bench.dataset import build_dataset
 from bench.servers import Server, gridgov_server, install_tipg, peak_rss_mb, tipg_server
 from bench.synthetic import DISTRICT
@@ -92,13 +93,15 @@ def main(argv: list[str] | None = None) -> int:
             console.print("[dim]" + ", ".join(f"{k} {v:.1f} s" for k, v in extra.items()) + "[/]")
 
         if only & {"intake", "locate"}:
+            postgres = postmaster_pid(url)
             with gridgov_server(url, a.workers) as server:
                 if "intake" in only:
-                    rows = intake.run_intake(server, clients, seconds, warmup)
+                    rows = intake.run_intake(server, clients, seconds, warmup, postgres)
                     show(intake.intake_table(rows, a.workers))
+                    show(intake.cpu_table(rows, os.cpu_count() or 1))
                     memory.append(("", "2. intake", server, peak_rss_mb(server)))
                 if "locate" in only:
-                    located = intake.run_locate(server, clients, seconds, warmup)
+                    located = intake.run_locate(server, clients, seconds, warmup, postgres)
                     show(intake.locate_table(located, h.areas.get("grid", 0), h.buildings))
                     memory.append(("", "2. intake + 3. locate", server, peak_rss_mb(server)))
 

@@ -4,7 +4,8 @@
 
 N clients (asyncio tasks on one httpx.AsyncClient, N keep-alive connections) each send a
 request, wait for the answer, send the next. Requests are timed after a warm-up; one JSON line
-goes to stdout: completed requests, errors, requests/s and latency percentiles (ms).
+goes to stdout: completed requests, errors, requests/s and latency percentiles (ms), and the CPU
+per request of the generator itself and of each process tree named with --cpu-of (bench/cpu.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from bench.cpu import tree_cpu_seconds
 from bench.synthetic import REPORT_CATEGORIES, extent
 
 
@@ -49,16 +51,36 @@ async def client_loop(
         except httpx.HTTPError:
             ok = False
         t1 = time.perf_counter()
+        if start <= t1 <= stop:
+            out["done_in_window"] += 1
         if t0 >= start and t1 <= stop:
             out["latencies"].append((t1 - t0) * 1000.0)
             out["errors"] += 0 if ok else 1
 
 
+def cpu_snapshot(watch: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of this process and of each watched process tree."""
+    return {"loadgen": time.process_time()} | {k: tree_cpu_seconds(p) for k, p in watch.items()}
+
+
+async def snapshot_at(when: float, watch: dict[str, int]) -> dict[str, float]:
+    """`cpu_snapshot` taken at perf_counter time `when`."""
+    await asyncio.sleep(max(0.0, when - time.perf_counter()))
+    return cpu_snapshot(watch)
+
+
 async def run(
-    base: str, kind: str, clients: int, seconds: float, warmup: float, seed: int = 1000
+    base: str,
+    kind: str,
+    clients: int,
+    seconds: float,
+    warmup: float,
+    seed: int = 1000,
+    watch: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Drive `clients` concurrent clients for warm-up + `seconds`; the figures of the timed part."""
-    out: dict[str, Any] = {"latencies": [], "errors": 0}
+    out: dict[str, Any] = {"latencies": [], "errors": 0, "done_in_window": 0}
+    watch = watch or {}
     # One AsyncClient (one keep-alive connection) per simulated client: a shared client's
     # connection pool costs O(connections) per request, and at 32 clients the generator itself
     # used 4.4 ms of CPU per request (1.7 ms at 1 and 8), so it, not the server, set the pace.
@@ -67,9 +89,12 @@ async def run(
     try:
         now = time.perf_counter()
         start, stop = now + warmup, now + warmup + seconds
+        first = asyncio.ensure_future(snapshot_at(start, watch))
+        last = asyncio.ensure_future(snapshot_at(stop, watch))
         await asyncio.gather(
             *(client_loop(c, kind, seed + i, start, stop, out) for i, c in enumerate(pool))
         )
+        cpu0, cpu1 = await first, await last
     finally:
         for c in pool:
             await c.aclose()
@@ -89,6 +114,11 @@ async def run(
         "p95_ms": pct(0.95),
         "p99_ms": pct(0.99),
         "max_ms": lat[-1] if lat else float("nan"),
+        # CPU milliseconds per request completed in the timed window, per process (tree)
+        "cpu_ms": {
+            k: 1000.0 * (cpu1[k] - cpu0[k]) / out["done_in_window"] if out["done_in_window"] else 0
+            for k in cpu0
+        },
     }
 
 
@@ -107,8 +137,16 @@ def main(argv: list[str] | None = None) -> int:
         help="client i draws its points from random.Random(seed + i); give each run its own "
         "range, or a report lands where an earlier run's did and the duplicate search finds it",
     )
+    p.add_argument(
+        "--cpu-of",
+        action="append",
+        default=[],
+        metavar="NAME=PID",
+        help="also report the CPU per request of this process tree (repeatable)",
+    )
     a = p.parse_args(argv)
-    result = asyncio.run(run(a.base, a.kind, a.clients, a.seconds, a.warmup, a.seed))
+    watch = {name: int(pid) for name, pid in (w.split("=", 1) for w in a.cpu_of)}
+    result = asyncio.run(run(a.base, a.kind, a.clients, a.seconds, a.warmup, a.seed, watch))
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0

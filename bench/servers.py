@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import free_port, server_env, server_process
+from bench.cpu import process_tree
 
 TIPG_VENV = Path(os.environ.get("GRIDGOV_BENCH_TIPG_VENV", "/tmp/tipg-venv"))
 
@@ -22,19 +23,6 @@ class Server:
     base: str
     pid: int
     label: str
-
-
-def _tree(pid: int) -> list[int]:
-    """The process and all its descendants (uvicorn --workers forks children)."""
-    pids = [pid]
-    for p in pids:
-        try:
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    pids.extend(int(c) for c in f.read().split())
-        except OSError:
-            continue
-    return pids
 
 
 def _status_kb(pid: int, field: str) -> int:
@@ -54,7 +42,7 @@ def peak_rss_mb(server: Server) -> tuple[float, float, int]:
     VmHWM is each process's own peak resident set since it started; the sum is an upper bound of
     the tree's peak (the processes need not peak together) and counts shared pages once per process.
     """
-    peaks = [_status_kb(p, "VmHWM") for p in _tree(server.pid)]
+    peaks = [_status_kb(p, "VmHWM") for p in process_tree(server.pid)]
     return sum(peaks) / 1024, max(peaks, default=0) / 1024, len(peaks)
 
 

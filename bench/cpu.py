@@ -1,0 +1,59 @@
+"""CPU time of process trees, from /proc: what one request costs in each process of a benchmark.
+
+A closed-loop benchmark on one machine shares its cores between the load generator, the server
+and PostgreSQL. Once the cores are busy, throughput is cores ÷ (CPU per request, summed over all
+three), so a ratio of two endpoints' throughputs is the inverse ratio of their summed CPU. The
+load generator samples these counters at the start and end of its timed window
+(`python -m bench.loadgen --cpu-of NAME=PID`) and reports milliseconds per request for each.
+"""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and all its descendants (uvicorn --workers and the postmaster fork children)."""
+    pids = [pid]
+    for p in pids:
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    pids.extend(int(c) for c in f.read().split())
+        except OSError:
+            continue
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (its threads included); 0 once it has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of a process tree as it is now (processes that already exited are not counted)."""
+    return sum(cpu_seconds(p) for p in process_tree(pid))
+
+
+def postmaster_pid(url: str) -> int | None:
+    """The PostgreSQL server process behind `url` when it runs on this machine and /proc shows
+    it (the parent of a backend), else None."""
+    try:
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert row is not None
+        with open(f"/proc/{row[0]}/status") as f:
+            ppid = next(int(line.split()[1]) for line in f if line.startswith("PPid:"))
+        with open(f"/proc/{ppid}/stat"):
+            return ppid
+    except (OSError, psycopg.Error, StopIteration):
+        return None
