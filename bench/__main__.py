@@ -19,7 +19,7 @@ import time
 import psycopg
 from rich.table import Table
 
-from bench import bulk, intake, page, tiles
+from bench import bulk, intake, intake_parts, page, tiles
 from bench.common import bench_database, console, machine_line
 from bench.cpu import postmaster_pid
 from bench.dataset import build_dataset
@@ -125,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
                     show(intake.intake_table(rows, a.workers))
                     show(intake.cpu_table(rows, os.cpu_count() or 1))
                     memory.append(("", "2. intake", server, peak_rss_mb(server)))
+                    parts_calls = 300 if a.quick else 1000
+                    with console.status("intake's parts without HTTP"):
+                        parts = intake_parts.run_parts(url, parts_calls)
+                    show(intake_parts.parts_table(parts, parts_calls))
                 if "locate" in only:
                     located = intake.run_locate(server, clients, seconds, warmup, postgres)
                     show(intake.locate_table(located, h.areas.get("grid", 0), h.buildings))
