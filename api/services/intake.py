@@ -34,9 +34,12 @@ _ASSIGN_TAIL = "    END AS swapped_inside\n"
 _CATEGORY_COLUMNS = """    END AS swapped_inside,
     EXISTS (SELECT 1 FROM categories WHERE code = %(category)s) AS category_known,
     -- the test of services.catalogue.OWNER_SQL (`available`), on the chain `up` of ASSIGN_SQL
+    -- (correlated primary-key probes, not a join: a hash join builds a table per report)
     (SELECT (c.area_code IS NULL OR c.area_code IN (SELECT code FROM up))
-            AND (p.area_code IS NULL OR p.area_code IN (SELECT code FROM up))
-     FROM categories c LEFT JOIN categories p ON p.code = c.parent_code
+            AND (c.parent_code IS NULL OR (
+                SELECT p.area_code IS NULL OR p.area_code IN (SELECT code FROM up)
+                FROM categories p WHERE p.code = c.parent_code))
+     FROM categories c
      WHERE c.code = %(category)s) AS category_available
 """
 if ASSIGN_SQL.count(_ASSIGN_TAIL) != 1:
@@ -101,7 +104,8 @@ WITH new_id AS (
 SELECT jsonb_build_object(
     'id', inc.public_id,
     'status', inc.status,
-    'category', jsonb_build_object('code', c.code, 'name', c.name),
+    'category', (SELECT jsonb_build_object('code', c.code, 'name', c.name)
+                 FROM categories c WHERE c.code = inc.category_code),
     'description', inc.description,
     'source', inc.source,
     'location', ST_AsGeoJSON(inc.geom, 7)::jsonb,
@@ -131,7 +135,7 @@ SELECT jsonb_build_object(
         AS dup_reported_at,
     (SELECT array_agg(d.distance_m ORDER BY d.distance_m, d.reported_at, d.row_id) FROM dup d)
         AS dup_distance_m
-FROM inc JOIN ev ON ev.incident_id = inc.id JOIN categories c ON c.code = inc.category_code
+FROM inc JOIN ev ON ev.incident_id = inc.id
 """
 # NEARBY_OPEN_SQL with the row id as a last tie-break column (its ORDER BY ends with i.id).
 _NEARBY_HEAD = "SELECT i.public_id AS id,"
