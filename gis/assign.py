@@ -94,13 +94,17 @@ choice AS (
                WHEN EXISTS (SELECT 1 FROM cover) THEN 'outside'
            END AS method
 ),
+-- `= ANY (ARRAY[…])`, not `=`: the GiST exclusion index ex_areas_code_period cannot take it, so
+-- the chain is read through the unique btree ix_areas_current_code (code, valid_to IS NULL). With
+-- `=` the generic plan picks the GiST at an equal cost estimate: 0.62 → 0.45 ms of backend CPU
+-- per assignment (docs/performance.md, 2026-11-26). The as-of variant turns them back into `=`.
 up AS (
     SELECT a.id, a.code, a.name, a.level, a.parent_code, 0 AS depth
-    FROM areas a JOIN choice c ON a.code = c.code
+    FROM areas a JOIN choice c ON a.code = ANY (ARRAY[c.code])
     WHERE a.valid_to IS NULL
     UNION ALL
     SELECT a.id, a.code, a.name, a.level, a.parent_code, up.depth + 1
-    FROM areas a JOIN up ON a.code = up.parent_code
+    FROM areas a JOIN up ON a.code = ANY (ARRAY[up.parent_code])
     WHERE a.valid_to IS NULL AND up.depth < 12
 ),
 fallback AS (
@@ -196,6 +200,9 @@ _BUILDING_AT = """SELECT b.id, b.name, b.address, g.code AS grid_code
 
 def _as_of(query: str) -> str:
     steps = [
+        # history has no current-row btree: the GiST on (code, period) serves `=` only
+        ("a.code = ANY (ARRAY[c.code])", "a.code = c.code", 1),
+        ("a.code = ANY (ARRAY[up.parent_code])", "a.code = up.parent_code", 1),
         ("a.valid_to IS NULL", _VALID_AT, 4),
         ("FROM area_parts p", _PARTS_AT, 4),
         (_BUILDING_NOW, _BUILDING_AT, 1),

@@ -44,19 +44,7 @@ _CATEGORY_COLUMNS = """    END AS swapped_inside,
 """
 if ASSIGN_SQL.count(_ASSIGN_TAIL) != 1:
     raise RuntimeError("ASSIGN_SQL changed: update intake's INTAKE_ASSIGN_SQL")
-# The chain of areas (`up`) is read through the unique btree ix_areas_current_code (`code`, valid_to
-# IS NULL), not the GiST exclusion index ex_areas_code_period that the generic plan picks at an
-# equal cost estimate (≈ 0.03 ms a probe, 5 probes): GiST cannot take `= ANY (ARRAY[…])`, btree
-# can. 0.62 → 0.45 ms of backend CPU per assignment (docs/performance.md, 2026-11-26).
-_UP_JOINS = (
-    ("FROM areas a JOIN choice c ON a.code = c.code", "a.code = ANY (ARRAY[c.code])"),
-    ("FROM areas a JOIN up ON a.code = up.parent_code", "a.code = ANY (ARRAY[up.parent_code])"),
-)
 INTAKE_ASSIGN_SQL = ASSIGN_SQL.replace(_ASSIGN_TAIL, _CATEGORY_COLUMNS)
-for _join, _btree in _UP_JOINS:
-    if INTAKE_ASSIGN_SQL.count(_join) != 1:
-        raise RuntimeError("ASSIGN_SQL changed: update intake's INTAKE_ASSIGN_SQL")
-    INTAKE_ASSIGN_SQL = INTAKE_ASSIGN_SQL.replace(_join, _join.split(" ON ")[0] + " ON " + _btree)
 
 # Incident, first event, both notifications and the response document in one round trip
 # (before: nextval, this INSERT, the tile NOTIFY and incident_detail's read-back).
