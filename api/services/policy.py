@@ -125,6 +125,20 @@ def incident_scope(
     return sql.SQL("({})").format(sql.SQL(" OR ").join(conds)), params
 
 
+def event_scope(
+    user: User, incident_alias: str = "t", event_alias: str = "e"
+) -> tuple[sql.Composable, dict[str, Any]]:
+    """A condition on an incident row and one of its events, true for events `user` may follow
+    (the live stream and its replay): the incident's scope, and for a department also its own
+    steps on cases it no longer holds (e.g. the step that returned one)."""
+    cond, params = incident_scope(user, incident_alias, "incident_list")
+    if user.role == "department" and user.department_code:
+        own = sql.SQL("{}.department_code = %(vis_dept)s").format(sql.Identifier(event_alias))
+        cond = sql.SQL("({} OR {})").format(cond, own)
+        params = {**params, "vis_dept": user.department_code}
+    return cond, params
+
+
 def incident_scope_fragment(
     conn: Connection[Any], user: User | None, alias: str = "t"
 ) -> tuple[str, dict[str, Any]]:

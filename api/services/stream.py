@@ -27,7 +27,7 @@ from psycopg.rows import dict_row
 
 from api.services.auth import User
 from api.services.events import CHANNEL
-from api.services.visibility import incident_visibility
+from api.services.policy import event_scope
 from gis.event_feed import event_feed_query
 
 log = logging.getLogger("gridgov.stream")
@@ -78,14 +78,6 @@ def parse_notification(payload: str) -> tuple[int | None, str | None]:
     return None, payload or None
 
 
-def _visible(user: User) -> tuple[sql.Composable, dict[str, Any]]:
-    cond, params = incident_visibility(user, "t")
-    if user.role == "department" and user.department_code:
-        # A department also sees its own steps on cases it no longer holds (e.g. its return).
-        cond = sql.SQL("({} OR e.department_code = %(vis_dept)s)").format(cond)
-    return cond, params
-
-
 async def _fetch(
     conn: AsyncConnection[Any],
     user: User,
@@ -93,7 +85,7 @@ async def _fetch(
     params: dict[str, Any],
     limit: int,
 ) -> list[StreamEvent]:
-    visible, vis_params = _visible(user)
+    visible, vis_params = event_scope(user)
     query = event_feed_query(sql.SQL(which), visible)
     cur = await conn.execute(query, {**params, **vis_params, "limit": limit})
     return [
