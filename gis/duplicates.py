@@ -17,7 +17,8 @@ MAX_SUGGESTIONS = 10
 # pool's plan_cache_mode) guesses the window at 0.5 % of the table and ANDs the geometry bitmap
 # with a range scan of ix_incidents_reported_at, which reads every incident of the last
 # `duplicate_hours` city-wide: 0.34 of a 0.38 ms search with 10,000 recent incidents
-# (docs/performance.md, 2026-11-26 afternoon). The box holds a few rows whatever the city's volume.
+# (docs/performance.md, 2026-11-26 afternoon). The fenced scan reads only the incidents ever
+# reported in the box, however many the city has.
 NEARBY_OPEN_SQL = """
 WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g)
 SELECT i.public_id AS id, i.status, i.reported_at,
