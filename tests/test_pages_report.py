@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Route, expect
 
 from tests.conftest import settings_for
-from tests.loop import G1
+from tests.loop import G1, G2
 from tests.pages_workflow_util import (
     PASSWORD,
     WAIT,
@@ -20,6 +20,7 @@ from tests.pages_workflow_util import (
     make_user,
     point_in_page,
 )
+from tests.test_catalogue import IN_G1, IN_G2, local  # noqa: F401  (fixture)
 from tests.test_pages import (
     chromium,  # noqa: F401  (fixture)
     external_urls,
@@ -230,3 +231,34 @@ def test_signed_in_resident_report_is_linked_and_location_button_works(
     expect(page.locator("#status")).to_have_text("No incident '20000101-999999'.")
     assert b.blocked == []
     assert [p for p in b.problems if "status of 404" not in p] == []
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_report_offers_the_catalogue_of_the_point(
+    local,  # noqa: F811  (4+X: local categories of grid 1 and of its community, loaded first)
+    live,
+    browsers,  # noqa: F811
+):
+    page = browsers().page
+    root = open_form(page, live)
+    options = page.locator("#gg-category option")
+
+    # grid 1: its own local service (SH0582) and its community's (SH0581), under their class
+    click_map(page, IN_G1["lat"], IN_G1["lon"])
+    expect(page.locator("#gg-place")).to_have_attribute("data-grid", G1, timeout=WAIT)
+    expect(root).to_have_attribute("data-state", "located")
+    values = ["", "BJ0101", "SH0101", "SH0501", "SH0581", "SH0582", "SJ0102"]
+    assert [o.get_attribute("value") for o in options.all()] == values
+    group = page.locator("#gg-category optgroup[label$=' SH05'] option")
+    assert group.all_inner_texts() == [
+        "巡查 (SH0501)",
+        "加装电梯协调 (SH0581)",
+        "一网格特色服务 (SH0582)",
+    ]
+
+    # grid 2, same community: the community's service, not grid 1's
+    click_map(page, IN_G2["lat"], IN_G2["lon"])
+    expect(page.locator("#gg-place")).to_have_attribute("data-grid", G2, timeout=WAIT)
+    values = ["", "BJ0101", "SH0101", "SH0501", "SH0581", "SJ0102"]
+    assert [o.get_attribute("value") for o in options.all()] == values

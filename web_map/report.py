@@ -1,8 +1,8 @@
 """Residents' pages: /report (click the map, pick a category, submit) and /report/{id} (follow it).
 
-Both are public. `static/report.js` does the work against the API: GET /api/v1/locate and
-/api/v1/categories for the categories available at the point, POST /api/v1/incidents with an
-Idempotency-Key per form, and GET /api/v1/incidents/{id} for the public view.
+Both are public. `static/report.js` does the work against the API: GET /api/v1/locate, then
+/api/v1/catalogue?area= for the categories offered where the point is, POST /api/v1/incidents
+with an Idempotency-Key per form, and GET /api/v1/incidents/{id} for the public view.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
  * GridGov residents' pages, on top of gridgov.js (window.GridGov).
  *
  * /report: click the map (or use the browser's location) → GET /api/v1/locate says which grid
- * holds the point and which category classes are served there; GET /api/v1/categories gives
- * their sub-classes → POST /api/v1/incidents with an Idempotency-Key made once per form, so a
+ * holds the point and which category classes are served there; GET /api/v1/catalogue?area= gives
+ * what may be reported in the area holding it (the 4+X rule is the server's, not repeated here)
+ * → POST /api/v1/incidents with an Idempotency-Key made once per form, so a
  * double click or a resend after a lost answer cannot create a second report. With a session
  * (a signed-in user) the X-CSRF-Token header goes along and the report is linked to the user.
  *
@@ -59,7 +60,7 @@
     const error = document.getElementById("gg-report-error");
     const submit = document.getElementById("gg-submit");
     const result = document.getElementById("gg-result");
-    const state = { point: null, marker: null, key: newKey(), csrf: null, categories: null, ticket: 0 };
+    const state = { point: null, marker: null, key: newKey(), csrf: null, ticket: 0 };
     G.report = state;
 
     function setState(value) {
@@ -90,27 +91,15 @@
       submit.disabled = true;
     }
 
-    async function categoriesList() {
-      if (state.categories) return state.categories;
-      const answer = await G.getJSON(config.api + "/categories");
-      if (!answer.ok) throw new Error(G.errorMessage(answer));
-      state.categories = answer.body.categories || [];
-      return state.categories;
-    }
-
-    /** Sub-classes of the classes served at the point (local categories only where they apply). */
-    function fillCategories(located, categories) {
-      const a = located.assignment || {};
-      const here = new Set(
-        ["grid", "community", "street", "district"].map((l) => a[l] && a[l].code).filter(Boolean)
-      );
-      const applies = (c) => !c.area_code || here.has(c.area_code);
+    /** The catalogue offered at the point, grouped under the classes served there (in locate's
+     * order); a class the catalogue does not offer here is left out. */
+    function fillCategories(located, offered) {
       const groups = [];
       for (const major of located.departments || []) {
-        const info = categories.find((c) => c.code === major.category);
-        if (info && !applies(info)) continue;
-        const subs = categories.filter((c) => c.parent_code === major.category && applies(c));
-        const choices = subs.length ? subs : [info || { code: major.category, name: major.category_name }];
+        const info = offered.find((c) => c.code === major.category);
+        if (!info) continue;
+        const subs = offered.filter((c) => c.parent === major.category);
+        const choices = subs.length ? subs : [info];
         groups.push(
           el(
             "optgroup",
@@ -136,9 +125,15 @@
       select.disabled = true;
       const url = config.api + "/locate?lon=" + state.point.lon + "&lat=" + state.point.lat;
       let located;
-      let categories;
+      let offered = null;
       try {
-        [located, categories] = await Promise.all([G.getJSON(url), categoriesList()]);
+        located = await G.getJSON(url);
+        if (located.ok) {
+          // the catalogue of the area that holds the point (no second spatial lookup)
+          const area = (located.body.assignment || {}).responsible_area || "";
+          offered = await G.getJSON(config.api + "/catalogue?area=" + encodeURIComponent(area));
+          if (!offered.ok) located = offered; // its error, in words
+        }
       } catch (failure) {
         located = { ok: false, status: 0, body: null, message: failure.message };
       }
@@ -150,7 +145,7 @@
         setState("outside");
         return;
       }
-      fillCategories(located.body, categories);
+      fillCategories(located.body, offered.body.categories || []);
       const a = located.body.assignment || {};
       setPlace(
         "located",
