@@ -50,9 +50,10 @@ def postmaster_pid(url: str) -> int | None:
     try:
         with psycopg.connect(url) as conn:
             row = conn.execute("SELECT pg_backend_pid()").fetchone()
-        assert row is not None
-        with open(f"/proc/{row[0]}/status") as f:
-            ppid = next(int(line.split()[1]) for line in f if line.startswith("PPid:"))
+            assert row is not None
+            # read while the backend lives: it exits as soon as the connection closes
+            with open(f"/proc/{row[0]}/status") as f:
+                ppid = next(int(line.split()[1]) for line in f if line.startswith("PPid:"))
         with open(f"/proc/{ppid}/stat"):
             return ppid
     except (OSError, psycopg.Error, StopIteration):
