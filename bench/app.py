@@ -10,7 +10,10 @@ here only, never in the product.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
+from psycopg import Connection
 
 from api.deps import ConnDep
 from api.main import create_app
@@ -34,6 +37,16 @@ RETURNING id, created_at
 """
 
 
+def insert_reference(conn: Connection[Any], report: IncidentIn) -> dict[str, Any]:
+    """The reference's work below HTTP: one row for the report, its id and time."""
+    lon, lat, _crs = report.xy_crs()
+    row = conn.execute(
+        INSERT_SQL, {"category": report.category, "lon": lon, "lat": lat}, prepare=True
+    ).fetchone()
+    assert row is not None
+    return {"id": row["id"], "created_at": row["created_at"]}
+
+
 def bench_app() -> FastAPI:
     """GridGov's app (settings from the environment) with the reference endpoint added."""
     app = create_app(Settings())
@@ -41,11 +54,6 @@ def bench_app() -> FastAPI:
     @app.post("/bench/insert", response_class=JSON, status_code=201)
     def insert_one(report: IncidentIn, conn: ConnDep) -> JSON:
         """The reference: validate the report body, INSERT one row, answer 201."""
-        lon, lat, _crs = report.xy_crs()
-        row = conn.execute(
-            INSERT_SQL, {"category": report.category, "lon": lon, "lat": lat}, prepare=True
-        ).fetchone()
-        assert row is not None
-        return JSON({"id": row["id"], "created_at": row["created_at"]}, status_code=201)
+        return JSON(insert_reference(conn, report), status_code=201)
 
     return app

@@ -31,12 +31,11 @@ from api.db.session import open_pool
 from api.schemas.incidents import IncidentIn
 from api.services import intake
 from api.settings import DatabaseSettings, Settings
-from bench.app import INSERT_SQL, TABLE_SQL
+from bench.app import TABLE_SQL, insert_reference
 from bench.common import bench_database, console
 from bench.cpu import cpu_seconds
 from bench.dataset import build_dataset
 from bench.loadgen import request_for
-from gis.assign import assign_params
 
 
 @dataclass
@@ -81,7 +80,6 @@ def measure(
 def run_parts(url: str, calls: int = 1000, warmup: int = 100, seed: int = 424242) -> list[Part]:
     """The three rows, interleaved twice (ABCABC) so drift on a shared machine hits each alike."""
     settings = Settings()
-    a = settings.assignment
     rng = random.Random(seed)
 
     def body() -> IncidentIn:
@@ -94,20 +92,11 @@ def run_parts(url: str, calls: int = 1000, warmup: int = 100, seed: int = 424242
             conn.commit()
 
             def reference(report: IncidentIn) -> None:
-                lon, lat, _crs = report.xy_crs()
-                params = {"category": report.category, "lon": lon, "lat": lat}
-                conn.execute(INSERT_SQL, params, prepare=True).fetchone()
+                insert_reference(conn, report)
 
             def assignment(report: IncidentIn) -> None:
                 lon, lat, _crs = report.xy_crs()
-                params = assign_params(
-                    lon,
-                    lat,
-                    category=report.category,
-                    by_class=False,
-                    nearest_m=a.nearest_grid_m,
-                    near_m=a.near_boundary_m,
-                )
+                params = intake.intake_assign_params(settings, report.category, lon, lat)
                 conn.execute(intake.INTAKE_ASSIGN_SQL, params, prepare=True).fetchone()
 
             def report(report: IncidentIn) -> None:

@@ -178,6 +178,21 @@ def _replay(
     return IntakeResult(incident_detail(conn, row["public_id"]), created=False)
 
 
+def intake_assign_params(
+    settings: Settings, category: str, lon: float, lat: float
+) -> dict[str, Any]:
+    """INTAKE_ASSIGN_SQL's parameters for a report of `category` at a WGS 84 point."""
+    a = settings.assignment
+    return assign_params(
+        lon,
+        lat,
+        category=category,
+        by_class=False,
+        nearest_m=a.nearest_grid_m,
+        near_m=a.near_boundary_m,
+    )
+
+
 def report_incident(
     conn: Connection[Any],
     settings: Settings,
@@ -203,16 +218,8 @@ def report_incident(
     crs = normalize_crs(crs_name)
     lon, lat = to_wgs84(x, y, crs)
 
-    a = settings.assignment
     try:
-        params = assign_params(
-            lon,
-            lat,
-            category=report.category,
-            by_class=False,
-            nearest_m=a.nearest_grid_m,
-            near_m=a.near_boundary_m,
-        )
+        params = intake_assign_params(settings, report.category, lon, lat)
     except InvalidCoordinates:
         _require_category(conn, report.category)  # an unknown category is still told first
         raise
