@@ -11,12 +11,14 @@ import typer
 from rich.console import Console
 
 from api.db.session import connect
-from api.errors import DomainError
+from api.errors import DomainError, query_timeout_message
 from api.settings import Settings
 from gis.errors import SpatialError
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+# zh_CN, with the rest of the CLI's text when the catalogue arrives
+CLI_TIMEOUT_HINT = "（命令行上限 GRIDGOV_LONG_STATEMENT_TIMEOUT_MS，0 为不限。）"
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -45,6 +47,8 @@ def database(s: Settings) -> Iterator[psycopg.Connection[Any]]:
             yield conn
     except (DomainError, SpatialError) as exc:
         fail(exc.message)
+    except psycopg.errors.QueryCanceled:
+        fail(query_timeout_message(s.db.long_statement_timeout_ms) + CLI_TIMEOUT_HINT)
     except FileNotFoundError as exc:
         fail(str(exc))
     except psycopg.errors.UndefinedTable:

@@ -33,10 +33,31 @@ def get_conn(request: Request) -> Iterator[Connection[Any]]:
         yield conn
 
 
+def get_read_conn(request: Request) -> Iterator[Connection[Any]]:
+    """A connection for reads that tolerate a second of lag (tiles, OGC, stats, exports): the
+    streaming replica's when one is configured and keeping up, else the primary's
+    (api/db/read_pool.py). Writes and reads of one's own writes take ConnDep."""
+    with request.app.state.read_pool.connection() as (conn, on_replica):
+        request.state.read_on_replica = on_replica
+        if not on_replica:
+            request.state.primary_conn = conn  # the user check reuses it: one checkout, not two
+        yield conn
+
+
+def allow_long_statements(request: Request, conn: Connection[Any]) -> None:
+    """Exports: the rest of this request's transaction runs under
+    GRIDGOV_LONG_STATEMENT_TIMEOUT_MS instead of GRIDGOV_STATEMENT_TIMEOUT_MS."""
+    timeout_ms = request.app.state.settings.db.long_statement_timeout_ms
+    # is_local: ends with the transaction, so the pooled connection goes back with the default
+    conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(timeout_ms),))
+    request.state.statement_timeout_ms = timeout_ms
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": the transaction commits (or rolls back) before the response is sent, so a
 # client never sees 201 for a write that then fails to commit.
 ConnDep = Annotated[Connection[Any], Depends(get_conn, scope="function")]
+ReadConnDep = Annotated[Connection[Any], Depends(get_read_conn, scope="function")]
 
 
 SESSION_COOKIE = "gridgov_session"
@@ -96,6 +117,38 @@ async def current_user(user: Annotated[User | None, Depends(request_user)]) -> U
 
 OptionalUser = Annotated[User | None, Depends(request_user)]
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def user_on_primary(request: Request, authorization: str | None) -> User | None:
+    """`optional_user` for routes on ReadConnDep: always on the primary (a session is touched on
+    every request, and a token revoked a moment ago must already count) — on the request's read
+    connection when that is the primary's, else on a short checkout of its own."""
+    conn = getattr(request.state, "primary_conn", None)
+    if conn is not None:
+        return optional_user(request, conn, authorization)
+    with request.app.state.pool.connection() as primary:
+        return optional_user(request, primary, authorization)
+
+
+async def read_request_user(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> User | None:
+    """`request_user` for routes on ReadConnDep (no primary connection held for anonymous
+    callers, nor for the whole request)."""
+    if not authorization and not request.cookies.get(SESSION_COOKIE):
+        return None
+    return await run_in_threadpool(user_on_primary, request, authorization)
+
+
+async def read_current_user(user: Annotated[User | None, Depends(read_request_user)]) -> User:
+    """`current_user` for routes on ReadConnDep."""
+    if user is None:
+        raise Unauthorized("This needs a token: send 'Authorization: Bearer <token>'.")
+    return user
+
+
+ReadOptionalUser = Annotated[User | None, Depends(read_request_user)]
+ReadCurrentUser = Annotated[User, Depends(read_current_user)]
 
 
 def bbox_param(

@@ -19,6 +19,13 @@ from gis.errors import SpatialError
 
 log = logging.getLogger("gridgov")
 DB_RETRY_AFTER_S = 5  # seconds a client should wait while the database is unreachable
+QUERY_RETRY_AFTER_S = 30  # after a statement timeout: a retry at once would most likely time out
+
+# People read these (zh_CN first; they move into the gettext catalogue with the rest).
+MESSAGES = {
+    "query_timeout": "查询超时：数据库在 {seconds:g} 秒内未完成此请求，已取消。"
+    "请缩小时间范围或区域后重试；大批量数据请用命令行导出（gridgov export / gridgov stats）。",
+}
 
 
 class DomainError(Exception):
@@ -116,6 +123,19 @@ def _readable(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
     return f"Invalid value in {where}: {first['problem']}{more}.", details
 
 
+def statement_timeout_of(request: Request) -> int:
+    """The statement timeout (ms) the request ran under: the export one if it asked for it."""
+    timeout = getattr(request.state, "statement_timeout_ms", None)
+    if timeout is None:
+        timeout = request.app.state.settings.db.statement_timeout_ms
+    return int(timeout)
+
+
+def query_timeout_message(timeout_ms: int) -> str:
+    """What a person reads when a query ran out of time."""
+    return MESSAGES["query_timeout"].format(seconds=timeout_ms / 1000)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain, spatial, validation and unexpected errors to the envelope."""
 
@@ -147,6 +167,17 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("refused value on %s %s: %s", request.method, request.url.path, exc)
         message = "A value in the request cannot be stored (e.g. a NUL character in text)."
         return JSON(error_body("invalid_value", message), 422)
+
+    @app.exception_handler(psycopg.errors.QueryCanceled)
+    async def _query_timeout(request: Request, exc: Exception) -> JSON:
+        # statement_timeout (GRIDGOV_STATEMENT_TIMEOUT_MS) ended the query; the transaction was
+        # rolled back when the connection left the request, so the pool gets it back clean
+        timeout_ms = statement_timeout_of(request)
+        log.warning("query timeout (%s ms) on %s %s", timeout_ms, request.method, request.url.path)
+        body = error_body(
+            "query_timeout", query_timeout_message(timeout_ms), {"timeout_ms": timeout_ms}
+        )
+        return JSON(body, 503, headers={"Retry-After": str(QUERY_RETRY_AFTER_S)})
 
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)

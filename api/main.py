@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.db.read_pool import open_read_pool
 from api.db.session import database_url, open_pool
 from api.errors import install_error_handlers
 from api.limits import install as install_limits
@@ -37,11 +38,14 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = open_pool(settings.db)
+        # reads that tolerate lag: the replica if configured (api/db/read_pool.py)
+        app.state.read_pool = open_read_pool(settings.db, app.state.pool)
         app.state.tile_cache.listen(database_url(settings.db))  # invalidations from any process
         try:
             yield
         finally:
             app.state.tile_cache.close()
+            app.state.read_pool.close()
             app.state.pool.close()
 
     app = FastAPI(

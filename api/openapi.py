@@ -51,7 +51,8 @@ ERROR_TEXT = {
     422: "Validation failed: a value is well-formed but not acceptable (geometry, category, …)",
     428: "Precondition required: send If-Match with the version (ETag) you read",
     429: "Too many requests from this address; see Retry-After",
-    503: "Service unavailable (database, or too many live streams); see Retry-After",
+    503: "Service unavailable (database, a query over the statement timeout, or too many live "
+    "streams); see Retry-After",
 }
 # Open311 GeoReport v2 answers its own errors with 400, 403 or 404 (api/open311/render.py); the
 # body-size and rate-limit middleware answer before any route, in the GridGov envelope.
@@ -190,9 +191,9 @@ def derived_errors(route: RouteContext, method: str, path: str) -> set[int]:
         codes.add(404)  # no such id (or a value that routes nowhere)
     if names & BAD_REQUEST_DEPS:
         codes.add(400)
-    if names & {"get_conn", "listener", "stream_slot"}:
-        codes.add(503)  # database unreachable (Retry-After); stream_slot: too many streams
-    if names & {"optional_user", "request_user", "stream_user"}:
+    if names & {"get_conn", "get_read_conn", "listener", "stream_slot"}:
+        codes.add(503)  # database unreachable, query timeout (Retry-After); too many streams
+    if names & {"optional_user", "request_user", "read_request_user", "stream_user"}:
         codes.add(401)  # a malformed, unknown, revoked or expired token
         if method not in {"GET", "HEAD", "OPTIONS"}:
             codes.add(403)  # a page session without its CSRF token

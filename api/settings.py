@@ -25,6 +25,26 @@ class DatabaseSettings(BaseSettings):
     pool_timeout: float = Field(
         default=5.0, gt=0, description="Seconds a request waits for a connection, then 503."
     )
+    statement_timeout_ms: int = Field(
+        default=10_000,
+        ge=0,
+        description="Longest statement of an HTTP request (ms), then 503 query_timeout; 0 = none.",
+    )
+    long_statement_timeout_ms: int = Field(
+        default=600_000,
+        ge=0,
+        description="Longest statement of an export (CSV download) and of the CLI (ms); 0 = none.",
+    )
+    read_database_url: str | None = Field(
+        default=None,
+        description="A streaming replica for reads that tolerate lag (tiles, OGC, stats, …).",
+    )
+    read_max_lag_s: float = Field(
+        default=1.0, gt=0, description="Replica replay lag above which reads go to the primary."
+    )
+    read_retry_s: float = Field(
+        default=5.0, gt=0, description="After a replica failure, seconds of reads on the primary."
+    )
 
 
 class AssignmentSettings(BaseSettings):

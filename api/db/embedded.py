@@ -183,6 +183,49 @@ class EmbeddedCluster:
         self._ensure_database()
         return self.url()
 
+    def up_replica(self, primary: EmbeddedCluster) -> str:
+        """Create (first time: `pg_basebackup -R` from the running `primary`) and start a hot
+        standby streaming from it, on this cluster's own port; returns its URL (read-only).
+
+        The way docs/scaling.md sets a replica up, for the tests and for trying it locally.
+        """
+        bindir = _pg_bindir()
+        self.home.mkdir(parents=True, exist_ok=True)
+        if not (self.data_dir / "PG_VERSION").exists():
+            password = primary._password()
+            self.state_file.write_text(json.dumps({"password": password, "port": self.port}))
+            self.state_file.chmod(0o600)
+            self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+            self._chown(self.data_dir.parent)
+            source = (
+                f"host=127.0.0.1 port={primary.port} user={DB_USER} "
+                f"password={password} dbname=postgres"
+            )
+            # -R writes standby.signal and primary_conninfo; -X stream: WAL of the copy's time
+            self._run(
+                [str(bindir / "pg_basebackup"), "-d", source, "-D", str(self.data_dir)]
+                + ["-R", "-X", "stream", "-c", "fast"]
+            )
+            conf = [  # the copy carries the primary's port and socket directory: its own instead
+                f"port = {self.port}",
+                f"unix_socket_directories = '{self.data_dir}'",
+                "hot_standby = on",
+                # the primary keeps rows a replica query still reads, instead of that query
+                # being cancelled by the replay of their vacuum
+                "hot_standby_feedback = on",
+            ]
+            with open(self.data_dir / "postgresql.auto.conf", "a") as fh:
+                fh.write("\n".join(conf) + "\n")
+        if not self.is_running():
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            self._chown(self.log_file.parent)
+            self._run(
+                [str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file)]
+                + ["-w", "-t", "60", "start"]
+            )
+        self._wait_ready(bindir)
+        return self.url()
+
     def down(self) -> bool:
         """Stop the cluster if it runs; returns whether it was running."""
         if not self.is_running():

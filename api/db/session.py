@@ -26,8 +26,13 @@ def embedded_cluster(settings: DatabaseSettings) -> EmbeddedCluster:
 def database_url(settings: DatabaseSettings) -> str:
     """GRIDGOV_DATABASE_URL when set, else the embedded cluster's URL (libpq form)."""
     if settings.database_url:
-        return settings.database_url.replace("postgresql+psycopg://", "postgresql://")
+        return libpq_url(settings.database_url)
     return embedded_cluster(settings).url()
+
+
+def libpq_url(url: str) -> str:
+    """A URL as libpq takes it (SQLAlchemy's driver prefix removed)."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -86,10 +91,30 @@ def check_connection(conn: Connection[Any]) -> None:
         ConnectionPool.check_connection(conn)
 
 
-def open_pool(settings: DatabaseSettings) -> ConnectionPool[Connection[dict]]:
-    """A psycopg pool returning dict rows; opened and waited for before use."""
+def _options(statement_timeout_ms: int) -> str:
+    """Server settings every connection starts with (libpq `options`)."""
+    # Generic plans and no JIT: see open_pool. The statement timeout bounds what one request (or
+    # CLI run) can take from the database; 0 = no limit (PostgreSQL's own meaning).
+    return (
+        "-c plan_cache_mode=force_generic_plan -c jit=off "
+        f"-c statement_timeout={int(statement_timeout_ms)}"
+    )
+
+
+def open_pool(
+    settings: DatabaseSettings,
+    url: str | None = None,
+    name: str = "gridgov",
+    wait: bool = True,
+    reconnect_timeout: float = 300.0,
+) -> ConnectionPool[Connection[dict]]:
+    """A psycopg pool returning dict rows (on `url`, default the primary's).
+
+    `wait`: open and wait for the first connections (the primary); without it the pool fills in
+    the background (a replica that may be down when the app starts).
+    """
     pool: ConnectionPool[Connection[dict]] = ConnectionPool(
-        database_url(settings),
+        url or database_url(settings),
         min_size=settings.pool_min,
         max_size=settings.pool_max,
         # a short wait, then PoolTimeout → 503 with Retry-After (not a request hanging for 30 s)
@@ -99,7 +124,7 @@ def open_pool(settings: DatabaseSettings) -> ConnectionPool[Connection[dict]]:
         configure=configure_connection,
         kwargs={
             "row_factory": dict_row,
-            "application_name": "gridgov",
+            "application_name": name,
             # Only statements marked prepare=True are prepared (the hot, fixed-shape ones; a huge
             # threshold, since None would disable prepare=True too), and they use one generic
             # plan: the assignment SQL otherwise re-plans for ~1 ms per call, for a plan that
@@ -107,14 +132,21 @@ def open_pool(settings: DatabaseSettings) -> ConnectionPool[Connection[dict]]:
             "prepare_threshold": 1_000_000,
             # JIT off: request queries are short, and a high cost estimate (ST_ClusterDBSCAN in
             # the hotspot query) made PostgreSQL spend 1.0 s of a 1.2 s query compiling it.
-            "options": "-c plan_cache_mode=force_generic_plan -c jit=off",
+            # statement_timeout: a runaway query ends as 503 query_timeout (api/errors.py).
+            "options": _options(settings.statement_timeout_ms),
         },
+        reconnect_timeout=reconnect_timeout,
         open=False,
     )
-    pool.open(wait=True, timeout=15)
+    pool.open(wait=wait, timeout=15)
     return pool
 
 
 def connect(settings: DatabaseSettings) -> Connection[dict]:
-    """One connection for CLI work (dict rows)."""
-    return Connection.connect(database_url(settings), row_factory=dict_row)
+    """One connection for CLI work (dict rows), with the long statement timeout."""
+    return Connection.connect(
+        database_url(settings),
+        row_factory=dict_row,
+        application_name="gridgov-cli",
+        options=f"-c statement_timeout={int(settings.long_statement_timeout_ms)}",
+    )

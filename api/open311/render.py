@@ -25,7 +25,13 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from api.errors import DB_RETRY_AFTER_S, DomainError
+from api.errors import (
+    DB_RETRY_AFTER_S,
+    QUERY_RETRY_AFTER_S,
+    DomainError,
+    query_timeout_message,
+    statement_timeout_of,
+)
 from api.responses import dumps
 from gis.errors import SpatialError
 
@@ -126,6 +132,15 @@ class Open311Route(APIRoute):
                     400,
                     ["A value cannot be stored (for example a NUL character in a text field)."],
                     format_of(request.url.path),
+                ) from exc
+            except psycopg.errors.QueryCanceled as exc:
+                # GRIDGOV_STATEMENT_TIMEOUT_MS ran out: 503 and when to try again, as on the API
+                log.warning("query timeout on %s %s", request.method, request.url.path)
+                raise Open311Error(
+                    503,
+                    [query_timeout_message(statement_timeout_of(request))],
+                    format_of(request.url.path),
+                    {"Retry-After": str(QUERY_RETRY_AFTER_S)},
                 ) from exc
             except (psycopg.OperationalError, PoolTimeout) as exc:
                 # the same outage answer as the rest of the API: 503 and when to come back

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import Response
 
-from api.deps import ConnDep, SettingsDep
+from api.deps import ConnDep, ReadConnDep, SettingsDep
 from api.errors import BadRequest, Forbidden, NotFound
 from api.open311.forms import RequestForm, parse_form, parse_query
 from api.open311.render import FORMATS, Open311Route, render
@@ -127,7 +127,7 @@ def create_request(
 @router.get("/requests.{fmt}", summary="GET Service Requests")
 def requests(
     fmt: str,
-    conn: ConnDep,
+    conn: ReadConnDep,
     settings: SettingsDep,
     service_request_id: Annotated[str | None, Query(description="comma list")] = None,
     service_code: Annotated[str | None, Query(description="comma list")] = None,

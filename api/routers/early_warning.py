@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import ClockDep, ConnDep, CurrentUser, SettingsDep
+from api.deps import ClockDep, ConnDep, CurrentUser, ReadConnDep, ReadCurrentUser, SettingsDep
 from api.responses import JSON, GeoJSON
 from api.services.duplicates import duplicates_of_incident
 from api.services.early_warning import hotspots, repeats
@@ -25,8 +25,8 @@ CategoryQ = Annotated[
 
 @router.get("/hotspots", response_class=GeoJSON)
 def list_hotspots(
-    conn: ConnDep,
-    user: CurrentUser,
+    user: ReadCurrentUser,
+    conn: ReadConnDep,
     clock: ClockDep,
     days: Annotated[int, Query(ge=1, le=365, description="reported in the last N days")] = 30,
     radius_m: Annotated[float, Query(gt=0, le=5000, description="DBSCAN distance, metres")] = 100,
@@ -49,8 +49,8 @@ def list_hotspots(
 
 @router.get("/repeats", response_class=GeoJSON)
 def list_repeats(
-    conn: ConnDep,
-    user: CurrentUser,
+    user: ReadCurrentUser,
+    conn: ReadConnDep,
     clock: ClockDep,
     days: Annotated[int, Query(ge=1, le=3660, description="closed in the last N days")] = 90,
     min_count: Annotated[int, Query(ge=2, le=10_000, description="closed incidents")] = 3,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import BBoxDep, ConnDep, SettingsDep
+from api.deps import BBoxDep, ReadConnDep, SettingsDep
 from api.errors import BadRequest, NotAcceptable
 from api.responses import JSON, GeoJSON
 from api.services import ogc
@@ -80,7 +80,9 @@ def conformance(request: Request, f: Annotated[str | None, FORMAT] = None) -> JS
 
 
 @router.get("/collections", response_class=JSON)
-def collections(request: Request, conn: ConnDep, f: Annotated[str | None, FORMAT] = None) -> JSON:
+def collections(
+    request: Request, conn: ReadConnDep, f: Annotated[str | None, FORMAT] = None
+) -> JSON:
     """The collections present in the data, with extents."""
     media = _negotiate(request, f, META, set())
     return JSON(ogc.collections(conn, _base(request)), media_type=media)
@@ -88,7 +90,7 @@ def collections(request: Request, conn: ConnDep, f: Annotated[str | None, FORMAT
 
 @router.get("/collections/{collection_id}", response_class=JSON)
 def collection(
-    collection_id: str, request: Request, conn: ConnDep, f: Annotated[str | None, FORMAT] = None
+    collection_id: str, request: Request, conn: ReadConnDep, f: Annotated[str | None, FORMAT] = None
 ) -> JSON:
     """One collection."""
     media = _negotiate(request, f, META, set())
@@ -97,7 +99,7 @@ def collection(
 
 @router.get("/collections/{collection_id}/schema", response_class=JSON)
 def collection_schema(
-    collection_id: str, request: Request, conn: ConnDep, f: Annotated[str | None, FORMAT] = None
+    collection_id: str, request: Request, conn: ReadConnDep, f: Annotated[str | None, FORMAT] = None
 ) -> JSON:
     """JSON Schema of the collection's features."""
     _negotiate(request, f, ("application/schema+json", ogc.JSON), set())
@@ -109,7 +111,7 @@ def collection_schema(
 def items(
     collection_id: str,
     request: Request,
-    conn: ConnDep,
+    conn: ReadConnDep,
     settings: SettingsDep,
     bbox: BBoxDep,
     limit: Annotated[
@@ -148,7 +150,7 @@ def item(
     collection_id: str,
     feature_id: str,
     request: Request,
-    conn: ConnDep,
+    conn: ReadConnDep,
     f: Annotated[str | None, FORMAT] = None,
 ) -> GeoJSON:
     """One feature."""

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from api.deps import ClockDep, ConnDep, CurrentUser, SettingsDep
+from api.deps import (
+    ClockDep,
+    ReadConnDep,
+    ReadCurrentUser,
+    SettingsDep,
+    allow_long_statements,
+)
 from api.responses import JSON
 from api.services.stats import compute_stats, parse_period, stats_csv
 from api.services.stats_flags import negative_list, trend
@@ -39,9 +45,10 @@ LevelQ = Annotated[
 
 @router.get("", response_model=None)
 def stats(
-    conn: ConnDep,
+    request: Request,
+    user: ReadCurrentUser,
+    conn: ReadConnDep,
     settings: SettingsDep,
-    user: CurrentUser,
     clock: ClockDep,
     start: FromQ = None,
     to: ToQ = None,
@@ -51,6 +58,8 @@ def stats(
 ) -> Response:
     """Counts and rates per group over a period (formulas: docs/metrics.md)."""
     period = parse_period(start, to, settings.calendar.timezone, clock())
+    if format == "csv":  # a download (a year, every grid): the export timeout
+        allow_long_statements(request, conn)
     doc = compute_stats(conn, user, period, group_by, level)
     if format == "csv":
         day = period.start.astimezone(period.tz).date().isoformat()
@@ -65,9 +74,9 @@ def stats(
 
 @router.get("/flags", response_class=JSON)
 def flags(
-    conn: ConnDep,
+    user: ReadCurrentUser,
+    conn: ReadConnDep,
     settings: SettingsDep,
-    user: CurrentUser,
     clock: ClockDep,
     start: FromQ = None,
     to: ToQ = None,
@@ -80,9 +89,9 @@ def flags(
 
 @router.get("/trend", response_class=JSON)
 def stats_trend(
-    conn: ConnDep,
+    user: ReadCurrentUser,
+    conn: ReadConnDep,
     settings: SettingsDep,
-    user: CurrentUser,
     clock: ClockDep,
     code: Annotated[str, Query(max_length=64, description="the group's code")],
     start: FromQ = None,

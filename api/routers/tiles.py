@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from api.deps import ConnDep, IncidentFilterDep, SettingsDep, optional_user
+from api.deps import IncidentFilterDep, ReadConnDep, SettingsDep, user_on_primary
 from api.responses import JSON
 from api.services.policy import check_feed_filter
 from api.services.tiles import get_tile, tilejson
@@ -21,7 +21,7 @@ LevelQuery = Annotated[Level | None, Query(description="areas layer only: one le
 
 @router.get("/{layer}.json", response_class=JSON)
 def layer_tilejson(
-    layer: str, request: Request, conn: ConnDep, settings: SettingsDep, level: LevelQuery = None
+    layer: str, request: Request, conn: ReadConnDep, settings: SettingsDep, level: LevelQuery = None
 ) -> JSON:
     """TileJSON 3.0 for a layer (areas, grids, buildings, incidents)."""
     root = str(request.base_url).rstrip("/")
@@ -39,7 +39,7 @@ def vector_tile(
     x: int,
     y: int,
     request: Request,
-    conn: ConnDep,
+    conn: ReadConnDep,
     settings: SettingsDep,
     where: IncidentFilterDep,
     level: LevelQuery = None,
@@ -51,8 +51,10 @@ def vector_tile(
     The incidents layer takes the incident list's filters (status, category, area, …).
     """
     if where.department:  # tiles are public, who handles what is not: only then ask who calls
-        check_feed_filter(optional_user(request, conn, authorization), where.department)
+        check_feed_filter(user_on_primary(request, authorization), where.department)
     cache = request.app.state.tile_cache
+    if request.state.read_on_replica:  # a render may miss the last second's writes: see lagged
+        cache = cache.lagged(request.app.state.read_pool.settle_s)
     answer = get_tile(conn, cache, settings.tiles, layer, z, x, y, level, where)
     headers = {
         "ETag": answer.etag,

@@ -49,6 +49,9 @@ class Health(Open):
     status: Literal["ok"]
     database: Literal["ok"]
     postgis: str
+    reads: dict[str, str | None] = Field(
+        description="where lag-tolerant reads go: replica or primary, and the replica's state"
+    )
 
 
 class Feature(Open):

@@ -30,7 +30,7 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg import Connection, sql
@@ -77,7 +77,7 @@ class TileCache:
         self._lock = threading.Lock()
         self._entries: OrderedDict[Key, CachedTile] = OrderedDict()
         self._generation = 0
-        self._log: deque[tuple[int, Change]] = deque(maxlen=LOG_SIZE)
+        self._log: deque[tuple[int, Change, float]] = deque(maxlen=LOG_SIZE)  # + monotonic()
         self._forgotten = 0  # highest generation that fell off the log
         self._pending: dict[str, tuple[Change, float]] = {}
         self._degraded = False
@@ -111,24 +111,38 @@ class TileCache:
         with self._lock:
             return self._generation
 
-    def put(self, key: Key, tile: CachedTile, since: int) -> bool:
-        """Store a tile rendered from data read after `since`, unless it may already be stale."""
+    def put(
+        self, key: Key, tile: CachedTile, since: int, heard_before: float | None = None
+    ) -> bool:
+        """Store a tile rendered from data read after `since`, unless it may already be stale.
+
+        `heard_before` (a replica's render, see `lagged`): changes heard at or after this
+        time.monotonic() may be missing from the data too, so they also keep the tile out.
+        """
         with self._lock:
             self._expire_pending()
             if self.max_entries <= 0 or self._degraded or since < self._forgotten:
                 return False
             if any(_touches(c, tile) for c, _ in self._pending.values()):
                 return False
-            for g, change in reversed(self._log):  # newest first: stop at `since`
-                if g <= since:
+            settled = heard_before is None
+            for g, change, heard in reversed(self._log):  # newest first
+                if g <= since and (heard_before is None or heard < heard_before):
+                    settled = True
                     break
                 if _touches(change, tile):
                     return False
+            if not settled and self._forgotten:  # older changes fell off the log: unknown
+                return False
             self._entries[key] = tile
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
             return True
+
+    def lagged(self, lag_s: float) -> LaggedTiles:
+        """This cache for renders read on a replica up to `lag_s` behind the primary."""
+        return LaggedTiles(self, lag_s)
 
     def __len__(self) -> int:
         with self._lock:
@@ -151,7 +165,7 @@ class TileCache:
         self._generation += 1
         if len(self._log) == self._log.maxlen:
             self._forgotten = self._log[0][0]
-        self._log.append((self._generation, change))
+        self._log.append((self._generation, change, time.monotonic()))
         gone = [k for k, t in self._entries.items() if _touches(change, t)]
         for k in gone:
             del self._entries[k]
@@ -239,6 +253,39 @@ class TileCache:
         with self._lock:
             self._entries.clear()
         _caches.discard(self)
+
+
+class TileStore(Protocol):
+    """What a tile render needs of a cache (TileCache, or its LaggedTiles view)."""
+
+    def get(self, key: Key) -> CachedTile | None: ...
+    def generation(self) -> int: ...
+    def put(self, key: Key, tile: CachedTile, since: int) -> bool: ...
+
+
+class LaggedTiles:
+    """A TileCache seen by one render that reads a streaming replica (api/db/read_pool.py).
+
+    The replica may not yet show what the primary committed in the last `lag_s` seconds, while
+    the NOTIFY of those commits (from the primary) has already been heard: a tile is stored only
+    if no change meeting it was heard since `lag_s` before the render began, so the cache never
+    keeps a tile older than the last save (it is served, uncached, meanwhile).
+    """
+
+    def __init__(self, cache: TileCache, lag_s: float) -> None:
+        self.cache = cache
+        self.lag_s = lag_s
+        self._started = time.monotonic()
+
+    def get(self, key: Key) -> CachedTile | None:
+        return self.cache.get(key)
+
+    def generation(self) -> int:
+        self._started = time.monotonic()
+        return self.cache.generation()
+
+    def put(self, key: Key, tile: CachedTile, since: int) -> bool:
+        return self.cache.put(key, tile, since, heard_before=self._started - self.lag_s)
 
 
 def _bbox(raw: Sequence[Any]) -> BBox:

@@ -9,7 +9,7 @@ from typing import Any
 from psycopg import Connection
 
 from api.errors import BadRequest, NotFound
-from api.services.tile_cache import CachedTile, TileCache
+from api.services.tile_cache import CachedTile, TileStore
 from api.settings import TileSettings
 from gis.features import Filters, IncidentFilter
 from gis.tiles import LAYERS, MERCATOR_MAX_LAT, TileLayer, layer_bounds, render_tile, tile_bbox
@@ -57,7 +57,7 @@ def _etag(data: bytes) -> str:
 
 def get_tile(
     conn: Connection[Any],
-    cache: TileCache,
+    cache: TileStore,
     settings: TileSettings,
     name: str,
     z: int,
