@@ -172,10 +172,12 @@ def test_a_replica_lagging_more_than_allowed_is_not_read(replica, world_db):
             reads = client.get("/healthz").json()["reads"]
             assert reads["reads"] == "primary" and "behind" in reads["replica"]
         caught_up(world_db, standby)
-        time.sleep(1.1)
-        with replay_paused(standby):
-            fresh = report(client)
-            assert on_replica(client, fresh)  # caught up again: back on the replica
+        time.sleep(1.1)  # the next read asks the replica again
+        pool = client.app.state.read_pool  # type: ignore[attr-defined]
+        before = pool.replica_reads
+        assert not on_replica(client, new)  # replayed: found on either server
+        assert pool.replica_reads == before + 1  # caught up again: read on the replica
+        assert client.get("/healthz").json()["reads"] == {"reads": "replica", "replica": "ok"}
 
 
 def test_a_user_created_a_moment_ago_can_read_through_the_replica(replica, world_db, token_for):

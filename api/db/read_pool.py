@@ -36,7 +36,9 @@ LAG_CHECK_S = 1.0  # how often the replica's replay lag is asked (one query per 
 CHECKOUT_S = 0.25
 
 # Lag as the replica sees it: nothing received but not replayed → 0; otherwise the age of the
-# last replayed commit (an upper bound). No WAL receiver: the replica cannot know what it misses.
+# last replayed commit (an upper bound: after a quiet spell, WAL just received counts as old as
+# the last commit replayed, so reads go to the primary for a second; the safe side). No WAL
+# receiver: the replica cannot know what it misses.
 LAG_SQL = """
 SELECT pg_is_in_recovery() AS standby,
        EXISTS (SELECT 1 FROM pg_stat_wal_receiver) AS streaming,
