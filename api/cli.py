@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -97,6 +98,8 @@ def serve(
     import uvicorn
 
     console.print(f"GridGov on http://{host}:{port}/  (API docs at /docs)")
+    # every worker checks the connection budget with the real worker count (api/db/budget.py)
+    os.environ["GRIDGOV_WORKERS"] = str(workers)
     uvicorn.run(
         "api.main:app_from_env",
         factory=True,

@@ -73,7 +73,11 @@ class InvalidTransition(Conflict):
 
 
 class TooManyStreams(DomainError):
-    code, status = "too_many_streams", 503
+    code, status = "too_many_streams", 503  # the process's cap (GRIDGOV_STREAM_MAX_CLIENTS)
+
+
+class TooManyUserStreams(TooManyStreams):
+    status = 429  # one user's cap (GRIDGOV_STREAM_PER_USER)
 
 
 class StaleVersion(DomainError):

@@ -126,12 +126,27 @@ def rule_for(method: str, path: str) -> str | None:
     return None
 
 
+def bearer_token(headers: dict[bytes, bytes]) -> bool:
+    """Whether the request carries `Authorization: Bearer <something>`.
+
+    Such a request is authenticated by the route (a wrong token: 401 before anything is
+    written), so it may skip the per-address bucket; an empty or other header is anonymous to
+    authentication (api.deps.optional_user) and so must be counted here too.
+    """
+    value = headers.get(b"authorization")
+    if value is None:
+        return False
+    scheme, _, token = value.strip().partition(b" ")
+    return scheme.lower() == b"bearer" and bool(token.strip())
+
+
 class RateLimit:
     """Per client address token buckets on public reporting and login: 429 with Retry-After.
 
-    Reports sent with an `Authorization` header (token holders: known users and integrations)
-    are not limited here. The address is the TCP peer; behind a reverse proxy run uvicorn with
-    --proxy-headers/--forwarded-allow-ips so it is the real client's.
+    Reports to the JSON API with a Bearer token (known users and integrations) are not limited
+    here: the token is checked by the route. Open311 reports always are: their `api_key` names a
+    client application that many residents share. The address is the TCP peer; behind a reverse
+    proxy run uvicorn with --proxy-headers/--forwarded-allow-ips so it is the real client's.
     """
 
     def __init__(self, app: ASGIApp, limits: LimitSettings) -> None:
@@ -147,8 +162,12 @@ class RateLimit:
         if scope["type"] != "http" or name is None:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        if name == "report" and b"authorization" in headers:
+        path = scope.get("path", "")
+        if (
+            name == "report"
+            and path == "/api/v1/incidents"
+            and bearer_token(dict(scope["headers"]))
+        ):
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown", 0))[0]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from psycopg_pool import ConnectionPool
 
+from api.db.budget import measure
 from api.db.read_pool import open_read_pool
 from api.db.session import database_url, open_pool
 from api.errors import install_error_handlers
@@ -28,8 +31,11 @@ from api.routers import stats_page as stats_page_router
 from api.routers import stream as stream_router
 from api.routers import tiles as tiles_router
 from api.routers import workflow as workflow_router
+from api.services.stream_hub import StreamHub
 from api.services.tile_cache import TileCache
 from api.settings import Settings
+
+log = logging.getLogger("gridgov")
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -38,12 +44,18 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = open_pool(settings.db)
+        try:
+            check_budget(app.state.pool, settings)  # pool × workers + listeners + reserve
+        except BaseException:
+            app.state.pool.close()
+            raise
         # reads that tolerate lag: the replica if configured (api/db/read_pool.py)
         app.state.read_pool = open_read_pool(settings.db, app.state.pool)
         app.state.tile_cache.listen(database_url(settings.db))  # invalidations from any process
         try:
             yield
         finally:
+            await app.state.stream_hub.close()
             app.state.tile_cache.close()
             app.state.read_pool.close()
             app.state.pool.close()
@@ -59,6 +71,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.tile_cache = TileCache(settings.tiles.cache_size)  # one per process; see tile_cache
+    # one LISTEN connection per process for every SSE stream (api/services/stream_hub.py)
+    app.state.stream_hub = StreamHub(
+        database_url(settings.db), settings.api.stream_max_clients, settings.api.stream_per_user
+    )
     install_error_handlers(app)
     install_limits(app, settings)  # 413 big bodies, 429 report/login bursts, page headers
     for module in (health, locate, incidents, reference, ogc):
@@ -79,6 +95,22 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(docs_router.router)  # GET /docs: Swagger UI from /static, offline
     install_openapi(app)  # /openapi.json: every error and body as really sent
     return app
+
+
+def check_budget(pool: ConnectionPool[Any], settings: Settings) -> None:
+    """Log the connection budget; refuse to start when it exceeds the server's max_connections."""
+    with pool.connection() as conn:
+        budget = measure(conn, settings)
+    if budget.fits:
+        log.info(budget.explain())
+        return
+    message = (
+        f"{budget.explain()}. Lower GRIDGOV_POOL_MAX or GRIDGOV_WORKERS, or raise max_connections "
+        "(docs/decisions.md, 'Connection budget'); GRIDGOV_DB_BUDGET_CHECK=false starts anyway."
+    )
+    if settings.budget.db_budget_check:
+        raise RuntimeError(message)
+    log.warning(message)
 
 
 def app_from_env() -> FastAPI:

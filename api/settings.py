@@ -68,10 +68,14 @@ class ApiSettings(BaseSettings):
     default_page_size: int = Field(default=100, ge=1, le=10_000)
     session_hours: float = Field(default=8.0, gt=0, le=24 * 30, description="page login lifetime")
     stream_max_clients: int = Field(
-        default=100,
+        default=1000,
         ge=1,
-        le=10_000,
-        description="Open GET /api/v1/stream connections (each holds a database connection).",
+        le=100_000,
+        description="Open GET /api/v1/stream connections per process, else 503 (they share the "
+        "process's one LISTEN connection and hold no database connection of their own).",
+    )
+    stream_per_user: int = Field(
+        default=10, ge=1, le=10_000, description="open streams per user and process, else 429"
     )
 
 
@@ -184,6 +188,26 @@ class LimitSettings(BaseSettings):
     login_burst: int = Field(default=10, ge=1)
 
 
+class ConnectionBudgetSettings(BaseSettings):
+    """PostgreSQL connections the service may use, checked against max_connections at start-up.
+
+    Each worker process opens at most `pool_max` request connections plus LISTENERS (the stream
+    hub and the tile cache); a reserve is left for operators (psql, migrations, `gridgov` CLI).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    workers: int = Field(
+        default=1, ge=1, le=256, description="worker processes (gridgov serve --workers sets it)"
+    )
+    db_reserve_connections: int = Field(
+        default=5, ge=0, le=1000, description="connections left free for operators and the CLI"
+    )
+    db_budget_check: bool = Field(
+        default=True, description="refuse to start when the budget exceeds max_connections"
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one GridGov process."""
 
@@ -200,3 +224,4 @@ class Settings(BaseSettings):
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     early_warning: EarlyWarningSettings = Field(default_factory=EarlyWarningSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    budget: ConnectionBudgetSettings = Field(default_factory=ConnectionBudgetSettings)

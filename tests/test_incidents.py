@@ -102,7 +102,8 @@ def test_same_key_different_body_is_409_and_changes_nothing(world, db):
     assert other.status_code == 409
     err = other.json()["error"]
     assert err["code"] == "idempotency_key_reused"
-    assert err["details"]["incident"] == first.json()["id"]
+    # anonymous: the key's incident is not named (issue 15; tests/test_idempotency_views.py)
+    assert err["details"] == {} and first.json()["id"] not in other.text
     assert count(db) == 1
 
 

@@ -23,6 +23,7 @@ from api.open311.services import get_service, limit_text
 from api.schemas.incidents import IncidentIn, LonLat, Reporter
 from api.services.auth import User
 from api.services.intake import report_incident
+from api.services.policy import incident_view
 from api.settings import Settings
 from gis.features import Filters
 
@@ -112,7 +113,7 @@ def submit_request(
                     (Jsonb(answers), public_id),
                 )
         else:
-            _check_replayed_answers(conn, public_id, answers)
+            _check_replayed_answers(conn, public_id, answers, user)
     row = _rows(conn, _by_ids([public_id]), limit=1)[0]
     notice = service_notice(row, ZoneInfo(settings.calendar.timezone))
     # account_id: GridGov keeps no client account ids; the api_key's user is the reporter.
@@ -121,7 +122,7 @@ def submit_request(
 
 
 def _check_replayed_answers(
-    conn: Connection[Any], public_id: str, answers: dict[str, Answer]
+    conn: Connection[Any], public_id: str, answers: dict[str, Answer], user: User
 ) -> None:
     """A replayed Idempotency-Key must carry the same attribute answers as the first time."""
     row = conn.execute("SELECT attributes FROM incidents WHERE public_id = %s", (public_id,))
@@ -130,7 +131,8 @@ def _check_replayed_answers(
         raise IdempotencyConflict(
             "This Idempotency-Key was already used for a different report. "
             "Use a new key for a new report.",
-            {"incident": public_id},
+            # named only to a caller who may see it in full (as on POST /api/v1/incidents)
+            {"incident": public_id} if incident_view(conn, user, public_id) == "full" else {},
         )
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import SESSION_COOKIE, ConnDep, CurrentUser, SettingsDep
 from api.errors import DomainError
+from api.origin import require_same_origin
 from api.responses import JSON
 from api.services.sessions import login, logout, session_for_cookie
 from web_map.login import login_page
@@ -29,7 +30,13 @@ def login_form(next: str | None = None) -> HTMLResponse:
     return HTMLResponse(login_page(next_url=_safe_next(next)))
 
 
-@router.post("/login", include_in_schema=False, response_model=None)
+# Login CSRF: a session token cannot guard the form that creates the session (api/origin.py).
+@router.post(
+    "/login",
+    include_in_schema=False,
+    response_model=None,
+    dependencies=[Depends(require_same_origin)],
+)
 def login_submit(
     request: Request,
     conn: ConnDep,
@@ -60,7 +67,7 @@ def login_submit(
     return response
 
 
-@router.post("/logout", include_in_schema=False)
+@router.post("/logout", include_in_schema=False, dependencies=[Depends(require_same_origin)])
 def logout_submit(request: Request, conn: ConnDep) -> RedirectResponse:
     """End the session and forget the cookie."""
     cookie = request.cookies.get(SESSION_COOKIE)

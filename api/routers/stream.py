@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from psycopg import AsyncConnection
 
-from api.db.session import database_url
-from api.deps import SettingsDep, optional_user
-from api.errors import BadRequest, TooManyStreams, Unauthorized
+from api.deps import optional_user
+from api.errors import BadRequest, Unauthorized
 from api.services.auth import User
-from api.services.stream import follow, open_listener
+from api.services.stream import follow
+from api.services.stream_hub import StreamHub, Subscription
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 
@@ -30,30 +29,18 @@ def stream_user(request: Request, authorization: Annotated[str | None, Header()]
     return user
 
 
-async def stream_slot(request: Request, settings: SettingsDep) -> AsyncIterator[None]:
-    """Count open streams (one event loop, so no lock) and refuse past the configured cap."""
-    state = request.app.state
-    if getattr(state, "stream_clients", 0) >= settings.api.stream_max_clients:
-        raise TooManyStreams(
-            "Too many live streams are open; try again shortly.",
-            {"limit": settings.api.stream_max_clients},
-        )
-    state.stream_clients = getattr(state, "stream_clients", 0) + 1
+async def subscription(
+    request: Request, user: Annotated[User, Depends(stream_user)]
+) -> AsyncIterator[Subscription]:
+    """A place among the process's streams (429/503 past the caps), fed by its one LISTEN
+    connection, which is listening before the response starts (so nothing is missed)."""
+    hub: StreamHub = request.app.state.stream_hub
+    sub = hub.admit(user)
     try:
-        yield
+        await hub.listening()
+        yield sub
     finally:
-        state.stream_clients -= 1
-
-
-async def listener(
-    settings: SettingsDep, _slot: Annotated[None, Depends(stream_slot)]
-) -> AsyncIterator[AsyncConnection[Any]]:
-    """A dedicated LISTEN connection, open before the response starts and closed after it ends."""
-    conn = await open_listener(database_url(settings.db))
-    try:
-        yield conn
-    finally:
-        await conn.close()
+        hub.release(sub)
 
 
 def last_event(
@@ -65,18 +52,19 @@ def last_event(
     if last_event_id is None or not last_event_id.strip():
         return None
     value = last_event_id.strip()
-    if not value.isdigit() or len(value) > 18:
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
         raise BadRequest("Last-Event-ID must be the id of an event this stream sent.")
     return int(value)
 
 
 @router.get("/stream", response_class=EventSourceResponse)
 async def stream(
+    request: Request,
     user: Annotated[User, Depends(stream_user)],
-    conn: Annotated[AsyncConnection[Any], Depends(listener)],
     after: Annotated[int | None, Depends(last_event)],
+    sub: Annotated[Subscription, Depends(subscription)],
 ) -> AsyncIterable[ServerSentEvent]:
     """Live incident events (incident, status, whistle, check_in, update) as SSE; id = event id."""
     yield ServerSentEvent(comment="connected", retry=RETRY_MS)
-    async for ev in follow(conn, user, after):
+    async for ev in follow(request.app.state.pool, sub, user, after):
         yield ServerSentEvent(raw_data=ev.data, event=ev.kind, id=str(ev.id))

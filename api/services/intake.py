@@ -18,8 +18,9 @@ from api.services.auth import User
 from api.services.catalogue import chain_of, require_in_catalogue
 from api.services.deadlines import WorkingCalendar
 from api.services.duplicates import suggestions
-from api.services.incidents import incident_detail
+from api.services.policy import incident_view
 from api.services.tile_cache import invalidation as tile_invalidation
+from api.services.workflow_view import incident_document
 from api.settings import CalendarSettings, Settings
 from gis.assign import ASSIGN_SQL, assign_params, assignment_from
 from gis.crs import normalize_crs, to_wgs84
@@ -160,8 +161,18 @@ def request_hash(report: IncidentIn) -> str:
 
 
 def _replay(
-    conn: Connection[Any], key: str, digest: str, seen: dict[str, Any] | None = None
+    conn: Connection[Any],
+    key: str,
+    digest: str,
+    user: User | None,
+    seen: dict[str, Any] | None = None,
 ) -> IntakeResult:
+    """The incident stored under `key`, as this caller may see it (GET's view, not intake's).
+
+    Whoever sends a known key and body is not necessarily who reported: the answer is the view
+    a fresh GET by this caller gets, and a reused key names its incident only to a caller who
+    may see that incident in full.
+    """
     row = (
         seen
         or conn.execute(
@@ -169,13 +180,15 @@ def _replay(
         ).fetchone()
     )
     assert row is not None
+    public_id = row["public_id"]
+    full = incident_view(conn, user, public_id) == "full"
     if row["request_hash"] != digest:
         raise IdempotencyConflict(
             "This Idempotency-Key was already used for a different report. "
             "Use a new key for a new report.",
-            {"incident": row["public_id"]},
+            {"incident": public_id} if full else {},
         )
-    return IntakeResult(incident_detail(conn, row["public_id"]), created=False)
+    return IntakeResult(incident_document(conn, public_id, user, full=full), created=False)
 
 
 def intake_assign_params(
@@ -212,7 +225,7 @@ def report_incident(
             (idempotency_key,),
         ).fetchone()
         if seen:
-            return _replay(conn, idempotency_key, digest, seen)
+            return _replay(conn, idempotency_key, digest, user, seen)
 
     x, y, crs_name = report.xy_crs()
     crs = normalize_crs(crs_name)
@@ -284,7 +297,7 @@ def report_incident(
     inserted = conn.execute(INSERT_SQL, params, prepare=True).fetchone()
     if inserted is None:  # a concurrent request with the same key won the race
         assert idempotency_key and digest
-        return _replay(conn, idempotency_key, digest)
+        return _replay(conn, idempotency_key, digest, user)
     doc: dict[str, Any] = inserted["doc"]
     # 源头治理: open incidents like this one close by, for the dispatcher (services/duplicates).
     found = zip(

@@ -1,7 +1,8 @@
 """Live updates for one user: incident events fed by PostgreSQL LISTEN/NOTIFY.
 
-Design: every open stream has its own autocommit `psycopg.AsyncConnection` that LISTENs on
-`gridgov_incidents` (outside the request pool, so streams never starve ordinary requests).
+Design: each process has one autocommit connection that LISTENs on `gridgov_incidents` and
+fans notifications out to its streams (api/services/stream_hub.py); a stream holds no database
+connection of its own and reads events through the request pool, one short checkout per batch.
 A notification only says *which* event happened (`{"event_id": …}` from workflow actions,
 whistles and check-ins; the bare public id from intake, meaning its `report` event); the event
 itself is read from `incident_events` with the user's visibility condition, so the table is the
@@ -18,19 +19,25 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+from starlette.concurrency import run_in_threadpool
 
 from api.services.auth import User
 from api.services.events import CHANNEL
 from api.services.policy import event_scope
 from gis.event_feed import event_feed_query
 
+if TYPE_CHECKING:
+    from api.services.stream_hub import Subscription
+
 log = logging.getLogger("gridgov.stream")
+END: tuple[int | None, str | None] = (None, None)  # in a queue: the stream must end
 
 REPLAY_BATCH = 500
 LIVE_BATCH = 1000
@@ -55,7 +62,7 @@ def event_kind(action: str, from_status: str | None, to_status: str) -> str:
 
 
 async def open_listener(url: str) -> AsyncConnection[Any]:
-    """A dedicated autocommit connection listening on the incidents channel."""
+    """An autocommit connection listening on the incidents channel (the process's hub's)."""
     conn = await AsyncConnection.connect(
         url, autocommit=True, row_factory=dict_row, application_name="gridgov-stream"
     )
@@ -78,8 +85,8 @@ def parse_notification(payload: str) -> tuple[int | None, str | None]:
     return None, payload or None
 
 
-async def _fetch(
-    conn: AsyncConnection[Any],
+def _fetch(
+    pool: ConnectionPool[Any],
     user: User,
     which: str,
     params: dict[str, Any],
@@ -87,48 +94,50 @@ async def _fetch(
 ) -> list[StreamEvent]:
     visible, vis_params = event_scope(user)
     query = event_feed_query(sql.SQL(which), visible)
-    cur = await conn.execute(query, {**params, **vis_params, "limit": limit})
+    with pool.connection() as conn:  # a short checkout: streams hold no connection between
+        rows = conn.execute(query, {**params, **vis_params, "limit": limit}).fetchall()
     return [
         StreamEvent(r["id"], event_kind(r["action"], r["from_status"], r["to_status"]), r["doc"])
-        for r in await cur.fetchall()
+        for r in rows
     ]
 
 
 async def follow(
-    conn: AsyncConnection[Any], user: User, last_event_id: int | None
+    pool: ConnectionPool[Any], sub: Subscription, user: User, last_event_id: int | None
 ) -> AsyncIterator[StreamEvent]:
     """Replay after `last_event_id` (if given), then yield visible events as they commit.
 
-    `conn` must already LISTEN (see `open_listener`) so nothing committed during the replay is
-    missed; events seen in both the replay and a notification are sent once.
+    `sub` must already receive notifications (StreamHub.listening, then admit) so nothing
+    committed during the replay is missed; events seen in both are sent once. Ends when the hub
+    ends the subscription or the database cannot be reached (the client reconnects).
     """
     replayed: set[int] = set()
     try:
         after = last_event_id
         while after is not None:
-            batch = await _fetch(conn, user, "e.id > %(after)s", {"after": after}, REPLAY_BATCH)
+            where, since = "e.id > %(after)s", {"after": after}
+            batch = await run_in_threadpool(_fetch, pool, user, where, since, REPLAY_BATCH)
             for ev in batch:
                 replayed.add(ev.id)
                 yield ev
             after = batch[-1].id if len(batch) == REPLAY_BATCH else None
         while True:
-            ids: list[int] = []
-            public_ids: list[str] = []
-            # Leave the generator after each batch: the connection is locked while it runs,
-            # and notifications arriving during the fetch wait in psycopg's backlog.
-            async for note in conn.notifies(stop_after=1):
-                event_id, public_id = parse_notification(note.payload)
-                if event_id is not None:
-                    ids.append(event_id)
-                elif public_id is not None:
-                    public_ids.append(public_id)
-            if not ids and not public_ids:
-                continue
-            which = "e.id = ANY(%(ids)s) OR (t.public_id = ANY(%(pids)s) AND e.action = 'report')"
-            params = {"ids": ids, "pids": public_ids}
-            for ev in await _fetch(conn, user, which, params, LIVE_BATCH):
-                if ev.id not in replayed:
-                    yield ev
-    except psycopg.OperationalError as exc:
+            items = [await sub.queue.get(), *sub.drain(LIVE_BATCH - 1)]
+            ended = END in items
+            if ended:
+                items = items[: items.index(END)]
+            ids = [e for e, _ in items if e is not None]
+            public_ids = [p for _, p in items if p is not None]
+            if ids or public_ids:
+                which = (
+                    "e.id = ANY(%(ids)s) OR (t.public_id = ANY(%(pids)s) AND e.action = 'report')"
+                )
+                params = {"ids": ids, "pids": public_ids}
+                for ev in await run_in_threadpool(_fetch, pool, user, which, params, LIVE_BATCH):
+                    if ev.id not in replayed:
+                        yield ev
+            if ended:
+                return
+    except (psycopg.OperationalError, PoolTimeout) as exc:
         # The database went away: end the stream; the client reconnects with Last-Event-ID.
         log.warning("stream for %s ended: %s", user.name, exc)
