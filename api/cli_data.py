@@ -16,7 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from api.cli_common import console, database, err, settings
+from api.cli_common import console, database, err, fail, settings
 from api.responses import dumps
 from api.services.config_import import import_config
 from api.services.imports import ImportReport, import_areas, import_buildings
@@ -82,6 +82,10 @@ def _summary(what: str, r: ImportReport) -> None:
     )
     for fix in r.repaired:
         console.print(f"  repaired feature {fix.ident}: {fix.reason}", highlight=False)
+    for key in ("retired_skipped", "revived", "edited_skipped", "edited_overwritten"):
+        codes = getattr(r, key)
+        if codes:
+            console.print("  " + TEXT[key].format(codes=", ".join(codes)), highlight=False)
 
 
 @import_app.command("areas")
@@ -107,8 +111,9 @@ def import_areas_cmd(
 ) -> None:
     """Import one level of areas (all or nothing; checked like API saves; history respected)."""
     config = settings()
-    try:
-        with database(config) as conn, _bar() as bar:
+    refused: TopologyError | None = None
+    with database(config) as conn, _bar() as bar:
+        try:
             report = import_areas(
                 conn,
                 file,
@@ -123,15 +128,12 @@ def import_areas_cmd(
                 overwrite_edited=overwrite_edited,
                 accept_problems=accept_problems,
             )
-    except TopologyError as exc:
-        _print_problems(exc.details["problems"], problems_out)
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        raise typer.Exit(1) from None
+        except TopologyError as exc:  # the import's transaction is rolled back already
+            refused = exc
+    if refused is not None:
+        _print_problems(refused.details["problems"], problems_out)
+        fail(refused.message)
     _summary(f"{level} areas", report)
-    for key in ("retired_skipped", "revived", "edited_skipped", "edited_overwritten"):
-        codes = getattr(report, key)
-        if codes:
-            console.print(TEXT[key].format(codes=", ".join(codes)), highlight=False)
     if report.accepted:
         console.print(TEXT["accepted"].format(n=len(report.accepted)), highlight=False)
         doc: dict[str, Any] = {"type": "FeatureCollection", "features": report.accepted}
