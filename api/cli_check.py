@@ -12,6 +12,12 @@ from api.responses import dumps
 from api.services.coverage import coverage
 from gis.topology import feature_collection
 
+TEXT = {
+    "accepted": "已接受",
+    "accepted_by": "{at:.10} {by}（{source}）",
+    "accepted_count": "其中 {n} 个问题已在导入时接受并记录。",
+}
+
 check_app = typer.Typer(no_args_is_help=True, help="Check the area hierarchy's topology.")
 
 
@@ -24,23 +30,36 @@ def check_coverage(
         bool, typer.Option("--geojson", help="print the problems as a GeoJSON FeatureCollection")
     ] = False,
 ) -> None:
-    """List gaps, overlaps and outside-parent pieces; exit code 1 when there are any."""
+    """List gaps, overlaps and outside-parent pieces; exit code 1 when any is not accepted."""
     s = settings()
     with database(s) as conn:
         problems = coverage(conn, s.topology, parent)
     doc = feature_collection(problems)
+    accepted = sum(1 for p in problems if p.extra.get("accepted"))
     if geojson:
         print(dumps(doc).decode())
     else:
-        table = Table("kind", "codes", "area m²", "message", title="coverage problems")
+        table = Table(
+            "kind", "codes", "area m²", "message", TEXT["accepted"], title="coverage problems"
+        )
         for f in doc["features"]:
             p = f["properties"]
-            table.add_row(p["kind"], ", ".join(p["codes"]), f"{p['area_m2']:,.2f}", p["message"])
+            ok = p.get("accepted")
+            table.add_row(
+                p["kind"],
+                ", ".join(p["codes"]),
+                f"{p['area_m2']:,.2f}",
+                p["message"],
+                TEXT["accepted_by"].format(**ok) if ok else "",
+            )
         if problems:
             console.print(table)
         where = f"children of {parent}" if parent else "all areas"
         console.print(f"{len(problems)} coverage problem(s) among {where}.", highlight=False)
-    if problems:
+        if accepted:
+            console.print(TEXT["accepted_count"].format(n=accepted), highlight=False)
+    # problems accepted at import are known and recorded: only the others fail the check
+    if len(problems) > accepted:
         raise typer.Exit(1)
 
 

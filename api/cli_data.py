@@ -3,25 +3,75 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
 
-from api.cli_common import console, database, settings
+from api.cli_common import console, database, err, fail, settings
+from api.responses import dumps
 from api.services.config_import import import_config
 from api.services.imports import ImportReport, import_areas, import_buildings
+from gis.errors import TopologyError
+
+TEXT = {
+    "retired_skipped": "已撤销的编码未恢复（需要时加 --revive）：{codes}",
+    "revived": "已恢复的撤销编码：{codes}",
+    "edited_skipped": "自上次导入后被人工修改的区域未覆盖（需要时加 --overwrite-edited）：{codes}",
+    "edited_overwritten": "已覆盖人工修改：{codes}",
+    "accepted": "已接受并记录 {n} 个拓扑问题（gridgov check coverage 可查看）",
+    "problems_title": "拓扑问题",
+    "problems_written": "问题图层已写入 {path}",
+}
+COLUMNS = ("类型", "编码", "面积 m²", "说明")
 
 import_app = typer.Typer(no_args_is_help=True, help="Import areas, buildings or configuration.")
 
 FileArg = Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile … (via GDAL)")]
-CrsOpt = Annotated[str | None, typer.Option(help="CRS of the file when it does not say, EPSG:n")]
+CrsOpt = Annotated[
+    str | None,
+    typer.Option(help="CRS of the file's coordinates: EPSG:n, or GCJ02 / BD09 (Amap, Baidu)"),
+]
 
 
 def _bar() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
     )
+
+
+def _stepper(bar: Progress, what: str):  # type: ignore[no-untyped-def]
+    task = bar.add_task(what, total=None)
+
+    def step(stage: str, done: int, total: int | None) -> None:
+        bar.update(task, description=f"{what}: {stage}", completed=done, total=total)
+
+    return step
+
+
+def _print_problems(doc: dict[str, Any], problems_out: Path | None) -> None:
+    table = Table(*COLUMNS, title=TEXT["problems_title"])
+    for f in doc["features"]:
+        p = f["properties"]
+        area = "" if p["area_m2"] is None else f"{p['area_m2']:,.2f}"
+        table.add_row(p["kind"], ", ".join(p["codes"]), area, p["message"])
+    err.print(table)
+    if problems_out is not None:
+        problems_out.write_bytes(dumps(doc))
+        err.print(TEXT["problems_written"].format(path=problems_out), highlight=False)
 
 
 def _summary(what: str, r: ImportReport) -> None:
@@ -32,6 +82,10 @@ def _summary(what: str, r: ImportReport) -> None:
     )
     for fix in r.repaired:
         console.print(f"  repaired feature {fix.ident}: {fix.reason}", highlight=False)
+    for key in ("retired_skipped", "revived", "edited_skipped", "edited_overwritten"):
+        codes = getattr(r, key)
+        if codes:
+            console.print("  " + TEXT[key].format(codes=", ".join(codes)), highlight=False)
 
 
 @import_app.command("areas")
@@ -42,23 +96,49 @@ def import_areas_cmd(
     name_field: Annotated[str, typer.Option(help="field holding the name")] = "name",
     parent_code: Annotated[str | None, typer.Option(help="parent of every feature")] = None,
     crs: CrsOpt = None,
+    revive: Annotated[
+        bool, typer.Option(help="bring back codes that were retired (split, merged, retired)")
+    ] = False,
+    overwrite_edited: Annotated[
+        bool, typer.Option(help="replace areas people changed since the last import")
+    ] = False,
+    accept_problems: Annotated[
+        bool, typer.Option(help="import despite overlaps / outside-parent pieces; record them")
+    ] = False,
+    problems_out: Annotated[
+        Path | None, typer.Option(help="write the problems found to this GeoJSON file")
+    ] = None,
 ) -> None:
-    """Import one level of areas (all or nothing; re-import updates, never duplicates)."""
+    """Import one level of areas (all or nothing; checked like API saves; history respected)."""
     config = settings()
+    refused: TopologyError | None = None
     with database(config) as conn, _bar() as bar:
-        task = bar.add_task(f"areas ({level})", total=None)
-        report = import_areas(
-            conn,
-            file,
-            level=level,
-            code_field=code_field,
-            name_field=name_field,
-            parent_code=parent_code,
-            crs=crs,
-            progress=lambda n: bar.advance(task, n),
-            settings=config,
-        )
+        try:
+            report = import_areas(
+                conn,
+                file,
+                level=level,
+                code_field=code_field,
+                name_field=name_field,
+                parent_code=parent_code,
+                crs=crs,
+                progress=_stepper(bar, f"areas ({level})"),
+                settings=config,
+                revive=revive,
+                overwrite_edited=overwrite_edited,
+                accept_problems=accept_problems,
+            )
+        except TopologyError as exc:  # the import's transaction is rolled back already
+            refused = exc
+    if refused is not None:
+        _print_problems(refused.details["problems"], problems_out)
+        fail(refused.message)
     _summary(f"{level} areas", report)
+    if report.accepted:
+        console.print(TEXT["accepted"].format(n=len(report.accepted)), highlight=False)
+        doc: dict[str, Any] = {"type": "FeatureCollection", "features": report.accepted}
+        if problems_out is not None:
+            _print_problems(doc, problems_out)
     if report.reassigned:
         console.print(f"open incidents re-assigned: {len(report.reassigned)}", highlight=False)
 
@@ -75,7 +155,6 @@ def import_buildings_cmd(
 ) -> None:
     """Import building footprints (upsert by source + id) and assign them to grids."""
     with database(settings()) as conn, _bar() as bar:
-        task = bar.add_task("buildings", total=None)
         report = import_buildings(
             conn,
             file,
@@ -85,7 +164,7 @@ def import_buildings_cmd(
             address_field=address_field,
             households_field=households_field,
             crs=crs,
-            progress=lambda n: bar.advance(task, n),
+            progress=_stepper(bar, "buildings"),
         )
     _summary("buildings", report)
 

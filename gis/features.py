@@ -37,7 +37,16 @@ AREA_PROPS = """
     'attributes', t.attributes
 """
 
-AREA_HISTORY_PROPS = AREA_PROPS + ", 'created_by', t.created_by, 'note', t.note"
+AREA_HISTORY_PROPS = (
+    AREA_PROPS + ", 'created_by', t.created_by, 'note', t.note, 'imported', t.imported,"
+    " 'derived_from', t.derived_from"
+)
+
+# Boundaries are served with 15 decimals, enough to give back every stored double (a double near
+# 116 degrees has a spacing of 1.4e-14): a boundary read from any door and saved back unchanged
+# is bit for bit the stored one, so its shared edges stay shared (7 decimals moved vertices by up
+# to 5 mm and made overlaps of several m² with every neighbour).
+AREA_PRECISION = 15
 
 # The version of an area valid at a moment: periods are [valid_from, valid_to).
 AREA_VALID_AT = "t.valid_from <= %(at)s AND (t.valid_to IS NULL OR t.valid_to > %(at)s)"
@@ -257,7 +266,17 @@ def areas_geojson(
         f.add("t.parent_code = %(parent)s", parent=parent)
     if code:
         f.add("t.code = %(code)s", code=code)
-    return _collection(conn, "areas", AREA_PROPS, f, limit, cursor, id_prop="t.code", srid=srid)
+    return _collection(
+        conn,
+        "areas",
+        AREA_PROPS,
+        f,
+        limit,
+        cursor,
+        id_prop="t.code",
+        srid=srid,
+        precision=AREA_PRECISION,
+    )
 
 
 def area_versions_geojson(
@@ -265,6 +284,7 @@ def area_versions_geojson(
     *,
     code: str | None = None,
     version_ids: list[int] | None = None,
+    codes: list[str] | None = None,
     limit: int = 100,
     cursor: int | None = None,
 ) -> bytes:
@@ -272,9 +292,20 @@ def area_versions_geojson(
     f = Filters()
     if code is not None:
         f.add("t.code = %(code)s", code=code)
+    if codes is not None:
+        f.add("t.code = ANY(%(codes)s)", codes=codes)
     if version_ids is not None:
         f.add("t.id = ANY(%(ids)s)", ids=version_ids)
-    return _collection(conn, "areas", AREA_HISTORY_PROPS, f, limit, cursor, id_prop="t.code")
+    return _collection(
+        conn,
+        "areas",
+        AREA_HISTORY_PROPS,
+        f,
+        limit,
+        cursor,
+        id_prop="t.code",
+        precision=AREA_PRECISION,
+    )
 
 
 def buildings_geojson(

@@ -14,7 +14,7 @@ from typing import Any
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 
-from gis.features import AREA_PROPS, BBOX_COND, BBox
+from gis.features import AREA_PRECISION, AREA_PROPS, BBOX_COND, BBox
 
 # The public view of an incident: no description, reporter, actors or department.
 OGC_INCIDENT_PROPS = """
@@ -44,6 +44,7 @@ class FeatureSource:
     base_cond: str
     order: str
     time_column: str | None = None
+    precision: int = 7  # decimals of the served coordinates
 
 
 SOURCES = {
@@ -54,6 +55,7 @@ SOURCES = {
         id_expr="t.code",
         base_cond="t.valid_to IS NULL AND t.level = %(level)s",
         order="t.code",
+        precision=AREA_PRECISION,  # boundaries round-trip (gis.features.AREA_PRECISION)
     ),
     "buildings": FeatureSource(
         table="buildings",
@@ -142,7 +144,7 @@ def items_page(
     *,
     links: list[dict[str, str]],
     next_link: dict[str, str],
-    precision: int = 7,
+    precision: int | None = None,
 ) -> bytes:
     """One page of a collection as a FeatureCollection; `next_link` is added when more follow."""
     where, params = _where(source, q)
@@ -183,7 +185,7 @@ def items_page(
         next=Jsonb(next_link),
         limit=q.limit,
         offset=q.offset,
-        precision=precision,
+        precision=precision or source.precision,
     )
     row = conn.execute(query, params).fetchone()
     assert row is not None
@@ -197,7 +199,7 @@ def one_item(
     *,
     level: str | None,
     links: list[dict[str, str]],
-    precision: int = 7,
+    precision: int | None = None,
 ) -> bytes | None:
     """One feature as GeoJSON with its links, or None when the collection has no such id."""
     query = sql.SQL(
@@ -221,7 +223,7 @@ def one_item(
         "level": level,
         "fid": feature_id,
         "links": Jsonb(links),
-        "precision": precision,
+        "precision": precision or source.precision,
     }
     row = conn.execute(query, params).fetchone()
     return None if row is None else str(row["doc"]).encode()

@@ -281,20 +281,26 @@ class SnapReport:
 def snap_to_neighbours(
     geom: MultiPolygon, parent: BaseGeometry | None, siblings: list[Coded], epsilon_m2: float
 ) -> tuple[MultiPolygon, SnapReport]:
-    """Clip to the parent and subtract the siblings, so shared edges are the neighbours' own."""
+    """Clip to the parent and subtract the siblings that overlap it by more than `epsilon_m2`.
+
+    An edge that overlaps nothing is left exactly as it is (no overlay noise, no new vertices):
+    a shape without real overlaps comes back as the very same object."""
     before = area_m2(geom)
     out: BaseGeometry = geom
     outside = 0.0
     if parent is not None:
         outside = area_m2(geom.difference(parent))
-        out = geom.intersection(parent)
+        if outside > epsilon_m2:
+            out = geom.intersection(parent)
     taken: dict[str, float] = {}
     for code, sib in siblings:
         if out.intersects(sib):
             size = area_m2(out.intersection(sib))
-            out = out.difference(sib)
             if size > epsilon_m2:
+                out = out.difference(sib)
                 taken[code] = size
+    if out is geom:
+        return geom, SnapReport(0.0, outside, {})
     if not out.is_valid:
         out = shapely.make_valid(out)
     # Overlay noise leaves slivers and stray lines; keep only real pieces.
@@ -344,6 +350,13 @@ def merge_adjacent(geoms: list[BaseGeometry]) -> Polygon:
             {"pieces": len(polygons(merged))},
         )
     return merged
+
+
+def same_shape(a: BaseGeometry, b: BaseGeometry, tolerance_deg: float = 1e-9) -> bool:
+    """Whether two boundaries are the same within `tolerance_deg` (~0.1 mm), in any vertex order."""
+    if shapely.equals_exact(a, b, tolerance_deg):
+        return True
+    return bool(shapely.hausdorff_distance(a, b) < tolerance_deg)
 
 
 def degrees_for(metres: float, lat: float) -> tuple[float, float]:

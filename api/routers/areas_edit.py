@@ -20,6 +20,7 @@ from api.services.areas_edit import (
 )
 from api.services.areas_split import merge_areas, split_area
 from api.services.coverage import coverage_geojson
+from api.services.lineage import history_with_lineage
 from api.settings import Settings
 from gis.features import area_versions_geojson
 from gis.limits import check_geometry_size
@@ -171,8 +172,19 @@ def post_merge(
 
 
 @router.get("/areas/{code}/history", response_class=GeoJSON)
-def area_history(code: str, conn: ConnDep, limit: PageSizeDep, cursor: CursorDep) -> GeoJSON:
+def area_history(
+    code: str,
+    conn: ConnDep,
+    limit: PageSizeDep,
+    cursor: CursorDep,
+    lineage: Annotated[
+        bool,
+        Query(description="also the areas it was split or merged from, and those made from it"),
+    ] = False,
+) -> GeoJSON:
     """Every version of an area, oldest first (who saved it, when, why), keyset-paged."""
+    if lineage:
+        return GeoJSON(history_with_lineage(conn, code, limit=limit, cursor=cursor))
     body = area_versions_geojson(conn, code=code, limit=limit, cursor=cursor)
     if cursor is None and not orjson.loads(body)["features"]:
         raise NotFound(f"No area has ever had code '{code}'.")

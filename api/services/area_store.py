@@ -132,13 +132,16 @@ def insert_version(
     at: dt.datetime,
     user: str,
     note: str | None,
+    derived_from: list[int] | None = None,
 ) -> int:
-    """Open a new current version valid from `at`; returns its id (the ETag)."""
+    """Open a new current version valid from `at`; returns its id (the ETag).
+
+    `derived_from`: the versions a split or merge made it from (its lineage)."""
     row = conn.execute(
         "INSERT INTO areas (code, parent_code, name, level, level_rank, geom, attributes, "
-        "valid_from, created_by, note) VALUES (%(code)s, %(parent)s, %(name)s, %(level)s, "
-        "%(rank)s, ST_GeomFromWKB(%(wkb)s, 4326), %(attrs)s, %(at)s, %(user)s, %(note)s) "
-        "RETURNING id",
+        "valid_from, created_by, note, derived_from) VALUES (%(code)s, %(parent)s, %(name)s, "
+        "%(level)s, %(rank)s, ST_GeomFromWKB(%(wkb)s, 4326), %(attrs)s, %(at)s, %(user)s, "
+        "%(note)s, %(derived)s) RETURNING id",
         {
             "code": code,
             "parent": parent_code,
@@ -150,6 +153,7 @@ def insert_version(
             "at": at,
             "user": user,
             "note": note,
+            "derived": derived_from,
         },
     ).fetchone()
     assert row is not None

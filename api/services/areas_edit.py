@@ -47,6 +47,7 @@ from gis.topology import (
     gaps,
     parse_area_geometry,
     placement_problems,
+    same_shape,
     snap_to_neighbours,
 )
 
@@ -287,8 +288,18 @@ def update_area(
             if change.geometry is not None:
                 geom = parse_area_geometry(change.geometry, code)
             siblings = children(conn, row.parent_code, exclude=[code])
+            if geom is not row.geom and same_shape(geom, row.geom):
+                geom = row.geom  # read from a door and sent back: keep the stored doubles
             geom, fix_report = _snap(settings, geom, parent, siblings, fix)
-            refuse(_problems(settings, code, geom, parent, siblings, children(conn, code)))
+            if geom is not row.geom:
+                refuse(_problems(settings, code, geom, parent, siblings, children(conn, code)))
+        if (
+            geom is row.geom
+            and (change.name or row.name) == row.name
+            and (change.attributes is None or change.attributes == row.attributes)
+        ):
+            # nothing would change: no new version, no re-assignment (the ETag stays)
+            return SaveResult(version_features(conn, [row.id])[0], row.id, fix=fix_report)
         at = save_moment(conn)
         close_version(conn, row.id, at)
         vid = insert_version(

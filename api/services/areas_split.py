@@ -137,6 +137,7 @@ def split_area(
                 at=at,
                 user=user.name,
                 note=note or f"split from {code}",
+                derived_from=[row.id],
             )
             for i, (c, g) in enumerate(new)
         ]
@@ -212,6 +213,7 @@ def merge_areas(
             at=at,
             user=user.name,
             note=note or f"merged from {', '.join(codes)}",
+            derived_from=[r.id for r in rows],
         )
         result = ReshapeResult(version_features(conn, [vid]), list(codes))
         result.warnings = gap_warnings(settings, parent, [*siblings, (new_code, merged)])

@@ -1,4 +1,8 @@
-"""Coverage check: gaps, overlaps and outside-parent pieces among the children of each parent."""
+"""Coverage check: gaps, overlaps and outside-parent pieces among the children of each parent.
+
+Problems an import was allowed to keep (`gridgov import areas --accept-problems`) are still
+listed, marked `accepted` with when, by whom and from which file.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +49,35 @@ def coverage(
             topology.boundary_tolerance_m,
             topology.overlap_epsilon_m2,
         )
+    _mark_accepted(conn, problems)
     return problems
+
+
+# The newest acceptance of each (kind, codes) among the problems' codes (GIN index on codes).
+ACCEPTED_SQL = """
+SELECT DISTINCT ON (kind, codes) kind, codes, source, accepted_by, accepted_at
+FROM accepted_problems WHERE codes && %(codes)s
+ORDER BY kind, codes, accepted_at DESC
+LIMIT 10000
+"""
+
+
+def _mark_accepted(conn: Connection[Any], problems: list[Problem]) -> None:
+    if not problems:
+        return
+    codes = sorted({c for p in problems for c in p.codes})
+    accepted = {
+        (r["kind"], tuple(r["codes"])): r
+        for r in conn.execute(ACCEPTED_SQL, {"codes": codes}).fetchall()
+    }
+    for p in problems:
+        hit = accepted.get((p.kind, tuple(sorted(p.codes))))
+        if hit is not None:
+            p.extra["accepted"] = {
+                "source": hit["source"],
+                "by": hit["accepted_by"],
+                "at": hit["accepted_at"].isoformat(),
+            }
 
 
 def coverage_geojson(

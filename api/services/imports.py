@@ -1,7 +1,10 @@
 """Importing areas, buildings and configuration: one transaction each, all or nothing.
 
 Re-importing the same data changes nothing; a changed area gets a new version (the old one is
-closed in the same transaction); buildings are upserted by (source, source id).
+closed in the same transaction); buildings are upserted by (source, source id). Imports respect
+history: a retired code is not brought back unless `revive`, an area whose current version a
+person saved (not an import) is not overwritten unless `overwrite_edited`; both are reported.
+What would be written passes the API's topology checks first (services.import_checks).
 """
 
 from __future__ import annotations
@@ -16,16 +19,26 @@ from psycopg import Connection
 from psycopg.types.json import Jsonb
 
 from api.errors import BadRequest, NotFound
+from api.services.import_checks import import_problems, refuse_or_accept
 from api.services.import_reassign import reassign_after_import
 from api.settings import Settings
 from gis.assign import assign_buildings_to_grids
 from gis.codes import child_code, number_reading_order
 from gis.io import PolygonLayer, Repair, read_polygons
+from gis.topology import feature_collection
 
 LEVELS = ("district", "street", "community", "grid")
 # Columns `gridgov export` adds that describe the exported version, not the area: never attributes.
 EXPORT_FIELDS = ("version_id", "valid_from", "valid_to")
-Progress = Callable[[int], None]
+Progress = Callable[[str, int, int | None], None]  # (stage, done, total or None)
+
+TEXT = {
+    "reading": "读取文件",
+    "staging": "写入暂存表",
+    "checking": "拓扑检查",
+    "writing": "保存",
+    "buildings": "楼栋",
+}
 
 # Parent found spatially: the current area one level up that holds the child's interior point.
 # ST_PointOnSurface is inside the polygon, so an edge-sharing neighbour never wins.
@@ -64,6 +77,11 @@ class ImportReport:
     repaired: list[Repair] = field(default_factory=list)
     generated_codes: int = 0
     reassigned: list[dict[str, Any]] = field(default_factory=list)  # open incidents moved
+    retired_skipped: list[str] = field(default_factory=list)  # retired codes left retired
+    revived: list[str] = field(default_factory=list)  # retired codes brought back (--revive)
+    edited_skipped: list[str] = field(default_factory=list)  # people's edits left alone
+    edited_overwritten: list[str] = field(default_factory=list)  # --overwrite-edited
+    accepted: list[dict[str, Any]] = field(default_factory=list)  # problem features recorded
 
 
 def _codes_for(layer: PolygonLayer, code_field: str, parents: list[str | None]) -> list[str]:
@@ -99,6 +117,9 @@ def import_areas(
     note: str | None = None,
     progress: Progress | None = None,
     settings: Settings | None = None,
+    revive: bool = False,
+    overwrite_edited: bool = False,
+    accept_problems: bool = False,
 ) -> ImportReport:
     """Import one level of areas from a file; parents from --parent-code, a field, or space.
 
@@ -108,6 +129,9 @@ def import_areas(
     if level not in LEVELS:
         raise BadRequest(f"Unknown level '{level}'. Levels: {', '.join(LEVELS)}.")
     rank = LEVELS.index(level) + 1
+    config = settings or Settings()
+    if progress:
+        progress(TEXT["reading"], 0, None)
     layer = read_polygons(path, crs=crs, id_field=code_field)
     if name_field not in layer.fields:
         raise BadRequest(
@@ -158,10 +182,11 @@ def import_areas(
                     )
                 )
                 if progress:
-                    progress(1)
+                    progress(TEXT["staging"], i + 1, len(layer.geometries))
         conn.execute(RESOLVE_PARENTS_SQL)
         _check_parents(conn, rank)
         conn.execute(DIFF_SQL)
+        history = _respect_history(conn, revive=revive, overwrite_edited=overwrite_edited)
         clash = conn.execute(
             "SELECT i.code, a.level FROM import_areas i JOIN areas a "
             "ON a.code = i.code AND a.valid_to IS NULL WHERE a.level_rank <> i.level_rank LIMIT 5"
@@ -169,17 +194,25 @@ def import_areas(
         if clash:
             listed = ", ".join(f"{r['code']} ({r['level']})" for r in clash)
             raise BadRequest(f"These codes already exist at another level: {listed}.")
+        problems = import_problems(
+            conn,
+            config.topology,
+            (lambda done, total: progress(TEXT["checking"], done, total)) if progress else None,
+        )
+        refuse_or_accept(conn, problems, accept=accept_problems, source=path.name, actor=actor)
+        if progress:
+            progress(TEXT["writing"], 0, None)
         conn.execute(
             "UPDATE areas a SET valid_to = now() FROM import_areas i "
             "WHERE a.code = i.code AND a.valid_to IS NULL AND i.state = 'changed'"
         )
         conn.execute(
             "INSERT INTO areas (code, parent_code, name, level, level_rank, geom, attributes, "
-            "valid_from, created_by, note) "
+            "valid_from, created_by, note, imported) "
             "SELECT code, parent_code, name, %s, level_rank, geom, attributes, "
             # a code the database has never seen keeps the file's valid_from (a restore)
             "CASE WHEN valid_from <= now() AND NOT EXISTS (SELECT 1 FROM areas h "
-            "WHERE h.code = import_areas.code) THEN valid_from ELSE now() END, %s, %s "
+            "WHERE h.code = import_areas.code) THEN valid_from ELSE now() END, %s, %s, true "
             "FROM import_areas WHERE state IN ('new', 'changed')",
             (level, actor, note or f"import of {path.name}"),
         )
@@ -197,7 +230,7 @@ def import_areas(
             ).fetchall()
             moved = reassign_after_import(
                 conn,
-                settings or Settings(),
+                config,
                 at=conn.execute("SELECT now() AS t").fetchone()["t"],  # type: ignore[index]
                 actor=actor,
                 why=note or f"import of {path.name}",
@@ -210,7 +243,44 @@ def import_areas(
         repaired=layer.repairs,
         generated_codes=len(codes) if generated else 0,
         reassigned=moved,
+        accepted=feature_collection(problems)["features"],
+        **history,
     )
+
+
+# A code in the file with no current version but with history was retired (split, merged,
+# retired through the API): it stays retired unless revived. A 'changed' code whose current
+# version a person saved (not an import) keeps that edit unless overwritten on purpose.
+RETIRED_SQL = """
+UPDATE import_areas i SET state = %(state)s
+WHERE i.state = 'new' AND EXISTS (SELECT 1 FROM areas h WHERE h.code = i.code)
+RETURNING i.code
+"""
+EDITED_SQL = """
+UPDATE import_areas i SET state = %(state)s FROM areas a
+WHERE a.code = i.code AND a.valid_to IS NULL AND i.state = 'changed' AND NOT a.imported
+RETURNING i.code
+"""
+
+
+def _respect_history(
+    conn: Connection[Any], *, revive: bool, overwrite_edited: bool
+) -> dict[str, list[str]]:
+    """Mark retired and edited codes skipped (or let them through when asked); report them."""
+    retired = sorted(
+        r["code"]
+        for r in conn.execute(RETIRED_SQL, {"state": "new" if revive else "retired"}).fetchall()
+    )
+    edited = sorted(
+        r["code"]
+        for r in conn.execute(
+            EDITED_SQL, {"state": "changed" if overwrite_edited else "edited"}
+        ).fetchall()
+    )
+    return {
+        "revived" if revive else "retired_skipped": retired,
+        "edited_overwritten" if overwrite_edited else "edited_skipped": edited,
+    }
 
 
 def _valid_from(value: Any, code: str, path: Path) -> dt.datetime | None:
@@ -329,7 +399,7 @@ def import_buildings(
             else:
                 report.updated += 1
             if progress:
-                progress(1)
+                progress(TEXT["buildings"], i + 1, len(layer.geometries))
         assign_buildings_to_grids(conn)
     return report
 
