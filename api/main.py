@@ -29,6 +29,7 @@ from api.routers import tiles as tiles_router
 from api.routers import workflow as workflow_router
 from api.services.tile_cache import TileCache
 from api.settings import Settings
+from api.transport import install as install_transport
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.tile_cache = TileCache(settings.tiles.cache_size)  # one per process; see tile_cache
     install_error_handlers(app)
     install_limits(app, settings)  # 413 big bodies, 429 report/login bursts, page headers
+    install_transport(app, settings.http)  # CORS on machine doors, gzip, HEAD
     for module in (health, locate, incidents, reference, ogc):
         app.include_router(module.router)
     app.include_router(workflow_router.router)  # actions, whistles, check-ins
