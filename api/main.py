@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.db.session import database_url, open_pool
 from api.errors import install_error_handlers
 from api.limits import install as install_limits
+from api.metrics import install as install_metrics
 from api.open311 import install as install_open311
 from api.openapi import install as install_openapi
 from api.responses import JSON
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     install_limits(app, settings)  # 413 big bodies, 429 report/login bursts, page headers
     install_transport(app, settings.http)  # CORS on machine doors, gzip, HEAD
+    install_metrics(app)  # GET /metrics (admins): requests, latencies, pool, tile cache
     for module in (health, locate, incidents, reference, ogc):
         app.include_router(module.router)
     app.include_router(workflow_router.router)  # actions, whistles, check-ins
