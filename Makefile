@@ -26,6 +26,11 @@ system-packages:
 	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$$major-postgis-3 chromium; \
 	  fi; \
 	else echo "apt-get not found: install PostgreSQL, PostGIS 3 and Chromium yourself (see README)."; fi
+	@# docker-compose (Debian's, without the engine): tests/test_deploy.py validates the compose file
+	@if command -v apt-get >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose; }; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

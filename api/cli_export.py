@@ -20,7 +20,13 @@ from rich.progress import (
 
 from api.cli_common import console, database, fail, settings
 from api.errors import DomainError
-from api.services.exports import ExportRequest, check_export, export_layer, output_path
+from api.services.exports import (
+    ExportRequest,
+    check_export,
+    export_layer,
+    field_renames,
+    output_path,
+)
 from gis.errors import SpatialError
 from gis.export import FORMATS
 
@@ -108,7 +114,7 @@ def export(
         f"exported {w.features} {layer.value} to {w.path} ({FORMATS[file_format][0]}, {w.crs})",
         highlight=False,
     )
-    for old, new in {**result.renamed_attributes, **w.renamed}.items():
+    for old, new in field_renames(result).items():
         console.print(f"  field {old} → {new}", highlight=False)
     for name, n in w.truncated.items():
         console.print(

@@ -15,6 +15,7 @@ from api.db.read_pool import open_read_pool
 from api.db.session import database_url, open_pool
 from api.errors import install_error_handlers
 from api.limits import install as install_limits
+from api.metrics import install as install_metrics
 from api.open311 import install as install_open311
 from api.openapi import install as install_openapi
 from api.responses import JSON
@@ -34,6 +35,7 @@ from api.routers import workflow as workflow_router
 from api.services.stream_hub import StreamHub
 from api.services.tile_cache import TileCache
 from api.settings import Settings
+from api.transport import install as install_transport
 
 log = logging.getLogger("gridgov")
 
@@ -77,6 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     install_limits(app, settings)  # 413 big bodies, 429 report/login bursts, page headers
+    install_transport(app, settings.http)  # CORS on machine doors, gzip, HEAD
+    install_metrics(app)  # GET /metrics (admins): requests, latencies, pool, tile cache
     for module in (health, locate, incidents, reference, ogc):
         app.include_router(module.router)
     app.include_router(workflow_router.router)  # actions, whistles, check-ins

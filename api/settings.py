@@ -208,6 +208,26 @@ class ConnectionBudgetSettings(BaseSettings):
     )
 
 
+class HttpSettings(BaseSettings):
+    """Cross-origin access and compression (GRIDGOV_CORS_ORIGINS, GRIDGOV_GZIP_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    cors_origins: str = Field(
+        default="",
+        description="origins allowed to call /ogc, /tiles, /open311 and the public /api/v1 "
+        "reads from a browser, comma-separated (https://gis.example.gov.cn), or *; empty = none",
+    )
+    gzip_min_bytes: int = Field(
+        default=1024, ge=0, description="compress bodies from this size when asked; 0 = never"
+    )
+    gzip_level: int = Field(default=6, ge=1, le=9)
+
+    def origins(self) -> list[str]:
+        """The allowed origins as a list (empty: CORS off)."""
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+
 class Settings(BaseSettings):
     """All settings of one GridGov process."""
 
@@ -225,3 +245,4 @@ class Settings(BaseSettings):
     early_warning: EarlyWarningSettings = Field(default_factory=EarlyWarningSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     budget: ConnectionBudgetSettings = Field(default_factory=ConnectionBudgetSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+from pyogrio import read_info
 from pyogrio.raw import write as ogr_write
 from pyproj import CRS, Transformer
 
@@ -182,11 +183,8 @@ def write_layer(
     target = file_crs(crs)
     geoms = from_wgs84(np.asarray(geometries, dtype=object), target)
     names = [c.name for c in columns]
-    renamed: dict[str, str] = {}
     if fmt == "shp":
-        mapping = shapefile_names(names)
-        renamed = {k: v for k, v in mapping.items() if k != v}
-        names = [mapping[n] for n in names]
+        names = [shapefile_names(names)[n] for n in names]
     typed = [field_array(c.values) for c in columns]
     arrays, masks = [a for a, _m in typed], [m for _a, m in typed]
     truncated = _shapefile_cuts(names, arrays) if fmt == "shp" else {}
@@ -208,6 +206,7 @@ def write_layer(
                 encoding="UTF-8" if fmt == "shp" else None,
                 layer_options=_LAYER_OPTIONS.get(fmt),
             )
+        renamed = _written_names(workdir / path.name, [c.name for c in columns], fmt)
         for old in dataset_files(path, fmt):
             old.unlink(missing_ok=True)
         for produced in workdir.iterdir():
@@ -215,6 +214,18 @@ def write_layer(
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return WrittenLayer(path, len(geoms), target, renamed, truncated)
+
+
+def _written_names(path: Path, names: Sequence[str], fmt: str) -> dict[str, str]:
+    """Column → field name as the written file holds it, for the columns whose name changed.
+
+    Read back from the file rather than predicted: GDAL's Shapefile driver also launders names
+    (`building:l` → `building_l`, `name:en` → `name_en`) after our 10-byte shortening.
+    """
+    if fmt != "shp":
+        return {}
+    fields = list(read_info(path)["fields"])
+    return {old: new for old, new in zip(names, fields, strict=True) if old != new}
 
 
 def _shapefile_cuts(names: Sequence[str], arrays: Sequence[np.ndarray]) -> dict[str, int]:

@@ -37,6 +37,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/openapi.json"): DOCS,
     ("GET", "/docs"): DOCS,
     ("GET", "/healthz"): "public: liveness (database reachable), no data",
+    ("GET", "/metrics"): "tests/test_metrics.py::test_metrics_need_an_admin",
     ("GET", "/api/v1/locate"): "public: which grid and department answer at a point",
     ("POST", "/api/v1/incidents"): REPORTING,
     ("GET", "/api/v1/incidents"): TABLE + "test_list_filters",

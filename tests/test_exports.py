@@ -148,6 +148,19 @@ def test_shapefile_fields_are_short_and_documented(attributed, tmp_path):
         assert path.with_suffix(suffix).exists()
 
 
+def test_shapefile_report_names_the_fields_the_file_holds(world_db, tmp_path):
+    """GDAL launders ':' in Shapefile names; the report must say what the file really holds."""
+    set_attributes(world_db, G1, {"building:levels": 6, "name:en": "Block A"})
+    r = run(world_db, "export", "areas", str(tmp_path / "g.shp"), "--level", "grid")
+    assert r.exit_code == 0, r.output
+    meta, _f, _w, values = ogr_read(tmp_path / "g.shp")
+    data = dict(zip(meta["fields"], values, strict=True))
+    assert data["building_l"][0] == 6 and data["name_en"][0] == "Block A"
+    assert "field building:levels → building_l" in r.output
+    assert "field name:en → name_en" in r.output
+    assert "building:l" not in r.output.replace("building:levels", "")
+
+
 def test_long_attribute_names_in_a_shapefile_are_renamed_and_listed(world_db, tmp_path):
     set_attributes(world_db, G1, {"officer_phone_number": "139", "网格员电话": "138"})
     r = run(world_db, "export", "areas", str(tmp_path / "g.shp"), "--level", "grid")

@@ -45,6 +45,7 @@ def vector_tile(
     level: LevelQuery = None,
     if_none_match: Annotated[str | None, Header()] = None,
     authorization: Annotated[str | None, Header()] = None,
+    accept_encoding: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """One tile; `X-Tile-Cache` says hit or miss, `X-Tile-Truncated` that the cap cut it.
 
@@ -64,6 +65,29 @@ def vector_tile(
     }
     if answer.truncated:
         headers["X-Tile-Truncated"] = "true"
-    if if_none_match is not None and answer.etag in {t.strip() for t in if_none_match.split(",")}:
+    body, etag = answer.data, answer.etag
+    headers["Vary"] = "Accept-Encoding"
+    if answer.gzipped and accepts_gzip(accept_encoding):
+        # another representation, so another strong ETag (RFC 9110 §8.8.3)
+        body, etag = answer.gzipped, answer.etag[:-1] + '-gz"'
+        headers["Content-Encoding"] = "gzip"
+    headers["ETag"] = etag
+    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=304, headers=headers)
-    return Response(answer.data, media_type=MVT, headers=headers)
+    return Response(body, media_type=MVT, headers=headers)
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether `Accept-Encoding` admits gzip (`gzip;q=0` refuses it)."""
+    for part in (accept_encoding or "").split(","):
+        name, _, params = part.partition(";")
+        if name.strip().lower() not in {"gzip", "*"}:
+            continue
+        q = params.strip()
+        if not q.startswith("q="):
+            return True
+        try:
+            return float(q[2:]) > 0
+        except ValueError:
+            return False
+    return False

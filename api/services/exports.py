@@ -218,3 +218,15 @@ def export_layer(
         layer=req.layer if req.level is None else f"{req.layer}_{req.level}",
     )
     return ExportResult(written, renamed)
+
+
+def field_renames(result: ExportResult) -> dict[str, str]:
+    """Every source name whose field in the file is named otherwise → that field's real name.
+
+    An attribute renamed for clashing with a column may be renamed again by the format; the
+    report names the field as the file holds it.
+    """
+    written, clashes = result.written.renamed, result.renamed_attributes
+    out = {key: written.get(col, col) for key, col in clashes.items()}
+    out.update({col: name for col, name in written.items() if col not in clashes.values()})
+    return out

@@ -56,6 +56,7 @@ class CachedTile:
     bbox: BBox
     truncated: bool
     expires_at: float | None = None  # epoch seconds; None = until invalidated
+    gzipped: bytes = b""  # `data` gzip-compressed, served to clients that accept gzip
 
 
 def _meets(a: BBox | None, b: BBox) -> bool:

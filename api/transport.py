@@ -1,0 +1,123 @@
+"""What the machine-facing doors owe other clients: CORS, compression and HEAD.
+
+Pure ASGI middleware, so the SSE stream and tile bytes pass untouched where they must.
+
+- **CORS** (`GRIDGOV_CORS_ORIGINS`, none by default) only on the doors other web apps use:
+  `/ogc`, `/tiles`, `/open311` (every method they have) and the public reads of `/api/v1`
+  (GET/HEAD only). Never with credentials, and never on the cookie-authenticated pages, so a
+  page on another origin cannot act with a signed-in user's session.
+- **gzip** for JSON, GeoJSON and HTML bodies when the client asks (`Accept-Encoding`); vector
+  tiles are compressed once when rendered and kept so in the tile cache (api/services/tiles.py),
+  so this middleware leaves any response that already has a `Content-Encoding` alone.
+- **HEAD** on `/open311`, `/ogc` and `/tiles`: answered as GET without the body (RFC 9110 §9.3.2),
+  which Open311 and OGC clients probe with.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.settings import HttpSettings
+
+# Doors for other programs: every method they serve may be called from another origin.
+CORS_OPEN_PREFIXES = ("/ogc", "/tiles", "/open311")
+# Public reads of the JSON API (no token needed): GET and HEAD only.
+CORS_READ_PATHS = (
+    "/api/v1/locate",
+    "/api/v1/areas",
+    "/api/v1/buildings",
+    "/api/v1/departments",
+    "/api/v1/categories",
+    "/api/v1/routing-rules",
+    "/api/v1/catalogue",
+)
+HEAD_PREFIXES = ("/open311", "/ogc", "/tiles")
+EXPOSED = [
+    "ETag",
+    "Link",
+    "Retry-After",
+    "Content-Crs",
+    "X-Tile-Cache",
+    "X-Tile-Truncated",
+    "OGC-NumberMatched",
+]
+
+
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
+def _is_history(path: str) -> bool:
+    """`/api/v1/areas/{code}/history` names editors for staff: not a public read."""
+    return path.startswith("/api/v1/areas/") and path.endswith("/history")
+
+
+class ScopedCORS:
+    """CORS on the machine doors only; every other path is served as if CORS did not exist."""
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.app = app
+        common = {"allow_origins": origins, "allow_credentials": False, "max_age": 600}
+        self.open = CORSMiddleware(
+            app,
+            allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Accept", "Accept-Language"],
+            expose_headers=EXPOSED,
+            **common,  # type: ignore[arg-type]
+        )
+        self.reads = CORSMiddleware(
+            app,
+            allow_methods=["GET", "HEAD"],
+            allow_headers=["Accept", "Accept-Language"],
+            expose_headers=EXPOSED,
+            **common,  # type: ignore[arg-type]
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if _under(path, CORS_OPEN_PREFIXES):
+            await self.open(scope, receive, send)
+        elif _under(path, CORS_READ_PATHS) and not _is_history(path):
+            await self.reads(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+class HeadAsGet:
+    """Serve HEAD on the machine doors as GET with the body dropped."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "HEAD"
+            or not _under(scope["path"], HEAD_PREFIXES)
+        ):
+            await self.app(scope, receive, send)
+            return
+
+        async def bodiless(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return  # swallow the chunks; the last one ends the response
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, bodiless)
+
+
+def install(app: FastAPI, http: HttpSettings) -> None:
+    """Add HEAD, gzip and CORS (outermost, so refusals such as 429 carry CORS headers too)."""
+    app.add_middleware(HeadAsGet)
+    if http.gzip_min_bytes > 0:
+        app.add_middleware(
+            GZipMiddleware, minimum_size=http.gzip_min_bytes, compresslevel=http.gzip_level
+        )
+    origins = http.origins()
+    if origins:
+        app.add_middleware(ScopedCORS, origins=origins)
