@@ -6,7 +6,10 @@ attributed to — and aggregates them per group with GROUPING SETS, so the total
 from the same facts (not summed from rows: a distinct count does not add up).
 
 Only events before the end of observation `t_end` = min(to, now) are read, so the figures of a
-past period never change when later events arrive.
+past period never change when later events arrive. Each event is read once: one window pass
+numbers it within its incident's log, and the episode, deadline and closing facts are hash joins
+on those numbers, so the cost grows linearly with the events read (docs/performance.md, "A year
+of a city").
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from psycopg import Connection, sql
 from api.services.visibility import AREA_COND
 
 AREA_LEVELS = ("district", "street", "community", "grid")
-MAX_ID = 2**63 - 1
 
 # Counted per distinct incident (an incident handled twice after rework is one handled case);
 # dispatched and returned count events, since each dispatch is a new assignment to answer.
@@ -46,40 +48,48 @@ inc AS MATERIALIZED (
     WHERE i.reported_at < %(t_end)s AND (i.closed_at IS NULL OR i.closed_at >= %(t_from)s)
       AND {incident_scope}
 ),
+-- Each event read once, in one window pass over each incident's log in id order, with its place
+-- in that log: mk = deadline marks so far (the deadline in force after it is the mk-th mark's),
+-- ep = episode bounds so far (its dispatch episode), hn = handling reports so far. Every later
+-- step joins on these numbers (hash joins, linear) instead of searching the log again.
 ev AS MATERIALIZED (
-    SELECT e.id, e.incident_id, e.at, e.action, e.department_code AS dept, e.data
-    FROM incident_events e JOIN inc ON inc.id = e.incident_id
-    WHERE e.at < %(t_end)s
+    SELECT x.*,
+           count(*) FILTER (WHERE x.is_mark) OVER w AS mk,
+           count(*) FILTER (WHERE x.is_bound) OVER w AS ep,
+           count(*) FILTER (WHERE x.action = 'handle') OVER w AS hn
+    FROM (
+        SELECT e.id, e.incident_id, e.at, e.action, e.department_code AS dept,
+               -- the due_at a mark leaves behind (NULL = none / paused)
+               CASE WHEN e.action IN ('dispatch', 'approve_extension', 'reopen')
+                    THEN (e.data ->> 'due_at')::timestamptz END AS due,
+               e.action IN ('dispatch', 'approve_extension', 'reopen', 'suspend', 'return',
+                            'self_handle') AS is_mark,
+               e.action IN ('dispatch', 'return', 'self_handle') AS is_bound,
+               CASE WHEN e.action = 'verify' THEN e.data ->> 'passed' = 'true' END AS passed
+        FROM incident_events e JOIN inc ON inc.id = e.incident_id
+        WHERE e.at < %(t_end)s
+    ) x
+    WINDOW w AS (PARTITION BY x.incident_id ORDER BY x.id ROWS UNBOUNDED PRECEDING)
 ),
--- Events that set or clear the deadline: the due_at they leave behind (NULL = none / paused).
-marks AS (
-    SELECT incident_id, id, action,
-           CASE WHEN action IN ('dispatch', 'approve_extension', 'reopen')
-                THEN (data ->> 'due_at')::timestamptz END AS due
-    FROM ev
-    WHERE action IN ('dispatch', 'approve_extension', 'reopen', 'suspend', 'return', 'self_handle')
+marks AS MATERIALIZED (SELECT incident_id, mk, due FROM ev WHERE is_mark),
+-- A dispatch episode lasts until the next dispatch, return or self-handling (the next bound).
+bounds AS MATERIALIZED (
+    SELECT incident_id, ep, at, action, dept, mk, hn FROM ev WHERE is_bound
 ),
--- A dispatch episode lasts until the next dispatch, return or self-handling of the incident.
-bounds AS (
-    SELECT incident_id, id, at, action, dept,
-           lead(id) OVER w AS end_id, lead(at) OVER w AS end_at
-    FROM ev WHERE action IN ('dispatch', 'return', 'self_handle')
-    WINDOW w AS (PARTITION BY incident_id ORDER BY id)
-),
-episodes AS (
-    SELECT b.incident_id, b.dept, b.at AS dispatched_at, b.end_at, h.at AS handled_at, d.due
-    FROM bounds b
-    LEFT JOIN LATERAL (  -- the department's first handling report in the episode
-        SELECT x.id, x.at FROM ev x
-        WHERE x.incident_id = b.incident_id AND x.action = 'handle' AND x.id > b.id
-          AND x.id < coalesce(b.end_id, %(max_id)s)
-        ORDER BY x.id LIMIT 1) h ON true
-    LEFT JOIN LATERAL (  -- the deadline in force when it was handled (or at the episode's end)
-        SELECT m.due FROM marks m
-        WHERE m.incident_id = b.incident_id AND m.id >= b.id
-          AND m.id < coalesce(h.id, b.end_id, %(max_id)s)
-        ORDER BY m.id DESC LIMIT 1) d ON true
-    WHERE b.action = 'dispatch'
+life AS MATERIALIZED (
+    -- per incident: marks and bounds before T, the first passed verification (C) and where it
+    -- falls in the log, the rejection and the failed verifications
+    SELECT inc.id, coalesce(a.mk, 0) AS mk, coalesce(a.ep, 0) AS ep, a.closed_at, a.closed_mk,
+           a.closed_ep, a.rejected_at, coalesce(a.reworks, 0) AS reworks
+    FROM inc LEFT JOIN (
+        SELECT incident_id, max(mk) AS mk, max(ep) AS ep,
+               min(at) FILTER (WHERE passed) AS closed_at,
+               min(mk) FILTER (WHERE passed) AS closed_mk,
+               min(ep) FILTER (WHERE passed) AS closed_ep,
+               min(at) FILTER (WHERE action = 'reject') AS rejected_at,
+               count(*) FILTER (WHERE NOT passed) AS reworks
+        FROM ev GROUP BY incident_id
+    ) a ON a.incident_id = inc.id
 ),
 ep AS (
     SELECT e.*, CASE
@@ -87,34 +97,31 @@ ep AS (
         WHEN e.handled_at IS NOT NULL AND e.handled_at <= e.due THEN e.handled_at
         WHEN e.due < %(t_end)s AND (e.end_at IS NULL OR e.end_at > e.due) THEN e.due
     END AS settled_at
-    FROM episodes e
-),
-life AS (
-    SELECT inc.id, a.closed_id, a.closed_at, a.rejected_at, a.reworks
-    FROM inc CROSS JOIN LATERAL (
-        SELECT min(x.id) FILTER (WHERE x.action = 'verify' AND x.data ->> 'passed' = 'true')
-                   AS closed_id,
-               min(x.at) FILTER (WHERE x.action = 'verify' AND x.data ->> 'passed' = 'true')
-                   AS closed_at,
-               min(x.at) FILTER (WHERE x.action = 'reject') AS rejected_at,
-               count(*) FILTER (WHERE x.action = 'verify' AND x.data ->> 'passed' = 'false')
-                   AS reworks
-        FROM ev x WHERE x.incident_id = inc.id) a
+    FROM (
+        SELECT b.incident_id, b.dept, b.at AS dispatched_at, nb.at AS end_at,
+               h.at AS handled_at, m.due
+        FROM bounds b
+        -- the department's first handling report in the episode
+        LEFT JOIN ev h ON h.incident_id = b.incident_id AND h.action = 'handle'
+             AND h.hn = b.hn + 1 AND h.ep = b.ep
+        LEFT JOIN bounds nb ON nb.incident_id = b.incident_id AND nb.ep = b.ep + 1
+        JOIN life l ON l.id = b.incident_id
+        -- the deadline in force when it was handled (or at the episode's end, or at T)
+        LEFT JOIN marks m ON m.incident_id = b.incident_id
+             AND m.mk = coalesce(h.mk, nb.mk - 1, l.mk)
+        WHERE b.action = 'dispatch'
+    ) e
 ),
 st AS (
-    SELECT l.*, d.due, k.dept, CASE
-        WHEN l.closed_at IS NOT NULL AND (d.due IS NULL OR l.closed_at <= d.due) THEN l.closed_at
-        WHEN l.rejected_at IS NULL AND d.due < %(t_end)s THEN d.due
+    SELECT l.*, m.due, CASE WHEN b.action = 'dispatch' THEN b.dept END AS dept, CASE
+        WHEN l.closed_at IS NOT NULL AND (m.due IS NULL OR l.closed_at <= m.due) THEN l.closed_at
+        WHEN l.rejected_at IS NULL AND m.due < %(t_end)s THEN m.due
     END AS settled_at
     FROM life l
-    LEFT JOIN LATERAL (  -- the deadline in force when it closed (or at the end of observation)
-        SELECT m.due FROM marks m
-        WHERE m.incident_id = l.id AND m.id < coalesce(l.closed_id, %(max_id)s)
-        ORDER BY m.id DESC LIMIT 1) d ON true
-    LEFT JOIN LATERAL (  -- the lead of the last dispatch, unless returned or self-handled since
-        SELECT CASE WHEN b.action = 'dispatch' THEN b.dept END AS dept FROM bounds b
-        WHERE b.incident_id = l.id AND b.id < coalesce(l.closed_id, %(max_id)s)
-        ORDER BY b.id DESC LIMIT 1) k ON true
+    -- the deadline in force when it closed (or at the end of observation)
+    LEFT JOIN marks m ON m.incident_id = l.id AND m.mk = coalesce(l.closed_mk, l.mk)
+    -- the lead of the last dispatch, unless returned or self-handled since
+    LEFT JOIN bounds b ON b.incident_id = l.id AND b.ep = coalesce(l.closed_ep, l.ep)
 ),
 wh AS (
     SELECT w.incident_id, k.department_code AS dept,
@@ -134,7 +141,7 @@ facts AS (
     FROM ev
     WHERE at >= %(t_from)s AND (action IN (
             'report', 'register', 'dispatch', 'return', 'reject', 'handle', 'self_handle')
-        OR (action = 'verify' AND data ->> 'passed' = 'true'))
+        OR passed)
     UNION ALL
     SELECT incident_id, dept, 'handle_due', NULL FROM ep WHERE settled_at >= %(t_from)s
     UNION ALL
@@ -217,7 +224,7 @@ def stats_rows(
 ) -> list[dict[str, Any]]:
     """Aggregated facts per group plus one total row (`total` true); raw counts and seconds."""
     incident_scope: sql.Composable = sql.SQL("true")
-    params: dict[str, Any] = {"t_from": t_from, "t_end": t_end, "max_id": MAX_ID}
+    params: dict[str, Any] = {"t_from": t_from, "t_end": t_end}
     if scope_area is not None:
         incident_scope = sql.SQL(AREA_COND).format(a=sql.Identifier("i"))
         params["vis_area"] = scope_area
