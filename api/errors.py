@@ -108,6 +108,18 @@ class CategoryNotAvailable(ValidationFailed):
     code = "category_not_available"  # a local ("X") category outside its area
 
 
+class PayloadTooLarge(DomainError):
+    code, status = "photo_too_large", 413
+
+
+class UnsupportedMediaType(DomainError):
+    code, status = "unsupported_media_type", 415
+
+
+class InvalidImage(ValidationFailed):
+    code = "invalid_image"  # not decodable, a decompression bomb, or not what it claims to be
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     """The single error envelope."""
     return {"error": {"code": code, "message": message, "details": details or {}}}

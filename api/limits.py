@@ -32,20 +32,36 @@ async def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
-class BodySizeLimit:
-    """Refuse request bodies over `max_bytes` with 413 `body_too_large`."""
+def takes_photos(method: str, path: str) -> bool:
+    """Routes whose multipart bodies carry photos (issue 16): they get the photo allowance."""
+    if method != "POST":
+        return False
+    if path in ("/api/v1/incidents", "/open311/v2/requests.json", "/open311/v2/requests.xml"):
+        return True
+    return path.startswith("/api/v1/incidents/") and path.endswith("/photos")
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+
+class BodySizeLimit:
+    """Refuse request bodies over `max_bytes` with 413 `body_too_large` (`photo_bytes` for a
+    multipart upload of photos; each photo is then held to its own limit by the route)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, photo_bytes: int = 0) -> None:
+        self.app, self.max_bytes, self.photo_bytes = app, max_bytes, photo_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        limit = self.max_bytes
+        if headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data") and (
+            takes_photos(scope["method"], scope.get("path", ""))
+        ):
+            limit = max(limit, self.photo_bytes)
+        length = headers.get(b"content-length")
         if length is not None:
-            if not length.isdigit() or int(length) > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if not length.isdigit() or int(length) > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
             await self.app(scope, receive, send)
             return
@@ -56,18 +72,18 @@ class BodySizeLimit:
             message = await receive()
             messages.append(message)
             size += len(message.get("body", b""))
-            if size > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if size > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
             if message["type"] != "http.request" or not message.get("more_body", False):
                 break
         await self.app(scope, await _replay(messages, receive), send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         body = error_body(
             "body_too_large",
-            f"The request body is larger than this server accepts ({self.max_bytes} bytes).",
-            {"max_bytes": self.max_bytes},
+            f"The request body is larger than this server accepts ({limit} bytes).",
+            {"max_bytes": limit},
         )
         await JSON(body, 413, headers={"Connection": "close"})(scope, receive, send)
 
@@ -189,4 +205,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     """Add the limits and the page security headers (outermost: the body limit)."""
     app.add_middleware(SecurityHeaders, basemap_url=settings.map.basemap_url)
     app.add_middleware(RateLimit, limits=settings.limits)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_body_bytes)
+    photos = settings.photos  # a full set of photos plus the form around them
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.limits.max_body_bytes,
+        photo_bytes=photos.max_photos * photos.max_photo_bytes + settings.limits.max_body_bytes,
+    )

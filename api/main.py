@@ -26,6 +26,7 @@ from api.routers import early_warning as early_warning_router
 from api.routers import health, incidents, locate, ogc, pages, reference
 from api.routers import pages_edit as pages_edit_router
 from api.routers import pages_workflow as pages_workflow_router
+from api.routers import photos as photos_router
 from api.routers import session as session_router
 from api.routers import stats as stats_router
 from api.routers import stats_page as stats_page_router
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (health, locate, incidents, reference, ogc):
         app.include_router(module.router)
     app.include_router(workflow_router.router)  # actions, whistles, check-ins
+    app.include_router(photos_router.router)  # the case file's photos (issue 16)
     app.include_router(stream_router.router)  # GET /api/v1/stream (SSE)
     app.include_router(areas_edit_router.router)  # boundary editing, history, coverage
     install_open311(app)  # /open311/v2: GeoReport v2, errors in Open311's own form

@@ -31,6 +31,7 @@ from pydantic import TypeAdapter
 from api.limits import BODY_METHODS, rule_for
 from api.open311.render import Open311Route
 from api.schemas import responses as r
+from api.schemas.incidents import IncidentIn
 
 log = logging.getLogger("gridgov")
 
@@ -47,7 +48,8 @@ ERROR_TEXT = {
     406: "Not acceptable: the Accept header asks for a format this resource does not offer",
     409: "Conflict: the state does not allow it (transition, area in use, code taken, reused key)",
     412: "Precondition failed: If-Match names a version that is no longer current",
-    413: "Request body too large",
+    413: "Request body too large (or one photo over GRIDGOV_MAX_PHOTO_BYTES)",
+    415: "Unsupported media type: a body or photo of a type this route does not take",
     422: "Validation failed: a value is well-formed but not acceptable (geometry, category, …)",
     428: "Precondition required: send If-Match with the version (ETag) you read",
     429: "Too many requests from this address; see Retry-After",
@@ -93,8 +95,22 @@ OPERATIONS: dict[str, Doc] = {
     "GET /healthz": _doc(r.Health),
     "GET /api/v1/locate": _doc(r.Located),
     "POST /api/v1/incidents": _doc(
-        r.Incident, 409, also={200: "The same Idempotency-Key and body: the incident stored before"}
+        r.Incident,
+        400,
+        409,
+        415,
+        422,
+        also={200: "The same Idempotency-Key and body: the incident stored before"},
     ),
+    # the case file's photos (issue 16, api/routers/photos.py)
+    "POST /api/v1/incidents/{incident_id}/photos": _doc(r.PhotosAdded, 400, 403, 409, 415, 422),
+    "GET /api/v1/photos/{photo_id}": _doc(
+        None, media=("image/jpeg",), also={304: "Not modified: If-None-Match holds the ETag"}
+    ),
+    "GET /api/v1/photos/{photo_id}/thumb": _doc(
+        None, media=("image/jpeg",), also={304: "Not modified: If-None-Match holds the ETag"}
+    ),
+    "POST /api/v1/photos/{photo_id}/hide": _doc(r.PhotosAdded, 403, 409, 422),
     "GET /api/v1/incidents": _doc(r.FeaturePage),
     "GET /api/v1/incidents/{incident_id}": _doc(r.Incident),
     "GET /api/v1/areas": _doc(r.FeaturePage),
@@ -252,6 +268,7 @@ def _errors(responses: dict[str, Any], codes: set[int], open311: bool, schemas: 
 def document(app: FastAPI, doc: dict[str, Any]) -> dict[str, Any]:
     """Post-process FastAPI's generated document (see the module docstring)."""
     schemas = Schemas(doc.setdefault("components", {}).setdefault("schemas", {}))
+    schemas(IncidentIn)  # the JSON report, read by a dependency (api/deps_photos.py)
     routes = {  # the routes as included (prefixes applied), as FastAPI's generator sees them
         (route.path_format, method): route
         for route in iter_route_contexts(app.routes)

@@ -228,6 +228,27 @@ class HttpSettings(BaseSettings):
         return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
 
+class PhotoSettings(BaseSettings):
+    """Photos of the case file (GRIDGOV_*): where they are kept and what is accepted."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    photo_dir: Path | None = Field(
+        default=None,
+        description="where photo files live (GRIDGOV_PHOTO_DIR); default <data_dir>/photos. "
+        "Several app nodes share one directory (a shared volume), see docs/photos.md",
+    )
+    max_photos: int = Field(default=9, ge=1, le=50, description="photos per upload request")
+    max_photo_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="bytes per photo as uploaded, else 413"
+    )
+    max_photo_pixels: int = Field(
+        default=80_000_000, ge=10_000, description="width × height, else 422 (decompression bomb)"
+    )
+    photo_max_side: int = Field(default=2048, ge=64, le=10_000, description="served longest side")
+    thumb_side: int = Field(default=320, ge=32, le=1_000)
+
+
 class Settings(BaseSettings):
     """All settings of one GridGov process."""
 
@@ -246,3 +267,4 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     budget: ConnectionBudgetSettings = Field(default_factory=ConnectionBudgetSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    photos: PhotoSettings = Field(default_factory=PhotoSettings)

@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl
 
 from api.errors import BadRequest
@@ -32,6 +33,7 @@ class RequestForm:
 
     fields: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, list[str]] = field(default_factory=dict)
+    media: list[Any] = field(default_factory=list)  # photos of a multipart POST (issue 16)
 
     def get(self, name: str) -> str | None:
         """A field's value without surrounding spaces; None when absent or empty."""
@@ -56,8 +58,13 @@ def parse_form(body: bytes, query: list[tuple[str, str]] | None = None) -> Reque
         raise BadRequest("The request form must be UTF-8 encoded.") from exc
     except ValueError as exc:
         raise BadRequest(f"The request form has more than {MAX_FORM_FIELDS} fields.") from exc
+    return form_from_pairs([*(query or []), *pairs])
+
+
+def form_from_pairs(pairs: list[tuple[str, str]]) -> RequestForm:
+    """A form from (name, value) pairs in order: attribute[code] answers collected, last wins."""
     form = RequestForm()
-    for key, value in [*(query or []), *pairs]:
+    for key, value in pairs:
         match = _ATTRIBUTE.match(key)
         if match:
             form.attributes.setdefault(match.group(1), []).append(value)

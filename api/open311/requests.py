@@ -24,10 +24,14 @@ from api.schemas.incidents import IncidentIn, LonLat, Reporter
 from api.services.auth import User
 from api.services.intake import report_incident
 from api.services.policy import incident_view
+from api.services.photo_image import process_photo
+from api.services.photo_store import PhotoWrites
+from api.services.photos import PHOTO_URL, save_photos
 from api.settings import Settings
 from gis.features import Filters
 
 MAX_DESCRIPTION = 4000
+MAX_URL = 2000
 CLOSED = ("closed", "rejected")
 
 # A report's public face: category, department, the newest event, and the location.
@@ -35,7 +39,12 @@ REQUESTS_SQL = """
 SELECT t.public_id, t.status, t.category_code, c.name AS service_name, t.description,
        c.time_limit, c.time_unit,
        d.name AS agency, t.reported_at, t.updated_at, t.due_at, t.assignment,
-       ST_Y(t.geom) AS lat, ST_X(t.geom) AS lon, ev.action AS last_action, ev.note AS last_note
+       ST_Y(t.geom) AS lat, ST_X(t.geom) AS lon, ev.action AS last_action, ev.note AS last_note,
+       t.media_url,
+       -- media_url: the first public photo (services/photos.PUBLIC_STAGES; report before after)
+       (SELECT p.id FROM incident_photos p
+        WHERE p.incident_id = t.id AND p.stage IN ('report', 'after') AND p.hidden_at IS NULL
+        ORDER BY p.stage = 'report' DESC, p.id LIMIT 1) AS photo_id
 FROM incidents t
 JOIN categories c ON c.code = t.category_code
 LEFT JOIN departments d ON d.code = t.department_code
@@ -73,6 +82,7 @@ def submit_request(
     *,
     user: User,
     idempotency_key: str | None,
+    writes: PhotoWrites,
 ) -> tuple[list[dict[str, Any]], bool]:
     """POST requests: the Open311 answer and whether a new incident was created."""
     code = form.get("service_code")
@@ -87,8 +97,15 @@ def submit_request(
         problems.append(
             f"description is limited to {MAX_DESCRIPTION} characters; got {len(description)}."
         )
+    media_url = form.get("media_url")
+    if media_url is not None and (
+        len(media_url) > MAX_URL or not media_url.lower().startswith(("http://", "https://"))
+    ):
+        problems.append(f"media_url must be an http(s) URL of at most {MAX_URL} characters.")
     if problems:
         raise BadRequest(problems[0], {"problems": problems})
+    # every photo is checked before anything is stored (issue 16)
+    photos = [process_photo(m.data, m.content_type, settings.photos) for m in form.media]
     try:
         report = IncidentIn(
             category=service.code,
@@ -104,14 +121,34 @@ def submit_request(
 
     # One transaction: the incident, its first event and the answers, or nothing.
     with conn.transaction():
-        result = report_incident(conn, settings, report, user=user, idempotency_key=idempotency_key)
+        now = dt.datetime.now(dt.UTC)
+        result = report_incident(
+            conn,
+            settings,
+            report,
+            user=user,
+            idempotency_key=idempotency_key,
+            now=now,
+            photo_hashes=[p.upload_sha256 for p in photos] + ([media_url] if media_url else []),
+        )
         public_id = result.incident["id"]
         if result.created:
-            if answers:
-                conn.execute(
-                    "UPDATE incidents SET attributes = %s WHERE public_id = %s",
-                    (Jsonb(answers), public_id),
-                )
+            row = conn.execute(
+                "UPDATE incidents SET attributes = %s, media_url = %s WHERE public_id = %s "
+                "RETURNING id",
+                (Jsonb(answers), media_url, public_id),
+            ).fetchone()
+            assert row is not None
+            save_photos(
+                conn,
+                writes,
+                incident_id=row["id"],
+                stage="report",
+                photos=photos,
+                user=user,
+                now=now,
+                tz=settings.calendar.timezone,
+            )
         else:
             _check_replayed_answers(conn, public_id, answers, user)
     row = _rows(conn, _by_ids([public_id]), limit=1)[0]
@@ -149,16 +186,18 @@ def _reporter(form: RequestForm) -> Reporter | None:
     return Reporter(name=name, email=email, phone=phone)
 
 
-def get_request(conn: Connection[Any], settings: Settings, public_id: str) -> list[dict[str, Any]]:
+def get_request(
+    conn: Connection[Any], settings: Settings, public_id: str, *, base: str = ""
+) -> list[dict[str, Any]]:
     """GET requests/{id}: a one-element list, as the spec has it; 404 when unknown."""
     rows = _rows(conn, _by_ids([public_id]), limit=1)
     if not rows:
         raise NotFound(f"service_request_id {public_id!r} was not found.")
-    return [request_json(rows[0], ZoneInfo(settings.calendar.timezone))]
+    return [request_json(rows[0], ZoneInfo(settings.calendar.timezone), base)]
 
 
 def list_requests(
-    conn: Connection[Any], settings: Settings, q: RequestQuery
+    conn: Connection[Any], settings: Settings, q: RequestQuery, *, base: str = ""
 ) -> list[dict[str, Any]]:
     """GET requests: newest first, one page."""
     if q.ids is not None:
@@ -183,7 +222,7 @@ def list_requests(
             f.add("t.updated_at <= %(before)s", before=q.updated_before)
         rows = _rows(conn, f, limit=q.page_size, offset=(q.page - 1) * q.page_size)
     tz = ZoneInfo(settings.calendar.timezone)
-    return [request_json(r, tz) for r in rows]
+    return [request_json(r, tz, base) for r in rows]
 
 
 def _known_services(conn: Connection[Any], codes: list[str]) -> list[str]:
@@ -261,7 +300,14 @@ def address(assignment: dict[str, Any] | None) -> str | None:
     return ", ".join(parts) or None
 
 
-def request_json(row: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+def media_url(row: dict[str, Any], base: str) -> str | None:
+    """The first public photo (absolute URL under `base`), else the media_url the client sent."""
+    if row.get("photo_id") is not None:
+        return base + PHOTO_URL.format(id=row["photo_id"])
+    return row.get("media_url")
+
+
+def request_json(row: dict[str, Any], tz: ZoneInfo, base: str = "") -> dict[str, Any]:
     """One incident as an Open311 request (public view: no contact data, no internal notes)."""
     return {
         "service_request_id": row["public_id"],
@@ -280,5 +326,5 @@ def request_json(row: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
         "zipcode": None,
         "lat": row["lat"],
         "long": row["lon"],
-        "media_url": None,
+        "media_url": media_url(row, base),
     }

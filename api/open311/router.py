@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import Response
 
 from api.deps import ConnDep, ReadConnDep, SettingsDep
+from api.deps_photos import PhotoWritesDep, is_multipart, read_parts
 from api.errors import BadRequest, Forbidden, NotFound
-from api.open311.forms import RequestForm, parse_form, parse_query
+from api.open311.forms import RequestForm, form_from_pairs, parse_form, parse_query
 from api.open311.render import FORMATS, Open311Route, render
 from api.open311.requests import get_request, list_requests, submit_request
 from api.open311.services import list_services, service_definition
@@ -35,16 +36,24 @@ def _format(fmt: str) -> str:
     return fmt
 
 
-async def request_form(request: Request) -> RequestForm:
-    """The POST form (application/x-www-form-urlencoded, UTF-8), plus query-string fields."""
+async def request_form(request: Request, settings: SettingsDep) -> RequestForm:
+    """The POST form (application/x-www-form-urlencoded, UTF-8, or multipart/form-data with
+    `media` photos), plus query-string fields."""
+    query = list(request.query_params.multi_items())
+    if is_multipart(request):
+        parts = await read_parts(request, settings.photos, "media")
+        form = form_from_pairs([*query, *parts.pairs])
+        form.media = list(parts.files)
+        return form
     body = await request.body()
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if body and media != "application/x-www-form-urlencoded":
         raise BadRequest(
             "Send the service request form-encoded "
-            "(Content-Type: application/x-www-form-urlencoded), as GeoReport v2 specifies."
+            "(Content-Type: application/x-www-form-urlencoded), or as multipart/form-data "
+            "with a photo in `media`."
         )
-    return parse_form(body, list(request.query_params.multi_items()))
+    return parse_form(body, query)
 
 
 FormDep = Annotated[RequestForm, Depends(request_form)]
@@ -106,6 +115,7 @@ def create_request(
     conn: ConnDep,
     settings: SettingsDep,
     form: FormDep,
+    writes: PhotoWritesDep,
     idempotency_key: Annotated[
         str | None, Header(max_length=200, description="same key + same form → same request")
     ] = None,
@@ -119,7 +129,7 @@ def create_request(
     if user is None:
         raise Forbidden("Invalid api_key: this token is unknown, revoked or expired.")
     answer, created = submit_request(
-        conn, settings, form, user=user, idempotency_key=idempotency_key or None
+        conn, settings, form, user=user, idempotency_key=idempotency_key or None, writes=writes
     )
     return render(fmt, "service_requests", answer, status=201 if created else 200)
 
@@ -127,6 +137,7 @@ def create_request(
 @router.get("/requests.{fmt}", summary="GET Service Requests")
 def requests(
     fmt: str,
+    request: Request,
     conn: ReadConnDep,
     settings: SettingsDep,
     service_request_id: Annotated[str | None, Query(description="comma list")] = None,
@@ -158,16 +169,19 @@ def requests(
         now=dt.datetime.now(dt.UTC),
         max_page_size=settings.api.max_page_size,
     )
-    return render(fmt, "service_requests", list_requests(conn, settings, query))
+    base = str(request.base_url).rstrip("/")  # media_url is absolute
+    return render(fmt, "service_requests", list_requests(conn, settings, query, base=base))
 
 
 @router.get("/requests/{service_request_id}.{fmt}", summary="GET Service Request")
 def one_request(
-    service_request_id: str, fmt: str, conn: ConnDep, settings: SettingsDep
+    service_request_id: str, fmt: str, request: Request, conn: ConnDep, settings: SettingsDep
 ) -> Response:
     """One request, as a one-element list."""
     fmt = _format(fmt)
-    return render(fmt, "service_requests", get_request(conn, settings, service_request_id))
+    base = str(request.base_url).rstrip("/")
+    answer = get_request(conn, settings, service_request_id, base=base)
+    return render(fmt, "service_requests", answer)
 
 
 @router.api_route(

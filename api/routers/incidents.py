@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
 
@@ -18,40 +18,90 @@ from api.deps import (
     PageSizeDep,
     SettingsDep,
 )
+from api.deps_photos import PhotoWritesDep, ReportUploadDep
 from api.errors import Unauthorized
 from api.responses import JSON, GeoJSON
-from api.schemas.incidents import IncidentIn
 from api.services.intake import report_incident
+from api.services.photo_image import process_photo
+from api.services.photos import incident_photos, save_photos
 from api.services.policy import incident_scope_fragment, incident_view
 from api.services.workflow_view import incident_document
 from gis.features import incidents_geojson
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+_INCIDENT_IN = {"$ref": "#/components/schemas/IncidentIn"}  # put there by api/openapi.py
+# The body is read by ReportUploadDep (JSON or multipart), so it is described here.
+REPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _INCIDENT_IN},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["report"],
+                    "properties": {
+                        "report": {"type": "string", "description": "the JSON report"},
+                        "photo": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "up to GRIDGOV_MAX_PHOTOS photos (JPEG, PNG, WebP, "
+                            "HEIC), each at most GRIDGOV_MAX_PHOTO_BYTES",
+                        },
+                    },
+                }
+            },
+        },
+    }
+}
 
 
-@router.post("", response_class=JSON, status_code=201)
+@router.post("", response_class=JSON, status_code=201, openapi_extra=REPORT_BODY)
 def create_incident(
-    report: IncidentIn,
+    upload: ReportUploadDep,
     conn: ConnDep,
     settings: SettingsDep,
     user: OptionalUser,
     clock: ClockDep,
+    writes: PhotoWritesDep,
     idempotency_key: Annotated[
-        str | None, Header(max_length=200, description="same key + same body → same incident")
+        str | None,
+        Header(max_length=200, description="same key + same body (and photos) → same incident"),
     ] = None,
 ) -> JSON:
-    """Report a problem at a location: 201 with id, status, assignment and due time."""
+    """Report a problem at a location (JSON, or multipart with photos): 201 with id, status,
+    assignment and due time."""
     if user is None and not settings.api.public_reporting:
         raise Unauthorized("Reporting without a token is switched off here; sign in first.")
+    # every photo is checked before anything is stored: a refused photo stores no report
+    processed = [process_photo(p.data, p.content_type, settings.photos) for p in upload.photos]
+    now = clock()  # the app's clock: tests build dated histories with it
     result = report_incident(
         conn,
         settings,
-        report,
+        upload.report,
         user=user,
         idempotency_key=idempotency_key or None,
-        now=clock(),  # the app's clock: tests build dated histories with it
+        now=now,
+        photo_hashes=[p.upload_sha256 for p in processed],
     )
-    return JSON(result.incident, status_code=201 if result.created else 200)
+    doc = result.incident
+    if processed:
+        row = conn.execute("SELECT id FROM incidents WHERE public_id = %s", (doc["id"],)).fetchone()
+        assert row is not None
+        if result.created:
+            save_photos(
+                conn,
+                writes,
+                incident_id=row["id"],
+                stage="report",
+                photos=processed,
+                user=user,
+                now=now,
+                tz=settings.calendar.timezone,
+            )
+        doc["photos"] = incident_photos(conn, row["id"], user, full=True)
+    return JSON(doc, status_code=201 if result.created else 200)
 
 
 @router.get("", response_class=GeoJSON)

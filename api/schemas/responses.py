@@ -114,6 +114,13 @@ class Incident(Open):
     location: Object
 
 
+class PhotosAdded(Open):
+    """Photos of one incident (issue 16): those just added, or the list after hiding one."""
+
+    incident: str
+    photos: list[Object]
+
+
 class PossibleDuplicates(Open):
     id: str
     possible_duplicates: list[Object]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -155,9 +156,13 @@ def calendar_from(settings: CalendarSettings) -> WorkingCalendar:
     )
 
 
-def request_hash(report: IncidentIn) -> str:
-    """A stable digest of the report body, to tell a replay from a reused key."""
-    return hashlib.sha256(dumps(report.model_dump(mode="json"))).hexdigest()
+def request_hash(report: IncidentIn, photos: Sequence[str] = ()) -> str:
+    """A stable digest of the report body (and its photos' SHA-256s, in order), to tell a replay
+    from a reused key; without photos it is the digest of the body alone, as it always was."""
+    body: Any = report.model_dump(mode="json")
+    if photos:
+        body = {"report": body, "photos": list(photos)}
+    return hashlib.sha256(dumps(body)).hexdigest()
 
 
 def _replay(
@@ -215,9 +220,10 @@ def report_incident(
     idempotency_key: str | None,
     is_demo: bool = False,
     now: dt.datetime | None = None,
+    photo_hashes: Sequence[str] = (),
 ) -> IntakeResult:
     """Store a report (or return the one stored under the same Idempotency-Key)."""
-    digest = request_hash(report) if idempotency_key else None
+    digest = request_hash(report, photo_hashes) if idempotency_key else None
     if idempotency_key and digest:
         # only with a key: a replay is answered without assigning again (this row serves it)
         seen = conn.execute(

@@ -20,6 +20,7 @@ from api.services.auth import User
 from api.services.deadlines import due_at
 from api.services.events import append_event
 from api.services.intake import calendar_from
+from api.services.photo_rules import named_photos, require_after_photo
 from api.services.workflow import Situation as S
 from api.services.workflow import load_incident, load_situation, next_status, require
 from api.settings import Settings
@@ -100,6 +101,14 @@ def _photos(data: dict[str, Any]) -> dict[str, Any]:
     if not ok:
         raise _bad("data.photos", f"a list of at most {MAX_PHOTOS} http(s) URLs")
     return {"photos": photos}
+
+
+def _evidence(conn: Connection[Any], s: S, req: Request, data: dict[str, Any]) -> dict[str, Any]:
+    """The event's photos: typed URLs (`photos`) and stored photos (`photo_ids`, issue 16)."""
+    out = _photos(data)
+    if "photo_ids" in data:
+        out["photo_ids"] = named_photos(conn, s.incident["id"], req.body.action, data["photo_ids"])
+    return out
 
 
 def _instant(value: Any, field_name: str, after: dt.datetime) -> dt.datetime:
@@ -202,18 +211,20 @@ def return_(conn: Connection[Any], s: S, req: Request) -> Change:
 
 
 def handle(conn: Connection[Any], s: S, req: Request) -> Change:
-    data = _only(req, "photos")
+    data = _only(req, "photos", "photo_ids")
     _note(req, "account of what was done")
+    evidence = _evidence(conn, s, req, data)
+    require_after_photo(conn, s.incident)  # the category's require_photos
     return Change(
         next_status("handle", s),
         dict(NO_EXTENSION),
         department=s.incident["department_code"],
-        data=_photos(data),
+        data=evidence,
     )
 
 
 def verify(conn: Connection[Any], s: S, req: Request) -> Change:
-    data = _only(req, "passed")
+    data = _only(req, "passed", "photo_ids")
     passed = data.get("passed")
     if not isinstance(passed, bool):
         raise _bad("data.passed", "true (closes the case) or false (rework)")
@@ -228,19 +239,19 @@ def verify(conn: Connection[Any], s: S, req: Request) -> Change:
         next_status("verify", s, passed=passed),
         change,
         department=inc["department_code"],
-        data={"passed": passed, "rework_count": count},
+        data={"passed": passed, "rework_count": count, **_evidence(conn, s, req, data)},
     )
 
 
 def self_handle(conn: Connection[Any], s: S, req: Request) -> Change:
-    data = _only(req, "photos")
+    data = _only(req, "photos", "photo_ids")
     _note(req, "account of what was done")
     # Fixed on the spot: no department holds the case any more.
     conn.execute("DELETE FROM incident_supports WHERE incident_id = %s", (s.incident["id"],))
     return Change(
         next_status("self_handle", s),
         {"department_code": None, "due_at": None, **NO_EXTENSION},
-        data=_photos(data),
+        data=_evidence(conn, s, req, data),
     )
 
 
@@ -341,9 +352,9 @@ def acknowledge(conn: Connection[Any], s: S, req: Request) -> Change:
 
 
 def add_info(conn: Connection[Any], s: S, req: Request) -> Change:
-    data = _only(req, "photos")
+    data = _only(req, "photos", "photo_ids")
     _note(req, "piece of information")
-    return Change(next_status("add_info", s), data=_photos(data))
+    return Change(next_status("add_info", s), data=_evidence(conn, s, req, data))
 
 
 HANDLERS: dict[str, Callable[[Connection[Any], S, Request], Change]] = {

@@ -9,6 +9,7 @@ from psycopg import Connection, sql
 from api.services.auth import User
 from api.services.duplicates import duplicate_links
 from api.services.incidents import incident_detail
+from api.services.photos import incident_photos_by_public_id
 from api.services.whistles import WHISTLE_JSON
 from api.services.workflow import allowed_actions, load_incident, load_situation
 
@@ -60,4 +61,5 @@ def incident_document(
     doc = incident_detail(conn, public_id, full=full)
     doc.update(incident_workflow(conn, public_id, user, full=full))
     doc.update(duplicate_links(conn, public_id))  # duplicate_of / duplicates
+    doc["photos"] = incident_photos_by_public_id(conn, public_id, user, full=full)  # issue 16
     return doc
