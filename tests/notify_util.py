@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import threading
+from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.settings import Settings
+from tests.conftest import settings_for
+from tests.loop import Clock
+
+T0 = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)  # Tuesday 10:00 in Shanghai
+
+
+def notify_settings(url: str) -> Settings:
+    """Test settings: no worker thread (tests run its rounds), SMTP on a port nobody serves."""
+    s = settings_for(url)
+    s.notify.notify_worker = False
+    s.notify.smtp_url = f"smtp://127.0.0.1:{free_port()}"
+    s.notify.public_url = "https://gov.example"
+    return s
+
+
+def notify_client(settings: Settings) -> Iterator[TestClient]:
+    """An app on those settings with its clock fixed at T0."""
+    with TestClient(create_app(settings)) as c:
+        c.app.state.clock = Clock(T0)  # type: ignore[attr-defined]
+        yield c
 
 
 def free_port() -> int:

@@ -7,36 +7,33 @@ import json
 
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
-from api.main import create_app
 from api.services.events import append_event
 from api.services.notify_admin import add_subscriber
 from api.services.notify_channels import verify
 from api.services.notify_worker import CLAIM_SQL, deliver
-from tests.conftest import settings_for
-from tests.loop import Clock, act, advance_to, make_cast, ok
-from tests.notify_util import SmtpServer, WebhookReceiver, free_port
+from tests.loop import act, advance_to, make_cast, ok
+from tests.notify_util import (
+    T0,
+    SmtpServer,
+    WebhookReceiver,
+    free_port,
+    notify_client,
+    notify_settings,
+)
 
-T0 = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)  # Tuesday 10:00 in Shanghai
 SECRET = "s3cret-key-of-the-water-office"
 
 
 @pytest.fixture
 def settings(world_db):
-    s = settings_for(world_db)
-    s.notify.notify_worker = False  # the tests run the worker's rounds themselves
-    s.notify.smtp_url = f"smtp://127.0.0.1:{free_port()}"
-    s.notify.public_url = "https://gov.example"
-    return s
+    return notify_settings(world_db)
 
 
 @pytest.fixture
 def client(settings):
-    with TestClient(create_app(settings)) as c:
-        c.app.state.clock = Clock(T0)
-        yield c
+    yield from notify_client(settings)
 
 
 @pytest.fixture
