@@ -118,6 +118,7 @@ def _register_subcommands() -> None:
     cli_check.register(app)
     cli_export.register(app)
     __import__("api.cli_stats").cli_stats.register(app)  # gridgov stats
+    __import__("api.cli_notify").cli_notify.register(app)  # gridgov notify
 
 
 _register_subcommands()

@@ -24,6 +24,7 @@ from api.routers import catalogue as catalogue_router
 from api.routers import docs as docs_router
 from api.routers import early_warning as early_warning_router
 from api.routers import health, incidents, locate, ogc, pages, reference
+from api.routers import notify as notify_router
 from api.routers import pages_edit as pages_edit_router
 from api.routers import pages_workflow as pages_workflow_router
 from api.routers import photos as photos_router
@@ -34,6 +35,7 @@ from api.routers import stream as stream_router
 from api.routers import tiles as tiles_router
 from api.routers import workflow as workflow_router
 from api.services.stream_hub import StreamHub
+from api.services.notify_worker import NotifyWorker
 from api.services.tile_cache import TileCache
 from api.settings import Settings
 from api.transport import install as install_transport
@@ -55,10 +57,15 @@ def create_app(settings: Settings) -> FastAPI:
         # reads that tolerate lag: the replica if configured (api/db/read_pool.py)
         app.state.read_pool = open_read_pool(settings.db, app.state.pool)
         app.state.tile_cache.listen(database_url(settings.db))  # invalidations from any process
+        worker = NotifyWorker(settings) if settings.notify.notify_worker else None
+        if worker is not None:
+            worker.start()  # the outbox: e-mail and webhooks (SKIP LOCKED across nodes)
         try:
             yield
         finally:
             await app.state.stream_hub.close()
+            if worker is not None:
+                worker.stop()
             app.state.tile_cache.close()
             app.state.read_pool.close()
             app.state.pool.close()
@@ -94,6 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(stats_router.router)  # /api/v1/stats: 综合评价, negative list, trend
     app.include_router(early_warning_router.router)  # /api/v1/hotspots, /api/v1/repeats
     app.include_router(catalogue_router.router)  # /api/v1/catalogue: 4+X services
+    app.include_router(notify_router.router)  # /api/v1/notifications: the outbox (admin)
     app.include_router(stats_page_router.router)  # /map/stats: the evaluation map
     app.include_router(pages_workflow_router.router)  # /map/dispatch, /report, /report/{id}
     app.include_router(pages_edit_router.router)  # /map/edit: the boundary editor

@@ -249,6 +249,34 @@ class PhotoSettings(BaseSettings):
     thumb_side: int = Field(default=320, ge=32, le=1_000)
 
 
+class NotifySettings(BaseSettings):
+    """Notifications (GRIDGOV_*): SMTP server, the delivery worker's pace and its retries."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    smtp_url: str = Field(
+        default="",
+        description="smtp://[user:password@]host[:port] (smtps:// for TLS, ?starttls=1); "
+        "empty: e-mails wait in the outbox",
+    )
+    smtp_from: str = Field(default="gridgov@localhost", description="sender of e-mails")
+    public_url: str = Field(
+        default="", description="the site's address for links in messages, e.g. https://gov.example"
+    )
+    notify_worker: bool = Field(
+        default=True, description="run the delivery worker inside each app process"
+    )
+    notify_poll_s: float = Field(default=2.0, gt=0, le=3600, description="worker's pause")
+    notify_batch: int = Field(default=20, ge=1, le=1000, description="deliveries per round")
+    notify_timeout_s: float = Field(default=10.0, gt=0, le=120, description="per delivery")
+    notify_backoff_s: float = Field(default=30.0, gt=0, description="first retry after this")
+    notify_backoff_max_s: float = Field(default=3600.0, gt=0, description="longest retry pause")
+    notify_max_attempts: int = Field(default=12, ge=1, le=100, description="then 'dead'")
+    notify_due_lookback_h: float = Field(
+        default=24.0, gt=0, le=24 * 30, description="cases fallen due this recently are told"
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one GridGov process."""
 
@@ -268,3 +296,4 @@ class Settings(BaseSettings):
     budget: ConnectionBudgetSettings = Field(default_factory=ConnectionBudgetSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     photos: PhotoSettings = Field(default_factory=PhotoSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)

@@ -7,10 +7,14 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
 import api.db.models_early_warning as _early_warning  # noqa: F401  (its indexes)
-import api.db.models_lineage  # areas.imported, derived_from; accepted_problems
-import api.db.models_photos
-import api.db.models_sessions  # noqa: F401
-from api.db import models_workflow  # noqa: F401  (tables seen by alembic check)
+from api.db import (  # noqa: F401  (tables seen by alembic check)
+    models_lineage,
+    models_notify,
+    models_photos,
+    models_sessions,
+    models_urge,
+    models_workflow,
+)
 from api.db.models import metadata
 from api.db.session import database_url, sqlalchemy_url
 from api.settings import DatabaseSettings

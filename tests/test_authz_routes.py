@@ -49,6 +49,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/categories"): REFERENCE,
     ("GET", "/api/v1/routing-rules"): REFERENCE,
     ("GET", "/api/v1/catalogue"): REFERENCE,
+    ("GET", "/api/v1/notifications"): "tests/test_notify.py::test_notifications_list_is_for_admins",
     ("GET", "/ogc"): DISCOVERY,
     ("GET", "/ogc/conformance"): DISCOVERY,
     ("GET", "/ogc/collections"): DISCOVERY,

@@ -38,6 +38,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "escalate": ("上报上级", "Escalate"),
     "acknowledge": ("确认协办", "Acknowledge"),
     "add_info": ("补充信息", "Add information"),
+    "urge": ("督办", "Urge"),
     "whistle": ("吹哨", "Whistle"),
     "check_in": ("报到", "Check in"),
     "reassign": ("重新分派", "Reassigned"),

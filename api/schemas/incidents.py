@@ -39,6 +39,9 @@ class Reporter(BaseModel):
     name: ShortText | None = None
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
     email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    notify: bool | None = Field(
+        default=None, description="agrees to be told of progress at the phone or e-mail given"
+    )
 
 
 class IncidentIn(BaseModel):

@@ -25,6 +25,7 @@ ActionName = Literal[
     "escalate",
     "acknowledge",
     "add_info",
+    "urge",
 ]
 
 

@@ -13,6 +13,7 @@ from psycopg import Connection
 from psycopg.types.json import Jsonb
 
 from api.responses import dumps
+from api.services.notify import queue_for_event
 
 CHANNEL = "gridgov_incidents"
 
@@ -43,7 +44,7 @@ def append_event(
     note: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> int:
-    """Append one event and queue its notification; returns the event id (the SSE id)."""
+    """Append one event, queue its notifications; returns the event id (the SSE id)."""
     row = conn.execute(
         APPEND_SQL,
         {
@@ -64,4 +65,14 @@ def append_event(
     # Payload well under NOTIFY's 8000-byte limit: listeners read the event itself from the table.
     payload = {"event_id": event_id, "incident": public_id, "action": action, "status": to_status}
     conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, dumps(payload).decode()))
+    # The outbox (e-mail, webhooks) commits with the event or not at all.
+    queue_for_event(
+        conn,
+        event_id=event_id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        department=department,
+        data=data or {},
+    )
     return event_id

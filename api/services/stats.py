@@ -19,6 +19,7 @@ from api.errors import BadRequest, Forbidden
 from api.services.auth import User
 from api.services.policy import READ, role_of
 from api.services.stats_query import AREA_LEVELS, areas_in_scope, group_names, stats_rows
+from api.services.stats_urge import add_urge_counts
 
 GROUP_BYS = ("department", "area", "category")
 DEFAULT_DAYS = 30
@@ -61,6 +62,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("checkin_due", "应报到数", "check-ins due", "count", "none"),
     Metric("checkin_on_time", "按时报到数", "check-ins on time", "count", "up"),
     Metric("checkin_missed", "未按时报到数", "check-ins missed", "count", "down"),
+    Metric("urges", "督办次数", "urges", "count", "down"),
+    Metric("urged", "督办件数", "cases urged", "count", "down"),
+    Metric("closed_urged", "督办后结案数", "closed after being urged", "count", "none"),
     Metric("on_time_handling_rate", "按期处置率", "on-time handling rate", "rate", "up"),
     Metric("closing_rate", "结案率", "closing rate", "rate", "up"),
     Metric("on_time_closing_rate", "按期结案率", "on-time closing rate", "rate", "up"),
@@ -218,6 +222,16 @@ def compute_stats(
     scope = scope if scope is not None else scope_of(user)
     raw = stats_rows(
         conn,
+        t_from=period.start,
+        t_end=period.as_of,
+        group_by=group_by,
+        level=level,
+        scope_area=scope.area,
+        scope_department=scope.department,
+    )
+    raw = add_urge_counts(  # 督办 (a separate query: api/services/stats_urge.py)
+        conn,
+        raw,
         t_from=period.start,
         t_end=period.as_of,
         group_by=group_by,

@@ -45,6 +45,7 @@ TRANSITIONS: dict[str, dict[str, str]] = {
         "dispatch": "dispatched",  # re-dispatch before the department accepts
         "accept": "in_progress",
         "return": "registered",
+        "urge": SAME,
         "self_handle": "handled",
         "acknowledge": SAME,
         "request_extension": SAME,
@@ -56,6 +57,7 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "in_progress": {
         "handle": "handled",
         "return": "registered",
+        "urge": SAME,
         "acknowledge": SAME,
         "request_extension": SAME,
         "approve_extension": SAME,
@@ -82,6 +84,7 @@ WHO: dict[str, frozenset[str]] = {
     "approve_extension": frozenset({"dispatcher"}),
     "suspend": frozenset({"dispatcher"}),
     "reopen": frozenset({"dispatcher"}),
+    "urge": frozenset({"dispatcher"}),  # 督办/催办: scope holds the responsible area
     "accept": frozenset({"department"}),
     "return": frozenset({"department"}),
     "handle": frozenset({"department"}),
@@ -111,7 +114,8 @@ INCIDENT_SQL = """
 SELECT i.id, i.public_id, i.status, i.category_code, i.department_code, i.responsible_area_code,
        i.grid_code, i.reporter_user_id, i.due_at, i.closed_at, i.rework_count,
        i.escalation_level, i.suspended_from, i.due_left_s, i.extension_until,
-       i.extension_requested_at, i.assignment #>> '{department,code}' AS routed_department,
+       i.extension_requested_at, i.urge_count,
+       i.assignment #>> '{department,code}' AS routed_department,
        c.time_limit, c.time_unit
 FROM incidents i JOIN categories c ON c.code = i.category_code
 WHERE i.public_id = %s

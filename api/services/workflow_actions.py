@@ -27,6 +27,7 @@ from api.settings import Settings
 
 MAX_PHOTOS = 20
 REJECT_REASONS = ("invalid", "duplicate")
+URGE_LEVELS = ("催办", "督办")  # a reminder, and formal supervision by a higher office
 # Columns an action may set besides status/updated_at (identifiers are quoted by psycopg.sql).
 SETTABLE = frozenset(
     {
@@ -40,6 +41,7 @@ SETTABLE = frozenset(
         "due_left_s",
         "extension_until",
         "extension_requested_at",
+        "urge_count",
     }
 )
 NO_EXTENSION = {"extension_until": None, "extension_requested_at": None}
@@ -357,6 +359,21 @@ def add_info(conn: Connection[Any], s: S, req: Request) -> Change:
     return Change(next_status("add_info", s), data=_evidence(conn, s, req, data))
 
 
+def urge(conn: Connection[Any], s: S, req: Request) -> Change:
+    data = _only(req, "level")
+    _note(req, "reason")
+    level = data.get("level", URGE_LEVELS[0])
+    if level not in URGE_LEVELS:
+        raise _bad("data.level", "one of " + ", ".join(URGE_LEVELS))
+    count = s.incident["urge_count"] + 1
+    return Change(
+        next_status("urge", s),
+        {"urge_count": count},
+        department=s.incident["department_code"],
+        data={"level": level, "urge_count": count},
+    )
+
+
 HANDLERS: dict[str, Callable[[Connection[Any], S, Request], Change]] = {
     "register": register,
     "reject": reject,
@@ -373,6 +390,7 @@ HANDLERS: dict[str, Callable[[Connection[Any], S, Request], Change]] = {
     "escalate": escalate,
     "acknowledge": acknowledge,
     "add_info": add_info,
+    "urge": urge,
 }
 
 

@@ -22,6 +22,7 @@ SELECT jsonb_build_object(
                          WHERE a.code = i.responsible_area_code AND a.valid_to IS NULL),
     'escalation_level', i.escalation_level,
     'rework_count', i.rework_count,
+    'urge_count', i.urge_count,
     'suspended_from', i.suspended_from,
     'extension_request', CASE WHEN i.extension_until IS NOT NULL THEN jsonb_build_object(
         'until', i.extension_until, 'requested_at', i.extension_requested_at) END,

@@ -15,6 +15,7 @@
   const { el, label, statusColor, when, departmentText, areaText, post, problemText } = state;
   const upsert = (feature) => state.upsert(feature);
   const renderListSoon = () => state.renderListSoon();
+  state.extraForms = state.extraForms || {};
 
   function panel() {
     return document.getElementById("gg-case");
@@ -186,6 +187,7 @@
     facts.push(...fact("责任区域 Responsible area", areaText(doc.responsible_area), "responsible_area"));
     if (doc.escalation_level) facts.push(...fact("升级 Escalations", String(doc.escalation_level)));
     if (doc.rework_count) facts.push(...fact("返工 Rework", String(doc.rework_count)));
+    if (doc.urge_count) facts.push(...fact("督办 Urged", String(doc.urge_count) + " 次 times", "urge_count"));
     if (doc.extension_request) {
       facts.push(...fact("延期申请 Extension asked", when(doc.extension_request.until)));
     }
@@ -348,8 +350,8 @@
         const options = duties.map((d) => el("option", { value: d.whistle + "|" + d.department }, "#" + d.whistle + " · " + departmentText(d.department)));
         return [el("label", {}, "报到 Report in for", el("select", { name: "duty" }, options))];
       }
-      default:
-        return [noteField(action)];
+      default: // actions added by other scripts (dispatch_urge.js) bring their own fields
+        return state.extraForms[action] ? state.extraForms[action].fields(doc) : [noteField(action)];
     }
   }
 
@@ -410,7 +412,7 @@
         if (data.get("department")) body.department = String(data.get("department"));
         break;
       default:
-        break;
+        if (state.extraForms[action]) return state.extraForms[action].request(data, body, base);
     }
     return { url: base + "/actions", body: body };
   }

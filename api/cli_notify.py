@@ -1,0 +1,82 @@
+"""`gridgov notify worker|test|subscribe`: the notification outbox from the terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from api.cli_common import console, database, fail, settings
+from api.services.notify_admin import add_subscriber, queue_test
+from api.services.notify_worker import NotifyWorker, deliver
+
+notify_app = typer.Typer(no_args_is_help=True, help="Notifications: e-mail and webhooks.")
+
+
+@notify_app.command("worker")
+def notify_worker() -> None:
+    """Deliver the outbox until interrupted (as the app does; several may run at once)."""
+    s = settings()
+    console.print(
+        f"delivering notifications every {s.notify.notify_poll_s:g} s; Ctrl-C to stop",
+        highlight=False,
+    )
+    try:
+        NotifyWorker(s).run_forever()
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+@notify_app.command("test")
+def notify_test(
+    channel: Annotated[str, typer.Argument(help="email | webhook")],
+    to: Annotated[str | None, typer.Option(help="e-mail address to send to")] = None,
+    subscriber: Annotated[int | None, typer.Option(help="subscriber id to send to")] = None,
+) -> None:
+    """Send a test message now through the outbox and say whether it arrived."""
+    s = settings()
+    with database(s) as conn:
+        ids = queue_test(conn, channel, to, subscriber)
+    with database(s) as conn:
+        conn.autocommit = True
+        deliver(conn, s.notify, dt.datetime.now(dt.UTC))
+        row = conn.execute(
+            "SELECT state, last_error FROM notifications WHERE delivery_id = %s", (ids[0],)
+        ).fetchone()
+    assert row is not None
+    if row["state"] != "sent":
+        fail(f"not delivered ({row['last_error']}); the worker will retry it")
+    console.print(f"sent ({channel}), delivery id {ids[0]}", highlight=False)
+
+
+@notify_app.command("subscribe")
+def notify_subscribe(
+    name: Annotated[str, typer.Argument(help="who this is, e.g. 城管执法队值班邮箱")],
+    scope: Annotated[str, typer.Option(help="department | dispatchers | officers | sms")],
+    code: Annotated[
+        str | None, typer.Option(help="department code, or area code for dispatchers/officers")
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="e-mail address")] = None,
+    webhook: Annotated[str | None, typer.Option(help="webhook URL (POST JSON, signed)")] = None,
+    secret: Annotated[str | None, typer.Option(help="webhook HMAC-SHA256 key")] = None,
+) -> None:
+    """Add a subscriber: who is told, on e-mail or a signed webhook."""
+    if (email is None) == (webhook is None):
+        fail("give exactly one of --email and --webhook")
+    with database(settings()) as conn:
+        sub = add_subscriber(
+            conn,
+            name=name,
+            scope=scope,
+            code=code,
+            channel="email" if email else "webhook",
+            address=email or webhook or "",
+            secret=secret,
+        )
+    console.print(f"subscriber {sub} added", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `gridgov notify` to the main app."""
+    app.add_typer(notify_app, name="notify")

@@ -1,0 +1,41 @@
+"""督办/催办: incidents.urge_count (each urge is also an 'urge' event in incident_events).
+
+Revision ID: 0025_urge
+Revises: 0004_workflow
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0025_urge"
+down_revision: str | None = "0004_workflow"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # The default fills existing rows, so this runs forward on a populated database.
+    op.add_column(
+        "incidents", sa.Column("urge_count", sa.Integer(), server_default="0", nullable=False)
+    )
+    op.create_check_constraint(op.f("ck_incidents_urge_count"), "incidents", "urge_count >= 0")
+    # The evaluation counts the urges of a period (api/services/stats_urge.py).
+    op.create_index(
+        "ix_incident_events_urge_at",
+        "incident_events",
+        ["at"],
+        unique=False,
+        postgresql_where=sa.text("action = 'urge'"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(
+        "ix_incident_events_urge_at",
+        table_name="incident_events",
+        postgresql_where=sa.text("action = 'urge'"),
+    )
+    op.drop_constraint(op.f("ck_incidents_urge_count"), "incidents", type_="check")
+    op.drop_column("incidents", "urge_count")
