@@ -115,6 +115,7 @@ def _register_subcommands() -> None:
     cli_check.register(app)
     cli_export.register(app)
     __import__("api.cli_stats").cli_stats.register(app)  # gridgov stats
+    __import__("api.cli_basemap").cli_basemap.register(app)  # gridgov basemap
 
 
 _register_subcommands()

@@ -69,6 +69,10 @@ class TooManyStreams(DomainError):
     code, status = "too_many_streams", 503
 
 
+class BasemapUnavailable(DomainError):
+    code, status = "basemap_unavailable", 503  # the renderer (Mapnik) is missing or failing
+
+
 class StaleVersion(DomainError):
     code, status = "stale_version", 412
 
