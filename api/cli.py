@@ -119,6 +119,7 @@ def _register_subcommands() -> None:
     cli_export.register(app)
     __import__("api.cli_stats").cli_stats.register(app)  # gridgov stats
     __import__("api.cli_notify").cli_notify.register(app)  # gridgov notify
+    __import__("api.cli_basemap").cli_basemap.register(app)  # gridgov basemap
 
 
 _register_subcommands()

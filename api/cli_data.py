@@ -196,6 +196,9 @@ def demo() -> None:
         f"demo incidents: {out.incidents_created} new, {out.incidents_existing} already there",
         highlight=False,
     )
+    if out.basemap:
+        rows = sum(out.basemap.counts.values())
+        console.print(f"base map (底图): {rows} features from OpenStreetMap", highlight=False)
     if out.new_users:
         console.print("demo users for the pages (/login); passwords are shown only now:")
         for name, role, password in out.new_users:

@@ -80,6 +80,10 @@ class TooManyUserStreams(TooManyStreams):
     status = 429  # one user's cap (GRIDGOV_STREAM_PER_USER)
 
 
+class BasemapUnavailable(DomainError):
+    code, status = "basemap_unavailable", 503  # the renderer (Mapnik) is missing or failing
+
+
 class StaleVersion(DomainError):
     code, status = "stale_version", 412
 

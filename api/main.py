@@ -20,6 +20,7 @@ from api.open311 import install as install_open311
 from api.openapi import install as install_openapi
 from api.responses import JSON
 from api.routers import areas_edit as areas_edit_router
+from api.routers import basemap as basemap_router
 from api.routers import catalogue as catalogue_router
 from api.routers import docs as docs_router
 from api.routers import early_warning as early_warning_router
@@ -36,6 +37,7 @@ from api.routers import tiles as tiles_router
 from api.routers import workflow as workflow_router
 from api.services.stream_hub import StreamHub
 from api.services.notify_worker import NotifyWorker
+from api.services.basemap_render import BasemapRenderer
 from api.services.tile_cache import TileCache
 from api.settings import Settings
 from api.transport import install as install_transport
@@ -68,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
                 worker.stop()
             app.state.tile_cache.close()
             app.state.read_pool.close()
+            app.state.basemap.close()
             app.state.pool.close()
 
     app = FastAPI(
@@ -85,6 +88,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.stream_hub = StreamHub(
         database_url(settings.db), settings.api.stream_max_clients, settings.api.stream_per_user
     )
+
+
+    # Render processes start on the first base map tile, not here.
+    app.state.basemap = BasemapRenderer(settings.basemap, database_url(settings.db))
     install_error_handlers(app)
     install_limits(app, settings)  # 413 big bodies, 429 report/login bursts, page headers
     install_transport(app, settings.http)  # CORS on machine doors, gzip, HEAD
@@ -98,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_open311(app)  # /open311/v2: GeoReport v2, errors in Open311's own form
     app.include_router(session_router.router)  # /login, /logout, /api/v1/session
     app.include_router(tiles_router.router)  # /tiles: vector tiles and TileJSON
+    app.include_router(basemap_router.router)  # /basemap: the OSM base map as PNG tiles
     app.include_router(stats_router.router)  # /api/v1/stats: 综合评价, negative list, trend
     app.include_router(early_warning_router.router)  # /api/v1/hotspots, /api/v1/repeats
     app.include_router(catalogue_router.router)  # /api/v1/catalogue: 4+X services

@@ -38,6 +38,7 @@ log = logging.getLogger("gridgov")
 REF = "#/components/schemas/{model}"
 JSON, XML = "application/json", "text/xml"
 MVT = "application/vnd.mapbox-vector-tile"
+PNG = "image/png"
 STRING: dict[str, Any] = {"type": "string"}
 
 ERROR_TEXT = {
@@ -157,6 +158,9 @@ OPERATIONS: dict[str, Doc] = {
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": _doc(
         None, 400, 401, 403, also={304: "Not modified: If-None-Match holds the tile's ETag"}
     ),
+    "GET /basemap/{z}/{x}/{y}.png": _doc(
+        None, 400, 503, also={304: "Not modified: If-None-Match holds the tile's ETag"}
+    ),
     "GET /api/v1/stats": _doc(r.Stats, 400, 403, media=("text/csv",)),
     "GET /api/v1/stats/flags": _doc(r.Flags, 400, 403),
     "GET /api/v1/stats/trend": _doc(r.Trend, 400, 403),
@@ -239,7 +243,7 @@ def _success(
                 entry["schema"] = body
             elif entry.get("schema") == STRING:  # our JSON classes are not JSONResponse
                 entry["schema"] = {}  # any JSON: nothing more is promised
-        elif media != MVT:
+        elif media not in (MVT, PNG):
             entry["schema"] = STRING  # XML, CSV
     for code, description in doc.also.items():
         responses[str(code)] = {"description": description}

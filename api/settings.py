@@ -277,6 +277,22 @@ class NotifySettings(BaseSettings):
     )
 
 
+class BasemapSettings(BaseSettings):
+    """GridGov's own base map (GRIDGOV_BASEMAP_*): the Mapnik render processes."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_BASEMAP_", extra="ignore")
+
+    python: str = Field(
+        default="/usr/bin/python3",
+        description="the system Python that Debian's python3-mapnik is built for",
+    )
+    workers: int = Field(default=2, ge=1, le=32, description="render processes")
+    metatile: int = Field(
+        default=1, ge=1, le=8, description="render n×n tiles at once (fewer label cuts, more cache)"
+    )
+    max_zoom: int = Field(default=20, ge=0, le=22)
+
+
 class Settings(BaseSettings):
     """All settings of one GridGov process."""
 
@@ -297,3 +313,4 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     photos: PhotoSettings = Field(default_factory=PhotoSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    basemap: BasemapSettings = Field(default_factory=BasemapSettings)

@@ -67,8 +67,9 @@ def test_overview_references_only_local_static_files(world: TestClient) -> None:
     # folium's CDN defaults are gone, not just redirected
     for name in ("jquery", "bootstrap", "awesome", "fontawesome", "cdn"):
         assert name not in html.lower(), name
-    # no base map configured: no tile layer at all
-    assert "L.tileLayer" not in html
+    # no base map URL configured: GridGov's own base map, served from this origin
+    assert re.findall(r'L\.tileLayer\(\s*"([^"]*)"', html) == ["/basemap/{z}/{x}/{y}.png"]
+    assert "\\u00a9 OpenStreetMap contributors" in html  # folium writes © as a JSON escape
 
 
 def test_leaflet_assets_are_served_with_their_types(world: TestClient) -> None:
@@ -256,7 +257,9 @@ def test_overview_in_an_offline_browser(live_server: str, offline: Offline) -> N
         "社区 Community",
         "网格 Grid",
     ]
-    assert page.locator(".leaflet-tile-pane img").count() == 0  # no base map at all
+    # the base map is GridGov's own (no GRIDGOV_BASEMAP_URL): every tile comes from /basemap
+    tiles = page.locator(".leaflet-tile-pane img").evaluate_all("els => els.map(e => e.src)")
+    assert tiles and all(t.startswith(live_server + "/basemap/") for t in tiles), tiles
 
     the_map = page.locator(".folium-map")
     popup = page.locator(".leaflet-popup-content")

@@ -31,6 +31,7 @@ API_ROOT = "/api/v1"
 LOCAL_JS = [
     ("leaflet", f"{STATIC_URL}/vendor/leaflet/leaflet.js"),
     ("gridgov", f"{STATIC_URL}/gridgov.js"),
+    ("basemap", f"{STATIC_URL}/basemap.js"),  # the base map / plain ground switch
 ]
 LOCAL_CSS = [
     ("leaflet_css", f"{STATIC_URL}/vendor/leaflet/leaflet.css"),
@@ -49,6 +50,10 @@ BUILDINGS_MIN_ZOOM = 15  # below this a tile would hold thousands of unreadable 
 DEFAULT_CENTRE = (39.99, 116.33)  # Beijing, Haidian district
 DEFAULT_ZOOM = 11
 BASEMAP_FALLBACK_ATTRIBUTION = "底图 Base map"
+# GridGov's own base map (api/routers/basemap.py), drawn from OpenStreetMap data.
+OWN_BASEMAP_URL = "/basemap/{z}/{x}/{y}.png"
+OWN_BASEMAP_ATTRIBUTION = "© OpenStreetMap contributors"
+BASEMAP_TEXT = {"switch": "底图", "title": "显示底图，或只显示空白底色 Base map or plain ground"}
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ def base_map(
     location: tuple[float, float] = DEFAULT_CENTRE,
     zoom: int = DEFAULT_ZOOM,
 ) -> folium.Map:
-    """A folium map that loads only local assets, with the configured base map or none."""
+    """A folium map that loads only local assets, on GridGov's base map or the configured one."""
     fmap = folium.Map(
         location=location,
         zoom_start=zoom,
@@ -124,15 +129,26 @@ def base_map(
     # Per instance: folium's class-level lists are shared, and its add_*_link mutates in place.
     fmap.default_js = list(LOCAL_JS)
     fmap.default_css = list(LOCAL_CSS)
-    if settings.basemap_url:
-        # An XYZ URL template (intranet tile server, Tianditu with key…). Note folium resolves a
-        # bare provider name such as "OpenStreetMap" to that provider's internet URL.
-        folium.TileLayer(
-            tiles=settings.basemap_url,
-            attr=settings.basemap_attribution or BASEMAP_FALLBACK_ATTRIBUTION,
-            name=BASEMAP_FALLBACK_ATTRIBUTION,
-            control=False,
-        ).add_to(fmap)
+    # An XYZ URL template (intranet tile server, Tianditu with key…) overrides GridGov's own base
+    # map. Note folium resolves a bare provider name such as "OpenStreetMap" to that provider's
+    # internet URL.
+    own = not settings.basemap_url
+    tiles = folium.TileLayer(
+        tiles=OWN_BASEMAP_URL if own else settings.basemap_url,
+        attr=OWN_BASEMAP_ATTRIBUTION
+        if own
+        else settings.basemap_attribution or BASEMAP_FALLBACK_ATTRIBUTION,
+        name=BASEMAP_FALLBACK_ATTRIBUTION,
+        control=False,
+    )
+    tiles.add_to(fmap)
+    switch = {"map": fmap.get_name(), "layer": tiles.get_name(), "own": own, **BASEMAP_TEXT}
+    figure_of(fmap).html.add_child(
+        RawHtml(
+            '<script type="application/json" id="gridgov-basemap">'
+            f"{json_for_script(switch)}</script>"
+        )
+    )
     figure = figure_of(fmap)
     figure.title = html.escape(title)  # branca writes the title into <title> unescaped
     figure.header.add_child(RawHtml(f'<link rel="icon" href="{FAVICON}" type="image/svg+xml">'))

@@ -18,6 +18,7 @@ from shapely.geometry import Point, shape
 
 from api.schemas.incidents import IncidentIn, LonLat, Reporter
 from api.services.auth import add_user
+from api.services.basemap_import import ImportResult, import_basemap
 from api.services.config_import import import_config
 from api.services.imports import ImportReport, import_areas, import_buildings
 from api.services.intake import report_incident
@@ -61,6 +62,7 @@ class DemoReport:
     incidents_created: int = 0
     incidents_existing: int = 0
     new_users: list[tuple[str, str, str]] = field(default_factory=list)  # name, role, password
+    basemap: ImportResult | None = None
 
 
 def _community_departments(conn: Connection[Any]) -> int:
@@ -150,4 +152,6 @@ def load_demo(conn: Connection[Any], settings: Settings) -> DemoReport:
             out.incidents_existing += 1
     with conn.transaction():
         out.new_users = _demo_users(conn)
+    with conn.transaction():  # the base map: the OSM extracts the demo areas come from
+        out.basemap = import_basemap(conn, sorted((DATA_DIR / "osm").glob("*.osm.pbf")))
     return out
