@@ -35,9 +35,9 @@ from api.routers import stats_page as stats_page_router
 from api.routers import stream as stream_router
 from api.routers import tiles as tiles_router
 from api.routers import workflow as workflow_router
-from api.services.stream_hub import StreamHub
-from api.services.notify_worker import NotifyWorker
 from api.services.basemap_render import BasemapRenderer
+from api.services.notify_worker import NotifyWorker
+from api.services.stream_hub import StreamHub
 from api.services.tile_cache import TileCache
 from api.settings import Settings
 from api.transport import install as install_transport
@@ -88,7 +88,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.stream_hub = StreamHub(
         database_url(settings.db), settings.api.stream_max_clients, settings.api.stream_per_user
     )
-
 
     # Render processes start on the first base map tile, not here.
     app.state.basemap = BasemapRenderer(settings.basemap, database_url(settings.db))

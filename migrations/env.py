@@ -6,7 +6,6 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
-import api.db.models_basemap
 import api.db.models_early_warning as _early_warning  # noqa: F401  (its indexes)
 from api.db import (  # noqa: F401  (tables seen by alembic check)
     models_lineage,

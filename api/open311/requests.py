@@ -23,10 +23,10 @@ from api.open311.services import get_service, limit_text
 from api.schemas.incidents import IncidentIn, LonLat, Reporter
 from api.services.auth import User
 from api.services.intake import report_incident
-from api.services.policy import incident_view
 from api.services.photo_image import process_photo
 from api.services.photo_store import PhotoWrites
 from api.services.photos import PHOTO_URL, save_photos
+from api.services.policy import incident_view
 from api.settings import Settings
 from gis.features import Filters
 
