@@ -11,10 +11,12 @@ Pure ASGI middleware, so the SSE stream and tile bytes pass untouched where they
   so this middleware leaves any response that already has a `Content-Encoding` alone.
 - **HEAD** on `/open311`, `/ogc` and `/tiles`: answered as GET without the body (RFC 9110 §9.3.2),
   which Open311 and OGC clients probe with.
+- **OGC exceptions**: errors under `/ogc` in the form OGC API – Features prescribes.
 """
 
 from __future__ import annotations
 
+import orjson
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -113,6 +115,7 @@ class HeadAsGet:
 
 def install(app: FastAPI, http: HttpSettings) -> None:
     """Add HEAD, gzip and CORS (outermost, so refusals such as 429 carry CORS headers too)."""
+    app.add_middleware(OgcExceptions)
     app.add_middleware(HeadAsGet)
     if http.gzip_min_bytes > 0:
         app.add_middleware(
@@ -121,3 +124,53 @@ def install(app: FastAPI, http: HttpSettings) -> None:
     origins = http.origins()
     if origins:
         app.add_middleware(ScopedCORS, origins=origins)
+
+
+class OgcExceptions:
+    """Under /ogc, errors in the OGC exception form `{code, description}` (Features Part 1 §7.5).
+
+    Errors are raised and given their status in one place (api/errors.py) as everywhere; this
+    only rewrites the envelope of /ogc responses with a 4xx/5xx JSON body on the way out.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _under(scope["path"], ("/ogc",)):
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def rewrite(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                ctype = dict(message.get("headers", [])).get(b"content-type", b"")
+                if message["status"] >= 400 and ctype.startswith(b"application/json"):
+                    start = message  # hold it until the body is known
+                    return
+                await send(message)
+                return
+            if start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = _ogc_exception(b"".join(chunks))
+            headers = [(k, v) for k, v in start.get("headers", []) if k not in (b"content-length",)]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, rewrite)
+
+
+def _ogc_exception(body: bytes) -> bytes:
+    """GridGov's `{"error": {code, message}}` as OGC's `{"code", "description"}`."""
+    try:
+        error = orjson.loads(body)["error"]
+        return orjson.dumps({"code": error["code"], "description": error["message"]})
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return body

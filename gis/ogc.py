@@ -8,13 +8,15 @@ FeatureCollection or Feature, links included — comes out of PostgreSQL as one 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 
+from gis.cql2 import Queryable
 from gis.features import AREA_PRECISION, AREA_PROPS, BBOX_COND, BBox
+from gis.ogc_crs import OgcCrs, ogc_crs
 
 # The public view of an incident: no description, reporter, actors or department.
 OGC_INCIDENT_PROPS = """
@@ -43,8 +45,13 @@ class FeatureSource:
     id_expr: str
     base_cond: str
     order: str
+    queryables: dict[str, Queryable]
     time_column: str | None = None
-    precision: int = 7  # decimals of the served coordinates
+    precision: int = 7  # decimals of served lon/lat coordinates
+
+
+_GEOM = Queryable("t.geom", "geometry")
+_S, _I, _T = "string", "integer", "date-time"
 
 
 SOURCES = {
@@ -56,6 +63,14 @@ SOURCES = {
         base_cond="t.valid_to IS NULL AND t.level = %(level)s",
         order="t.code",
         precision=AREA_PRECISION,  # boundaries round-trip (gis.features.AREA_PRECISION)
+        queryables={
+            "code": Queryable("t.code", _S),
+            "name": Queryable("t.name", _S),
+            "parent_code": Queryable("t.parent_code", _S),
+            "version_id": Queryable("t.id", _I),
+            "valid_from": Queryable("t.valid_from", _T),
+            "geometry": _GEOM,
+        },
     ),
     "buildings": FeatureSource(
         table="buildings",
@@ -63,6 +78,15 @@ SOURCES = {
         id_expr="t.id",
         base_cond="true",
         order="t.id",
+        queryables={
+            "name": Queryable("t.name", _S),
+            "address": Queryable("t.address", _S),
+            "households": Queryable("t.households", _I),
+            "grid": Queryable("t.grid_code", _S),
+            "source": Queryable("t.source", _S),
+            "source_id": Queryable("t.source_id", _S),
+            "geometry": _GEOM,
+        },
     ),
     "incidents": FeatureSource(
         table="incidents",
@@ -70,6 +94,16 @@ SOURCES = {
         id_expr="t.public_id",
         base_cond="true",
         order="t.id",
+        queryables={
+            "category": Queryable("t.category_code", _S),
+            "status": Queryable("t.status", _S),
+            "grid": Queryable("t.grid_code", _S),
+            "reported_at": Queryable("t.reported_at", _T),
+            "updated_at": Queryable("t.updated_at", _T),
+            "due_at": Queryable("t.due_at", _T),
+            "closed_at": Queryable("t.closed_at", _T),
+            "geometry": _GEOM,
+        },
         time_column="t.reported_at",
     ),
 }
@@ -117,6 +151,9 @@ class ItemQuery:
     interval: tuple[dt.datetime | None, dt.datetime | None] | None = None
     limit: int = 10
     offset: int = 0
+    crs: OgcCrs = field(default_factory=lambda: ogc_crs(None))
+    filter: tuple[sql.Composable, dict[str, Any]] | None = None  # CQL2 as SQL (gis/cql2)
+    sortby: list[tuple[str, bool]] = field(default_factory=list)  # (queryable, descending)
 
 
 def _where(source: FeatureSource, q: ItemQuery) -> tuple[sql.Composable, dict[str, Any]]:
@@ -134,7 +171,22 @@ def _where(source: FeatureSource, q: ItemQuery) -> tuple[sql.Composable, dict[st
         if end is not None:
             conds.append(sql.SQL("{} <= %(t1)s").format(column))
             params["t1"] = end
+    if q.filter is not None:
+        condition, filter_params = q.filter
+        conds.append(condition)
+        params.update(filter_params)
     return sql.SQL(" AND ").join(conds), params
+
+
+def _order(source: FeatureSource, q: ItemQuery) -> sql.Composable:
+    """`sortby` keys, then the collection's own order so pages never overlap or skip."""
+    keys = [
+        sql.SQL("{} {}").format(
+            sql.SQL(source.queryables[name].expr), sql.SQL("DESC" if desc else "ASC")
+        )
+        for name, desc in q.sortby
+    ]
+    return sql.SQL(", ").join([*keys, sql.SQL(source.order)])
 
 
 def items_page(
@@ -167,10 +219,10 @@ def items_page(
                 coalesce(jsonb_agg(jsonb_build_object(
                     'type', 'Feature',
                     'id', {id_expr},
-                    'geometry', ST_AsGeoJSON(t.geom, %(precision)s)::jsonb,
-                    'properties', jsonb_build_object({props})) ORDER BY t.ord), '[]'::jsonb)
+                    'geometry', {geometry},
+                    'properties', jsonb_build_object({props})) ORDER BY {order}), '[]'::jsonb)
                     AS features
-         FROM (SELECT t.*, {order} AS ord FROM {table} t WHERE {where}
+         FROM (SELECT t.* FROM {table} t WHERE {where}
                ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) t) p
         """
     ).format(
@@ -178,14 +230,14 @@ def items_page(
         where=where,
         id_expr=sql.SQL(source.id_expr),
         props=sql.SQL(source.props),
-        order=sql.SQL(source.order),
+        order=_order(source, q),
+        geometry=_geometry(q.crs, precision, source),
     )
     params.update(
         links=Jsonb(links),
         next=Jsonb(next_link),
         limit=q.limit,
         offset=q.offset,
-        precision=precision or source.precision,
     )
     row = conn.execute(query, params).fetchone()
     assert row is not None
@@ -199,6 +251,7 @@ def one_item(
     *,
     level: str | None,
     links: list[dict[str, str]],
+    crs: OgcCrs | None = None,
     precision: int | None = None,
 ) -> bytes | None:
     """One feature as GeoJSON with its links, or None when the collection has no such id."""
@@ -207,7 +260,7 @@ def one_item(
         SELECT jsonb_build_object(
             'type', 'Feature',
             'id', {id_expr},
-            'geometry', ST_AsGeoJSON(t.geom, %(precision)s)::jsonb,
+            'geometry', {geometry},
             'properties', jsonb_build_object({props}),
             'links', %(links)s::jsonb
         )::text AS doc
@@ -218,12 +271,16 @@ def one_item(
         base=sql.SQL(source.base_cond),
         id_expr=sql.SQL(source.id_expr),
         props=sql.SQL(source.props),
+        geometry=_geometry(crs or ogc_crs(None), precision, source),
     )
-    params = {
-        "level": level,
-        "fid": feature_id,
-        "links": Jsonb(links),
-        "precision": precision or source.precision,
-    }
+    params = {"level": level, "fid": feature_id, "links": Jsonb(links)}
     row = conn.execute(query, params).fetchone()
     return None if row is None else str(row["doc"]).encode()
+
+
+def _geometry(crs: OgcCrs, precision: int | None, source: FeatureSource) -> sql.Composable:
+    """The GeoJSON geometry in `crs`: degrees at the source's precision (areas keep enough
+    decimals to be saved back unchanged), metres at the CRS's own, unless one is given."""
+    if precision is None and crs.srid in (4326, 4490):
+        precision = source.precision
+    return crs.geometry() if precision is None else replace(crs, precision=precision).geometry()

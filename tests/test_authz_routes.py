@@ -55,6 +55,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/ogc/collections"): DISCOVERY,
     ("GET", "/ogc/collections/{collection_id}"): DISCOVERY,
     ("GET", "/ogc/collections/{collection_id}/schema"): DISCOVERY,
+    ("GET", "/ogc/collections/{collection_id}/queryables"): DISCOVERY,
+    ("GET", "/ogc/api"): DISCOVERY,
     ("GET", "/ogc/collections/{collection_id}/items"): TABLE
     + "test_public_feeds_carry_public_fields_only",
     ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): HERE

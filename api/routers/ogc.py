@@ -2,42 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
 
-from api.deps import BBoxDep, ReadConnDep, SettingsDep
+from api.deps import ReadConnDep, SettingsDep
 from api.errors import BadRequest, NotAcceptable
 from api.responses import JSON, GeoJSON
-from api.services import ogc
+from api.services import ogc, ogc_html, ogc_openapi
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 
-FORMAT = Query(description="json (the only format offered); or use the Accept header")
+FORMAT = Query(description="json or html; or use the Accept header")
 META = (ogc.JSON,)
 FEATURES = (ogc.GEOJSON, ogc.JSON)
-CONTENT_CRS = {"Content-Crs": f"<{ogc.CRS84}>"}
 
 
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/ogc"
 
 
-def _negotiate(request: Request, f: str | None, offers: tuple[str, ...], allowed: set[str]) -> str:
-    """The media type to answer with; refuses unknown parameters as the standard requires."""
+def _negotiate(
+    request: Request,
+    f: str | None,
+    offers: tuple[str, ...],
+    allowed: set[str],
+    html_ok: bool = True,
+) -> str:
+    """The media type to answer with (JSON, GeoJSON or HTML); refuses unknown parameters."""
     unknown = sorted(set(request.query_params) - allowed - {"f"})
     if unknown:
         raise BadRequest(
             f"Unknown query parameter {', '.join(unknown)}.",
             {"allowed": sorted(allowed | {"f"})},
         )
-    for name in ("crs", "bbox-crs"):  # Part 2 parameters (GDAL sends crs): CRS84 is all we have
-        value = request.query_params.get(name)
-        if value is not None and value != ogc.CRS84:
-            raise BadRequest(f"{name} must be {ogc.CRS84}.", {"crs": [ogc.CRS84]})
     if f is not None:
+        if f.lower() == "html":
+            return ogc.HTML
         if f.lower() not in ("json", "geojson"):
-            raise BadRequest(f"Format f={f} is not offered; use f=json.", {"formats": ["json"]})
+            raise BadRequest(
+                f"Format f={f} is not offered; use f=json or f=html.", {"formats": ["json", "html"]}
+            )
         return offers[0]
     accept = request.headers.get("accept", "")
     if not accept.strip():
@@ -56,45 +63,49 @@ def _negotiate(request: Request, f: str | None, offers: tuple[str, ...], allowed
             ranges.append(media.lower())
     for offer in offers:
         kind = offer.split("/")[0]
-        if offer in ranges or "*/*" in ranges or f"{kind}/*" in ranges:
+        if offer in ranges or f"{kind}/*" in ranges:
             return offer
+    if ogc.HTML in ranges and html_ok:
+        return ogc.HTML  # a browser: its Accept names text/html before */*
+    if "*/*" in ranges:
+        return offers[0]
     raise NotAcceptable(
         f"This resource is available as {', '.join(offers)} only.", {"offers": list(offers)}
     )
 
 
 @router.get("", response_class=JSON)
-def landing(request: Request, f: Annotated[str | None, FORMAT] = None) -> JSON:
+def landing(request: Request, f: Annotated[str | None, FORMAT] = None) -> Response:
     """Landing page: links to the API definition, conformance and collections."""
     media = _negotiate(request, f, META, set())
     root = str(request.base_url).rstrip("/")
-    api_url = root + (request.app.openapi_url or "/openapi.json")
     docs_url = root + (request.app.docs_url or "/docs")
-    return JSON(ogc.landing_page(_base(request), api_url, docs_url), media_type=media)
+    doc = ogc.landing_page(_base(request), _base(request) + "/api", docs_url)
+    return _answer(doc, media, ogc_html.landing)
 
 
 @router.get("/conformance", response_class=JSON)
-def conformance(request: Request, f: Annotated[str | None, FORMAT] = None) -> JSON:
-    """Conformance classes: Core and GeoJSON."""
-    return JSON(ogc.conformance(), media_type=_negotiate(request, f, META, set()))
+def conformance(request: Request, f: Annotated[str | None, FORMAT] = None) -> Response:
+    """Conformance classes: Part 1 (core, GeoJSON, HTML, OpenAPI 3.0), Part 2 CRS, Part 3 + CQL2."""
+    return _answer(ogc.conformance(), _negotiate(request, f, META, set()), ogc_html.conformance)
 
 
 @router.get("/collections", response_class=JSON)
 def collections(
     request: Request, conn: ReadConnDep, f: Annotated[str | None, FORMAT] = None
-) -> JSON:
+) -> Response:
     """The collections present in the data, with extents."""
     media = _negotiate(request, f, META, set())
-    return JSON(ogc.collections(conn, _base(request)), media_type=media)
+    return _answer(ogc.collections(conn, _base(request)), media, ogc_html.collections)
 
 
 @router.get("/collections/{collection_id}", response_class=JSON)
 def collection(
     collection_id: str, request: Request, conn: ReadConnDep, f: Annotated[str | None, FORMAT] = None
-) -> JSON:
+) -> Response:
     """One collection."""
     media = _negotiate(request, f, META, set())
-    return JSON(ogc.collection(conn, _base(request), collection_id), media_type=media)
+    return _answer(ogc.collection(conn, _base(request), collection_id), media, ogc_html.collection)
 
 
 @router.get("/collections/{collection_id}/schema", response_class=JSON)
@@ -107,13 +118,39 @@ def collection_schema(
     return JSON(doc, media_type="application/schema+json")
 
 
+@router.get("/collections/{collection_id}/queryables", response_class=JSON)
+def collection_queryables(
+    collection_id: str, request: Request, conn: ReadConnDep, f: Annotated[str | None, FORMAT] = None
+) -> Response:
+    """Part 3: the properties `filter` and `sortby` may name (JSON Schema)."""
+    media = _negotiate(request, f, (ogc.SCHEMA, ogc.JSON), set())
+    doc = ogc.queryables(conn, _base(request), collection_id)
+    if media == ogc.HTML:
+        return ogc_html.page(ogc_html.queryables(doc))
+    return JSON(doc, media_type=ogc.SCHEMA)
+
+
+@router.get("/api", response_class=JSON)
+def api_definition(request: Request) -> JSON:
+    """This OGC API as an OpenAPI 3.0 document (service-desc), for OGC clients."""
+    doc = ogc_openapi.ogc_document(request.app.openapi(), _base(request), ogc.parameter_schemas())
+    return JSON(doc, media_type=ogc.OPENAPI)
+
+
+ItemsQuery = Annotated[str | None, Query()]
+
+
 @router.get("/collections/{collection_id}/items", response_class=GeoJSON)
 def items(
     collection_id: str,
     request: Request,
     conn: ReadConnDep,
     settings: SettingsDep,
-    bbox: BBoxDep,
+    bbox: Annotated[
+        str | None, Query(description="lower and upper corner, in bbox-crs (CRS84 by default)")
+    ] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="CRS of bbox")] = None,
+    crs: Annotated[str | None, Query(description="CRS of the geometries (Part 2)")] = None,
     limit: Annotated[
         int | None,
         Query(
@@ -126,23 +163,42 @@ def items(
         str | None,
         Query(description="incidents only: report time, an instant or interval (a/b, ../b, a/..)"),
     ] = None,
+    filter: Annotated[str | None, Query(description="CQL2 filter over the queryables")] = None,
+    filter_lang: Annotated[
+        str | None,
+        Query(
+            alias="filter-lang",
+            description="cql2-text (default) or cql2-json",
+            json_schema_extra={"enum": ["cql2-text", "cql2-json"]},
+        ),
+    ] = None,
+    filter_crs: Annotated[
+        str | None, Query(alias="filter-crs", description="CRS of geometries in the filter")
+    ] = None,
+    sortby: Annotated[
+        str | None, Query(description="queryables, comma-separated; '-' sorts descending")
+    ] = None,
     f: Annotated[str | None, FORMAT] = None,
-) -> GeoJSON:
+) -> Response:
     """Features of a collection, offset-paged, with numberMatched and next/prev links."""
-    params = {"bbox", "bbox-crs", "crs", "limit", "offset", "datetime"}
+    params = {"bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "filter"}
+    params |= {"filter-lang", "filter-crs", "sortby"}
+    params |= ogc.parameter_queryables(collection_id)  # Part 3: ?status=closed
     media = _negotiate(request, f, FEATURES, params)
-    body = ogc.items(
+    ask = ogc.ItemsRequest(bbox, bbox_crs, datetime, crs, filter, filter_lang, filter_crs, sortby)
+    body, used = ogc.items(
         conn,
         _base(request),
         collection_id,
-        bbox=bbox,
-        datetime=datetime,
+        ask,
         limit=settings.ogc.default_limit if limit is None else limit,
         offset=offset,
         tz=settings.calendar.timezone,
         query=dict(request.query_params),
     )
-    return GeoJSON(body, media_type=media, headers=CONTENT_CRS)
+    if media == ogc.HTML:
+        return ogc_html.page(ogc_html.items(collection_id, body))
+    return GeoJSON(body, media_type=media, headers={"Content-Crs": f"<{used.uri}>"})
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", response_class=GeoJSON)
@@ -151,9 +207,20 @@ def item(
     feature_id: str,
     request: Request,
     conn: ReadConnDep,
+    crs: Annotated[str | None, Query(description="CRS of the geometry (Part 2)")] = None,
     f: Annotated[str | None, FORMAT] = None,
-) -> GeoJSON:
+) -> Response:
     """One feature."""
     media = _negotiate(request, f, FEATURES, {"crs"})
-    doc = ogc.item(conn, _base(request), collection_id, feature_id)
-    return GeoJSON(doc, media_type=media, headers=CONTENT_CRS)
+    used = ogc.output_crs(crs)
+    doc = ogc.item(conn, _base(request), collection_id, feature_id, used)
+    if media == ogc.HTML:
+        return ogc_html.page(ogc_html.feature(collection_id, doc))
+    return GeoJSON(doc, media_type=media, headers={"Content-Crs": f"<{used.uri}>"})
+
+
+def _answer(doc: dict[str, Any], media: str, as_html: Callable[[dict[str, Any]], str]) -> Response:
+    """The document as JSON, or rendered as HTML when that was asked for."""
+    if media == ogc.HTML:
+        return ogc_html.page(as_html(doc))
+    return JSON(doc, media_type=media)

@@ -8,30 +8,55 @@ in on, so clients behind the same host name follow them unchanged.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from psycopg import Connection
+from pygeofilter import ast as cql_ast
 
 from api.errors import BadRequest, NotFound
+from gis.cql2 import FilterError, parse_filter, to_sql
+from gis.errors import UnknownCRS
 from gis.features import BBox
 from gis.ogc import SOURCES, Extent, FeatureSource, ItemQuery, collection_extents, items_page
 from gis.ogc import one_item as one_item_doc
+from gis.ogc_crs import CRS84, OgcCrs, bbox_to_crs84, offered_uris, ogc_crs
 
 MAX_LIMIT = 10_000  # the standard's example maximum; GDAL and QGIS read it from the OpenAPI doc
 
 CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
-CONFORMANCE = [CONF + "core", CONF + "geojson"]
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONF_CRS = "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"
+CONF_FILTER = "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/"
+CONF_CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
+CONFORMANCE = [
+    CONF + "core",
+    CONF + "geojson",
+    CONF + "html",
+    CONF + "oas30",
+    CONF_CRS,
+    CONF_FILTER + "queryables",
+    CONF_FILTER + "queryables-query-parameters",
+    CONF_FILTER + "filter",
+    CONF_FILTER + "features-filter",
+    CONF_CQL2 + "cql2-text",
+    CONF_CQL2 + "cql2-json",
+    CONF_CQL2 + "basic-cql2",
+    CONF_CQL2 + "advanced-comparison-operators",
+    CONF_CQL2 + "basic-spatial-functions",
+    CONF_CQL2 + "basic-spatial-functions-plus",
+]
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 REL_OGC = "http://www.opengis.net/def/rel/ogc/1.0/"
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 SCHEMA = "application/schema+json"
-OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+HTML = "text/html"
+REL_QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 
 
 @dataclass(frozen=True)
@@ -126,12 +151,15 @@ def _collection(base: str, info: CollectionInfo, extent: Extent) -> dict[str, An
         "title": info.title,
         "description": info.description,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": offered_uris(),
         "storageCrs": CRS84,
         "links": [
             link(url, "self", JSON, "This collection"),
+            link(url + "?f=html", "alternate", HTML, "This collection as HTML"),
             link(f"{url}/items", "items", GEOJSON, "Features as GeoJSON"),
+            link(f"{url}/items?f=html", "items", HTML, "Features as HTML"),
             link(f"{url}/schema", "describedby", SCHEMA, "Schema of the features"),
+            link(f"{url}/queryables", REL_QUERYABLES, SCHEMA, "Properties to filter on"),
         ],
     }
     ext: dict[str, Any] = {}
@@ -217,19 +245,75 @@ def _page_url(url: str, params: dict[str, str], offset: int) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
+@dataclass(frozen=True)
+class ItemsRequest:
+    """What an items request asks for, as sent (strings are parsed and checked here)."""
+
+    bbox: str | None = None
+    bbox_crs: str | None = None
+    datetime: str | None = None
+    crs: str | None = None
+    filter: str | None = None
+    filter_lang: str | None = None
+    filter_crs: str | None = None
+    sortby: str | None = None
+
+
+def output_crs(uri: str | None) -> OgcCrs:
+    """The CRS asked for with `crs` (CRS84 when absent); 400 when it is not offered."""
+    try:
+        return ogc_crs(uri)
+    except UnknownCRS as exc:
+        raise BadRequest(exc.message, {"crs": uri, "offered": offered_uris()}) from exc
+
+
+def _bbox(text: str, crs: OgcCrs) -> BBox:
+    """`bbox` in `bbox-crs` (CRS84 by default) as a lon/lat box."""
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError as exc:
+        raise BadRequest("bbox must be four numbers separated by commas.") from exc
+    if len(parts) == 6:  # 3D boxes: the heights do not matter here
+        parts = [parts[0], parts[1], parts[3], parts[4]]
+    if len(parts) != 4 or not all(math.isfinite(p) for p in parts):
+        raise BadRequest("bbox must be four finite numbers: lower corner, then upper corner.")
+    box = bbox_to_crs84((parts[0], parts[1], parts[2], parts[3]), crs)
+    x0, y0, x1, y1 = box
+    if crs.srid == 4326 and not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        raise BadRequest("bbox must be minLon,minLat,maxLon,maxLat within -180..180, -90..90.")
+    return box
+
+
+def _sortby(text: str, source: FeatureSource) -> list[tuple[str, bool]]:
+    """`sortby=name,-households` → [(name, False), (households, True)], sortables only."""
+    keys = []
+    for raw in text.split(","):
+        item = raw.strip()
+        desc = item.startswith("-")
+        name = item.lstrip("+-").strip()
+        prop = source.queryables.get(name)
+        if prop is None or prop.type == "geometry":
+            sortable = sorted(k for k, q in source.queryables.items() if q.type != "geometry")
+            raise BadRequest(
+                f"Cannot sort by '{name}'. Sortable: {', '.join(sortable)}.",
+                {"sortby": text, "sortable": sortable},
+            )
+        keys.append((name, desc))
+    return keys
+
+
 def items(
     conn: Connection[Any],
     base: str,
     collection_id: str,
+    ask: ItemsRequest,
     *,
-    bbox: BBox | None,
-    datetime: str | None,
     limit: int,
     offset: int,
     tz: str,
     query: dict[str, str],
-) -> bytes:
-    """One page of features; `query` is the request's own parameters, kept in paging links."""
+) -> tuple[bytes, OgcCrs]:
+    """One page of features in the asked CRS; `query` is kept in the paging links."""
     info, _ = _present(conn, collection_id)
     if not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}.", {"limit": limit})
@@ -237,10 +321,27 @@ def items(
         raise BadRequest("offset must be 0 or more.", {"offset": offset})
     source: FeatureSource = SOURCES[info.source]
     interval = None
-    if datetime is not None:
+    if ask.datetime is not None:
         if source.time_column is None:
             raise BadRequest(f"Collection '{collection_id}' has no time; drop 'datetime'.")
-        interval = parse_datetime(datetime, tz)
+        interval = parse_datetime(ask.datetime, tz)
+    crs = output_crs(ask.crs)
+    bbox = None if ask.bbox is None else _bbox(ask.bbox, output_crs(ask.bbox_crs))
+    condition = None
+    nodes = _parameter_conditions(source, query)
+    if ask.filter is not None:
+        try:
+            nodes.append(parse_filter(ask.filter, ask.filter_lang))
+        except FilterError as exc:
+            raise BadRequest(str(exc), {"filter": ask.filter[:200]}) from exc
+    if nodes:
+        node = nodes[0]
+        for more in nodes[1:]:
+            node = cql_ast.And(node, more)
+        try:
+            condition = to_sql(node, source.queryables, output_crs(ask.filter_crs))
+        except FilterError as exc:
+            raise BadRequest(str(exc), {"filter": (ask.filter or "")[:200]}) from exc
     url = f"{base}/collections/{collection_id}/items"
     params = {**query, "limit": str(limit)}
     links = [
@@ -249,13 +350,92 @@ def items(
     ]
     if offset > 0:
         links.append(link(_page_url(url, params, max(0, offset - limit)), "prev", GEOJSON))
-    q = ItemQuery(level=info.level, bbox=bbox, interval=interval, limit=limit, offset=offset)
+    q = ItemQuery(
+        level=info.level,
+        bbox=bbox,
+        interval=interval,
+        limit=limit,
+        offset=offset,
+        crs=crs,
+        filter=condition,
+        sortby=[] if ask.sortby is None else _sortby(ask.sortby, source),
+    )
     next_link = link(_page_url(url, params, offset + limit), "next", GEOJSON, "Next page")
-    return items_page(conn, source, q, links=links, next_link=next_link)
+    return items_page(conn, source, q, links=links, next_link=next_link), crs
 
 
-def item(conn: Connection[Any], base: str, collection_id: str, feature_id: str) -> bytes:
-    """One feature with its links."""
+def parameter_schemas() -> dict[str, dict[str, Any]]:
+    """Per collection, the queryables usable as query parameters and their JSON Schema."""
+    out: dict[str, dict[str, Any]] = {}
+    for info in CATALOGUE:
+        props = SOURCES[info.source].queryables
+        out[info.id] = {
+            name: {"type": "string", "format": "date-time"}
+            if q.type == "date-time"
+            else {"type": q.type}
+            for name, q in props.items()
+            if q.type != "geometry"
+        }
+    return out
+
+
+def parameter_queryables(collection_id: str) -> set[str]:
+    """Queryables that may also be sent as query parameters (equality; not the geometry)."""
+    info = BY_ID.get(collection_id)
+    if info is None:
+        return set()
+    return {k for k, q in SOURCES[info.source].queryables.items() if q.type != "geometry"}
+
+
+def _parameter_conditions(source: FeatureSource, query: dict[str, str]) -> list[Any]:
+    """`?status=closed` as the CQL2 condition `status = 'closed'` (values typed per queryable)."""
+    nodes: list[Any] = []
+    for name, text in query.items():
+        prop = source.queryables.get(name)
+        if prop is None or prop.type == "geometry":
+            continue
+        nodes.append(cql_ast.Equal(cql_ast.Attribute(name), _typed(name, text, prop.type)))
+    return nodes
+
+
+def _typed(name: str, text: str, kind: str) -> Any:
+    try:
+        if kind == "integer":
+            return int(text)
+        if kind == "number":
+            return float(text)
+        if kind == "date-time":
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadRequest(f"'{name}' must be a {kind}.", {name: text}) from exc
+    return text
+
+
+def queryables(conn: Connection[Any], base: str, collection_id: str) -> dict[str, Any]:
+    """Part 3: the properties a filter may name, as JSON Schema."""
+    info, _ = _present(conn, collection_id)
+    props: dict[str, Any] = {}
+    for name, q in SOURCES[info.source].queryables.items():
+        if q.type == "geometry":
+            props[name] = {"format": f"geometry-{GEOMETRY[info.source].lower()}"}
+        elif q.type == "date-time":
+            props[name] = {"type": "string", "format": "date-time"}
+        else:
+            props[name] = {"type": q.type}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base}/collections/{collection_id}/queryables",
+        "type": "object",
+        "title": info.title,
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+def item(
+    conn: Connection[Any], base: str, collection_id: str, feature_id: str, crs: OgcCrs
+) -> bytes:
+    """One feature with its links, in `crs`."""
     info, _ = _present(conn, collection_id)
     source = SOURCES[info.source]
     fid: str | int = feature_id
@@ -268,7 +448,7 @@ def item(conn: Connection[Any], base: str, collection_id: str, feature_id: str) 
         link(f"{url}/items/{quote(feature_id, safe='')}", "self", GEOJSON, "This feature"),
         link(url, "collection", JSON, "The collection"),
     ]
-    doc = one_item_doc(conn, source, fid, level=info.level, links=links)
+    doc = one_item_doc(conn, source, fid, level=info.level, links=links, crs=crs)
     if doc is None:
         raise _no_feature(collection_id, feature_id)
     return doc
