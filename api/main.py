@@ -15,6 +15,7 @@ from api.db.read_pool import open_read_pool
 from api.db.session import database_url, open_pool
 from api.errors import install_error_handlers
 from api.limits import install as install_limits
+from api.metrics import add_gauge
 from api.metrics import install as install_metrics
 from api.open311 import install as install_open311
 from api.openapi import install as install_openapi
@@ -36,6 +37,7 @@ from api.routers import stream as stream_router
 from api.routers import tiles as tiles_router
 from api.routers import workflow as workflow_router
 from api.services.basemap_render import BasemapRenderer
+from api.services.notify_admin import outbox_backlog
 from api.services.notify_worker import NotifyWorker
 from api.services.stream_hub import StreamHub
 from api.services.tile_cache import TileCache
@@ -95,6 +97,12 @@ def create_app(settings: Settings) -> FastAPI:
     install_limits(app, settings)  # 413 big bodies, 429 report/login bursts, page headers
     install_transport(app, settings.http)  # CORS on machine doors, gzip, HEAD
     install_metrics(app)  # GET /metrics (admins): requests, latencies, pool, tile cache
+    add_gauge(
+        app,
+        "gridgov_notify_outbox_pending",
+        "Notifications waiting to be delivered (e-mail, webhooks)",
+        lambda: outbox_backlog(app.state.pool),
+    )
     for module in (health, locate, incidents, reference, ogc):
         app.include_router(module.router)
     app.include_router(workflow_router.router)  # actions, whistles, check-ins

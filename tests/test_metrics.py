@@ -49,3 +49,15 @@ def test_requests_pool_and_tile_cache_are_counted(world: TestClient, token_for) 
     assert got[("gridgov_tile_cache_entries", ())] == 1
     assert got[("gridgov_db_pool_pool_size", ())] >= 1
     assert got[("gridgov_db_pool_requests_num_total", ())] >= 5
+    assert got[("gridgov_notify_outbox_pending", ())] == 0  # nothing waits in a fresh world
+
+
+def test_outbox_backlog_is_a_gauge(world: TestClient, token_for, db) -> None:
+    db.execute(
+        "INSERT INTO notifications (delivery_id, rule, channel, address, payload) "
+        "SELECT gen_random_uuid(), 'reporter', 'email', 'a@example.org', '{}' "
+        "FROM generate_series(1, 3)"
+    )
+    db.commit()
+    r = world.get("/metrics", headers=token_for("m-admin2", "admin"))
+    assert samples(r.text)[("gridgov_notify_outbox_pending", ())] == 3

@@ -7,6 +7,7 @@ from typing import Any
 
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
 
 from api.db.models_notify import CHANNELS, SCOPES
 from api.errors import Forbidden, ValidationFailed
@@ -132,3 +133,12 @@ def queue_test(
         (delivery, channel, subscriber_id, address, Jsonb({"kind": "test", "rule": "test"})),
     )
     return [delivery]
+
+
+def outbox_backlog(pool: ConnectionPool[Any]) -> int:
+    """Deliveries still to be sent (pending, including those waiting for a retry)."""
+    with pool.connection(timeout=2) as conn:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM notifications WHERE state = 'pending'"
+        ).fetchone()
+        return int(row["n"]) if row else 0
