@@ -7,6 +7,7 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
 import api.db.models_early_warning as _early_warning  # noqa: F401  (its indexes)
+import api.db.models_evaluation
 import api.db.models_sessions  # noqa: F401
 from api.db import models_workflow  # noqa: F401  (tables seen by alembic check)
 from api.db.models import metadata
