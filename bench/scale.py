@@ -44,6 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--incidents", type=int, default=1_000_000, help="cases in the year")
     p.add_argument("--url", help="build into / reuse this database (kept afterwards)")
     p.add_argument("--runs", type=int, default=20, help="calls per interactive read")
+    p.add_argument("--eval-runs", type=int, default=3, help="calls per evaluation (median)")
     p.add_argument("--workers", type=int, default=2, help="uvicorn workers")
     p.add_argument("--quick", action="store_true", help="few runs, no browser: checks the script")
     p.add_argument("--skip-reads", action="store_true", help="only the dataset and evaluation")
@@ -166,7 +167,7 @@ def p95(run: Latency) -> float:
 def main(argv: list[str] | None = None) -> int:
     """Build (or reuse) the year, time the evaluation and the reads, print the targets."""
     a = parse_args(argv)
-    runs = 1 if a.quick else 3
+    runs = 1 if a.quick else a.eval_runs
     started = time.perf_counter()
     with database(a.url) as url:
         console.print(f"[bold]GridGov at scale[/] · {machine_line(url)}")
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         page_s: float | None = None
         if not a.skip_reads:
             with gridgov_server(url, a.workers) as server:
-                reads = run_reads(server, url, now, 5 if a.quick else a.runs)
+                reads = run_reads(server, url, now, 5 if a.quick else a.runs, runs)
                 console.print(latency_table("2. Interactive reads over HTTP (sequential)", reads))
                 if not a.quick:
                     pages = page.run_page(server, DISTRICT, url, 3)

@@ -73,8 +73,10 @@ def _run(
     return Latency(label, times, time.perf_counter() - t_all, errors)
 
 
-def run_reads(server: Server, url: str, now: dt.datetime, runs: int) -> list[Latency]:
-    """One Latency row per read; `runs` calls each (fewer for the slow yearly ones)."""
+def run_reads(
+    server: Server, url: str, now: dt.datetime, runs: int, slow: int = 3
+) -> list[Latency]:
+    """One Latency row per read; `runs` calls each (`slow` for the trend and the year)."""
     s = samples(url)
     rng = random.Random(13)
     day = now.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
@@ -121,7 +123,6 @@ def run_reads(server: Server, url: str, now: dt.datetime, runs: int) -> list[Lat
             out.append(_run(f"incident tile z{z}", tiles, c))
         out.append(_run("hotspots (30 days)", same("/api/v1/hotspots", days=30), c))
         out.append(_run("repeats (90 days)", same("/api/v1/repeats", days=90), c))
-        slow = max(3, runs // 5)
         stats_month = {"from": month[0], "to": month[1]}
         out.append(_run("stats, 30 days", same("/api/v1/stats", **stats_month), c))
         out.append(_run("flags, 30 days", same("/api/v1/stats/flags", **stats_month), c))

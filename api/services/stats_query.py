@@ -332,7 +332,8 @@ def stats_rows(
         "percentile_cont(0.9) WITHIN GROUP (ORDER BY f.v) AS handling_p90_s "
         "FROM timing f WHERE {conds} GROUP BY GROUPING SETS (({k}), ())) "
         "SELECT m.*, t.handling_n, t.handling_avg_s, t.handling_p90_s FROM main m "
-        "LEFT JOIN times t ON t.total = m.total AND t.key IS NOT DISTINCT FROM m.key "
+        # a hash join (codes are never empty): IS NOT DISTINCT FROM would compare every pair
+        "LEFT JOIN times t ON t.total = m.total AND coalesce(t.key, '') = coalesce(m.key, '') "
         "ORDER BY m.total, m.key NULLS LAST"
     ).format(
         facts=sql.SQL(FACTS_SQL).format(
