@@ -3,6 +3,7 @@
     .venv/bin/python -m bench              # full run (≈ 10 min on 2 cores)
     .venv/bin/python -m bench --quick      # small run to check the scripts (≈ 2 min)
     .venv/bin/python -m bench.assign       # the older single-report / bulk plan comparison
+    .venv/bin/python -m bench scale        # a year of a city, 1,000,000 incidents (bench/scale.py)
 
 One throwaway cluster (or a fresh database on GRIDGOV_DATABASE_URL's server) holds the synthetic
 district of bench/synthetic.py (10,000 grids), its buildings and seeded incidents; every benchmark
@@ -55,6 +56,10 @@ def memory_table(rows: list[tuple[str, str, Server, tuple[float, float, int]]]) 
 
 def main(argv: list[str] | None = None) -> int:
     """Build the dataset once, run each benchmark, print its table as soon as it is done."""
+    if argv and argv[0] == "scale":  # python -m bench scale: a year of a city (bench/scale.py)
+        from bench.scale import main as scale_main
+
+        return scale_main(argv[1:])
     a = parse_args(argv)
     only = set(a.only.split(","))
     points = a.points or (100_000 if a.quick else 1_000_000)

@@ -43,22 +43,29 @@ FACT_COUNTS = (
 FACTS_SQL = """
 inc AS MATERIALIZED (
     -- Incidents that can have a fact in the period: reported before its end and not finished
-    -- (closed or rejected) before it began.
-    SELECT i.id FROM incidents i
+    -- (closed or rejected) before it began; with their stored facts (eval_incidents, kept current
+    -- by a trigger on every event). `live`: an event at or after T exists, so the stored facts
+    -- (which know that event) do not describe T and the log is read instead.
+    SELECT i.id, {ikey} AS ikey, coalesce(f.last_at >= %(t_end)s, false) AS live,
+           f.reported_at, f.report_dept, f.registered_at, f.register_dept, f.rejected_at,
+           f.rejected_dept, f.closed_at, f.closed_dept, f.reworks, f.close_due, f.close_lead
+    FROM incidents i JOIN categories c ON c.code = i.category_code
+    LEFT JOIN eval_incidents f ON f.incident_id = i.id
     WHERE i.reported_at < %(t_end)s AND (i.closed_at IS NULL OR i.closed_at >= %(t_from)s)
       AND {incident_scope}
 ),
--- Each event read once, in one window pass over each incident's log in id order, with its place
--- in that log: mk = deadline marks so far (the deadline in force after it is the mk-th mark's),
--- ep = episode bounds so far (its dispatch episode), hn = handling reports so far. Every later
--- step joins on these numbers (hash joins, linear) instead of searching the log again.
+-- The log path, for live incidents only (none when T is now). Each event is read once, in one
+-- window pass over each incident's log in id order, with its place in that log: mk = deadline
+-- marks so far (the deadline in force after it is the mk-th mark's), ep = episode bounds so far
+-- (its dispatch episode), hn = handling reports so far. Every later step joins on these numbers
+-- (hash joins, linear) instead of searching the log again.
 ev AS MATERIALIZED (
     SELECT x.*,
            count(*) FILTER (WHERE x.is_mark) OVER w AS mk,
            count(*) FILTER (WHERE x.is_bound) OVER w AS ep,
            count(*) FILTER (WHERE x.action = 'handle') OVER w AS hn
     FROM (
-        SELECT e.id, e.incident_id, e.at, e.action, e.department_code AS dept,
+        SELECT e.id, e.incident_id, inc.ikey, e.at, e.action, e.department_code AS dept,
                -- the due_at a mark leaves behind (NULL = none / paused)
                CASE WHEN e.action IN ('dispatch', 'approve_extension', 'reopen')
                     THEN (e.data ->> 'due_at')::timestamptz END AS due,
@@ -66,21 +73,25 @@ ev AS MATERIALIZED (
                             'self_handle') AS is_mark,
                e.action IN ('dispatch', 'return', 'self_handle') AS is_bound,
                CASE WHEN e.action = 'verify' THEN e.data ->> 'passed' = 'true' END AS passed
-        FROM incident_events e JOIN inc ON inc.id = e.incident_id
-        WHERE e.at < %(t_end)s
+        -- one index probe per live incident: their number, not the log's size, sets the cost
+        FROM inc CROSS JOIN LATERAL (
+            SELECT * FROM incident_events e WHERE e.incident_id = inc.id AND e.at < %(t_end)s
+            OFFSET 0  -- keeps the probe per incident (no merge join over the whole log)
+        ) e
+        WHERE inc.live
     ) x
     WINDOW w AS (PARTITION BY x.incident_id ORDER BY x.id ROWS UNBOUNDED PRECEDING)
 ),
 marks AS MATERIALIZED (SELECT incident_id, mk, due FROM ev WHERE is_mark),
 -- A dispatch episode lasts until the next dispatch, return or self-handling (the next bound).
 bounds AS MATERIALIZED (
-    SELECT incident_id, ep, at, action, dept, mk, hn FROM ev WHERE is_bound
+    SELECT incident_id, ikey, ep, at, action, dept, mk, hn FROM ev WHERE is_bound
 ),
 life AS MATERIALIZED (
     -- per incident: marks and bounds before T, the first passed verification (C) and where it
     -- falls in the log, the rejection and the failed verifications
-    SELECT inc.id, coalesce(a.mk, 0) AS mk, coalesce(a.ep, 0) AS ep, a.closed_at, a.closed_mk,
-           a.closed_ep, a.rejected_at, coalesce(a.reworks, 0) AS reworks
+    SELECT inc.id, inc.ikey, coalesce(a.mk, 0) AS mk, coalesce(a.ep, 0) AS ep, a.closed_at,
+           a.closed_mk, a.closed_ep, a.rejected_at, coalesce(a.reworks, 0) AS reworks
     FROM inc LEFT JOIN (
         SELECT incident_id, max(mk) AS mk, max(ep) AS ep,
                min(at) FILTER (WHERE passed) AS closed_at,
@@ -90,6 +101,7 @@ life AS MATERIALIZED (
                count(*) FILTER (WHERE NOT passed) AS reworks
         FROM ev GROUP BY incident_id
     ) a ON a.incident_id = inc.id
+    WHERE inc.live
 ),
 ep AS (
     SELECT e.*, CASE
@@ -98,7 +110,7 @@ ep AS (
         WHEN e.due < %(t_end)s AND (e.end_at IS NULL OR e.end_at > e.due) THEN e.due
     END AS settled_at
     FROM (
-        SELECT b.incident_id, b.dept, b.at AS dispatched_at, nb.at AS end_at,
+        SELECT b.incident_id, b.ikey, b.dept, b.at AS dispatched_at, nb.at AS end_at,
                h.at AS handled_at, m.due
         FROM bounds b
         -- the department's first handling report in the episode
@@ -113,8 +125,10 @@ ep AS (
     ) e
 ),
 st AS (
-    SELECT l.*, m.due, CASE WHEN b.action = 'dispatch' THEN b.dept END AS dept, CASE
-        WHEN l.closed_at IS NOT NULL AND (m.due IS NULL OR l.closed_at <= m.due) THEN l.closed_at
+    SELECT l.*, m.due, CASE WHEN b.action = 'dispatch' THEN b.dept END AS dept,
+           CASE
+        WHEN l.closed_at IS NOT NULL AND (m.due IS NULL OR l.closed_at <= m.due)
+            THEN l.closed_at
         WHEN l.rejected_at IS NULL AND m.due < %(t_end)s THEN m.due
     END AS settled_at
     FROM life l
@@ -123,91 +137,157 @@ st AS (
     -- the lead of the last dispatch, unless returned or self-handled since
     LEFT JOIN bounds b ON b.incident_id = l.id AND b.ep = coalesce(l.closed_ep, l.ep)
 ),
+-- The stored path: every other incident, from its facts (all its events are before T).
+se AS (
+    SELECT e.*, inc.ikey, CASE
+        WHEN e.due IS NULL THEN NULL
+        WHEN e.handled_at IS NOT NULL AND e.handled_at <= e.due THEN e.handled_at
+        WHEN e.due < %(t_end)s AND (e.end_at IS NULL OR e.end_at > e.due) THEN e.due
+    END AS settled_at
+    FROM eval_episodes e JOIN inc ON inc.id = e.incident_id AND NOT inc.live
+),
+sc AS (
+    SELECT inc.*, CASE
+        WHEN inc.closed_at IS NOT NULL AND (inc.close_due IS NULL OR inc.closed_at <= inc.close_due)
+            THEN inc.closed_at
+        WHEN inc.rejected_at IS NULL AND inc.close_due < %(t_end)s THEN inc.close_due
+    END AS settled_at FROM inc WHERE NOT inc.live
+),
 wh AS (
-    SELECT w.incident_id, k.department_code AS dept,
+    SELECT w.incident_id, {ikey} AS ikey, k.department_code AS dept,
            k.checked_in_at IS NOT NULL AND k.checked_in_at <= w.deadline_at AS on_time
     FROM whistles w JOIN whistle_checkins k ON k.whistle_id = w.id
-    JOIN incidents i ON i.id = w.incident_id
+    JOIN incidents i ON i.id = w.incident_id JOIN categories c ON c.code = i.category_code
     WHERE least(k.checked_in_at, w.deadline_at) >= %(t_from)s
       AND least(k.checked_in_at, w.deadline_at) < %(t_end)s
       AND {incident_scope}
 ),
-facts AS (
-    SELECT incident_id, dept, CASE action
-            WHEN 'report' THEN 'reported' WHEN 'register' THEN 'registered'
-            WHEN 'dispatch' THEN 'dispatched' WHEN 'return' THEN 'returned'
-            WHEN 'reject' THEN 'rejected' WHEN 'verify' THEN 'closed' ELSE 'handled'
-        END AS m, NULL::float8 AS v
-    FROM ev
-    WHERE at >= %(t_from)s AND (action IN (
-            'report', 'register', 'dispatch', 'return', 'reject', 'handle', 'self_handle')
-        OR passed)
-    UNION ALL
-    SELECT incident_id, dept, 'handle_due', NULL FROM ep WHERE settled_at >= %(t_from)s
-    UNION ALL
-    SELECT incident_id, dept, 'handle_on_time', NULL FROM ep
-    WHERE settled_at >= %(t_from)s AND settled_at = handled_at
-    UNION ALL
-    SELECT incident_id, dept, 'handling_s', extract(epoch FROM handled_at - dispatched_at)
+-- Handled (处置数) counts incidents, not reports: one row per incident and department, `v` = 1
+-- on exactly one of an incident's rows (the total counts those).
+hd AS (
+    SELECT incident_id, dept, ikey,
+           (row_number() OVER (PARTITION BY incident_id ORDER BY dept) = 1)::int::float8 AS v
+    FROM (
+        SELECT DISTINCT incident_id, dept, ikey FROM (
+            SELECT incident_id, dept, ikey FROM ev
+            WHERE at >= %(t_from)s AND action IN ('handle', 'self_handle')
+            UNION ALL
+            SELECT h.incident_id, h.dept, inc.ikey
+            FROM eval_handles h JOIN inc ON inc.id = h.incident_id AND NOT inc.live
+            WHERE h.at >= %(t_from)s
+        ) h
+    ) d
+),
+-- Handling times of episodes handled in the period.
+timing AS (
+    SELECT incident_id, dept, ikey, extract(epoch FROM handled_at - dispatched_at) AS v
     FROM ep WHERE handled_at >= %(t_from)s
     UNION ALL
-    SELECT id, dept, 'close_due', NULL FROM st WHERE settled_at >= %(t_from)s
+    SELECT incident_id, lead, ikey, extract(epoch FROM handled_at - dispatched_at)
+    FROM se WHERE handled_at >= %(t_from)s
+),
+-- Report, register, reject and the passing verification happen at most once per incident (the
+-- workflow allows them once), so counting these facts counts incidents.
+facts AS (
+    SELECT incident_id, dept, ikey, CASE action
+            WHEN 'report' THEN 'reported' WHEN 'register' THEN 'registered'
+            WHEN 'dispatch' THEN 'dispatched' WHEN 'return' THEN 'returned'
+            WHEN 'reject' THEN 'rejected' ELSE 'closed'
+        END AS m, NULL::float8 AS v
+    FROM ev
+    WHERE at >= %(t_from)s AND (action IN ('report', 'register', 'dispatch', 'return', 'reject')
+        OR passed)
     UNION ALL
-    SELECT id, dept, 'close_done', NULL FROM st
+    SELECT incident_id, dept, ikey, 'handled', v FROM hd
+    UNION ALL
+    SELECT incident_id, dept, ikey, 'handle_due', NULL FROM ep WHERE settled_at >= %(t_from)s
+    UNION ALL
+    SELECT incident_id, dept, ikey, 'handle_on_time', NULL FROM ep
+    WHERE settled_at >= %(t_from)s AND settled_at = handled_at
+    UNION ALL
+    SELECT id, dept, ikey, 'close_due', NULL FROM st WHERE settled_at >= %(t_from)s
+    UNION ALL
+    SELECT id, dept, ikey, 'close_done', NULL FROM st
     WHERE settled_at >= %(t_from)s AND closed_at IS NOT NULL
     UNION ALL
-    SELECT id, dept, 'close_on_time', NULL FROM st
+    SELECT id, dept, ikey, 'close_on_time', NULL FROM st
     WHERE settled_at >= %(t_from)s AND settled_at = closed_at
     UNION ALL
-    SELECT id, dept, 'reworked', NULL FROM st WHERE settled_at >= %(t_from)s AND reworks > 0
+    SELECT id, dept, ikey, 'reworked', NULL FROM st
+    WHERE settled_at >= %(t_from)s AND reworks > 0
     UNION ALL
-    SELECT id, dept, 'open', NULL FROM st WHERE closed_at IS NULL AND rejected_at IS NULL
+    SELECT id, dept, ikey, 'open', NULL FROM st WHERE closed_at IS NULL AND rejected_at IS NULL
     UNION ALL
-    SELECT id, dept, 'overdue', NULL FROM st
+    SELECT id, dept, ikey, 'overdue', NULL FROM st
     WHERE closed_at IS NULL AND rejected_at IS NULL AND due < %(t_end)s
     UNION ALL
-    SELECT incident_id, dept, 'checkin_due', NULL FROM wh
+    -- stored path: activity in the period (every stored event is before T)
+    SELECT id, report_dept, ikey, 'reported', NULL FROM sc WHERE reported_at >= %(t_from)s
     UNION ALL
-    SELECT incident_id, dept, 'checkin_on_time', NULL FROM wh WHERE on_time
+    SELECT id, register_dept, ikey, 'registered', NULL FROM sc
+    WHERE registered_at >= %(t_from)s
+    UNION ALL
+    SELECT id, rejected_dept, ikey, 'rejected', NULL FROM sc WHERE rejected_at >= %(t_from)s
+    UNION ALL
+    SELECT id, closed_dept, ikey, 'closed', NULL FROM sc WHERE closed_at >= %(t_from)s
+    UNION ALL
+    SELECT incident_id, lead, ikey, 'dispatched', NULL FROM se
+    WHERE dispatched_at >= %(t_from)s
+    UNION ALL
+    SELECT incident_id, end_dept, ikey, 'returned', NULL FROM se
+    WHERE end_action = 'return' AND end_at >= %(t_from)s
+    UNION ALL
+    SELECT incident_id, lead, ikey, 'handle_due', NULL FROM se WHERE settled_at >= %(t_from)s
+    UNION ALL
+    SELECT incident_id, lead, ikey, 'handle_on_time', NULL FROM se
+    WHERE settled_at >= %(t_from)s AND settled_at = handled_at
+    UNION ALL
+    SELECT id, close_lead, ikey, 'close_due', NULL FROM sc WHERE settled_at >= %(t_from)s
+    UNION ALL
+    SELECT id, close_lead, ikey, 'close_done', NULL FROM sc
+    WHERE settled_at >= %(t_from)s AND closed_at IS NOT NULL
+    UNION ALL
+    SELECT id, close_lead, ikey, 'close_on_time', NULL FROM sc
+    WHERE settled_at >= %(t_from)s AND settled_at = closed_at
+    UNION ALL
+    SELECT id, close_lead, ikey, 'reworked', NULL FROM sc
+    WHERE settled_at >= %(t_from)s AND reworks > 0
+    UNION ALL
+    SELECT id, close_lead, ikey, 'open', NULL FROM sc
+    WHERE closed_at IS NULL AND rejected_at IS NULL
+    UNION ALL
+    SELECT id, close_lead, ikey, 'overdue', NULL FROM sc
+    WHERE closed_at IS NULL AND rejected_at IS NULL AND close_due < %(t_end)s
+    UNION ALL
+    SELECT incident_id, dept, ikey, 'checkin_due', NULL FROM wh
+    UNION ALL
+    SELECT incident_id, dept, ikey, 'checkin_on_time', NULL FROM wh WHERE on_time
 )
 """
 
 
-def _aggregates() -> sql.Composable:
-    parts: list[sql.Composable] = []
-    for name in DISTINCT_COUNTS:
-        parts.append(
-            sql.SQL("count(DISTINCT f.incident_id) FILTER (WHERE f.m = {m}) AS {n}").format(
-                m=sql.Literal(name), n=sql.Identifier(name)
-            )
-        )
-    for name in EVENT_COUNTS + FACT_COUNTS:
+def _aggregates(handled: str) -> sql.Composable:
+    """Counts per group: plain counts, hashable (no DISTINCT, no ordered-set aggregate)."""
+    parts: list[sql.Composable] = [sql.SQL(handled + " AS handled")]
+    for name in DISTINCT_COUNTS + EVENT_COUNTS + FACT_COUNTS:
+        if name == "handled":
+            continue
         parts.append(
             sql.SQL("count(*) FILTER (WHERE f.m = {m}) AS {n}").format(
                 m=sql.Literal(name), n=sql.Identifier(name)
             )
         )
-    parts.append(
-        sql.SQL(
-            "count(*) FILTER (WHERE f.m = 'handling_s') AS handling_n, "
-            "avg(f.v) FILTER (WHERE f.m = 'handling_s') AS handling_avg_s, "
-            "percentile_cont(0.9) WITHIN GROUP (ORDER BY f.v) "
-            "FILTER (WHERE f.m = 'handling_s') AS handling_p90_s"
-        )
-    )
     return sql.SQL(", ").join(parts)
 
 
-def group_key(group_by: str, level: str | None) -> sql.Composable:
-    """The SQL expression a fact is grouped by (identifiers from fixed lists only)."""
-    if group_by == "department":
-        return sql.SQL("f.dept")
+def incident_key(group_by: str, level: str | None) -> sql.Composable:
+    """The per-incident group key (area or category) over `i` and `c`; NULL for departments."""
     if group_by == "area":
         assert level in AREA_LEVELS
         return sql.SQL("i.{}").format(sql.Identifier(f"{level}_code"))
-    if level == "major":
-        return sql.SQL("coalesce(c.parent_code, c.code)")
-    return sql.SQL("i.category_code")
+    if group_by == "category":
+        return sql.SQL("coalesce(c.parent_code, c.code)" if level == "major" else "i.category_code")
+    return sql.SQL("NULL::text")
 
 
 def stats_rows(
@@ -232,22 +312,42 @@ def stats_rows(
     if scope_department is not None:
         conds.append(sql.SQL("f.dept = %(scope_dept)s"))
         params["scope_dept"] = scope_department
-    k = group_key(group_by, level)
+    k = sql.SQL("f.dept" if group_by == "department" else "f.ikey")
     if only_key:  # one group's figures (trend charts)
         conds.append(sql.SQL("{} IS NOT DISTINCT FROM %(key)s").format(k))
         params["key"] = key
+    # one row per (incident, department) in `hd`: per department count rows; per incident key
+    # (area, category) and in the total count incidents (v = 1 once per incident), unless the
+    # caller sees one department only (then each incident has one row)
+    handled = "count(*) FILTER (WHERE f.m = 'handled')"
+    if scope_department is None:
+        once = "sum(f.v) FILTER (WHERE f.m = 'handled')"
+        handled = f"CASE WHEN GROUPING(f.dept) = 1 THEN {once} ELSE {handled} END"
+        handled = handled if group_by == "department" else once
     query = sql.SQL(
-        "WITH {facts} SELECT {k} AS key, GROUPING({k}) = 1 AS total, {aggs} "
-        "FROM facts f JOIN incidents i ON i.id = f.incident_id "
-        "JOIN categories c ON c.code = i.category_code "
-        "WHERE {conds} GROUP BY GROUPING SETS (({k}), ()) ORDER BY total, key NULLS LAST"
+        "WITH {facts}, main AS (SELECT {k} AS key, GROUPING({k}) = 1 AS total, {aggs} "
+        "FROM facts f WHERE {conds} GROUP BY GROUPING SETS (({k}), ())), "
+        "times AS (SELECT {k} AS key, GROUPING({k}) = 1 AS total, count(*) AS handling_n, "
+        "avg(f.v) AS handling_avg_s, "
+        "percentile_cont(0.9) WITHIN GROUP (ORDER BY f.v) AS handling_p90_s "
+        "FROM timing f WHERE {conds} GROUP BY GROUPING SETS (({k}), ())) "
+        "SELECT m.*, t.handling_n, t.handling_avg_s, t.handling_p90_s FROM main m "
+        # a hash join (codes are never empty): IS NOT DISTINCT FROM would compare every pair
+        "LEFT JOIN times t ON t.total = m.total AND coalesce(t.key, '') = coalesce(m.key, '') "
+        "ORDER BY m.total, m.key NULLS LAST"
     ).format(
-        facts=sql.SQL(FACTS_SQL).format(incident_scope=incident_scope),
+        facts=sql.SQL(FACTS_SQL).format(
+            incident_scope=incident_scope, ikey=incident_key(group_by, level)
+        ),
         k=k,
-        aggs=_aggregates(),
+        aggs=_aggregates(handled),
         conds=sql.SQL(" AND ").join(conds),
     )
-    return [dict(r) for r in conn.execute(query, params).fetchall()]
+    with conn.transaction():
+        # JIT compiling this many expressions costs more than it saves (measured: 20 s → 5 s at
+        # 100,000 incidents on 2 busy cores); local to this transaction
+        conn.execute("SELECT set_config('jit', 'off', true)")
+        return [dict(r) for r in conn.execute(query, params).fetchall()]
 
 
 def group_names(conn: Connection[Any], group_by: str, codes: list[str]) -> dict[str, str]:

@@ -1,0 +1,198 @@
+"""Every interactive read of issue 13 through the real app over HTTP, on the scale dataset.
+
+One client, sequential calls (the p95 of a quiet server, not its capacity under load); each
+read picks its parameters from the data (a busy grid, real incident ids, tiles over the city).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg.rows import dict_row
+
+from api.services.auth import add_user, create_token
+from bench.common import Latency, console
+from bench.servers import Server
+from bench.synthetic import DISTRICT, extent
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The web-mercator tile holding a point."""
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def samples(url: str) -> dict[str, Any]:
+    """Parameters taken from the data: busiest grid, a street, real ids, an admin token."""
+    with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
+        grid = conn.execute(
+            "SELECT grid_code FROM incidents WHERE closed_at IS NULL GROUP BY grid_code "
+            "ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+        ids = conn.execute(
+            "SELECT public_id FROM incidents TABLESAMPLE SYSTEM (1) REPEATABLE (7) LIMIT 200"
+        ).fetchall()
+        name = f"bench-admin-{os.getpid()}"
+        add_user(conn, name, "admin", None, None)
+        token = create_token(conn, name)
+    assert grid is not None
+    return {
+        "grid": grid["grid_code"],
+        "street": DISTRICT + "001",
+        "ids": [r["public_id"] for r in ids],
+        "headers": {"Authorization": f"Bearer {token}"},
+    }
+
+
+def _run(
+    label: str, calls: list[Callable[[httpx.Client], httpx.Response]], c: httpx.Client
+) -> Latency:
+    errors = 0
+    times: list[float] = []
+    t_all = time.perf_counter()
+    for call in calls:
+        t0 = time.perf_counter()
+        r = call(c)
+        times.append(time.perf_counter() - t0)
+        errors += r.status_code >= 400
+    return Latency(label, times, time.perf_counter() - t_all, errors)
+
+
+def run_reads(
+    server: Server, url: str, now: dt.datetime, runs: int, slow: int = 3
+) -> list[Latency]:
+    """One Latency row per read; `runs` calls each (`slow` for the trend and the year)."""
+    s = samples(url)
+    rng = random.Random(13)
+    day = now.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    month = (day - dt.timedelta(days=30)).isoformat(), day.isoformat()
+    year = (day - dt.timedelta(days=365)).isoformat(), day.isoformat()
+    x0, y0, x1, y1 = extent()
+    out: list[Latency] = []
+
+    def same(
+        path: str, n: int = runs, **params: Any
+    ) -> list[Callable[[httpx.Client], httpx.Response]]:
+        return [lambda c, p=params: c.get(path, params=p) for _ in range(n)]
+
+    filters = {
+        "no filter": {},
+        "status=dispatched,in_progress": {"status": "dispatched,in_progress"},
+        "grid (busiest)": {"grid": s["grid"]},
+        "area (a street)": {"area": s["street"]},
+        "department=WATER": {"department": "WATER"},
+        "category=SJ01": {"category": "SJ01"},
+        "overdue=true": {"overdue": "true"},
+        "since 7 days": {"since": (now - dt.timedelta(days=7)).isoformat()},
+        "bbox 1 km²": {"bbox": f"{x0 + 0.01},{y0 + 0.01},{x0 + 0.0217},{y0 + 0.019}"},
+        "order=newest": {"order": "newest"},
+    }
+    with httpx.Client(base_url=server.base, headers=s["headers"], timeout=600) as c:
+        c.get("/healthz")
+        for label, params in filters.items():
+            out.append(_run(f"list, {label}", same("/api/v1/incidents", limit=100, **params), c))
+        out.append(_run("list, cursor paging (pages 2-21)", _pages(c, runs), c))
+        ids = s["ids"]
+        detail = [lambda c, i=rng.choice(ids): c.get(f"/api/v1/incidents/{i}") for _ in range(runs)]
+        out.append(_run("detail", detail, c))
+        dups = [
+            lambda c, i=rng.choice(ids): c.get(f"/api/v1/incidents/{i}/possible-duplicates")
+            for _ in range(runs)
+        ]
+        out.append(_run("duplicate search", dups, c))
+        for z in range(10, 17):
+            tiles = []
+            for _ in range(runs):
+                tx, ty = tile_of(rng.uniform(x0, x1), rng.uniform(y0, y1), z)
+                tiles.append(lambda c, p=f"/tiles/incidents/{z}/{tx}/{ty}.pbf": c.get(p))
+            out.append(_run(f"incident tile z{z}", tiles, c))
+        out.append(_run("hotspots (30 days)", same("/api/v1/hotspots", days=30), c))
+        out.append(_run("repeats (90 days)", same("/api/v1/repeats", days=90), c))
+        stats_month = {"from": month[0], "to": month[1]}
+        out.append(_run("stats, 30 days", same("/api/v1/stats", **stats_month), c))
+        out.append(_run("flags, 30 days", same("/api/v1/stats/flags", **stats_month), c))
+        out.append(
+            _run(
+                "trend, 30 days by day",
+                same("/api/v1/stats/trend", slow, code="WATER", **stats_month),
+                c,
+            )
+        )
+        year_params = {"from": year[0], "to": year[1]}
+        out.append(_run("stats, 365 days (HTTP)", same("/api/v1/stats", slow, **year_params), c))
+        ogc = [
+            lambda c, o=rng.randrange(0, 5000) * 100: c.get(
+                "/ogc/collections/incidents/items", params={"limit": 100, "offset": o}
+            )
+            for _ in range(runs)
+        ]
+        out.append(_run("OGC items, limit 100 at random offsets", ogc, c))
+        week = (now - dt.timedelta(days=7)).isoformat(), now.isoformat()
+        out.append(
+            _run(
+                "Open311 GET requests, 7 days",
+                same("/open311/v2/requests.json", start_date=week[0], end_date=week[1]),
+                c,
+            )
+        )
+        intake = [
+            lambda c: c.post(
+                "/api/v1/incidents",
+                json={
+                    "category": "SJ0102",
+                    "description": "规模测试上报",
+                    "location": {"lon": rng.uniform(x0, x1), "lat": rng.uniform(y0, y1)},
+                },
+            )
+            for _ in range(runs)
+        ]
+        out.append(_run("intake (POST /api/v1/incidents)", intake, c))
+    return out
+
+
+def _pages(c: httpx.Client, runs: int) -> list[Callable[[httpx.Client], httpx.Response]]:
+    """Requests that follow next_cursor from the first page on."""
+    state: dict[str, Any] = {"cursor": None}
+    first = c.get("/api/v1/incidents", params={"limit": 100}).json()
+    state["cursor"] = first.get("next_cursor")
+
+    def page(c: httpx.Client) -> httpx.Response:
+        r = c.get("/api/v1/incidents", params={"limit": 100, "cursor": state["cursor"]})
+        state["cursor"] = r.json().get("next_cursor")
+        return r
+
+    return [page for _ in range(runs)]
+
+
+def export_year(url: str) -> tuple[float, int]:
+    """Seconds of `gridgov export incidents FILE.csv` (every incident) and the file's size."""
+    out = Path(tempfile.mkdtemp(prefix="gridgov-scale-")) / "incidents.csv"
+    gridgov = Path(sys.executable).parent / "gridgov"
+    env = {**os.environ, "GRIDGOV_DATABASE_URL": url}
+    t0 = time.perf_counter()
+    with console.status("export: gridgov export incidents …csv"):
+        subprocess.run(
+            [str(gridgov), "export", "incidents", str(out)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    seconds = time.perf_counter() - t0
+    size = out.stat().st_size
+    shutil.rmtree(out.parent)
+    return seconds, size
