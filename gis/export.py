@@ -16,13 +16,15 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import shapely
+from pyogrio import get_gdal_config_option, set_gdal_config_options
 from pyogrio.raw import write as ogr_write
 from pyproj import CRS, Transformer
 
@@ -101,6 +103,21 @@ def from_wgs84(geoms: np.ndarray, crs: str) -> np.ndarray:
             "is defined; choose a coordinate system that covers them."
         )
     return out
+
+
+@contextmanager
+def _wkt_precision(digits: int | None) -> Iterator[None]:
+    """GDAL's WKT digits for the write: 17 gives every double back (its default 15 does not),
+    so a CSV export round-trips exactly like the other formats."""
+    if digits is None:
+        yield
+        return
+    before = get_gdal_config_option("OGR_WKT_PRECISION")
+    set_gdal_config_options({"OGR_WKT_PRECISION": str(digits)})
+    try:
+        yield
+    finally:
+        set_gdal_config_options({"OGR_WKT_PRECISION": before})
 
 
 def dataset_files(path: Path, fmt: str) -> list[Path]:
@@ -187,7 +204,7 @@ def write_layer(
     truncated = _shapefile_cuts(names, arrays) if fmt == "shp" else {}
     workdir = Path(tempfile.mkdtemp(prefix=".gridgov-export-", dir=path.parent))
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _wkt_precision(17 if fmt == "csv" else None):
             # GDAL warns once per field about cut text; we count every cut value ourselves
             warnings.simplefilter("ignore", RuntimeWarning)
             if target in CHINESE:  # pyogrio warns that no CRS is declared: that is intended
