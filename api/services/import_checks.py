@@ -88,14 +88,18 @@ def import_problems(
         found += _family_problems(written, existing, parent, topology)
         if step:
             step(n, len(families))
-    # a reshaped area must still hold its current children
-    for written in families.values():
-        for area in written:
-            for child in children(conn, area[0]):
-                p = outside_parent(
-                    child, area, topology.boundary_tolerance_m, topology.overlap_epsilon_m2
-                )
-                found += [p] if p else []
+    # a reshaped area must still hold its current children (one indexed read for all of them)
+    written_by_code = {c: g for fam in families.values() for c, g in fam}
+    kids = conn.execute(
+        "SELECT parent_code, code, ST_AsBinary(geom) AS wkb FROM areas "
+        "WHERE valid_to IS NULL AND parent_code = ANY(%s) ORDER BY parent_code, code",
+        (list(written_by_code),),
+    ).fetchall()
+    for k in kids:
+        area = (k["parent_code"], written_by_code[k["parent_code"]])
+        child = (k["code"], shapely.from_wkb(bytes(k["wkb"])))
+        p = outside_parent(child, area, topology.boundary_tolerance_m, topology.overlap_epsilon_m2)
+        found += [p] if p else []
     return found
 
 
