@@ -27,8 +27,14 @@ from api.services.exports import (
     field_renames,
     output_path,
 )
+from gis.crs_files import CHINESE
 from gis.errors import SpatialError
 from gis.export import FORMATS
+
+TEXT = {
+    "chinese": "  注意：文件坐标为 {crs}，文件本身不声明坐标系（{crs} 没有 EPSG 定义）；"
+    "重新导入时请加 --crs {crs}",
+}
 
 
 class Layer(StrEnum):
@@ -63,7 +69,9 @@ def export(
     fmt: Annotated[
         Format | None, typer.Option("--format", help="file format (default: from OUT's suffix)")
     ] = None,
-    crs: Annotated[str, typer.Option(help="coordinate system of the file, EPSG:n")] = "EPSG:4326",
+    crs: Annotated[
+        str, typer.Option(help="coordinate system of the file: EPSG:n, or GCJ02 / BD09")
+    ] = "EPSG:4326",
     level: Annotated[
         str | None, typer.Option(help="areas: only this level (district … grid)")
     ] = None,
@@ -122,6 +130,8 @@ def export(
             "use --format gpkg to keep them whole",
             highlight=False,
         )
+    if w.crs in CHINESE:
+        console.print(TEXT["chinese"].format(crs=w.crs), highlight=False)
     if req.with_contacts:
         console.print(
             "  this file holds reporters' contact data (personal information): "

@@ -1,4 +1,4 @@
-"""Writing layers to files (GeoPackage, GeoJSON, Shapefile, CSV) in any EPSG coordinate system.
+"""Writing layers to files (GeoPackage, GeoJSON, Shapefile, CSV) in any EPSG system or GCJ-02/BD-09.
 
 The inverse of gis/io.read_polygons: geometries stored in EPSG:4326 are converted with pyproj
 (the same library the importer converts back with) and written with pyogrio's raw writer. Values
@@ -16,19 +16,21 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import shapely
-from pyogrio import read_info
+from pyogrio import get_gdal_config_option, read_info, set_gdal_config_options
 from pyogrio.raw import write as ogr_write
 from pyproj import CRS, Transformer
 
 from gis.crs import WGS84, normalize_crs
-from gis.errors import InvalidCoordinates, UnknownCRS
+from gis.crs_files import CHINESE, wgs84_to_chinese
+from gis.errors import InvalidCoordinates
 
 # format name → (GDAL driver, file suffix, files that make up one dataset)
 FORMATS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -82,22 +84,16 @@ class WrittenLayer:
 
 
 def file_crs(name: str | None) -> str:
-    """The canonical 'EPSG:n' for a file; GCJ-02/BD-09 have no definition a file can carry."""
-    canonical = normalize_crs(name)
-    if not canonical.startswith("EPSG:"):
-        raise UnknownCRS(
-            f"Files can only be written in an EPSG coordinate system, not {canonical}: a file "
-            "cannot declare GCJ-02 or BD-09, so other programs would misplace it. "
-            "Export in EPSG:4326 and convert in the consuming app.",
-            {"crs": canonical},
-        )
-    return canonical
+    """The canonical 'EPSG:n', 'GCJ02' or 'BD09' for a file."""
+    return normalize_crs(name)
 
 
 def from_wgs84(geoms: np.ndarray, crs: str) -> np.ndarray:
     """Convert EPSG:4326 geometries to `crs` (x = lon/easting); refuse non-finite results."""
     if crs == WGS84:
         return geoms
+    if crs in CHINESE:
+        return wgs84_to_chinese(geoms, crs)
     transformer = Transformer.from_crs(WGS84, crs, always_xy=True)
     out = shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(*xy.T)))
     coords = shapely.get_coordinates(out)
@@ -107,6 +103,21 @@ def from_wgs84(geoms: np.ndarray, crs: str) -> np.ndarray:
             "is defined; choose a coordinate system that covers them."
         )
     return out
+
+
+@contextmanager
+def _wkt_precision(digits: int | None) -> Iterator[None]:
+    """GDAL's WKT digits for the write: 17 gives every double back (its default 15 does not),
+    so a CSV export round-trips exactly like the other formats."""
+    if digits is None:
+        yield
+        return
+    before = get_gdal_config_option("OGR_WKT_PRECISION")
+    set_gdal_config_options({"OGR_WKT_PRECISION": str(digits)})
+    try:
+        yield
+    finally:
+        set_gdal_config_options({"OGR_WKT_PRECISION": before})
 
 
 def dataset_files(path: Path, fmt: str) -> list[Path]:
@@ -190,9 +201,11 @@ def write_layer(
     truncated = _shapefile_cuts(names, arrays) if fmt == "shp" else {}
     workdir = Path(tempfile.mkdtemp(prefix=".gridgov-export-", dir=path.parent))
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _wkt_precision(17 if fmt == "csv" else None):
             # GDAL warns once per field about cut text; we count every cut value ourselves
             warnings.simplefilter("ignore", RuntimeWarning)
+            if target in CHINESE:  # pyogrio warns that no CRS is declared: that is intended
+                warnings.simplefilter("ignore", UserWarning)
             ogr_write(
                 workdir / path.name,
                 np.array(shapely.to_wkb(geoms), dtype=object),
@@ -202,7 +215,8 @@ def write_layer(
                 layer=layer,
                 driver=driver,
                 geometry_type=geometry_type,
-                crs=target,
+                # GCJ-02/BD-09 have no definition a file can carry: such a file declares none
+                crs=None if target in CHINESE else target,
                 encoding="UTF-8" if fmt == "shp" else None,
                 layer_options=_LAYER_OPTIONS.get(fmt),
             )

@@ -20,6 +20,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from gis.crs import normalize_crs
+from gis.crs_files import CHINESE, chinese_to_wgs84
 from gis.errors import InvalidGeometry, UnknownCRS
 
 # Open options that keep values as the file holds them: GeoJSON date-like strings stay text (GDAL
@@ -55,8 +56,15 @@ class PolygonLayer:
 def _source_crs(meta_crs: str | None, override: str | None, path: Path) -> CRS:
     if override:
         name = normalize_crs(override)
-        if not name.startswith("EPSG:"):
-            raise UnknownCRS(f"Files must be in an EPSG coordinate system, not {name}.")
+        if name in CHINESE:
+            # GCJ-02/BD-09 are lon/lat degrees; a file in metres cannot hold them
+            if meta_crs and CRS.from_user_input(meta_crs).is_projected:
+                raise UnknownCRS(
+                    f"{path.name} is in a projected system ({CRS.from_user_input(meta_crs).name}), "
+                    f"so its coordinates cannot be {name} longitudes and latitudes.",
+                    {"crs": name},
+                )
+            return CRS.from_epsg(4326)  # read as lon/lat; converted by gis.crs_files
         return CRS.from_user_input(name)
     if not meta_crs:
         raise UnknownCRS(
@@ -102,7 +110,10 @@ def read_polygons(
     ]
     geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))
     source = _source_crs(meta.get("crs"), crs, path)
-    if not source.equals(CRS.from_epsg(4326)):
+    chinese = normalize_crs(crs) if crs and normalize_crs(crs) in CHINESE else None
+    if chinese:
+        geoms = chinese_to_wgs84(geoms, chinese)
+    elif not source.equals(CRS.from_epsg(4326)):
         transformer = Transformer.from_crs(source, "EPSG:4326", always_xy=True)
         geoms = shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(*xy.T)))
     out: list[MultiPolygon] = []
@@ -122,7 +133,7 @@ def read_polygons(
                 f"({geom.geom_type}); only polygon layers can be imported here."
             )
         out.append(multi)
-    return PolygonLayer(properties, out, source.to_string(), fields, repairs)
+    return PolygonLayer(properties, out, chinese or source.to_string(), fields, repairs)
 
 
 def _plain(value: Any, kind: str = "") -> Any:

@@ -299,7 +299,6 @@ def test_long_descriptions_cut_by_a_shapefile_are_reported(world, world_db, tmp_
         (["incidents", "i.gpkg", "--at", "2024-01-01"], "--at applies to areas only"),
         (["areas", "a.gpkg", "--with-contacts"], "--with-contacts applies to incidents only"),
         (["areas", "a.gpkg", "--level", "parish"], "Unknown level 'parish'"),
-        (["areas", "a.gpkg", "--crs", "GCJ02"], "cannot declare GCJ-02"),
         (["areas", "a.gpkg", "--crs", "EPSG:99999"], "Unknown coordinate reference system"),
         (["areas", "a.gpkg", "--format", "shp"], "does not end in .shp"),
         (["areas", "a.txt"], "Cannot tell the format"),

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.main import create_app
-from api.services.auth import create_token
+from api.services.auth import add_user, create_token
 from api.services.demo import DATA_DIR
 from tests.conftest import settings_for
 
@@ -190,8 +190,30 @@ def test_overlap_and_outside_parent_refuse_the_file_then_accepted(
     assert "已接受" in r.output and "其中 2 个问题已在导入时接受并记录" in r.output
     with TestClient(create_app(settings_for(world_db))) as client:
         body = client.get("/api/v1/coverage", params={"parent": C1}).json()
-    accepted = [f["properties"]["kind"] for f in body["features"] if "accepted" in f["properties"]]
-    assert sorted(accepted) == ["outside_parent", "overlap"]
+        accepted = [
+            f["properties"]["kind"] for f in body["features"] if "accepted" in f["properties"]
+        ]
+        assert sorted(accepted) == ["outside_parent", "overlap"]
+
+        # the grid with its accepted outside piece can still be redrawn inside the community …
+        with psycopg.connect(world_db, row_factory=dict_row) as conn:
+            add_user(conn, "boss", "admin", None, None)
+            headers = {"Authorization": f"Bearer {create_token(conn, 'boss')}"}
+        code = C1 + "006"
+
+        def put(geom: Any) -> Any:
+            tag = client.get(f"/api/v1/areas/{code}").headers["etag"]
+            return client.put(
+                f"/api/v1/areas/{code}",
+                json={"type": "Feature", "geometry": mapping(geom), "properties": {}},
+                headers={**headers, "If-Match": tag},
+            )
+
+        r = put(box(116.0492, 39.01, 116.050, 39.052))  # narrower: less outside than accepted
+        assert r.status_code == 200, r.text
+        # … but not made to reach further out than was accepted
+        r = put(box(116.049, 39.01, 116.050, 39.053))
+        assert r.status_code == 422 and r.json()["error"]["code"] == "topology_error"
 
 
 def test_a_reshaped_parent_must_still_hold_its_children(world_db: str, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
+from pyogrio.raw import read as ogr_read
 from pyogrio.raw import write as ogr_write
 from pyproj import Transformer
 from shapely.geometry import mapping, shape
@@ -199,3 +200,27 @@ def test_merged_and_split_areas_history_with_lineage(world, db, admin):  # type:
     assert depth == {G1: 0, west: -1, east: -1, merged: -2}
     assert world.get(f"/api/v1/areas/{C1}999/history?lineage=true").status_code == 404
     assert versions(db) == 8 + 2 + 1
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp", ".csv"])
+def test_exported_boundaries_are_the_stored_doubles(
+    surveyed: Any, tmp_path: Path, suffix: str
+) -> None:
+    _client, _headers, url = surveyed
+    out = tmp_path / f"grids{suffix}"
+    r = CliRunner().invoke(
+        app,
+        ["export", "areas", str(out), "--level", "grid"],
+        env={"GRIDGOV_DATABASE_URL": url},
+    )
+    assert r.exit_code == 0, r.output
+    options = {"KEEP_GEOM_COLUMNS": "NO"} if suffix == ".csv" else {}
+    meta, _f, wkb, values = ogr_read(out, **options)
+    codes = list(dict(zip(meta["fields"], values, strict=True))["code"])
+    got = shapely.from_wkb(wkb[codes.index(GRID)])
+    if got.geom_type == "Polygon":  # a Shapefile does not tell polygons from multipolygons
+        got = shapely.MultiPolygon([got])
+    # normalized: a Shapefile turns outer rings clockwise; the doubles themselves must not move
+    assert shapely.equals_exact(
+        shapely.normalize(got), shapely.normalize(stored(url, GRID)), tolerance=0
+    )

@@ -30,6 +30,7 @@ EDIT_JS = [
     *LOCAL_JS[1:],
     ("gridgov_edit", f"{STATIC_URL}/edit.js"),
     ("gridgov_edit_tools", f"{STATIC_URL}/edit_tools.js"),
+    ("gridgov_edit_history", f"{STATIC_URL}/edit_history.js"),
 ]
 EDIT_CSS = [
     LOCAL_CSS[0],
@@ -81,6 +82,10 @@ PANEL_TEMPLATE = """
 <section id="gg-history" class="gg-history" hidden>
 <h2>历史 History <span id="gg-history-code"></span></h2>
 <ol id="gg-history-list" reversed></ol>
+<div id="gg-lineage" hidden>
+<h2>来源与去向 Lineage</h2>
+<ul id="gg-lineage-list"></ul>
+</div>
 </section>
 </aside>
 """

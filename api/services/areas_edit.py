@@ -37,6 +37,7 @@ from api.services.area_store import (
     version_features,
 )
 from api.services.auth import User
+from api.services.import_checks import unaccepted
 from api.services.policy import require_area_edit
 from api.settings import Settings
 from gis.errors import TopologyError
@@ -292,13 +293,16 @@ def update_area(
                 geom = row.geom  # read from a door and sent back: keep the stored doubles
             geom, fix_report = _snap(settings, geom, parent, siblings, fix)
             if geom is not row.geom:
-                refuse(_problems(settings, code, geom, parent, siblings, children(conn, code)))
+                found = _problems(settings, code, geom, parent, siblings, children(conn, code))
+                refuse(unaccepted(conn, found, settings.topology.overlap_epsilon_m2))
         if (
             geom is row.geom
             and (change.name or row.name) == row.name
             and (change.attributes is None or change.attributes == row.attributes)
+            and not change.note
         ):
-            # nothing would change: no new version, no re-assignment (the ETag stays)
+            # nothing would change (and no note asks for a version): no new version, no
+            # re-assignment, the ETag stays
             return SaveResult(version_features(conn, [row.id])[0], row.id, fix=fix_report)
         at = save_moment(conn)
         close_version(conn, row.id, at)

@@ -88,15 +88,48 @@ def import_problems(
         found += _family_problems(written, existing, parent, topology)
         if step:
             step(n, len(families))
-    # a reshaped area must still hold its current children
-    for written in families.values():
-        for area in written:
-            for child in children(conn, area[0]):
-                p = outside_parent(
-                    child, area, topology.boundary_tolerance_m, topology.overlap_epsilon_m2
-                )
-                found += [p] if p else []
+    # a reshaped area must still hold its current children (one indexed read for all of them)
+    written_by_code = {c: g for fam in families.values() for c, g in fam}
+    kids = conn.execute(
+        "SELECT parent_code, code, ST_AsBinary(geom) AS wkb FROM areas "
+        "WHERE valid_to IS NULL AND parent_code = ANY(%s) ORDER BY parent_code, code",
+        (list(written_by_code),),
+    ).fetchall()
+    for k in kids:
+        area = (k["parent_code"], written_by_code[k["parent_code"]])
+        child = (k["code"], shapely.from_wkb(bytes(k["wkb"])))
+        p = outside_parent(child, area, topology.boundary_tolerance_m, topology.overlap_epsilon_m2)
+        found += [p] if p else []
     return found
+
+
+# The largest accepted size of each (kind, codes) among the given codes (GIN index on codes).
+KNOWN_SQL = """
+SELECT kind, codes, max(area_m2) AS area_m2 FROM accepted_problems
+WHERE codes && %(codes)s GROUP BY kind, codes LIMIT 10000
+"""
+
+
+def unaccepted(conn: Connection[Any], problems: list[Problem], epsilon_m2: float) -> list[Problem]:
+    """The problems not accepted at import, or grown beyond their accepted size.
+
+    An area imported with a known overlap can still be edited elsewhere through the API: the
+    known problem, no larger than when it was accepted, does not refuse the save."""
+    if not problems:
+        return []
+    codes = sorted({c for p in problems for c in p.codes})
+    known = {
+        (r["kind"], tuple(r["codes"])): r["area_m2"]
+        for r in conn.execute(KNOWN_SQL, {"codes": codes}).fetchall()
+    }
+    out = []
+    for p in problems:
+        key = (p.kind, tuple(sorted(p.codes)))
+        if key not in known:
+            out.append(p)
+        elif known[key] is not None and (p.area_m2 or 0.0) > known[key] + epsilon_m2:
+            out.append(p)
+    return out
 
 
 def refuse_or_accept(

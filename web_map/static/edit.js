@@ -27,6 +27,7 @@
     gap: { color: "#b8860b", fillColor: "#fdae61", fillOpacity: 0.45, weight: 1.5,
       dashArray: "4 3" },
     theirs: { color: "#1f78b4", weight: 3, dashArray: "8 5", fill: false },
+    accepted: { fillOpacity: 0.15, dashArray: "2 4" }, // known, recorded at import
   };
   const KIND_TEXT = {
     overlap: "重叠 Overlap",
@@ -146,17 +147,20 @@
 
   // --- problem, coverage and history layers ------------------------------------------------
 
-  function problemLayer(features, target) {
+  /** Problems on a layer; `prefix(feature)` adds text before the tooltip's message. */
+  function problemLayer(features, target, prefix) {
     return L.geoJSON({ type: "FeatureCollection", features: features }, {
       pane: S.config.panes.problems,
       pmIgnore: true,
       snapIgnore: true,
-      style: (f) => Object.assign({ className: "gg-problem gg-problem-" + f.properties.kind },
-        PROBLEM_STYLE[f.properties.kind] || PROBLEM_STYLE.overlap),
+      style: (f) => Object.assign({ className: "gg-problem gg-problem-" + f.properties.kind +
+        (f.properties.accepted ? " gg-problem-accepted" : "") },
+      PROBLEM_STYLE[f.properties.kind] || PROBLEM_STYLE.overlap,
+      f.properties.accepted ? PROBLEM_STYLE.accepted : {}),
       pointToLayer: (f, latlng) => L.circleMarker(latlng, Object.assign({ radius: 9,
         pane: S.config.panes.problems, className: "gg-problem gg-problem-" + f.properties.kind },
       PROBLEM_STYLE.invalid_geometry)),
-      onEachFeature: (f, layer) => layer.bindTooltip(el("span", {},
+      onEachFeature: (f, layer) => layer.bindTooltip(el("span", {}, (prefix ? prefix(f) : "") +
         (KIND_TEXT[f.properties.kind] || f.properties.kind) + ": " + f.properties.message),
         { sticky: true, className: "gg-tooltip" }),
     }).addTo(target);
@@ -183,60 +187,9 @@
     }).addTo(S.layers.problems);
   }
 
-  async function loadCoverage() {
-    S.layers.coverage.clearLayers();
-    const count = document.getElementById("gg-coverage-count");
-    if (!document.getElementById("gg-coverage").checked || !S.parent) {
-      count.textContent = "";
-      return;
-    }
-    const result = await send("GET", S.api + "/coverage?parent=" + encodeURIComponent(S.parent));
-    if (!result.ok) {
-      count.textContent = "(" + G.errorMessage(result) + ")";
-      return;
-    }
-    problemLayer(result.body.features, S.layers.coverage);
-    count.dataset.count = String(result.body.features.length);
-    count.textContent = "(" + result.body.features.length + ")";
-  }
-
-  async function loadHistory(code) {
-    const section = document.getElementById("gg-history");
-    const list = document.getElementById("gg-history-list");
-    S.layers.history.clearLayers();
-    if (!code) {
-      section.hidden = true;
-      return;
-    }
-    section.hidden = false;
-    document.getElementById("gg-history-code").textContent = code;
-    list.replaceChildren(el("li", {}, "加载中 Loading…"));
-    const result = await send("GET", S.api + "/areas/" + encodeURIComponent(code) +
-      "/history?limit=1000");
-    if (S.selected !== code) return;
-    if (!result.ok) {
-      list.replaceChildren(el("li", { className: "gg-error" }, G.errorMessage(result)));
-      return;
-    }
-    const when = (t) => (t ? new Date(t).toLocaleString("zh-CN", { hour12: false }) : "");
-    const versions = result.body.features.slice().reverse(); // newest first
-    list.replaceChildren(...versions.map((f) => {
-      const p = f.properties;
-      const item = el("li", { dataset: { version: p.version_id } },
-        el("button", { type: "button", className: "gg-version" },
-          el("strong", {}, "v" + p.version_id), " ", when(p.valid_from), " – ",
-          p.valid_to ? when(p.valid_to) : "现行 current"),
-        el("span", { className: "gg-version-by" }, " ", p.created_by || "—",
-          p.note ? " · " + p.note : ""));
-      item.querySelector("button").addEventListener("click", () => {
-        S.layers.history.clearLayers();
-        L.geoJSON(f, { pane: S.config.panes.problems, pmIgnore: true, snapIgnore: true,
-          interactive: false, style: () => Object.assign({ className: "gg-history-shape" },
-            HISTORY_STYLE) }).addTo(S.layers.history);
-      });
-      return item;
-    }));
-  }
+  // the history panel (with lineage) and the coverage problems live in edit_history.js
+  const loadCoverage = () => G.editorHistory.loadCoverage();
+  const loadHistory = (code) => G.editorHistory.loadHistory(code);
 
   // --- context layers, buildings and the editable children ---------------------------------
 
@@ -474,5 +427,6 @@
   window.GridGov.editorCore = {
     S, send, inScope, isEditor, areaName, childLevel, showMessage, hideMessage, drawProblems,
     clearProblems, drawTheirs, loadCoverage, refresh, select, restyle, renderWork, LEVEL_ZH,
+    problemLayer, HISTORY_STYLE,
   };
 })();
