@@ -12,12 +12,19 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from psycopg_pool import PoolTimeout
+from shapely.errors import GEOSException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import JSON
 from gis.errors import SpatialError
 
 log = logging.getLogger("gridgov")
+# Chinese first (issue 17 moves these into the catalogue).
+MESSAGES = {
+    "geos": "几何图形无法处理（例如覆盖整个地球的多边形）。请检查边界。"
+    " (The geometry cannot be processed, e.g. a polygon covering the whole world.)",
+    "nested": "请求内容嵌套层级过深。 (The request body is nested too deeply.)",
+}
 DB_RETRY_AFTER_S = 5  # seconds a client should wait while the database is unreachable
 
 
@@ -140,6 +147,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSON:
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI's body parsing gave up
+            return JSON(error_body("malformed_json", MESSAGES["nested"]), 400)
         messages = {404: "No such resource.", 405: "Method not allowed on this resource."}
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = messages.get(exc.status_code, str(exc.detail))
@@ -151,6 +160,24 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("refused value on %s %s: %s", request.method, request.url.path, exc)
         message = "A value in the request cannot be stored (e.g. a NUL character in text)."
         return JSON(error_body("invalid_value", message), 422)
+
+    @app.exception_handler(GEOSException)
+    async def _geos(request: Request, exc: GEOSException) -> JSON:
+        # GEOS gave up on a geometry (e.g. a whole-world polygon): the input's fault, not ours
+        log.info("GEOS refused a geometry on %s %s: %s", request.method, request.url.path, exc)
+        return JSON(error_body("invalid_geometry", MESSAGES["geos"], {"reason": str(exc)}), 422)
+
+    @app.exception_handler(psycopg.errors.InternalError_)
+    async def _internal(request: Request, exc: psycopg.errors.InternalError_) -> JSON:
+        if "GEOS" in str(exc) or "TopologyException" in str(exc):  # the same, inside PostGIS
+            log.info(
+                "PostGIS/GEOS refused a geometry on %s %s: %s",
+                request.method,
+                request.url.path,
+                exc,
+            )
+            return JSON(error_body("invalid_geometry", MESSAGES["geos"]), 422)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
