@@ -38,6 +38,8 @@ AREA_PROPS = """
 """
 
 AREA_HISTORY_PROPS = AREA_PROPS + ", 'created_by', t.created_by, 'note', t.note"
+# The public history: who saved a version is for staff only (issue 15).
+AREA_PUBLIC_HISTORY_PROPS = AREA_PROPS + ", 'created_by', NULL, 'note', t.note"
 
 # The version of an area valid at a moment: periods are [valid_from, valid_to).
 AREA_VALID_AT = "t.valid_from <= %(at)s AND (t.valid_to IS NULL OR t.valid_to > %(at)s)"
@@ -267,14 +269,16 @@ def area_versions_geojson(
     version_ids: list[int] | None = None,
     limit: int = 100,
     cursor: int | None = None,
+    with_users: bool = True,
 ) -> bytes:
-    """Area versions, oldest first, with who saved them and why; id is the area code."""
+    """Area versions, oldest first, with who saved them (unless not `with_users`) and why."""
     f = Filters()
     if code is not None:
         f.add("t.code = %(code)s", code=code)
     if version_ids is not None:
         f.add("t.id = ANY(%(ids)s)", ids=version_ids)
-    return _collection(conn, "areas", AREA_HISTORY_PROPS, f, limit, cursor, id_prop="t.code")
+    props = AREA_HISTORY_PROPS if with_users else AREA_PUBLIC_HISTORY_PROPS
+    return _collection(conn, "areas", props, f, limit, cursor, id_prop="t.code")
 
 
 def buildings_geojson(

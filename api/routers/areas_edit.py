@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import APIRouter, Header, Query
 
-from api.deps import ConnDep, CurrentUser, CursorDep, PageSizeDep, SettingsDep
+from api.deps import ConnDep, CurrentUser, CursorDep, OptionalUser, PageSizeDep, SettingsDep
 from api.errors import NotFound
 from api.responses import JSON, GeoJSON
 from api.schemas.areas import AreaFeature, MergeIn, SplitFeature
@@ -20,11 +20,13 @@ from api.services.areas_edit import (
 )
 from api.services.areas_split import merge_areas, split_area
 from api.services.coverage import coverage_geojson
+from api.services.policy import role_of
 from api.settings import Settings
 from gis.features import area_versions_geojson
 from gis.limits import check_geometry_size
 
 router = APIRouter(prefix="/api/v1", tags=["boundary editing"])
+PUBLIC_ROLES = {"anonymous", "resident"}  # area history without the names of who saved
 
 Fix = Annotated[
     Literal["snap"] | None,
@@ -171,9 +173,12 @@ def post_merge(
 
 
 @router.get("/areas/{code}/history", response_class=GeoJSON)
-def area_history(code: str, conn: ConnDep, limit: PageSizeDep, cursor: CursorDep) -> GeoJSON:
-    """Every version of an area, oldest first (who saved it, when, why), keyset-paged."""
-    body = area_versions_geojson(conn, code=code, limit=limit, cursor=cursor)
+def area_history(
+    code: str, conn: ConnDep, limit: PageSizeDep, cursor: CursorDep, user: OptionalUser
+) -> GeoJSON:
+    """Every version of an area, oldest first (when, why; who saved it: staff only), paged."""
+    staff = role_of(user) not in PUBLIC_ROLES  # anonymous callers and residents: no names
+    body = area_versions_geojson(conn, code=code, limit=limit, cursor=cursor, with_users=staff)
     if cursor is None and not orjson.loads(body)["features"]:
         raise NotFound(f"No area has ever had code '{code}'.")
     return GeoJSON(body)
