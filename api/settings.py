@@ -170,6 +170,12 @@ class LimitSettings(BaseSettings):
         default=600, ge=0, description="GET /api/v1/locate without a token per address; 0 = off"
     )
     locate_burst: int = Field(default=120, ge=1)
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="seconds a connection has to send its request headers (gridgov serve)",
+    )
 
 
 class ConnectionBudgetSettings(BaseSettings):
