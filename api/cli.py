@@ -106,6 +106,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        # request headers must arrive within GRIDGOV_HEADER_TIMEOUT (api/http_timeouts.py)
+        http="api.http_timeouts:HeaderTimeoutH11Protocol",
         log_level="info",
     )
 

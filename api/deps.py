@@ -11,12 +11,13 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from psycopg import Connection
 
+from api.dates import check_year
 from api.db.models import STATUSES
 from api.errors import BadRequest, Forbidden, Unauthorized
 from api.services.auth import User, user_for_token
 from api.services.sessions import session_for_cookie
 from api.settings import Settings
-from gis.crs import normalize_crs
+from gis.crs import check_transformable, normalize_crs
 from gis.features import IncidentFilter
 
 
@@ -186,7 +187,8 @@ def cursor_param(
     """Parse a keyset cursor."""
     if cursor is None:
         return None
-    if not cursor.isdigit() or len(cursor) > 18:
+    # isascii: "²" and "１" pass isdigit() (and int() takes "１"); a cursor is ASCII digits
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
         raise BadRequest("cursor must be the next_cursor value of the previous page.")
     return int(cursor)
 
@@ -230,6 +232,7 @@ def output_crs(
 ) -> int:
     """The EPSG code to return geometry in; GCJ-02/BD-09 output is refused (400)."""
     name = normalize_crs(crs)  # unknown names: UnknownCRS (422 unknown_crs), as for input
+    check_transformable(name)  # no transformation from WGS 84: 422 unsupported_crs
     if not name.startswith("EPSG:"):
         raise BadRequest(
             f"GeoJSON is not served in {name}: it is an obfuscated, not an EPSG, system that "
@@ -261,6 +264,11 @@ def incident_filter(
         raise BadRequest(
             f"Unknown status {', '.join(unknown)}. Statuses: {', '.join(sorted(STATUSES))}."
         )
+    if since is not None:
+        try:
+            check_year(since)
+        except ValueError as exc:
+            raise BadRequest(f"since: {exc}.", {"since": since.isoformat()}) from exc
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=dt.UTC)
     return IncidentFilter(statuses, grid, department, since, overdue, category, area)

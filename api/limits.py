@@ -133,6 +133,8 @@ class RateRule:
 
 def rule_for(method: str, path: str) -> str | None:
     """Which rate rule a request falls under (None: not limited)."""
+    if method in ("GET", "HEAD") and path == "/api/v1/locate":
+        return "locate"  # a new EPSG code costs ~10× a lookup: anonymous callers are limited
     if method != "POST":
         return None
     if path == "/api/v1/incidents" or path.startswith("/open311/v2/requests"):
@@ -157,7 +159,7 @@ def bearer_token(headers: dict[bytes, bytes]) -> bool:
 
 
 class RateLimit:
-    """Per client address token buckets on public reporting and login: 429 with Retry-After.
+    """Per client address token buckets on public reporting, login and locate: 429, Retry-After.
 
     Reports to the JSON API with a Bearer token (known users and integrations) are not limited
     here: the token is checked by the route. Open311 reports always are: their `api_key` names a
@@ -170,6 +172,7 @@ class RateLimit:
         self.rules = {
             "report": RateRule("report", limits.report_per_minute, limits.report_burst),
             "login": RateRule("login", limits.login_per_minute, limits.login_burst),
+            "locate": RateRule("locate", limits.locate_per_minute, limits.locate_burst),
         }
         self.clock = time.monotonic
 
@@ -179,11 +182,9 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        if (
-            name == "report"
-            and path == "/api/v1/incidents"
-            and bearer_token(dict(scope["headers"]))
-        ):
+        # token holders skip the bucket where the route checks the token (401 when wrong)
+        exempt = (name == "report" and path == "/api/v1/incidents") or name == "locate"
+        if exempt and bearer_token(dict(scope["headers"])):
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown", 0))[0]
@@ -192,7 +193,7 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         retry = max(1, math.ceil(wait))
-        what = "reports" if name == "report" else "sign-in attempts"
+        what = {"report": "reports", "login": "sign-in attempts", "locate": "lookups"}[name]
         body = error_body(
             "rate_limited",
             f"Too many {what} from your address; try again in {retry} seconds.",

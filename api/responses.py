@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 from typing import Any
 
 import orjson
@@ -20,7 +21,12 @@ def _default(value: Any) -> Any:
 
 def dumps(content: Any) -> bytes:
     """orjson with the few extra types our rows carry."""
-    return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    try:
+        return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        # orjson refuses integers beyond 64 bits (an error echoing a client's huge number) and
+        # nesting past 255 levels; the json module writes both (issue 15).
+        return json.dumps(content, default=_default, ensure_ascii=False).encode()
 
 
 class JSON(Response):

@@ -186,6 +186,16 @@ class LimitSettings(BaseSettings):
     report_burst: int = Field(default=30, ge=1)
     login_per_minute: float = Field(default=10, ge=0, description="POST /login per address")
     login_burst: int = Field(default=10, ge=1)
+    locate_per_minute: float = Field(
+        default=600, ge=0, description="GET /api/v1/locate without a token per address; 0 = off"
+    )
+    locate_burst: int = Field(default=120, ge=1)
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="seconds a connection has to send its request headers (gridgov serve)",
+    )
 
 
 class ConnectionBudgetSettings(BaseSettings):

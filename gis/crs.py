@@ -7,9 +7,9 @@ import re
 from functools import lru_cache
 
 from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
+from pyproj.exceptions import CRSError, ProjError
 
-from gis.errors import InvalidCoordinates, UnknownCRS
+from gis.errors import InvalidCoordinates, UnknownCRS, UnsupportedCRS
 
 WGS84 = "EPSG:4326"
 CGCS2000 = "EPSG:4490"
@@ -107,10 +107,35 @@ def _epsg_problem(code: int) -> str | None:
     return ""
 
 
-@lru_cache(maxsize=64)
+# Building a transformer costs ~10× a WGS 84 lookup; kept per (source, target) pair, failures
+# too, so asking again for a system without a transformation is as cheap as for a good one.
+@lru_cache(maxsize=512)
+def _cached_transformer(source: str, target: str) -> Transformer | None:
+    try:
+        return Transformer.from_crs(source, target, always_xy=True)
+    except ProjError:
+        return None
+
+
 def _transformer(source: str, target: str) -> Transformer:
-    """Return a cached lon/lat-ordered transformer (pyproj >= 3.1 transformers are thread-safe)."""
-    return Transformer.from_crs(source, target, always_xy=True)
+    """A cached lon/lat-ordered transformer (thread-safe in pyproj >= 3.1); UnsupportedCRS (422)
+    when PROJ has no transformation between the two systems."""
+    found = _cached_transformer(source, target)
+    if found is None:
+        other = source if target == WGS84 else target
+        raise UnsupportedCRS(
+            f"Coordinate reference system {other} is known, but there is no transformation "
+            f"between it and WGS 84 here. {_HINT}",
+            {"crs": other},
+        )
+    return found
+
+
+def check_transformable(name: str) -> None:
+    """Raise UnsupportedCRS unless points can be converted from WGS 84 to `name` and back."""
+    if name.startswith("EPSG:") and name != WGS84:
+        _transformer(WGS84, name)
+        _transformer(name, WGS84)
 
 
 def to_wgs84(x: float, y: float, crs: str | None = None) -> tuple[float, float]:

@@ -43,6 +43,12 @@ class UnknownCRS(SpatialError):
     code = "unknown_crs"
 
 
+class UnsupportedCRS(UnknownCRS):
+    """A known system with no transformation to or from WGS 84 (23 of ~6,100 EPSG codes)."""
+
+    code = "unsupported_crs"
+
+
 class TopologyError(SpatialError):
     """An area that breaks the rules areas keep: invalid, outside its parent, overlapping."""
 

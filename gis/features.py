@@ -47,6 +47,11 @@ AREA_HISTORY_PROPS = (
 # is bit for bit the stored one, so its shared edges stay shared (7 decimals moved vertices by up
 # to 5 mm and made overlaps of several m² with every neighbour).
 AREA_PRECISION = 15
+# The public history: who saved a version is for staff only (issue 15).
+AREA_PUBLIC_HISTORY_PROPS = (
+    AREA_PROPS + ", 'created_by', NULL, 'note', t.note, 'imported', t.imported,"
+    " 'derived_from', t.derived_from"
+)
 
 # The version of an area valid at a moment: periods are [valid_from, valid_to).
 AREA_VALID_AT = "t.valid_from <= %(at)s AND (t.valid_to IS NULL OR t.valid_to > %(at)s)"
@@ -287,8 +292,9 @@ def area_versions_geojson(
     codes: list[str] | None = None,
     limit: int = 100,
     cursor: int | None = None,
+    with_users: bool = True,
 ) -> bytes:
-    """Area versions, oldest first, with who saved them and why; id is the area code."""
+    """Area versions, oldest first, with who saved them (unless not `with_users`) and why."""
     f = Filters()
     if code is not None:
         f.add("t.code = %(code)s", code=code)
@@ -296,15 +302,9 @@ def area_versions_geojson(
         f.add("t.code = ANY(%(codes)s)", codes=codes)
     if version_ids is not None:
         f.add("t.id = ANY(%(ids)s)", ids=version_ids)
+    props = AREA_HISTORY_PROPS if with_users else AREA_PUBLIC_HISTORY_PROPS
     return _collection(
-        conn,
-        "areas",
-        AREA_HISTORY_PROPS,
-        f,
-        limit,
-        cursor,
-        id_prop="t.code",
-        precision=AREA_PRECISION,
+        conn, "areas", props, f, limit, cursor, id_prop="t.code", precision=AREA_PRECISION
     )
 
 

@@ -200,7 +200,7 @@ def test_put_redraws_with_etag_and_history(world, db, admin):
     assert r.json()["properties"]["name"] == "一社区第1网格"
     gaps = r.json()["warnings"]["features"]
     assert sorted(g["properties"]["codes"] for g in gaps) == [[C1, G1, G2], [C1, G2]]
-    hist = world.get(f"/api/v1/areas/{G1}/history").json()["features"]
+    hist = world.get(f"/api/v1/areas/{G1}/history", headers=admin).json()["features"]
     assert [h["properties"]["version_id"] for h in hist] == [int(v1.strip('"')), int(v2.strip('"'))]
     assert hist[0]["properties"]["valid_to"] == hist[1]["properties"]["valid_from"]
     assert hist[1]["properties"]["valid_to"] is None

@@ -170,9 +170,9 @@ def test_projected_point_outside_its_domain_is_refused() -> None:
 
 def test_transformers_are_cached() -> None:
     to_wgs84(700_000.0, 4_420_000.0, "EPSG:4547")
-    before = crs._transformer.cache_info().hits
+    before = crs._cached_transformer.cache_info().hits
     to_wgs84(700_001.0, 4_420_001.0, "EPSG:4547")
-    assert crs._transformer.cache_info().hits == before + 1
+    assert crs._cached_transformer.cache_info().hits == before + 1
 
 
 # --- GCJ-02 and BD-09 against published values -----------------------------------------
@@ -305,3 +305,18 @@ def test_non_finite_coordinates_are_refused(crs_name: str | None) -> None:
         to_wgs84(math.nan, 39.9, crs_name)
     with pytest.raises(ValueError, match="must be finite numbers"):
         from_wgs84(116.4, math.inf, crs_name)
+
+
+def test_a_missing_transformation_is_cached_too() -> None:
+    """EPSG:2963 is known but has no transformation to WGS 84: 422 unsupported_crs, and asking
+    again does not rebuild the (failing) transformer (issue 15)."""
+    from gis.errors import UnsupportedCRS
+
+    with pytest.raises(UnsupportedCRS) as first:
+        to_wgs84(500_000.0, 4_400_000.0, "EPSG:2963")
+    assert first.value.code == "unsupported_crs" and first.value.details == {"crs": "EPSG:2963"}
+    before = crs._cached_transformer.cache_info()
+    with pytest.raises(UnsupportedCRS):
+        to_wgs84(500_000.0, 4_400_000.0, "EPSG:2963")
+    after = crs._cached_transformer.cache_info()
+    assert after.hits == before.hits + 1 and after.misses == before.misses

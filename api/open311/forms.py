@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from api.dates import check_year
 from api.errors import BadRequest
 from gis.features import BBox
 
@@ -172,7 +173,8 @@ def _positive(value: dict[str, str], name: str, default: int) -> int:
     text = value.get(name)
     if not text:
         return default
-    if not text.isdigit() or int(text) < 1 or len(text) > 9:
+    # isascii: "²" passes isdigit() but not int()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9 or int(text) < 1:
         raise BadRequest(f"{name} must be a whole number from 1; got {text!r}.")
     return int(text)
 
@@ -184,6 +186,7 @@ def _when(value: dict[str, str], name: str) -> dt.datetime | None:
     text = _SPACED_OFFSET.sub(r"+\1", text)
     try:
         parsed = dt.datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+        check_year(parsed)  # the 90-day window arithmetic overflows near year 1 or 9999
     except ValueError as exc:
         raise BadRequest(
             f"{name} must be a w3 date/time such as 2010-01-01T00:00:00Z; got {text!r}."

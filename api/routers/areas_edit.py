@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import APIRouter, Header, Query
 
-from api.deps import ConnDep, CurrentUser, CursorDep, PageSizeDep, SettingsDep
+from api.deps import ConnDep, CurrentUser, CursorDep, OptionalUser, PageSizeDep, SettingsDep
 from api.errors import NotFound
 from api.responses import JSON, GeoJSON
 from api.schemas.areas import AreaFeature, MergeIn, SplitFeature
@@ -21,11 +21,13 @@ from api.services.areas_edit import (
 from api.services.areas_split import merge_areas, split_area
 from api.services.coverage import coverage_geojson
 from api.services.lineage import history_with_lineage
+from api.services.policy import role_of
 from api.settings import Settings
 from gis.features import area_versions_geojson
 from gis.limits import check_geometry_size
 
 router = APIRouter(prefix="/api/v1", tags=["boundary editing"])
+PUBLIC_ROLES = {"anonymous", "resident"}  # area history without the names of who saved
 
 Fix = Annotated[
     Literal["snap"] | None,
@@ -177,15 +179,19 @@ def area_history(
     conn: ConnDep,
     limit: PageSizeDep,
     cursor: CursorDep,
+    user: OptionalUser,
     lineage: Annotated[
         bool,
         Query(description="also the areas it was split or merged from, and those made from it"),
     ] = False,
 ) -> GeoJSON:
-    """Every version of an area, oldest first (who saved it, when, why), keyset-paged."""
+    """Every version of an area, oldest first (when, why; who saved it: staff only), paged."""
+    staff = role_of(user) not in PUBLIC_ROLES  # anonymous callers and residents: no names
     if lineage:
-        return GeoJSON(history_with_lineage(conn, code, limit=limit, cursor=cursor))
-    body = area_versions_geojson(conn, code=code, limit=limit, cursor=cursor)
+        return GeoJSON(
+            history_with_lineage(conn, code, limit=limit, cursor=cursor, with_users=staff)
+        )
+    body = area_versions_geojson(conn, code=code, limit=limit, cursor=cursor, with_users=staff)
     if cursor is None and not orjson.loads(body)["features"]:
         raise NotFound(f"No area has ever had code '{code}'.")
     return GeoJSON(body)

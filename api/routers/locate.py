@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ConnDep, SettingsDep
+from api.deps import ConnDep, OptionalUser, SettingsDep
 from api.responses import JSON
 from gis.assign import assign_point
 from gis.crs import normalize_crs, to_wgs84
@@ -19,6 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["assignment"])
 def locate(
     conn: ConnDep,
     settings: SettingsDep,
+    _user: OptionalUser,  # a token is checked (401 if wrong): holders skip the address limit
     lon: Annotated[float, Query(description="longitude (or easting in a projected crs)")],
     lat: Annotated[float, Query(description="latitude (or northing in a projected crs)")],
     crs: Annotated[

@@ -158,7 +158,14 @@ def items(
             json_schema_extra={"minimum": 1, "maximum": ogc.MAX_LIMIT},
         ),
     ] = None,
-    offset: Annotated[int, Query(description="features to skip")] = 0,
+    # OGC API Features answers a bad parameter with 400: the range is checked in the service
+    offset: Annotated[
+        int,
+        Query(
+            description="features to skip",
+            json_schema_extra={"minimum": 0, "maximum": ogc.MAX_OFFSET},
+        ),
+    ] = 0,
     datetime: Annotated[
         str | None,
         Query(description="incidents only: report time, an instant or interval (a/b, ../b, a/..)"),

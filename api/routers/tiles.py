@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.responses import Response
 
 from api.deps import IncidentFilterDep, ReadConnDep, SettingsDep, user_on_primary
@@ -28,6 +28,11 @@ def layer_tilejson(
     return JSON(tilejson(conn, settings.tiles, root, layer, level))
 
 
+# Beyond any tile (zoom ≤ 24, x and y < 2^24): refused at the edge (422) before any arithmetic;
+# inside these bounds the service answers 400 for a tile outside the zoom's grid.
+TileNumber = Annotated[int, Path(ge=-(2**32), le=2**32)]
+
+
 @router.get(
     "/{layer}/{z}/{x}/{y}.pbf",
     response_class=Response,
@@ -35,9 +40,9 @@ def layer_tilejson(
 )
 def vector_tile(
     layer: str,
-    z: int,
-    x: int,
-    y: int,
+    z: TileNumber,
+    x: TileNumber,
+    y: TileNumber,
     request: Request,
     conn: ReadConnDep,
     settings: SettingsDep,

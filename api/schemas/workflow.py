@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from api.schemas.areas import shallow
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
@@ -41,7 +43,7 @@ class ActionIn(BaseModel):
         "acknowledge by an admin: the supporting department acknowledging",
     )
     note: Note | None = Field(default=None, description="a written note or reason")
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: Annotated[dict[str, Any], AfterValidator(shallow)] = Field(default_factory=dict)
 
 
 class WhistleIn(BaseModel):

@@ -211,7 +211,11 @@ def new_codes(
 
 
 def parse_if_match(header: str | None) -> list[int] | None:
-    """Version ids from an If-Match header ("12", W/"12", bare 12; comma-separated list)."""
+    """Version ids from an If-Match header ("12", bare 12; comma-separated list).
+
+    If-Match compares strongly (RFC 9110 13.1.1): a weak tag W/"12" never matches, nor does
+    anything but a version id (ASCII digits, at most 18: a bigint), so they answer 412.
+    """
     if header is None or not header.strip():
         return None
     if header.strip() == "*":
@@ -221,8 +225,11 @@ def parse_if_match(header: str | None) -> list[int] | None:
         )
     out = []
     for tag in header.split(","):
-        tag = tag.strip().removeprefix("W/").strip('"').strip()
-        out.append(int(tag) if tag.isdigit() else -1)  # never a version id: stale
+        tag = tag.strip()
+        bare = tag.strip('"').strip()
+        strong = not tag.startswith("W/")
+        ok = strong and bare.isascii() and bare.isdigit() and len(bare) <= 18
+        out.append(int(bare) if ok else -1)  # never a version id: stale
     return out
 
 

@@ -56,14 +56,16 @@ def lineage_codes(conn: Connection[Any], code: str) -> dict[str, int]:
 
 
 def history_with_lineage(
-    conn: Connection[Any], code: str, *, limit: int, cursor: int | None
+    conn: Connection[Any], code: str, *, limit: int, cursor: int | None, with_users: bool = True
 ) -> bytes:
     """Versions of the area and of its ancestors and successors, oldest first.
 
     Each feature carries `lineage_depth` (0: this area, 1: what it was made from, 2: what that
     was made from …, -1: what was made from it) and `derived_from` (version ids)."""
     depths = lineage_codes(conn, code)
-    body = area_versions_geojson(conn, codes=list(depths), limit=limit, cursor=cursor)
+    body = area_versions_geojson(
+        conn, codes=list(depths), limit=limit, cursor=cursor, with_users=with_users
+    )
     doc = orjson.loads(body)
     if cursor is None and not doc["features"]:
         raise NotFound(f"No area has ever had code '{code}'.")

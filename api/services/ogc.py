@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from psycopg import Connection
 from pygeofilter import ast as cql_ast
 
+from api.dates import check_year
 from api.errors import BadRequest, NotFound
 from gis.cql2 import FilterError, parse_filter, to_sql
 from gis.errors import UnknownCRS
@@ -26,6 +27,7 @@ from gis.ogc import one_item as one_item_doc
 from gis.ogc_crs import CRS84, OgcCrs, bbox_to_crs84, offered_uris, ogc_crs
 
 MAX_LIMIT = 10_000  # the standard's example maximum; GDAL and QGIS read it from the OpenAPI doc
+MAX_OFFSET = 2**31 - 1  # beyond any table here; bigger numbers are refused at the edge (422)
 
 CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
 CONF_CRS = "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"
@@ -226,9 +228,11 @@ def _instant(text: str, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     try:
         if "T" in value.upper() or " " in value:
             t = dt.datetime.fromisoformat(value)
+            check_year(t)
             t = t if t.tzinfo else t.replace(tzinfo=dt.UTC)
             return t, t
         day = dt.date.fromisoformat(value)
+        check_year(day)
     except ValueError as exc:
         raise BadRequest(
             f"datetime '{text}' is not RFC 3339, e.g. 2026-11-25T08:00:00Z, 2026-11-25, "
@@ -317,8 +321,8 @@ def items(
     info, _ = _present(conn, collection_id)
     if not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}.", {"limit": limit})
-    if offset < 0:
-        raise BadRequest("offset must be 0 or more.", {"offset": offset})
+    if not 0 <= offset <= MAX_OFFSET:
+        raise BadRequest(f"offset must be between 0 and {MAX_OFFSET}.", {"offset": offset})
     source: FeatureSource = SOURCES[info.source]
     interval = None
     if ask.datetime is not None:

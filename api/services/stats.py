@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from psycopg import Connection
 
+from api.dates import check_year
 from api.errors import BadRequest, Forbidden
 from api.services.auth import User
 from api.services.policy import READ, role_of
@@ -124,10 +125,12 @@ def _instant(value: str, name: str, tz: ZoneInfo, *, end: bool) -> dt.datetime:
     try:
         if len(value) == 10:
             day = dt.date.fromisoformat(value)
+            check_year(day)
             if end:
                 day += dt.timedelta(days=1)
             return dt.datetime.combine(day, dt.time(0), tz)
         when = dt.datetime.fromisoformat(value)
+        check_year(when)
     except ValueError as exc:
         raise BadRequest(
             f"{name} must be a date (2026-11-01) or an ISO 8601 date-time "
