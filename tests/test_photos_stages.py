@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.rows
 import pytest
 from fastapi.testclient import TestClient
 
@@ -234,3 +235,24 @@ def test_webp_and_exif_on_stage_upload(app: TestClient, cast: Cast) -> None:
     first, second = r.json()["photos"]
     assert first["capture_location"]["type"] == "Point" and second["capture_location"] is None
     assert first["uploaded_by"] == "off" and second["original_format"] == "WEBP"
+
+
+def test_require_photos_comes_from_the_configuration(world_db: str, tmp_path: Path) -> None:
+    from api.services.config_import import import_config
+
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "categories:\n"
+        "  - {code: SJ0103, name: 乱堆物料, parent: SJ01, kind: event, require_photos: true}\n",
+        encoding="utf-8",
+    )
+    with psycopg.connect(world_db, row_factory=psycopg.rows.dict_row) as conn:
+        import_config(conn, path)
+        row = conn.execute(
+            "SELECT code, require_photos FROM categories WHERE code IN ('SJ0102', 'SJ0103') "
+            "ORDER BY code"
+        ).fetchall()
+    assert row == [
+        {"code": "SJ0102", "require_photos": False},
+        {"code": "SJ0103", "require_photos": True},
+    ]
