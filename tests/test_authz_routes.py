@@ -108,6 +108,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/photos/{photo_id}"): PHOTOS + "test_who_sees_which_photo_and_hiding",
     ("GET", "/api/v1/photos/{photo_id}/thumb"): PHOTOS + "test_who_sees_which_photo_and_hiding",
     ("POST", "/api/v1/photos/{photo_id}/hide"): PHOTOS + "test_who_sees_which_photo_and_hiding",
+    (
+        "GET",
+        "/cases/{incident_id}/print",
+    ): "tests/test_case_print.py::test_print_is_for_staff_in_scope",
 }
 AUTHZ_MODULES = (
     "test_authz_table",
