@@ -115,6 +115,7 @@ def _register_subcommands() -> None:
     cli_check.register(app)
     cli_export.register(app)
     __import__("api.cli_stats").cli_stats.register(app)  # gridgov stats
+    __import__("api.cli_photos").cli_photos.register(app)  # gridgov photos check (issue 16)
 
 
 _register_subcommands()
