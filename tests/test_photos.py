@@ -23,6 +23,7 @@ from tests.photo_util import (
     corrupt_jpeg,
     decoded,
     has_gps,
+    heic,
     jpeg_with_gps,
     multipart,
     not_an_image,
@@ -109,10 +110,20 @@ def test_report_with_three_photos_is_stored_reencoded_without_metadata(
     assert abs(lon - GPS_LON) < 1e-5 and abs(lat - GPS_LAT) < 1e-5
     assert staff[0]["uploaded_by"] == "public" and staff[0]["original_format"] == "JPEG"
     assert staff[1]["capture_location"] is None
+    assert [p["original_format"] for p in staff] == ["JPEG", "PNG", "WEBP"]
     # the public view lists the report photos without EXIF
     public = app.get(f"/api/v1/incidents/{doc['id']}").json()["photos"]
     assert [p["id"] for p in public] == [p["id"] for p in photos]
     assert all("capture_location" not in p for p in public)
+
+
+def test_heic_from_an_iphone_is_accepted(app: TestClient, token_for: Any) -> None:
+    r = app.post("/api/v1/incidents", **multipart(REPORT, (heic(), "image/heic")))
+    assert r.status_code == 201, r.text
+    admin = token_for("root", "admin")
+    (photo,) = app.get(f"/api/v1/incidents/{r.json()['id']}", headers=admin).json()["photos"]
+    assert photo["original_format"] == "HEIF" and (photo["width"], photo["height"]) == (400, 300)
+    assert decoded(app.get(photo["url"]).content).format == "JPEG"
 
 
 def test_same_picture_twice_shares_one_file(app: TestClient, world_db: str, photo_dir: Path):

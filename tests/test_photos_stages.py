@@ -176,6 +176,12 @@ def test_who_sees_which_photo_and_hiding(app: TestClient, cast: Cast) -> None:
         return [p["id"] for p in get(app, inc, headers)["photos"]]
 
     assert seen({}) == [rep, after]  # the public: report and after photos
+
+    def ogc_links() -> list[str]:
+        doc = app.get(f"/ogc/collections/incidents/items/{inc}").json()
+        return [x["href"] for x in doc["links"] if x["rel"] == "enclosure"]
+
+    assert ogc_links() == [f"http://testserver/api/v1/photos/{i}" for i in (rep, after)]
     assert seen(cast.neighbour) == [rep, after]
     assert seen(cast.resident) == [rep, info, after]  # the reporter: also their own
     assert seen(cast.disp) == [rep, info, before, after]  # staff in scope: all
@@ -205,6 +211,7 @@ def test_who_sees_which_photo_and_hiding(app: TestClient, cast: Cast) -> None:
     r = app.post(f"/api/v1/photos/{rep}/hide", json={"reason": "again"}, headers=cast.disp)
     assert r.status_code == 409
     assert seen({}) == [after]
+    assert ogc_links() == [f"http://testserver/api/v1/photos/{after}"]
     assert app.get(f"/api/v1/photos/{rep}").status_code == 404
     assert app.get(f"/api/v1/photos/{rep}", headers=cast.disp).status_code == 200
     event = get(app, inc, cast.disp)["events"][-1]

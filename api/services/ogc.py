@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from psycopg import Connection
 
 from api.errors import BadRequest, NotFound
+from api.services.photos import PHOTO_URL, public_photos
 from gis.features import BBox
 from gis.ogc import SOURCES, Extent, FeatureSource, ItemQuery, collection_extents, items_page
 from gis.ogc import one_item as one_item_doc
@@ -30,6 +31,7 @@ REL_OGC = "http://www.opengis.net/def/rel/ogc/1.0/"
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
+JPEG = "image/jpeg"
 SCHEMA = "application/schema+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
 
@@ -268,6 +270,11 @@ def item(conn: Connection[Any], base: str, collection_id: str, feature_id: str) 
         link(f"{url}/items/{quote(feature_id, safe='')}", "self", GEOJSON, "This feature"),
         link(url, "collection", JSON, "The collection"),
     ]
+    if info.source == "incidents":  # its public photos (issue 16), as links, never embedded
+        root = base.removesuffix("/ogc")
+        for photo_id, stage in public_photos(conn, str(fid)):
+            title = f"照片 Photo ({stage})"
+            links.append(link(f"{root}{PHOTO_URL.format(id=photo_id)}", "enclosure", JPEG, title))
     doc = one_item_doc(conn, source, fid, level=info.level, links=links)
     if doc is None:
         raise _no_feature(collection_id, feature_id)
