@@ -67,9 +67,11 @@ def test_phone_report_with_photo_seen_by_dispatcher_and_public(
     page.goto(base + "/report")
     root = page.locator("#gg-report")
     expect(root).to_have_attribute("data-ready", "true", timeout=WAIT)
-    picker = page.locator(".gg-photo-input")
-    assert picker.get_attribute("capture") == "environment"
-    assert picker.get_attribute("accept") == "image/*"
+    camera = page.locator(".gg-photo-camera")  # the phone's camera, directly
+    assert camera.get_attribute("capture") == "environment"
+    picker = page.locator(".gg-photo-gallery")  # or photos already taken
+    assert picker.get_attribute("capture") is None and picker.get_attribute("multiple") is not None
+    assert camera.get_attribute("accept") == picker.get_attribute("accept") == "image/*"
 
     # two photos chosen, one removed again before sending
     picker.set_input_files(
@@ -136,7 +138,16 @@ def test_phone_report_with_photo_seen_by_dispatcher_and_public(
     gallery.locator(".gg-photo").first.click()
     caption = desk.page.locator(".gg-lightbox-caption")
     expect(caption).to_contain_text("拍摄 Taken")
-    desk.page.locator(".gg-lightbox-close").click()
+    # the dispatcher hides it from the public, with a reason
+    desk.page.locator(".gg-photo-hide input[name=reason]").fill("拍到路人面部")
+    desk.page.locator(".gg-photo-hide button").click()
+    expect(desk.page.locator(".gg-lightbox")).to_have_count(0)
+    expect(desk.page.locator("#gg-gallery .gg-photo-hidden")).to_have_count(1, timeout=WAIT)
+    expect(desk.page.locator('#gg-timeline li[data-action="hide_photo"]')).to_have_count(1)
+    page.reload()
+    expect(track).to_have_attribute("data-state", "ready", timeout=WAIT)
+    expect(page.locator("#gg-track-gallery")).to_have_count(0)
+    assert page.request.get(base + url).status == 404
     assert phone.blocked == [] and desk.blocked == []
     assert phone.problems == [] and desk.problems == []
 
@@ -169,10 +180,10 @@ def test_department_handles_with_before_and_after_photos(
     take_action(page, "accept", "in_progress")
     page.locator('#gg-actions button[data-action="handle"]').click()
     form = page.locator('#gg-action-form[data-action="handle"]')
-    form.locator('.gg-photo-picker[data-stage="before"] input[type=file]').set_input_files(
+    form.locator('.gg-photo-picker[data-stage="before"] .gg-photo-gallery').set_input_files(
         [{"name": "before.png", "mimeType": "image/png", "buffer": png((640, 480))}]
     )
-    form.locator('.gg-photo-picker[data-stage="after"] input[type=file]').set_input_files(
+    form.locator('.gg-photo-picker[data-stage="after"] .gg-photo-camera').set_input_files(
         [{"name": "after.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}]
     )
     expect(form.locator(".gg-photo-preview")).to_have_count(2)

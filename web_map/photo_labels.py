@@ -19,7 +19,8 @@ STAGES: dict[str, tuple[str, str]] = {
 
 TEXT: dict[str, str] = {
     "photos": "照片 Photos",
-    "add": "拍照或选择照片 Take or choose photos",
+    "camera": "拍照 Take a photo",
+    "add": "从相册选择 Choose photos",
     "remove": "移除 Remove",
     "none": "暂无照片 No photos yet",
     "too_many": "最多 {max} 张照片 At most {max} photos",
@@ -29,6 +30,8 @@ TEXT: dict[str, str] = {
     "gps_found": "照片带有拍摄位置 This photo knows where it was taken",
     "hidden": "已隐藏 Hidden from the public",
     "close": "关闭 Close",
+    "hide": "对公众隐藏 Hide from the public",
+    "hide_reason": "隐藏理由（必填）Reason (required)",
     "taken": "拍摄 Taken",
     "by": "上传人 By",
     "before_after": "处置前后对比 Before and after",

@@ -205,7 +205,7 @@
       el("p", { className: "gg-desc", dataset: { field: "description" } }, doc.description || "（无描述 no description）"),
       el("dl", { className: "gg-facts" }, facts),
       explanation(doc),
-      G.photos.gallery(doc.photos), // by stage, before/after side by side (photos.js)
+      G.photos.gallery(doc.photos, { hide: ["admin", "dispatcher", "officer"].includes(state.user.role) ? { api: state.api, post, after: () => refreshDetail(true) } : null }),
       el("p", {}, el("a", { href: "/cases/" + encodeURIComponent(doc.id) + "/print", target: "_blank", id: "gg-print" }, G.photos.text("print"))),
       whistlesSection(doc),
       el(

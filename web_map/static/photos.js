@@ -98,13 +98,20 @@
   function picker(opts) {
     const files = [];
     const urls = new Map();
-    const input = el("input", {
+    // Two inputs: with `capture` a phone opens its camera directly (and offers no gallery), so
+    // taking a photo and choosing saved ones are separate buttons.
+    const camera = el("input", {
       type: "file",
       accept: "image/*",
       capture: "environment",
+      className: "gg-photo-input gg-photo-camera",
+    });
+    const input = el("input", {
+      type: "file",
+      accept: "image/*",
       multiple: "multiple",
       name: opts.name || "photo",
-      className: "gg-photo-input",
+      className: "gg-photo-input gg-photo-gallery",
     });
     const previews = el("ul", { className: "gg-photo-previews", dataset: { count: "0" } });
     const problem = el("p", { className: "gg-error", role: "alert", hidden: "hidden" });
@@ -112,6 +119,7 @@
       "fieldset",
       { className: "gg-photo-picker", dataset: { stage: opts.stage || "" } },
       el("legend", {}, opts.caption || text("photos")),
+      el("label", { className: "gg-photo-add" }, text("camera"), camera),
       el("label", { className: "gg-photo-add" }, text("add"), input),
       previews,
       problem
@@ -135,9 +143,10 @@
       if (opts.onChange) opts.onChange(files.slice());
     }
 
-    input.addEventListener("change", async () => {
-      const chosen = Array.from(input.files || []);
-      input.value = ""; // the same file may be chosen again after removing it
+    async function onChosen(event) {
+      const source = event.target;
+      const chosen = Array.from(source.files || []);
+      source.value = ""; // the same file may be chosen again after removing it
       const max = limits();
       problem.hidden = true;
       for (const file of chosen) {
@@ -158,7 +167,9 @@
         }
       }
       render();
-    });
+    }
+    camera.addEventListener("change", onChosen);
+    input.addEventListener("change", onChosen);
 
     return {
       node: node,
@@ -221,7 +232,25 @@
 
   // --- the gallery -----------------------------------------------------------------------------
 
-  function lightbox(photo) {
+  /** Staff: hide a public photo with a reason (POST /api/v1/photos/{id}/hide). */
+  function hideForm(photo, hide, done) {
+    const reason = el("input", { name: "reason", maxlength: "500", required: "required", placeholder: text("hide_reason") });
+    const problem = el("span", { className: "gg-error", role: "alert" });
+    const form = el("form", { className: "gg-photo-hide" }, reason, el("button", { type: "submit" }, text("hide")), problem);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const result = await hide.post(hide.api + "/photos/" + photo.id + "/hide", { reason: reason.value.trim() });
+      if (!result.ok) {
+        problem.textContent = G.errorMessage(result);
+        return;
+      }
+      done();
+      hide.after();
+    });
+    return form;
+  }
+
+  function lightbox(photo, hide) {
     const close = el("button", { type: "button", className: "gg-lightbox-close" }, text("close"));
     const caption = [stageLabel(photo.stage), photo.uploaded_at ? new Date(photo.uploaded_at).toLocaleString("zh-CN", { hour12: false }) : ""];
     if (photo.captured_at) caption.push(text("taken") + " " + new Date(photo.captured_at).toLocaleString("zh-CN", { hour12: false }));
@@ -233,6 +262,8 @@
       el("p", { className: "gg-lightbox-caption" }, caption.filter(Boolean).join(" · ")),
       close
     );
+    const publicStage = photo.stage === "report" || photo.stage === "after";
+    if (hide && publicStage && !photo.hidden) box.insertBefore(hideForm(photo, hide, () => done()), close);
     const done = () => {
       box.remove();
       document.removeEventListener("keydown", onKey);
@@ -248,7 +279,7 @@
     close.focus();
   }
 
-  function thumb(photo) {
+  function thumb(photo, hide) {
     const link = el(
       "a",
       {
@@ -262,37 +293,39 @@
     );
     link.addEventListener("click", (event) => {
       event.preventDefault();
-      lightbox(photo);
+      lightbox(photo, hide);
     });
     return link;
   }
 
-  function group(stage, photos) {
+  function group(stage, photos, hide) {
     return el(
       "div",
       { className: "gg-photo-stage", dataset: { stage: stage } },
       el("h4", {}, stageLabel(stage) + " (" + photos.length + ")"),
-      el("div", { className: "gg-photo-row" }, photos.map(thumb))
+      el("div", { className: "gg-photo-row" }, photos.map((p) => thumb(p, hide)))
     );
   }
 
-  /** The photos of one incident by stage; before and after side by side. */
+  /** The photos of one incident by stage; before and after side by side. opts.hide: staff may
+   * hide public photos ({api, post, after}: the API root, a CSRF-aware POST, then a refresh). */
   function gallery(photos, opts) {
+    const hide = (opts && opts.hide) || null;
     const by = {};
     for (const photo of photos || []) (by[photo.stage] = by[photo.stage] || []).push(photo);
     const parts = [];
-    for (const stage of ["report", "info"]) if (by[stage]) parts.push(group(stage, by[stage]));
+    for (const stage of ["report", "info"]) if (by[stage]) parts.push(group(stage, by[stage], hide));
     if (by.before || by.after) {
       parts.push(
         el(
           "div",
           { className: "gg-photo-pair", "aria-label": text("before_after") },
-          group("before", by.before || []),
-          group("after", by.after || [])
+          group("before", by.before || [], hide),
+          group("after", by.after || [], hide)
         )
       );
     }
-    if (by.verify) parts.push(group("verify", by.verify));
+    if (by.verify) parts.push(group("verify", by.verify, hide));
     return el(
       "section",
       { className: "gg-section gg-gallery", id: (opts && opts.id) || "gg-gallery", dataset: { count: String((photos || []).length) } },
