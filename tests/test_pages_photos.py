@@ -85,6 +85,7 @@ def test_phone_report_with_photo_seen_by_dispatcher_and_public(
     # no place chosen yet: the JPEG's GPS is offered as the location
     use_gps = page.locator("#gg-use-gps")
     expect(use_gps).to_be_visible(timeout=WAIT)
+    use_gps.scroll_into_view_if_needed()
     shot(page, "report-phone-photos")
     previews.nth(1).locator(".gg-photo-remove").click()
     expect(previews).to_have_count(1)
