@@ -22,6 +22,7 @@ from api.openapi import install as install_openapi
 from api.responses import JSON
 from api.routers import areas_edit as areas_edit_router
 from api.routers import basemap as basemap_router
+from api.routers import case_print as case_print_router
 from api.routers import catalogue as catalogue_router
 from api.routers import docs as docs_router
 from api.routers import early_warning as early_warning_router
@@ -120,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(stats_page_router.router)  # /map/stats: the evaluation map
     app.include_router(pages_workflow_router.router)  # /map/dispatch, /report, /report/{id}
     app.include_router(pages_edit_router.router)  # /map/edit: the boundary editor
+    app.include_router(case_print_router.router)  # /cases/{id}/print: the A4 case file
     pages.install(app)  # GET / and the other pages, plus /static (Leaflet, gridgov.js)
     app.include_router(docs_router.router)  # GET /docs: Swagger UI from /static, offline
     install_openapi(app)  # /openapi.json: every error and body as really sent

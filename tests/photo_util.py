@@ -68,6 +68,17 @@ def webp(size: tuple[int, int] = (640, 480)) -> bytes:
     return out.getvalue()
 
 
+def heic(size: tuple[int, int] = (400, 300)) -> bytes:
+    """An HEIC picture (iPhone's format), encoded by pillow-heif."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    im = Image.new("RGB", size, (10, 200, 30))
+    out = io.BytesIO()
+    im.save(out, "HEIF")
+    return out.getvalue()
+
+
 def corrupt_jpeg() -> bytes:
     """The first half of a real JPEG."""
     data = jpeg_with_gps(size=(600, 400))

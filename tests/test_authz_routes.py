@@ -26,6 +26,7 @@ AREAS = "tests/test_authz_areas.py::test_area_edits"
 INSIGHTS = "tests/test_authz_insights.py::test_insights"
 WHISTLES = "tests/test_authz_whistles.py::"
 HERE = "tests/test_authz_routes.py::"
+PHOTOS = "tests/test_photos_stages.py::"
 REFERENCE = "public: reference data (areas, buildings, departments, categories, rules)"
 DISCOVERY = "public: service discovery and metadata, no incident data"
 DOCS = "public: the API's own description"
@@ -106,6 +107,15 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/report/{incident_id}"): PAGE,
     ("GET", "/"): PAGE,
     ("MOUNT", "/static"): "public: vendored scripts, styles and images",
+    # the case file's photos (issue 16): stage × role, and who sees which photo
+    ("POST", "/api/v1/incidents/{incident_id}/photos"): PHOTOS + "test_stage_rules_per_role",
+    ("GET", "/api/v1/photos/{photo_id}"): PHOTOS + "test_who_sees_which_photo_and_hiding",
+    ("GET", "/api/v1/photos/{photo_id}/thumb"): PHOTOS + "test_who_sees_which_photo_and_hiding",
+    ("POST", "/api/v1/photos/{photo_id}/hide"): PHOTOS + "test_who_sees_which_photo_and_hiding",
+    (
+        "GET",
+        "/cases/{incident_id}/print",
+    ): "tests/test_case_print.py::test_print_is_for_staff_in_scope",
 }
 AUTHZ_MODULES = (
     "test_authz_table",

@@ -23,6 +23,7 @@ from tests.photo_util import (
     corrupt_jpeg,
     decoded,
     has_gps,
+    heic,
     jpeg_with_gps,
     multipart,
     not_an_image,
@@ -109,10 +110,20 @@ def test_report_with_three_photos_is_stored_reencoded_without_metadata(
     assert abs(lon - GPS_LON) < 1e-5 and abs(lat - GPS_LAT) < 1e-5
     assert staff[0]["uploaded_by"] == "public" and staff[0]["original_format"] == "JPEG"
     assert staff[1]["capture_location"] is None
+    assert [p["original_format"] for p in staff] == ["JPEG", "PNG", "WEBP"]
     # the public view lists the report photos without EXIF
     public = app.get(f"/api/v1/incidents/{doc['id']}").json()["photos"]
     assert [p["id"] for p in public] == [p["id"] for p in photos]
     assert all("capture_location" not in p for p in public)
+
+
+def test_heic_from_an_iphone_is_accepted(app: TestClient, token_for: Any) -> None:
+    r = app.post("/api/v1/incidents", **multipart(REPORT, (heic(), "image/heic")))
+    assert r.status_code == 201, r.text
+    admin = token_for("root", "admin")
+    (photo,) = app.get(f"/api/v1/incidents/{r.json()['id']}", headers=admin).json()["photos"]
+    assert photo["original_format"] == "HEIF" and (photo["width"], photo["height"]) == (400, 300)
+    assert decoded(app.get(photo["url"]).content).format == "JPEG"
 
 
 def test_same_picture_twice_shares_one_file(app: TestClient, world_db: str, photo_dir: Path):
@@ -240,3 +251,34 @@ def test_photos_never_in_lists_or_tiles(app: TestClient, token_for: Any) -> None
     assert "photo" not in json.dumps(listing)
     items = app.get("/ogc/collections/incidents/items").json()
     assert "/api/v1/photos/" not in json.dumps(items)
+
+
+def test_photos_check_finds_orphans_and_missing_files(
+    app: TestClient, world_db: str, photo_dir: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+    from api.services.photo_store import FileStore
+
+    r = app.post("/api/v1/incidents", **multipart(REPORT, (png(), "image/png")))
+    assert r.status_code == 201
+    store = FileStore(photo_dir)
+    orphan = "ab" * 32  # as a crash between writing and committing would leave it
+    store.put(orphan, "photo", b"x")
+    store.put(orphan, "thumb", b"x")
+    with psycopg.connect(world_db) as conn:
+        (kept,) = conn.execute("SELECT sha256 FROM photo_files").fetchone() or ("",)
+    env = {"GRIDGOV_DATABASE_URL": world_db, "GRIDGOV_PHOTO_DIR": str(photo_dir)}
+    runner = CliRunner()
+    out = runner.invoke(cli, ["photos", "check", "--min-age-minutes", "0"], env=env)
+    assert out.exit_code == 0, out.output
+    assert "2 keys, 1 orphans, 0 rows with missing files" in out.output
+    assert f"orphan: {orphan}" in out.output
+    # a young file may be an upload in flight: not an orphan yet
+    young = runner.invoke(cli, ["photos", "check"], env=env)
+    assert "0 orphans" in young.output
+    store.delete(kept, "thumb")
+    out = runner.invoke(cli, ["photos", "check", "--min-age-minutes", "0", "--delete"], env=env)
+    assert f"missing: {kept}" in out.output and "removed 1 orphans" in out.output
+    assert not store.exists(orphan, "photo") and store.exists(kept, "photo")

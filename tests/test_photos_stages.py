@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.rows
 import pytest
 from fastapi.testclient import TestClient
 
@@ -175,6 +176,12 @@ def test_who_sees_which_photo_and_hiding(app: TestClient, cast: Cast) -> None:
         return [p["id"] for p in get(app, inc, headers)["photos"]]
 
     assert seen({}) == [rep, after]  # the public: report and after photos
+
+    def ogc_links() -> list[str]:
+        doc = app.get(f"/ogc/collections/incidents/items/{inc}").json()
+        return [x["href"] for x in doc["links"] if x["rel"] == "enclosure"]
+
+    assert ogc_links() == [f"http://testserver/api/v1/photos/{i}" for i in (rep, after)]
     assert seen(cast.neighbour) == [rep, after]
     assert seen(cast.resident) == [rep, info, after]  # the reporter: also their own
     assert seen(cast.disp) == [rep, info, before, after]  # staff in scope: all
@@ -204,6 +211,7 @@ def test_who_sees_which_photo_and_hiding(app: TestClient, cast: Cast) -> None:
     r = app.post(f"/api/v1/photos/{rep}/hide", json={"reason": "again"}, headers=cast.disp)
     assert r.status_code == 409
     assert seen({}) == [after]
+    assert ogc_links() == [f"http://testserver/api/v1/photos/{after}"]
     assert app.get(f"/api/v1/photos/{rep}").status_code == 404
     assert app.get(f"/api/v1/photos/{rep}", headers=cast.disp).status_code == 200
     event = get(app, inc, cast.disp)["events"][-1]
@@ -234,3 +242,24 @@ def test_webp_and_exif_on_stage_upload(app: TestClient, cast: Cast) -> None:
     first, second = r.json()["photos"]
     assert first["capture_location"]["type"] == "Point" and second["capture_location"] is None
     assert first["uploaded_by"] == "off" and second["original_format"] == "WEBP"
+
+
+def test_require_photos_comes_from_the_configuration(world_db: str, tmp_path: Path) -> None:
+    from api.services.config_import import import_config
+
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "categories:\n"
+        "  - {code: SJ0103, name: 乱堆物料, parent: SJ01, kind: event, require_photos: true}\n",
+        encoding="utf-8",
+    )
+    with psycopg.connect(world_db, row_factory=psycopg.rows.dict_row) as conn:
+        import_config(conn, path)
+        row = conn.execute(
+            "SELECT code, require_photos FROM categories WHERE code IN ('SJ0102', 'SJ0103') "
+            "ORDER BY code"
+        ).fetchall()
+    assert row == [
+        {"code": "SJ0102", "require_photos": False},
+        {"code": "SJ0103", "require_photos": True},
+    ]

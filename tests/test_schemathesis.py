@@ -108,7 +108,8 @@ def _run_operation(
     body: Any = None,
 ) -> None:
     """Run `n` derandomized cases of one operation; record every check that fails."""
-    fixed = {} if body is None else {"body": body}
+    # a known body is JSON (POST /api/v1/incidents also takes multipart, issue 16)
+    fixed = {} if body is None else {"body": body, "media_type": "application/json"}
 
     @settings(
         max_examples=n,

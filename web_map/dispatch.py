@@ -8,6 +8,8 @@ database.
 
 from __future__ import annotations
 
+from typing import Any
+
 import folium
 
 from api.settings import MapSettings
@@ -24,6 +26,7 @@ from web_map.pages import (
     figure_of,
     with_vectorgrid,
 )
+from web_map.photo_labels import photo_labels
 from web_map.workflow_labels import labels
 
 MARKERCLUSTER = f"{STATIC_URL}/vendor/leaflet.markercluster"
@@ -34,6 +37,7 @@ DISPATCH_JS = [
     ("markercluster", f"{MARKERCLUSTER}/leaflet.markercluster.js"),
     *[js for js in LOCAL_JS if js[0] != "leaflet"],
     ("hotspots", f"{STATIC_URL}/hotspots.js"),
+    ("photos", f"{STATIC_URL}/photos.js"),
     ("dispatch", f"{STATIC_URL}/dispatch.js"),
     ("dispatch_case", f"{STATIC_URL}/dispatch_case.js"),
     ("dispatch_urge", f"{STATIC_URL}/dispatch_urge.js"),
@@ -89,6 +93,7 @@ def dispatch_page(
     *,
     max_page_size: int = 1000,
     title: str = "GridGov · 调度台 Dispatch",
+    photos: dict[str, Any] | None = None,
 ) -> str:
     """The dispatch console: grid layer, clustered incident markers, filters and a case panel.
 
@@ -126,6 +131,7 @@ def dispatch_page(
             "hotspots_layer": hotspots.get_name(),
             "login": f"{LOGIN_PATH}?next={PAGE_PATH}",
             **labels(),
+            **(photos or photo_labels()),
         },
     )
     return str(figure_of(fmap).render())

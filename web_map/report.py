@@ -7,6 +7,8 @@ with an Idempotency-Key per form, and GET /api/v1/incidents/{id} for the public 
 
 from __future__ import annotations
 
+from typing import Any
+
 from api.settings import MapSettings
 from web_map.pages import (
     LOCAL_JS,
@@ -17,9 +19,14 @@ from web_map.pages import (
     base_map,
     figure_of,
 )
+from web_map.photo_labels import photo_labels
 from web_map.workflow_labels import labels
 
-REPORT_JS = [*LOCAL_JS, ("report", f"{STATIC_URL}/report.js")]
+REPORT_JS = [
+    *LOCAL_JS,
+    ("photos", f"{STATIC_URL}/photos.js"),
+    ("report", f"{STATIC_URL}/report.js"),
+]
 
 REPORT_FORM = """
 <aside id="gg-report" class="gg-side gg-report" data-state="idle" aria-label="上报 Report">
@@ -40,6 +47,9 @@ REPORT_FORM = """
     <label>③ 描述 Description
       <textarea name="description" id="gg-description" rows="4" maxlength="4000"></textarea>
     </label>
+    <div id="gg-photo-slot"></div>
+    <p id="gg-gps-offer" class="gg-gps-offer" hidden></p>
+    <progress id="gg-upload" class="gg-photo-progress" max="1" value="0" hidden></progress>
     <fieldset>
       <legend>联系方式（可选，不公开）Contact (optional, never shown publicly)</legend>
       <label>姓名 Name <input name="name" maxlength="200" autocomplete="name"></label>
@@ -69,6 +79,7 @@ TRACK_PANEL = """
   <p id="status" class="gg-status" role="status" aria-live="polite" data-state="loading">
     加载中 Loading…</p>
   <dl class="gg-facts" id="gg-track-facts"></dl>
+  <div id="gg-track-photos"></div>
   <h2>经过 Timeline</h2>
   <ol id="gg-timeline" class="gg-timeline"></ol>
   <p><button type="button" id="gg-refresh">刷新 Refresh</button>
@@ -83,6 +94,7 @@ def report_page(
     signed_in: bool,
     public_reporting: bool,
     title: str = "GridGov · 我要上报 Report a problem",
+    photos: dict[str, Any] | None = None,
 ) -> str:
     """The report form on a map; `signed_in` makes the script fetch the session's CSRF token."""
     fmap = base_map(settings, title=title)
@@ -97,6 +109,7 @@ def report_page(
             "signed_in": signed_in,
             "public_reporting": public_reporting,
             **labels(),
+            **(photos or photo_labels()),
         },
     )
     return str(figure_of(fmap).render())
@@ -109,5 +122,7 @@ def report_status_page(
     fmap = base_map(settings, title=title)
     fmap.default_js = list(REPORT_JS)
     figure_of(fmap).html.add_child(RawHtml(TRACK_PANEL))
-    add_page_config(fmap, {"page": "report_status", "incident": incident_id, **labels()})
+    add_page_config(
+        fmap, {"page": "report_status", "incident": incident_id, **labels(), **photo_labels()}
+    )
     return str(figure_of(fmap).render())

@@ -42,6 +42,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "whistle": ("吹哨", "Whistle"),
     "check_in": ("报到", "Check in"),
     "reassign": ("重新分派", "Reassigned"),
+    "hide_photo": ("隐藏照片", "Photo hidden"),
 }
 
 SOURCES: dict[str, tuple[str, str]] = {

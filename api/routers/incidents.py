@@ -21,9 +21,7 @@ from api.deps import (
 from api.deps_photos import PhotoWritesDep, ReportUploadDep
 from api.errors import Unauthorized
 from api.responses import JSON, GeoJSON
-from api.services.intake import report_incident
-from api.services.photo_image import process_photo
-from api.services.photos import incident_photos, save_photos
+from api.services.photo_intake import report_with_photos
 from api.services.policy import incident_scope_fragment, incident_view
 from api.services.workflow_view import incident_document
 from gis.features import incidents_geojson
@@ -73,35 +71,17 @@ def create_incident(
     assignment and due time."""
     if user is None and not settings.api.public_reporting:
         raise Unauthorized("Reporting without a token is switched off here; sign in first.")
-    # every photo is checked before anything is stored: a refused photo stores no report
-    processed = [process_photo(p.data, p.content_type, settings.photos) for p in upload.photos]
-    now = clock()  # the app's clock: tests build dated histories with it
-    result = report_incident(
+    result = report_with_photos(  # JSON, or multipart with photos (api/services/photo_intake)
         conn,
         settings,
+        writes,
         upload.report,
+        upload.photos,
         user=user,
         idempotency_key=idempotency_key or None,
-        now=now,
-        photo_hashes=[p.upload_sha256 for p in processed],
+        now=clock(),  # the app's clock: tests build dated histories with it
     )
-    doc = result.incident
-    if processed:
-        row = conn.execute("SELECT id FROM incidents WHERE public_id = %s", (doc["id"],)).fetchone()
-        assert row is not None
-        if result.created:
-            save_photos(
-                conn,
-                writes,
-                incident_id=row["id"],
-                stage="report",
-                photos=processed,
-                user=user,
-                now=now,
-                tz=settings.calendar.timezone,
-            )
-        doc["photos"] = incident_photos(conn, row["id"], user, full=True)
-    return JSON(doc, status_code=201 if result.created else 200)
+    return JSON(result.incident, status_code=201 if result.created else 200)
 
 
 @router.get("", response_class=GeoJSON)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from api.deps import OptionalUser, SettingsDep
 from api.services.policy import PAGE_REDIRECTS
 from web_map.dispatch import PAGE_PATH, dispatch_page
+from web_map.photo_labels import photo_labels
 from web_map.report import report_page, report_status_page
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -27,7 +28,8 @@ def dispatch_console(settings: SettingsDep, user: OptionalUser) -> HTMLResponse 
     elsewhere = PAGE_REDIRECTS[PAGE_PATH].get(user.role)  # residents: the report form
     if elsewhere is not None:
         return RedirectResponse(elsewhere, status_code=303)
-    page = dispatch_page(settings.map, max_page_size=settings.api.max_page_size)
+    photos = photo_labels(settings.photos.max_photos, settings.photos.max_photo_bytes)
+    page = dispatch_page(settings.map, max_page_size=settings.api.max_page_size, photos=photos)
     return HTMLResponse(page, headers=NO_STORE)
 
 
@@ -35,7 +37,10 @@ def dispatch_console(settings: SettingsDep, user: OptionalUser) -> HTMLResponse 
 def report_form(settings: SettingsDep, user: OptionalUser) -> HTMLResponse:
     """Report a problem on the map; a signed-in user's report is linked to them."""
     html = report_page(
-        settings.map, signed_in=user is not None, public_reporting=settings.api.public_reporting
+        settings.map,
+        signed_in=user is not None,
+        public_reporting=settings.api.public_reporting,
+        photos=photo_labels(settings.photos.max_photos, settings.photos.max_photo_bytes),
     )
     return HTMLResponse(html, headers=NO_STORE)
 

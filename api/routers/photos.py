@@ -13,10 +13,11 @@ from api.deps import ClockDep, ConnDep, CurrentUser, OptionalUser, SettingsDep
 from api.deps_photos import PhotoWritesDep, form_value, is_multipart, read_parts
 from api.errors import NotFound, UnsupportedMediaType, ValidationFailed
 from api.responses import JSON
-from api.services.photo_image import process_photo
-from api.services.photo_rules import STAGE_RULES, hide_photo, require_stage
-from api.services.photos import incident_photos, photo_key_for, save_photos, store_for
+from api.services.photo_intake import add_stage_photos
+from api.services.photo_rules import STAGE_RULES, hide_photo
+from api.services.photos import incident_photos, photo_key_for, store_for
 from api.services.policy import incident_view
+from api.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["photos"])
 PhotoId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -85,28 +86,13 @@ async def add_photos(
             {"problems": [{"field": "photo", "problem": "missing"}]},
         )
 
-    def work() -> list[dict[str, Any]]:
-        require_stage(conn, user, incident_id, stage, lock=False)  # before the costly decoding
-        processed = [process_photo(f.data, f.content_type, settings.photos) for f in parts.files]
-        inc = require_stage(conn, user, incident_id, stage, lock=True)
-        ids = save_photos(
-            conn,
-            writes,
-            incident_id=inc["id"],
-            stage=stage,
-            photos=processed,
-            user=user,
-            now=clock(),
-            tz=settings.calendar.timezone,
-        )
-        listed = incident_photos(conn, inc["id"], user, full=True)
-        return [p for p in listed if p["id"] in ids]
-
-    photos = await run_in_threadpool(work)
+    photos = await run_in_threadpool(
+        add_stage_photos, conn, settings, writes, user, incident_id, stage, parts.files, clock()
+    )
     return JSON({"incident": incident_id, "photos": photos}, status_code=201)
 
 
-def _image(conn: Any, settings: Any, request: Request, key: str, variant: str) -> Response:
+def _image(settings: Settings, request: Request, key: str, variant: str) -> Response:
     etag = f'"{key}-{variant}"'
     # Revalidate every time (no-cache): a photo hidden later must stop being served at once.
     headers = {
@@ -127,7 +113,7 @@ def photo(
     photo_id: PhotoId, request: Request, conn: ConnDep, settings: SettingsDep, user: OptionalUser
 ) -> Response:
     """The photo (JPEG, at most 2048 px, no metadata) if the caller may see it."""
-    return _image(conn, settings, request, photo_key_for(conn, photo_id, user), "photo")
+    return _image(settings, request, photo_key_for(conn, photo_id, user), "photo")
 
 
 @router.get("/photos/{photo_id}/thumb", response_class=Response)
@@ -135,7 +121,7 @@ def thumb(
     photo_id: PhotoId, request: Request, conn: ConnDep, settings: SettingsDep, user: OptionalUser
 ) -> Response:
     """The photo's thumbnail (JPEG, at most 320 px)."""
-    return _image(conn, settings, request, photo_key_for(conn, photo_id, user), "thumb")
+    return _image(settings, request, photo_key_for(conn, photo_id, user), "thumb")
 
 
 @router.post("/photos/{photo_id}/hide", response_class=JSON)

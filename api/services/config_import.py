@@ -39,6 +39,7 @@ class CategoryIn(BaseModel):
     time_unit: Literal["natural_hours", "working_hours", "working_days"] | None = None
     urgency: Literal["normal", "urgent", "critical"] = "normal"
     area: Code | None = None
+    require_photos: bool = False  # handle needs an 'after' photo (issue 16)
     # Open311 service definition extras: description, keywords, attributes (api/open311/schemas)
     extras: CategoryExtras | None = None
 
@@ -117,12 +118,13 @@ def _upsert(conn: Connection[Any], cfg: ConfigIn) -> None:
                 )
             conn.execute(
                 "INSERT INTO categories (code, name, parent_code, kind, time_limit, time_unit, "
-                "urgency, area_code, attributes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "urgency, area_code, attributes, require_photos) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, "
                 "parent_code = EXCLUDED.parent_code, kind = EXCLUDED.kind, "
                 "time_limit = EXCLUDED.time_limit, time_unit = EXCLUDED.time_unit, "
                 "urgency = EXCLUDED.urgency, area_code = EXCLUDED.area_code, "
-                "attributes = EXCLUDED.attributes",
+                "attributes = EXCLUDED.attributes, require_photos = EXCLUDED.require_photos",
                 (
                     c.code,
                     c.name,
@@ -133,6 +135,7 @@ def _upsert(conn: Connection[Any], cfg: ConfigIn) -> None:
                     c.urgency,
                     c.area,
                     Jsonb(c.extras.model_dump(exclude_none=True) if c.extras else {}),
+                    c.require_photos,
                 ),
             )
         for r in cfg.routing_rules:

@@ -19,6 +19,7 @@ from pygeofilter import ast as cql_ast
 
 from api.dates import check_year
 from api.errors import BadRequest, NotFound
+from api.services.photos import PHOTO_URL, public_photos
 from gis.cql2 import FilterError, parse_filter, to_sql
 from gis.errors import UnknownCRS
 from gis.features import BBox
@@ -55,6 +56,7 @@ REL_OGC = "http://www.opengis.net/def/rel/ogc/1.0/"
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
+JPEG = "image/jpeg"
 SCHEMA = "application/schema+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 HTML = "text/html"
@@ -452,6 +454,11 @@ def item(
         link(f"{url}/items/{quote(feature_id, safe='')}", "self", GEOJSON, "This feature"),
         link(url, "collection", JSON, "The collection"),
     ]
+    if info.source == "incidents":  # its public photos (issue 16), as links, never embedded
+        root = base.removesuffix("/ogc")
+        for photo_id, stage in public_photos(conn, str(fid)):
+            title = f"照片 Photo ({stage})"
+            links.append(link(f"{root}{PHOTO_URL.format(id=photo_id)}", "enclosure", JPEG, title))
     doc = one_item_doc(conn, source, fid, level=info.level, links=links, crs=crs)
     if doc is None:
         raise _no_feature(collection_id, feature_id)

@@ -193,6 +193,21 @@ def incident_photos_by_public_id(
     return incident_photos(conn, int(row["id"]), user, full=full)
 
 
+PUBLIC_SQL = """
+SELECT p.id, p.stage FROM incident_photos p JOIN incidents i ON i.id = p.incident_id
+WHERE i.public_id = %(id)s AND p.stage = ANY(%(stages)s) AND p.hidden_at IS NULL
+ORDER BY p.id LIMIT %(limit)s
+"""
+
+
+def public_photos(conn: Connection[Any], public_id: str) -> list[tuple[int, str]]:
+    """(id, stage) of an incident's photos anyone may see (OGC item links)."""
+    rows = conn.execute(
+        PUBLIC_SQL, {"id": public_id, "stages": list(PUBLIC_STAGES), "limit": MAX_LISTED}
+    ).fetchall()
+    return [(int(r["id"]), str(r["stage"])) for r in rows]
+
+
 def photo_key_for(conn: Connection[Any], photo_id: int, user: User | None) -> str:
     """The stored key of a photo the caller may see; 404 alike for missing and not visible."""
     row = conn.execute(PHOTO_SQL, (photo_id,)).fetchone()

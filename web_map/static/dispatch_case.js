@@ -207,6 +207,8 @@
       el("p", { className: "gg-desc", dataset: { field: "description" } }, doc.description || "（无描述 no description）"),
       el("dl", { className: "gg-facts" }, facts),
       explanation(doc),
+      G.photos.gallery(doc.photos, { hide: ["admin", "dispatcher", "officer"].includes(state.user.role) ? { api: state.api, post, after: () => refreshDetail(true) } : null }),
+      el("p", {}, el("a", { href: "/cases/" + encodeURIComponent(doc.id) + "/print", target: "_blank", id: "gg-print" }, G.photos.text("print"))),
       whistlesSection(doc),
       el(
         "section",
@@ -280,10 +282,6 @@
     return needs[action] ? textField("note", needs[action], true, true) : textField("note", "备注 Note", false, true);
   }
 
-  function photoField() {
-    return textField("photos", "照片链接 Photo URLs (one per line)", false, true);
-  }
-
   function pendingCheckIns(doc) {
     const mine = state.user.role === "department" ? state.user.department : null;
     const out = [];
@@ -317,13 +315,14 @@
       case "handle":
       case "self_handle":
       case "add_info":
-        return [noteField(action), photoField()];
+        return [noteField(action), ...G.photos.formPickers(state, action)];
       case "verify":
         return [
           el("fieldset", { className: "gg-checks" }, el("legend", {}, "核查结果 Result"),
             el("label", { className: "gg-check" }, el("input", { type: "radio", name: "passed", value: "true", checked: "checked" }), "通过，结案 Passed: close"),
             el("label", { className: "gg-check" }, el("input", { type: "radio", name: "passed", value: "false" }), "不通过，返工 Failed: rework")),
           noteField(action),
+          ...G.photos.formPickers(state, action),
         ];
       case "request_extension":
         return [el("label", {}, "延期至 Until *", el("input", { type: "datetime-local", name: "until", required: "required" })), noteField(action)];
@@ -382,8 +381,6 @@
     }
     const body = { action: action, data: {} };
     if (note) body.note = note;
-    const photos = String(data.get("photos") || "").split(/\s+/).filter(Boolean);
-    if (photos.length) body.data.photos = photos;
     switch (action) {
       case "reject":
         body.data.reason = String(data.get("reason"));
@@ -429,6 +426,7 @@
     const doc = state.doc;
     const slot = document.getElementById("gg-form-slot");
     if (!doc || !slot) return;
+    Object.assign(state, { photoPickers: [], photoIds: [] }); // fieldsFor: actions with photos
     const error = el("p", { className: "gg-error", role: "alert", hidden: "hidden", id: "gg-action-error" });
     const submit = el("button", { type: "submit", className: "gg-confirm" }, "确认 Confirm: " + label("actions", action));
     const cancel = el("button", { type: "button", className: "gg-cancel" }, "取消 Cancel");
@@ -441,25 +439,26 @@
       el("div", { className: "gg-form-buttons" }, submit, cancel)
     );
     cancel.addEventListener("click", closeForm);
+    const fail = (message) => {
+      error.textContent = message;
+      error.hidden = false;
+      form.dataset.state = "error";
+      submit.disabled = false;
+    };
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const request = requestFor(action, form, doc);
-      if (request.error) {
-        error.textContent = request.error;
-        error.hidden = false;
-        form.dataset.state = "error";
-        return;
-      }
+      if (request.error) return fail(request.error);
       form.dataset.state = "sending";
       submit.disabled = true;
-      const result = await post(request.url, request.body);
-      if (!result.ok) {
-        error.textContent = problemText(result);
-        error.hidden = false;
-        form.dataset.state = "error";
-        submit.disabled = false;
-        return;
+      if (request.url.endsWith("/actions")) {
+        // photos first (POST …/photos by stage), then the action names them in data.photo_ids
+        const sent = await G.photos.uploadPickers(state.api, doc.id, state, state.csrf);
+        if (!sent.ok) return fail(G.photos.text("upload_failed") + ": " + problemText(sent.result));
+        if (sent.ids.length) request.body.data.photo_ids = sent.ids;
       }
+      const result = await post(request.url, request.body);
+      if (!result.ok) return fail(problemText(result));
       state.formOpen = false;
       if (request.url.endsWith("/actions")) showDoc(result.body);
       else await refreshDetail(true); // whistle and check-in answer with the whistle

@@ -8,8 +8,12 @@
  * double click or a resend after a lost answer cannot create a second report. With a session
  * (a signed-in user) the X-CSRF-Token header goes along and the report is linked to the user.
  *
- * /report/{id}: the public view of one report (GET /api/v1/incidents/{id}) and its timeline;
- * contact data is never shown. API text is only ever inserted as text.
+ * Photos (photos.js): taken or chosen on the form, previewed, removable; sent with the report as
+ * one multipart POST (part `report` + `photo` parts) with upload progress. A JPEG that carries
+ * GPS offers its place as the location while none is chosen.
+ *
+ * /report/{id}: the public view of one report (GET /api/v1/incidents/{id}), its public photos
+ * and its timeline; contact data is never shown. API text is only ever inserted as text.
  *
  * State for tests: #gg-report, #gg-place, #gg-result and #gg-track carry data-state.
  */
@@ -159,6 +163,31 @@
 
     map.on("click", (event) => choosePoint(event.latlng));
 
+    // Photos: previews and removal in photos.js; GPS offered as the place while none is chosen.
+    const offer = document.getElementById("gg-gps-offer");
+    const progress = document.getElementById("gg-upload");
+    const photos = G.photos.picker({
+      name: "photo",
+      stage: "report",
+      onChange: () => {
+        state.key = newKey(); // other photos: another report
+      },
+      onGps: (point) => {
+        if (state.point) return;
+        const use = el("button", { type: "button", id: "gg-use-gps" }, G.photos.text("use_gps"));
+        use.addEventListener("click", () => {
+          offer.hidden = true;
+          const latlng = L.latLng(point.lat, point.lon);
+          map.setView(latlng, Math.max(map.getZoom(), 16));
+          choosePoint(latlng);
+        });
+        offer.replaceChildren(el("span", {}, G.photos.text("gps_found") + " "), use);
+        offer.hidden = false;
+      },
+    });
+    document.getElementById("gg-photo-slot").replaceChildren(photos.node);
+    state.photos = photos;
+
     const locateButton = document.getElementById("gg-geolocate");
     if (navigator.geolocation) {
       locateButton.hidden = false;
@@ -238,7 +267,16 @@
       };
       if (state.csrf) headers["X-CSRF-Token"] = state.csrf;
       let answer;
-      try {
+      const files = photos.files();
+      if (files.length) {
+        // one multipart request: the report and its photos are stored together or not at all
+        const data = new FormData();
+        data.append("report", JSON.stringify(body()));
+        for (const file of files) data.append("photo", file, file.name);
+        delete headers["Content-Type"];
+        delete headers.Accept;
+        answer = await G.photos.send(config.api + "/incidents", data, headers, progress);
+      } else try {
         const response = await fetch(config.api + "/incidents", {
           method: "POST",
           headers: headers,
@@ -266,6 +304,9 @@
 
     document.getElementById("gg-again").addEventListener("click", () => {
       form.reset();
+      photos.clear();
+      offer.hidden = true;
+      progress.hidden = true;
       state.key = newKey();
       state.point = null;
       if (state.marker) {
@@ -339,6 +380,11 @@
             el("span", { className: "gg-tl-move" }, label(config, "statuses", e.to_status))
           )
         )
+      );
+      // public photos only (report and after, unless hidden): the API decides
+      const shown = doc.photos || [];
+      document.getElementById("gg-track-photos").replaceChildren(
+        shown.length ? G.photos.gallery(shown, { id: "gg-track-gallery" }) : ""
       );
       const c = doc.location && doc.location.coordinates;
       if (c) {
