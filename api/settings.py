@@ -192,6 +192,22 @@ class NotifySettings(BaseSettings):
     )
 
 
+class FollowupSettings(BaseSettings):
+    """回访 (GRIDGOV_*): satisfaction after closing, and its negative-list thresholds."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    reopen_unsatisfied: bool = Field(
+        default=False, description="不满意 sends a closed case back to the command centre"
+    )
+    flag_satisfaction_rate_min: float = Field(
+        default=0.0, ge=0, le=1, description="满意率 below; 0 off"
+    )
+    flag_followup_rate_min: float = Field(
+        default=0.0, ge=0, le=1, description="回访率 below; 0 off"
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one GridGov process."""
 
@@ -209,3 +225,4 @@ class Settings(BaseSettings):
     early_warning: EarlyWarningSettings = Field(default_factory=EarlyWarningSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    followup: FollowupSettings = Field(default_factory=FollowupSettings)

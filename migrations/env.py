@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, pool
 
 import api.db.models_early_warning as _early_warning  # noqa: F401  (its indexes)
 from api.db import (  # noqa: F401  (tables seen by alembic check)
+    models_followup,
     models_notify,
     models_sessions,
     models_urge,

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from api.deps import OptionalUser, SettingsDep
 from api.services.policy import PAGE_REDIRECTS
 from web_map.dispatch import PAGE_PATH, dispatch_page
-from web_map.report import report_page, report_status_page
+from web_map.report import report_mine_page, report_page, report_status_page
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -47,3 +47,9 @@ def report_status(
 ) -> HTMLResponse:
     """Follow one report: the public view of the incident and its timeline."""
     return HTMLResponse(report_status_page(settings.map, incident_id))
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def my_reports_page(settings: SettingsDep) -> HTMLResponse:
+    """我的上报: a signed-in resident's reports, and the lookup by tracking id + contact."""
+    return HTMLResponse(report_mine_page(settings.map), headers=NO_STORE)
