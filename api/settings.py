@@ -135,6 +135,13 @@ class EvaluationSettings(BaseSettings):
         default_factory=dict,
         description='per-level names, e.g. {"street": "乡镇 Township"} for rural areas',
     )
+    # 回访 (issue 18): satisfaction and follow-up rates, judged with at least flag_min_due cases.
+    flag_satisfaction_rate_min: float = Field(
+        default=0.0, ge=0, le=1, description="满意率 below; 0 off"
+    )
+    flag_followup_rate_min: float = Field(
+        default=0.0, ge=0, le=1, description="回访率 below; 0 off"
+    )
 
 
 class EarlyWarningSettings(BaseSettings):
@@ -193,18 +200,12 @@ class NotifySettings(BaseSettings):
 
 
 class FollowupSettings(BaseSettings):
-    """回访 (GRIDGOV_*): satisfaction after closing, and its negative-list thresholds."""
+    """回访 (GRIDGOV_*): what a 不满意 rating does (its thresholds: EvaluationSettings)."""
 
     model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     reopen_unsatisfied: bool = Field(
         default=False, description="不满意 sends a closed case back to the command centre"
-    )
-    flag_satisfaction_rate_min: float = Field(
-        default=0.0, ge=0, le=1, description="满意率 below; 0 off"
-    )
-    flag_followup_rate_min: float = Field(
-        default=0.0, ge=0, le=1, description="回访率 below; 0 off"
     )
 
 

@@ -142,20 +142,27 @@ def report_page(
 
 
 def report_status_page(
-    settings: MapSettings, incident_id: str, *, title: str = "GridGov · 事件进度 Report status"
+    settings: MapSettings,
+    incident_id: str,
+    *,
+    signed_in: bool = False,
+    title: str = "GridGov · 事件进度 Report status",
 ) -> str:
     """The reporter's view of one report: outcome, public steps, the 回访 rating form."""
     fmap = base_map(settings, title=title)
     fmap.default_js = list(STATUS_JS)
     figure_of(fmap).html.add_child(RawHtml(TRACK_PANEL))
-    add_page_config(fmap, {"page": "report_status", "incident": incident_id, **labels()})
+    config = {"page": "report_status", "incident": incident_id, "signed_in": signed_in}
+    add_page_config(fmap, {**config, **labels()})
     return str(figure_of(fmap).render())
 
 
-def report_mine_page(settings: MapSettings, *, title: str = "GridGov · 我的上报 My reports") -> str:
+def report_mine_page(
+    settings: MapSettings, *, signed_in: bool = False, title: str = "GridGov · 我的上报 My reports"
+) -> str:
     """My reports (signed in) and the lookup by tracking id + phone or e-mail."""
     fmap = base_map(settings, title=title)
     fmap.default_js = list(STATUS_JS)
     figure_of(fmap).html.add_child(RawHtml(MINE_PANEL))
-    add_page_config(fmap, {"page": "report_mine", **labels()})
+    add_page_config(fmap, {"page": "report_mine", "signed_in": signed_in, **labels()})
     return str(figure_of(fmap).render())

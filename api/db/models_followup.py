@@ -27,6 +27,7 @@ incident_ratings = Table(
     Column("channel", Text, nullable=False, comment="reporter (online) or phone (by a dispatcher)"),
     Column("recorded_by", Text, comment="the dispatcher who phoned; NULL when the reporter rated"),
     Column("rated_at", DateTime(timezone=True), nullable=False),
+    Column("department_code", Text, comment="the lead department when rated (evaluation)"),
     CheckConstraint("rating IN ('satisfied', 'basically_satisfied', 'unsatisfied')", name="rating"),
     CheckConstraint("channel IN ('reporter', 'phone')", name="channel"),
     CheckConstraint("(channel = 'phone') = (recorded_by IS NOT NULL)", name="recorded_by"),

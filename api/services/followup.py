@@ -68,8 +68,8 @@ def rate_incident(
         channel = "reporter" if recorder is None else "phone"
         conn.execute(
             "INSERT INTO incident_ratings (incident_id, rating, comment, channel, recorded_by, "
-            "rated_at) VALUES (%s, %s, %s, %s, %s, %s)",
-            (inc["id"], rating, comment, channel, recorder, now),
+            "rated_at, department_code) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (inc["id"], rating, comment, channel, recorder, now, inc["department_code"]),
         )
         actor = user.name if user is not None else "reporter"
         data = {"rating": rating, "channel": channel}
@@ -82,6 +82,7 @@ def rate_incident(
             action="rate",
             from_status="closed",
             to_status="closed",
+            department=inc["department_code"],
             data=data,
         )
         if rating == "unsatisfied" and settings.followup.reopen_unsatisfied:

@@ -34,6 +34,12 @@ def upgrade() -> None:
             comment="the dispatcher who phoned; NULL when the reporter rated",
         ),
         sa.Column("rated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "department_code",
+            sa.Text(),
+            nullable=True,
+            comment="the lead department when rated (evaluation)",
+        ),
         sa.CheckConstraint(
             "rating IN ('satisfied', 'basically_satisfied', 'unsatisfied')",
             name=op.f("ck_incident_ratings_rating"),

@@ -55,6 +55,7 @@
   }
 
   async function sessionToken(config) {
+    if (!config.signed_in) return null; // an anonymous visitor: no session to ask about
     const session = await G.getJSON(config.api + "/session");
     return session.ok ? session.body.csrf_token : null;
   }
@@ -168,8 +169,8 @@
   G.pages.report_mine = async function reportMine(map, config) {
     const root = document.getElementById("gg-mine");
     const list = document.getElementById("gg-mine-list");
-    const mine = await G.getJSON(config.api + "/reports/mine?limit=50");
-    if (mine.ok) {
+    const mine = config.signed_in ? await G.getJSON(config.api + "/reports/mine?limit=50") : null;
+    if (mine && mine.ok) {
       const items = mine.body.reports.map((r) =>
         el("li", { dataset: { report: r.id, status: r.status } },
           el("a", { href: r.url }, r.id), " · " + r.category_name + " · " + r.status_text + " · " + when(r.reported_at))
