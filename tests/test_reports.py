@@ -6,7 +6,7 @@ import pytest
 
 from tests.loop import advance_to, make_cast, ok, report
 from tests.notify_util import notify_client, notify_settings
-from tests.test_notify import report_with
+from tests.test_notify import report_with, rows, subscribe
 
 
 @pytest.fixture
@@ -207,6 +207,10 @@ def test_phone_follow_up_and_unsatisfied_reopens_when_set(client, cast, db, sett
         "recorded_by": "disp",
     }
     settings.followup.reopen_unsatisfied = True
+    area = db.execute(
+        "SELECT responsible_area_code AS a FROM incidents WHERE public_id = %s", (inc,)
+    ).fetchone()["a"]
+    subscribe(db, "dispatchers", area, email="centre@gov.example")
     signed = client.post(
         "/api/v1/incidents",
         json={"category": "SJ0102", "location": {"lon": 116.010, "lat": 39.020}},
@@ -222,12 +226,12 @@ def test_phone_follow_up_and_unsatisfied_reopens_when_set(client, cast, db, sett
     doc = r.json()
     assert doc["status"] == "registered" and doc["closed_at"] is None
     assert [s["action"] for s in doc["steps"]][-2:] == ["rate", "review"]
-    assert (
-        "dispatch"
-        in ok(client, signed, cast.disp, "register" if False else "dispatch")["events"][-1][
-            "action"
-        ]
-    )
+    # The command centre is told, and dispatches it again.
+    told = rows(db, signed)
+    assert [(r["rule"], r["address"], r["event_action"]) for r in told] == [
+        ("dispatcher", "centre@gov.example", "review")
+    ]
+    assert ok(client, signed, cast.disp, "dispatch")["status"] == "dispatched"
 
 
 def test_contact_checks_are_rate_limited_like_sign_in(world):
