@@ -14,6 +14,7 @@ from tests.loop import advance_to, make_cast
 from tests.pages_workflow_util import (
     WAIT,
     browsers,  # noqa: F401  (fixture)
+    point_in_page,
 )
 from tests.test_pages import (
     chromium,  # noqa: F401  (fixture)
@@ -106,3 +107,29 @@ def test_rate_a_closed_report_and_find_it_again(live, browsers, world_db, token_
     page.screenshot(path="/tmp/gridgov-18-mine-390.png", full_page=True)
     assert view.blocked == []
     assert [p for p in view.problems if "status of 40" not in p] == []
+
+
+def test_report_form_asks_consent_to_be_told(live, browsers, world_db):  # noqa: F811
+    page = browsers().page
+    made = []
+    for consent in (True, False):
+        page.goto(live + "/report")
+        root = page.locator("#gg-report")
+        expect(root).to_have_attribute("data-ready", "true", timeout=WAIT)
+        at = point_in_page(page, 39.02, 116.010, 16)
+        page.locator(".folium-map").click(position=at)
+        expect(root).to_have_attribute("data-state", "located", timeout=WAIT)
+        page.select_option("#gg-category", "SJ0102")
+        page.fill("input[name=email]", "me@example.cn")
+        if consent:
+            page.check("input[name=notify]")
+        page.click("#gg-submit")
+        result = page.locator("#gg-result")
+        expect(result).to_have_attribute("data-state", "created", timeout=WAIT)
+        made.append(str(result.get_attribute("data-incident")))
+    with psycopg.connect(world_db) as conn:
+        got = [
+            conn.execute("SELECT reporter FROM incidents WHERE public_id = %s", (i,)).fetchone()[0]
+            for i in made
+        ]
+    assert got == [{"email": "me@example.cn", "notify": True}, {"email": "me@example.cn"}]
