@@ -141,6 +141,11 @@ def rule_for(method: str, path: str) -> str | None:
         return "report"
     if path == "/login":
         return "login"
+    # A contact check (tracking id + phone/e-mail) is guessed like a password: same budget.
+    if path == "/api/v1/reports/lookup" or (
+        path.startswith("/api/v1/reports/") and path.endswith("/rating")
+    ):
+        return "login"
     return None
 
 

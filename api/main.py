@@ -31,6 +31,7 @@ from api.routers import notify as notify_router
 from api.routers import pages_edit as pages_edit_router
 from api.routers import pages_workflow as pages_workflow_router
 from api.routers import photos as photos_router
+from api.routers import reports as reports_router
 from api.routers import session as session_router
 from api.routers import stats as stats_router
 from api.routers import stats_page as stats_page_router
@@ -118,6 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(early_warning_router.router)  # /api/v1/hotspots, /api/v1/repeats
     app.include_router(catalogue_router.router)  # /api/v1/catalogue: 4+X services
     app.include_router(notify_router.router)  # /api/v1/notifications: the outbox (admin)
+    app.include_router(reports_router.router)  # /api/v1/reports: the reporter's side, 回访
     app.include_router(stats_page_router.router)  # /map/stats: the evaluation map
     app.include_router(pages_workflow_router.router)  # /map/dispatch, /report, /report/{id}
     app.include_router(pages_edit_router.router)  # /map/edit: the boundary editor

@@ -31,6 +31,7 @@ from pydantic import TypeAdapter
 from api.limits import BODY_METHODS, rule_for
 from api.open311.render import Open311Route
 from api.schemas import responses as r
+from api.schemas import responses_reports as rr
 from api.schemas.incidents import IncidentIn
 
 log = logging.getLogger("gridgov")
@@ -167,6 +168,11 @@ OPERATIONS: dict[str, Doc] = {
     "GET /api/v1/hotspots": _doc(r.FeatureCollection, 403),
     "GET /api/v1/repeats": _doc(r.FeatureCollection, 403),
     "GET /api/v1/incidents/{incident_id}/possible-duplicates": _doc(r.PossibleDuplicates, 403),
+    "GET /api/v1/notifications": _doc(rr.Notifications, 403),
+    "GET /api/v1/reports/mine": _doc(rr.MyReports),
+    "POST /api/v1/reports/lookup": _doc(rr.Outcome, 404),
+    "GET /api/v1/reports/{incident_id}": _doc(rr.Outcome, 404),
+    "POST /api/v1/reports/{incident_id}/rating": _doc(rr.Outcome, 403, 404, 409, 422),
     "GET /api/v1/catalogue": _doc(r.Catalogue, 400, 404),
 }
 

@@ -159,6 +159,13 @@ class EvaluationSettings(BaseSettings):
         default_factory=dict,
         description='per-level names, e.g. {"street": "乡镇 Township"} for rural areas',
     )
+    # 回访 (issue 18): satisfaction and follow-up rates, judged with at least flag_min_due cases.
+    flag_satisfaction_rate_min: float = Field(
+        default=0.0, ge=0, le=1, description="满意率 below; 0 off"
+    )
+    flag_followup_rate_min: float = Field(
+        default=0.0, ge=0, le=1, description="回访率 below; 0 off"
+    )
 
 
 class EarlyWarningSettings(BaseSettings):
@@ -303,6 +310,16 @@ class BasemapSettings(BaseSettings):
     max_zoom: int = Field(default=20, ge=0, le=22)
 
 
+class FollowupSettings(BaseSettings):
+    """回访 (GRIDGOV_*): what a 不满意 rating does (its thresholds: EvaluationSettings)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    reopen_unsatisfied: bool = Field(
+        default=False, description="不满意 sends a closed case back to the command centre"
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one GridGov process."""
 
@@ -324,3 +341,4 @@ class Settings(BaseSettings):
     photos: PhotoSettings = Field(default_factory=PhotoSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     basemap: BasemapSettings = Field(default_factory=BasemapSettings)
+    followup: FollowupSettings = Field(default_factory=FollowupSettings)

@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, pool
 import api.db.models_early_warning as _early_warning  # noqa: F401  (its indexes)
 from api.db import (  # noqa: F401  (tables seen by alembic check)
     models_evaluation,
+    models_followup,
     models_lineage,
     models_notify,
     models_photos,

@@ -105,6 +105,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/map/edit"): HERE + "test_signed_in_pages",
     ("GET", "/report"): PAGE,
     ("GET", "/report/{incident_id}"): PAGE,
+    ("GET", "/reports"): PAGE,
+    ("GET", "/api/v1/reports/mine"): "tests/test_reports.py::test_my_reports_and_the_lookup",
+    ("POST", "/api/v1/reports/lookup"): "tests/test_reports.py::test_my_reports_and_the_lookup",
+    ("GET", "/api/v1/reports/{incident_id}"): "public: the reporter's view; public fields only "
+    "(tests/test_reports.py::test_the_reporter_view_hides_internal_steps)",
+    ("POST", "/api/v1/reports/{incident_id}/rating"): "tests/test_reports.py::test_rating_once",
     ("GET", "/"): PAGE,
     ("MOUNT", "/static"): "public: vendored scripts, styles and images",
     # the case file's photos (issue 16): stage × role, and who sees which photo

@@ -53,7 +53,8 @@ def test_report_pages_are_public_and_local(world):
         assert r.status_code == 200, path
         assert r.headers["content-type"].startswith("text/html")
         refs = page_references(r.text)
-        assert "/static/report.js" in refs and "/static/vendor/leaflet/leaflet.js" in refs
+        script = "/static/report.js" if path == "/report" else "/static/report_status.js"
+        assert script in refs and "/static/vendor/leaflet/leaflet.js" in refs
         for ref in refs:
             assert ref.startswith("/static/"), ref
             assert world.get(ref).status_code == 200, ref

@@ -27,6 +27,11 @@ REPORT_JS = [
     ("photos", f"{STATIC_URL}/photos.js"),
     ("report", f"{STATIC_URL}/report.js"),
 ]
+STATUS_JS = [
+    *LOCAL_JS,
+    ("photos", f"{STATIC_URL}/photos.js"),
+    ("report_status", f"{STATIC_URL}/report_status.js"),
+]
 
 REPORT_FORM = """
 <aside id="gg-report" class="gg-side gg-report" data-state="idle" aria-label="上报 Report">
@@ -56,6 +61,8 @@ REPORT_FORM = """
       <label>电话 Phone <input name="phone" type="tel" maxlength="40" autocomplete="tel"></label>
       <label>邮箱 Email <input name="email" type="email" maxlength="200" autocomplete="email">
       </label>
+      <label class="gg-check"><input type="checkbox" name="notify" value="yes">
+        同意通过以上电话或邮箱接收办理进展通知 Tell me of progress at this phone or e-mail</label>
     </fieldset>
     <p id="gg-report-error" class="gg-error" role="alert" hidden></p>
     <button type="submit" id="gg-submit">提交 Submit</button>
@@ -80,10 +87,46 @@ TRACK_PANEL = """
     加载中 Loading…</p>
   <dl class="gg-facts" id="gg-track-facts"></dl>
   <div id="gg-track-photos"></div>
+  <section id="gg-rate" class="gg-result" data-state="none" hidden>
+    <h2>办理结果评价 回访</h2>
+    <form id="gg-rate-form" class="gg-form">
+      <fieldset class="gg-checks"><legend>您对办理结果是否满意？</legend>
+        <label class="gg-check"><input type="radio" name="rating" value="satisfied" checked>
+          满意</label>
+        <label class="gg-check"><input type="radio" name="rating" value="basically_satisfied">
+          基本满意</label>
+        <label class="gg-check"><input type="radio" name="rating" value="unsatisfied">
+          不满意</label>
+      </fieldset>
+      <label>意见（可选）<textarea name="comment" rows="3" maxlength="2000"></textarea></label>
+      <label>上报时留的电话或邮箱（匿名上报时必填，仅用于核对）
+        <input name="contact" maxlength="200" autocomplete="tel"></label>
+      <p id="gg-rate-error" class="gg-error" role="alert" hidden></p>
+      <button type="submit" id="gg-rate-submit">提交评价</button>
+    </form>
+  </section>
   <h2>经过 Timeline</h2>
   <ol id="gg-timeline" class="gg-timeline"></ol>
   <p><button type="button" id="gg-refresh">刷新 Refresh</button>
-     <a href="/report">上报新问题 Report another problem</a></p>
+     <a href="/report">上报新问题 Report another problem</a> · <a href="/reports">我的上报</a></p>
+</aside>
+"""
+
+MINE_PANEL = """
+<aside id="gg-mine" class="gg-side gg-report" data-state="loading" aria-label="我的上报">
+  <h1 class="gg-title">GridGov <span lang="zh-Hans">我的上报</span> My reports</h1>
+  <section id="gg-mine-signed" hidden>
+    <h2>我上报的问题</h2>
+    <ol id="gg-mine-list" class="gg-timeline"></ol>
+  </section>
+  <h2>按跟踪编号查询</h2>
+  <form id="gg-lookup-form" class="gg-form">
+    <label>跟踪编号 <input name="id" required maxlength="64"></label>
+    <label>上报时留的电话或邮箱 <input name="contact" required maxlength="200"></label>
+    <button type="submit" id="gg-lookup-submit">查询</button>
+  </form>
+  <div id="gg-lookup-result" aria-live="polite"></div>
+  <p><a href="/report">上报新问题</a></p>
 </aside>
 """
 
@@ -116,13 +159,27 @@ def report_page(
 
 
 def report_status_page(
-    settings: MapSettings, incident_id: str, *, title: str = "GridGov · 事件进度 Report status"
+    settings: MapSettings,
+    incident_id: str,
+    *,
+    signed_in: bool = False,
+    title: str = "GridGov · 事件进度 Report status",
 ) -> str:
-    """The public view of one report: status, assignment and timeline (no contact data)."""
+    """The reporter's view of one report: outcome, public steps, the 回访 rating form."""
     fmap = base_map(settings, title=title)
-    fmap.default_js = list(REPORT_JS)
+    fmap.default_js = list(STATUS_JS)
     figure_of(fmap).html.add_child(RawHtml(TRACK_PANEL))
-    add_page_config(
-        fmap, {"page": "report_status", "incident": incident_id, **labels(), **photo_labels()}
-    )
+    config = {"page": "report_status", "incident": incident_id, "signed_in": signed_in}
+    add_page_config(fmap, {**config, **labels(), **photo_labels()})
+    return str(figure_of(fmap).render())
+
+
+def report_mine_page(
+    settings: MapSettings, *, signed_in: bool = False, title: str = "GridGov · 我的上报 My reports"
+) -> str:
+    """My reports (signed in) and the lookup by tracking id + phone or e-mail."""
+    fmap = base_map(settings, title=title)
+    fmap.default_js = list(STATUS_JS)
+    figure_of(fmap).html.add_child(RawHtml(MINE_PANEL))
+    add_page_config(fmap, {"page": "report_mine", "signed_in": signed_in, **labels()})
     return str(figure_of(fmap).render())

@@ -39,6 +39,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "acknowledge": ("确认协办", "Acknowledge"),
     "add_info": ("补充信息", "Add information"),
     "urge": ("督办", "Urge"),
+    "rate": ("回访评价", "Rated"),
+    "review": ("不满意复核", "Sent back for review"),
     "whistle": ("吹哨", "Whistle"),
     "check_in": ("报到", "Check in"),
     "reassign": ("重新分派", "Reassigned"),

@@ -23,6 +23,7 @@ from api.open311.services import get_service, limit_text
 from api.schemas.incidents import IncidentIn, LonLat, Reporter
 from api.services.auth import User
 from api.services.intake import report_incident
+from api.services.outcome import PUBLIC_STEPS, REJECT_TEXT
 from api.services.photo_image import process_photo
 from api.services.photo_store import PhotoWrites
 from api.services.photos import PHOTO_URL, save_photos
@@ -44,13 +45,18 @@ SELECT t.public_id, t.status, t.category_code, c.name AS service_name, t.descrip
        -- media_url: the first public photo (services/photos.PUBLIC_STAGES; report before after)
        (SELECT p.id FROM incident_photos p
         WHERE p.incident_id = t.id AND p.stage IN ('report', 'after') AND p.hidden_at IS NULL
-        ORDER BY p.stage = 'report' DESC, p.id LIMIT 1) AS photo_id
+        ORDER BY p.stage = 'report' DESC, p.id LIMIT 1) AS photo_id,
+       ev.reason AS last_reason, ev.duplicate_of AS last_duplicate_of
 FROM incidents t
 JOIN categories c ON c.code = t.category_code
 LEFT JOIN departments d ON d.code = t.department_code
 LEFT JOIN LATERAL (
-    SELECT e.action, e.note FROM incident_events e
-    WHERE e.incident_id = t.id ORDER BY e.id DESC LIMIT 1
+    -- The newest step a reporter sees (not an urge, whistle or rating after it).
+    SELECT e.action, e.note, e.data ->> 'reason' AS reason,
+           e.data ->> 'duplicate_of' AS duplicate_of
+    FROM incident_events e
+    WHERE e.incident_id = t.id AND e.action IN ({public_steps})
+    ORDER BY e.id DESC LIMIT 1
 ) ev ON true
 WHERE {where}
 ORDER BY t.reported_at DESC, t.id DESC
@@ -253,7 +259,9 @@ def _rows(
     # Filters holds fixed SQL fragments (incidents as `t`, as in gis.features); values are bound.
     conds = f.conds or ["true"]
     where = sql.SQL(" AND ").join(sql.SQL(c) for c in conds)
-    query = sql.SQL(REQUESTS_SQL).format(where=where)
+    query = sql.SQL(REQUESTS_SQL).format(
+        where=where, public_steps=sql.SQL(", ").join(map(sql.Literal, PUBLIC_STEPS))
+    )
     return list(conn.execute(query, {**f.params, "limit": limit, "offset": offset}).fetchall())
 
 
@@ -278,6 +286,12 @@ def service_notice(row: dict[str, Any], tz: ZoneInfo) -> str:
 def status_notes(row: dict[str, Any]) -> str:
     """The newest event's note when it is meant for the public, else the status in words."""
     note = (row["last_note"] or "").strip()
+    if row["status"] == "rejected" and row.get("last_reason") in REJECT_TEXT:
+        words = REJECT_TEXT[row["last_reason"]]
+        original = row.get("last_duplicate_of")
+        if original:
+            words += f"（原问题 original request: {original}）"
+        return f"{words}。{note}" if note else words
     if row["last_action"] in PUBLIC_NOTE_ACTIONS and note:
         return note
     phrase = STATUS_PHRASES.get(row["status"], row["status"])

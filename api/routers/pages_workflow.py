@@ -11,7 +11,7 @@ from api.deps import OptionalUser, SettingsDep
 from api.services.policy import PAGE_REDIRECTS
 from web_map.dispatch import PAGE_PATH, dispatch_page
 from web_map.photo_labels import photo_labels
-from web_map.report import report_page, report_status_page
+from web_map.report import report_mine_page, report_page, report_status_page
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -49,6 +49,16 @@ def report_form(settings: SettingsDep, user: OptionalUser) -> HTMLResponse:
 def report_status(
     incident_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")],
     settings: SettingsDep,
+    user: OptionalUser,
 ) -> HTMLResponse:
-    """Follow one report: the public view of the incident and its timeline."""
-    return HTMLResponse(report_status_page(settings.map, incident_id))
+    """Follow one report: its public outcome, public steps and the 回访 rating form."""
+    page = report_status_page(settings.map, incident_id, signed_in=user is not None)
+    return HTMLResponse(page, headers=NO_STORE)
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def my_reports_page(settings: SettingsDep, user: OptionalUser) -> HTMLResponse:
+    """我的上报: a signed-in resident's reports, and the lookup by tracking id + contact."""
+    return HTMLResponse(
+        report_mine_page(settings.map, signed_in=user is not None), headers=NO_STORE
+    )

@@ -3,8 +3,9 @@
 `queue_for_event` is called by `append_event`, the one place workflow actions, whistles and
 check-ins write their events, so a notification commits with its event or not at all. Rules:
 the reporter on each public status change (with a contact and consent); a department when
-dispatched, supporting, whistled or urged; an area's dispatchers when a case is escalated to it
-or falls due (`queue_due`, run by the worker); a grid's officers when a case needs verifying.
+dispatched, supporting, whistled or urged; an area's dispatchers when a case is escalated to it,
+falls due (`queue_due`, run by the worker) or comes back rated 不满意; a grid's officers when a
+case needs verifying.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ REPORTER_NOTE_ACTIONS = ["reject", "handle", "self_handle", "verify", "suspend",
 QUEUE_EVENT_SQL = """
 WITH ev AS (
     SELECT e.id AS event_id, e.incident_id, e.action, e.to_status, e.at, e.note, e.data,
-           i.public_id, i.reporter, i.grid_code
+           i.public_id, i.reporter, i.grid_code, i.responsible_area_code
     FROM incident_events e JOIN incidents i ON i.id = e.incident_id
     WHERE e.id = %(event_id)s
 ), targets AS (
@@ -34,6 +35,8 @@ WITH ev AS (
     UNION ALL
     SELECT 'officer', 'officers', ev.grid_code FROM ev
     WHERE %(officers)s AND ev.grid_code IS NOT NULL
+    UNION ALL
+    SELECT 'dispatcher', 'dispatchers', ev.responsible_area_code FROM ev WHERE %(review)s
 ), recipients AS (
     SELECT t.rule, s.channel, s.id AS subscriber_id, s.address, NULL::text AS phone
     FROM targets t JOIN notify_subscribers s
@@ -130,7 +133,9 @@ def queue_for_event(
     reporter = action in REPORTER_ACTIONS and to_status != from_status
     # The grid's officers verify what a department reports handled.
     officers = action == "handle" and to_status == "handled"
-    if not targets and not reporter and not officers:
+    # 不满意 sent the case back (GRIDGOV_REOPEN_UNSATISFIED): its area's command centre decides.
+    review = action == "review"
+    if not targets and not reporter and not officers and not review:
         return 0
     cur = conn.execute(
         QUEUE_EVENT_SQL,
@@ -141,6 +146,7 @@ def queue_for_event(
             "codes": [t[2] for t in targets],
             "reporter": reporter,
             "officers": officers,
+            "review": review,
             "public_notes": REPORTER_NOTE_ACTIONS,
         },
     )

@@ -19,6 +19,7 @@ from api.dates import check_year
 from api.errors import BadRequest, Forbidden
 from api.services.auth import User
 from api.services.policy import READ, role_of
+from api.services.stats_followup import add_followup_counts
 from api.services.stats_query import AREA_LEVELS, areas_in_scope, group_names, stats_rows
 from api.services.stats_urge import add_urge_counts
 
@@ -66,12 +67,16 @@ METRICS: tuple[Metric, ...] = (
     Metric("urges", "督办次数", "urges", "count", "down"),
     Metric("urged", "督办件数", "cases urged", "count", "down"),
     Metric("closed_urged", "督办后结案数", "closed after being urged", "count", "none"),
+    Metric("rated", "回访数", "followed up", "count", "none"),
+    Metric("satisfied", "满意数", "satisfied", "count", "up"),
     Metric("on_time_handling_rate", "按期处置率", "on-time handling rate", "rate", "up"),
     Metric("closing_rate", "结案率", "closing rate", "rate", "up"),
     Metric("on_time_closing_rate", "按期结案率", "on-time closing rate", "rate", "up"),
     Metric("rework_rate", "返工率", "rework rate", "rate", "down"),
     Metric("return_rate", "退回率", "return rate", "rate", "down"),
     Metric("checkin_on_time_rate", "报到按时率", "check-in on-time rate", "rate", "up"),
+    Metric("satisfaction_rate", "满意率", "satisfaction rate", "rate", "up"),
+    Metric("followup_rate", "回访率", "follow-up rate", "rate", "up"),
     Metric("handling_n", "处置计时数", "handlings timed", "count", "none"),
     Metric("avg_handling_hours", "平均处置时长(时)", "average handling hours", "hours", "down"),
     Metric("p90_handling_hours", "P90处置时长(时)", "p90 handling hours", "hours", "down"),
@@ -85,6 +90,8 @@ RATES = (
     ("rework_rate", "reworked", "close_due"),
     ("return_rate", "returned", "dispatched"),
     ("checkin_on_time_rate", "checkin_on_time", "checkin_due"),
+    ("satisfaction_rate", "satisfied", "rated"),
+    ("followup_rate", "rated", "closed"),
 )
 NO_GROUP_NAMES = {
     "department": "未派遣 not dispatched",
@@ -233,6 +240,16 @@ def compute_stats(
         scope_department=scope.department,
     )
     raw = add_urge_counts(  # 督办 (a separate query: api/services/stats_urge.py)
+        conn,
+        raw,
+        t_from=period.start,
+        t_end=period.as_of,
+        group_by=group_by,
+        level=level,
+        scope_area=scope.area,
+        scope_department=scope.department,
+    )
+    raw = add_followup_counts(  # 回访 (a separate query: api/services/stats_followup.py)
         conn,
         raw,
         t_from=period.start,

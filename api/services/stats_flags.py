@@ -53,6 +53,10 @@ def breaches(row: dict[str, Any], s: EvaluationSettings) -> list[dict[str, Any]]
         rate("rework_rate", "返工率", "close_due", s.flag_rework_rate_max, False)
     if s.flag_return_rate_max < 1:
         rate("return_rate", "退回率", "dispatched", s.flag_return_rate_max, False)
+    if s.flag_satisfaction_rate_min > 0:  # 回访 (api/services/stats_followup.py)
+        rate("satisfaction_rate", "满意率", "rated", s.flag_satisfaction_rate_min, True)
+    if s.flag_followup_rate_min > 0:
+        rate("followup_rate", "回访率", "closed", s.flag_followup_rate_min, True)
     missed = row["checkin_missed"]
     if missed > s.flag_missed_checkins_max:
         out.append(
@@ -76,6 +80,8 @@ def thresholds(s: EvaluationSettings) -> dict[str, Any]:
         "return_rate_max": s.flag_return_rate_max,
         "missed_checkins_max": s.flag_missed_checkins_max,
         "min_due": s.flag_min_due,
+        "satisfaction_rate_min": s.flag_satisfaction_rate_min,
+        "followup_rate_min": s.flag_followup_rate_min,
     }
 
 

@@ -40,7 +40,8 @@ LIMIT 100000
 """
 
 
-def _key(group_by: str, level: str | None) -> sql.Composable:
+def group_key(group_by: str, level: str | None) -> sql.Composable:
+    """The grouping expression over facts `f` (dept), incidents `i` and categories `c`."""
     if group_by == "department":
         return sql.SQL("f.dept")
     if group_by == "area":
@@ -71,12 +72,19 @@ def add_urge_counts(
         conds.append(sql.SQL("f.dept = %(scope_dept)s"))
         params["scope_dept"] = scope_department
     query = sql.SQL(URGE_FACTS_SQL).format(
-        k=_key(group_by, level), conds=sql.SQL(" AND ").join(conds)
+        k=group_key(group_by, level), conds=sql.SQL(" AND ").join(conds)
     )
-    found = {(r["key"], r["total"]): r for r in conn.execute(query, params).fetchall()}
+    return merge_counts(raw, conn.execute(query, params).fetchall(), URGE_COUNTS)
+
+
+def merge_counts(
+    raw: list[dict[str, Any]], extra: list[dict[str, Any]], keys: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """Add `keys` of `extra` rows to the raw rows with the same (key, total); append new groups."""
+    found = {(r["key"], r["total"]): r for r in extra}
     out = []
     for row in raw:
-        extra = found.pop((row["key"], row["total"]), None) or {}
-        out.append({**row, **{k: extra.get(k, 0) for k in URGE_COUNTS}})
-    out.extend(dict(r) for r in found.values() if any(r[k] for k in URGE_COUNTS))
+        more = found.pop((row["key"], row["total"]), None) or {}
+        out.append({**row, **{k: more.get(k, 0) for k in keys}})
+    out.extend(dict(r) for r in found.values() if any(r[k] for k in keys))
     return out

@@ -12,27 +12,16 @@
  * one multipart POST (part `report` + `photo` parts) with upload progress. A JPEG that carries
  * GPS offers its place as the location while none is chosen.
  *
- * /report/{id}: the public view of one report (GET /api/v1/incidents/{id}), its public photos
- * and its timeline; contact data is never shown. API text is only ever inserted as text.
+ * /report/{id} and /reports (the reporter's view, 回访) are in report_status.js.
+ * API text is only ever inserted as text.
  *
- * State for tests: #gg-report, #gg-place, #gg-result and #gg-track carry data-state.
+ * State for tests: #gg-report, #gg-place and #gg-result carry data-state.
  */
 (function () {
   "use strict";
 
   const G = window.GridGov;
   const el = G.el;
-
-  function label(config, table, code) {
-    const entry = (config[table] || {})[code];
-    return entry ? entry.zh + " " + entry.en : String(code);
-  }
-
-  function when(iso) {
-    if (!iso) return "—";
-    const date = new Date(iso);
-    return isNaN(date) ? String(iso) : date.toLocaleString("zh-CN", { hour12: false });
-  }
 
   function areaText(area) {
     return area ? (area.name ? area.name + " " : "") + "(" + area.code + ")" : "—";
@@ -225,6 +214,8 @@
         const value = String(data.get(field) || "").trim();
         if (value) reporter[field] = value;
       }
+      // 同意接收进展通知: only with a phone or e-mail to send it to.
+      if ((reporter.phone || reporter.email) && data.get("notify") === "yes") reporter.notify = true;
       if (Object.keys(reporter).length) report.reporter = reporter;
       return report;
     }
@@ -335,73 +326,5 @@
     const grids = G.loadAreaLevel(map, config.api, config.levels[0]).catch(() => null);
     await grids;
     root.dataset.ready = "true";
-  };
-
-  // --- /report/{id} --------------------------------------------------------------------------
-
-  G.pages.report_status = async function reportStatus(map, config) {
-    const root = document.getElementById("gg-track");
-    let marker = null;
-
-    async function load() {
-      root.dataset.state = "loading";
-      const answer = await G.getJSON(config.api + "/incidents/" + encodeURIComponent(config.incident));
-      if (!answer.ok) {
-        root.dataset.state = "error";
-        G.setStatus("error", G.errorMessage(answer));
-        return;
-      }
-      const doc = answer.body;
-      const a = doc.assignment || {};
-      const facts = [
-        ["跟踪编号 Tracking id", doc.id, "id"],
-        ["状态 Status", label(config, "statuses", doc.status), "status"],
-        ["类别 Category", doc.category.name + " (" + doc.category.code + ")", "category"],
-        ["描述 Description", doc.description || "—", "description"],
-        ["上报 Reported", when(doc.reported_at), "reported_at"],
-        ["网格 Grid", areaText(a.grid), "grid"],
-        ["责任部门 Department", a.department ? a.department.name : "—", "department"],
-        ["期限 Due", when(doc.due_at), "due_at"],
-        ["结案 Closed", when(doc.closed_at), "closed_at"],
-      ];
-      document.getElementById("gg-track-facts").replaceChildren(
-        ...facts.flatMap(([term, value, field]) => [
-          el("dt", {}, term),
-          el("dd", { dataset: { field: field } }, value),
-        ])
-      );
-      // The public view: what happened and when, without names or internal notes.
-      document.getElementById("gg-timeline").replaceChildren(
-        ...(doc.events || []).map((e) =>
-          el(
-            "li",
-            { dataset: { action: e.action, toStatus: e.to_status } },
-            el("span", { className: "gg-tl-head" }, when(e.at) + " · " + label(config, "actions", e.action)),
-            el("span", { className: "gg-tl-move" }, label(config, "statuses", e.to_status))
-          )
-        )
-      );
-      // public photos only (report and after, unless hidden): the API decides
-      const shown = doc.photos || [];
-      document.getElementById("gg-track-photos").replaceChildren(
-        shown.length ? G.photos.gallery(shown, { id: "gg-track-gallery" }) : ""
-      );
-      const c = doc.location && doc.location.coordinates;
-      if (c) {
-        const latlng = L.latLng(c[1], c[0]);
-        if (!marker) {
-          marker = L.marker(latlng, { icon: pointIcon(), keyboard: false }).addTo(map);
-          map.setView(latlng, 16, { animate: false });
-        } else {
-          marker.setLatLng(latlng);
-        }
-      }
-      root.dataset.status = doc.status;
-      root.dataset.state = "ready";
-      G.setStatus("ready", label(config, "statuses", doc.status));
-    }
-
-    document.getElementById("gg-refresh").addEventListener("click", load);
-    await load();
   };
 })();
