@@ -12,8 +12,9 @@ COPY migrations ./migrations
 RUN python -m venv /opt/gridgov && /opt/gridgov/bin/pip install /src
 
 FROM python:3.11-slim-bookworm
-# fonts-noto-cjk: Chinese text in anything the server draws (the pages' own text is the browser's).
-RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk \
+# fonts-noto-cjk and python3-mapnik: the base map is rendered by Debian's Mapnik (system Python,
+# GRIDGOV_BASEMAP_PYTHON) with Chinese labels.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk python3-mapnik \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/gridgov --create-home gridgov
 COPY --from=build /opt/gridgov /opt/gridgov

@@ -16,6 +16,7 @@ from rich.progress import (
 )
 
 from api.cli_common import console, database, fail, settings
+from api.errors import DomainError
 from api.services.basemap_import import BasemapImportError, BBox, import_basemap
 from gis.osm_basemap import OsmReadError
 
@@ -27,11 +28,14 @@ TEXT = {
     "tables": "替换底图 Replacing the base map",
     "done": "底图已替换 Base map replaced: {rows} rows from {objects} OSM objects",
     "skipped": "（{n} 个几何无法构建，已跳过 geometries that could not be built were skipped）",
+    "export": "导出底图 Exporting the base map",
+    "exported": "已导出 {n} 张瓦片 tiles written to {out}",
+    "no_basemap": "还没有导入底图 No base map imported yet: run `gridgov basemap import` first.",
     "bad_bbox": "--bbox 应为 西,南,东,北 must be west,south,east,north, "
     "e.g. 116.30,39.98,116.36,40.02",
 }
 
-BBoxOption = Annotated[
+BoxOption = Annotated[
     str | None,
     typer.Option("--bbox", help="west,south,east,north in degrees (EPSG:4326): only what meets it"),
 ]
@@ -51,7 +55,7 @@ def parse_bbox(text: str | None) -> BBox | None:
 @basemap_app.command("import")
 def basemap_import(
     files: Annotated[list[Path], typer.Argument(help=".osm / .osm.pbf files (several are merged)")],
-    bbox: BBoxOption = None,
+    bbox: BoxOption = None,
 ) -> None:
     """Replace the base map with OSM files (one transaction: all or nothing)."""
     box = parse_bbox(bbox)
@@ -88,6 +92,51 @@ def basemap_import(
         console.print(f"  {table:<18} {n}", highlight=False)
     if result.broken:
         console.print(TEXT["skipped"].format(n=result.broken), highlight=False)
+
+
+@basemap_app.command("export")
+def basemap_export(
+    out: Annotated[Path, typer.Argument(help="output file, .mbtiles (PNG tiles)")],
+    bbox: BoxOption = None,
+    min_zoom: Annotated[int, typer.Option("--min-zoom", help="lowest zoom")] = 12,
+    max_zoom: Annotated[int, typer.Option("--max-zoom", help="highest zoom")] = 16,
+    overwrite: Annotated[bool, typer.Option(help="replace OUT if it exists")] = False,
+) -> None:
+    """Write the base map of a box (default: all of it) and zoom range as MBTiles."""
+    from api.db.session import database_url
+    from api.services.basemap_export import check_export, export_basemap
+    from api.services.basemap_import import latest_import
+    from api.services.basemap_render import BasemapRenderer
+
+    s = settings()
+    box = parse_bbox(bbox)
+    if box is None:
+        with database(s) as conn:
+            last = latest_import(conn)
+        if last is None or not last.get("bounds"):
+            fail(TEXT["no_basemap"])
+        x0, y0, x1, y1 = (float(v) for v in last["bounds"])
+        box = (x0, y0, x1, y1)
+    renderer = BasemapRenderer(s.basemap, database_url(s.db))
+    try:
+        total = check_export(out, box, min_zoom, max_zoom, overwrite)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+            task = progress.add_task(TEXT["export"], total=total)
+            written = export_basemap(
+                renderer,
+                out,
+                box,
+                min_zoom,
+                max_zoom,
+                overwrite=overwrite,
+                tick=lambda n: progress.advance(task, n),
+            )
+    except (BasemapImportError, DomainError) as exc:
+        fail(exc.message)
+    finally:
+        renderer.close()
+    console.print(TEXT["exported"].format(n=written, out=out), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -90,7 +90,8 @@ def test_editor_comes_back_after_sign_in_and_loads_only_local_files(
     assert external_urls(page.text) == []
     for name in ("jquery", "bootstrap", "awesome", "cdn", "unpkg"):
         assert name not in page.text.lower(), name
-    assert "L.tileLayer" not in page.text  # no base map configured
+    # no base map URL configured: GridGov's own base map, from this origin
+    assert re.findall(r'L\.tileLayer\(\s*"([^"]*)"', page.text) == ["/basemap/{z}/{x}/{y}.png"]
 
 
 def test_editor_with_a_basemap_references_only_that_template() -> None:

@@ -53,6 +53,7 @@ BASEMAP_FALLBACK_ATTRIBUTION = "底图 Base map"
 # GridGov's own base map (api/routers/basemap.py), drawn from OpenStreetMap data.
 OWN_BASEMAP_URL = "/basemap/{z}/{x}/{y}.png"
 OWN_BASEMAP_ATTRIBUTION = "© OpenStreetMap contributors"
+OWN_BASEMAP_MAX_ZOOM = 20  # GRIDGOV_BASEMAP_MAX_ZOOM's default; Leaflet enlarges zoom 20 beyond
 BASEMAP_TEXT = {"switch": "底图", "title": "显示底图，或只显示空白底色 Base map or plain ground"}
 
 
@@ -140,6 +141,10 @@ def base_map(
         else settings.basemap_attribution or BASEMAP_FALLBACK_ATTRIBUTION,
         name=BASEMAP_FALLBACK_ATTRIBUTION,
         control=False,
+        # Leaflet takes the map's zoom range from its layers: without these the base map would
+        # stop every page at 18, where the console and the editor go to 20 and beyond.
+        max_zoom=OWN_BASEMAP_MAX_ZOOM + 2,
+        max_native_zoom=OWN_BASEMAP_MAX_ZOOM if own else 18,
     )
     tiles.add_to(fmap)
     switch = {"map": fmap.get_name(), "layer": tiles.get_name(), "own": own, **BASEMAP_TEXT}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
@@ -27,8 +28,11 @@ def basemap_tile(
 ) -> Response:
     """One base map tile (© OpenStreetMap contributors); `X-Tile-Cache` says hit or miss."""
     app = request.app
+    t0 = time.perf_counter()
     tile = get_basemap_tile(app.state.tile_cache, app.state.basemap, z, x, y)
     headers = {
+        # the server's own time (cache lookup, or render): bench/basemap.py reads it
+        "Server-Timing": f"tile;dur={(time.perf_counter() - t0) * 1000:.3f}",
         "ETag": tile.etag,
         "Cache-Control": "no-cache",  # revalidate: a re-import replaces every tile at once
         "X-Tile-Cache": "hit" if tile.cache_hit else "miss",

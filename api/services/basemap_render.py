@@ -45,7 +45,7 @@ class _Worker:
             [python, str(WORKER)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=None,  # Mapnik's warnings go to our log; an unread pipe would fill and block
             env={**os.environ, "PYTHONPATH": ""},  # the system Python must not see the venv
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -53,17 +53,18 @@ class _Worker:
         self.stdout: IO[bytes] = self.proc.stdout
         self.stdin.write(b"%d\n" % len(xml) + xml)
         self.stdin.flush()
-        if self.stdout.readline() != b"ready\n":
+        if self.stdout.readline() != b"ready\n":  # its traceback is on our stderr
             self.proc.kill()
-            err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-            raise OSError(err.strip().splitlines()[-1] if err.strip() else "no answer")
+            raise OSError(f"{python} {WORKER.name} did not start")
 
     def render(self, z: int, x: int, y: int, n: int) -> list[bytes]:
         self.stdin.write(b"%d %d %d %d\n" % (z, x, y, n))
         self.stdin.flush()
         head = self.stdout.readline()
         if head.startswith(b"err "):
-            raise BasemapUnavailable(TEXT["failed"].format(why=head[4:].decode().strip()))
+            # Mapnik's message may name the database server: it goes to the log, not the client
+            log.error("base map render failed: %s", head[4:].decode(errors="replace").strip())
+            raise BasemapUnavailable(TEXT["failed"].format(why="Mapnik"))
         if not head.startswith(b"ok "):
             raise OSError("render process stopped")
         tiles = []
@@ -109,7 +110,7 @@ class BasemapRenderer:
             with self._lock:
                 self._started -= 1
             log.error("base map render process did not start: %s", exc)
-            raise BasemapUnavailable(TEXT["missing"].format(why=exc)) from exc
+            raise BasemapUnavailable(TEXT["missing"].format(why="no Mapnik")) from exc
 
     def render(self, z: int, x: int, y: int, n: int = 1) -> list[bytes]:
         """PNG tiles of the n×n block whose top-left tile is (z, x, y), row by row."""
@@ -123,7 +124,8 @@ class BasemapRenderer:
             worker.close()
             with self._lock:
                 self._started -= 1
-            raise BasemapUnavailable(TEXT["failed"].format(why=exc)) from exc
+            log.error("base map render process failed: %s", exc)
+            raise BasemapUnavailable(TEXT["failed"].format(why="render process stopped")) from exc
         except BasemapUnavailable:
             self._idle.put(worker)
             raise

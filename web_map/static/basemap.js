@@ -33,7 +33,7 @@
     }
 
     const Switch = L.Control.extend({
-      options: { position: "bottomleft" },
+      options: { position: "topleft" }, // under the zoom buttons: clear of the pages' panels
       onAdd: function () {
         const box = L.DomUtil.create("label", "leaflet-control-layers gg-basemap-switch");
         box.title = cfg.title;
