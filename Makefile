@@ -6,7 +6,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup system-packages run test lint bench clean db-down
+.PHONY: setup system-packages run test lint bench clean db-down messages screenshots
 
 setup: system-packages $(VENV)/.installed
 
@@ -18,12 +18,13 @@ system-packages:
 	  command -v pg_config >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"; \
 	  ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need="$$need postgis"; \
 	  [ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	  [ -d /usr/share/fonts/opentype/noto ] || need="$$need fonts-noto-cjk"; \
 	  if [ -n "$$need" ]; then \
 	    echo "Installing system packages:$$need"; \
 	    $(SUDO) apt-get update -qq && \
 	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-common libpq5 && \
 	    major=$$(ls /usr/lib/postgresql | sort -n | tail -1) && \
-	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$$major-postgis-3 chromium; \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$$major-postgis-3 chromium fonts-noto-cjk; \
 	  fi; \
 	else echo "apt-get not found: install PostgreSQL, PostGIS 3 and Chromium yourself (see README)."; fi
 
@@ -49,6 +50,16 @@ test: lint
 
 bench: setup
 	$(BIN)/python -m bench
+
+# The message catalogue (docs/i18n.md): extract every marked text, merge it into each language's
+# .po (new entries come in empty), compile the .mo files the server reads. Commit all three.
+LOCALE_DIR := web_map/locale
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k t -k tr --no-location --sort-output \
+	  --project GridGov --copyright-holder "GridGov contributors" -o $(LOCALE_DIR)/gridgov.pot .
+	$(BIN)/pybabel update -i $(LOCALE_DIR)/gridgov.pot -d $(LOCALE_DIR) -D gridgov -l zh_CN \
+	  --width 100 --ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel compile -d $(LOCALE_DIR) -D gridgov -l zh_CN --statistics
 
 db-down:
 	$(BIN)/gridgov db down

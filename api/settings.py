@@ -164,6 +164,20 @@ class LimitSettings(BaseSettings):
     login_burst: int = Field(default=10, ge=1)
 
 
+class I18nSettings(BaseSettings):
+    """Language of pages and API messages: zh_CN by default, en on request (docs/i18n.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    locale: str = Field(
+        default="zh_CN", description="default language (GRIDGOV_LOCALE): zh_CN or en"
+    )
+    pseudo_locale: bool = Field(
+        default=False,
+        description="accept ?lang=qps, the pseudo-locale tests use to find uncatalogued text",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one GridGov process."""
 
@@ -180,3 +194,4 @@ class Settings(BaseSettings):
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     early_warning: EarlyWarningSettings = Field(default_factory=EarlyWarningSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    i18n: I18nSettings = Field(default_factory=I18nSettings)

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import OptionalUser, SettingsDep
+from api.locale import TranslatorDep
+from api.routers.pages_shell import page_shell
 from api.services.policy import PAGE_REDIRECTS
 from web_map.dispatch import PAGE_PATH, dispatch_page
 from web_map.report import report_page, report_status_page
@@ -20,22 +22,33 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 @router.get(PAGE_PATH, response_class=HTMLResponse, response_model=None)
-def dispatch_console(settings: SettingsDep, user: OptionalUser) -> HTMLResponse | RedirectResponse:
+def dispatch_console(
+    settings: SettingsDep, user: OptionalUser, tr: TranslatorDep
+) -> HTMLResponse | RedirectResponse:
     """The dispatch console; anonymous visitors sign in first, residents go to the report form."""
     if user is None:
         return RedirectResponse(f"/login?next={PAGE_PATH}", status_code=303)
     elsewhere = PAGE_REDIRECTS[PAGE_PATH].get(user.role)  # residents: the report form
     if elsewhere is not None:
         return RedirectResponse(elsewhere, status_code=303)
-    page = dispatch_page(settings.map, max_page_size=settings.api.max_page_size)
+    page = dispatch_page(
+        settings.map,
+        tr,
+        shell=page_shell(tr, user, PAGE_PATH),
+        max_page_size=settings.api.max_page_size,
+    )
     return HTMLResponse(page, headers=NO_STORE)
 
 
 @router.get("/report", response_class=HTMLResponse)
-def report_form(settings: SettingsDep, user: OptionalUser) -> HTMLResponse:
+def report_form(settings: SettingsDep, user: OptionalUser, tr: TranslatorDep) -> HTMLResponse:
     """Report a problem on the map; a signed-in user's report is linked to them."""
     html = report_page(
-        settings.map, signed_in=user is not None, public_reporting=settings.api.public_reporting
+        settings.map,
+        tr,
+        signed_in=user is not None,
+        public_reporting=settings.api.public_reporting,
+        shell=page_shell(tr, user, "/report"),
     )
     return HTMLResponse(html, headers=NO_STORE)
 
@@ -44,6 +57,10 @@ def report_form(settings: SettingsDep, user: OptionalUser) -> HTMLResponse:
 def report_status(
     incident_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")],
     settings: SettingsDep,
+    user: OptionalUser,
+    tr: TranslatorDep,
 ) -> HTMLResponse:
     """Follow one report: the public view of the incident and its timeline."""
-    return HTMLResponse(report_status_page(settings.map, incident_id))
+    shell = page_shell(tr, user, f"/report/{incident_id}")
+    html = report_status_page(settings.map, incident_id, tr, shell=shell)
+    return HTMLResponse(html, headers=NO_STORE)

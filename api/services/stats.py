@@ -19,6 +19,7 @@ from api.errors import BadRequest, Forbidden
 from api.services.auth import User
 from api.services.policy import READ, role_of
 from api.services.stats_query import AREA_LEVELS, areas_in_scope, group_names, stats_rows
+from web_map.i18n import N_
 
 GROUP_BYS = ("department", "area", "category")
 DEFAULT_DAYS = 30
@@ -43,33 +44,33 @@ class Metric:
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("reported", "上报数", "reported", "count", "none"),
-    Metric("registered", "立案数", "registered", "count", "none"),
-    Metric("dispatched", "派遣数", "dispatched", "count", "none"),
-    Metric("handled", "处置数", "handled", "count", "none"),
-    Metric("closed", "结案数", "closed", "count", "none"),
-    Metric("rejected", "作废数", "rejected", "count", "none"),
-    Metric("returned", "退回数", "returned", "count", "down"),
-    Metric("open", "在办数", "open at end", "count", "none"),
-    Metric("overdue", "超期数", "overdue at end", "count", "down"),
-    Metric("handle_due", "应处置数", "due to be handled", "count", "none"),
-    Metric("handle_on_time", "按期处置数", "handled on time", "count", "up"),
-    Metric("close_due", "应结案数", "due to be closed", "count", "none"),
-    Metric("close_done", "已结案数", "closed of due", "count", "up"),
-    Metric("close_on_time", "按期结案数", "closed on time", "count", "up"),
-    Metric("reworked", "返工数", "reworked", "count", "down"),
-    Metric("checkin_due", "应报到数", "check-ins due", "count", "none"),
-    Metric("checkin_on_time", "按时报到数", "check-ins on time", "count", "up"),
-    Metric("checkin_missed", "未按时报到数", "check-ins missed", "count", "down"),
-    Metric("on_time_handling_rate", "按期处置率", "on-time handling rate", "rate", "up"),
-    Metric("closing_rate", "结案率", "closing rate", "rate", "up"),
-    Metric("on_time_closing_rate", "按期结案率", "on-time closing rate", "rate", "up"),
-    Metric("rework_rate", "返工率", "rework rate", "rate", "down"),
-    Metric("return_rate", "退回率", "return rate", "rate", "down"),
-    Metric("checkin_on_time_rate", "报到按时率", "check-in on-time rate", "rate", "up"),
-    Metric("handling_n", "处置计时数", "handlings timed", "count", "none"),
-    Metric("avg_handling_hours", "平均处置时长(时)", "average handling hours", "hours", "down"),
-    Metric("p90_handling_hours", "P90处置时长(时)", "p90 handling hours", "hours", "down"),
+    Metric("reported", "上报数", N_("reported"), "count", "none"),
+    Metric("registered", "立案数", N_("registered"), "count", "none"),
+    Metric("dispatched", "派遣数", N_("dispatched"), "count", "none"),
+    Metric("handled", "处置数", N_("handled"), "count", "none"),
+    Metric("closed", "结案数", N_("closed"), "count", "none"),
+    Metric("rejected", "作废数", N_("rejected"), "count", "none"),
+    Metric("returned", "退回数", N_("returned"), "count", "down"),
+    Metric("open", "在办数", N_("open at end"), "count", "none"),
+    Metric("overdue", "超期数", N_("overdue at end"), "count", "down"),
+    Metric("handle_due", "应处置数", N_("due to be handled"), "count", "none"),
+    Metric("handle_on_time", "按期处置数", N_("handled on time"), "count", "up"),
+    Metric("close_due", "应结案数", N_("due to be closed"), "count", "none"),
+    Metric("close_done", "已结案数", N_("closed of due"), "count", "up"),
+    Metric("close_on_time", "按期结案数", N_("closed on time"), "count", "up"),
+    Metric("reworked", "返工数", N_("reworked"), "count", "down"),
+    Metric("checkin_due", "应报到数", N_("check-ins due"), "count", "none"),
+    Metric("checkin_on_time", "按时报到数", N_("check-ins on time"), "count", "up"),
+    Metric("checkin_missed", "未按时报到数", N_("check-ins missed"), "count", "down"),
+    Metric("on_time_handling_rate", "按期处置率", N_("on-time handling rate"), "rate", "up"),
+    Metric("closing_rate", "结案率", N_("closing rate"), "rate", "up"),
+    Metric("on_time_closing_rate", "按期结案率", N_("on-time closing rate"), "rate", "up"),
+    Metric("rework_rate", "返工率", N_("rework rate"), "rate", "down"),
+    Metric("return_rate", "退回率", N_("return rate"), "rate", "down"),
+    Metric("checkin_on_time_rate", "报到按时率", N_("check-in on-time rate"), "rate", "up"),
+    Metric("handling_n", "处置计时数", N_("handlings timed"), "count", "none"),
+    Metric("avg_handling_hours", "平均处置时长(时)", N_("average handling hours"), "hours", "down"),
+    Metric("p90_handling_hours", "P90处置时长(时)", N_("p90 handling hours"), "hours", "down"),
 )
 METRIC_KEYS = tuple(m.key for m in METRICS)
 # (rate, numerator, denominator)
