@@ -61,6 +61,10 @@ messages: setup
 	  --width 100 --ignore-obsolete --no-fuzzy-matching
 	$(BIN)/pybabel compile -d $(LOCALE_DIR) -D gridgov -l zh_CN --statistics
 
+# docs/screenshots/: every page at 390x844 and 1366x768 in zh_CN and en (used by docs/guide.md).
+screenshots: setup
+	$(BIN)/python -m tools.screenshots
+
 db-down:
 	$(BIN)/gridgov db down
 

@@ -76,7 +76,9 @@ def dispatch_page(
     folium.map.CustomPane(INCIDENT_PANE, z_index=450, pointer_events=False).add_to(fmap)
     hotspots = folium.FeatureGroup(name=tr("Hotspots"), overlay=True, control=True, show=True)
     hotspots.add_to(fmap)
-    folium.LayerControl(position="topright", collapsed=False).add_to(fmap)
+    # top left, under the zoom buttons: the top right belongs to the case panel (its × and status
+    # badge were under the control, out of reach)
+    folium.LayerControl(position="topleft", collapsed=False).add_to(fmap)
     figure_of(fmap).html.add_child(RawHtml(render("dispatch.html", tr)))
     add_page_config(
         fmap,

@@ -1,0 +1,54 @@
+"""The dispatch console at 390×844 and 1366×768: the case panel's × and status badge are not
+under the layer control, and a click on × closes the panel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import settings_for
+from tests.pages_workflow_util import WAIT, browsers, make_user, sign_in_to_console  # noqa: F401
+from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401
+from tests.test_pages_report_fixes import overlap
+
+SIZES = [(390, 844), (1366, 768)]
+
+
+@pytest.fixture
+def live(world_db: str) -> Iterator[str]:
+    make_user(world_db, "disp", "dispatcher", "110199001")
+    for base in serve(settings_for(world_db)):
+        report = {"category": "SJ0102", "location": {"lon": 116.012, "lat": 39.021}}
+        assert httpx.post(base + "/api/v1/incidents", json=report, timeout=30).status_code == 201
+        yield base
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.parametrize(("width", "height"), SIZES)
+@pytest.mark.parametrize(("locale", "badge"), [("zh-CN", "已上报"), ("en-US", "Reported")])
+def test_case_panel_close_and_badge_are_clear_of_the_layer_control(
+    live: str,
+    browsers: Any,  # noqa: F811
+    width: int,
+    height: int,
+    locale: str,
+    badge: str,
+) -> None:
+    b = browsers(viewport={"width": width, "height": height}, locale=locale)
+    page = b.page
+    sign_in_to_console(page, live, "disp")
+    page.locator("#gg-list .gg-list-item").first.dispatch_event("click")
+    case = page.locator("#gg-case")
+    expect(case).to_have_attribute("data-state", "ready", timeout=WAIT)
+    expect(case.locator(".gg-badge")).to_have_text(badge)
+    control = page.locator(".leaflet-control-layers").bounding_box()
+    for part in (".gg-close", ".gg-badge"):
+        box = case.locator(part).bounding_box()
+        assert box is not None and not overlap(box, control), (part, box, control)
+    case.locator(".gg-close").click(timeout=5000)  # a real click: nothing lies on top of it
+    expect(case).not_to_have_attribute("data-state", "ready", timeout=WAIT)
