@@ -666,10 +666,12 @@
   async function fillAreaCodes() {
     const list = document.getElementById("gg-area-codes");
     const options = [];
+    // the picker is searched by name as well as code: each option is labelled "name · level"
+    const levelNames = { district: t("District"), street: t("Street"), community: t("Community"), grid: t("Grid") };
     for (const level of ["district", "street", "community"]) {
       try {
         const features = await G.fetchAllFeatures(state.api + "/areas?level=" + level + "&limit=1000", 5);
-        for (const f of features) options.push(el("option", { value: f.properties.code }, f.properties.name + " · " + level));
+        for (const f of features) options.push(el("option", { value: f.properties.code }, f.properties.name + " · " + levelNames[level]));
       } catch (_ignored) {
         // the datalist is a convenience; typing a code still works
       }
@@ -679,7 +681,7 @@
     const grids = G.layers.grid && G.layers.grid.getLayers ? G.layers.grid.getLayers() : [];
     for (const layer of grids) {
       const p = layer.feature.properties;
-      options.push(el("option", { value: p.code }, p.name + " · grid"));
+      options.push(el("option", { value: p.code }, p.name + " · " + levelNames.grid));
     }
     list.replaceChildren(...options);
   }
