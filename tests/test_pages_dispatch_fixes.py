@@ -22,8 +22,10 @@ SIZES = [(390, 844), (1366, 768)]
 def live(world_db: str) -> Iterator[str]:
     make_user(world_db, "disp", "dispatcher", "110199001")
     for base in serve(settings_for(world_db)):
-        report = {"category": "SJ0102", "location": {"lon": 116.012, "lat": 39.021}}
-        assert httpx.post(base + "/api/v1/incidents", json=report, timeout=30).status_code == 201
+        for category, lon in (("SJ0102", 116.012), ("BJ0101", 116.03)):
+            report = {"category": category, "location": {"lon": lon, "lat": 39.021}}
+            r = httpx.post(base + "/api/v1/incidents", json=report, timeout=30)
+            assert r.status_code == 201, r.text
         yield base
 
 
@@ -52,3 +54,34 @@ def test_case_panel_close_and_badge_are_clear_of_the_layer_control(
         assert box is not None and not overlap(box, control), (part, box, control)
     case.locator(".gg-close").click(timeout=5000)  # a real click: nothing lies on top of it
     expect(case).not_to_have_attribute("data-state", "ready", timeout=WAIT)
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_search_by_case_number_or_keyword(
+    live: str,
+    browsers: Any,  # noqa: F811
+    width: int,
+    height: int,
+) -> None:
+    b = browsers(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = b.page
+    sign_in_to_console(page, live, "disp")
+    items = page.locator("#gg-list > li")
+    expect(items).to_have_count(2)
+    ids = [i.get_attribute("data-incident") for i in items.all()]
+    search = page.locator("#gg-search")
+    expect(search).to_have_attribute("placeholder", "案件编号或关键词")
+    search.fill(ids[1])
+    expect(page.locator("#gg-list > li:not([hidden])")).to_have_count(1)
+    expect(page.locator("#gg-list > li:not([hidden])")).to_have_attribute("data-incident", ids[1])
+    search.fill("暴露垃圾")  # SJ0102's name: a keyword
+    expect(page.locator("#gg-list > li:not([hidden])")).to_have_count(1)
+    search.fill("no such words")
+    expect(page.locator("#gg-list > li:not([hidden])")).to_have_count(0)
+    search.fill(ids[0])
+    search.press("Enter")  # a case number opens its case
+    case = page.locator("#gg-case")
+    expect(case).to_have_attribute("data-state", "ready", timeout=WAIT)
+    expect(case).to_contain_text(ids[0])

@@ -39,6 +39,7 @@ DISPATCH_JS = [
     ("hotspots", f"{STATIC_URL}/hotspots.js"),
     ("dispatch", f"{STATIC_URL}/dispatch.js"),
     ("dispatch_case", f"{STATIC_URL}/dispatch_case.js"),
+    ("dispatch_search", f"{STATIC_URL}/dispatch_search.js"),
 ]
 DISPATCH_CSS = [
     *[css for css in LOCAL_CSS if css[0] == "leaflet_css"],
