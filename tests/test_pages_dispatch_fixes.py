@@ -85,3 +85,28 @@ def test_search_by_case_number_or_keyword(
     case = page.locator("#gg-case")
     expect(case).to_have_attribute("data-state", "ready", timeout=WAIT)
     expect(case).to_contain_text(ids[0])
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_the_selected_case_is_ringed_and_clear_of_the_panels(
+    live: str,
+    browsers: Any,  # noqa: F811
+    width: int,
+    height: int,
+) -> None:
+    b = browsers(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = b.page
+    sign_in_to_console(page, live, "disp")
+    first = page.locator("#gg-list > li").first
+    incident = first.get_attribute("data-incident")
+    first.locator(".gg-list-item").dispatch_event("click")
+    case = page.locator("#gg-case")
+    expect(case).to_have_attribute("data-focused", incident, timeout=WAIT)
+    ring = page.locator("path.gg-focus")
+    expect(ring).to_have_count(1)
+    box = ring.bounding_box()
+    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= width
+    for panel in ("#gg-case", "#gg-console"):
+        assert not overlap(box, page.locator(panel).bounding_box()), panel

@@ -40,6 +40,7 @@ DISPATCH_JS = [
     ("dispatch", f"{STATIC_URL}/dispatch.js"),
     ("dispatch_case", f"{STATIC_URL}/dispatch_case.js"),
     ("dispatch_search", f"{STATIC_URL}/dispatch_search.js"),
+    ("dispatch_focus", f"{STATIC_URL}/dispatch_focus.js"),
 ]
 DISPATCH_CSS = [
     *[css for css in LOCAL_CSS if css[0] == "leaflet_css"],
