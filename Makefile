@@ -6,7 +6,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup system-packages run test lint bench clean db-down
+.PHONY: setup system-packages run test lint bench clean db-down messages screenshots
 
 setup: system-packages $(VENV)/.installed
 
@@ -60,6 +60,20 @@ test: lint
 
 bench: setup
 	$(BIN)/python -m bench
+
+# The message catalogue (docs/i18n.md): extract every marked text, merge it into each language's
+# .po (new entries come in empty), compile the .mo files the server reads. Commit all three.
+LOCALE_DIR := web_map/locale
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k t -k tr --no-location --sort-output \
+	  --project GridGov --copyright-holder "GridGov contributors" -o $(LOCALE_DIR)/gridgov.pot .
+	$(BIN)/pybabel update -i $(LOCALE_DIR)/gridgov.pot -d $(LOCALE_DIR) -D gridgov -l zh_CN \
+	  --width 100 --ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel compile -d $(LOCALE_DIR) -D gridgov -l zh_CN --statistics
+
+# docs/screenshots/: every page at 390x844 and 1366x768 in zh_CN and en (used by docs/guide.md).
+screenshots: setup
+	$(BIN)/python -m tools.screenshots
 
 db-down:
 	$(BIN)/gridgov db down

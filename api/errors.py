@@ -15,6 +15,8 @@ from psycopg_pool import PoolTimeout
 from shapely.errors import GEOSException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.error_messages import localise
+from api.locale import request_translator
 from api.responses import JSON
 from gis.errors import SpatialError
 
@@ -160,38 +162,50 @@ def query_timeout_message(timeout_ms: int) -> str:
     return MESSAGES["query_timeout"].format(seconds=timeout_ms / 1000)
 
 
+def _tr(request: Request, message: str) -> str:
+    """`message` in the request's language (GRIDGOV_LOCALE, Accept-Language, the page's choice)."""
+    try:
+        return localise(message, request_translator(request))
+    except Exception:  # an error page must never fail on its own wording
+        log.exception("could not translate an error message")
+        return message
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain, spatial, validation and unexpected errors to the envelope."""
 
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSON:
-        return JSON(error_body(exc.code, exc.message, exc.details), exc.status)
+    async def _domain(request: Request, exc: DomainError) -> JSON:
+        return JSON(error_body(exc.code, _tr(request, exc.message), exc.details), exc.status)
 
     @app.exception_handler(SpatialError)
-    async def _spatial(_: Request, exc: SpatialError) -> JSON:
-        return JSON(error_body(exc.code, exc.message, exc.details), 422)
+    async def _spatial(request: Request, exc: SpatialError) -> JSON:
+        return JSON(error_body(exc.code, _tr(request, exc.message), exc.details), 422)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSON:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSON:
         message, details = _readable(list(exc.errors()))
+        message = _tr(request, message)
         is_json = any(e.get("type") == "json_invalid" for e in exc.errors())
         code = "malformed_json" if is_json else "validation_failed"
         return JSON(error_body(code, message, {"problems": details}), 400 if is_json else 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSON:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
         if isinstance(exc.__cause__, RecursionError):  # FastAPI's body parsing gave up
             return JSON(error_body("malformed_json", MESSAGES["nested"]), 400)
         messages = {404: "No such resource.", 405: "Method not allowed on this resource."}
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        message = messages.get(exc.status_code, str(exc.detail))
+        message = _tr(request, messages.get(exc.status_code, str(exc.detail)))
         return JSON(error_body(code, message), exc.status_code, headers=exc.headers)
 
     @app.exception_handler(psycopg.DataError)
     async def _data(request: Request, exc: psycopg.DataError) -> JSON:
         # client-side refusals such as a NUL character in text: the request's fault, nothing stored
         log.info("refused value on %s %s: %s", request.method, request.url.path, exc)
-        message = "A value in the request cannot be stored (e.g. a NUL character in text)."
+        message = _tr(
+            request, "A value in the request cannot be stored (e.g. a NUL character in text)."
+        )
         return JSON(error_body("invalid_value", message), 422)
 
     @app.exception_handler(psycopg.errors.QueryCanceled)
@@ -227,7 +241,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeout)
     async def _database_down(request: Request, exc: Exception) -> JSON:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-        message = "The database is unavailable for a moment; please retry shortly."
+        message = _tr(request, "The database is unavailable for a moment; please retry shortly.")
         body = error_body("database_unavailable", message)
         return JSON(body, 503, headers={"Retry-After": str(DB_RETRY_AFTER_S)})
 
@@ -235,6 +249,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSON:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSON(
-            error_body("internal_error", "Something went wrong on our side; it has been logged."),
+            error_body(
+                "internal_error",
+                _tr(request, "Something went wrong on our side; it has been logged."),
+            ),
             500,
         )

@@ -320,6 +320,20 @@ class FollowupSettings(BaseSettings):
     )
 
 
+class I18nSettings(BaseSettings):
+    """Language of pages and API messages: zh_CN by default, en on request (docs/i18n.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    locale: str = Field(
+        default="zh_CN", description="default language (GRIDGOV_LOCALE): zh_CN or en"
+    )
+    pseudo_locale: bool = Field(
+        default=False,
+        description="accept ?lang=qps, the pseudo-locale tests use to find uncatalogued text",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one GridGov process."""
 
@@ -342,3 +356,4 @@ class Settings(BaseSettings):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     basemap: BasemapSettings = Field(default_factory=BasemapSettings)
     followup: FollowupSettings = Field(default_factory=FollowupSettings)
+    i18n: I18nSettings = Field(default_factory=I18nSettings)

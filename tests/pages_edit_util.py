@@ -75,7 +75,7 @@ class EditorBrowser:
         """The parent's children are loaded: `grids` of them."""
         status = self.page.locator("#status")
         expect(status).to_have_attribute("data-state", "ready", timeout=WAIT)
-        expect(status).to_have_text(f"一社区 ({C1}): {grids} 网格 grids", timeout=WAIT)
+        expect(status).to_have_text(f"一社区 ({C1}): {grids} grids", timeout=WAIT)
         expect(self.page.locator("#gg-children li")).to_have_count(grids)
 
     def view(self, lon: float, lat: float, zoom: int) -> None:

@@ -42,7 +42,8 @@ def browsers(chromium: Browser) -> Iterator[Callable[..., Offline]]:
     made: list[Any] = []
 
     def new(**options: Any) -> Offline:
-        context = chromium.new_context(viewport={"width": 1400, "height": 900}, **options)
+        options.setdefault("viewport", {"width": 1400, "height": 900})
+        context = chromium.new_context(**options)
         state = Offline(context.new_page())
         state.page.on("console", state.console)
         state.page.on("pageerror", lambda e: state.problems.append(f"page error: {e}"))

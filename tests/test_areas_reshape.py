@@ -180,7 +180,7 @@ def test_merge_versions_in_body_and_refusals(world, db, admin):
         json={"codes": [G1, g3]},
         headers={**admin, "If-Match": f"{etag(world, G1)}, {etag(world, g3)}"},
     )
-    assert r.status_code == 422 and "not adjacent" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "不相邻" in r.json()["error"]["message"]
     ok = world.post(
         "/api/v1/areas/merge",
         json={

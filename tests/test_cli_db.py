@@ -69,7 +69,7 @@ def test_user_and_token_lifecycle(world_db, world):
     assert world.get("/api/v1/incidents", headers=auth).status_code == 200
     assert runner.invoke(app, ["token", "revoke", token], env=env).exit_code == 0
     refused = world.get("/api/v1/incidents", headers=auth)
-    assert refused.status_code == 401 and "revoked" in refused.json()["error"]["message"]
+    assert refused.status_code == 401 and "已吊销" in refused.json()["error"]["message"]
 
 
 def test_missing_postgresql_names_the_package(monkeypatch, tmp_path):

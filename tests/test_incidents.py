@@ -183,9 +183,17 @@ def test_malformed_json_is_400(world, db):
     assert r.status_code == 400
     assert r.json()["error"] == {
         "code": "malformed_json",
-        "message": "The request body is not valid JSON.",
+        "message": "请求体不是有效的 JSON。",  # zh_CN by default
         "details": r.json()["error"]["details"],
     }
+    # the same code, the message in the language asked for
+    r = world.post(
+        "/api/v1/incidents",
+        content=b'{"category": "SJ0102", "location": ',
+        headers={"content-type": "application/json", "accept-language": "en-GB,en;q=0.8"},
+    )
+    assert r.json()["error"]["code"] == "malformed_json"
+    assert r.json()["error"]["message"] == "The request body is not valid JSON."
     assert count(db) == 0
 
 
@@ -234,7 +242,7 @@ def test_incident_list_is_geojson_and_pages(world, world_db):
     ).json()
     assert [f["id"] for f in inside["features"]] == ids[:2]
     bad = world.get("/api/v1/incidents", params={"limit": 100000}, headers=auth)
-    assert bad.status_code == 400 and "at most" in bad.json()["error"]["message"]
+    assert bad.status_code == 400 and "最大为" in bad.json()["error"]["message"]
 
 
 def test_public_detail_hides_contact_data(world):

@@ -75,7 +75,7 @@ def test_many_incidents_come_as_tiles_zoomed_out_and_markers_zoomed_in(
     items = page.locator("#gg-list li")
     expect(items).to_have_count(MARKERS_MAX)
     assert [li.get_attribute("data-incident") for li in items.all()] == newest
-    expect(page.locator("#status")).to_contain_text(f"over {MARKERS_MAX}")
+    expect(page.locator("#status")).to_contain_text(f"Over {MARKERS_MAX}")
 
     # zoomed out: no markers, the incidents come as tiles with the console's filters
     page.evaluate("gridgovMap.setView([39.025, 116.025], 14, {animate: false})")

@@ -64,15 +64,10 @@ def test_sign_in_first_then_only_local_assets(world, cast, world_db):
     assert {"/static/stats.js", "/static/hotspots.js", "/static/stats.css"} <= set(refs)
     assert external_urls(signed.text) == []
     # rural labels for the levels (GRIDGOV_LEVEL_LABELS)
-    world.app.state.settings.evaluation.level_labels = {"street": "乡镇 Township"}
+    world.app.state.settings.evaluation.level_labels = {"street": "乡镇"}
     page = world.get("/map/stats").text
     config = json.loads(re.search(r'id="gridgov-config">(.*?)</script>', page).group(1))
-    assert [lvl["label"] for lvl in config["levels"]] == [
-        "区县 District",
-        "乡镇 Township",
-        "社区 Community",
-        "网格 Grid",
-    ]
+    assert [lvl["label"] for lvl in config["levels"]] == ["区县", "乡镇", "社区", "网格"]
     assert config["period"] == {"from": "2025-10-14", "to": "2025-11-12"}  # 30 days to the clock
 
 
@@ -121,7 +116,7 @@ def test_choropleth_table_and_trend_in_an_offline_browser(live, world_db, browse
     expect(page).to_have_url(f"{live}/map/stats?from={WEEK_FROM}&to={WEEK_TO}")
     status = page.locator("#status")
     expect(status).to_have_attribute("data-state", "ready", timeout=WAIT)
-    expect(status).to_have_text("网格 Grid: 2 areas · 8 reported")
+    expect(status).to_have_text("Grid: 2 areas · 8 reported")
 
     # the choropleth: grid 1 (按期处置率 40 %) red, grid 2 (100 %) green
     g1 = page.locator(f'path[data-code="{G1}"]')
@@ -131,13 +126,13 @@ def test_choropleth_table_and_trend_in_an_offline_browser(live, world_db, browse
     assert (g1.get_attribute("data-value"), g2.get_attribute("data-value")) == ("0.4", "1")
     legend = page.locator("#gg-choropleth-legend li").all_inner_texts()
     assert legend == [
-        "按期处置率 on-time handling rate",
+        "on-time handling rate",
         "< 60%",
         "60% – 70%",
         "70% – 80%",
         "80% – 90%",
         "≥ 90%",
-        "无数据 no data",
+        "no data",
     ]
     # the table: worst first, then the total
     codes = page.locator("#gg-table tbody tr").evaluate_all("rs => rs.map(r => r.dataset.code)")
@@ -165,7 +160,7 @@ def test_choropleth_table_and_trend_in_an_offline_browser(live, world_db, browse
     expect(g1).to_have_attribute("fill", "#08519c")
     expect(g2).to_have_attribute("fill", "#eff3ff")
     expect(detail).to_have_attribute("data-state", "ready", timeout=WAIT)
-    expect(detail.locator("h3")).to_have_text("趋势 Trend · 上报数 reported")
+    expect(detail.locator("h3")).to_have_text("Trend · reported")
     expect(detail.locator("svg.gg-trend rect")).to_have_count(7)
     assert bars(page) == ["2", "1", "1", "0", "3", "0", "0"]
 
@@ -183,11 +178,11 @@ def test_choropleth_table_and_trend_in_an_offline_browser(live, world_db, browse
     hotspot = page.locator('[data-hotspot="H1"]')
     expect(hotspot).to_have_count(1, timeout=WAIT)
     hotspot.click()
-    expect(page.locator(".gg-hotspot")).to_contain_text("8 (在办 open 3)")
+    expect(page.locator(".gg-hotspot")).to_contain_text("8 (3 open)")
 
     # a coarser level redraws the map with streets
     page.select_option("select[name=level]", "street")
-    expect(status).to_have_text("街道 Street: 2 areas · 8 reported", timeout=WAIT)
+    expect(status).to_have_text("Street: 2 areas · 8 reported", timeout=WAIT)
     expect(page.locator('path[data-code="110199001"]')).to_have_attribute("data-value", "8")
 
     assert b.blocked == []

@@ -95,7 +95,7 @@ def test_department_filter_is_for_staff(
     ("path", "message"),
     [
         ("/tiles/grids/13/6748/3102.pbf?category=SJ", "takes no incident filters"),
-        (TILE + "?status=lost", "Unknown status lost"),
+        (TILE + "?status=lost", "未知状态 lost"),
     ],
 )
 def test_filters_refused_where_they_do_not_apply(

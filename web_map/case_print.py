@@ -14,43 +14,44 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from web_map.i18n import CHINESE, N_, Translator
 from web_map.pages import FAVICON, STATIC_URL
-from web_map.photo_labels import STAGES
+from web_map.photo_labels import STAGE_NAMES
 from web_map.workflow_labels import ACTIONS, SOURCES, STATUSES
 
 TEXT: dict[str, str] = {
-    "title": "案卷",
-    "heading": "GridGov 案卷 Case file",
-    "printed": "打印时间 Printed",
-    "print": "打印 Print",
-    "summary": "案件信息 Summary",
-    "map": "位置 Place",
-    "timeline": "经过 Timeline",
-    "photos": "照片 Photos",
-    "no_photos": "无照片 No photos",
-    "category": "类别 Category",
-    "status": "状态 Status",
-    "description": "描述 Description",
-    "source": "来源 Source",
-    "reported": "上报 Reported",
-    "due": "期限 Due",
-    "closed": "结案 Closed",
-    "department": "责任部门 Department",
-    "grid": "网格 Grid",
-    "community": "社区 Community",
-    "street": "街道 Street",
-    "building": "楼栋 Building",
-    "location": "坐标 Location",
-    "reporter": "报告人 Reporter",
-    "when": "时间 When",
-    "action": "操作 Action",
-    "change": "状态变化 Status",
-    "who": "经办 By",
-    "note": "说明 Note",
-    "taken": "拍摄 Taken",
-    "uploaded": "上传 Uploaded",
-    "hidden": "已对公众隐藏 Hidden from the public",
-    "scale": "图幅宽 Map width",
+    "title": N_("Case file"),
+    "heading": N_("Case file"),
+    "printed": N_("Printed"),
+    "print": N_("Print"),
+    "summary": N_("Summary"),
+    "map": N_("Place"),
+    "timeline": N_("Timeline"),
+    "photos": N_("Photos"),
+    "no_photos": N_("No photos"),
+    "category": N_("Category"),
+    "status": N_("Status"),
+    "description": N_("Description"),
+    "source": N_("Source"),
+    "reported": N_("Reported"),
+    "due": N_("Due"),
+    "closed": N_("Closed"),
+    "department": N_("Department"),
+    "grid": N_("Grid"),
+    "community": N_("Community"),
+    "street": N_("Street"),
+    "building": N_("Building"),
+    "location": N_("Location"),
+    "reporter": N_("Reporter"),
+    "when": N_("When"),
+    "action": N_("Action"),
+    "change": N_("Status"),
+    "who": N_("By"),
+    "note": N_("Note"),
+    "taken": N_("Taken"),
+    "uploaded": N_("Uploaded"),
+    "hidden": N_("Hidden from the public"),
+    "scale": N_("Map width"),
 }
 
 PRINT_CSS = """
@@ -87,9 +88,11 @@ def _when(value: Any, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def _label(table: Mapping[str, tuple[str, ...]], key: Any) -> str:
+def _label(table: Mapping[str, Any], key: Any, tr: Translator) -> str:
     entry = table.get(str(key))
-    return f"{entry[0]} {entry[1]}" if entry else str(key or "—")
+    if not entry:
+        return str(key or "—")
+    return tr(entry if isinstance(entry, str) else entry[0])
 
 
 def _area(entry: Any) -> str:
@@ -98,11 +101,11 @@ def _area(entry: Any) -> str:
     return f"{entry.get('name') or ''} ({entry.get('code')})".strip()
 
 
-def _row(term: str, value: str) -> str:
+def _row(term: str, value: str, tr: Translator) -> str:
     return f"<dt>{escape(TEXT[term])}</dt><dd>{escape(value)}</dd>"
 
 
-def _map_svg(place: dict[str, Any]) -> str:
+def _map_svg(place: dict[str, Any], tr: Translator) -> str:
     """The frame in SVG: x = lon scaled by cos(lat) so metres are square, y = -lat."""
     k = math.cos(math.radians(place["lat"]))
     x0, x1 = place["xmin"] * k, place["xmax"] * k
@@ -129,9 +132,9 @@ def _map_svg(place: dict[str, Any]) -> str:
     metres = side * 111_320  # one unit is a degree of latitude (x was scaled to match)
     return (
         f'<svg class="map" viewBox="{view}" preserveAspectRatio="xMidYMid meet" '
-        f'role="img" aria-label="{escape(TEXT["map"])}">'
+        f'role="img" aria-label="{escape(tr(TEXT["map"]))}">'
         f'<g transform="scale({k},1)">{"".join(shapes)}{point}</g></svg>'
-        f'<p class="meta">{escape(TEXT["scale"])}: {escape(_area_width(metres))}</p>'
+        f'<p class="meta">{escape(tr(TEXT["scale"]))}: {escape(_area_width(metres))}</p>'
     )
 
 
@@ -139,45 +142,59 @@ def _area_width(metres: float) -> str:
     return f"≈ {metres / 1000:.1f} km" if metres >= 1000 else f"≈ {metres:.0f} m"
 
 
-def _photos(photos: list[dict[str, Any]], tz: ZoneInfo) -> str:
+def _photos(photos: list[dict[str, Any]], tz: ZoneInfo, tr: Translator) -> str:
     if not photos:
-        return f"<p>{escape(TEXT['no_photos'])}</p>"
-    order = list(STAGES)
+        return f"<p>{escape(tr(TEXT['no_photos']))}</p>"
+    order = list(STAGE_NAMES)
     figures = []
     for p in sorted(photos, key=lambda p: (order.index(p["stage"]), p["id"])):
-        caption = [_label(STAGES, p["stage"]), f"{TEXT['uploaded']} {_when(p['uploaded_at'], tz)}"]
+        caption = [
+            _label(STAGE_NAMES, p["stage"], tr),
+            f"{tr(TEXT['uploaded'])} {_when(p['uploaded_at'], tz)}",
+        ]
         if p.get("captured_at"):
-            caption.append(f"{TEXT['taken']} {_when(p['captured_at'], tz)}")
+            caption.append(f"{tr(TEXT['taken'])} {_when(p['captured_at'], tz)}")
         if p.get("uploaded_by"):
             caption.append(str(p["uploaded_by"]))
         if p.get("hidden"):
-            caption.append(f"{TEXT['hidden']}: {p.get('hidden_reason') or ''}")
+            caption.append(f"{tr(TEXT['hidden'])}: {p.get('hidden_reason') or ''}")
         cls = ' class="hidden-photo"' if p.get("hidden") else ""
         figures.append(
             f'<figure{cls} data-photo="{int(p["id"])}" data-stage="{escape(p["stage"])}">'
-            f'<img src="{escape(p["url"])}" alt="{escape(_label(STAGES, p["stage"]))}">'
+            f'<img src="{escape(p["url"])}" alt="{escape(_label(STAGE_NAMES, p["stage"], tr))}">'
             f"<figcaption>{escape(' · '.join(caption))}</figcaption></figure>"
         )
     return f'<div class="photos">{"".join(figures)}</div>'
 
 
-def _timeline(events: list[dict[str, Any]], tz: ZoneInfo) -> str:
+def _timeline(events: list[dict[str, Any]], tz: ZoneInfo, tr: Translator) -> str:
     head = "".join(
         f"<th>{escape(TEXT[k])}</th>" for k in ("when", "action", "change", "who", "note")
     )
     rows = []
     for e in events:
-        move = _label(STATUSES, e["to_status"])
+        move = _label(STATUSES, e["to_status"], tr)
         if e.get("from_status") and e["from_status"] != e["to_status"]:
-            move = f"{_label(STATUSES, e['from_status'])} → {move}"
+            move = f"{_label(STATUSES, e['from_status'], tr)} → {move}"
         who = " · ".join(str(x) for x in (e.get("department"), e.get("actor")) if x)
-        cells = (_when(e["at"], tz), _label(ACTIONS, e["action"]), move, who, e.get("note") or "")
+        cells = (
+            _when(e["at"], tz),
+            _label(ACTIONS, e["action"], tr),
+            move,
+            who,
+            e.get("note") or "",
+        )
         rows.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def case_print_page(
-    doc: dict[str, Any], place: dict[str, Any], *, timezone: str, now: dt.datetime
+    doc: dict[str, Any],
+    place: dict[str, Any],
+    *,
+    timezone: str,
+    now: dt.datetime,
+    tr: Translator = CHINESE,
 ) -> str:
     """The whole printable page of one incident."""
     tz = ZoneInfo(timezone)
@@ -188,36 +205,37 @@ def case_print_page(
     lon, lat = doc["location"]["coordinates"]
     summary = "".join(
         [
-            _row("category", f"{doc['category']['name']} ({doc['category']['code']})"),
-            _row("status", _label(STATUSES, doc["status"])),
-            _row("description", doc.get("description") or "—"),
-            _row("source", _label(SOURCES, doc.get("source"))),
-            _row("reported", _when(doc.get("reported_at"), tz)),
-            _row("due", _when(doc.get("due_at"), tz)),
-            _row("closed", _when(doc.get("closed_at"), tz)),
-            _row("department", f"{dept.get('name') or '—'} {dept.get('code') or ''}".strip()),
-            _row("grid", _area(a.get("grid"))),
-            _row("community", _area(a.get("community"))),
-            _row("street", _area(a.get("street"))),
-            _row("building", building.get("name") or building.get("address") or "—"),
-            _row("location", f"{lon:.6f}, {lat:.6f} (WGS 84)"),
-            _row("reporter", " ".join(str(v) for v in reporter.values()) or "—"),
+            _row("category", f"{doc['category']['name']} ({doc['category']['code']})", tr),
+            _row("status", _label(STATUSES, doc["status"], tr), tr),
+            _row("description", doc.get("description") or "—", tr),
+            _row("source", _label(SOURCES, doc.get("source"), tr), tr),
+            _row("reported", _when(doc.get("reported_at"), tz), tr),
+            _row("due", _when(doc.get("due_at"), tz), tr),
+            _row("closed", _when(doc.get("closed_at"), tz), tr),
+            _row("department", f"{dept.get('name') or '—'} {dept.get('code') or ''}".strip(), tr),
+            _row("grid", _area(a.get("grid")), tr),
+            _row("community", _area(a.get("community")), tr),
+            _row("street", _area(a.get("street")), tr),
+            _row("building", building.get("name") or building.get("address") or "—", tr),
+            _row("location", f"{lon:.6f}, {lat:.6f} (WGS 84)", tr),
+            _row("reporter", " ".join(str(v) for v in reporter.values()) or "—", tr),
         ]
     )
-    title = f"{TEXT['title']} {doc['id']}"
+    title = f"{tr(TEXT['title'])} {doc['id']}"
+    timeline = _timeline(doc.get("events") or [], tz, tr)
     return f"""<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8">
+<html lang="{tr.html_lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title><link rel="icon" href="{FAVICON}">
 <style>{PRINT_CSS}</style>
 <script src="{STATIC_URL}/case_print.js" defer></script></head>
 <body id="gg-print-page" data-incident="{escape(doc["id"])}">
-<header><h1>{escape(TEXT["heading"])} · {escape(doc["id"])}</h1>
-<p class="meta">{escape(TEXT["printed"])} {escape(_when(now.isoformat(), tz))}</p>
-<p class="no-print"><button type="button" id="gg-print">{escape(TEXT["print"])}</button></p>
+<header><h1>{escape(tr(TEXT["heading"]))} · {escape(doc["id"])}</h1>
+<p class="meta">{escape(tr(TEXT["printed"]))} {escape(_when(now.isoformat(), tz))}</p>
+<p class="no-print"><button type="button" id="gg-print">{escape(tr(TEXT["print"]))}</button></p>
 </header>
-<div class="top"><section><h2>{escape(TEXT["summary"])}</h2><dl>{summary}</dl></section>
-<section><h2>{escape(TEXT["map"])}</h2>{_map_svg(place)}</section></div>
-<section><h2>{escape(TEXT["timeline"])}</h2>{_timeline(doc.get("events") or [], tz)}</section>
-<section><h2>{escape(TEXT["photos"])}</h2>{_photos(doc.get("photos") or [], tz)}</section>
+<div class="top"><section><h2>{escape(tr(TEXT["summary"]))}</h2><dl>{summary}</dl></section>
+<section><h2>{escape(tr(TEXT["map"]))}</h2>{_map_svg(place, tr)}</section></div>
+<section><h2>{escape(tr(TEXT["timeline"]))}</h2>{timeline}</section>
+<section><h2>{escape(tr(TEXT["photos"]))}</h2>{_photos(doc.get("photos") or [], tz, tr)}</section>
 </body></html>"""

@@ -22,6 +22,8 @@ import folium
 from branca.element import Element, Figure
 
 from api.settings import MapSettings
+from web_map.i18n import CHINESE, N_, Translator
+from web_map.templating import render
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_URL = "/static"
@@ -36,6 +38,7 @@ LOCAL_JS = [
 LOCAL_CSS = [
     ("leaflet_css", f"{STATIC_URL}/vendor/leaflet/leaflet.css"),
     ("gridgov_css", f"{STATIC_URL}/gridgov.css"),
+    ("shell_css", f"{STATIC_URL}/shell.css"),
 ]
 FAVICON = f"{STATIC_URL}/favicon.svg"
 # Leaflet.VectorGrid (bundled with its pbf decoder) draws /tiles/… vector tiles on canvas, for
@@ -49,12 +52,12 @@ BUILDINGS_MIN_ZOOM = 15  # below this a tile would hold thousands of unreadable 
 
 DEFAULT_CENTRE = (39.99, 116.33)  # Beijing, Haidian district
 DEFAULT_ZOOM = 11
-BASEMAP_FALLBACK_ATTRIBUTION = "底图 Base map"
+BASEMAP_FALLBACK_ATTRIBUTION = N_("Base map")
 # GridGov's own base map (api/routers/basemap.py), drawn from OpenStreetMap data.
 OWN_BASEMAP_URL = "/basemap/{z}/{x}/{y}.png"
 OWN_BASEMAP_ATTRIBUTION = "© OpenStreetMap contributors"
 OWN_BASEMAP_MAX_ZOOM = 20  # GRIDGOV_BASEMAP_MAX_ZOOM's default; Leaflet enlarges zoom 20 beyond
-BASEMAP_TEXT = {"switch": "底图", "title": "显示底图，或只显示空白底色 Base map or plain ground"}
+BASEMAP_TEXT = {"switch": N_("Base map"), "title": N_("Base map or plain ground")}
 
 
 @dataclass(frozen=True)
@@ -62,19 +65,17 @@ class AreaLevel:
     """How one level of the area hierarchy is named and drawn on every page."""
 
     level: str
-    zh: str
     en: str
-    plural: str
+    count: str  # "{n} grids": how a page says how many there are
     color: str
     weight: float
     fill_opacity: float
     z_index: int
     dash: str | None = None
 
-    @property
-    def label(self) -> str:
-        """Bilingual label, e.g. "网格 Grid"."""
-        return f"{self.zh} {self.en}"
+    def label(self, tr: Translator) -> str:
+        """The level's name in `tr`'s language, e.g. "网格"."""
+        return tr(self.en)
 
     @property
     def pane(self) -> str:
@@ -83,10 +84,12 @@ class AreaLevel:
 
 
 AREA_LEVELS: tuple[AreaLevel, ...] = (
-    AreaLevel("district", "区县", "District", "districts", "#6a3d9a", 3.0, 0.03, 410),
-    AreaLevel("street", "街道", "Street", "streets", "#1f78b4", 2.5, 0.03, 420),
-    AreaLevel("community", "社区", "Community", "communities", "#33a02c", 1.8, 0.04, 430, "6 4"),
-    AreaLevel("grid", "网格", "Grid", "grids", "#e6550d", 1.2, 0.10, 440),
+    AreaLevel("district", N_("District"), N_("{n} districts"), "#6a3d9a", 3.0, 0.03, 410),
+    AreaLevel("street", N_("Street"), N_("{n} streets"), "#1f78b4", 2.5, 0.03, 420),
+    AreaLevel(
+        "community", N_("Community"), N_("{n} communities"), "#33a02c", 1.8, 0.04, 430, "6 4"
+    ),
+    AreaLevel("grid", N_("Grid"), N_("{n} grids"), "#e6550d", 1.2, 0.10, 440),
 )
 
 
@@ -114,12 +117,18 @@ def figure_of(fmap: folium.Map) -> Figure:
 
 def base_map(
     settings: MapSettings,
+    tr: Translator = CHINESE,
     *,
     title: str,
+    shell: str = "",
     location: tuple[float, float] = DEFAULT_CENTRE,
     zoom: int = DEFAULT_ZOOM,
 ) -> folium.Map:
-    """A folium map that loads only local assets, on GridGov's base map or the configured one."""
+    """A folium map that loads only local assets, on GridGov's base map or the configured one.
+
+    `title` is an English message id; the page gets it, its catalogue and `shell` (the shared
+    header) in `tr`'s language.
+    """
     fmap = folium.Map(
         location=location,
         zoom_start=zoom,
@@ -138,8 +147,8 @@ def base_map(
         tiles=OWN_BASEMAP_URL if own else settings.basemap_url,
         attr=OWN_BASEMAP_ATTRIBUTION
         if own
-        else settings.basemap_attribution or BASEMAP_FALLBACK_ATTRIBUTION,
-        name=BASEMAP_FALLBACK_ATTRIBUTION,
+        else settings.basemap_attribution or tr(BASEMAP_FALLBACK_ATTRIBUTION),
+        name=tr(BASEMAP_FALLBACK_ATTRIBUTION),
         control=False,
         # Leaflet takes the map's zoom range from its layers: without these the base map would
         # stop every page at 18, where the console and the editor go to 20 and beyond.
@@ -147,7 +156,8 @@ def base_map(
         max_native_zoom=OWN_BASEMAP_MAX_ZOOM if own else 18,
     )
     tiles.add_to(fmap)
-    switch = {"map": fmap.get_name(), "layer": tiles.get_name(), "own": own, **BASEMAP_TEXT}
+    words = {k: tr(v) for k, v in BASEMAP_TEXT.items()}
+    switch = {"map": fmap.get_name(), "layer": tiles.get_name(), "own": own, **words}
     figure_of(fmap).html.add_child(
         RawHtml(
             '<script type="application/json" id="gridgov-basemap">'
@@ -155,9 +165,25 @@ def base_map(
         )
     )
     figure = figure_of(fmap)
-    figure.title = html.escape(title)  # branca writes the title into <title> unescaped
+    # branca writes the title into <title> unescaped
+    figure.title = html.escape(f"{tr(title)} · {tr('GridGov')}")
     figure.header.add_child(RawHtml(f'<link rel="icon" href="{FAVICON}" type="image/svg+xml">'))
+    # Before the scripts (header children come first): gridgov.js's t() reads it as it loads.
+    catalogue = json_for_script(tr.for_page())
+    figure.header.add_child(
+        RawHtml(f'<script type="application/json" id="gridgov-i18n">{catalogue}</script>')
+    )
+    if shell:
+        figure.html.add_child(RawHtml(shell))
+    fmap.gridgov_lang = tr.html_lang  # type: ignore[attr-defined]
     return fmap
+
+
+def render_page(fmap: folium.Map) -> str:
+    """The page's HTML, its <html> element carrying the page's language."""
+    markup = str(figure_of(fmap).render())
+    lang = getattr(fmap, "gridgov_lang", "zh-CN")
+    return markup.replace("<html>", f'<html lang="{lang}">', 1)
 
 
 def add_page_config(fmap: folium.Map, config: dict[str, Any]) -> None:
@@ -173,6 +199,7 @@ def area_layers(
     fmap: folium.Map,
     only: tuple[str, ...] | None = None,
     *,
+    tr: Translator = CHINESE,
     tiles: bool = False,
     labels: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
@@ -187,15 +214,15 @@ def area_layers(
         if only is not None and lvl.level not in only:
             continue
         folium.map.CustomPane(lvl.pane, z_index=lvl.z_index, pointer_events=True).add_to(fmap)
-        label = (labels or {}).get(lvl.level, lvl.label)
+        custom = (labels or {}).get(lvl.level)
+        label = custom or lvl.label(tr)
         group = folium.FeatureGroup(name=label, overlay=True, control=True, show=True)
         group.add_to(fmap)
         levels.append(
             {
                 "level": lvl.level,
                 "label": label,
-                "en": lvl.en,
-                "plural": lvl.plural,
+                "count": f"{custom} {{n}}" if custom else tr(lvl.count),
                 "layer": group.get_name(),
                 "pane": lvl.pane,
                 "style": {
@@ -226,7 +253,7 @@ def with_vectorgrid(js: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def building_layer(fmap: folium.Map) -> dict[str, Any]:
+def building_layer(fmap: folium.Map, tr: Translator = CHINESE) -> dict[str, Any]:
     """A pane and overlay for building footprints drawn from /tiles/buildings (zoom ≥ 15).
 
     Drawn above the grids but not interactive: a canvas layer on top would swallow the hover
@@ -234,7 +261,7 @@ def building_layer(fmap: folium.Map) -> dict[str, Any]:
     """
     pane = "gridgov-building"
     folium.map.CustomPane(pane, z_index=445, pointer_events=False).add_to(fmap)
-    group = folium.FeatureGroup(name="楼栋 Buildings", overlay=True, control=True, show=True)
+    group = folium.FeatureGroup(name=tr("Buildings"), overlay=True, control=True, show=True)
     group.add_to(fmap)
     return {
         "layer": group.get_name(),
@@ -245,25 +272,14 @@ def building_layer(fmap: folium.Map) -> dict[str, Any]:
     }
 
 
-def overview_page(settings: MapSettings, *, title: str = "GridGov · 网格总览 Overview") -> str:
+def overview_page(settings: MapSettings, tr: Translator = CHINESE, *, shell: str = "") -> str:
     """The overview map: all area levels as toggleable layers; a click tells who is responsible."""
-    fmap = base_map(settings, title=title)
-    levels = area_layers(fmap, labels=settings.level_labels)
+    fmap = base_map(settings, tr, title=N_("Overview"), shell=shell)
+    levels = area_layers(fmap, tr=tr, labels=settings.level_labels)
     folium.LayerControl(position="topright", collapsed=False).add_to(fmap)
-    figure_of(fmap).html.add_child(
-        RawHtml(
-            '<aside id="gridgov-panel" class="gg-panel" aria-label="GridGov">'
-            '<h1 class="gg-title">GridGov <span lang="zh-Hans">网格总览</span> Overview</h1>'
-            '<ul id="legend" class="gg-legend"></ul>'
-            '<p id="status" class="gg-status" role="status" aria-live="polite"'
-            ' data-state="loading">加载中 Loading…</p>'
-            '<p class="gg-hint">点击地图查看归属与责任部门 · '
-            "Click the map to see the grid and responsible departments.</p>"
-            "</aside>"
-        )
-    )
+    figure_of(fmap).html.add_child(RawHtml(render("overview.html", tr)))
     add_page_config(fmap, {"page": "overview", "levels": levels})
-    return str(figure_of(fmap).render())
+    return render_page(fmap)
 
 
 class _References(HTMLParser):

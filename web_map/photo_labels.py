@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from web_map.i18n import CHINESE, N_, Translator
+
 # stage → (Chinese, English); order is the loop's order.
 STAGES: dict[str, tuple[str, str]] = {
     "report": ("上报照片", "Reported"),
@@ -18,29 +20,38 @@ STAGES: dict[str, tuple[str, str]] = {
 }
 
 TEXT: dict[str, str] = {
-    "photos": "照片 Photos",
-    "camera": "拍照 Take a photo",
-    "add": "从相册选择 Choose photos",
-    "remove": "移除 Remove",
-    "none": "暂无照片 No photos yet",
-    "too_many": "最多 {max} 张照片 At most {max} photos",
-    "too_big": "照片过大（上限 {mb} MB）Photo too large (limit {mb} MB)",
-    "uploading": "上传中 Uploading…",
-    "use_gps": "使用照片拍摄位置 Use where the photo was taken",
-    "gps_found": "照片带有拍摄位置 This photo knows where it was taken",
-    "hidden": "已隐藏 Hidden from the public",
-    "close": "关闭 Close",
-    "hide": "对公众隐藏 Hide from the public",
-    "hide_reason": "隐藏理由（必填）Reason (required)",
-    "taken": "拍摄 Taken",
-    "by": "上传人 By",
-    "before_after": "处置前后对比 Before and after",
-    "upload_failed": "照片上传失败 Photo upload failed",
-    "print": "打印案卷 Print case file",
-    "after_photos": "处置后照片 Photos after the work",
-    "before_photos": "处置前照片 Photos before the work",
-    "verify_photos": "核查照片 Verification photos",
-    "info_photos": "补充照片 Photos with the information",
+    "photos": N_("Photos"),
+    "camera": N_("Take a photo"),
+    "add": N_("Choose photos"),
+    "remove": N_("Remove"),
+    "none": N_("No photos yet"),
+    "too_many": N_("At most {max} photos"),
+    "too_big": N_("Photo too large (limit {mb} MB)"),
+    "uploading": N_("Uploading…"),
+    "use_gps": N_("Use where the photo was taken"),
+    "gps_found": N_("This photo knows where it was taken"),
+    "hidden": N_("Hidden from the public"),
+    "close": N_("Close"),
+    "hide": N_("Hide from the public"),
+    "hide_reason": N_("Reason (required)"),
+    "taken": N_("Taken"),
+    "by": N_("By"),
+    "before_after": N_("Before and after"),
+    "upload_failed": N_("Photo upload failed"),
+    "print": N_("Print case file"),
+    "after_photos": N_("Photos after the work"),
+    "before_photos": N_("Photos before the work"),
+    "verify_photos": N_("Verification photos"),
+    "info_photos": N_("Photos with the information"),
+}
+
+# stage → English id of its name on the pages (STAGES keeps the print page's pair).
+STAGE_NAMES: dict[str, str] = {
+    "report": N_("Photos of the report"),
+    "info": N_("More information"),
+    "before": N_("Before"),
+    "after": N_("After"),
+    "verify": N_("Verification"),
 }
 
 # Which stage each workflow form's photos are uploaded as (api/services/photo_rules.py).
@@ -52,11 +63,13 @@ ACTION_STAGES: dict[str, list[str]] = {
 }
 
 
-def photo_labels(max_photos: int = 9, max_photo_bytes: int = 10 * 1024 * 1024) -> dict[str, Any]:
-    """The photo words and limits as JSON-ready data for a page config."""
+def photo_labels(
+    max_photos: int = 9, max_photo_bytes: int = 10 * 1024 * 1024, *, tr: Translator = CHINESE
+) -> dict[str, Any]:
+    """The photo words and limits, in `tr`'s language, as JSON-ready data for a page config."""
     return {
-        "photo_text": dict(TEXT),
-        "photo_stages": {k: {"zh": z, "en": e} for k, (z, e) in STAGES.items()},
+        "photo_text": {k: tr(v) for k, v in TEXT.items()},
+        "photo_stages": {k: {"label": tr(v)} for k, v in STAGE_NAMES.items()},
         "photo_action_stages": ACTION_STAGES,
         "photo_limits": {"max": max_photos, "bytes": max_photo_bytes},
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.settings import MapSettings
+from web_map.i18n import CHINESE, N_, Translator
 from web_map.pages import (
     AREA_LEVELS,
     LOCAL_CSS,
@@ -20,7 +21,9 @@ from web_map.pages import (
     add_page_config,
     base_map,
     figure_of,
+    render_page,
 )
+from web_map.templating import render
 
 PAGE_PATH = "/map/stats"
 STATS_JS = [
@@ -31,68 +34,26 @@ STATS_JS = [
 STATS_CSS = [*LOCAL_CSS, ("stats_css", f"{STATIC_URL}/stats.css")]
 DEFAULT_METRIC = "on_time_handling_rate"
 
-# Fixed markup; every piece of API data is added by stats.js as text.
-PANEL = """
-<aside id="gg-stats" class="gg-stats" aria-label="综合评价 Evaluation">
-  <header class="gg-stats-head">
-    <h1 class="gg-title">GridGov <span lang="zh-Hans">综合评价</span> Evaluation</h1>
-    <form method="post" action="/logout" class="gg-logout">
-      <button type="submit">退出 Sign out</button>
-    </form>
-  </header>
-  <p id="status" class="gg-status" role="status" aria-live="polite" data-state="loading">
-    加载中 Loading…</p>
-  <form id="gg-stats-form" class="gg-stats-form" aria-label="条件 Options">
-    <label>指标 Metric <select name="metric"></select></label>
-    <label>层级 Level <select name="level"></select></label>
-    <label>自 From <input type="date" name="from" required></label>
-    <label>至 To <input type="date" name="to" required></label>
-    <label class="gg-check"><input type="checkbox" name="hotspots">
-      热点 Hotspots (30 天 days)</label>
-    <a id="gg-csv" class="gg-csv" href="#" download>导出 CSV</a>
-  </form>
-  <ul id="gg-choropleth-legend" class="gg-choropleth-legend" aria-label="图例 Legend"></ul>
-  <section id="gg-flags" class="gg-flags" aria-label="负面清单 Negative list">
-    <h2>负面清单 Negative list</h2>
-    <ul id="gg-flag-list"></ul>
-  </section>
-  <nav class="gg-tabs" role="tablist">
-    <button type="button" role="tab" data-tab="area" aria-selected="true">区域 Areas</button>
-    <button type="button" role="tab" data-tab="department" aria-selected="false">部门
-      Departments</button>
-  </nav>
-  <div class="gg-table-wrap">
-    <table id="gg-table" class="gg-table" data-tab="area">
-      <thead></thead><tbody></tbody>
-    </table>
-  </div>
-</aside>
-<aside id="gg-detail" class="gg-detail" data-state="empty" aria-live="polite"
-  aria-label="详情 Details">
-  <p class="gg-hint">点击区域或表格行查看指标与趋势 · Click an area or a row for its figures and
-    trend.</p>
-</aside>
-"""
-
 
 def stats_page(
     settings: MapSettings,
+    tr: Translator = CHINESE,
     *,
+    shell: str = "",
     metrics: list[dict[str, Any]],
     period: dict[str, str],
     level_labels: dict[str, str] | None = None,
     timezone: str = "Asia/Shanghai",
-    title: str = "GridGov · 综合评价 Evaluation",
 ) -> str:
     """The evaluation map; `metrics` and the default `period` come from the API's router."""
-    fmap = base_map(settings, title=title)
+    fmap = base_map(settings, tr, title=N_("Evaluation"), shell=shell)
     fmap.default_js = list(STATS_JS)
     fmap.default_css = list(STATS_CSS)
     labels = level_labels or {}
     levels = [
-        {"level": lvl.level, "label": labels.get(lvl.level, lvl.label)} for lvl in AREA_LEVELS
+        {"level": lvl.level, "label": labels.get(lvl.level) or lvl.label(tr)} for lvl in AREA_LEVELS
     ]
-    figure_of(fmap).html.add_child(RawHtml(PANEL))
+    figure_of(fmap).html.add_child(RawHtml(render("stats.html", tr)))
     add_page_config(
         fmap,
         {
@@ -105,4 +66,4 @@ def stats_page(
             "timezone": timezone,
         },
     )
-    return str(figure_of(fmap).render())
+    return render_page(fmap)

@@ -7,69 +7,71 @@ from __future__ import annotations
 
 from typing import Any
 
-# status → (Chinese, English, marker colour); order is the loop's order.
-STATUSES: dict[str, tuple[str, str, str]] = {
-    "reported": ("已上报", "Reported", "#d62728"),
-    "registered": ("已立案", "Registered", "#ff7f0e"),
-    "dispatched": ("已派遣", "Dispatched", "#1f77b4"),
-    "in_progress": ("处置中", "In progress", "#9467bd"),
-    "handled": ("已处置", "Handled", "#17becf"),
-    "closed": ("已结案", "Closed", "#2ca02c"),
-    "rejected": ("已作废", "Rejected", "#7f7f7f"),
-    "suspended": ("挂账", "Suspended", "#8c564b"),
+from web_map.i18n import N_, Translator
+
+# status → (label, marker colour); order is the loop's order.
+STATUSES: dict[str, tuple[str, str]] = {
+    "reported": (N_("Reported"), "#d62728"),
+    "registered": (N_("Registered"), "#ff7f0e"),
+    "dispatched": (N_("Dispatched"), "#1f77b4"),
+    "in_progress": (N_("In progress"), "#9467bd"),
+    "handled": (N_("Handled"), "#17becf"),
+    "closed": (N_("Closed"), "#2ca02c"),
+    "rejected": (N_("Rejected"), "#7f7f7f"),
+    "suspended": (N_("Suspended"), "#8c564b"),
 }
 OPEN_STATUSES = ("reported", "registered", "dispatched", "in_progress", "handled", "suspended")
 
 # Workflow actions (api/services/workflow.py WHO), the two whistle endpoints, and the intake event.
-ACTIONS: dict[str, tuple[str, str]] = {
-    "report": ("上报", "Reported"),
-    "register": ("立案", "Register"),
-    "reject": ("作废", "Reject"),
-    "dispatch": ("派遣", "Dispatch"),
-    "accept": ("受理", "Accept"),
-    "return": ("退回", "Return"),
-    "handle": ("处置", "Handle"),
-    "verify": ("核查", "Verify"),
-    "self_handle": ("自处置", "Handle on the spot"),
-    "request_extension": ("申请延期", "Request extension"),
-    "approve_extension": ("审批延期", "Decide extension"),
-    "suspend": ("挂账", "Suspend"),
-    "reopen": ("恢复", "Reopen"),
-    "escalate": ("上报上级", "Escalate"),
-    "acknowledge": ("确认协办", "Acknowledge"),
-    "add_info": ("补充信息", "Add information"),
-    "urge": ("督办", "Urge"),
-    "rate": ("回访评价", "Rated"),
-    "review": ("不满意复核", "Sent back for review"),
-    "whistle": ("吹哨", "Whistle"),
-    "check_in": ("报到", "Check in"),
-    "reassign": ("重新分派", "Reassigned"),
-    "hide_photo": ("隐藏照片", "Photo hidden"),
+ACTIONS: dict[str, str] = {
+    "report": N_("Filed report"),
+    "register": N_("Register"),
+    "reject": N_("Reject"),
+    "dispatch": N_("Dispatch"),
+    "accept": N_("Accept"),
+    "return": N_("Return"),
+    "handle": N_("Handle"),
+    "verify": N_("Verify"),
+    "self_handle": N_("Handle on the spot"),
+    "request_extension": N_("Request extension"),
+    "approve_extension": N_("Decide extension"),
+    "suspend": N_("Suspend"),
+    "reopen": N_("Reopen"),
+    "escalate": N_("Escalate"),
+    "acknowledge": N_("Acknowledge"),
+    "add_info": N_("Add information"),
+    "urge": N_("Urge"),
+    "rate": N_("Rated"),
+    "review": N_("Sent back for review"),
+    "whistle": N_("Whistle"),
+    "check_in": N_("Check in"),
+    "reassign": N_("Reassigned"),
+    "hide_photo": N_("Photo hidden"),
 }
 
-SOURCES: dict[str, tuple[str, str]] = {
-    "resident": ("居民", "Resident"),
-    "patrol": ("巡查", "Patrol"),
-    "hotline": ("热线", "Hotline"),
-    "officer": ("网格员", "Grid officer"),
-    "api": ("接口", "API"),
-    "open311": ("Open311", "Open311 app"),
+SOURCES: dict[str, str] = {
+    "resident": N_("Resident"),
+    "patrol": N_("Patrol"),
+    "hotline": N_("Hotline"),
+    "officer": N_("Grid officer"),
+    "api": N_("API"),
+    "open311": N_("Open311 app"),
 }
 
-METHODS: dict[str, tuple[str, str]] = {
-    "building": ("楼栋", "the building's grid"),
-    "inside": ("网格内", "inside the grid"),
-    "nearest": ("最近网格", "nearest grid"),
-    "outside": ("无网格", "no grid here: the covering area"),
+METHODS: dict[str, str] = {
+    "building": N_("the building's grid"),
+    "inside": N_("inside the grid"),
+    "nearest": N_("nearest grid"),
+    "outside": N_("no grid here: the covering area"),
 }
 
 
-def labels() -> dict[str, Any]:
-    """The label tables as JSON-ready data for a page config."""
+def labels(tr: Translator) -> dict[str, Any]:
+    """The label tables in `tr`'s language as JSON-ready data for a page config."""
     return {
-        "statuses": {k: {"zh": z, "en": e, "color": c} for k, (z, e, c) in STATUSES.items()},
+        "statuses": {k: {"label": tr(t), "color": c} for k, (t, c) in STATUSES.items()},
         "open_statuses": list(OPEN_STATUSES),
-        "actions": {k: {"zh": z, "en": e} for k, (z, e) in ACTIONS.items()},
-        "sources": {k: {"zh": z, "en": e} for k, (z, e) in SOURCES.items()},
-        "methods": {k: {"zh": z, "en": e} for k, (z, e) in METHODS.items()},
+        "actions": {k: {"label": tr(t)} for k, t in ACTIONS.items()},
+        "sources": {k: {"label": tr(t)} for k, t in SOURCES.items()},
+        "methods": {k: {"label": tr(t)} for k, t in METHODS.items()},
     }

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import ClockDep, ConnDep, OptionalUser, SettingsDep
+from api.locale import TranslatorDep
 from api.services.case_file import case_map, require_case_file
 from api.services.workflow_view import incident_document
 from web_map.case_print import case_print_page
@@ -18,7 +19,12 @@ CaseId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_
 
 @router.get("/cases/{incident_id}/print", response_class=HTMLResponse, response_model=None)
 def case_file_print(
-    incident_id: CaseId, conn: ConnDep, settings: SettingsDep, user: OptionalUser, clock: ClockDep
+    incident_id: CaseId,
+    conn: ConnDep,
+    settings: SettingsDep,
+    user: OptionalUser,
+    clock: ClockDep,
+    tr: TranslatorDep,
 ) -> HTMLResponse | RedirectResponse:
     """One A4 page: summary, map of the place, timeline and photos, for printing."""
     if user is None:
@@ -26,6 +32,6 @@ def case_file_print(
     require_case_file(conn, user, incident_id)
     doc = incident_document(conn, incident_id, user, full=True)
     html = case_print_page(
-        doc, case_map(conn, incident_id), timezone=settings.calendar.timezone, now=clock()
+        doc, case_map(conn, incident_id), timezone=settings.calendar.timezone, now=clock(), tr=tr
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import OptionalUser, SettingsDep
+from api.locale import TranslatorDep
+from api.routers.pages_shell import page_shell
 from web_map.edit import edit_page
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -21,10 +23,11 @@ def _login_redirect(request: Request) -> RedirectResponse:
 
 @router.get("/map/edit", response_class=HTMLResponse, response_model=None)
 def edit_map(
-    request: Request, settings: SettingsDep, user: OptionalUser
+    request: Request, settings: SettingsDep, user: OptionalUser, tr: TranslatorDep
 ) -> HTMLResponse | RedirectResponse:
     """The boundary editor; anonymous visitors are sent to sign in first."""
     if user is None:
         return _login_redirect(request)
     # The page is the same for everyone, but only signed-in users may see it: never cache it.
-    return HTMLResponse(edit_page(settings.map), headers={"Cache-Control": "no-store"})
+    html = edit_page(settings.map, tr, shell=page_shell(tr, user, "/map/edit"))
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -8,26 +8,23 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import SESSION_COOKIE, ConnDep, CurrentUser, SettingsDep
+from api.error_messages import localise
 from api.errors import DomainError
+from api.locale import TranslatorDep
 from api.origin import require_same_origin
 from api.responses import JSON
+from api.routers.pages_shell import safe_next
 from api.services.sessions import login, logout, session_for_cookie
 from web_map.login import login_page
+from web_map.shell import home_of
 
 router = APIRouter(tags=["session"])
 
 
-def _safe_next(url: str | None) -> str:
-    """Only same-site paths: never redirect a user to another host after signing in."""
-    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
-        return url
-    return "/"
-
-
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_form(next: str | None = None) -> HTMLResponse:
+def login_form(tr: TranslatorDep, next: str | None = None) -> HTMLResponse:
     """The sign-in form."""
-    return HTMLResponse(login_page(next_url=_safe_next(next)))
+    return HTMLResponse(login_page(tr, next_url=safe_next(next)))
 
 
 # Login CSRF: a session token cannot guard the form that creates the session (api/origin.py).
@@ -41,18 +38,23 @@ def login_submit(
     request: Request,
     conn: ConnDep,
     settings: SettingsDep,
+    tr: TranslatorDep,
     name: Annotated[str, Form(max_length=200)],
     password: Annotated[str, Form(max_length=1000)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> HTMLResponse | RedirectResponse:
-    """Check the password, set the session cookie and go back to the page asked for."""
-    target = _safe_next(next)
+    """Check the password, set the session cookie and go back to the page asked for (or, from a
+    plain /login, on to the role's home page)."""
+    target = safe_next(next)
     try:
-        cookie, _session = login(conn, name, password, settings.api.session_hours)
+        cookie, session = login(conn, name, password, settings.api.session_hours)
     except DomainError as exc:
+        error = localise(exc.message, tr)
         return HTMLResponse(
-            login_page(next_url=target, error=exc.message, name=name), status_code=401
+            login_page(tr, next_url=target, error=error, name=name), status_code=401
         )
+    if target == "/":
+        target = home_of(session.user.role)
     response = RedirectResponse(target, status_code=303)
     secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
     response.set_cookie(

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import ClockDep, OptionalUser, SettingsDep
+from api.locale import TranslatorDep
+from api.routers.pages_shell import page_shell
 from api.services.stats import DEFAULT_DAYS, METRICS
 from web_map.stats import PAGE_PATH, stats_page
 
@@ -18,7 +20,7 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 @router.get(PAGE_PATH, response_class=HTMLResponse, response_model=None)
 def stats_map(
-    request: Request, settings: SettingsDep, user: OptionalUser, clock: ClockDep
+    request: Request, settings: SettingsDep, user: OptionalUser, clock: ClockDep, tr: TranslatorDep
 ) -> HTMLResponse | RedirectResponse:
     """Choropleth + table + trend; anonymous visitors sign in first and come back here."""
     if user is None:
@@ -29,9 +31,11 @@ def stats_map(
         "from": (today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
         "to": today.isoformat(),
     }
-    metrics = [{"key": m.key, "label": m.label, "kind": m.kind, "good": m.good} for m in METRICS]
+    metrics = [{"key": m.key, "label": tr(m.en), "kind": m.kind, "good": m.good} for m in METRICS]
     html = stats_page(
         settings.map,
+        tr,
+        shell=page_shell(tr, user, PAGE_PATH),
         metrics=metrics,
         period=period,
         level_labels=settings.evaluation.level_labels,

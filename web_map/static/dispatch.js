@@ -24,6 +24,7 @@
   "use strict";
 
   const G = window.GridGov;
+  const t = G.t;
   const el = G.el;
   const LIST_MAX = 300; // entries in the side list; the map shows them all
   const STREAM_KINDS = ["incident", "status", "whistle", "check_in", "update"];
@@ -66,7 +67,7 @@
 
   function label(table, code) {
     const entry = (state.config[table] || {})[code];
-    return entry ? entry.zh + " " + entry.en : String(code);
+    return entry ? entry.label : String(code);
   }
 
   function statusColor(code) {
@@ -77,7 +78,7 @@
   function when(iso) {
     if (!iso) return "—";
     const date = new Date(iso);
-    return isNaN(date) ? String(iso) : date.toLocaleString("zh-CN", { hour12: false });
+    return isNaN(date) ? String(iso) : G.when(iso);
   }
 
   function departmentText(code) {
@@ -112,12 +113,12 @@
 
   /** An API error in words, with what the user may do instead when the API says so. */
   function problemText(result) {
-    if (result.status === 0) return "网络错误 Network error: the server could not be reached.";
+    if (result.status === 0) return t("Network error: the server could not be reached.");
     let text = G.errorMessage(result);
     const details = result.body && result.body.error && result.body.error.details;
     if (details && Array.isArray(details.allowed_for_you)) {
       const allowed = details.allowed_for_you.map((a) => label("actions", a));
-      text += " 可执行 You may: " + (allowed.length ? allowed.join(", ") : "—");
+      text += " " + t("You may:") + " " + (allowed.length ? allowed.join(", ") : "—");
     }
     if (details && Array.isArray(details.problems) && details.problems.length > 1) {
       text += " " + details.problems.map((p) => p.field + ": " + p.problem).join("; ");
@@ -193,7 +194,7 @@
         },
       },
       p.overdue ? "!" : "",
-      whistled ? el("span", { className: "gg-inc-whistle" }, "哨") : null
+      whistled ? el("span", { className: "gg-inc-whistle" }, t("W")) : null
     );
     node.style.backgroundColor = statusColor(p.status);
     return L.divIcon({ html: node, className: "gg-inc-icon", iconSize: [22, 22], iconAnchor: [11, 11] });
@@ -302,8 +303,8 @@
         el("span", { className: "gg-list-id" }, id),
         el("span", { className: "gg-list-status" }, label("statuses", p.status)),
         el("span", { className: "gg-list-cat" }, p.category_name || p.category),
-        p.overdue ? el("span", { className: "gg-flag gg-flag-overdue" }, "超期 Overdue") : null,
-        state.whistled.has(id) ? el("span", { className: "gg-flag gg-flag-whistle" }, "吹哨") : null
+        p.overdue ? el("span", { className: "gg-flag gg-flag-overdue" }, t("Overdue")) : null,
+        state.whistled.has(id) ? el("span", { className: "gg-flag gg-flag-whistle" }, t("Whistled")) : null
       );
       return el(
         "li",
@@ -313,17 +314,17 @@
     });
     list.replaceChildren(...items);
     const total = state.features.size;
-    const shown = total > LIST_MAX ? " (列出 listing " + LIST_MAX + ")" : "";
+    const shown = total > LIST_MAX ? " " + t("(listing {n})", { n: LIST_MAX }) : "";
     if (state.large) {
       // more match than one page: the count is unknown here; the map shows them all
       G.setStatus(
         "ready",
-        "超过 over " + state.config.incident_tiles.markers_max + " 件事件 incidents; 列出最新 listing the newest "
-          + Math.min(total, LIST_MAX) + "; 放大地图查看标记 zoom in for markers"
+        t("Over {max} incidents; listing the newest {n}; zoom in for markers",
+          { max: state.config.incident_tiles.markers_max, n: Math.min(total, LIST_MAX) })
       );
       return;
     }
-    G.setStatus("ready", total + " 件事件 incidents" + shown);
+    G.setStatus("ready", t("{n} incidents", { n: G.number(total) }) + shown);
   }
 
   /** Open whistles on incidents the user may follow (GET /api/v1/whistles?open=true). */
@@ -386,7 +387,7 @@
     const ticket = (state.loadTicket += 1);
     state.filters = readFilters();
     state.loading = true;
-    G.setStatus("loading", "加载中 Loading…");
+    G.setStatus("loading", t("Loading…"));
     let page;
     let features;
     let whistles;
@@ -401,7 +402,7 @@
     } catch (error) {
       if (ticket === state.loadTicket) {
         state.loading = false;
-        G.setStatus("error", "无法加载事件 Could not load incidents: " + error.message);
+        G.setStatus("error", t("Could not load incidents:") + " " + error.message);
       }
       return;
     }
@@ -529,7 +530,7 @@
     if (result.body.next_cursor) {
       G.setStatus(
         "ready",
-        "视野内超过 over " + spec.view_max + " 件事件 incidents in view; 显示最新 showing the newest — 请放大 zoom in"
+        t("Over {max} incidents in view; showing the newest — zoom in", { max: spec.view_max })
       );
     }
     state.view = view;
@@ -599,12 +600,12 @@
     // Same origin: the session cookie goes along and authenticates the stream. The browser
     // reconnects by itself and sends Last-Event-ID, so nothing is missed in between.
     const source = new EventSource(state.api + "/stream");
-    source.addEventListener("open", () => setLive("live", "● 实时 Live"));
+    source.addEventListener("open", () => setLive("live", "● " + t("Live")));
     source.addEventListener("error", () => {
       if (source.readyState === EventSource.CLOSED) {
-        setLive("closed", "实时连接已断开，请刷新页面 Live updates stopped: reload the page.");
+        setLive("closed", t("Live updates stopped: reload the page."));
       } else {
-        setLive("connecting", "重新连接中 Reconnecting…");
+        setLive("connecting", t("Reconnecting…"));
       }
     });
     for (const kind of STREAM_KINDS) source.addEventListener(kind, onLive);
@@ -632,8 +633,8 @@
     const form = document.getElementById("gg-filters");
     const status = form.elements.namedItem("status");
     status.replaceChildren(
-      el("option", { value: config.open_statuses.join(","), selected: "selected" }, "未结 Open"),
-      el("option", { value: "" }, "全部 All"),
+      el("option", { value: config.open_statuses.join(","), selected: "selected" }, t("Open")),
+      el("option", { value: "" }, t("All")),
       ...Object.keys(config.statuses).map((code) => el("option", { value: code }, label("statuses", code)))
     );
     if ((state.user.role === "dispatcher" || state.user.role === "officer") && state.user.area) {
@@ -665,10 +666,12 @@
   async function fillAreaCodes() {
     const list = document.getElementById("gg-area-codes");
     const options = [];
+    // the picker is searched by name as well as code: each option is labelled "name · level"
+    const levelNames = { district: t("District"), street: t("Street"), community: t("Community"), grid: t("Grid") };
     for (const level of ["district", "street", "community"]) {
       try {
         const features = await G.fetchAllFeatures(state.api + "/areas?level=" + level + "&limit=1000", 5);
-        for (const f of features) options.push(el("option", { value: f.properties.code }, f.properties.name + " · " + level));
+        for (const f of features) options.push(el("option", { value: f.properties.code }, f.properties.name + " · " + levelNames[level]));
       } catch (_ignored) {
         // the datalist is a convenience; typing a code still works
       }
@@ -678,7 +681,7 @@
     const grids = G.layers.grid && G.layers.grid.getLayers ? G.layers.grid.getLayers() : [];
     for (const layer of grids) {
       const p = layer.feature.properties;
-      options.push(el("option", { value: p.code }, p.name + " · grid"));
+      options.push(el("option", { value: p.code }, p.name + " · " + levelNames.grid));
     }
     list.replaceChildren(...options);
   }
@@ -691,8 +694,8 @@
         dot.style.backgroundColor = statusColor(code);
         return el("li", { dataset: { status: code } }, dot, label("statuses", code));
       }),
-      el("li", {}, el("span", { className: "gg-dot gg-dot-overdue" }), "超期 Overdue"),
-      el("li", {}, el("span", { className: "gg-flag gg-flag-whistle" }, "哨"), "吹哨 Whistled")
+      el("li", {}, el("span", { className: "gg-dot gg-dot-overdue" }), t("Overdue")),
+      el("li", {}, el("span", { className: "gg-flag gg-flag-whistle" }, t("W")), t("Whistled"))
     );
   }
 
@@ -720,7 +723,7 @@
     state.user = session.body.user;
     state.csrf = session.body.csrf_token;
     const who = document.getElementById("gg-user");
-    who.textContent = state.user.name + " · " + state.user.role
+    who.textContent = state.user.name + " · " + G.roleLabel(state.user.role)
       + (state.user.area ? " · " + state.user.area : "")
       + (state.user.department ? " · " + state.user.department : "");
     who.dataset.state = "ready";

@@ -11,9 +11,12 @@
   "use strict";
 
   const G = window.GridGov;
+  const t = G.t;
   const state = G.dispatch;
   const { el, label, statusColor, when, departmentText, areaText, post, problemText } = state;
   const upsert = (feature) => state.upsert(feature);
+  // events by someone not signed in (a resident's report, an Open311 app) carry the actor "public"
+  const actorText = (actor) => (actor === "public" ? t("Public (not signed in)") : actor);
   const renderListSoon = () => state.renderListSoon();
   state.extraForms = state.extraForms || {};
 
@@ -28,7 +31,7 @@
     const node = panel();
     node.dataset.state = "loading";
     node.dataset.incident = id;
-    node.replaceChildren(el("p", { className: "gg-hint" }, "加载中 Loading " + id + "…"));
+    node.replaceChildren(el("p", { className: "gg-hint" }, t("Loading {id}…", { id: id })));
     renderListSoon();
     await refreshDetail(true);
   }
@@ -77,35 +80,36 @@
 
   function explanation(doc) {
     const a = doc.assignment || {};
-    const method = a.method ? a.method + " · " + label("methods", a.method) : "—";
+    const method = a.method ? label("methods", a.method) : "—";
     const distance = a.method === "nearest" || a.method === "outside"
       ? " (" + Number(a.distance_m || 0).toFixed(1) + " m)" : "";
     const rows = [
-      ...fact("方式 Method", method + distance, "method"),
-      ...fact("网格 Grid", areaText(a.grid), "grid"),
-      ...fact("社区 Community", areaText(a.community)),
-      ...fact("街道 Street", areaText(a.street)),
-      ...fact("区县 District", areaText(a.district)),
+      ...fact(t("Method"), method + distance, "method"),
+      ...fact(t("Grid"), areaText(a.grid), "grid"),
+      ...fact(t("Community"), areaText(a.community)),
+      ...fact(t("Street"), areaText(a.street)),
+      ...fact(t("District"), areaText(a.district)),
     ];
     if (a.building) {
-      rows.push(...fact("楼栋 Building", a.building.name || "#" + a.building.id));
+      rows.push(...fact(t("Building"), a.building.name || "#" + a.building.id));
     }
     const near = (a.near_boundary || []).map((n) => n.code + " (" + Number(n.distance_m).toFixed(1) + " m)");
-    rows.push(...fact("邻近网格 Near boundary", near.length ? near.join(", ") : "—", "near"));
+    rows.push(...fact(t("Near boundary"), near.length ? near.join(", ") : "—", "near"));
     let rule;
     if (a.rule) {
-      rule = "#" + a.rule.id + ": 类别 category " + (a.rule.category_prefix || "*") + " + 区域 area "
-        + (a.rule.area_prefix || "*") + " → " + departmentText(a.department && a.department.code)
-        + " (优先级 priority " + a.rule.priority + ")";
+      rule = t("#{id}: category {category} + area {area} → {department} (priority {priority})", {
+        id: a.rule.id, category: a.rule.category_prefix || "*", area: a.rule.area_prefix || "*",
+        department: departmentText(a.department && a.department.code), priority: a.rule.priority,
+      });
     } else {
-      rule = "无匹配规则：属地兜底 No rule matched: the territorial unit → "
+      rule = t("No rule matched: the territorial unit →") + " "
         + departmentText(a.department && a.department.code);
     }
-    rows.push(...fact("规则 Rule", rule, "rule"));
+    rows.push(...fact(t("Rule"), rule, "rule"));
     return el(
       "section",
       { className: "gg-section gg-explain", dataset: { method: a.method || "" } },
-      el("h3", {}, "分派依据 Why here and why them"),
+      el("h3", {}, t("Why here and why them")),
       el("dl", { className: "gg-facts" }, rows)
     );
   }
@@ -116,7 +120,7 @@
     return el(
       "section",
       { className: "gg-section gg-whistles" },
-      el("h3", {}, "吹哨报到 Whistles"),
+      el("h3", {}, t("Whistles")),
       el(
         "ul",
         {},
@@ -124,7 +128,7 @@
           el(
             "li",
             { dataset: { whistle: String(w.id), open: w.open ? "true" : "false" } },
-            "#" + w.id + " " + when(w.called_at) + " · 时限 deadline " + when(w.deadline_at),
+            "#" + w.id + " " + when(w.called_at) + " · " + t("deadline {when}", { when: when(w.deadline_at) }),
             el(
               "ul",
               {},
@@ -154,14 +158,14 @@
         el("span", { className: "gg-tl-head" }, parts.join(" · ")),
         el("span", { className: "gg-tl-move" }, move),
         e.department ? el("span", { className: "gg-tl-dept" }, departmentText(e.department)) : null,
-        e.actor ? el("span", { className: "gg-tl-actor" }, e.actor) : null,
+        e.actor ? el("span", { className: "gg-tl-actor" }, actorText(e.actor)) : null,
         e.note ? el("span", { className: "gg-tl-note" }, e.note) : null
       );
     });
     return el(
       "section",
       { className: "gg-section" },
-      el("h3", {}, "经过 Timeline"),
+      el("h3", {}, t("Timeline")),
       el("ol", { id: "gg-timeline", className: "gg-timeline" }, items)
     );
   }
@@ -174,22 +178,22 @@
     const badge = el("span", { className: "gg-badge", dataset: { status: doc.status } }, label("statuses", doc.status));
     badge.style.backgroundColor = statusColor(doc.status);
     const facts = [
-      ...fact("类别 Category", doc.category.name + " (" + doc.category.code + ")", "category"),
-      ...fact("来源 Source", label("sources", doc.source), "source"),
-      ...fact("上报 Reported", when(doc.reported_at), "reported_at"),
-      ...fact("期限 Due", when(doc.due_at), "due_at"),
-      ...fact("责任部门 Department", departmentText(lead), "department"),
+      ...fact(t("Category"), doc.category.name + " (" + doc.category.code + ")", "category"),
+      ...fact(t("Source"), label("sources", doc.source), "source"),
+      ...fact(t("Reported at"), when(doc.reported_at), "reported_at"),
+      ...fact(t("Due"), when(doc.due_at), "due_at"),
+      ...fact(t("Responsible department"), departmentText(lead), "department"),
     ];
     if (supporting.length) {
-      facts.push(...fact("协办 Supporting", supporting.map((s) =>
+      facts.push(...fact(t("Supporting"), supporting.map((s) =>
         (s.name || s.code) + (s.acknowledged_at ? " ✓" : "")).join(", ")));
     }
-    facts.push(...fact("责任区域 Responsible area", areaText(doc.responsible_area), "responsible_area"));
-    if (doc.escalation_level) facts.push(...fact("升级 Escalations", String(doc.escalation_level)));
-    if (doc.rework_count) facts.push(...fact("返工 Rework", String(doc.rework_count)));
-    if (doc.urge_count) facts.push(...fact("督办 Urged", String(doc.urge_count) + " 次 times", "urge_count"));
+    facts.push(...fact(t("Responsible area"), areaText(doc.responsible_area), "responsible_area"));
+    if (doc.escalation_level) facts.push(...fact(t("Escalations"), String(doc.escalation_level)));
+    if (doc.rework_count) facts.push(...fact(t("Rework"), String(doc.rework_count)));
+    if (doc.urge_count) facts.push(...fact(t("Urged"), t("{n} times", { n: doc.urge_count }), "urge_count"));
     if (doc.extension_request) {
-      facts.push(...fact("延期申请 Extension asked", when(doc.extension_request.until)));
+      facts.push(...fact(t("Extension asked"), when(doc.extension_request.until)));
     }
     const actions = (doc.allowed_actions || []).map((action) =>
       el("button", { type: "button", className: "gg-action", dataset: { action: action } }, label("actions", action))
@@ -200,11 +204,11 @@
         { className: "gg-case-head" },
         el("h2", {}, doc.id),
         badge,
-        doc.overdue ? el("span", { className: "gg-flag gg-flag-overdue" }, "超期 Overdue") : null,
-        whistled ? el("span", { className: "gg-flag gg-flag-whistle" }, "吹哨 Whistled") : null,
-        el("button", { type: "button", className: "gg-close", "aria-label": "关闭 Close" }, "×")
+        doc.overdue ? el("span", { className: "gg-flag gg-flag-overdue" }, t("Overdue")) : null,
+        whistled ? el("span", { className: "gg-flag gg-flag-whistle" }, t("Whistled")) : null,
+        el("button", { type: "button", className: "gg-close", "aria-label": t("Close") }, "×")
       ),
-      el("p", { className: "gg-desc", dataset: { field: "description" } }, doc.description || "（无描述 no description）"),
+      el("p", { className: "gg-desc", dataset: { field: "description" } }, doc.description || t("(no description)")),
       el("dl", { className: "gg-facts" }, facts),
       explanation(doc),
       G.photos.gallery(doc.photos, { hide: ["admin", "dispatcher", "officer"].includes(state.user.role) ? { api: state.api, post, after: () => refreshDetail(true) } : null }),
@@ -213,9 +217,9 @@
       el(
         "section",
         { className: "gg-section" },
-        el("h3", {}, "操作 Actions"),
+        el("h3", {}, t("Actions")),
         el("div", { id: "gg-actions", className: "gg-actions" },
-          actions.length ? actions : el("p", { className: "gg-hint" }, "您现在无可执行的操作 Nothing for you to do now.")),
+          actions.length ? actions : el("p", { className: "gg-hint" }, t("Nothing for you to do now."))),
         el("div", { id: "gg-form-slot" })
       ),
       timeline(doc),
@@ -240,7 +244,7 @@
         Math.round(d.distance_m) + " m · " + d.age_hours + " h")
     );
     const section = el("section", { className: "gg-section", id: "gg-duplicates" },
-      el("h3", {}, "可能重复 Possible duplicates"), el("ul", {}, list));
+      el("h3", {}, t("Possible duplicates")), el("ul", {}, list));
     const actions = document.getElementById("gg-actions");
     if (actions && actions.parentNode) actions.parentNode.before(section);
   }
@@ -271,15 +275,15 @@
 
   function noteField(action) {
     const needs = {
-      return: "退回理由 Reason (not ours because…)",
-      handle: "处置情况 What was done",
-      self_handle: "处置情况 What was done",
-      request_extension: "延期理由 Reason",
-      suspend: "挂账理由 Reason",
-      escalate: "上报理由 Reason",
-      add_info: "补充信息 Information",
+      return: t("Reason (not ours because…)"),
+      handle: t("What was done"),
+      self_handle: t("What was done"),
+      request_extension: t("Reason for the extension"),
+      suspend: t("Reason for suspending"),
+      escalate: t("Reason for escalating"),
+      add_info: t("Information"),
     };
-    return needs[action] ? textField("note", needs[action], true, true) : textField("note", "备注 Note", false, true);
+    return needs[action] ? textField("note", needs[action], true, true) : textField("note", t("Note"), false, true);
   }
 
   function pendingCheckIns(doc) {
@@ -300,16 +304,16 @@
     switch (action) {
       case "reject":
         return [
-          el("label", {}, "理由 Reason", el("select", { name: "reason" },
-            el("option", { value: "invalid" }, "无效 Invalid"),
-            el("option", { value: "duplicate" }, "重复 Duplicate"))),
-          textField("duplicate_of", "重复于 Duplicate of (incident id)", false, false),
+          el("label", {}, t("Reason"), el("select", { name: "reason" },
+            el("option", { value: "invalid" }, t("Invalid")),
+            el("option", { value: "duplicate" }, t("Duplicate")))),
+          textField("duplicate_of", t("Duplicate of (incident id)"), false, false),
           noteField(action),
         ];
       case "dispatch":
         return [
-          departmentSelect("department", "主办部门 Lead department", lead),
-          departmentChecks("supporting", "协办部门 Supporting departments (optional)", null),
+          departmentSelect("department", t("Lead department"), lead),
+          departmentChecks("supporting", t("Supporting departments (optional)"), null),
           noteField(action),
         ];
       case "handle":
@@ -318,36 +322,36 @@
         return [noteField(action), ...G.photos.formPickers(state, action)];
       case "verify":
         return [
-          el("fieldset", { className: "gg-checks" }, el("legend", {}, "核查结果 Result"),
-            el("label", { className: "gg-check" }, el("input", { type: "radio", name: "passed", value: "true", checked: "checked" }), "通过，结案 Passed: close"),
-            el("label", { className: "gg-check" }, el("input", { type: "radio", name: "passed", value: "false" }), "不通过，返工 Failed: rework")),
+          el("fieldset", { className: "gg-checks" }, el("legend", {}, t("Result")),
+            el("label", { className: "gg-check" }, el("input", { type: "radio", name: "passed", value: "true", checked: "checked" }), t("Passed: close")),
+            el("label", { className: "gg-check" }, el("input", { type: "radio", name: "passed", value: "false" }), t("Failed: rework"))),
           noteField(action),
           ...G.photos.formPickers(state, action),
         ];
       case "request_extension":
-        return [el("label", {}, "延期至 Until *", el("input", { type: "datetime-local", name: "until", required: "required" })), noteField(action)];
+        return [el("label", {}, t("Until *"), el("input", { type: "datetime-local", name: "until", required: "required" })), noteField(action)];
       case "approve_extension":
         return [
-          el("label", { className: "gg-check" }, el("input", { type: "checkbox", name: "approved", value: "true", checked: "checked" }), "同意 Approve"),
-          el("label", {}, "改为 Other date (optional)", el("input", { type: "datetime-local", name: "until" })),
+          el("label", { className: "gg-check" }, el("input", { type: "checkbox", name: "approved", value: "true", checked: "checked" }), t("Approve")),
+          el("label", {}, t("Other date (optional)"), el("input", { type: "datetime-local", name: "until" })),
           noteField(action),
         ];
       case "acknowledge":
         if (state.user.role === "admin") {
           const pending = ((doc.departments && doc.departments.supporting) || []).filter((s) => !s.acknowledged_at).map((s) => s.code);
-          return [departmentSelect("department", "协办部门 Department", pending[0], pending), noteField(action)];
+          return [departmentSelect("department", t("Department"), pending[0], pending), noteField(action)];
         }
         return [noteField(action)];
       case "whistle":
         return [
-          departmentChecks("departments", "召集部门 Summon departments *", null),
-          el("label", {}, "报到时限（分钟）Report-in deadline (minutes)", el("input", { type: "number", name: "deadline_minutes", min: "1", max: "10080", value: "30" })),
+          departmentChecks("departments", t("Summon departments *"), null),
+          el("label", {}, t("Report-in deadline (minutes)"), el("input", { type: "number", name: "deadline_minutes", min: "1", max: "10080", value: "30" })),
           noteField(action),
         ];
       case "check_in": {
         const duties = pendingCheckIns(doc);
         const options = duties.map((d) => el("option", { value: d.whistle + "|" + d.department }, "#" + d.whistle + " · " + departmentText(d.department)));
-        return [el("label", {}, "报到 Report in for", el("select", { name: "duty" }, options))];
+        return [el("label", {}, t("Report in for"), el("select", { name: "duty" }, options))];
       }
       default: // actions added by other scripts (dispatch_urge.js) bring their own fields
         return state.extraForms[action] ? state.extraForms[action].fields(doc) : [noteField(action)];
@@ -367,14 +371,14 @@
     const base = state.api + "/incidents/" + encodeURIComponent(doc.id);
     if (action === "whistle") {
       const departments = data.getAll("departments").map(String);
-      if (!departments.length) return { error: "请选择至少一个部门 Choose at least one department to summon." };
+      if (!departments.length) return { error: t("Choose at least one department to summon.") };
       const body = { departments: departments, deadline_minutes: Number(data.get("deadline_minutes") || 30) };
       if (note) body.note = note;
       return { url: base + "/whistle", body: body };
     }
     if (action === "check_in") {
       const duty = String(data.get("duty") || "");
-      if (!duty) return { error: "没有待报到的召集 No summons waiting for you." };
+      if (!duty) return { error: t("No summons waiting for you.") };
       const [whistle, department] = duty.split("|");
       const body = state.user.role === "admin" ? { department: department } : {};
       return { url: state.api + "/whistles/" + encodeURIComponent(whistle) + "/check-in", body: body };
@@ -397,7 +401,7 @@
         break;
       case "request_extension":
         body.data.until = localToIso(String(data.get("until") || ""));
-        if (!body.data.until) return { error: "请填写延期至 Fill in the date to extend to." };
+        if (!body.data.until) return { error: t("Fill in the date to extend to.") };
         break;
       case "approve_extension": {
         body.data.approved = data.get("approved") === "true";
@@ -428,8 +432,8 @@
     if (!doc || !slot) return;
     Object.assign(state, { photoPickers: [], photoIds: [] }); // fieldsFor: actions with photos
     const error = el("p", { className: "gg-error", role: "alert", hidden: "hidden", id: "gg-action-error" });
-    const submit = el("button", { type: "submit", className: "gg-confirm" }, "确认 Confirm: " + label("actions", action));
-    const cancel = el("button", { type: "button", className: "gg-cancel" }, "取消 Cancel");
+    const submit = el("button", { type: "submit", className: "gg-confirm" }, t("Confirm:") + " " + label("actions", action));
+    const cancel = el("button", { type: "button", className: "gg-cancel" }, t("Cancel"));
     const form = el(
       "form",
       { id: "gg-action-form", className: "gg-form", dataset: { action: action, state: "editing" } },
@@ -488,7 +492,7 @@
       node.dataset.state = "empty";
       delete node.dataset.incident;
       delete node.dataset.status;
-      node.replaceChildren(el("p", { className: "gg-hint" }, "点击地图上的事件查看详情 · Click an incident to see it."));
+      node.replaceChildren(el("p", { className: "gg-hint" }, t("Click an incident to see it.")));
       renderListSoon();
     }
   }

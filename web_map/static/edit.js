@@ -10,9 +10,20 @@
   "use strict";
 
   const G = window.GridGov;
+  const t = G.t;
   const el = G.el;
   const LEVELS = ["district", "street", "community", "grid"];
-  const LEVEL_ZH = { district: "区县", street: "街道", community: "社区", grid: "网格" };
+  /** "2 grids" / "2 个网格": how many areas of a level (the config's count template). */
+  function levelCount(level, n) {
+    const entry = ((S.config && S.config.levels) || []).find((l) => l.level === level);
+    return entry ? t(entry.count, { n: G.number(n) }) : n + " " + level;
+  }
+
+  /** A level's name on this page (from the config: translated, or GRIDGOV_LEVEL_LABELS). */
+  function levelLabel(level) {
+    const entry = ((S.config && S.config.levels) || []).find((l) => l.level === level);
+    return entry ? entry.label : level;
+  }
   const EDITOR_ROLES = ["admin", "officer"];
   const WORK_STYLE = { color: "#e6550d", weight: 2, fillColor: "#e6550d", fillOpacity: 0.12 };
   const FOREIGN_STYLE = { color: "#7a7a7a", weight: 1.5, fillColor: "#9e9e9e", fillOpacity: 0.08,
@@ -30,10 +41,10 @@
     accepted: { fillOpacity: 0.15, dashArray: "2 4" }, // known, recorded at import
   };
   const KIND_TEXT = {
-    overlap: "重叠 Overlap",
-    outside_parent: "超出上级 Outside the parent",
-    invalid_geometry: "无效图形 Invalid shape",
-    gap: "空隙 Gap",
+    overlap: t("Overlap"),
+    outside_parent: t("Outside the parent"),
+    invalid_geometry: t("Invalid shape"),
+    gap: t("Gap"),
   };
 
   /** Editor state, shared with edit_tools.js. */
@@ -297,8 +308,8 @@
   function announce() {
     const level = childLevel(S.parent);
     const n = S.children.size;
-    G.setStatus("ready", S.areas.get(S.parent).properties.name + " (" + S.parent + "): " + n +
-      " " + (LEVEL_ZH[level] || "") + " " + level + (n === 1 ? "" : "s"));
+    G.setStatus("ready", t("{parent} ({code}): {count}", {
+      parent: S.areas.get(S.parent).properties.name, code: S.parent, count: levelCount(level, n) }));
   }
 
   function select(code) {
@@ -327,21 +338,20 @@
     const url = new URL(window.location.href);
     url.searchParams.set("parent", code);
     window.history.replaceState(null, "", url);
-    G.setStatus("loading", "加载中 Loading…");
+    G.setStatus("loading", t("Loading…"));
     try {
       await loadWork();
       if (ticket !== S.loadTicket) return;
       const bounds = L.geoJSON(S.areas.get(code)).getBounds();
       // the panel covers the right of the map: keep the parent clear of it
       const panel = document.getElementById("gg-editor").offsetWidth;
-      S.map.fitBounds(bounds, { paddingTopLeft: [60, 16], paddingBottomRight: [panel + 26, 16],
-        animate: false });
+      G.fitClear(S.map, bounds, { paddingTopLeft: [60, 16], paddingBottomRight: [panel + 26, 16] });
       await loadContext(bounds);
       select(null);
       await loadCoverage();
       if (ticket === S.loadTicket) announce();
     } catch (error) {
-      G.setStatus("error", "无法加载 Could not load: " + error.message);
+      G.setStatus("error", t("Could not load:") + " " + error.message);
     }
   }
 
@@ -390,10 +400,9 @@
     }
     S.user = session.body.user;
     S.csrf = session.body.csrf_token;
-    document.getElementById("gg-user").textContent = S.user.name + " · " + S.user.role +
+    document.getElementById("gg-user").textContent = S.user.name + " · " + G.roleLabel(S.user.role) +
       (S.user.area ? " · " + S.user.area : "") +
-      (isEditor() ? "" : " — 只有管理员和网格员可以修改边界 only admins and grid officers may " +
-        "change boundaries");
+      (isEditor() ? "" : " — " + t("only admins and grid officers may change boundaries"));
     window.GridGov.editorTools.install();
     try {
       for (const level of ["district", "street", "community"]) {
@@ -401,7 +410,7 @@
         for (const f of features) S.areas.set(f.properties.code, f);
       }
     } catch (error) {
-      G.setStatus("error", "无法加载区域 Could not load areas: " + error.message);
+      G.setStatus("error", t("Could not load areas:") + " " + error.message);
       return;
     }
     if (S.user.area && !S.areas.has(S.user.area)) {
@@ -412,12 +421,12 @@
     const options = parentOptions();
     const select = document.getElementById("gg-parent");
     select.replaceChildren(...options.map((f) => el("option", { value: f.properties.code },
-      LEVEL_ZH[f.properties.level] + " " + f.properties.name + " (" + f.properties.code + ")")));
+      levelLabel(f.properties.level) + " " + f.properties.name + " (" + f.properties.code + ")")));
     select.disabled = options.length === 0;
     select.addEventListener("change", () => setParent(select.value));
     const first = defaultParent(options);
     if (!first) {
-      G.setStatus("error", "没有可编辑的区域 No areas to work in");
+      G.setStatus("error", t("No areas to work in"));
       return;
     }
     select.value = first;
@@ -426,7 +435,7 @@
 
   window.GridGov.editorCore = {
     S, send, inScope, isEditor, areaName, childLevel, showMessage, hideMessage, drawProblems,
-    clearProblems, drawTheirs, loadCoverage, refresh, select, restyle, renderWork, LEVEL_ZH,
+    clearProblems, drawTheirs, loadCoverage, refresh, select, restyle, renderWork, levelLabel,
     problemLayer, HISTORY_STYLE,
   };
 })();

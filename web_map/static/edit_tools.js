@@ -10,6 +10,7 @@
   "use strict";
 
   const G = window.GridGov;
+  const t = G.t;
   const el = G.el;
   const DRAFT_STYLE = { color: "#08519c", weight: 3, fillColor: "#6baed6", fillOpacity: 0.3 };
   const SNAPPABLE = ["overlap", "outside_parent"];
@@ -19,7 +20,7 @@
   let busy = false;
 
   const $ = (id) => document.getElementById(id);
-  const when = (t) => (t ? new Date(t).toLocaleString("zh-CN", { hour12: false }) : "—");
+  const when = (iso) => G.when(iso);
 
   function geomanOptions() {
     return {
@@ -89,8 +90,7 @@
     begin();
     S.mode = "draw";
     S.map.pm.enableDraw("Polygon", geomanOptions());
-    info("点击地图放置顶点，点击第一个顶点完成 Click to place the corners; click the first corner " +
-      "to finish. 会自动吸附到邻近的边和顶点 Corners snap to nearby edges and corners.");
+    info(t("Click to place the corners; click the first corner to finish. Corners snap to nearby edges and corners."));
     updateTools();
   }
 
@@ -115,8 +115,7 @@
     begin();
     S.mode = "cut";
     S.map.pm.enableDraw("Cut", Object.assign(geomanOptions(), { layersToCut: [child.layer] }));
-    info("画出要从 " + S.selected + " 挖去的部分 Draw the piece to cut out of " + S.selected +
-      "; click the first corner to finish.");
+    info(t("Draw the piece to cut out of {code}; click the first corner to finish.", { code: S.selected }));
     updateTools();
   }
 
@@ -125,8 +124,7 @@
     begin();
     S.mode = "split";
     S.map.pm.enableDraw("Line", geomanOptions());
-    info("画一条横穿 " + S.selected + " 的线，再次点击最后一点完成 Draw a line across " + S.selected +
-      " from edge to edge; click the last point again to finish.");
+    info(t("Draw a line across {code} from edge to edge; click the last point again to finish.", { code: S.selected }));
     updateTools();
   }
 
@@ -134,8 +132,7 @@
     if (!selectedChild()) return;
     begin();
     S.mode = "merge";
-    info("点击要与 " + S.selected + " 合并的相邻区域 Click the neighbouring area to merge " +
-      S.selected + " with.");
+    info(t("Click the neighbouring area to merge {code} with.", { code: S.selected }));
     updateTools();
   }
 
@@ -180,8 +177,7 @@
     if (!geometryOf(event.layer)) {
       event.layer.remove();
       C.renderWork();
-      C.showMessage("error", "挖除后什么也不剩 Nothing is left after that cut: use Retire to " +
-        "remove an area.", [], []);
+      C.showMessage("error", t("Nothing is left after that cut: use Retire to remove an area."), [], []);
       updateTools();
       return;
     }
@@ -214,18 +210,18 @@
     const d = S.draft;
     const level = C.childLevel(S.parent);
     const texts = {
-      create: "新" + (C.LEVEL_ZH[level] || "") + " New " + level + " in " + C.areaName(S.parent) +
-        ": 命名后保存 name it and save (corners can still be dragged).",
-      update: "修改 Changing " + C.areaName(d.code) + ": 拖动顶点后保存 drag corners, then save.",
-      split: "沿所画的线切分 Split " + C.areaName(d.code) + " along the line drawn: it is " +
-        "retired and each piece becomes a new area.",
-      merge: d.codes && "合并 Merge " + d.codes.join(" + ") + " into one new area (both are " +
-        "retired).",
-      retire: "撤销 Retire " + C.areaName(d.code) + ": its current version is closed (history " +
-        "is kept).",
+      create: t("New {level} in {parent}: name it and save (corners can still be dragged).",
+        { level: C.levelLabel(level), parent: C.areaName(S.parent) }),
+      update: t("Changing {area}: drag corners, then save.", { area: C.areaName(d.code) }),
+      split: t("Split {area} along the line drawn: it is retired and each piece becomes a new area.",
+        { area: C.areaName(d.code) }),
+      merge: d.codes && t("Merge {codes} into one new area (both are retired).",
+        { codes: d.codes.join(" + ") }),
+      retire: t("Retire {area}: its current version is closed (history is kept).",
+        { area: C.areaName(d.code) }),
     };
     $("gg-draft-text").textContent = texts[d.kind];
-    const named = { create: "新" + (C.LEVEL_ZH[level] || level),
+    const named = { create: t("New {level}", { level: C.levelLabel(level) }),
       update: d.code && S.children.get(d.code)?.feature.properties.name,
       merge: d.codes && S.children.get(d.codes[0]).feature.properties.name };
     $("gg-name-field").hidden = !(d.kind in named);
@@ -267,14 +263,15 @@
   function impactItems(impact, done) {
     const incidents = (impact && impact.incidents) || [];
     const buildings = (impact && impact.buildings) || [];
+    const counts = { incidents: incidents.length, buildings: buildings.length };
     return [
-      incidents.length + " 起未结案件" + (done ? "改变了归属" : "将改变归属") + " open incidents " +
-        (done ? "moved" : "would move") + " · " + buildings.length + " 栋楼" +
-        (done ? "改变了网格" : "将改变网格") + " buildings " + (done ? "moved" : "would move"),
-      ...incidents.map((i) => "案件 Incident " + i.id + ": 网格 grid " + (i.from.grid || "—") +
-        " → " + (i.to.grid || "—") + ", 部门 department " + (i.from.department || "—") + " → " +
-        (i.to.department || "—")),
-      ...buildings.map((b) => "楼栋 Building " + (b.name || "#" + b.id) + ": " + (b.from || "—") +
+      done
+        ? t("{incidents} open incidents moved · {buildings} buildings moved", counts)
+        : t("{incidents} open incidents would move · {buildings} buildings would move", counts),
+      ...incidents.map((i) => t("Incident {id}: grid {from} → {to}, department {dfrom} → {dto}", {
+        id: i.id, from: i.from.grid || "—", to: i.to.grid || "—",
+        dfrom: i.from.department || "—", dto: i.to.department || "—" })),
+      ...buildings.map((b) => t("Building") + " " + (b.name || "#" + b.id) + ": " + (b.from || "—") +
         " → " + (b.to || "—")),
     ];
   }
@@ -283,9 +280,9 @@
     if (!fix) return [];
     const siblings = Object.entries(fix.siblings_m2 || {}).map(([code, m2]) => code + " " + m2 +
       " m²");
-    return ["吸附 Snapped: 去掉 removed " + fix.area_removed_m2 + " m² (超出上级 outside the parent " +
-      fix.outside_parent_m2 + " m²" + (siblings.length ? "; 与邻居重叠 overlapping " +
-      siblings.join(", ") : "") + ")"];
+    const text = t("Snapped: removed {removed} m² (outside the parent {outside} m²)", {
+      removed: fix.area_removed_m2, outside: fix.outside_parent_m2 });
+    return [siblings.length ? text + " · " + t("overlapping {list}", { list: siblings.join(", ") }) : text];
   }
 
   const nameValue = () => $("gg-name").value.trim();
@@ -302,7 +299,7 @@
       if (!geometry) return;
       if (d.kind === "create") {
         if (!nameValue()) {
-          C.showMessage("error", "请填写名称 Give the new area a name.", [], []);
+          C.showMessage("error", t("Give the new area a name."), [], []);
           return;
         }
         const body = { type: "Feature", geometry: geometry,
@@ -334,15 +331,15 @@
     } else {
       pending = { run: () => request("DELETE", path, undefined, ifMatch([d.code])) };
     }
-    C.showMessage("confirm", $("gg-draft-text").textContent + " 受影响的案件和楼栋会重新分配，保存后列出 " +
-      "Open incidents and buildings affected are re-assigned and listed after saving.", [],
+    C.showMessage("confirm", $("gg-draft-text").textContent + " " +
+      t("Open incidents and buildings affected are re-assigned and listed after saving."), [],
     ["confirm", "back"]);
   }
 
   function showPreview(body, d) {
     const warnings = C.drawProblems(body.warnings);
     const impact = body.impact || { incidents: [], buildings: [] };
-    C.showMessage("preview", "保存前预览 Before saving " + C.areaName(d.code) + ":",
+    C.showMessage("preview", t("Before saving") + " " + C.areaName(d.code) + ":",
       [...impactItems(impact, false), ...fixItems(body.fix), ...warnings], ["confirm", "back"]);
     $("gg-message").dataset.incidents = String(impact.incidents.length);
     $("gg-message").dataset.buildings = String(impact.buildings.length);
@@ -368,15 +365,16 @@
     if (d.kind === "create" || d.kind === "update") {
       const p = body.properties;
       selectCode = p.code;
-      text = (d.kind === "create" ? "已新建 Created " : "已保存新版本 Saved a new version of ") +
-        p.name + " (" + p.code + "), 版本 version " + p.version_id + ".";
+      const values = { name: p.name, code: p.code, version: p.version_id };
+      text = d.kind === "create" ? t("Created {name} ({code}), version {version}.", values)
+        : t("Saved a new version of {name} ({code}), version {version}.", values);
     } else if (d.kind === "split" || d.kind === "merge") {
       const codes = body.features.map((f) => f.properties.code);
       selectCode = codes[0];
-      text = (d.kind === "split" ? "已切分 Split " : "已合并 Merged ") + body.retired.join(" + ") +
-        " → " + codes.join(", ") + ".";
+      const values = { old: body.retired.join(" + "), new: codes.join(", ") };
+      text = d.kind === "split" ? t("Split {old} → {new}.", values) : t("Merged {old} → {new}.", values);
     } else {
-      text = "已撤销 Retired " + d.code + ".";
+      text = t("Retired {code}.", { code: d.code });
     }
     discard();
     await C.refresh(selectCode);
@@ -392,10 +390,8 @@
       C.drawTheirs(current);
       const p = (current[0] && current[0].properties) || {};
       const codes = (error.details.stale_codes || [d.code]).join(", ");
-      C.showMessage("stale", "其他人已修改 " + codes + "，你的修改未保存。Someone else changed " + codes +
-        " since you loaded it (now version " + p.version_id + ", saved by " +
-        (p.created_by || "—") + " at " + when(p.valid_from) + "). Your change was not saved: " +
-        "reload to see their version (blue dashes), then redo your edit.", [error.message],
+      C.showMessage("stale", t("Someone else changed {codes} since you loaded it (now version {version}, saved by {who} at {when}). Your change was not saved: reload to see their version (blue dashes), then redo your edit.",
+        { codes: codes, version: p.version_id, who: p.created_by || "—", when: when(p.valid_from) }), [error.message],
       ["reload"]);
       return;
     }
@@ -404,18 +400,17 @@
       const kinds = ((error.details.problems || {}).features || []).map((f) => f.properties.kind);
       const snappable = !fix && (d.kind === "create" || d.kind === "update") &&
         kinds.some((k) => SNAPPABLE.includes(k)) && !kinds.includes("invalid_geometry");
-      C.showMessage("topology", "未保存 Not saved: 红色部分有问题 the red parts are the problems." +
-        (snappable ? " 「吸附到邻居」会去掉重叠和超出上级的部分 \"Snap to neighbours\" cuts off the " +
-          "overlaps and whatever lies outside the parent, so shared edges match exactly." : ""),
+      C.showMessage("topology", t("Not saved: the red parts are the problems.") +
+        (snappable ? " " + t("\"Snap to neighbours\" cuts off the overlaps and whatever lies outside the parent, so shared edges match exactly.") : ""),
       items, snappable ? ["snap"] : []);
       return;
     }
     if (result.status === 401) {
-      C.showMessage("error", ["登录已过期 Your session has ended: ",
-        el("a", { href: S.config.login }, "重新登录 sign in again")], [], []);
+      C.showMessage("error", [t("Your session has ended:") + " ",
+        el("a", { href: S.config.login }, t("sign in again"))], [], []);
       return;
     }
-    C.showMessage("error", "未保存 Not saved: " + G.errorMessage(result), [],
+    C.showMessage("error", t("Not saved:") + " " + G.errorMessage(result), [],
       pending ? ["back"] : []);
   }
 
@@ -437,7 +432,7 @@
     C = G.editorCore;
     S = C.S;
     const map = S.map;
-    map.pm.setLang("zh");
+    map.pm.setLang(G.intl().startsWith("zh") ? "zh" : "en");
     map.pm.setGlobalOptions(Object.assign(geomanOptions(), {
       panes: { layerPane: S.config.panes.work, vertexPane: "markerPane", markerPane: "markerPane" },
     }));

@@ -13,6 +13,53 @@
   const GridGov = { pages: {}, map: null, config: null, layers: {}, counts: {} };
   window.GridGov = GridGov;
 
+  // The page's language and catalogue (web_map/i18n.py): a JSON block in <head>, before the
+  // scripts, so t() works while they load. Message ids are the English texts.
+  let catalogue = null;
+  function i18n() {
+    if (catalogue === null) {
+      const node = document.getElementById("gridgov-i18n");
+      catalogue = node ? JSON.parse(node.textContent) : { locale: "zh_CN", intl: "zh-CN", messages: {} };
+    }
+    return catalogue;
+  }
+
+  /** The translation of `msgid` in the page's language, `{name}` placeholders filled. */
+  function t(msgid, params) {
+    const text = Object.prototype.hasOwnProperty.call(i18n().messages, msgid)
+      ? i18n().messages[msgid] : msgid;
+    if (!params) return text;
+    return text.replace(/\{([a-z_][a-z0-9_]*)\}/g, (whole, key) =>
+      Object.prototype.hasOwnProperty.call(params, key) ? String(params[key]) : whole);
+  }
+  GridGov.t = t;
+
+  const ROLES = {
+    admin: "Administrator",
+    dispatcher: "Dispatcher",
+    officer: "Grid officer",
+    department: "Department staff",
+    resident: "Resident",
+  };
+  /** A role's name in the page's language. */
+  GridGov.roleLabel = (role) => (ROLES[role] ? t(ROLES[role]) : String(role));
+  /** The BCP 47 tag of the page's language, for Intl formats. */
+  GridGov.intl = () => i18n().intl;
+  /** A number in the page's locale format. */
+  GridGov.number = (value) => new Intl.NumberFormat(i18n().intl).format(value);
+  /** A date-time (ISO string) in the page's locale format, or a dash. */
+  GridGov.when = function when(iso, timeZone) {
+    if (!iso) return "—";
+    const date = new Date(iso);
+    if (isNaN(date.getTime())) return String(iso);
+    const options = { hour12: false, dateStyle: "medium", timeStyle: "short" };
+    try {
+      return date.toLocaleString(i18n().intl, Object.assign({ timeZone: timeZone || undefined }, options));
+    } catch (_badZone) {
+      return date.toLocaleString(i18n().intl, options);
+    }
+  };
+
   /** Build an element: el("td", {className: "x"}, "text", child, …); strings become text nodes. */
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -47,7 +94,7 @@
   function errorMessage(result) {
     const error = result && result.body && result.body.error;
     if (error && error.message) return error.message;
-    return "请求失败 Request failed" + (result && result.status ? " (HTTP " + result.status + ")" : "");
+    return t("Request failed") + (result && result.status ? " (HTTP " + result.status + ")" : "");
   }
   GridGov.errorMessage = errorMessage;
 
@@ -67,6 +114,22 @@
   }
   GridGov.fetchAllFeatures = fetchAllFeatures;
 
+  /** map.fitBounds keeping panels clear, but never with more padding than the map can give:
+   * padding wider than a phone's map makes Leaflet compute a NaN zoom ("Invalid LatLng"). */
+  function fitClear(map, bounds, options) {
+    const size = map.getSize();
+    const o = Object.assign({ animate: false }, options);
+    const tl = L.point(o.paddingTopLeft || o.padding || [0, 0]);
+    const br = L.point(o.paddingBottomRight || o.padding || [0, 0]);
+    if (tl.x + br.x > size.x * 0.6) tl.x = br.x = Math.min(16, size.x / 10);
+    if (tl.y + br.y > size.y * 0.6) tl.y = br.y = Math.min(16, size.y / 10);
+    delete o.padding;
+    o.paddingTopLeft = tl;
+    o.paddingBottomRight = br;
+    if (size.x > 0 && size.y > 0 && bounds.isValid()) map.fitBounds(bounds, o);
+  }
+  GridGov.fitClear = fitClear;
+
   /** Show a state ("loading" | "ready" | "error") and text in the page's #status element. */
   function setStatus(state, text) {
     const status = document.getElementById("status");
@@ -77,7 +140,7 @@
   GridGov.setStatus = setStatus;
 
   function plural(count, level) {
-    return count + " " + (count === 1 ? level.en.toLowerCase() : level.plural);
+    return t(level.count, { n: GridGov.number(count) });
   }
 
   /** "name code" for an area object {code, name} or a dash. */
@@ -94,33 +157,33 @@
   }
 
   const METHODS = {
-    building: "楼栋 via building",
-    inside: "网格内 inside grid",
-    nearest: "最近网格 nearest grid",
-    outside: "无网格 no grid here",
+    building: t("via building"),
+    inside: t("inside grid"),
+    nearest: t("nearest grid"),
+    outside: t("no grid here"),
   };
 
   /** Popup content for a /locate answer. */
   function locateContent(body) {
     const a = body.assignment || {};
     const rows = [
-      ["grid", "网格 Grid"],
-      ["community", "社区 Community"],
-      ["street", "街道 Street"],
-      ["district", "区县 District"],
+      ["grid", t("Grid")],
+      ["community", t("Community")],
+      ["street", t("Street")],
+      ["district", t("District")],
     ].map(([level, label]) =>
       el("tr", { dataset: { level: level } }, el("th", {}, label), el("td", {}, areaText(a[level])))
     );
     let method = a.method + " · " + (METHODS[a.method] || "");
     if (a.method === "nearest" && a.distance_m) method += " (" + a.distance_m + " m)";
-    rows.push(el("tr", {}, el("th", {}, "方式 Method"), el("td", {}, method)));
+    rows.push(el("tr", {}, el("th", {}, t("Method")), el("td", {}, method)));
     const building = a.building ? a.building.name || "#" + a.building.id : "—";
-    rows.push(el("tr", {}, el("th", {}, "楼栋 Building"), el("td", {}, building)));
+    rows.push(el("tr", {}, el("th", {}, t("Building")), el("td", {}, building)));
     // near_boundary lists the other grids within a few metres: the point may be theirs.
     const near = (a.near_boundary || []).map((n) => n.code + " (" + n.distance_m.toFixed(1) + " m)");
     if (near.length) {
       rows.push(
-        el("tr", { className: "gg-warn", dataset: { level: "near" } }, el("th", {}, "邻近 Near"),
+        el("tr", { className: "gg-warn", dataset: { level: "near" } }, el("th", {}, t("Near")),
           el("td", {}, near.join(", ")))
       );
     }
@@ -137,7 +200,7 @@
     return el(
       "div", { className: "gg-locate" },
       el("table", { className: "gg-assign" }, el("tbody", {}, rows)),
-      el("h2", {}, "责任部门 Responsible departments"),
+      el("h2", {}, t("Responsible departments")),
       departments.length ? el("ul", { className: "gg-depts" }, departments)
         : el("p", {}, "—"),
       el("p", { className: "gg-where" }, where)
@@ -155,7 +218,7 @@
       const ticket = (latest += 1);
       const popup = L.popup({ maxWidth: 380, className: "gg-popup" })
         .setLatLng(event.latlng)
-        .setContent(el("div", { className: "gg-locate" }, "查询中 Locating…"))
+        .setContent(el("div", { className: "gg-locate" }, t("Locating…")))
         .openOn(map);
       const point = event.latlng.wrap();
       const url = api + "/locate?lon=" + point.lng.toFixed(7) + "&lat=" + point.lat.toFixed(7);
@@ -279,7 +342,7 @@
     try {
       layers = await Promise.all(config.levels.map((lvl) => loadAreaLevel(map, config.api, lvl)));
     } catch (error) {
-      setStatus("error", "无法加载区域 Could not load areas: " + error.message);
+      setStatus("error", t("Could not load areas:") + " " + error.message);
       return;
     }
     const bounds = L.latLngBounds([]);
@@ -298,7 +361,7 @@
     const map = window[config.map];
     const page = GridGov.pages[config.page];
     if (!map || !page) {
-      setStatus("error", "页面初始化失败 Page failed to start");
+      setStatus("error", t("Page failed to start"));
       return;
     }
     GridGov.config = config;

@@ -19,6 +19,7 @@
   "use strict";
 
   const GridGov = (window.GridGov = window.GridGov || {});
+  const t = (msgid, params) => (GridGov.t ? GridGov.t(msgid, params) : msgid);
   const COLOR = "#b10026";
   const PARAMS = ["days", "radius_m", "min_count", "category"];
 
@@ -30,13 +31,7 @@
   }
 
   function when(iso, timeZone) {
-    const d = new Date(iso);
-    if (isNaN(d.getTime())) return String(iso);
-    try {
-      return d.toLocaleString("zh-CN", { hour12: false, timeZone: timeZone || undefined });
-    } catch (_badZone) {
-      return d.toLocaleString("zh-CN", { hour12: false });
-    }
+    return GridGov.when(iso, timeZone);
   }
 
   function row(table, label, value) {
@@ -47,15 +42,15 @@
   function popupFor(feature, timeZone) {
     const p = feature.properties || {};
     const box = node("div", null, "gg-hotspot");
-    box.append(node("h2", "热点 Hotspot " + (feature.id || "")));
+    box.append(node("h2", t("Hotspot") + " " + (feature.id || "")));
     const table = node("table", null, "gg-assign");
-    row(table, "事件 Incidents", p.count + " (在办 open " + p.open + ")");
-    row(table, "类别 Categories",
+    row(table, t("Incidents"), t("{n} ({open} open)", { n: p.count, open: p.open }));
+    row(table, t("Categories"),
       (p.categories || []).map((c) => c.name + " " + c.code + " ×" + c.count).join(", "));
-    row(table, "首次 First", when(p.first_at, timeZone));
-    row(table, "最近 Last", when(p.last_at, timeZone));
-    row(table, "网格 Grids", (p.grids || []).map((g) => g.name + " (" + g.code + ")").join(", "));
-    row(table, "面积 Area", Math.round(p.area_m2 || 0) + " m²");
+    row(table, t("First"), when(p.first_at, timeZone));
+    row(table, t("Last"), when(p.last_at, timeZone));
+    row(table, t("Grids"), (p.grids || []).map((g) => g.name + " (" + g.code + ")").join(", "));
+    row(table, t("Size"), Math.round(p.area_m2 || 0) + " m²");
     box.append(table);
     const ids = node("p", (p.incidents || []).join(" "), "gg-hotspot-ids");
     box.append(ids);
@@ -97,7 +92,7 @@
           fillOpacity: 0.9,
           pane: pane || "markerPane",
         });
-        marker.bindTooltip(node("span", "热点 " + f.id + " · " + count + " 起"), {
+        marker.bindTooltip(node("span", t("Hotspot {id} · {n} reports", { id: f.id, n: count })), {
           className: "gg-tooltip",
         });
         marker.bindPopup(() => popup(f), { className: "gg-popup", maxWidth: 360 });
@@ -127,7 +122,7 @@
         response = null;
       }
       if (!response || !response.ok) {
-        group.error = (body && body.error && body.error.message) || "热点加载失败 Hotspots failed";
+        group.error = (body && body.error && body.error.message) || t("Hotspots failed");
         group.features = [];
       } else {
         group.error = null;

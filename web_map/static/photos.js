@@ -25,7 +25,7 @@
 
   function stageLabel(stage) {
     const entry = ((G.config && G.config.photo_stages) || {})[stage];
-    return entry ? entry.zh + " " + entry.en : stage;
+    return entry ? entry.label : stage;
   }
 
   function limits() {

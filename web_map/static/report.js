@@ -21,6 +21,7 @@
   "use strict";
 
   const G = window.GridGov;
+  const t = G.t;
   const el = G.el;
 
   function areaText(area) {
@@ -75,7 +76,7 @@
       if (session.ok) {
         state.csrf = session.body.csrf_token;
         const who = document.getElementById("gg-who");
-        who.textContent = "以 " + session.body.user.name + " 身份上报 Reporting as " + session.body.user.name;
+        who.textContent = t("Reporting as {name}", { name: session.body.user.name });
         who.hidden = false;
       }
     }
@@ -101,7 +102,7 @@
           )
         );
       }
-      select.replaceChildren(el("option", { value: "" }, "请选择类别 Choose a category"), ...groups);
+      select.replaceChildren(el("option", { value: "" }, t("Choose a category")), ...groups);
       select.disabled = groups.length === 0;
     }
 
@@ -114,7 +115,7 @@
       else state.marker.setLatLng(point);
       showError("");
       setState("locating");
-      setPlace("locating", "查询中 Locating…");
+      setPlace("locating", t("Locating…"));
       select.disabled = true;
       const url = config.api + "/locate?lon=" + state.point.lon + "&lat=" + state.point.lat;
       let located;
@@ -133,7 +134,7 @@
       if (ticket !== state.ticket) return; // a later click won
       if (!located.ok) {
         state.point = null;
-        select.replaceChildren(el("option", { value: "" }, "请先选择位置 Choose a place first"));
+        select.replaceChildren(el("option", { value: "" }, t("Choose a place first")));
         setPlace("error", el("span", { className: "gg-error" }, located.message || G.errorMessage(located)));
         setState("outside");
         return;
@@ -142,9 +143,9 @@
       const a = located.body.assignment || {};
       setPlace(
         "located",
-        el("span", { dataset: { field: "grid" } }, "网格 Grid: " + areaText(a.grid)),
+        el("span", { dataset: { field: "grid" } }, t("Grid:") + " " + areaText(a.grid)),
         el("br"),
-        el("span", {}, "社区 Community: " + areaText(a.community) + " · 街道 Street: " + areaText(a.street))
+        el("span", {}, t("Community:") + " " + areaText(a.community) + " · " + t("Street:") + " " + areaText(a.street))
       );
       place.dataset.grid = a.grid ? a.grid.code : "";
       setState("located");
@@ -178,19 +179,40 @@
     state.photos = photos;
 
     const locateButton = document.getElementById("gg-geolocate");
+    /** Centre `latlng` in the part of the map the form does not cover (on a phone the form is a
+     * sheet over the bottom half: centred on the whole map, the pin would sit under it). */
+    function showAboveSheet(latlng, zoom) {
+      map.setView(latlng, zoom, { animate: false });
+      const sheet = document.getElementById("gg-report").getBoundingClientRect();
+      const box = map.getContainer().getBoundingClientRect();
+      const covered = sheet.left <= box.left + 20 && sheet.right >= box.right - 20
+        ? Math.max(0, box.bottom - sheet.top) : 0;
+      if (covered) map.panBy([0, covered / 2], { animate: false });
+    }
+
+    /** The browser's own geolocation errors are English and technical; say what to do instead. */
+    function locationFailure(failure) {
+      if (!window.isSecureContext) {
+        return t("Your browser only shares your location with sites opened over https. Click the map where the problem is instead.");
+      }
+      if (failure && failure.code === 1) {
+        return t("Location access was refused. Allow it in the browser, or click the map where the problem is.");
+      }
+      return t("Your location could not be found. Click the map where the problem is instead.");
+    }
+
     if (navigator.geolocation) {
       locateButton.hidden = false;
       locateButton.addEventListener("click", () => {
-        setPlace("locating", "定位中 Finding your location…");
+        setPlace("locating", t("Finding your location…"));
         navigator.geolocation.getCurrentPosition(
           (position) => {
             // The Geolocation API speaks WGS 84, the same as the API's default.
             const latlng = L.latLng(position.coords.latitude, position.coords.longitude);
-            map.setView(latlng, Math.max(map.getZoom(), 16));
+            showAboveSheet(latlng, Math.max(map.getZoom(), 16));
             choosePoint(latlng);
           },
-          (failure) => setPlace("error", el("span", { className: "gg-error" },
-            "无法获取位置 Could not get your location: " + failure.message)),
+          (failure) => setPlace("error", el("span", { className: "gg-error" }, locationFailure(failure))),
           { enableHighAccuracy: true, timeout: 15000 }
         );
       });
@@ -239,12 +261,12 @@
       event.preventDefault();
       if (submit.disabled) return;
       if (!state.point) {
-        showError("请先在地图上点击问题所在位置 Click the map where the problem is first.");
+        showError(t("Click the map where the problem is first."));
         setState("error");
         return;
       }
       if (!select.value) {
-        showError("请选择类别 Choose a category.");
+        showError(t("Choose a category."));
         setState("error");
         return;
       }
@@ -286,7 +308,7 @@
       submit.disabled = false;
       if (!answer.ok) {
         showError(answer.status === 0
-          ? "网络错误，请重试 Network error: please try again." : G.errorMessage(answer));
+          ? t("Network error: please try again.") : G.errorMessage(answer));
         setState("error");
         return;
       }
@@ -304,9 +326,9 @@
         state.marker.remove();
         state.marker = null;
       }
-      select.replaceChildren(el("option", { value: "" }, "请先选择位置 Choose a place first"));
+      select.replaceChildren(el("option", { value: "" }, t("Choose a place first")));
       select.disabled = true;
-      setPlace("none", "尚未选择位置 No place chosen yet.");
+      setPlace("none", t("No place chosen yet."));
       result.hidden = true;
       result.dataset.state = "none";
       form.hidden = false;

@@ -13,6 +13,7 @@
   "use strict";
 
   const G = window.GridGov;
+  const t = G.t;
   const el = G.el;
   const SVG = "http://www.w3.org/2000/svg";
   const NO_DATA = "#bdbdbd";
@@ -102,7 +103,7 @@
     const result = await G.getJSON(S.api + path + "?" + query(params));
     if (result.status === 401) {
       window.location.assign(S.config.login);
-      throw new Error("请先登录 Please sign in");
+      throw new Error(t("Please sign in"));
     }
     if (!result.ok) throw new Error(G.errorMessage(result));
     return result.body;
@@ -140,7 +141,7 @@
       });
     }
     const legend = document.getElementById("gg-choropleth-legend");
-    const entries = legendEntries(metric, cls).concat([[NO_DATA, "无数据 no data"]]);
+    const entries = legendEntries(metric, cls).concat([[NO_DATA, t("no data")]]);
     legend.replaceChildren(
       el("li", { className: "gg-legend-title" }, metric.label),
       ...entries.map(([color, text]) => {
@@ -167,10 +168,9 @@
       // keep the areas clear of the side panels
       const left = document.getElementById("gg-stats").offsetWidth + 20;
       const right = document.getElementById("gg-detail").offsetWidth + 20;
-      S.map.fitBounds(S.layer.getBounds(), {
+      G.fitClear(S.map, S.layer.getBounds(), {
         paddingTopLeft: [left, 20],
         paddingBottomRight: [right, 20],
-        animate: false,
       });
     }
   }
@@ -203,7 +203,7 @@
     const { metric } = current();
     const shown = [metric, ...SUMMARY.filter((k) => k !== metric.key).map((k) => S.metrics.get(k))];
     table.tHead.replaceChildren(
-      el("tr", {}, el("th", {}, "编码 code"), el("th", {}, "名称 name"),
+      el("tr", {}, el("th", {}, t("code")), el("th", {}, t("name")),
         shown.map((m) => el("th", { dataset: { metric: m.key } }, m.label)))
     );
     if (!doc) {
@@ -213,7 +213,7 @@
     const line = (row, total) => {
       const tr = el(
         "tr", { className: total ? "gg-total" : null, dataset: { code: row.code || "" } },
-        el("td", {}, row.code || "—"), el("td", {}, row.name),
+        el("td", {}, row.code || "—"), el("td", {}, row.code ? row.name : t("Total")),
         shown.map((m) => el("td", { dataset: { metric: m.key } }, fmt(m, row[m.key])))
       );
       if (!total && row.code) tr.addEventListener("click", () => select(S.tab, row.code));
@@ -231,7 +231,7 @@
   function renderFlags(doc) {
     const list = document.getElementById("gg-flag-list");
     if (!doc.flags.length) {
-      list.replaceChildren(el("li", { className: "gg-hint" }, "无 None"));
+      list.replaceChildren(el("li", { className: "gg-hint" }, t("None")));
       return;
     }
     list.replaceChildren(
@@ -311,10 +311,10 @@
     const figures = S.config.metrics.map((m) =>
       el("tr", { dataset: { metric: m.key } }, el("th", {}, m.label), el("td", {}, fmt(m, row ? row[m.key] : null)))
     );
-    const chart = el("div", { className: "gg-trend-box" }, "趋势加载中 Loading trend…");
+    const chart = el("div", { className: "gg-trend-box" }, t("Loading trend…"));
     panel.replaceChildren(
       el("h2", {}, (row ? row.name : code) + " (" + code + ")"),
-      el("h3", {}, "趋势 Trend · " + metric.label),
+      el("h3", {}, t("Trend") + " · " + metric.label),
       chart,
       el("table", { className: "gg-figures" }, el("tbody", {}, figures))
     );
@@ -337,7 +337,7 @@
   async function load() {
     const ticket = (S.ticket += 1);
     const { level, from, to } = current();
-    G.setStatus("loading", "加载中 Loading…");
+    G.setStatus("loading", t("Loading…"));
     document.getElementById("gg-csv").href =
       S.api + "/stats?" + query({ group_by: S.tab, level: S.tab === "area" ? level : null, from: from, to: to, format: "csv" });
     try {
@@ -362,7 +362,8 @@
       const label = S.config.levels.find((l) => l.level === level).label;
       G.setStatus(
         "ready",
-        label + ": " + S.features.length + " areas · " + byArea.total.reported + " reported"
+        t("{level}: {n} areas · {reported} reported", {
+          level: label, n: G.number(S.features.length), reported: G.number(byArea.total.reported) })
       );
       if (S.selected) select(S.selected.kind, S.selected.code);
     } catch (error) {

@@ -1,0 +1,112 @@
+"""The dispatch console at 390×844 and 1366×768: the case panel's × and status badge are not
+under the layer control, and a click on × closes the panel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import settings_for
+from tests.pages_workflow_util import WAIT, browsers, make_user, sign_in_to_console  # noqa: F401
+from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401
+from tests.test_pages_report_fixes import overlap
+
+SIZES = [(390, 844), (1366, 768)]
+
+
+@pytest.fixture
+def live(world_db: str) -> Iterator[str]:
+    make_user(world_db, "disp", "dispatcher", "110199001")
+    for base in serve(settings_for(world_db)):
+        for category, lon in (("SJ0102", 116.012), ("BJ0101", 116.03)):
+            report = {"category": category, "location": {"lon": lon, "lat": 39.021}}
+            r = httpx.post(base + "/api/v1/incidents", json=report, timeout=30)
+            assert r.status_code == 201, r.text
+        yield base
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.parametrize(("width", "height"), SIZES)
+@pytest.mark.parametrize(("locale", "badge"), [("zh-CN", "已上报"), ("en-US", "Reported")])
+def test_case_panel_close_and_badge_are_clear_of_the_layer_control(
+    live: str,
+    browsers: Any,  # noqa: F811
+    width: int,
+    height: int,
+    locale: str,
+    badge: str,
+) -> None:
+    b = browsers(viewport={"width": width, "height": height}, locale=locale)
+    page = b.page
+    sign_in_to_console(page, live, "disp")
+    page.locator("#gg-list .gg-list-item").first.dispatch_event("click")
+    case = page.locator("#gg-case")
+    expect(case).to_have_attribute("data-state", "ready", timeout=WAIT)
+    expect(case.locator(".gg-badge")).to_have_text(badge)
+    control = page.locator(".leaflet-control-layers").bounding_box()
+    for part in (".gg-close", ".gg-badge"):
+        box = case.locator(part).bounding_box()
+        assert box is not None and not overlap(box, control), (part, box, control)
+    case.locator(".gg-close").click(timeout=5000)  # a real click: nothing lies on top of it
+    expect(case).not_to_have_attribute("data-state", "ready", timeout=WAIT)
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_search_by_case_number_or_keyword(
+    live: str,
+    browsers: Any,  # noqa: F811
+    width: int,
+    height: int,
+) -> None:
+    b = browsers(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = b.page
+    sign_in_to_console(page, live, "disp")
+    items = page.locator("#gg-list > li")
+    expect(items).to_have_count(2)
+    ids = [i.get_attribute("data-incident") for i in items.all()]
+    search = page.locator("#gg-search")
+    expect(search).to_have_attribute("placeholder", "案件编号或关键词")
+    search.fill(ids[1])
+    expect(page.locator("#gg-list > li:not([hidden])")).to_have_count(1)
+    expect(page.locator("#gg-list > li:not([hidden])")).to_have_attribute("data-incident", ids[1])
+    search.fill("暴露垃圾")  # SJ0102's name: a keyword
+    expect(page.locator("#gg-list > li:not([hidden])")).to_have_count(1)
+    search.fill("no such words")
+    expect(page.locator("#gg-list > li:not([hidden])")).to_have_count(0)
+    search.fill(ids[0])
+    search.press("Enter")  # a case number opens its case
+    case = page.locator("#gg-case")
+    expect(case).to_have_attribute("data-state", "ready", timeout=WAIT)
+    expect(case).to_contain_text(ids[0])
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_the_selected_case_is_ringed_and_clear_of_the_panels(
+    live: str,
+    browsers: Any,  # noqa: F811
+    width: int,
+    height: int,
+) -> None:
+    b = browsers(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = b.page
+    sign_in_to_console(page, live, "disp")
+    first = page.locator("#gg-list > li").first
+    incident = first.get_attribute("data-incident")
+    first.locator(".gg-list-item").dispatch_event("click")
+    case = page.locator("#gg-case")
+    expect(case).to_have_attribute("data-focused", incident, timeout=WAIT)
+    ring = page.locator("path.gg-focus")
+    expect(ring).to_have_count(1)
+    box = ring.bounding_box()
+    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= width
+    for panel in ("#gg-case", "#gg-console"):
+        assert not overlap(box, page.locator(panel).bounding_box()), panel
