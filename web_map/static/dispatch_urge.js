@@ -7,13 +7,14 @@
 
   const state = window.GridGov.dispatch;
   const el = state.el;
-  // The page's words, in one place (issue 17 moves them into the catalogue).
+  const t = window.GridGov.t;
+  // The page's words (docs/i18n.md: English ids, Chinese in the catalogue).
   const WORDS = {
-    level: "督办级别 Level",
-    cuiban: "催办 Reminder",
-    duban: "督办 Supervision",
-    reason: "督办理由 Reason",
-    needReason: "请填写督办理由 Write why the case is urged.",
+    level: t("Urge level"),
+    cuiban: t("Reminder"),
+    duban: t("Supervision"),
+    reason: t("Reason for urging"),
+    needReason: t("Write why the case is urged."),
   };
 
   state.extraForms = state.extraForms || {};

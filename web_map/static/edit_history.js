@@ -9,21 +9,22 @@
 
   const G = window.GridGov;
   const el = G.el;
-  // Every word a person reads here, in one place (to move into the gettext catalogue).
+  const t = G.t;
+  // Every word a person reads here (docs/i18n.md: English ids, Chinese in the catalogue).
   const TEXT = {
-    loading: "加载中 Loading…",
-    current: "现行 current",
-    mergedFrom: "由 {codes} 合并而来 merged from",
-    splitFrom: "由 {code} 拆分而来 split from",
-    ancestor: "来源 Came from",
-    successor: "去向 Became",
-    generation: "第 {n} 代",
-    accepted: "已接受 Accepted",
-    acceptedBy: "（{at}，{by}，{source}）",
-    acceptedCount: "，已接受 {n} accepted",
+    loading: t("Loading…"),
+    current: t("current"),
+    mergedFrom: t("merged from {codes}"),
+    splitFrom: t("split from {code}"),
+    ancestor: t("Came from"),
+    successor: t("Became"),
+    generation: t("generation {n}"),
+    accepted: t("Accepted"),
+    acceptedBy: t(" ({at}, {by}, {source})"),
+    acceptedCount: t(", {n} accepted"),
   };
   const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_m, k) => String(values[k]));
-  const when = (t) => (t ? new Date(t).toLocaleString("zh-CN", { hour12: false }) : "");
+  const when = (iso) => (iso ? G.when(iso) : "");
 
   function drawShape(feature) {
     const C = G.editorCore;

@@ -14,31 +14,32 @@
 
   const G = window.GridGov;
   const el = G.el;
-  // The words of these pages, in one place (issue 17 moves them into the catalogue).
+  const t = G.t;
+  // The words of these pages (docs/i18n.md: English ids, Chinese in the catalogue).
   const WORDS = {
-    id: "跟踪编号",
-    status: "状态",
-    category: "类别",
-    description: "描述",
-    reported: "上报时间",
-    due: "办理期限",
-    closed: "办结时间",
-    rejected: "不予受理时间",
-    note: "办理情况",
-    reason: "不予受理原因",
-    original: "原问题",
-    rating: "您的评价",
-    loading: "加载中…",
-    rated: "感谢您的评价：",
-    needContact: "请填写上报时留的电话或邮箱",
-    none: "暂无记录",
-    open: "查看",
+    id: t("Tracking id"),
+    status: t("Status"),
+    category: t("Category"),
+    description: t("Description"),
+    reported: t("Reported at"),
+    due: t("Handling deadline"),
+    closed: t("Closed at"),
+    rejected: t("Not accepted at"),
+    note: t("How it was handled"),
+    reason: t("Why it was not accepted"),
+    original: t("Original report"),
+    rating: t("Your rating"),
+    loading: t("Loading…"),
+    rated: t("Thank you for your rating: "),
+    needContact: t("Please give the phone or e-mail you left when reporting"),
+    none: t("No records yet"),
+    open: t("View"),
   };
 
   function when(iso) {
     if (!iso) return "—";
     const date = new Date(iso);
-    return isNaN(date) ? String(iso) : date.toLocaleString("zh-CN", { hour12: false });
+    return isNaN(date) ? String(iso) : G.when(iso);
   }
 
   async function send(url, body, csrf) {
