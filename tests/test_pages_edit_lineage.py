@@ -54,23 +54,21 @@ def test_history_panel_shows_where_a_merged_grid_came_from(
         page.click(f'#gg-children li[data-code="{merged}"] button')
         history = page.locator("#gg-history-list li")
         expect(history).to_have_count(1)
-        expect(history.locator(".gg-derived")).to_have_text(f"由 {G2}、{east} 合并而来 merged from")
+        expect(history.locator(".gg-derived")).to_have_text(f"merged from {G2}、{east}")
         lineage = page.locator("#gg-lineage-list li")
         expect(lineage).to_have_count(3)
         got = [
             (li.get_attribute("data-code"), li.get_attribute("data-depth")) for li in lineage.all()
         ]
         assert got == [(G1, "2"), (G2, "1"), (east, "1")]
-        expect(lineage.nth(0)).to_contain_text(f"来源 Came from 第 2 代 {G1} 一社区第1网格")
+        expect(lineage.nth(0)).to_contain_text(f"Came from generation 2 {G1} 一社区第1网格")
         lineage.nth(0).locator("button").click()
         expect(page.locator("path.gg-history-shape")).to_have_count(1)
         page.screenshot(path=str(tmp_path / "lineage-1366.png"))
 
         # the split grid's side: where it went
         page.click(f'#gg-children li[data-code="{west}"] button')
-        expect(page.locator("#gg-history-list .gg-derived")).to_have_text(
-            f"由 {G1} 拆分而来 split from"
-        )
+        expect(page.locator("#gg-history-list .gg-derived")).to_have_text(f"split from {G1}")
         # ancestors and successors only: its sister piece is neither
         expect(page.locator("#gg-lineage-list li")).to_have_count(1)
         expect(page.locator(f'#gg-lineage-list li[data-code="{G1}"]')).to_have_attribute(
@@ -102,7 +100,7 @@ def test_history_panel_shows_where_a_merged_grid_came_from(
         page.check("#gg-coverage")
         count = page.locator("#gg-coverage-count")
         expect(count).to_have_attribute("data-accepted", "1", timeout=WAIT)
-        expect(count).to_contain_text("已接受 1 accepted")
+        expect(count).to_contain_text(", 1 accepted")
         expect(page.locator("path.gg-problem-accepted")).to_have_count(1)
         page.set_viewport_size({"width": 390, "height": 844})
         page.screenshot(path=str(tmp_path / "coverage-390.png"))

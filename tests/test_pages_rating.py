@@ -73,7 +73,9 @@ def test_rate_a_closed_report_and_find_it_again(live, browsers, world_db, token_
     rate.locator("input[value=unsatisfied]").check()
     rate.locator("button[type=submit]").click()
     expect(rate).to_have_attribute("data-state", "error")
-    expect(page.locator("#gg-rate-error")).to_have_text("请填写上报时留的电话或邮箱")
+    expect(page.locator("#gg-rate-error")).to_have_text(
+        "Please give the phone or e-mail you left when reporting"
+    )
     rate.locator("input[name=contact]").fill("13900000000")
     rate.locator("button[type=submit]").click()
     expect(page.locator("#gg-rate-error")).to_contain_text("Only the reporter", timeout=WAIT)

@@ -49,7 +49,7 @@ def test_urge_from_the_console(live, browsers, world_db, token_for):  # noqa: F8
     sign_in_to_console(page, live, "disp")
     open_case(page, incident)
     assert "urge" in action_buttons(page)
-    assert page.locator('#gg-actions button[data-action="urge"]').inner_text() == "督办 Urge"
+    assert page.locator('#gg-actions button[data-action="urge"]').inner_text() == "Urge"
 
     # Without a reason the form refuses and nothing is sent.
     page.locator('#gg-actions button[data-action="urge"]').click()
@@ -57,7 +57,7 @@ def test_urge_from_the_console(live, browsers, world_db, token_for):  # noqa: F8
     form.locator("textarea[name=note]").evaluate("t => t.removeAttribute('required')")
     form.locator("button.gg-confirm").click()
     expect(form).to_have_attribute("data-state", "error")
-    expect(form.locator("#gg-action-error")).to_contain_text("请填写督办理由")
+    expect(form.locator("#gg-action-error")).to_contain_text("Write why the case is urged.")
     form.locator("button.gg-cancel").click()
 
     for level, count in (("催办", 1), ("督办", 2)):
@@ -68,7 +68,7 @@ def test_urge_from_the_console(live, browsers, world_db, token_for):  # noqa: F8
         form.locator("button.gg-confirm").click()
         expect(page.locator("#gg-action-form")).to_have_count(0, timeout=WAIT)
         expect(page.locator('#gg-case [data-field="urge_count"]')).to_have_text(
-            f"{count} 次 times", timeout=WAIT
+            f"{count} times", timeout=WAIT
         )
     assert timeline(page)[-2:] == ["urge", "urge"]
     expect(page.locator("#gg-case")).to_have_attribute("data-status", "dispatched")
