@@ -22,6 +22,11 @@ MESSAGES: tuple[str, ...] = (
     N_("A value in the request cannot be stored (e.g. a NUL character in text)."),
     N_("The database is unavailable for a moment; please retry shortly."),
     N_("Something went wrong on our side; it has been logged."),
+    N_("The request body is nested too deeply."),
+    N_(
+        "The geometry cannot be processed (e.g. a polygon covering the whole world). "
+        "Check the boundary."
+    ),
     # sessions, tokens, CSRF
     N_("Wrong user name or password."),
     N_("This token is unknown, revoked or expired."),

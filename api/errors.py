@@ -26,9 +26,11 @@ QUERY_RETRY_AFTER_S = 30  # after a statement timeout: a retry at once would mos
 
 # People read these (zh_CN first; they move into the gettext catalogue with the rest).
 MESSAGES = {
-    "geos": "几何图形无法处理（例如覆盖整个地球的多边形）。请检查边界。"
-    " (The geometry cannot be processed, e.g. a polygon covering the whole world.)",
-    "nested": "请求内容嵌套层级过深。 (The request body is nested too deeply.)",
+    # English ids of the catalogue (api/error_messages.py); the handlers answer in the caller's
+    # language. query_timeout stays Chinese: the CLI and Open311 print it as it is.
+    "geos": "The geometry cannot be processed (e.g. a polygon covering the whole world). "
+    "Check the boundary.",
+    "nested": "The request body is nested too deeply.",
     "query_timeout": "查询超时：数据库在 {seconds:g} 秒内未完成此请求，已取消。"
     "请缩小时间范围或区域后重试；大批量数据请用命令行导出（gridgov export / gridgov stats）。",
 }
@@ -193,7 +195,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
         if isinstance(exc.__cause__, RecursionError):  # FastAPI's body parsing gave up
-            return JSON(error_body("malformed_json", MESSAGES["nested"]), 400)
+            return JSON(error_body("malformed_json", _tr(request, MESSAGES["nested"])), 400)
         messages = {404: "No such resource.", 405: "Method not allowed on this resource."}
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = _tr(request, messages.get(exc.status_code, str(exc.detail)))
@@ -223,7 +225,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _geos(request: Request, exc: GEOSException) -> JSON:
         # GEOS gave up on a geometry (e.g. a whole-world polygon): the input's fault, not ours
         log.info("GEOS refused a geometry on %s %s: %s", request.method, request.url.path, exc)
-        return JSON(error_body("invalid_geometry", MESSAGES["geos"], {"reason": str(exc)}), 422)
+        return JSON(
+            error_body("invalid_geometry", _tr(request, MESSAGES["geos"]), {"reason": str(exc)}),
+            422,
+        )
 
     @app.exception_handler(psycopg.errors.InternalError_)
     async def _internal(request: Request, exc: psycopg.errors.InternalError_) -> JSON:
@@ -234,7 +239,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 request.url.path,
                 exc,
             )
-            return JSON(error_body("invalid_geometry", MESSAGES["geos"]), 422)
+            return JSON(error_body("invalid_geometry", _tr(request, MESSAGES["geos"])), 422)
         return await _unexpected(request, exc)
 
     @app.exception_handler(psycopg.OperationalError)
