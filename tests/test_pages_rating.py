@@ -51,7 +51,7 @@ def test_rate_a_closed_report_and_find_it_again(live, browsers, world_db, token_
     track = page.locator("#gg-track")
     expect(track).to_have_attribute("data-state", "ready", timeout=WAIT)
     expect(page.locator("#gg-rate")).to_be_hidden()  # not closed yet
-    expect(track.locator('[data-field="status"]')).to_have_text("已处置，等待核查")
+    expect(track.locator('[data-field="status"]')).to_have_text("Handled, waiting for verification")
     expect(track.locator('[data-field="handling_note"]')).to_have_text("清运完毕")
     with httpx.Client(base_url=live, timeout=10) as client:
         advance_to_closed = client.post(
@@ -85,7 +85,7 @@ def test_rate_a_closed_report_and_find_it_again(live, browsers, world_db, token_
     rate.locator("button[type=submit]").click()
     expect(rate).to_have_attribute("data-state", "done", timeout=WAIT)
     expect(rate).to_be_hidden()
-    expect(track.locator('[data-field="rating"]')).to_have_text("基本满意")
+    expect(track.locator('[data-field="rating"]')).to_have_text("Basically satisfied")
     with psycopg.connect(world_db) as conn:
         row = conn.execute("SELECT rating, comment, channel FROM incident_ratings").fetchone()
     assert row == ("basically_satisfied", "处理及时", "reporter")
@@ -101,7 +101,9 @@ def test_rate_a_closed_report_and_find_it_again(live, browsers, world_db, token_
     page.fill("#gg-lookup-form input[name=contact]", "13800000009")
     page.click("#gg-lookup-submit")
     expect(mine).to_have_attribute("data-state", "found", timeout=WAIT)
-    expect(page.locator('#gg-lookup-result [data-field="rating"]')).to_have_text("基本满意")
+    expect(page.locator('#gg-lookup-result [data-field="rating"]')).to_have_text(
+        "Basically satisfied"
+    )
     expect(page.locator('#gg-lookup-result [data-field="link"]')).to_have_attribute(
         "href", f"/report/{incident}"
     )

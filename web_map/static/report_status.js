@@ -36,6 +36,43 @@
     open: t("View"),
   };
 
+  // The API's words for statuses, steps, ratings and rejections, by code, in the page's language
+  // (the API's own text, Chinese, is the fallback for a code the page does not know).
+  const STATUS_TEXT = {
+    reported: t("Received, waiting to be accepted"),
+    registered: t("Accepted, waiting to be dispatched"),
+    dispatched: t("Sent to the responsible department"),
+    in_progress: t("Being handled by the department"),
+    handled: t("Handled, waiting for verification"),
+    closed: t("Closed"),
+    rejected: t("Not accepted"),
+    suspended: t("On hold"),
+  };
+  const STEP_TEXT = {
+    report: t("Reported"),
+    register: t("Accepted for handling"),
+    dispatch: t("Dispatched"),
+    accept: t("Taken on by the department"),
+    handle: t("Handled"),
+    self_handle: t("Handled on the spot by the grid officer"),
+    verify: t("Verified"),
+    reject: t("Not accepted"),
+    suspend: t("Put on hold"),
+    reopen: t("Resumed"),
+    rate: t("Rated"),
+    review: t("Reviewed again after an unsatisfied rating"),
+  };
+  const RATING_TEXT = {
+    satisfied: t("Satisfied"),
+    basically_satisfied: t("Basically satisfied"),
+    unsatisfied: t("Unsatisfied"),
+  };
+  const REJECT_TEXT = {
+    invalid: t("Checked: not a problem that can be accepted"),
+    duplicate: t("A duplicate of a report already accepted; follow the original instead"),
+  };
+  const word = (table, code, text) => (Object.prototype.hasOwnProperty.call(table, code) ? table[code] : text);
+
   function when(iso) {
     if (!iso) return "—";
     const date = new Date(iso);
@@ -64,7 +101,7 @@
   function facts(doc) {
     const rows = [
       [WORDS.id, doc.id, "id"],
-      [WORDS.status, doc.status_text, "status"],
+      [WORDS.status, word(STATUS_TEXT, doc.status, doc.status_text), "status"],
       [WORDS.category, doc.category.name, "category"],
       [WORDS.description, doc.description || "—", "description"],
       [WORDS.reported, when(doc.reported_at), "reported_at"],
@@ -80,14 +117,14 @@
     const r = doc.rejection;
     if (r) {
       out.push(el("dt", {}, WORDS.reason), el("dd", { dataset: { field: "rejection" } },
-        r.reason_text + (r.note ? "（" + r.note + "）" : "")));
+        word(REJECT_TEXT, r.reason, r.reason_text) + (r.note ? "（" + r.note + "）" : "")));
       if (r.duplicate_of) {
         out.push(el("dt", {}, WORDS.original), el("dd", {},
           el("a", { href: r.duplicate_url, dataset: { field: "duplicate_of" } }, r.duplicate_of)));
       }
     }
     if (doc.rating) {
-      out.push(el("dt", {}, WORDS.rating), el("dd", { dataset: { field: "rating" } }, doc.rating.rating_text));
+      out.push(el("dt", {}, WORDS.rating), el("dd", { dataset: { field: "rating" } }, word(RATING_TEXT, doc.rating.rating, doc.rating.rating_text)));
     }
     return out;
   }
@@ -103,8 +140,8 @@
       document.getElementById("gg-timeline").replaceChildren(
         ...doc.steps.map((s) =>
           el("li", { dataset: { action: s.action, toStatus: s.status } },
-            el("span", { className: "gg-tl-head" }, when(s.at) + " · " + s.action_text),
-            el("span", { className: "gg-tl-move" }, s.status_text),
+            el("span", { className: "gg-tl-head" }, when(s.at) + " · " + word(STEP_TEXT, s.action, s.action_text)),
+            el("span", { className: "gg-tl-move" }, word(STATUS_TEXT, s.status, s.status_text)),
             s.note ? el("span", { className: "gg-tl-note" }, s.note) : null)
         )
       );
@@ -125,7 +162,7 @@
       }
       root.dataset.status = doc.status;
       root.dataset.state = "ready";
-      G.setStatus("ready", doc.status_text);
+      G.setStatus("ready", word(STATUS_TEXT, doc.status, doc.status_text));
     }
 
     async function load() {
@@ -166,7 +203,7 @@
       }
       error.hidden = true;
       show(answer.body);
-      G.setStatus("ready", WORDS.rated + answer.body.rating.rating_text);
+      G.setStatus("ready", WORDS.rated + word(RATING_TEXT, answer.body.rating.rating, answer.body.rating.rating_text));
     });
     document.getElementById("gg-refresh").addEventListener("click", load);
     await load();
@@ -179,7 +216,7 @@
     if (mine && mine.ok) {
       const items = mine.body.reports.map((r) =>
         el("li", { dataset: { report: r.id, status: r.status } },
-          el("a", { href: r.url }, r.id), " · " + r.category_name + " · " + r.status_text + " · " + when(r.reported_at))
+          el("a", { href: r.url }, r.id), " · " + r.category_name + " · " + word(STATUS_TEXT, r.status, r.status_text) + " · " + when(r.reported_at))
       );
       list.replaceChildren(...(items.length ? items : [el("li", {}, WORDS.none)]));
       document.getElementById("gg-mine-signed").hidden = false;
