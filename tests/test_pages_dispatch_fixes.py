@@ -48,10 +48,14 @@ def test_case_panel_close_and_badge_are_clear_of_the_layer_control(
     case = page.locator("#gg-case")
     expect(case).to_have_attribute("data-state", "ready", timeout=WAIT)
     expect(case.locator(".gg-badge")).to_have_text(badge)
-    control = page.locator(".leaflet-control-layers").bounding_box()
+    # the layer control and the base map switch (both Leaflet layer controls)
+    controls = [c.bounding_box() for c in page.locator(".leaflet-control-layers").all()]
+    assert len(controls) == 2 and None not in controls
     for part in (".gg-close", ".gg-badge"):
         box = case.locator(part).bounding_box()
-        assert box is not None and not overlap(box, control), (part, box, control)
+        for control in controls:
+            assert box is not None and control is not None
+            assert not overlap(box, control), (part, box, control)
     case.locator(".gg-close").click(timeout=5000)  # a real click: nothing lies on top of it
     expect(case).not_to_have_attribute("data-state", "ready", timeout=WAIT)
 
