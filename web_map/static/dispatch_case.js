@@ -18,7 +18,6 @@
   // events by someone not signed in (a resident's report, an Open311 app) carry the actor "public"
   const actorText = (actor) => (actor === "public" ? t("Public (not signed in)") : actor);
   const renderListSoon = () => state.renderListSoon();
-  state.extraForms = state.extraForms || {};
 
   function panel() {
     return document.getElementById("gg-case");
@@ -354,7 +353,7 @@
         return [el("label", {}, t("Report in for"), el("select", { name: "duty" }, options))];
       }
       default: // actions added by other scripts (dispatch_urge.js) bring their own fields
-        return state.extraForms[action] ? state.extraForms[action].fields(doc) : [noteField(action)];
+        return (state.extraForms || {})[action] ? state.extraForms[action].fields(doc) : [noteField(action)];
     }
   }
 
@@ -413,7 +412,7 @@
         if (data.get("department")) body.department = String(data.get("department"));
         break;
       default:
-        if (state.extraForms[action]) return state.extraForms[action].request(data, body, base);
+        if ((state.extraForms || {})[action]) return state.extraForms[action].request(data, body, base);
     }
     return { url: base + "/actions", body: body };
   }
