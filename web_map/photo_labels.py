@@ -1,7 +1,7 @@
 """Words of the case file's photos on the pages (issue 16), in one place for the catalogue.
 
 Handed to the page scripts in their JSON config (`photo_text`, `photo_stages`) and used by the
-print page; Chinese first, as everywhere on the pages.
+print page; English ids of the catalogue, shown in the request's language (docs/i18n.md).
 """
 
 from __future__ import annotations
@@ -9,15 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from web_map.i18n import CHINESE, N_, Translator
-
-# stage → (Chinese, English); order is the loop's order.
-STAGES: dict[str, tuple[str, str]] = {
-    "report": ("上报照片", "Reported"),
-    "info": ("补充照片", "More information"),
-    "before": ("处置前", "Before"),
-    "after": ("处置后", "After"),
-    "verify": ("核查照片", "Verification"),
-}
 
 TEXT: dict[str, str] = {
     "photos": N_("Photos"),
@@ -45,7 +36,7 @@ TEXT: dict[str, str] = {
     "info_photos": N_("Photos with the information"),
 }
 
-# stage → English id of its name on the pages (STAGES keeps the print page's pair).
+# stage → English id of its name (pages and print page); order is the loop's order.
 STAGE_NAMES: dict[str, str] = {
     "report": N_("Photos of the report"),
     "info": N_("More information"),
