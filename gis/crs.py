@@ -35,27 +35,20 @@ _BD_X_PI = math.pi * 3000.0 / 180.0
 _INVERSE_TOLERANCE_DEG = 1e-10
 _INVERSE_MAX_ITERATIONS = 30
 
+# Only what pyproj cannot name: the Chinese consumer-map systems, and two short spellings.
+# Everything else (EPSG:n, OGC:CRS84, URNs, OGC URIs …) is read by pyproj itself.
 _ALIASES = {
     "": WGS84,
     "WGS84": WGS84,
     "CRS84": WGS84,
-    "OGC:CRS84": WGS84,
-    "URN:OGC:DEF:CRS:OGC:1.3:CRS84": WGS84,
-    "URN:OGC:DEF:CRS:OGC::CRS84": WGS84,
-    "HTTP://WWW.OPENGIS.NET/DEF/CRS/OGC/1.3/CRS84": WGS84,
-    "HTTPS://WWW.OPENGIS.NET/DEF/CRS/OGC/1.3/CRS84": WGS84,
     "CGCS2000": CGCS2000,
     "GCJ02": GCJ02,
     "GCJ02LL": GCJ02,
     "BD09": BD09,
     "BD09LL": BD09,
 }
-
-_EPSG_PATTERNS = (
-    re.compile(r"^(?:EPSG:{0,2})?(\d{1,6})$"),
-    re.compile(r"^URN:OGC:DEF:CRS:EPSG:[\d.]*:(\d{1,6})$"),
-    re.compile(r"^HTTPS?://WWW\.OPENGIS\.NET/DEF/CRS/EPSG/[\d.]+/(\d{1,6})$"),
-)
+_BARE_EPSG = re.compile(r"(?:EPSG:{0,2})?(\d{1,6})", re.ASCII)
+_MAX_NAME = 120  # a CRS *name*, not a WKT or PROJ definition: those are not accepted here
 
 
 def _unknown(name: str, reason: str = "") -> UnknownCRS:
@@ -77,11 +70,37 @@ def normalize_crs(name: str | None) -> str:
     alias = _ALIASES.get(compact)
     if alias is not None:
         return alias
-    for pattern in _EPSG_PATTERNS:
-        match = pattern.match(compact)
-        if match:
-            return _checked_epsg(int(match.group(1)), raw)
-    raise _unknown(raw)
+    bare = _BARE_EPSG.fullmatch(compact)  # 4547, EPSG4547, EPSG::4547: spellings pyproj refuses
+    if bare:
+        return _checked_epsg(int(bare.group(1)), raw)
+    code = _epsg_code(raw)
+    if code is None:
+        raise _unknown(raw)
+    return _checked_epsg(code, raw)
+
+
+@lru_cache(maxsize=256)
+def _epsg_code(raw: str) -> int | None:
+    """The EPSG code of a CRS name pyproj reads (EPSG:n, OGC:CRS84, URN, OGC URI), or None.
+
+    Definitions (WKT, PROJ strings) are refused: a file or request names a CRS, it does not
+    define one, and a definition with no EPSG code could not be written back to a file.
+    """
+    if len(raw) > _MAX_NAME or not raw.isascii() or raw.lstrip().startswith(("+", "{")):
+        return None
+    if "[" in raw or " " in raw.strip():
+        return None
+    try:
+        crs = CRS.from_user_input(raw)
+    except CRSError:
+        return None
+    authority = crs.to_authority(min_confidence=100)
+    if authority is None:
+        return None
+    name, code = authority
+    if name == "OGC" and code == "CRS84":
+        return 4326  # stored lon/lat, which is what CRS84 means
+    return int(code) if name == "EPSG" and code.isdigit() else None
 
 
 def _checked_epsg(code: int, raw: str) -> str:
