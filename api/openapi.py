@@ -40,6 +40,8 @@ REF = "#/components/schemas/{model}"
 JSON, XML = "application/json", "text/xml"
 MVT = "application/vnd.mapbox-vector-tile"
 PNG = "image/png"
+HTML = "text/html"
+OGC_OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 STRING: dict[str, Any] = {"type": "string"}
 
 ERROR_TEXT = {
@@ -121,15 +123,21 @@ OPERATIONS: dict[str, Doc] = {
     "GET /api/v1/departments": _doc(r.Departments),
     "GET /api/v1/categories": _doc(r.Categories),
     "GET /api/v1/routing-rules": _doc(r.RoutingRules),
-    "GET /ogc": _doc(r.OgcLanding, *OGC),
-    "GET /ogc/conformance": _doc(r.OgcConformance, *OGC),
-    "GET /ogc/collections": _doc(r.OgcCollections, *OGC),
-    "GET /ogc/collections/{collection_id}": _doc(r.OgcCollection, *OGC),
+    "GET /ogc": _doc(r.OgcLanding, *OGC, media=(HTML,)),
+    "GET /ogc/api": _doc(dict[str, Any], media=(OGC_OPENAPI,)),
+    "GET /ogc/conformance": _doc(r.OgcConformance, *OGC, media=(HTML,)),
+    "GET /ogc/collections": _doc(r.OgcCollections, *OGC, media=(HTML,)),
+    "GET /ogc/collections/{collection_id}": _doc(r.OgcCollection, *OGC, media=(HTML,)),
     "GET /ogc/collections/{collection_id}/schema": _doc(
         dict[str, Any], *OGC, media=("application/schema+json",)
     ),
-    "GET /ogc/collections/{collection_id}/items": _doc(r.OgcItems, *OGC, media=(JSON,)),
-    "GET /ogc/collections/{collection_id}/items/{feature_id}": _doc(r.Feature, *OGC, media=(JSON,)),
+    "GET /ogc/collections/{collection_id}/queryables": _doc(
+        dict[str, Any], *OGC, media=("application/schema+json", HTML)
+    ),
+    "GET /ogc/collections/{collection_id}/items": _doc(r.OgcItems, *OGC, media=(JSON, HTML)),
+    "GET /ogc/collections/{collection_id}/items/{feature_id}": _doc(
+        r.Feature, *OGC, media=(JSON, HTML)
+    ),
     "POST /api/v1/incidents/{incident_id}/actions": _doc(r.Incident, 403, 409, 422),
     "POST /api/v1/incidents/{incident_id}/whistle": _doc(r.Whistle, 400, 403, 409, 422),
     "POST /api/v1/whistles/{whistle_id}/check-in": _doc(r.Whistle, 403, 409, 422),
@@ -231,7 +239,8 @@ def derived_errors(route: RouteContext, method: str, path: str) -> set[int]:
 
 
 def _is_json(media: str) -> bool:
-    return media == JSON or media.endswith("+json")
+    base = media.split(";")[0].strip()
+    return base == JSON or base.endswith("+json")
 
 
 def _success(
@@ -257,9 +266,12 @@ def _success(
             responses[str(code)]["content"] = content
 
 
-def _errors(responses: dict[str, Any], codes: set[int], open311: bool, schemas: Schemas) -> None:
-    """Each error status with its body: the envelope, or Open311's list (JSON or XML)."""
-    envelope = {JSON: {"schema": schemas(r.ErrorBody)}}
+def _errors(
+    responses: dict[str, Any], codes: set[int], open311: bool, schemas: Schemas, ogc: bool = False
+) -> None:
+    """Each error status with its body: the envelope, Open311's list (JSON or XML), or under
+    /ogc the OGC exception (api/transport.OgcExceptions rewrites every error there)."""
+    envelope = {JSON: {"schema": schemas(r.OgcException if ogc else r.ErrorBody)}}
     open311_list = {JSON: {"schema": schemas(list[r.Open311Error])}, XML: {"schema": STRING}}
     if open311:
         codes = {OPEN311_STATUS.get(code, 400) for code in codes}
@@ -302,6 +314,7 @@ def document(app: FastAPI, doc: dict[str, Any]) -> dict[str, Any]:
                 derived_errors(route, method.upper(), path) | spec.errors,
                 open311,
                 schemas,
+                ogc=path == "/ogc" or path.startswith("/ogc/"),
             )
             operation["responses"] = dict(sorted(responses.items()))
     paths = json.dumps(doc.get("paths", {}))

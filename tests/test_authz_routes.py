@@ -92,6 +92,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/logout"): "public: ends the caller's own session",
     ("GET", "/api/v1/session"): HERE + "test_session_tells_each_caller_about_themselves_only",
     ("GET", "/tiles/{layer}.json"): DISCOVERY,
+    ("GET", "/basemap/{z}/{x}/{y}.png"): "public: the OpenStreetMap base map, no GridGov data",
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"): HERE
     + "test_public_single_items_are_the_same_for_everyone",
     ("GET", "/api/v1/stats"): INSIGHTS,

@@ -309,7 +309,10 @@ def test_overview_in_an_offline_browser(live_server: str, offline: Offline) -> N
     expect(popup.locator(".gg-error")).to_have_count(1)
 
     assert offline.blocked == []
-    assert failed == []
+    # Leaflet cancels the base map tiles still loading when the view jumps (net::ERR_ABORTED);
+    # a cancelled image is not a failed load. Anything else failing is.
+    cancelled = [f for f in failed if "/basemap/" in f and f.endswith("net::ERR_ABORTED")]
+    assert [f for f in failed if f not in cancelled] == []
     assert offline.problems == []
 
 

@@ -81,7 +81,8 @@ class Run:
 
 
 def _assert_error_form(path: str, status: int, content: bytes) -> None:
-    """A 4xx answer is the GridGov envelope, or Open311's error list under /open311."""
+    """A 4xx answer is the GridGov envelope, Open311's error list under /open311, or the OGC
+    exception under /ogc."""
     if status < 400:
         return
     if path.startswith("/open311/") and status in (400, 403, 404):
@@ -92,6 +93,10 @@ def _assert_error_form(path: str, status: int, content: bytes) -> None:
         assert errors and all(e["code"] == status and e["description"] for e in errors), errors
         return
     body = json.loads(content)
+    if path == "/ogc" or path.startswith("/ogc/"):  # OGC API – Features' exception form
+        assert set(body) == {"code", "description"}, body
+        assert body["code"] and body["description"], body
+        return
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message", "details"}, body
     assert body["error"]["code"] and body["error"]["message"], body
@@ -255,7 +260,9 @@ def _hostile_cases(operation: Any, known: dict[str, Any]) -> list[Any]:
     if operation.definition.raw.get("requestBody"):
         json_body = "application/json" in operation.definition.raw["requestBody"]["content"]
         for body in HOSTILE_BODIES if json_body else []:
-            cases.append(operation.Case(path_parameters=path, body=body))
+            cases.append(
+                operation.Case(path_parameters=path, body=body, media_type="application/json")
+            )
     return cases
 
 

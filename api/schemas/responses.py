@@ -38,6 +38,13 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+class OgcException(BaseModel):
+    """An OGC API exception (Features Part 1, 7.5): GridGov's error code and its message."""
+
+    code: str
+    description: str
+
+
 class Open311Error(BaseModel):
     """One Open311 error: the HTTP status as `code` and a description."""
 
