@@ -107,7 +107,7 @@ def test_a_forged_login_form_on_another_site_signs_nobody_in(
         page.fill("input[name=name]", "disp")
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server}/")
+        page.wait_for_url(f"{live_server}/map/dispatch")  # a dispatcher's home page
         assert sessions(world_db) == 1
     finally:
         context.close()
