@@ -34,10 +34,14 @@ DESKTOP = {"width": 1366, "height": 768}
 # GRIDGOV_SCREENSHOTS=docs/screenshots keeps each page's map at zoom 16 (as in docs/).
 SHOTS = os.environ.get("GRIDGOV_SCREENSHOTS")
 STREET = "110199001"
+# Every tile loaded and faded in (Leaflet fades a new tile from opacity 0 over 200 ms: a
+# screenshot taken before shows the ground through it), and no zoom or pan under way.
 TILES_LOADED = """() => {
     const tiles = [...document.querySelectorAll('.leaflet-tile-pane img.leaflet-tile')];
     return tiles.length > 0 && tiles.every(t => t.complete && t.naturalWidth > 0
-        && t.classList.contains('leaflet-tile-loaded'));
+        && t.classList.contains('leaflet-tile-loaded')
+        && parseFloat(getComputedStyle(t).opacity) >= 1)
+        && !gridgovMap._animatingZoom && !(gridgovMap._panAnim && gridgovMap._panAnim._inProgress);
 }"""
 
 
@@ -89,6 +93,12 @@ def map_at(page: Page, zoom: int) -> tuple[np.ndarray, tuple[int, int], bytes]:
         [ROAD_POINT[1], ROAD_POINT[0]],
     )
     shot = page.locator(".folium-map").screenshot()
+    # the page did not move the map while it was photographed
+    assert page.evaluate(
+        "([lat, lon]) => { const p = gridgovMap.latLngToContainerPoint([lat, lon]);"
+        " return [p.x, p.y]; }",
+        [ROAD_POINT[1], ROAD_POINT[0]],
+    ) == [x, y]
     gray = Image.open(io.BytesIO(shot)).convert("L")
     return 1.0 - np.asarray(gray, dtype=np.float64) / 255.0, (round(x), round(y)), shot
 

@@ -240,26 +240,18 @@ def compute_stats(
         scope_area=scope.area,
         scope_department=scope.department,
     )
-    raw = add_urge_counts(  # 督办 (a separate query: api/services/stats_urge.py)
-        conn,
-        raw,
-        t_from=period.start,
-        t_end=period.as_of,
-        group_by=group_by,
-        level=level,
-        scope_area=scope.area,
-        scope_department=scope.department,
-    )
-    raw = add_followup_counts(  # 回访 (a separate query: api/services/stats_followup.py)
-        conn,
-        raw,
-        t_from=period.start,
-        t_end=period.as_of,
-        group_by=group_by,
-        level=level,
-        scope_area=scope.area,
-        scope_department=scope.department,
-    )
+    # 督办 and 回访 come from separate queries (api/services/stats_urge.py, stats_followup.py)
+    for add_counts in (add_urge_counts, add_followup_counts):
+        raw = add_counts(
+            conn,
+            raw,
+            t_from=period.start,
+            t_end=period.as_of,
+            group_by=group_by,
+            level=level,
+            scope_area=scope.area,
+            scope_department=scope.department,
+        )
     total = next((r for r in raw if r["total"]), None)
     by_key = {r["key"]: r for r in raw if not r["total"]}
     codes = [k for k in by_key if k is not None]

@@ -6,13 +6,11 @@ the raw rows of `stats_rows` like the urge counts; the rates are computed by `st
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from psycopg import Connection, sql
+from psycopg import Connection
 
-from api.services.stats_urge import group_key, merge_counts
-from api.services.visibility import AREA_COND
+from api.services.stats_urge import add_fact_counts
 
 FOLLOWUP_COUNTS = ("rated", "satisfied")
 
@@ -33,26 +31,7 @@ LIMIT 100000
 
 
 def add_followup_counts(
-    conn: Connection[Any],
-    raw: list[dict[str, Any]],
-    *,
-    t_from: dt.datetime,
-    t_end: dt.datetime,
-    group_by: str,
-    level: str | None,
-    scope_area: str | None,
-    scope_department: str | None,
+    conn: Connection[Any], raw: list[dict[str, Any]], **kw: Any
 ) -> list[dict[str, Any]]:
     """The raw rows with 回访数 and 满意数 added (new groups appended)."""
-    conds: list[sql.Composable] = [sql.SQL("true")]
-    params: dict[str, Any] = {"t_from": t_from, "t_end": t_end}
-    if scope_area is not None:
-        conds.append(sql.SQL(AREA_COND).format(a=sql.Identifier("i")))
-        params["vis_area"] = scope_area
-    if scope_department is not None:
-        conds.append(sql.SQL("f.dept = %(scope_dept)s"))
-        params["scope_dept"] = scope_department
-    query = sql.SQL(FOLLOWUP_SQL).format(
-        k=group_key(group_by, level), conds=sql.SQL(" AND ").join(conds)
-    )
-    return merge_counts(raw, conn.execute(query, params).fetchall(), FOLLOWUP_COUNTS)
+    return add_fact_counts(conn, raw, FOLLOWUP_SQL, FOLLOWUP_COUNTS, **kw)

@@ -51,9 +51,11 @@ def group_key(group_by: str, level: str | None) -> sql.Composable:
     return sql.SQL("i.category_code")
 
 
-def add_urge_counts(
+def add_fact_counts(
     conn: Connection[Any],
     raw: list[dict[str, Any]],
+    template: str,
+    counts: tuple[str, ...],
     *,
     t_from: dt.datetime,
     t_end: dt.datetime,
@@ -62,7 +64,9 @@ def add_urge_counts(
     scope_area: str | None,
     scope_department: str | None,
 ) -> list[dict[str, Any]]:
-    """The raw rows of `stats_rows` with the urge counts added (new groups appended)."""
+    """The raw rows of `stats_rows` with `counts` from a separate per-group query added (new
+    groups appended). `template` groups by `{k}` and filters on `{conds}` over `i` (incidents)
+    and `f.dept` (the department the fact is attributed to)."""
     conds: list[sql.Composable] = [sql.SQL("true")]
     params: dict[str, Any] = {"t_from": t_from, "t_end": t_end}
     if scope_area is not None:
@@ -71,10 +75,17 @@ def add_urge_counts(
     if scope_department is not None:
         conds.append(sql.SQL("f.dept = %(scope_dept)s"))
         params["scope_dept"] = scope_department
-    query = sql.SQL(URGE_FACTS_SQL).format(
+    query = sql.SQL(template).format(
         k=group_key(group_by, level), conds=sql.SQL(" AND ").join(conds)
     )
-    return merge_counts(raw, conn.execute(query, params).fetchall(), URGE_COUNTS)
+    return merge_counts(raw, conn.execute(query, params).fetchall(), counts)
+
+
+def add_urge_counts(
+    conn: Connection[Any], raw: list[dict[str, Any]], **kw: Any
+) -> list[dict[str, Any]]:
+    """The raw rows with the urge counts (督办次数, 督办件数, 督办后结案数) added."""
+    return add_fact_counts(conn, raw, URGE_FACTS_SQL, URGE_COUNTS, **kw)
 
 
 def merge_counts(
