@@ -124,6 +124,34 @@ def timeline(page: Page) -> list[str]:
     return [str(li.get_attribute("data-action")) for li in items.all()]
 
 
+def point_in_clear_map(page: Page, lat: float, lon: float, zoom: int) -> dict[str, float]:
+    """Show lat/lon at zoom where no panel or control covers the map (the first such spot of a
+    coarse grid over the map, scanned from its centre outwards); its pixel position in the map."""
+    return page.evaluate(
+        """([lat, lon, zoom]) => {
+            const map = gridgovMap, box = map.getContainer().getBoundingClientRect();
+            map.setView([lat, lon], zoom, {animate: false});
+            const clear = (x, y) => {
+                const hit = document.elementFromPoint(box.left + x, box.top + y);
+                return hit !== null && map.getContainer().contains(hit)
+                    && !hit.closest('.leaflet-control-container');
+            };
+            const spots = [];
+            for (let y = 40; y < box.height - 40; y += 20)
+                for (let x = 40; x < box.width - 40; x += 20) spots.push([x, y]);
+            const c = [box.width / 2, box.height / 2];
+            spots.sort((a, b) => Math.hypot(a[0] - c[0], a[1] - c[1])
+                - Math.hypot(b[0] - c[0], b[1] - c[1]));
+            const spot = spots.find(([x, y]) => clear(x, y));
+            const at = map.latLngToContainerPoint([lat, lon]);
+            map.panBy([at.x - spot[0], at.y - spot[1]], {animate: false});
+            const p = map.latLngToContainerPoint([lat, lon]);
+            return {x: p.x, y: p.y};
+        }""",
+        [lat, lon, zoom],
+    )
+
+
 def point_in_page(page: Page, lat: float, lon: float, zoom: int) -> dict[str, float]:
     """Centre the map on lat/lon at zoom; the point's pixel position inside the map."""
     return page.evaluate(

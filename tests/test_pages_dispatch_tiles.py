@@ -21,6 +21,7 @@ from tests.pages_workflow_util import (
     browsers,  # noqa: F401  (fixture)
     make_user,
     marker,
+    point_in_clear_map,
     point_in_page,
     sign_in_to_console,
 )
@@ -89,8 +90,10 @@ def test_many_incidents_come_as_tiles_zoomed_out_and_markers_zoomed_in(
     case = page.locator("#gg-case")
     expect(case).to_have_attribute("data-incident", far, timeout=WAIT)
     expect(case).to_have_attribute("data-state", "ready", timeout=WAIT)
-    # also where no grid is drawn (the click lands on an empty canvas tile)
-    at = point_in_page(page, *OUTSIDE, 14)
+    # the case is ringed and panned clear of the panels (before the map moves on)
+    expect(case).to_have_attribute("data-focused", far, timeout=WAIT)
+    # also where no grid is drawn (the click lands on an empty canvas tile), clear of the panel
+    at = point_in_clear_map(page, *OUTSIDE, 14)
     tiles_drawn(page)
     page.locator(".folium-map").click(position=at)
     expect(case).to_have_attribute("data-incident", outside, timeout=WAIT)
