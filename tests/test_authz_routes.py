@@ -88,6 +88,7 @@ ROUTES: dict[tuple[str, str], str] = {
         for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
     },
     ("GET", "/login"): "public: the sign-in form",
+    ("GET", "/lang/{code}"): "public: sets the language cookie, redirects to a same-site path",
     ("POST", "/login"): "public: signing in (rate-limited)",
     ("POST", "/logout"): "public: ends the caller's own session",
     ("GET", "/api/v1/session"): HERE + "test_session_tells_each_caller_about_themselves_only",
