@@ -3,8 +3,8 @@
 The candidates come from one set-based, grid-driven statement over all open incidents
 (gis.bulk_assign.open_incidents_to_regrid: the covering grid differs from the stored one); each
 candidate is then assigned again with the full rules and updated exactly as a boundary edit does
-(services.area_impact.reassign_incident: same columns, same event shape), all in the import's
-transaction. Closed and rejected incidents keep their historical assignment.
+(services.area_impact.reassign_incidents: same statements, same event shape), all in the
+import's transaction. Closed and rejected incidents keep their historical assignment.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg import Connection
 
-from api.services.area_impact import reassign_incident
+from api.services.area_impact import reassign_incidents
 from api.settings import Settings
 from gis.bulk_assign import open_incidents_to_regrid
 
@@ -29,9 +29,6 @@ def reassign_after_import(
     areas: list[str],
 ) -> list[dict[str, Any]]:
     """Move the open incidents whose grid the import changed; returns {id, status, from, to}."""
-    moved = []
-    for inc in open_incidents_to_regrid(conn):
-        done = reassign_incident(conn, settings, inc, at=at, actor=actor, why=why, areas=areas)
-        if done is not None:
-            moved.append(done)
-    return moved
+    return reassign_incidents(
+        conn, settings, open_incidents_to_regrid(conn), at=at, actor=actor, why=why, areas=areas
+    )

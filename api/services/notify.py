@@ -118,6 +118,24 @@ def _targets(
     return out
 
 
+def notifies(
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    department: str | None,
+    data: dict[str, Any],
+) -> bool:
+    """Whether an event of this kind has anyone to tell (queue_for_event writes rows)."""
+    return bool(
+        _targets(action, department, data)
+        or (action in REPORTER_ACTIONS and to_status != from_status)  # the reporter
+        # The grid's officers verify what a department reports handled.
+        or (action == "handle" and to_status == "handled")
+        # 不满意 sent the case back (GRIDGOV_REOPEN_UNSATISFIED): its area's command centre decides.
+        or action == "review"
+    )
+
+
 def queue_for_event(
     conn: Connection[Any],
     *,
@@ -129,14 +147,12 @@ def queue_for_event(
     data: dict[str, Any],
 ) -> int:
     """Write the outbox rows of one event (inside its transaction); returns how many."""
+    if not notifies(action, from_status, to_status, department, data):
+        return 0
     targets = _targets(action, department, data)
     reporter = action in REPORTER_ACTIONS and to_status != from_status
-    # The grid's officers verify what a department reports handled.
     officers = action == "handle" and to_status == "handled"
-    # 不满意 sent the case back (GRIDGOV_REOPEN_UNSATISFIED): its area's command centre decides.
     review = action == "review"
-    if not targets and not reporter and not officers and not review:
-        return 0
     cur = conn.execute(
         QUEUE_EVENT_SQL,
         {
