@@ -74,9 +74,10 @@ def _run(
 
 
 def run_reads(
-    server: Server, url: str, now: dt.datetime, runs: int, slow: int = 3
+    server: Server, url: str, now: dt.datetime, runs: int, slow: int = 3, *, stats: bool = True
 ) -> list[Latency]:
-    """One Latency row per read; `runs` calls each (`slow` for the trend and the year)."""
+    """One Latency row per read; `runs` calls each (`slow` for the trend and the year); the
+    evaluation's reads only with `stats`."""
     s = samples(url)
     rng = random.Random(13)
     day = now.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
@@ -123,18 +124,8 @@ def run_reads(
             out.append(_run(f"incident tile z{z}", tiles, c))
         out.append(_run("hotspots (30 days)", same("/api/v1/hotspots", days=30), c))
         out.append(_run("repeats (90 days)", same("/api/v1/repeats", days=90), c))
-        stats_month = {"from": month[0], "to": month[1]}
-        out.append(_run("stats, 30 days", same("/api/v1/stats", **stats_month), c))
-        out.append(_run("flags, 30 days", same("/api/v1/stats/flags", **stats_month), c))
-        out.append(
-            _run(
-                "trend, 30 days by day",
-                same("/api/v1/stats/trend", slow, code="WATER", **stats_month),
-                c,
-            )
-        )
-        year_params = {"from": year[0], "to": year[1]}
-        out.append(_run("stats, 365 days (HTTP)", same("/api/v1/stats", slow, **year_params), c))
+        if stats:
+            out += _stats_reads(c, month, year, runs, slow)
         ogc = [
             lambda c, o=rng.randrange(0, 5000) * 100: c.get(
                 "/ogc/collections/incidents/items", params={"limit": 100, "offset": o}
@@ -163,6 +154,23 @@ def run_reads(
         ]
         out.append(_run("intake (POST /api/v1/incidents)", intake, c))
     return out
+
+
+def _stats_reads(
+    c: httpx.Client, month: tuple[str, str], year: tuple[str, str], runs: int, slow: int
+) -> list[Latency]:
+    def same(path: str, n: int, **params: Any) -> list[Callable[[httpx.Client], httpx.Response]]:
+        return [lambda c, p=params: c.get(path, params=p) for _ in range(n)]
+
+    stats_month = {"from": month[0], "to": month[1]}
+    year_params = {"from": year[0], "to": year[1]}
+    trend = same("/api/v1/stats/trend", slow, code="WATER", **stats_month)
+    return [
+        _run("stats, 30 days", same("/api/v1/stats", runs, **stats_month), c),
+        _run("flags, 30 days", same("/api/v1/stats/flags", runs, **stats_month), c),
+        _run("trend, 30 days by day", trend, c),
+        _run("stats, 365 days (HTTP)", same("/api/v1/stats", slow, **year_params), c),
+    ]
 
 
 def _pages(c: httpx.Client, runs: int) -> list[Callable[[httpx.Client], httpx.Response]]:

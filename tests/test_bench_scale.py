@@ -92,7 +92,15 @@ def test_the_evaluation_of_the_year_agrees_with_the_plain_reading(scale_db: str)
 
 
 def test_the_scale_command_runs(empty_db: str, capsys: Any) -> None:
-    assert scale_main(["--incidents", "300", "--quick", "--workers", "1", "--url", empty_db]) == 0
+    argv = ["--incidents", "300", "--quick", "--workers", "1", "--url", empty_db]
+    assert scale_main([*argv, "--edit-open", "40"]) == 0
     out = capsys.readouterr().out
     for title in ("The dataset", "1. Evaluation", "2. Interactive reads", "3. export", "Targets"):
         assert title in out, title
+    # the boundary edit: 40 cases opened in the busiest grid, which is then split over HTTP
+    assert "4. boundary edit: split grid" in out and "(HTTP 200)" in out
+    with psycopg.connect(empty_db) as conn:
+        moved = conn.execute(
+            "SELECT count(*) FROM incident_events WHERE action = 'reassign' AND actor LIKE 'bench-editor-%'"
+        ).fetchone()
+    assert moved is not None and moved[0] >= 40
