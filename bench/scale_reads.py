@@ -122,7 +122,7 @@ def run_reads(
                 tx, ty = tile_of(rng.uniform(x0, x1), rng.uniform(y0, y1), z)
                 tiles.append(lambda c, p=f"/tiles/incidents/{z}/{tx}/{ty}.pbf": c.get(p))
             out.append(_run(f"incident tile z{z}", tiles, c))
-        out.append(_run("hotspots (30 days)", same("/api/v1/hotspots", days=30), c))
+        out.append(_run("hotspots (default: 7 days)", same("/api/v1/hotspots"), c))
         out.append(_run("repeats (90 days)", same("/api/v1/repeats", days=90), c))
         if stats:
             out += _stats_reads(c, month, year, runs, slow)

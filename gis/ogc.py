@@ -222,8 +222,12 @@ def items_page(
                     'geometry', {geometry},
                     'properties', jsonb_build_object({props})) ORDER BY {order}), '[]'::jsonb)
                     AS features
-         FROM (SELECT t.* FROM {table} t WHERE {where}
-               ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) t) p
+         FROM (SELECT o.* FROM {table} o JOIN LATERAL (
+                   -- the offset is walked over ids only (an index-only scan when nothing
+                   -- else is filtered), and only the page's rows are read whole: offset
+                   -- 420,000 of 1,000,000 incidents 528 → 18 ms (docs/performance.md)
+                   SELECT t.id FROM {table} t WHERE {where}
+                   ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) k ON o.id = k.id) t) p
         """
     ).format(
         table=sql.Identifier(source.table),

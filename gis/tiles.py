@@ -163,6 +163,12 @@ def render_tile(
     """Render one tile of a layer in a single round trip; `extra`: more conditions over `t`."""
     where = _where(layer, level, extra)
     if layer.points:
+        # A custom plan per tile: the pool's forced generic plan cannot know how much of the
+        # table the tile covers and always probes the GiST index then sorts every point in the
+        # tile (a city-wide z10 tile at 1,000,000 incidents: 7.3 s); planned for the actual
+        # box, a wide tile walks the reported_at index newest first and stops at the cap
+        # (37 ms), a street-level one keeps the GiST probe. For this transaction only.
+        conn.execute("SET LOCAL plan_cache_mode = auto")
         geom = sql.SQL("t.geom")
         simplified = sql.SQL("ST_Transform(p.geom, 3857)")
     else:

@@ -64,7 +64,7 @@ def test_a_cluster_with_its_figures_hull_and_grids(world, cast, clock):
         post(world, "SJ0102", moved(CENTRE, 500 + 400 * k, 2000))
     clock.advance(days=1)
 
-    doc = hot(world, cast.admin)  # defaults: 30 days, 100 m, 5 incidents
+    doc = hot(world, cast.admin)  # defaults: 7 days, 100 m, 5 incidents
     assert doc["parameters"]["radius_m"] == 100 and doc["parameters"]["min_count"] == 5
     assert [f["id"] for f in doc["features"]] == ["H1"]
     f = doc["features"][0]

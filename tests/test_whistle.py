@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.loop import SH, Clock, advance_to, get, make_cast, report, steps
+from tests.loop import SH, Clock, advance_to, get, make_cast, ok, report, steps
 
 T0 = dt.datetime(2035, 11, 5, 10, 0, tzinfo=SH)
 
@@ -81,6 +81,9 @@ def test_whistle_with_one_on_time_and_one_late_check_in(world, cast, clock):
     assert body["open"] is False
     assert open_ids(world, cast.disp, open="true") == []
     assert open_ids(world, cast.disp, open="false") == [w["id"]]
+    # the incident is still open: incident_open filters on the case, not on the check-ins
+    assert open_ids(world, cast.disp, incident_open="true") == [w["id"]]
+    assert open_ids(world, cast.disp, incident_open="false") == []
 
     doc = get(world, inc, cast.disp)
     assert [x["id"] for x in doc["whistles"]] == [w["id"]]
@@ -133,3 +136,20 @@ def test_whistle_refusals(world, cast, clock, db):
     r = whistle(world, inc, cast.disp)
     assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_transition"
     assert world.get("/api/v1/whistles", headers=cast.resident).status_code == 403
+
+
+def test_a_check_in_never_made_leaves_the_whistle_open_after_the_case_closed(world, cast, clock):
+    inc = report(world)
+    advance_to(world, cast, inc, "dispatched")
+    w = whistle(world, inc, cast.disp).json()
+    for who, action, body in (
+        (cast.dept, "accept", {}),
+        (cast.dept, "handle", {"note": "清运完毕"}),
+        (cast.officer, "verify", {"data": {"passed": True}}),
+    ):
+        ok(world, inc, who, action, **body)
+    assert get(world, inc, cast.disp)["status"] == "closed"
+    assert open_ids(world, cast.disp, open="true") == [w["id"]]  # nobody reported in
+    # the dispatch console's question: open whistles on open cases
+    assert open_ids(world, cast.disp, open="true", incident_open="true") == []
+    assert open_ids(world, cast.disp, open="true", incident_open="false") == [w["id"]]

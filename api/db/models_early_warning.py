@@ -16,3 +16,5 @@ Index(
     postgresql_where=text("action = 'reject'"),
 )
 Index("ix_incidents_closed_at", incidents.c.closed_at)
+# migration 0027_scale_reads: the incident list's `since` filter at a million incidents
+Index("ix_incidents_updated_at", incidents.c.updated_at)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import ClockDep, ConnDep, CurrentUser, ReadConnDep, ReadCurrentUser, SettingsDep
 from api.responses import JSON, GeoJSON
 from api.services.duplicates import duplicates_of_incident
-from api.services.early_warning import hotspots, repeats
+from api.services.early_warning import HOTSPOT_DAYS, hotspots, repeats
 
 router = APIRouter(prefix="/api/v1", tags=["early warning"])
 
@@ -28,7 +28,10 @@ def list_hotspots(
     user: ReadCurrentUser,
     conn: ReadConnDep,
     clock: ClockDep,
-    days: Annotated[int, Query(ge=1, le=365, description="reported in the last N days")] = 30,
+    days: Annotated[
+        int,
+        Query(ge=1, le=365, description="reported in the last N days (default a week)"),
+    ] = HOTSPOT_DAYS,
     radius_m: Annotated[float, Query(gt=0, le=5000, description="DBSCAN distance, metres")] = 100,
     min_count: Annotated[int, Query(ge=2, le=1000, description="incidents per cluster")] = 5,
     category: CategoryQ = None,

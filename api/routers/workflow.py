@@ -63,6 +63,14 @@ def whistles(
     open: Annotated[
         bool | None, Query(description="true: some department has not reported in yet")
     ] = None,
+    incident_open: Annotated[
+        bool | None,
+        Query(description="true: only on incidents still open (not closed or rejected)"),
+    ] = None,
 ) -> JSON:
     """Whistles on incidents the caller may follow, with their check-ins."""
-    return JSON(list_whistles(conn, user, open_=open, limit=limit, cursor=cursor))
+    return JSON(
+        list_whistles(
+            conn, user, open_=open, incident_open=incident_open, limit=limit, cursor=cursor
+        )
+    )

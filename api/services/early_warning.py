@@ -23,6 +23,14 @@ def _staff(user: User, what: str) -> None:
     require_read(user, "early_warning", message)  # the rule: policy.READ["early_warning"]
 
 
+# The default window of hotspots: a week. A city's month is too much to cluster at 100 m: at
+# 1,000,000 cases a year (≈ 80,000 a month over 100 km²) every point has five neighbours within
+# 100 m, so the month is one cluster of the whole city (77,000 incidents, 1.7 s) that says
+# nothing; a week gives the ≈ 300-600 real clusters in 0.1-0.2 s (docs/performance.md,
+# 2026-12-05). Longer windows stay available with `days`.
+HOTSPOT_DAYS = 7
+
+
 def hotspots(
     conn: Connection[Any],
     user: User,

@@ -327,12 +327,14 @@
     G.setStatus("ready", t("{n} incidents", { n: G.number(total) }) + shown);
   }
 
-  /** Open whistles on incidents the user may follow (GET /api/v1/whistles?open=true). */
+  /** Open whistles on open incidents the user may follow
+   * (GET /api/v1/whistles?open=true&incident_open=true: a check-in never made leaves its whistle
+   * open after the case closed, and the console shows open cases only). */
   async function fetchOpenWhistles() {
     const whistles = [];
     let cursor = null;
     for (let page = 0; page < 20; page += 1) {
-      let url = state.api + "/whistles?open=true&limit=1000";
+      let url = state.api + "/whistles?open=true&incident_open=true&limit=1000";
       if (cursor) url += "&cursor=" + encodeURIComponent(cursor);
       const result = await G.getJSON(url);
       if (!result.ok) throw new Error(G.errorMessage(result));
@@ -778,11 +780,11 @@
       G.loadAreaTiles(map, gridLevel);
       if (config.buildings) G.loadBuildingTiles(map, config.buildings);
     }
-    // 源头治理: clusters of the last 30 days (≥ 5 reports within 100 m) as their own overlay,
+    // 源头治理: clusters of the last 7 days (≥ 5 reports within 100 m) as their own overlay,
     // once the console works (an overlay, not needed to act; with 10,000 incidents it is the
     // slowest request); a user the API refuses hotspots to simply gets an empty layer.
     if (config.hotspots_layer && G.addHotspotLayer) {
-      G.addHotspotLayer(map, { days: 30, radius_m: 100, min_count: 5, addToMap: false })
+      G.addHotspotLayer(map, { days: 7, radius_m: 100, min_count: 5, addToMap: false })
         .then((layer) => layer.addTo(window[config.hotspots_layer]))
         .catch(() => {});
     }

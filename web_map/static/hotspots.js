@@ -5,7 +5,7 @@
  * cookie (same origin); GET /api/v1/hotspots answers signed-in staff only (401/403 otherwise).
  * Include it after leaflet.js on any page and call, e.g.
  *
- *   GridGov.addHotspotLayer(map, {days: 30, radius_m: 100, min_count: 5}).then((layer) => …);
+ *   GridGov.addHotspotLayer(map, {days: 7, radius_m: 100, min_count: 5}).then((layer) => …);
  *
  * params: days, radius_m, min_count, category (API query parameters, API defaults when absent),
  * api (default "/api/v1"), pane (a Leaflet pane name), addToMap (default true), timeZone

@@ -379,7 +379,7 @@
     if (!on) return;
     S.hotspots = await G.addHotspotLayer(S.map, {
       api: S.api,
-      days: 30,
+      days: 7,
       timeZone: S.config.timezone,
     });
     if (S.hotspots.error) G.setStatus("error", S.hotspots.error);
