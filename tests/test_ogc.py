@@ -6,6 +6,7 @@ thread in this process would never get to answer; the server runs as a subproces
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from pyogrio import raw
 from shapely.testing import assert_geometries_equal
 
 from api.main import create_app
+from gis.ogc import SOURCES, ItemQuery, items_page
 from tests.conftest import settings_for
 from tests.world import AREAS, BUILDINGS, box
 
@@ -264,6 +266,25 @@ def test_paging_with_next_and_prev_links(world: TestClient) -> None:
     assert prev == "http://testserver/ogc/collections/areas-grid/items?limit=1"
     past = world.get("/ogc/collections/areas-grid/items", params={"offset": 5}).json()
     assert (past["numberMatched"], past["numberReturned"], past["features"]) == (2, 0, [])
+
+
+def test_past_the_count_cap_number_matched_is_left_out_and_next_follows_full_pages(
+    world: TestClient, db: Any
+) -> None:
+    buildings = SOURCES["buildings"]  # the world holds two
+    with db.transaction():
+        page = items_page(
+            db, buildings, ItemQuery(limit=1), links=[], next_link={"rel": "next"}, count_cap=1
+        )
+    first = json.loads(page)
+    assert "numberMatched" not in first and first["numberReturned"] == 1
+    assert first["links"] == [{"rel": "next"}]  # a full page: more may follow
+    with db.transaction():
+        page = items_page(
+            db, buildings, ItemQuery(limit=1, offset=2), links=[], next_link={"rel": "next"}
+        )
+    past = json.loads(page)  # under the default cap: counted, and nothing follows
+    assert (past["numberMatched"], past["numberReturned"], past["links"]) == (2, 0, [])
 
 
 def test_items_bbox_and_links_keep_the_filter(world: TestClient) -> None:
