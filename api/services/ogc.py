@@ -26,7 +26,15 @@ from api.services.ogc_query import (
 )
 from api.services.photos import PHOTO_URL, public_photos
 from gis.cql2 import FilterError, parse_filter, to_sql
-from gis.ogc import SOURCES, Extent, FeatureSource, ItemQuery, collection_extents, items_page
+from gis.ogc import (
+    SOURCES,
+    Extent,
+    FeatureSource,
+    ItemQuery,
+    collection_exists,
+    collection_extents,
+    items_page,
+)
 from gis.ogc import one_item as one_item_doc
 from gis.ogc_crs import CRS84, OgcCrs, offered_uris
 
@@ -199,11 +207,15 @@ def _present(conn: Connection[Any], collection_id: str) -> tuple[CollectionInfo,
     info = BY_ID.get(collection_id)
     extent = collection_extents(conn).get(collection_id) if info else None
     if info is None or extent is None:
-        raise NotFound(
-            f"No collection '{collection_id}'. GET /ogc/collections lists them.",
-            {"collection": collection_id},
-        )
+        raise _no_collection(collection_id)
     return info, extent
+
+
+def _no_collection(collection_id: str) -> NotFound:
+    return NotFound(
+        f"No collection '{collection_id}'. GET /ogc/collections lists them.",
+        {"collection": collection_id},
+    )
 
 
 def collection(conn: Connection[Any], base: str, collection_id: str) -> dict[str, Any]:
@@ -231,7 +243,9 @@ def items(
     query: dict[str, str],
 ) -> tuple[bytes, OgcCrs]:
     """One page of features in the asked CRS; `query` is kept in the paging links."""
-    info, _ = _present(conn, collection_id)
+    info = BY_ID.get(collection_id)
+    if info is None or not collection_exists(conn, collection_id):
+        raise _no_collection(collection_id)
     if not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}.", {"limit": limit})
     if not 0 <= offset <= MAX_OFFSET:
