@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from api.main import create_app
 from tests.conftest import settings_for
 from tests.evaluation_week import QUERY_AT, WEEK_FROM, WEEK_TO, build_week
-from tests.loop import G1, G2, Clock, make_cast
+from tests.loop import G1, G2, Clock
 from tests.pages_workflow_util import (
     PASSWORD,
     WAIT,
@@ -33,11 +33,6 @@ from tests.test_pages import (
 from web_map.pages import page_references
 
 RED, GREEN = "#d73027", "#1a9850"
-
-
-@pytest.fixture
-def cast(token_for):
-    return make_cast(token_for)
 
 
 @pytest.fixture
