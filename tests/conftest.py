@@ -170,3 +170,11 @@ def clock(world: TestClient, request: pytest.FixtureRequest) -> Any:
     c = Clock(request.module.T0)
     world.app.state.clock = c  # type: ignore[attr-defined]
     return c
+
+
+@pytest.fixture
+def live(world_db: str) -> Iterator[str]:
+    """The app serving the world on a free local port (uvicorn in a thread), for the browser."""
+    from tests.test_pages import serve
+
+    yield from serve(settings_for(world_db))
