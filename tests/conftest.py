@@ -152,3 +152,29 @@ def token_for(world_db: str) -> Any:
         return {"Authorization": f"Bearer {token}"}
 
     return make
+
+
+@pytest.fixture
+def cast(token_for: Any) -> Any:
+    """The loop's people (tests/loop.py `Cast`): resident, officer, dispatchers, departments."""
+    from tests.loop import make_cast
+
+    return make_cast(token_for)
+
+
+@pytest.fixture
+def clock(world: TestClient, request: pytest.FixtureRequest) -> Any:
+    """A settable clock the app reads instead of now(), starting at the test module's `T0`."""
+    from tests.loop import Clock
+
+    c = Clock(request.module.T0)
+    world.app.state.clock = c  # type: ignore[attr-defined]
+    return c
+
+
+@pytest.fixture
+def live(world_db: str) -> Iterator[str]:
+    """The app serving the world on a free local port (uvicorn in a thread), for the browser."""
+    from tests.test_pages import serve
+
+    yield from serve(settings_for(world_db))

@@ -133,3 +133,8 @@ def advance_to(client: Any, cast: Cast, incident: str, status: str) -> dict[str,
     for who, action, body in PATHS[status]:
         doc = ok(client, incident, getattr(cast, who), action, **body)
     return doc
+
+
+def at(value: str | None) -> dt.datetime | None:
+    """An ISO timestamp of an API answer as a datetime (None stays None)."""
+    return dt.datetime.fromisoformat(value) if value else None

@@ -8,6 +8,7 @@ non-root user, and every long-running service restarts and reports its health.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -92,3 +93,50 @@ def test_compose_file_is_valid() -> None:
             cwd=ROOT,
         )
         assert r.returncode == 0, r.stderr
+
+
+def _pin_tool() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pin_images", ROOT / "deploy" / "pin_images.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pin_tool_lists_what_is_pinned_by_tag_only() -> None:
+    tool = _pin_tool()
+    refs = [r for f in tool.FILES for r in tool.unpinned(f.read_text())]
+    # the third-party images of compose and the Dockerfile's bases; never the image built here
+    assert "postgis/postgis:15-3.4" in refs and "python:3.11-slim-bookworm" in refs
+    assert not any(r.startswith("gridgov") for r in refs)
+    assert tool.main(["--check"]) == (1 if refs else 0)
+
+
+def test_pin_tool_rewrites_references_with_the_registry_digest(tmp_path: Path) -> None:
+    tool = _pin_tool()
+    asked: list[tuple[str, str]] = []
+
+    def resolve(name: str, tag: str) -> str:
+        asked.append((name, tag))
+        return "sha256:" + f"{len(asked):064x}"
+
+    compose_text = COMPOSE.read_text()
+    pinned = tool.pin(compose_text, resolve)
+    assert tool.unpinned(pinned) == []
+    assert f"image: postgis/postgis:15-3.4@sha256:{1:064x}" in pinned
+    assert "image: gridgov:0.1.0\n" in pinned  # built here: untouched
+    assert ("postgis/postgis", "15-3.4") in asked and all(n != "gridgov" for n, _ in asked)
+    # the result is still a valid compose document with the same services
+    assert yaml.safe_load(pinned)["services"].keys() == compose()["services"].keys()
+    # idempotent: pinned references are not asked again unless refreshed
+    assert tool.pin(pinned, resolve) == pinned and len(asked) == len(set(asked))
+    docker = (ROOT / "Dockerfile").read_text()
+    stage = tool.pin(docker, resolve)
+    assert re.search(r"^FROM python:3\.11-slim-bookworm@sha256:[0-9a-f]{64} AS build$", stage, re.M)
+    out = tmp_path / "Dockerfile"
+    out.write_text(docker)
+    assert tool.main(["--check", str(out)]) == 1
+    out.write_text(stage)
+    assert tool.main(["--check", str(out)]) == 0

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from pyproj import Geod
 
-from tests.loop import SH, Clock, advance_to, get, make_cast, ok
+from tests.loop import SH, advance_to, get, ok
 
 T0 = dt.datetime(2025, 11, 3, 10, 0, tzinfo=SH)
 HERE = {"lon": 116.010, "lat": 39.020}
@@ -19,18 +18,6 @@ def north(metres: float) -> dict[str, float]:
         HERE["lon"], HERE["lat"], 0 if metres >= 0 else 180, abs(metres)
     )
     return {"lon": lon, "lat": lat}
-
-
-@pytest.fixture
-def cast(token_for):
-    return make_cast(token_for)
-
-
-@pytest.fixture
-def clock(world):
-    c = Clock(T0)
-    world.app.state.clock = c
-    return c
 
 
 def post(world, category, where, headers=None):

@@ -9,7 +9,7 @@ import io
 import pytest
 
 from tests.evaluation_week import at
-from tests.loop import PATHS, make_cast, ok, report
+from tests.loop import PATHS, ok, report
 from tests.notify_util import notify_client, notify_settings
 
 WEEK = {"from": "2025-11-03", "to": "2025-11-09"}
@@ -23,11 +23,6 @@ def settings(world_db):
 @pytest.fixture
 def client(settings):
     yield from notify_client(settings)
-
-
-@pytest.fixture
-def cast(token_for):
-    return make_cast(token_for)
 
 
 def close_at(client, cast, when):

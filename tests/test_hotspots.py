@@ -9,7 +9,7 @@ from pyproj import Geod
 from shapely.geometry import MultiPoint, shape
 from shapely.testing import assert_geometries_equal
 
-from tests.loop import G1, G2, SH, Clock, make_cast, ok
+from tests.loop import G1, G2, SH, ok
 
 T0 = dt.datetime(2025, 11, 3, 10, 0, tzinfo=SH)
 GEOD = Geod(ellps="WGS84")
@@ -22,18 +22,6 @@ def moved(origin, east_m=0.0, north_m=0.0):
     lon, lat, _ = GEOD.fwd(*origin, 90, east_m) if east_m else (*origin, 0)
     lon, lat, _ = GEOD.fwd(lon, lat, 0, north_m) if north_m else (lon, lat, 0)
     return lon, lat
-
-
-@pytest.fixture
-def cast(token_for):
-    return make_cast(token_for)
-
-
-@pytest.fixture
-def clock(world):
-    c = Clock(T0)
-    world.app.state.clock = c
-    return c
 
 
 def post(world, category, point, headers=None):

@@ -13,7 +13,7 @@ from api.services.events import append_event
 from api.services.notify_admin import add_subscriber
 from api.services.notify_channels import verify
 from api.services.notify_worker import CLAIM_SQL, deliver
-from tests.loop import act, advance_to, make_cast, ok
+from tests.loop import act, advance_to, ok
 from tests.notify_util import (
     T0,
     SmtpServer,
@@ -34,11 +34,6 @@ def settings(world_db):
 @pytest.fixture
 def client(settings):
     yield from notify_client(settings)
-
-
-@pytest.fixture
-def cast(token_for):
-    return make_cast(token_for)
 
 
 def subscribe(db, scope, code, *, email=None, webhook=None):

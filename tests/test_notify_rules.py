@@ -9,7 +9,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from api.services.notify import queue_due
-from tests.loop import G1, G2, STREET, act, advance_to, make_cast, ok
+from tests.loop import G1, G2, STREET, act, advance_to, ok
 from tests.notify_util import notify_client, notify_settings
 from tests.test_notify import report_with, rows, subscribe
 
@@ -22,11 +22,6 @@ def settings(world_db):
 @pytest.fixture
 def client(settings):
     yield from notify_client(settings)
-
-
-@pytest.fixture
-def cast(token_for):
-    return make_cast(token_for)
 
 
 def told(db, incident):

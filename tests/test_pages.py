@@ -136,8 +136,13 @@ needs_chromium = pytest.mark.skipif(
 
 def serve(settings: Settings) -> Iterator[str]:
     """Run the app on a free local port (uvicorn in a thread) until the generator is closed."""
+    yield from serve_app(create_app(settings))
+
+
+def serve_app(app: Any) -> Iterator[str]:
+    """Run this app object (e.g. with a fixed clock) like `serve`."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
-from tests.conftest import settings_for
 from tests.loop import G1, G2, STREET, make_cast, ok
 from tests.pages_workflow_util import (
     PASSWORD,
@@ -33,7 +31,6 @@ from tests.test_pages import (
     chromium,  # noqa: F401  (fixture)
     external_urls,
     needs_chromium,
-    serve,
 )
 from web_map.pages import page_references
 
@@ -131,11 +128,6 @@ def test_incident_list_filters_by_category_prefix_and_area(world, token_for):
 
 
 # --- browser ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def live(world_db: str) -> Iterator[str]:
-    yield from serve(settings_for(world_db))
 
 
 def report_in_page(page: Any, base: str, description: str) -> str:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import psycopg
-import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import settings_for
 from tests.loop import advance_to, make_cast
 from tests.pages_workflow_util import (
     WAIT,
@@ -19,15 +15,9 @@ from tests.pages_workflow_util import (
 from tests.test_pages import (
     chromium,  # noqa: F401  (fixture)
     needs_chromium,
-    serve,
 )
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture
-def live(world_db: str) -> Iterator[str]:
-    yield from serve(settings_for(world_db))
 
 
 def test_rate_a_closed_report_and_find_it_again(live, browsers, world_db, token_for):  # noqa: F811

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -25,7 +24,6 @@ from tests.test_pages import (
     chromium,  # noqa: F401  (fixture)
     external_urls,
     needs_chromium,
-    serve,
 )
 from web_map.pages import page_references
 
@@ -85,11 +83,6 @@ def test_report_page_knows_a_session_and_closed_public_reporting(world_db):
 
 
 # --- browser ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def live(world_db: str) -> Iterator[str]:
-    yield from serve(settings_for(world_db))
 
 
 def open_form(page: Any, base: str) -> Any:

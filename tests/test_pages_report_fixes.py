@@ -3,23 +3,16 @@ button explains a refusal in the page's language, the scale bar keeps off the fo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import settings_for
 from tests.pages_workflow_util import WAIT, browsers  # noqa: F401
 from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401
 from tests.test_pages_report import incident_count, open_form
 
 SIZES = [(390, 844), (1366, 768)]
-
-
-@pytest.fixture
-def live(world_db: str) -> Iterator[str]:
-    yield from serve(settings_for(world_db))
 
 
 def overlap(a: dict[str, float] | None, b: dict[str, float] | None) -> bool:

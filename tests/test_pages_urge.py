@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import settings_for
 from tests.loop import make_cast, ok
 from tests.pages_workflow_util import (
     WAIT,
@@ -22,15 +18,9 @@ from tests.pages_workflow_util import (
 from tests.test_pages import (
     chromium,  # noqa: F401  (fixture)
     needs_chromium,
-    serve,
 )
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture
-def live(world_db: str) -> Iterator[str]:
-    yield from serve(settings_for(world_db))
 
 
 def test_urge_from_the_console(live, browsers, world_db, token_for):  # noqa: F811

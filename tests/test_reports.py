@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.loop import advance_to, make_cast, ok, report
+from tests.loop import advance_to, ok, report
 from tests.notify_util import notify_client, notify_settings
 from tests.test_notify import report_with, rows, subscribe
 
@@ -19,11 +19,6 @@ def settings(world_db):
 @pytest.fixture
 def client(settings):
     yield from notify_client(settings)
-
-
-@pytest.fixture
-def cast(token_for):
-    return make_cast(token_for)
 
 
 def outcome(client, incident):

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from tests.evaluation_week import QUERY_AT, WEEK_FROM, WEEK_TO, build_week
-from tests.loop import G1, G2, Clock, make_cast
+from tests.loop import G1, G2, Clock
 
 PERIOD = {"from": WEEK_FROM, "to": WEEK_TO}
 
@@ -170,11 +170,6 @@ GRID_2 = {
     "avg_handling_hours": 8.83,
     "p90_handling_hours": 8.83,
 }
-
-
-@pytest.fixture
-def cast(token_for):
-    return make_cast(token_for)
 
 
 @pytest.fixture

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect
 
 from api.main import create_app
 from tests.conftest import settings_for
 from tests.evaluation_week import QUERY_AT, WEEK_FROM, WEEK_TO, build_week
-from tests.loop import G1, G2, Clock, make_cast
+from tests.loop import G1, G2, Clock
 from tests.pages_workflow_util import (
     PASSWORD,
     WAIT,
@@ -27,17 +24,12 @@ from tests.pages_workflow_util import (
 from tests.test_pages import (
     chromium,  # noqa: F401  (fixture)
     external_urls,
-    free_port,
     needs_chromium,
+    serve_app,
 )
 from web_map.pages import page_references
 
 RED, GREEN = "#d73027", "#1a9850"
-
-
-@pytest.fixture
-def cast(token_for):
-    return make_cast(token_for)
 
 
 @pytest.fixture
@@ -75,20 +67,7 @@ def live_app(world_db: str) -> Iterator[str]:
     """The app on a free port with the clock fixed at the history's query time."""
     app = create_app(settings_for(world_db))
     app.state.clock = Clock(QUERY_AT)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    yield from serve_app(app)
 
 
 @pytest.fixture

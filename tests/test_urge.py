@@ -9,18 +9,13 @@ import io
 import pytest
 
 from tests.evaluation_week import at
-from tests.loop import act, advance_to, get, make_cast, ok, report
+from tests.loop import act, advance_to, get, ok, report
 from tests.notify_util import notify_client, notify_settings
 
 
 @pytest.fixture
 def client(world_db):
     yield from notify_client(notify_settings(world_db))
-
-
-@pytest.fixture
-def cast(token_for):
-    return make_cast(token_for)
 
 
 def urge_count(db, incident):

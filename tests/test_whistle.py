@@ -4,27 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
-from tests.loop import SH, Clock, advance_to, get, make_cast, ok, report, steps
+from tests.loop import SH, advance_to, at, get, ok, report, steps
 
 T0 = dt.datetime(2035, 11, 5, 10, 0, tzinfo=SH)
-
-
-@pytest.fixture
-def cast(token_for):
-    return make_cast(token_for)
-
-
-@pytest.fixture
-def clock(world):
-    c = Clock(T0)
-    world.app.state.clock = c
-    return c
-
-
-def at(value):
-    return dt.datetime.fromisoformat(value) if value else None
 
 
 def whistle(client, incident, headers, **body):

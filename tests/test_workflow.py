@@ -10,33 +10,16 @@ import pytest
 from api.services.workflow import ACTIONS, TRANSITIONS, WHISTLE_STATES
 from tests.loop import (
     SH,
-    Clock,
     act,
     advance_to,
+    at,
     get,
-    make_cast,
     ok,
     report,
     steps,
 )
 
 T0 = dt.datetime(2035, 11, 5, 10, 0, tzinfo=SH)  # a Monday, in the future (overdue uses now())
-
-
-@pytest.fixture
-def cast(token_for):
-    return make_cast(token_for)
-
-
-@pytest.fixture
-def clock(world):
-    c = Clock(T0)
-    world.app.state.clock = c
-    return c
-
-
-def at(value):
-    return dt.datetime.fromisoformat(value) if value else None
 
 
 def event_count(db):

@@ -23,6 +23,7 @@ from tests.loop import (
     Clock,
     act,
     advance_to,
+    at,
     get,
     make_cast,
     ok,
@@ -31,22 +32,6 @@ from tests.loop import (
 )
 
 T0 = dt.datetime(2035, 11, 5, 10, 0, tzinfo=SH)  # a Monday in the future (overdue uses now())
-
-
-@pytest.fixture
-def cast(token_for):
-    return make_cast(token_for)
-
-
-@pytest.fixture
-def clock(world):
-    c = Clock(T0)
-    world.app.state.clock = c
-    return c
-
-
-def at(value):
-    return dt.datetime.fromisoformat(value) if value else None
 
 
 def test_escalation_chain_grid_community_street_district(world, cast, clock):
