@@ -42,7 +42,12 @@ eval_incidents = Table(
     Column("reworks", Integer, nullable=False),
     Column("close_due", TS, comment="deadline in force before closing"),
     Column("close_lead", Text, comment="lead of the last dispatch"),
-    Index("ix_eval_incidents_last_at", "last_at"),
+    # the incidents reported before T with an event at or after it (api.services.stats_rollup)
+    Index(
+        "ix_eval_incidents_span",
+        text("tstzrange(reported_at, last_at, '[]'::text)"),
+        postgresql_using="gist",
+    ),
 )
 
 eval_episodes = Table(
@@ -125,6 +130,7 @@ eval_open = Table(
     "eval_open",
     metadata,
     Column("incident_id", BigInteger, nullable=False),
+    Column("reported_at", TS),
     Column("due", TS, comment="deadline in force"),
     Column("dept", Text),
     *_keys(),
@@ -142,7 +148,7 @@ for _name, _cols in ROLLUPS.items():
         Column("grain", Text, nullable=False, comment="d: local day, m: month"),
         Column("bucket", Date, nullable=False),
         *[Column(k, Text) for k in _cols],
-        *[Column(m, BigInteger, nullable=False) for m in ROLLED],
+        *[Column(m, Integer, nullable=False) for m in ROLLED],
         UniqueConstraint(
             "grain", "bucket", *_cols, name=f"uq_{_name}", postgresql_nulls_not_distinct=True
         ),

@@ -19,7 +19,7 @@ from typing import Any
 
 from psycopg import Connection, sql
 
-from api.services.stats_rollup import rollup_rows, usable
+from api.services.stats_rollup import LIVE, rollup_rows, usable
 from api.services.visibility import AREA_COND
 
 AREA_LEVELS = ("district", "street", "community", "grid")
@@ -314,8 +314,8 @@ def stats_rows(
             # the incidents with events at or after T (none when T is now), read from the log
             live = sql.SQL(FACTS_SQL).format(
                 incident_scope=sql.SQL(
-                    "i.id IN (SELECT incident_id FROM eval_incidents WHERE last_at >= %(t_end)s)"
-                ),
+                    "i.id IN (SELECT l.incident_id FROM eval_incidents l WHERE {})"
+                ).format(sql.SQL(LIVE)),
                 ikey=incident_key(group_by, level),
             )
             return rollup_rows(

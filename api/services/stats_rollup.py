@@ -68,8 +68,13 @@ WHERE ((x.m = ANY(%(rolled)s) AND ((x.at >= %(t_from)s AND x.at < %(e0)s)
         AND x.at2 >= %(t_from)s)) AND {conds}
 UNION ALL
 SELECT {key}, {zeros}, 0, 0, 1, (x.due < %(t_end)s)::int
-FROM eval_open x {join} WHERE {conds}
+FROM eval_open x {join} WHERE x.reported_at < %(t_end)s AND {conds}
 """
+
+# Reported before T with an event at or after it (index ix_eval_incidents_span): for these the
+# stored facts, which know the later events, do not describe T. Incidents reported later have no
+# fact before T (and their open row is not read).
+LIVE = "tstzrange(l.reported_at, l.last_at, '[]') @> %(t_end)s"
 
 # Incidents with events at or after T: their stored T-dependent facts are taken away and those
 # their log up to T implies added (`facts` of stats_query.FACTS_SQL over them).
@@ -79,12 +84,12 @@ SELECT {fkey}, {log_facts} FROM facts f WHERE f.m = ANY(%(t_dependent)s) AND {fc
 UNION ALL
 SELECT {key}, {stored_facts}
 FROM eval_facts x {join} JOIN eval_incidents l ON l.incident_id = x.incident_id
-WHERE l.last_at >= %(t_end)s AND x.m = ANY(%(t_dependent)s)
+WHERE {live} AND x.m = ANY(%(t_dependent)s)
   AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds}
 UNION ALL
 SELECT {key}, {stored_open}
 FROM eval_open x {join} JOIN eval_incidents l ON l.incident_id = x.incident_id
-WHERE l.last_at >= %(t_end)s AND {conds}
+WHERE {live} AND x.reported_at < %(t_end)s AND {conds}
 """
 
 QUERY_SQL = """
@@ -173,6 +178,7 @@ def correction(
         join=join,
         conds=cond,
         fconds=fcond,
+        live=sql.SQL(LIVE),
     )
 
 

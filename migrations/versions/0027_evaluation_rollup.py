@@ -76,7 +76,7 @@ FROM (
     ) v(m, at, dept)
     WHERE f.incident_id = ANY(ids) AND v.at IS NOT NULL
     UNION ALL
-    SELECT f.incident_id, 'open', NULL, f.close_due, f.close_lead, NULL
+    SELECT f.incident_id, 'open', f.reported_at, f.close_due, f.close_lead, NULL
     FROM eval_incidents f
     WHERE f.incident_id = ANY(ids) AND f.closed_at IS NULL AND f.rejected_at IS NULL
     UNION ALL
@@ -157,8 +157,8 @@ BEGIN
         SELECT incident_id, at, secs, dept, {", ".join(KEYS)} FROM nf WHERE m = 'timing'
     ),
     open AS (
-        INSERT INTO eval_open (incident_id, due, dept, {", ".join(KEYS)})
-        SELECT incident_id, at2, dept, {", ".join(KEYS)} FROM nf WHERE m = 'open'
+        INSERT INTO eval_open (incident_id, reported_at, due, dept, {", ".join(KEYS)})
+        SELECT incident_id, at, at2, dept, {", ".join(KEYS)} FROM nf WHERE m = 'open'
     ),
     old AS (DELETE FROM eval_facts WHERE incident_id = ANY(ids) RETURNING *),
     ins AS (
@@ -272,6 +272,7 @@ def upgrade() -> None:
     op.create_table(
         "eval_open",
         sa.Column("incident_id", sa.BigInteger(), nullable=False),
+        sa.Column("reported_at", TS, nullable=True),
         sa.Column("due", TS, nullable=True, comment="deadline in force"),
         sa.Column("dept", sa.Text(), nullable=True),
         *_key_columns(),
@@ -283,14 +284,18 @@ def upgrade() -> None:
             sa.Column("grain", sa.Text(), nullable=False, comment="d: local day, m: month"),
             sa.Column("bucket", sa.Date(), nullable=False),
             *[sa.Column(k, sa.Text(), nullable=True) for k in keys],
-            *[sa.Column(m, sa.BigInteger(), nullable=False) for m in ROLLED],
+            *[sa.Column(m, sa.Integer(), nullable=False) for m in ROLLED],
         )
         op.execute(
             f"ALTER TABLE {table} ADD CONSTRAINT uq_{table} UNIQUE NULLS NOT DISTINCT "
             f"(grain, bucket, {', '.join(keys)})"
         )
-    # the evaluation asks whether any incident has an event at or after the end of observation
-    op.create_index("ix_eval_incidents_last_at", "eval_incidents", ["last_at"])
+    # the evaluation reads the log of the incidents reported before T with an event at or after
+    # it: a stabbing query on [reported_at, last_at]
+    op.execute(
+        "CREATE INDEX ix_eval_incidents_span ON eval_incidents "
+        "USING gist (tstzrange(reported_at, last_at, '[]'))"
+    )
     # 督办后结案数 reads the incidents closed in the period that were urged
     op.create_index(
         "ix_incidents_urged_closed_at",
@@ -319,7 +324,7 @@ def downgrade() -> None:
         table_name="incidents",
         postgresql_where=sa.text("urge_count > 0"),
     )
-    op.drop_index("ix_eval_incidents_last_at", table_name="eval_incidents")
+    op.execute("DROP INDEX ix_eval_incidents_span")
     for table in ROLLUPS:
         op.drop_table(table)
     op.drop_table("eval_open")
