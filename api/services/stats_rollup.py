@@ -71,11 +71,6 @@ SELECT {key}, {zeros}, 0, 0, 1, (x.due < %(t_end)s)::int
 FROM eval_open x {join} WHERE x.reported_at < %(t_end)s AND {conds}
 """
 
-# Reported before T with an event at or after it (index ix_eval_incidents_span): for these the
-# stored facts, which know the later events, do not describe T. Incidents reported later have no
-# fact before T (and their open row is not read).
-LIVE = "tstzrange(l.reported_at, l.last_at, '[]') @> %(t_end)s"
-
 # Incidents with events at or after T: their stored T-dependent facts are taken away and those
 # their log up to T implies added (`facts` of stats_query.FACTS_SQL over them).
 CORRECTION_SQL = """
@@ -83,13 +78,13 @@ UNION ALL
 SELECT {fkey}, {log_facts} FROM facts f WHERE f.m = ANY(%(t_dependent)s) AND {fconds}
 UNION ALL
 SELECT {key}, {stored_facts}
-FROM eval_facts x {join} JOIN eval_incidents l ON l.incident_id = x.incident_id
-WHERE {live} AND x.m = ANY(%(t_dependent)s)
+FROM eval_facts x {join}
+WHERE x.incident_id = ANY(%(live)s) AND x.m = ANY(%(t_dependent)s)
   AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds}
 UNION ALL
 SELECT {key}, {stored_open}
-FROM eval_open x {join} JOIN eval_incidents l ON l.incident_id = x.incident_id
-WHERE {live} AND x.reported_at < %(t_end)s AND {conds}
+FROM eval_open x {join}
+WHERE x.incident_id = ANY(%(live)s) AND x.reported_at < %(t_end)s AND {conds}
 """
 
 QUERY_SQL = """
@@ -152,6 +147,17 @@ def usable(group_by: str, scope_area: str | None, scope_department: str | None) 
     return scope_area is None and not (scope_department is not None and group_by == "area")
 
 
+def live_incidents(conn: Connection[Any], t_end: dt.datetime) -> list[int]:
+    """Incidents reported before T with an event at or after it (ix_eval_incidents_span): for
+    these the stored facts, which know the later events, do not describe T."""
+    row = conn.execute(
+        "SELECT coalesce(array_agg(incident_id), '{}') AS ids FROM eval_incidents "
+        "WHERE tstzrange(reported_at, last_at, '[]') @> %s::timestamptz AND reported_at < %s",
+        (t_end, t_end),
+    ).fetchone()
+    return list(row["ids"]) if row else []
+
+
 def _wide(values: dict[str, str]) -> sql.Composable:
     """The columns of a source row, in order: `values` where given, else 0."""
     return sql.SQL(", ").join(sql.SQL(values.get(n, "0")) for n in (*ROLLED, *EXTRA))
@@ -178,7 +184,6 @@ def correction(
         join=join,
         conds=cond,
         fconds=fcond,
-        live=sql.SQL(LIVE),
     )
 
 
@@ -192,12 +197,12 @@ def rollup_rows(
     scope_department: str | None,
     key: str | None = None,
     only_key: bool = False,
-    prefix: sql.Composable | None = None,
+    live: tuple[sql.Composable, list[int]] | None = None,
 ) -> list[dict[str, Any]]:
     """The raw rows of `stats_query.stats_rows` from the rollups (call `usable` first).
 
-    `prefix`: stats_query.FACTS_SQL over the incidents with events at or after T (CTEs `inc`,
-    `facts`), whose T-dependent facts are then read from their log."""
+    `live`: stats_query.FACTS_SQL over the incidents reported before T with events at or after
+    it (CTEs `inc`, `facts`), and their ids: their T-dependent facts are read from their log."""
     rollup, k, join = _key(group_by, level)
     params: dict[str, Any] = {
         "t_from": t_from,
@@ -235,7 +240,9 @@ def rollup_rows(
         conds=cond,
     )
     fix: sql.Composable = sql.SQL("")
-    if prefix is not None:
+    prefix: sql.Composable | None = None
+    if live is not None and live[1]:
+        prefix, params["live"] = live
         fix = correction(group_by, k, join, cond, fcond)
     query = sql.SQL(QUERY_SQL).format(
         prefix=sql.SQL("") if prefix is None else sql.SQL("{}, ").format(prefix),

@@ -310,6 +310,9 @@ def upgrade() -> None:
     for (name, _table), body in TRIGGERS.items():
         op.execute(f"CREATE TRIGGER {name} {body}")
     op.execute(BACKFILL)
+    # plans of the first evaluation must not wait for autovacuum to learn these tables
+    op.execute("ANALYZE eval_incidents, eval_facts, eval_times, eval_open")
+    op.execute(f"ANALYZE {', '.join(ROLLUPS)}")
 
 
 def downgrade() -> None:
