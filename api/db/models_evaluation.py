@@ -1,14 +1,28 @@
-"""Evaluation facts kept current per event by a trigger (migration 0020_evaluation_facts).
+"""Evaluation facts kept current per event by triggers (migrations 0020 and 0027).
 
 What each incident's log means for docs/metrics.md, read by `api.services.stats_query` instead of
-the log for incidents whose last event lies before the end of observation.
+the log for incidents whose last event lies before the end of observation; 0027 adds the facts
+with their times and groups and the day and month rollups read by `api.services.stats_rollup`.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 
-from api.db.models import metadata
+from api.db.models import incidents, metadata
 
 TS = DateTime(timezone=True)
 
@@ -28,6 +42,12 @@ eval_incidents = Table(
     Column("reworks", Integer, nullable=False),
     Column("close_due", TS, comment="deadline in force before closing"),
     Column("close_lead", Text, comment="lead of the last dispatch"),
+    # the incidents reported before T with an event at or after it (api.services.stats_rollup)
+    Index(
+        "ix_eval_incidents_span",
+        text("tstzrange(reported_at, last_at, '[]'::text)"),
+        postgresql_using="gist",
+    ),
 )
 
 eval_episodes = Table(
@@ -52,4 +72,90 @@ eval_handles = Table(
     Column("at", TS, nullable=False),
     Column("dept", Text),
     Index("ix_eval_handles_incident_id", "incident_id"),
+)
+
+# 0027: the incident's groups copied onto each fact (a change of them moves its facts)
+KEYS = ("category", "district", "street", "community", "grid", "responsible")
+# the facts summed per day and month (api.services.stats_rollup.ROLLED is the same list)
+ROLLED = (
+    "reported",
+    "registered",
+    "dispatched",
+    "returned",
+    "rejected",
+    "closed",
+    "handle_due",
+    "handle_on_time",
+    "close_due",
+    "close_done",
+    "close_on_time",
+    "reworked",
+    "checkin_due",
+    "checkin_on_time",
+    "handles",
+)
+
+
+def _keys() -> list[Column[str]]:
+    return [Column(k, Text) for k in KEYS]
+
+
+eval_facts = Table(
+    "eval_facts",
+    metadata,
+    Column("incident_id", BigInteger, nullable=False),
+    Column("m", Text, nullable=False, comment="what it counts (docs/metrics.md)"),
+    Column("at", TS, nullable=False, comment="when it counts"),
+    Column("at2", TS, comment="a repeat: the previous handling report"),
+    Column("dept", Text),
+    *_keys(),
+    Column("secs", Float),
+    Index("ix_eval_facts_incident_id", "incident_id"),
+    Index("ix_eval_facts_m_at", "m", "at"),
+)
+
+eval_times = Table(
+    "eval_times",
+    metadata,
+    Column("incident_id", BigInteger, nullable=False),
+    Column("at", TS, nullable=False, comment="handled at"),
+    Column("secs", Float, nullable=False, comment="since the dispatch"),
+    Column("dept", Text),
+    *_keys(),
+    Index("ix_eval_times_incident_id", "incident_id"),
+    Index("ix_eval_times_at", "at"),
+)
+
+eval_open = Table(
+    "eval_open",
+    metadata,
+    Column("incident_id", BigInteger, nullable=False),
+    Column("reported_at", TS),
+    Column("due", TS, comment="deadline in force"),
+    Column("dept", Text),
+    *_keys(),
+    PrimaryKeyConstraint("incident_id", name="pk_eval_open"),
+)
+
+ROLLUPS = {
+    "eval_roll_dept": ("dept", "category", "district", "street"),
+    "eval_roll_area": ("district", "street", "community", "grid"),
+}
+for _name, _cols in ROLLUPS.items():
+    Table(
+        _name,
+        metadata,
+        Column("grain", Text, nullable=False, comment="d: local day, m: month"),
+        Column("bucket", Date, nullable=False),
+        *[Column(k, Text) for k in _cols],
+        *[Column(m, Integer, nullable=False) for m in ROLLED],
+        UniqueConstraint(
+            "grain", "bucket", *_cols, name=f"uq_{_name}", postgresql_nulls_not_distinct=True
+        ),
+    )
+
+Index(
+    "ix_incidents_urged_closed_at",
+    incidents.c.closed_at,
+    postgresql_where=text("urge_count > 0"),
 )
