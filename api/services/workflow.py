@@ -134,7 +134,8 @@ SELECT
      FROM incident_supports s WHERE s.incident_id = %(id)s) AS supports,
   (SELECT coalesce(array_agg(DISTINCT k.department_code), '{}')
      FROM whistles w JOIN whistle_checkins k ON k.whistle_id = w.id
-     WHERE w.incident_id = %(id)s AND k.checked_in_at IS NULL) AS summoned_pending
+     WHERE w.incident_id = %(id)s AND w.ended_at IS NULL
+       AND k.checked_in_at IS NULL) AS summoned_pending
 """
 
 
