@@ -45,7 +45,7 @@ ACTIONS: dict[str, str] = {
     "review": N_("Sent back for review"),
     "whistle": N_("Whistle"),
     "check_in": N_("Check in"),
-    "withdraw_whistle": N_("Whistle withdrawn"),
+    "withdraw_whistle": N_("Withdraw whistle"),
     "reassign": N_("Reassigned"),
     "hide_photo": N_("Photo hidden"),
 }
