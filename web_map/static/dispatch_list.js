@@ -13,6 +13,8 @@
   const { el, label, statusColor, latLngOf } = state;
   const { readFilters, listUrl, upsert, setTileLayer, loadView, applyLive } = state.late("readFilters", "listUrl", "upsert", "setTileLayer", "loadView", "applyLive");
   const LIST_MAX = 300; // entries in the side list; the map shows them all
+  const LIST_ZOOM_MIN = 16;
+  const LIST_ZOOM_MAX = 18; // about 2 m a pixel: street and building, not the paving stones
 
   let listQueued = false;
   function renderListSoon() {
@@ -41,6 +43,7 @@
         el("span", { className: "gg-list-id" }, id),
         el("span", { className: "gg-list-status" }, label("statuses", p.status)),
         el("span", { className: "gg-list-cat" }, p.category_name || p.category),
+        p.place ? el("span", { className: "gg-list-place" }, p.place) : null,
         p.overdue ? el("span", { className: "gg-flag gg-flag-overdue" }, t("Overdue")) : null,
         state.whistled.has(id) ? el("span", { className: "gg-flag gg-flag-whistle" }, t("Whistled")) : null
       );
@@ -164,19 +167,33 @@
     if (state.large) await loadView();
   }
 
+  /** A list click shows the case among its streets: the view moves there at a zoom between
+   * LIST_ZOOM_MIN and LIST_ZOOM_MAX (never metres across), and reports still clustered there
+   * (several at one spot) are spread out around it (spiderfied). */
   function onListClick(event) {
     const target = event.target instanceof Element ? event.target.closest(".gg-list-item") : null;
     if (!target) return;
     const id = target.dataset.incident;
-    const marker = state.markers.get(id);
     const feature = state.features.get(id);
-    if (marker) state.cluster.zoomToShowLayer(marker, () => {});
-    else if (feature && latLngOf(feature)) {
-      // large mode: the view's markers are loaded by the move (loadView)
-      const zoom = Math.max(state.map.getZoom(), state.config.incident_tiles.marker_min_zoom + 2);
-      state.map.setView(latLngOf(feature), zoom, { animate: false });
+    const latlng = feature && latLngOf(feature);
+    if (latlng) {
+      const map = state.map;
+      // large mode: the view's markers are loaded by the move (loadView) from marker_min_zoom in
+      const least = state.large ? state.config.incident_tiles.marker_min_zoom + 2 : LIST_ZOOM_MIN;
+      const zoom = Math.min(Math.max(map.getZoom(), least), LIST_ZOOM_MAX);
+      map.setView(latlng, zoom, { animate: false });
+      spreadAround(id);
     }
     state.openIncident(id);
+  }
+
+  /** Spiderfy the cluster holding the incident's marker, once the clustering has settled. */
+  function spreadAround(id, tries) {
+    const marker = state.markers.get(id);
+    if (!marker || state.map.hasLayer(marker)) return; // no marker (tiles), or shown on its own
+    const parent = state.cluster.getVisibleParent(marker);
+    if (parent && parent !== marker && parent.spiderfy) parent.spiderfy(); // refused mid-animation
+    if (!state.map.hasLayer(marker) && (tries || 0) < 20) setTimeout(() => spreadAround(id, (tries || 0) + 1), 100);
   }
 
   function buildLegend(config) {

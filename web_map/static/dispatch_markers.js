@@ -86,13 +86,14 @@
     }
     const p = feature.properties || {};
     const old = state.markers.get(id);
-    if (old && !old.getLatLng().equals(latlng)) {
+    // compared with where it was placed: a spread-out (spiderfied) marker is drawn elsewhere
+    if (old && !old.options.ggLatLng.equals(latlng)) {
       state.cluster.removeLayer(old);
       state.markers.delete(id);
     }
     let marker = state.markers.get(id);
     if (!marker) {
-      marker = L.marker(latlng, { icon: markerIcon(feature), keyboard: true, alt: id });
+      marker = L.marker(latlng, { icon: markerIcon(feature), keyboard: true, alt: id, ggLatLng: latlng });
       marker.on("click", () => state.openIncident(id));
       state.markers.set(id, marker);
       marker.options.ggOverdue = Boolean(p.overdue);
