@@ -196,6 +196,12 @@ def demo() -> None:
         f"demo incidents: {out.incidents_created} new, {out.incidents_existing} already there",
         highlight=False,
     )
+    if out.history:
+        h = out.history
+        console.print(
+            f"demo history: {h.incidents} cases, {h.actions} workflow steps, {h.whistles} whistles",
+            highlight=False,
+        )
     if out.basemap:
         rows = sum(out.basemap.counts.values())
         console.print(f"base map (底图): {rows} features from OpenStreetMap", highlight=False)

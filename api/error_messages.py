@@ -85,6 +85,12 @@ MESSAGES: tuple[str, ...] = (
     N_("Department {department} was not summoned by whistle {id}."),
     N_("Department {department} already reported in at {when}."),
     N_("Name the department reporting in."),
+    N_(
+        "Only a street or district dispatcher of this incident's area (or an admin) "
+        "may withdraw its whistle."
+    ),
+    N_("Whistle {id} has already ended."),
+    N_("Whistle {id} has ended; there is nothing to report in for."),
     # areas and boundary editing
     N_("No current area with code '{code}'."),
     N_("You may not {action} here: area {code} is outside your scope ({scope})."),

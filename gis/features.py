@@ -14,6 +14,7 @@ from typing import Any
 from psycopg import Connection, sql
 
 from gis.errors import UnknownCRS
+from gis.places import PLACE_SQL
 
 BBox = tuple[float, float, float, float]
 
@@ -21,15 +22,16 @@ BBox = tuple[float, float, float, float]
 # on geom answers the && test.
 BBOX_COND = "{alias}.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
 
-INCIDENT_PROPS = """
+INCIDENT_BASE_PROPS = """
     'id', t.public_id, 'status', t.status, 'category', t.category_code,
     'category_name', (SELECT name FROM categories c WHERE c.code = t.category_code),
     'grid', t.grid_code, 'community', t.community_code, 'street', t.street_code,
     'district', t.district_code, 'department', t.department_code, 'method', t.method,
     'reported_at', t.reported_at, 'updated_at', t.updated_at, 'due_at', t.due_at,
     'overdue', t.due_at IS NOT NULL AND t.closed_at IS NULL AND t.due_at < now(),
-    'is_demo', t.is_demo
-"""
+    'is_demo', t.is_demo"""
+# + `place`: where it is in words (gis/places.py); fixed fragments, no input in them
+INCIDENT_PROPS = INCIDENT_BASE_PROPS + ", 'place', " + PLACE_SQL
 
 AREA_PROPS = """
     'code', t.code, 'name', t.name, 'level', t.level, 'parent_code', t.parent_code,

@@ -65,6 +65,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/incidents/{incident_id}/actions"): TABLE + "test_actions",
     ("POST", "/api/v1/incidents/{incident_id}/whistle"): WHISTLES + "test_whistle",
     ("POST", "/api/v1/whistles/{whistle_id}/check-in"): WHISTLES + "test_check_in",
+    ("POST", "/api/v1/whistles/{whistle_id}/withdraw"): WHISTLES + "test_withdraw",
     ("GET", "/api/v1/whistles"): TABLE + "test_whistle_list_filters",
     ("GET", "/api/v1/stream"): "tests/test_stream.py::"
     "test_stream_delivers_to_whom_it_concerns_and_replays",

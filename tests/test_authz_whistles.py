@@ -87,6 +87,29 @@ def test_check_in(world: Any, db: Any, scene: dict[str, Any], role: str, inside:
         assert counts(db) == before
 
 
+@pytest.mark.parametrize(("role", "inside"), CELLS, ids=IDS)
+def test_withdraw(world: Any, db: Any, scene: dict[str, Any], role: str, inside: bool) -> None:
+    """撤哨 needs the same `whistler` capacity as whistling; a refusal ends nothing."""
+    r = world.post(
+        f"/api/v1/incidents/{scene['inc']}/whistle", json=CALL, headers=scene["cast"].disp
+    )
+    assert r.status_code == 201, r.text
+    whistle = r.json()["id"]
+    before = counts(db)
+    r = world.post(
+        f"/api/v1/whistles/{whistle}/withdraw", json={}, headers=headers(scene, role, inside)
+    )
+    ended = db.execute("SELECT ended_at FROM whistles WHERE id = %s", (whistle,)).fetchone()
+    if (role, inside) in {("admin", True), ("dispatcher", True)}:
+        assert r.status_code == 200, r.text
+        assert r.json()["end_reason"] == "withdrawn" and ended["ended_at"] is not None
+        assert counts(db)[2] == before[2] + 1
+    else:
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["code"] == "forbidden"
+        assert counts(db) == before and ended["ended_at"] is None
+
+
 def test_anonymous_whistles_and_check_ins_are_401(
     world: Any, db: Any, scene: dict[str, Any]
 ) -> None:
@@ -96,4 +119,5 @@ def test_anonymous_whistles_and_check_ins_are_401(
     before = counts(db)
     assert world.post(f"/api/v1/incidents/{scene['inc']}/whistle", json=CALL).status_code == 401
     assert world.post(f"/api/v1/whistles/{r.json()['id']}/check-in", json={}).status_code == 401
+    assert world.post(f"/api/v1/whistles/{r.json()['id']}/withdraw", json={}).status_code == 401
     assert counts(db) == before

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from api.main import create_app
 from api.services.demo import DATA_DIR
+from api.services.demo_history import HISTORY_INCIDENTS
 from tests.conftest import settings_for
 
 COUNTS = """
@@ -36,7 +37,8 @@ def test_demo_loads_real_data_idempotently_and_serves_reports(empty_db):
         demo_flags = conn.execute("SELECT bool_and(is_demo) FROM incidents").fetchone()
     grids = json.loads((DATA_DIR / "grids.geojson").read_text(encoding="utf-8"))["features"]
     assert levels == {"district": 1, "street": 2, "community": 9, "grid": len(grids)}
-    assert before[1] == 778 and before[2] == 48 and demo_flags == (True,)
+    # today's 48 reports, and the history's dated cases (tests/test_demo_history.py)
+    assert before[1] == 778 and before[2] == 48 + HISTORY_INCIDENTS + 5 and demo_flags == (True,)
     users = [line.split() for line in first.output.splitlines() if line.startswith("  demo-")]
     assert sorted((u[0], u[1]) for u in users) == [
         ("demo-admin", "admin"),
@@ -46,6 +48,7 @@ def test_demo_loads_real_data_idempotently_and_serves_reports(empty_db):
     ]
     second = CliRunner().invoke(app, ["demo"], env=env)
     assert second.exit_code == 0 and "0 new, 48 already there" in second.output
+    assert "demo history: 0 cases, 0 workflow steps, 0 whistles" in second.output
     assert "demo users" not in second.output  # created once; passwords never shown again
     with psycopg.connect(empty_db) as conn:
         assert conn.execute(COUNTS).fetchone() == before

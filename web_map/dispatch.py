@@ -1,9 +1,9 @@
 """The dispatch console (/map/dispatch): live incident markers, filters and a case panel.
 
-The page is static markup plus a config block; `static/dispatch.js` asks the API who is signed
-in (GET /api/v1/session), loads incidents and follows GET /api/v1/stream; `static/dispatch_case.js`
-shows one incident and exactly the actions the API allows the user. Nothing here touches the
-database.
+The page is static markup plus a config block; the scripts of DISPATCH_SCRIPTS (one concern each,
+see static/dispatch.js) ask the API who is signed in (GET /api/v1/session), load incidents,
+follow GET /api/v1/stream, and show one incident with exactly the actions the API allows the
+user (`static/dispatch_case.js`). Nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -33,6 +33,22 @@ from web_map.templating import render
 from web_map.workflow_labels import labels
 
 MARKERCLUSTER = f"{STATIC_URL}/vendor/leaflet.markercluster"
+# The console's own scripts (static/<name>.js) in load order: dispatch_common first (the shared
+# state and helpers); the modules before dispatch.js (the start); then the ones that extend the
+# case panel. A new module is one more name here (modules call each other late, see dispatch.js).
+DISPATCH_SCRIPTS: tuple[str, ...] = (
+    "dispatch_common",
+    "dispatch_filters",
+    "dispatch_markers",
+    "dispatch_list",
+    "dispatch_live",
+    "dispatch",
+    "dispatch_case",
+    "dispatch_whistles",
+    "dispatch_urge",
+    "dispatch_search",
+    "dispatch_focus",
+)
 # Grids and buildings come as vector tiles (VectorGrid, canvas): 10,000 SVG polygons drawn from
 # GeoJSON took most of the console's load time.
 DISPATCH_JS = [
@@ -41,11 +57,7 @@ DISPATCH_JS = [
     *[js for js in LOCAL_JS if js[0] != "leaflet"],
     ("hotspots", f"{STATIC_URL}/hotspots.js"),
     ("photos", f"{STATIC_URL}/photos.js"),
-    ("dispatch", f"{STATIC_URL}/dispatch.js"),
-    ("dispatch_case", f"{STATIC_URL}/dispatch_case.js"),
-    ("dispatch_urge", f"{STATIC_URL}/dispatch_urge.js"),
-    ("dispatch_search", f"{STATIC_URL}/dispatch_search.js"),
-    ("dispatch_focus", f"{STATIC_URL}/dispatch_focus.js"),
+    *[(name, f"{STATIC_URL}/{name}.js") for name in DISPATCH_SCRIPTS],
 ]
 DISPATCH_CSS = [
     *[css for css in LOCAL_CSS if css[0] == "leaflet_css"],

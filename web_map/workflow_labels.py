@@ -45,8 +45,24 @@ ACTIONS: dict[str, str] = {
     "review": N_("Sent back for review"),
     "whistle": N_("Whistle"),
     "check_in": N_("Check in"),
+    "withdraw_whistle": N_("Withdraw whistle"),
     "reassign": N_("Reassigned"),
     "hide_photo": N_("Photo hidden"),
+}
+
+# A summoned department's state in a whistle (api/services/whistles.py WHISTLE_JSON), and why a
+# whistle ended.
+CHECK_IN_STATES: dict[str, str] = {
+    "pending": N_("Awaiting check-in"),
+    "on_time": N_("Checked in on time"),
+    "late": N_("Checked in late"),
+    "missing": N_("Did not check in"),
+    "cancelled": N_("Summons cancelled"),
+}
+WHISTLE_ENDS: dict[str, str] = {
+    "closed": N_("Ended: the case was closed"),
+    "rejected": N_("Ended: the case was rejected"),
+    "withdrawn": N_("Withdrawn"),
 }
 
 SOURCES: dict[str, str] = {
@@ -74,4 +90,6 @@ def labels(tr: Translator) -> dict[str, Any]:
         "actions": {k: {"label": tr(t)} for k, t in ACTIONS.items()},
         "sources": {k: {"label": tr(t)} for k, t in SOURCES.items()},
         "methods": {k: {"label": tr(t)} for k, t in METHODS.items()},
+        "check_in_states": {k: {"label": tr(t)} for k, t in CHECK_IN_STATES.items()},
+        "whistle_ends": {k: {"label": tr(t)} for k, t in WHISTLE_ENDS.items()},
     }

@@ -53,8 +53,21 @@ whistles = Table(
     Column("deadline_minutes", Integer, nullable=False),
     Column("deadline_at", DateTime(timezone=True), nullable=False),
     Column("note", Text),
+    # a whistle ends with its case (closed, rejected) or when a dispatcher withdraws it
+    Column("ended_at", DateTime(timezone=True)),
+    Column("ended_by", Text),
+    Column(
+        "end_reason",
+        Text,
+        comment="closed or rejected (with the case), or withdrawn by a dispatcher",
+    ),
     CheckConstraint("deadline_minutes > 0", name="deadline_minutes"),
     CheckConstraint("deadline_at > called_at", name="deadline_after_call"),
+    CheckConstraint(
+        "(ended_at IS NULL) = (end_reason IS NULL) AND (ended_at IS NULL) = (ended_by IS NULL)",
+        name="ended",
+    ),
+    CheckConstraint("end_reason IN ('closed', 'rejected', 'withdrawn')", name="end_reason"),
     Index("ix_whistles_incident_id", "incident_id"),
 )
 
@@ -67,6 +80,9 @@ whistle_checkins = Table(
     Column("checked_in_at", DateTime(timezone=True)),
     Column("checked_in_by", Text),
     Column("late", Boolean),
+    # set when the whistle ended before this department reported in or missed its deadline
+    Column("cancelled_at", DateTime(timezone=True)),
+    CheckConstraint("cancelled_at IS NULL OR checked_in_at IS NULL", name="cancelled"),
     CheckConstraint(
         "(checked_in_at IS NULL) = (late IS NULL) AND (checked_in_at IS NULL) = "
         "(checked_in_by IS NULL)",

@@ -8,8 +8,14 @@ from fastapi import APIRouter, Path, Query
 
 from api.deps import ClockDep, ConnDep, CurrentUser, CursorDep, PageSizeDep, SettingsDep
 from api.responses import JSON
-from api.schemas.workflow import ActionIn, CheckInIn, WhistleIn
-from api.services.whistles import blow_whistle, check_in, list_whistles, whistle_detail
+from api.schemas.workflow import ActionIn, CheckInIn, WhistleIn, WithdrawIn
+from api.services.whistles import (
+    blow_whistle,
+    check_in,
+    list_whistles,
+    whistle_detail,
+    withdraw_whistle,
+)
 from api.services.workflow_actions import apply_action
 from api.services.workflow_view import incident_document
 
@@ -51,6 +57,19 @@ def whistle_check_in(
 ) -> JSON:
     """报到: the caller's department reports in (time recorded, late after the deadline)."""
     check_in(conn, user, whistle_id, body.department if body else None, clock())
+    return JSON(whistle_detail(conn, whistle_id))
+
+
+@router.post("/whistles/{whistle_id}/withdraw", response_class=JSON)
+def whistle_withdraw(
+    whistle_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    conn: ConnDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    body: WithdrawIn | None = None,
+) -> JSON:
+    """撤哨: end an open whistle; summonses still pending become `cancelled`."""
+    withdraw_whistle(conn, user, whistle_id, body.note if body else None, clock())
     return JSON(whistle_detail(conn, whistle_id))
 
 

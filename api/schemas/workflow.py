@@ -62,3 +62,11 @@ class CheckInIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     department: Code | None = None
+
+
+class WithdrawIn(BaseModel):
+    """撤哨: a dispatcher withdraws a whistle, optionally saying why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Note | None = None

@@ -1,5 +1,8 @@
 """`gridgov demo`: real OSM-derived Haidian data, a category catalogue and demo incidents.
 
+Besides today's reports, api/services/demo_history.py adds three months of cases taken through
+the workflow (statistics, the negative list, overdue cases, a whistle) and work for each demo user.
+
 Idempotent: areas and buildings re-import as unchanged, configuration upserts, and demo
 incidents carry fixed Idempotency-Keys, so running it again duplicates nothing.
 """
@@ -20,6 +23,7 @@ from api.schemas.incidents import IncidentIn, LonLat, Reporter
 from api.services.auth import add_user
 from api.services.basemap_import import ImportResult, import_basemap
 from api.services.config_import import import_config
+from api.services.demo_history import HISTORY_INCIDENTS, HistoryReport, load_history
 from api.services.imports import ImportReport, import_areas, import_buildings
 from api.services.intake import report_incident
 from api.services.sessions import set_password
@@ -63,6 +67,7 @@ class DemoReport:
     incidents_existing: int = 0
     new_users: list[tuple[str, str, str]] = field(default_factory=list)  # name, role, password
     basemap: ImportResult | None = None
+    history: HistoryReport | None = None
 
 
 def _community_departments(conn: Connection[Any]) -> int:
@@ -80,10 +85,10 @@ def _community_departments(conn: Connection[Any]) -> int:
     return len(rows)
 
 
-def _demo_points(n: int) -> list[tuple[float, float]]:
+def _demo_points(n: int, seed: int = 20261125) -> list[tuple[float, float]]:
     """Deterministic points inside demo grids (same every run, so keys stay stable)."""
     grids = json.loads((DATA_DIR / "grids.geojson").read_text(encoding="utf-8"))["features"]
-    rng = random.Random(20261125)
+    rng = random.Random(seed)
     points: list[tuple[float, float]] = []
     while len(points) < n:
         geom = shape(rng.choice(grids)["geometry"])
@@ -152,6 +157,9 @@ def load_demo(conn: Connection[Any], settings: Settings) -> DemoReport:
             out.incidents_existing += 1
     with conn.transaction():
         out.new_users = _demo_users(conn)
+    # three months of cases through the workflow, and today's work for each demo user
+    points = _demo_points(HISTORY_INCIDENTS, seed=20261205)
+    out.history = load_history(conn, settings, points, DEMO_REPORTS)
     with conn.transaction():  # the base map: the OSM extracts the demo areas come from
         out.basemap = import_basemap(conn, sorted((DATA_DIR / "osm").glob("*.osm.pbf")))
     return out

@@ -159,7 +159,8 @@ wh AS (
            k.checked_in_at IS NOT NULL AND k.checked_in_at <= w.deadline_at AS on_time
     FROM whistles w JOIN whistle_checkins k ON k.whistle_id = w.id
     JOIN incidents i ON i.id = w.incident_id JOIN categories c ON c.code = i.category_code
-    WHERE least(k.checked_in_at, w.deadline_at) >= %(t_from)s
+    WHERE k.cancelled_at IS NULL  -- the whistle ended before this summons fell due
+      AND least(k.checked_in_at, w.deadline_at) >= %(t_from)s
       AND least(k.checked_in_at, w.deadline_at) < %(t_end)s
       AND {incident_scope}
 ),

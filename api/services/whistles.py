@@ -1,7 +1,10 @@
 """吹哨报到: a dispatcher whistles on an incident, summoned departments report in by a deadline.
 
 A whistle and each check-in are rows of their own and also events in the incident's log (status
-unchanged), so the live stream and the timeline show them like any other step.
+unchanged), so the live stream and the timeline show them like any other step. A whistle ends
+when its case is closed or rejected (`end_whistles`, called by the workflow action) or when a
+dispatcher withdraws it (`withdraw_whistle`); summonses still pending then are `cancelled`, those
+already past their deadline stay `missing`, and nobody can report in to an ended whistle.
 """
 
 from __future__ import annotations
@@ -25,21 +28,33 @@ from api.services.policy import require_read
 from api.services.visibility import incident_visibility
 from api.services.workflow import WHISTLE_STATES, load_incident, load_situation
 
+# A whistle is open while it has not ended and some summoned department has not reported in
+# (the same test is WHISTLE_JSON's 'open').
+OPEN_SQL = (
+    "(w.ended_at IS NULL AND EXISTS (SELECT 1 FROM whistle_checkins k "
+    "WHERE k.whistle_id = w.id AND k.checked_in_at IS NULL))"
+)
+END_REASONS = ("closed", "rejected", "withdrawn")
+
 # One whistle as JSON; `full` shows who whistled and who reported in.
 WHISTLE_JSON = """jsonb_build_object(
     'id', w.id, 'incident', i.public_id, 'incident_status', i.status,
     'called_by', CASE WHEN %(full)s THEN w.called_by END, 'area', w.area_code,
     'called_at', w.called_at, 'deadline_minutes', w.deadline_minutes,
     'deadline_at', w.deadline_at, 'note', CASE WHEN %(full)s THEN w.note END,
-    'open', EXISTS (SELECT 1 FROM whistle_checkins k
-                    WHERE k.whistle_id = w.id AND k.checked_in_at IS NULL),
+    'open', (w.ended_at IS NULL AND EXISTS (SELECT 1 FROM whistle_checkins k
+                                            WHERE k.whistle_id = w.id AND k.checked_in_at IS NULL)),
+    'ended_at', w.ended_at, 'end_reason', w.end_reason,
+    'ended_by', CASE WHEN %(full)s THEN w.ended_by END,
     'check_ins', (SELECT coalesce(jsonb_agg(jsonb_build_object(
             'department', k.department_code, 'name', d.name,
             'checked_in_at', k.checked_in_at, 'late', k.late,
             'checked_in_by', CASE WHEN %(full)s THEN k.checked_in_by END,
             'state', CASE WHEN k.checked_in_at IS NOT NULL
                           THEN CASE WHEN k.late THEN 'late' ELSE 'on_time' END
-                          WHEN w.deadline_at < now() THEN 'missing' ELSE 'pending' END)
+                          WHEN k.cancelled_at IS NOT NULL THEN 'cancelled'
+                          WHEN w.deadline_at < now() OR w.ended_at IS NOT NULL THEN 'missing'
+                          ELSE 'pending' END)
             ORDER BY k.department_code), '[]'::jsonb)
         FROM whistle_checkins k JOIN departments d ON d.code = k.department_code
         WHERE k.whistle_id = w.id))"""
@@ -153,7 +168,8 @@ def check_in(
     with conn.transaction():
         # Lock the incident first (as every action does) so its log stays in order.
         w = conn.execute(
-            "SELECT w.id, w.deadline_at, w.called_at, i.id AS incident_id, i.public_id, i.status "
+            "SELECT w.id, w.deadline_at, w.called_at, w.ended_at, w.end_reason, "
+            "i.id AS incident_id, i.public_id, i.status "
             "FROM whistles w JOIN incidents i ON i.id = w.incident_id WHERE w.id = %s "
             "FOR UPDATE OF i",
             (whistle_id,),
@@ -175,6 +191,11 @@ def check_in(
                 f"Department {department} already reported in at "
                 f"{duty['checked_in_at'].isoformat()}.",
                 {"checked_in_at": duty["checked_in_at"]},
+            )
+        if w["ended_at"] is not None:
+            raise Conflict(
+                f"Whistle {whistle_id} has ended; there is nothing to report in for.",
+                {"action": "check_in", "end_reason": w["end_reason"]},
             )
         late = now > w["deadline_at"]
         conn.execute(
@@ -219,10 +240,7 @@ def list_whistles(
     require_read(user, "whistle_list", message)  # the rule: policy.READ["whistle_list"]
     visible, params = incident_visibility(user, "i")
     conds: list[sql.Composable] = [visible]
-    pending = sql.SQL(
-        "EXISTS (SELECT 1 FROM whistle_checkins k "
-        "WHERE k.whistle_id = w.id AND k.checked_in_at IS NULL)"
-    )
+    pending = sql.SQL(OPEN_SQL)
     if open_ is True:
         conds.append(pending)
     elif open_ is False:
@@ -244,3 +262,84 @@ def list_whistles(
         "numberReturned": len(rows),
         "next_cursor": str(rows[-1]["id"]) if len(rows) == limit else None,
     }
+
+
+END_SQL = """
+WITH ended AS (
+    UPDATE whistles SET ended_at = %(now)s, ended_by = %(actor)s, end_reason = %(reason)s
+    WHERE incident_id = %(incident)s AND ended_at IS NULL
+      AND (%(whistle)s::bigint IS NULL OR id = %(whistle)s)
+    RETURNING id, deadline_at
+), cancelled AS (
+    UPDATE whistle_checkins k SET cancelled_at = %(now)s FROM ended e
+    WHERE k.whistle_id = e.id AND k.checked_in_at IS NULL AND e.deadline_at > %(now)s
+    RETURNING k.whistle_id, k.department_code
+)
+SELECT e.id, coalesce((SELECT array_agg(c.department_code ORDER BY c.department_code)
+                       FROM cancelled c WHERE c.whistle_id = e.id), '{}') AS cancelled
+FROM ended e ORDER BY e.id
+"""
+
+
+def end_whistles(
+    conn: Connection[Any],
+    incident_id: int,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+    whistle_id: int | None = None,
+) -> dict[str, list[str]]:
+    """End the incident's open whistles (or one); {whistle id: departments whose summons was
+    cancelled}. Runs inside the caller's transaction, which holds the incident row."""
+    assert reason in END_REASONS
+    rows = conn.execute(
+        END_SQL,
+        {
+            "now": now,
+            "actor": actor,
+            "reason": reason,
+            "incident": incident_id,
+            "whistle": whistle_id,
+        },
+    ).fetchall()
+    return {str(r["id"]): list(r["cancelled"]) for r in rows}
+
+
+def withdraw_whistle(
+    conn: Connection[Any], user: User, whistle_id: int, note: str | None, now: dt.datetime
+) -> None:
+    """撤哨: a dispatcher who may whistle on the incident withdraws an open whistle."""
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT i.public_id, w.ended_at, w.end_reason FROM whistles w "
+            "JOIN incidents i ON i.id = w.incident_id WHERE w.id = %s",
+            (whistle_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"No whistle {whistle_id}.")
+        inc = load_incident(conn, row["public_id"], lock=True)
+        s = load_situation(conn, user, inc)
+        if "whistler" not in s.caps:
+            raise Forbidden(
+                "Only a street or district dispatcher of this incident's area (or an admin) "
+                "may withdraw its whistle.",
+                {"action": "withdraw_whistle", "needed": ["whistler"]},
+            )
+        ended = end_whistles(conn, inc["id"], "withdrawn", user.name, now, whistle_id)
+        if not ended:
+            raise Conflict(
+                f"Whistle {whistle_id} has already ended.",
+                {"action": "withdraw_whistle", "end_reason": row["end_reason"]},
+            )
+        append_event(
+            conn,
+            incident_id=inc["id"],
+            public_id=inc["public_id"],
+            at=now,
+            actor=user.name,
+            action="withdraw_whistle",
+            from_status=s.status,
+            to_status=s.status,
+            note=note,
+            data={"whistle_id": whistle_id, "cancelled": ended[str(whistle_id)]},
+        )

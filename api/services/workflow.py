@@ -134,7 +134,8 @@ SELECT
      FROM incident_supports s WHERE s.incident_id = %(id)s) AS supports,
   (SELECT coalesce(array_agg(DISTINCT k.department_code), '{}')
      FROM whistles w JOIN whistle_checkins k ON k.whistle_id = w.id
-     WHERE w.incident_id = %(id)s AND k.checked_in_at IS NULL) AS summoned_pending
+     WHERE w.incident_id = %(id)s AND w.ended_at IS NULL
+       AND k.checked_in_at IS NULL) AS summoned_pending
 """
 
 
@@ -235,12 +236,15 @@ def allowed_in_state(s: Situation) -> list[str]:
 
 
 def allowed_actions(s: Situation) -> list[str]:
-    """Exactly the actions this user may take now, including `whistle` and `check_in`."""
+    """Exactly the actions this user may take now, including `whistle`, `check_in` and
+    `withdraw_whistle`."""
     actions = [a for a in allowed_in_state(s) if WHO[a] & s.caps]
     if "whistler" in s.caps and s.status in WHISTLE_STATES:
         actions.append("whistle")
     if "summoned" in s.caps and s.summoned_pending:
         actions.append("check_in")
+    if "whistler" in s.caps and s.summoned_pending:  # an open whistle (not ended, someone owing)
+        actions.append("withdraw_whistle")
     return actions
 
 

@@ -21,6 +21,7 @@ from api.services.deadlines import due_at
 from api.services.events import append_event
 from api.services.intake import calendar_from
 from api.services.photo_rules import named_photos, require_after_photo
+from api.services.whistles import end_whistles
 from api.services.workflow import Situation as S
 from api.services.workflow import load_incident, load_situation, next_status, require
 from api.settings import Settings
@@ -44,6 +45,7 @@ SETTABLE = frozenset(
         "urge_count",
     }
 )
+ENDS_WHISTLES = ("closed", "rejected")  # a case leaving the loop ends its whistles
 NO_EXTENSION = {"extension_until": None, "extension_requested_at": None}
 
 
@@ -419,6 +421,10 @@ def apply_action(
             ).format(sql.SQL("").join(sql.SQL(", ") + a for a in assignments)),
             {**change.set, "status": change.to_status, "now": now, "id": inc["id"]},
         )
+        if change.to_status in ENDS_WHISTLES and change.to_status != inc["status"]:
+            ended = end_whistles(conn, inc["id"], change.to_status, user.name, now)
+            if ended:  # {whistle id: departments whose pending summons was cancelled}
+                change.data["whistles_ended"] = ended
         return append_event(
             conn,
             incident_id=inc["id"],

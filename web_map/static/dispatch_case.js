@@ -18,6 +18,7 @@
   // events by someone not signed in (a resident's report, an Open311 app) carry the actor "public"
   const actorText = (actor) => (actor === "public" ? t("Public (not signed in)") : actor);
   const renderListSoon = () => state.renderListSoon();
+  const whistlesSection = (doc) => state.whistlesSection(doc); // dispatch_whistles.js
 
   function panel() {
     return document.getElementById("gg-case");
@@ -110,38 +111,6 @@
       { className: "gg-section gg-explain", dataset: { method: a.method || "" } },
       el("h3", {}, t("Why here and why them")),
       el("dl", { className: "gg-facts" }, rows)
-    );
-  }
-
-  function whistlesSection(doc) {
-    const whistles = doc.whistles || [];
-    if (!whistles.length) return null;
-    return el(
-      "section",
-      { className: "gg-section gg-whistles" },
-      el("h3", {}, t("Whistles")),
-      el(
-        "ul",
-        {},
-        whistles.map((w) =>
-          el(
-            "li",
-            { dataset: { whistle: String(w.id), open: w.open ? "true" : "false" } },
-            "#" + w.id + " " + when(w.called_at) + " · " + t("deadline {when}", { when: when(w.deadline_at) }),
-            el(
-              "ul",
-              {},
-              (w.check_ins || []).map((k) =>
-                el(
-                  "li",
-                  { dataset: { department: k.department, state: k.state } },
-                  (k.name || k.department) + ": " + k.state + (k.checked_in_at ? " " + when(k.checked_in_at) : "")
-                )
-              )
-            )
-          )
-        )
-      )
     );
   }
 

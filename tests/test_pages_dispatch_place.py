@@ -1,0 +1,78 @@
+"""The dispatch console at 390×844 and 1366×768: each list entry says where the case is (building,
+road or grid name), and a list click on one of three reports at one spot keeps a street-level
+zoom (≤ 18) and spreads the three markers apart instead of zooming to a few metres."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import settings_for
+from tests.pages_workflow_util import WAIT, browsers, make_user, sign_in_to_console  # noqa: F401
+from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401
+
+SIZES = [(390, 844), (1366, 768)]
+SPOT = {"lon": 116.012, "lat": 39.021}  # grid 一社区第1网格, no building near
+IN_BUILDING = {"lon": 116.0242, "lat": 39.0105}  # inside 一号楼
+
+
+@pytest.fixture
+def live(world_db: str) -> Iterator[dict[str, Any]]:
+    make_user(world_db, "pdisp", "dispatcher", "110199001")
+    for base in serve(settings_for(world_db)):
+        ids = []
+        for category, where in [
+            ("SJ0102", SPOT),
+            ("BJ0101", SPOT),
+            ("SH0101", SPOT),
+            ("SJ0102", IN_BUILDING),
+        ]:
+            r = httpx.post(
+                base + "/api/v1/incidents",
+                json={"category": category, "location": where},
+                timeout=30,
+            )
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+        yield {"base": base, "spot": ids[:3], "building": ids[3]}
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_list_says_where_and_keeps_a_street_zoom(
+    live: dict[str, Any],
+    browsers: Any,  # noqa: F811
+    width: int,
+    height: int,
+) -> None:
+    b = browsers(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = b.page
+    sign_in_to_console(page, live["base"], "pdisp")
+    for incident in live["spot"]:
+        entry = page.locator(f'#gg-list > li[data-incident="{incident}"] .gg-list-place')
+        expect(entry).to_have_text("一社区第1网格")
+    place = page.locator(f'#gg-list > li[data-incident="{live["building"]}"] .gg-list-place')
+    expect(place).to_have_text("一号楼")
+    assert place.bounding_box() is not None  # shown, not cut away
+
+    page.locator(f'#gg-list > li[data-incident="{live["spot"][1]}"] .gg-list-item').dispatch_event(
+        "click"
+    )
+    case = page.locator("#gg-case")
+    expect(case).to_have_attribute("data-focused", live["spot"][1], timeout=WAIT)
+    zoom = page.evaluate("gridgovMap.getZoom()")
+    assert 16 <= zoom <= 18, zoom
+    markers = [page.locator(f'.gg-inc[data-incident="{i}"]') for i in live["spot"]]
+    for m in markers:
+        expect(m).to_be_visible(timeout=WAIT)
+    boxes = [m.bounding_box() for m in markers]
+    centres = {
+        (round(x["x"] + x["width"] / 2), round(x["y"] + x["height"] / 2)) for x in boxes if x
+    }
+    assert len(centres) == 3, boxes  # spread apart, each one clickable
+    assert b.problems == []
