@@ -145,3 +145,11 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+# Codes and names of the current grids under %(root)s (every grid when NULL).
+GRIDS_SQL = (
+    "WITH RECURSIVE "  # noqa: S608 (constants only)
+    + GRIDS_UNDER_CTE
+    + " SELECT code, name FROM sub WHERE level = 'grid' ORDER BY code"
+)

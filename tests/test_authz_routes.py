@@ -126,6 +126,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/patrols"): PATROLS + "test_positions_per_role",
     ("GET", "/api/v1/patrols/{patrol_id}"): PATROLS + "test_positions_per_role",
     ("GET", "/api/v1/patrols/{patrol_id}/track"): PATROLS + "test_positions_per_role",
+    ("GET", "/api/v1/patrols/coverage"): "tests/test_patrol_coverage.py::"
+    "test_worked_example_area_share_week_stats_and_csv",
     ("POST", "/api/v1/patrols/{patrol_id}/join"): PATROLS
     + "test_patrol_out_of_order_duplicates_jump_and_outside",
     ("POST", "/api/v1/patrols/{patrol_id}/points"): PATROLS + "test_bad_batches_write_nothing",

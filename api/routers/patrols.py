@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query
+from starlette.responses import Response
 
-from api.deps import ClockDep, ConnDep, CurrentUser, SettingsDep
+from api.deps import (
+    ClockDep,
+    ConnDep,
+    CurrentUser,
+    ReadConnDep,
+    ReadCurrentUser,
+    SettingsDep,
+)
 from api.responses import JSON
 from api.schemas.patrols import FixBatchIn, PatrolEndIn, PatrolIn
+from api.services.patrols.figures import coverage_csv, coverage_document
 from api.services.patrols.fixes import add_fixes
 from api.services.patrols.store import (
     end_patrol,
@@ -44,6 +54,32 @@ def patrols(
     """Patrols the caller may see; the last position only for dispatchers/admins of the scope."""
     since = clock() - dt.timedelta(hours=hours)
     return JSON({"patrols": list_patrols(conn, user, active=active, since=since)})
+
+
+@router.get("/patrols/coverage", response_model=None)
+def patrol_coverage(
+    conn: ReadConnDep,
+    settings: SettingsDep,
+    user: ReadCurrentUser,
+    clock: ClockDep,
+    start: Annotated[dt.date | None, Query(alias="from", description="first local day")] = None,
+    to: Annotated[
+        dt.date | None, Query(description="last local day (included); default today")
+    ] = None,
+    interval: Annotated[Literal["day", "week"], Query(description="rows per day or week")] = "day",
+    format: Annotated[Literal["json", "csv"], Query(description="csv: UTF-8 with BOM")] = "json",
+) -> Response:
+    """Coverage per grid (admins; dispatchers: their area) and day/week (docs/metrics.md)."""
+    last = to or clock().astimezone(ZoneInfo(settings.calendar.timezone)).date()
+    first = start or last - dt.timedelta(days=6)
+    doc = coverage_document(conn, settings, user, first, last, interval)
+    if format == "csv":
+        return Response(
+            coverage_csv(doc).encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="gridgov-patrols-{first}.csv"'},
+        )
+    return JSON(doc)
 
 
 @router.get("/patrols/{patrol_id}", response_class=JSON)
