@@ -123,6 +123,7 @@ def _register_subcommands() -> None:
     __import__("api.cli_notify").cli_notify.register(app)  # gridgov notify
     __import__("api.cli_basemap").cli_basemap.register(app)  # gridgov basemap
     __import__("api.cli_photos").cli_photos.register(app)  # gridgov photos check (issue 16)
+    __import__("api.cli_patrols").cli_patrols.register(app)  # gridgov patrols prune (issue 22)
 
 
 _register_subcommands()

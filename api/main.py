@@ -30,6 +30,7 @@ from api.routers import health, incidents, locate, ogc, pages, reference
 from api.routers import notify as notify_router
 from api.routers import pages_edit as pages_edit_router
 from api.routers import pages_workflow as pages_workflow_router
+from api.routers import patrols as patrols_router
 from api.routers import photos as photos_router
 from api.routers import reports as reports_router
 from api.routers import session as session_router
@@ -125,6 +126,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages_edit_router.router)  # /map/edit: the boundary editor
     app.include_router(case_print_router.router)  # /cases/{id}/print: the A4 case file
     pages.install(app)  # GET / and the other pages, plus /static (Leaflet, gridgov.js)
+    app.include_router(patrols_router.router)  # /api/v1/patrols: 大联勤 joint patrols
     app.include_router(docs_router.router)  # GET /docs: Swagger UI from /static, offline
     install_openapi(app)  # /openapi.json: every error and body as really sent
     return app

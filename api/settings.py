@@ -334,6 +334,42 @@ class I18nSettings(BaseSettings):
     )
 
 
+class PatrolSettings(BaseSettings):
+    """大联勤 joint patrols (GRIDGOV_*): noise limits, coverage buffer, gaps, track retention."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    patrol_max_accuracy_m: float = Field(
+        default=50.0, gt=0, le=10_000, description="fixes less accurate than this are flagged"
+    )
+    patrol_max_speed_kmh: float = Field(
+        default=30.0,
+        gt=0,
+        le=1_000,
+        description="a fix reached faster than this from the previous clean fix is a jump",
+    )
+    patrol_max_segment_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="two clean fixes further apart in time are not joined (signal lost)",
+    )
+    patrol_batch_max: int = Field(default=1000, ge=1, le=100_000, description="fixes per batch")
+    patrol_buffer_m: float = Field(
+        default=30.0, gt=0, le=1_000, description="streets this close to a track are covered"
+    )
+    patrol_max_gap_days: int = Field(
+        default=3, ge=1, le=365, description="grids unpatrolled this long join the negative list"
+    )
+    track_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3_650,
+        description="fixes older than this are reduced to daily coverage figures "
+        "(gridgov patrols prune)",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one GridGov process."""
 
@@ -357,3 +393,4 @@ class Settings(BaseSettings):
     basemap: BasemapSettings = Field(default_factory=BasemapSettings)
     followup: FollowupSettings = Field(default_factory=FollowupSettings)
     i18n: I18nSettings = Field(default_factory=I18nSettings)
+    patrols: PatrolSettings = Field(default_factory=PatrolSettings)

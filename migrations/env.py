@@ -12,6 +12,7 @@ from api.db import (  # noqa: F401  (tables seen by alembic check)
     models_followup,
     models_lineage,
     models_notify,
+    models_patrols,
     models_photos,
     models_sessions,
     models_urge,

@@ -27,6 +27,7 @@ INSIGHTS = "tests/test_authz_insights.py::test_insights"
 WHISTLES = "tests/test_authz_whistles.py::"
 HERE = "tests/test_authz_routes.py::"
 PHOTOS = "tests/test_photos_stages.py::"
+PATROLS = "tests/test_patrols.py::"
 REFERENCE = "public: reference data (areas, buildings, departments, categories, rules)"
 DISCOVERY = "public: service discovery and metadata, no incident data"
 DOCS = "public: the API's own description"
@@ -121,6 +122,18 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/photos/{photo_id}"): PHOTOS + "test_who_sees_which_photo_and_hiding",
     ("GET", "/api/v1/photos/{photo_id}/thumb"): PHOTOS + "test_who_sees_which_photo_and_hiding",
     ("POST", "/api/v1/photos/{photo_id}/hide"): PHOTOS + "test_who_sees_which_photo_and_hiding",
+    # 大联勤 joint patrols (issue 22): positions for dispatchers/admins of the scope only
+    ("POST", "/api/v1/patrols"): PATROLS + "test_bad_batches_write_nothing",
+    ("GET", "/api/v1/patrols"): PATROLS + "test_positions_per_role",
+    ("GET", "/api/v1/patrols/{patrol_id}"): PATROLS + "test_positions_per_role",
+    ("GET", "/api/v1/patrols/{patrol_id}/track"): PATROLS + "test_positions_per_role",
+    ("GET", "/api/v1/patrols/coverage"): "tests/test_patrol_coverage.py::"
+    "test_worked_example_area_share_week_stats_and_csv",
+    ("POST", "/api/v1/patrols/{patrol_id}/join"): PATROLS
+    + "test_patrol_out_of_order_duplicates_jump_and_outside",
+    ("POST", "/api/v1/patrols/{patrol_id}/points"): PATROLS + "test_bad_batches_write_nothing",
+    ("POST", "/api/v1/patrols/{patrol_id}/end"): PATROLS
+    + "test_patrol_out_of_order_duplicates_jump_and_outside",
     (
         "GET",
         "/cases/{incident_id}/print",

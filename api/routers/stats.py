@@ -15,6 +15,7 @@ from api.deps import (
     allow_long_statements,
 )
 from api.responses import JSON
+from api.services.patrols.figures import add_patrol_figures, add_unpatrolled_flags
 from api.services.stats import compute_stats, parse_period, stats_csv
 from api.services.stats_flags import negative_list, trend
 
@@ -61,6 +62,7 @@ def stats(
     if format == "csv":  # a download (a year, every grid): the export timeout
         allow_long_statements(request, conn)
     doc = compute_stats(conn, user, period, group_by, level)
+    add_patrol_figures(conn, settings, doc, period.start, period.as_of)  # 大联勤 coverage
     if format == "csv":
         day = period.start.astimezone(period.tz).date().isoformat()
         name = f"gridgov-stats-{group_by}-{day}.csv"
@@ -84,7 +86,9 @@ def flags(
 ) -> JSON:
     """负面清单: departments and areas breaching the GRIDGOV_FLAG_* thresholds, with reasons."""
     period = parse_period(start, to, settings.calendar.timezone, clock())
-    return JSON(negative_list(conn, user, settings.evaluation, period, level))
+    doc = negative_list(conn, user, settings.evaluation, period, level)
+    add_unpatrolled_flags(conn, settings, doc, user, period.as_of)  # grids nobody walked lately
+    return JSON(doc)
 
 
 @router.get("/trend", response_class=JSON)

@@ -54,6 +54,12 @@ class IncidentIn(BaseModel):
     location: LonLat | GeoJSONPoint
     source: Literal["resident", "patrol", "hotline", "officer", "api", "open311"] = "resident"
     reporter: Reporter | None = None
+    patrol: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="the patrol it was found on (source `patrol`; its leader or a member)",
+    )
 
     def xy_crs(self) -> tuple[float, float, str | None]:
         """The location as (x, y, crs) whichever form it came in."""

@@ -19,6 +19,7 @@ from api.services.auth import User
 from api.services.catalogue import chain_of, require_in_catalogue
 from api.services.deadlines import WorkingCalendar
 from api.services.duplicates import suggestions
+from api.services.patrols.store import check_patrol_report, link_report
 from api.services.policy import incident_view
 from api.services.tile_cache import invalidation as tile_invalidation
 from api.services.workflow_view import incident_document
@@ -233,6 +234,8 @@ def report_incident(
         if seen:
             return _replay(conn, idempotency_key, digest, user, seen)
 
+    if report.patrol is not None:  # 大联勤: found on a patrol (api/services/patrols)
+        check_patrol_report(conn, user, report.patrol, report.source)
     x, y, crs_name = report.xy_crs()
     crs = normalize_crs(crs_name)
     lon, lat = to_wgs84(x, y, crs)
@@ -305,6 +308,8 @@ def report_incident(
         assert idempotency_key and digest
         return _replay(conn, idempotency_key, digest, user)
     doc: dict[str, Any] = inserted["doc"]
+    if report.patrol is not None:
+        link_report(conn, report.patrol, doc["id"])
     # 源头治理: open incidents like this one close by, for the dispatcher (services/duplicates).
     found = zip(
         inserted["dup_id"] or (),

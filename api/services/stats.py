@@ -290,10 +290,11 @@ def stats_csv(doc: dict[str, Any]) -> str:
     """The rows and total as CSV text, UTF-8 BOM first so Excel reads the Chinese correctly."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(["编码 code", "名称 name", *(m.label for m in METRICS)])
+    metrics = doc["metrics"]  # METRICS, and columns other modules add (patrol coverage)
+    writer.writerow(["编码 code", "名称 name", *(m["label"] for m in metrics)])
     for row in [*doc["rows"], doc["total"]]:
         writer.writerow(
             [_text_cell(row["code"]), _text_cell(row["name"])]
-            + ["" if row[k] is None else row[k] for k in METRIC_KEYS]
+            + ["" if row.get(m["key"]) is None else row[m["key"]] for m in metrics]
         )
     return "\ufeff" + buf.getvalue()

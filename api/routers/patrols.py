@@ -1,0 +1,130 @@
+"""大联勤 joint patrols over HTTP: start, join, fixes, end, the document, list and track."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Path, Query
+from starlette.responses import Response
+
+from api.deps import (
+    ClockDep,
+    ConnDep,
+    CurrentUser,
+    ReadConnDep,
+    ReadCurrentUser,
+    SettingsDep,
+)
+from api.responses import JSON
+from api.schemas.patrols import FixBatchIn, PatrolEndIn, PatrolIn
+from api.services.patrols.figures import coverage_csv, coverage_document
+from api.services.patrols.fixes import add_fixes
+from api.services.patrols.store import (
+    end_patrol,
+    join_patrol,
+    list_patrols,
+    patrol_document,
+    start_patrol,
+)
+from api.services.patrols.track import patrol_track
+
+router = APIRouter(prefix="/api/v1", tags=["patrols"])
+PatrolId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+@router.post("/patrols", response_class=JSON, status_code=201)
+def start(
+    body: PatrolIn, conn: ConnDep, settings: SettingsDep, user: CurrentUser, clock: ClockDep
+) -> JSON:
+    """Start a patrol (grid officers, department staff); 200 for a repeated `client_id`."""
+    pid, created = start_patrol(conn, user, body, clock())
+    return JSON(patrol_document(conn, settings, user, pid), status_code=201 if created else 200)
+
+
+@router.get("/patrols", response_class=JSON)
+def patrols(
+    conn: ConnDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    active: Annotated[bool | None, Query(description="true: not ended yet")] = None,
+    hours: Annotated[int, Query(ge=1, le=24 * 31, description="started this recently")] = 24,
+) -> JSON:
+    """Patrols the caller may see; the last position only for dispatchers/admins of the scope."""
+    since = clock() - dt.timedelta(hours=hours)
+    return JSON({"patrols": list_patrols(conn, user, active=active, since=since)})
+
+
+@router.get("/patrols/coverage", response_model=None)
+def patrol_coverage(
+    conn: ReadConnDep,
+    settings: SettingsDep,
+    user: ReadCurrentUser,
+    clock: ClockDep,
+    start: Annotated[dt.date | None, Query(alias="from", description="first local day")] = None,
+    to: Annotated[
+        dt.date | None, Query(description="last local day (included); default today")
+    ] = None,
+    interval: Annotated[Literal["day", "week"], Query(description="rows per day or week")] = "day",
+    format: Annotated[Literal["json", "csv"], Query(description="csv: UTF-8 with BOM")] = "json",
+) -> Response:
+    """Coverage per grid (admins; dispatchers: their area) and day/week (docs/metrics.md)."""
+    last = to or clock().astimezone(ZoneInfo(settings.calendar.timezone)).date()
+    first = start or last - dt.timedelta(days=6)
+    doc = coverage_document(conn, settings, user, first, last, interval)
+    if format == "csv":
+        return Response(
+            coverage_csv(doc).encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="gridgov-patrols-{first}.csv"'},
+        )
+    return JSON(doc)
+
+
+@router.get("/patrols/{patrol_id}", response_class=JSON)
+def patrol(patrol_id: PatrolId, conn: ConnDep, settings: SettingsDep, user: CurrentUser) -> JSON:
+    """One patrol: members, distance and time of the clean track, flag counts, reports."""
+    return JSON(patrol_document(conn, settings, user, patrol_id))
+
+
+@router.post("/patrols/{patrol_id}/join", response_class=JSON)
+def join(
+    patrol_id: PatrolId, conn: ConnDep, settings: SettingsDep, user: CurrentUser, clock: ClockDep
+) -> JSON:
+    """A member confirms joining the patrol."""
+    join_patrol(conn, user, patrol_id, clock())
+    return JSON(patrol_document(conn, settings, user, patrol_id))
+
+
+@router.post("/patrols/{patrol_id}/points", response_class=JSON)
+def points(
+    patrol_id: PatrolId,
+    body: FixBatchIn,
+    conn: ConnDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    clock: ClockDep,
+) -> JSON:
+    """A batch of GPS fixes (any order; a repeated point id is stored once)."""
+    return JSON(add_fixes(conn, settings, user, patrol_id, body, clock()))
+
+
+@router.post("/patrols/{patrol_id}/end", response_class=JSON)
+def end(
+    patrol_id: PatrolId,
+    conn: ConnDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    body: PatrolEndIn | None = None,
+) -> JSON:
+    """End the patrol (the leader; ending again changes nothing)."""
+    end_patrol(conn, user, patrol_id, body.at if body else None, clock())
+    return JSON(patrol_document(conn, settings, user, patrol_id))
+
+
+@router.get("/patrols/{patrol_id}/track", response_class=JSON)
+def track(patrol_id: PatrolId, conn: ConnDep, user: CurrentUser) -> JSON:
+    """The fixes with their flags (dispatchers and admins of the patrol's area only)."""
+    return JSON(patrol_track(conn, user, patrol_id))

@@ -1,0 +1,176 @@
+"""Patrol figures in the evaluation (综合评价): coverage columns on grid rows of /api/v1/stats
+and its CSV, the unpatrolled grids on the negative list, and GET /api/v1/patrols/coverage.
+
+Kept apart from api/services/stats*.py (being reworked for speed): those documents are built
+first, then these functions add to them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from psycopg import Connection
+
+from api.errors import BadRequest, Forbidden
+from api.services.auth import User
+from api.services.patrols.coverage import coverage, period_rows, unpatrolled_grids
+from api.settings import Settings
+from gis.patrols import GRIDS_SQL
+from web_map.i18n import N_
+
+PATROL_METRICS = (
+    # key, zh, en (catalogue id), kind, good
+    ("patrol_km", "巡查里程(公里)", N_("patrol distance (km)"), "count", "up"),
+    ("patrol_hours", "巡查时长(时)", N_("patrol time (hours)"), "hours", "up"),
+    ("patrol_coverage", "巡查覆盖率", N_("patrol coverage"), "rate", "up"),
+)
+MAX_COVERAGE_DAYS = 92
+
+
+def coverage_scope(user: User) -> str | None:
+    """Admins: every grid (None); dispatchers: grids under their area; others: 403."""
+    if user.role == "admin":
+        return None
+    if user.role == "dispatcher" and user.area_code:
+        return user.area_code
+    raise Forbidden(
+        "Patrol coverage is for admins and dispatchers (their area).", {"role": user.role}
+    )
+
+
+def grids_under(conn: Connection[Any], root: str | None) -> dict[str, str]:
+    return {r["code"]: r["name"] for r in conn.execute(GRIDS_SQL, {"root": root}).fetchall()}
+
+
+def coverage_document(
+    conn: Connection[Any],
+    settings: Settings,
+    user: User,
+    first: dt.date,
+    last: dt.date,
+    interval: str,
+) -> dict[str, Any]:
+    """Per grid of the caller's scope and day/week: distance, time, patrols, covered share."""
+    root = coverage_scope(user)
+    if last < first:
+        raise BadRequest("from must be earlier than to.")
+    if (last - first).days >= MAX_COVERAGE_DAYS:
+        raise BadRequest(f"A period is at most {MAX_COVERAGE_DAYS} days long.")
+    grids = grids_under(conn, root)
+    rows = [
+        r | {"name": grids[r["grid"]]}
+        for r in coverage(conn, settings, first, last, interval)
+        if r["grid"] in grids
+    ]
+    return {
+        "from": first,
+        "to": last,
+        "interval": interval,
+        "buffer_m": settings.patrols.patrol_buffer_m,
+        "rows": rows,
+        "definitions": "docs/metrics.md",
+    }
+
+
+CSV_COLUMNS = (
+    ("grid", "网格 grid"),
+    ("name", "名称 name"),
+    ("start", "日期 day or week"),
+    ("distance_m", "巡查里程(米) distance (m)"),
+    ("seconds", "巡查时长(秒) time (s)"),
+    ("patrols", "巡查次数 patrols"),
+    ("covered_share", "覆盖率 covered share"),
+)
+
+
+def coverage_csv(doc: dict[str, Any]) -> str:
+    """The coverage rows as CSV (UTF-8 BOM first, for Excel)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([label for _, label in CSV_COLUMNS])
+    for row in doc["rows"]:
+        writer.writerow(["" if row[k] is None else text_cell(row[k]) for k, _ in CSV_COLUMNS])
+    return "\ufeff" + buf.getvalue()
+
+
+def text_cell(value: Any) -> Any:
+    """A text cell Excel will not run as a formula (CSV injection); numbers as they are."""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value
+
+
+def add_patrol_figures(
+    conn: Connection[Any],
+    settings: Settings,
+    doc: dict[str, Any],
+    start: dt.datetime,
+    as_of: dt.datetime,
+) -> None:
+    """Patrol columns on the grid rows of a statistics document (group_by=area, level=grid),
+    over the local days from `start` to `as_of`; the total sums distance and time."""
+    if doc.get("group_by") != "area" or doc.get("level") != "grid":
+        return
+    tz = ZoneInfo(settings.calendar.timezone)
+    first, last = start.astimezone(tz).date(), as_of.astimezone(tz).date()
+    rows = period_rows(conn, settings, first, last + dt.timedelta(days=1), by_day=False)
+    by_grid = {r["grid"]: r for r in rows}
+    listed = [by_grid[r["code"]] for r in doc["rows"] if r["code"] in by_grid]
+    total = {
+        "distance_m": sum(r["distance_m"] for r in listed),
+        "seconds": sum(r["seconds"] for r in listed),
+        "covered_share": None,
+    }
+    for row in [*doc["rows"], doc["total"]]:
+        fig = total if row is doc["total"] else by_grid.get(row["code"] or "", {})
+        row["patrol_km"] = round(fig.get("distance_m", 0.0) / 1000, 3)
+        row["patrol_hours"] = round(fig.get("seconds", 0.0) / 3600, 2)
+        row["patrol_coverage"] = fig.get("covered_share")
+    doc["metrics"] += [
+        {"key": k, "label": f"{zh} {en}", "kind": kind, "good": good}
+        for k, zh, en, kind, good in PATROL_METRICS
+    ]
+
+
+def add_unpatrolled_flags(
+    conn: Connection[Any], settings: Settings, doc: dict[str, Any], user: User, as_of: dt.datetime
+) -> None:
+    """Grids not patrolled for GRIDGOV_PATROL_MAX_GAP_DAYS before `as_of` join the negative list
+    (admins; dispatchers: their area) — once patrols are in use (some patrol recorded)."""
+    if user.role not in ("admin", "dispatcher") or (user.role != "admin" and not user.area_code):
+        return
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM patrols) OR EXISTS (SELECT 1 FROM patrol_grid_days) AS used"
+    ).fetchone()
+    if not (row and row["used"]):
+        return
+    root = None if user.role == "admin" else user.area_code
+    today = as_of.astimezone(ZoneInfo(settings.calendar.timezone)).date()
+    gap = settings.patrols.patrol_max_gap_days
+    listed = {(f["kind"], f["code"]): f for f in doc["flags"]}
+    for g in unpatrolled_grids(conn, settings, today, root):
+        days = "从未巡查 never" if g["days"] is None else g["days"]
+        reason = {
+            "metric": "patrol_gap_days",
+            "value": g["days"],
+            "threshold": gap,
+            "last_patrolled": g["last_patrolled"],
+            "message": f"未巡查天数 days not patrolled {days} (> {gap})",
+        }
+        flag = listed.get(("area", g["code"]))
+        if flag is None:
+            flag = {
+                "kind": "area",
+                "level": "grid",
+                "code": g["code"],
+                "name": g["name"],
+                "reasons": [],
+                "figures": {},
+            }
+            doc["flags"].append(flag)
+        flag["reasons"].append(reason)
+    doc.setdefault("thresholds", {})["patrol_max_gap_days"] = gap
