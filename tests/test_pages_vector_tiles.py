@@ -16,7 +16,6 @@ from tests.pages_workflow_util import (
     sign_in_to_console,
 )
 from tests.test_pages import chromium  # noqa: F401  (fixture)
-from tests.test_pages_dispatch import live  # noqa: F401  (fixture)
 from web_map.pages import page_references
 
 VECTORGRID = "/static/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"
@@ -57,7 +56,7 @@ def test_vectorgrid_is_vendored_and_loads_after_leaflet(world: Any, world_db: st
 
 
 def test_console_draws_grids_and_buildings_from_vector_tiles(
-    live: str,  # noqa: F811
+    live: str,
     browsers: Any,  # noqa: F811
     world_db: str,
 ) -> None:
