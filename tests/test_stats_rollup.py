@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from api.db.models_evaluation import ROLLED
 from api.services.stats_query import _log_rows, stats_rows
 from tests.loop import G1, G2, SH, Clock, ok, report
 from tests.test_stats_random import rollups_match_facts
@@ -68,3 +69,94 @@ def test_a_moved_incident_moves_its_facts(world: Any, world_db: str, token_for: 
         grids = by_key(stats_rows(conn, **{**kw, "group_by": "area", "level": "grid"}))
         assert grids[(G2, False)]["reported"] == 1 and grids[(G2, False)]["handled"] == 1
         assert grids[(G1, False)]["reported"] == 2
+
+
+# What a boundary edit writes (api/services/area_impact.MOVE_SQL): one statement updating the
+# incidents' areas and inserting a `reassign` event each.
+REASSIGN_SQL = """
+WITH moved AS (
+    UPDATE incidents SET grid_code = %(grid)s, updated_at = %(at)s
+    WHERE id = ANY(%(ids)s) RETURNING id, status
+)
+INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status, data)
+SELECT id, %(at)s, 'test', 'reassign', status, status, '{}'::jsonb FROM moved
+"""
+FACTS_OF = """
+SELECT m, at, at2, dept, category, district, street, community, secs FROM eval_facts
+WHERE incident_id = ANY(%(ids)s) ORDER BY 1, 2, 3, 4, 9
+"""
+MOVED_GRIDS = """
+SELECT grid FROM eval_facts WHERE incident_id = ANY(%(ids)s)
+UNION SELECT grid FROM eval_times WHERE incident_id = ANY(%(ids)s)
+UNION SELECT grid FROM eval_open WHERE incident_id = ANY(%(ids)s)
+"""
+GRID_SUMS = """
+SELECT grid, grain, {sums} FROM eval_roll_area WHERE grid = ANY(%(grids)s) GROUP BY 1, 2
+"""
+
+
+def grid_sums(conn: Any) -> dict[tuple[str, str], dict[str, int]]:
+    """Every rolled-up count of the two grids, per grain (days, months)."""
+    sums = ", ".join(f"sum({m})::int AS {m}" for m in ROLLED)
+    rows = conn.execute(GRID_SUMS.format(sums=sums), {"grids": [G1, G2]}).fetchall()
+    return {(r["grid"], r["grain"]): {m: r[m] for m in ROLLED} for r in rows}
+
+
+def test_a_reassignment_moves_facts_between_grids_once(
+    world: Any, world_db: str, token_for: Any
+) -> None:
+    clock = Clock(START)
+    world.app.state.clock = clock
+    admin = token_for("root", "admin")
+    cases = [report(world, "SJ0102", headers=admin) for _ in range(4)]
+    for n, case in enumerate(cases):
+        clock.advance(hours=1)
+        ok(world, case, admin, "register")
+        clock.advance(hours=1)
+        ok(world, case, admin, "dispatch")
+        if n < 2:  # two handled (times, handles, on-time facts), two left open
+            clock.advance(hours=1)
+            ok(world, case, admin, "accept")
+            clock.advance(hours=1)
+            ok(world, case, admin, "handle", note="处置完毕")
+    clock.advance(hours=3)
+    with psycopg.connect(world_db, row_factory=dict_row, autocommit=True) as conn:
+        ids = [
+            r["id"]
+            for r in conn.execute(
+                "SELECT id FROM incidents WHERE public_id = ANY(%s) ORDER BY id", (cases[1:],)
+            )
+        ]
+        facts = conn.execute(FACTS_OF, {"ids": ids}).fetchall()
+        moving = {m: sum(1 for f in facts if f["m"] == m) for m in ROLLED}
+        assert moving["reported"] == 3 and moving["handles"] == 1
+        before = grid_sums(conn)
+        last = {r["incident_id"]: r["last_at"] for r in conn.execute("TABLE eval_incidents")}
+        conn.execute(REASSIGN_SQL, {"grid": G2, "at": clock.now, "ids": ids})
+        after = grid_sums(conn)
+        # every rolled-up fact of the three incidents left G1 and arrived in G2, once
+        for grain in ("d", "m"):
+            g1, g2 = (G1, grain), (G2, grain)
+            for m in ROLLED:
+                assert before[g1][m] - after[g1][m] == moving[m], (grain, m)
+                assert after[g2][m] - before.get(g2, {}).get(m, 0) == moving[m], (grain, m)
+        rollups_match_facts(conn)
+        # the facts themselves are unchanged but for the grid; times and open cases moved too
+        assert conn.execute(FACTS_OF, {"ids": ids}).fetchall() == facts
+        assert {r["grid"] for r in conn.execute(MOVED_GRIDS, {"ids": ids})} == {G2}
+        # a reassign event changes no fact: only the time of the last event
+        now = {r["incident_id"]: r["last_at"] for r in conn.execute("TABLE eval_incidents")}
+        assert {i for i in now if now[i] != last[i]} == set(ids)
+        assert all(now[i] == clock.now for i in ids)
+        # a period ending before the edit reads the later log exactly (the live path)
+        for t_end in (clock.now - dt.timedelta(hours=2), clock.now + dt.timedelta(hours=1)):
+            kw: dict[str, Any] = {
+                "t_from": START - dt.timedelta(days=1),
+                "t_end": t_end,
+                "group_by": "area",
+                "level": "grid",
+                "scope_area": None,
+                "scope_department": None,
+            }
+            fast = by_key(stats_rows(conn, **kw))
+            assert fast == by_key(_log_rows(conn, **kw, key=None, only_key=False))
