@@ -6,7 +6,8 @@ On a copy of a scale database (`python -m bench scale`): for N random incidents,
 inserted in its own transaction (rolled back, so the database is left as it was), once with
 the triggers of 0027 (facts, rollups) and once with 0020's trigger function alone (put back for
 that transaction only). A `return` stands for a workflow event (it ends an
-episode, so facts and rollup rows change); a new incident's `report` for intake. Printed:
+episode, so facts and rollup rows change); an `accept` for an event no fact reads; a new
+incident's `report` for intake. Printed:
 median and p95 milliseconds of the INSERT each way, and the difference.
 """
 
@@ -41,6 +42,13 @@ RETURN_SQL = """
 INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status,
                              department_code, note)
 VALUES (%(id)s, now(), 'bench', 'return', 'dispatched', 'registered', %(dept)s, 'bench')
+"""
+
+# An event no fact reads (migration 0028: it only moves the incident's last event time).
+ACCEPT_SQL = """
+INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status,
+                             department_code)
+VALUES (%(id)s, now(), 'bench', 'accept', 'dispatched', 'in_progress', %(dept)s)
 """
 
 # A new incident copied from an existing one (same place and groups), with its report event.
@@ -88,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         rng = random.Random(1)
         out: dict[str, list[float]] = {}
         for incident, dept in rows:
-            for label, query in (("event (return)", RETURN_SQL), ("report", REPORT_SQL)):
+            for label, query in (
+                ("event (return)", RETURN_SQL),
+                ("event (accept)", ACCEPT_SQL),
+                ("report", REPORT_SQL),
+            ):
                 order = [False, True] if rng.random() < 0.5 else [True, False]
                 for before in order:
                     key = f"{label}, {'0020 only' if before else 'with 0027'}"

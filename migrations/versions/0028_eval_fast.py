@@ -106,17 +106,21 @@ BEGIN
         PERFORM gridgov_eval_facts(ARRAY(SELECT DISTINCT incident_id FROM new_rows));
         RETURN NULL;
     END IF;
-    -- incidents with facts and only events no fact reads: a later last event, nothing else
-    WITH later AS (
-        UPDATE eval_incidents f SET last_at = greatest(f.last_at, n.at)
-        FROM (SELECT incident_id, max(at) AS at FROM new_rows GROUP BY incident_id
-              HAVING bool_and(action NOT IN ({_ACTIONS}))) n
-        WHERE f.incident_id = n.incident_id
-        RETURNING f.incident_id
-    )
-    -- the others are recomputed from their log
-    SELECT ARRAY(SELECT incident_id FROM new_rows EXCEPT SELECT incident_id FROM later)
-    INTO ids;
+    IF EXISTS (SELECT 1 FROM new_rows WHERE action NOT IN ({_ACTIONS})) THEN
+        -- incidents with facts and only events no fact reads: a later last event, no more
+        WITH later AS (
+            UPDATE eval_incidents f SET last_at = greatest(f.last_at, n.at)
+            FROM (SELECT incident_id, max(at) AS at FROM new_rows GROUP BY incident_id
+                  HAVING bool_and(action NOT IN ({_ACTIONS}))) n
+            WHERE f.incident_id = n.incident_id
+            RETURNING f.incident_id
+        )
+        -- the others are recomputed from their log
+        SELECT ARRAY(SELECT incident_id FROM new_rows EXCEPT SELECT incident_id FROM later)
+        INTO ids;
+    ELSE
+        ids := ARRAY(SELECT DISTINCT incident_id FROM new_rows);
+    END IF;
     PERFORM gridgov_eval_refresh(ids);
     PERFORM gridgov_eval_facts(ids);
     RETURN NULL;
