@@ -17,7 +17,7 @@ from rich.progress import (
 
 from api.cli_common import console, database, fail, settings
 from api.errors import DomainError
-from api.services.basemap_import import BasemapImportError, BBox, import_basemap
+from api.services.basemap.osm_import import BasemapImportError, BBox, import_basemap
 from gis.osm_basemap import OsmReadError
 
 basemap_app = typer.Typer(no_args_is_help=True, help="底图 The offline base map (OpenStreetMap).")
@@ -104,9 +104,9 @@ def basemap_export(
 ) -> None:
     """Write the base map of a box (default: all of it) and zoom range as MBTiles."""
     from api.db.session import database_url
-    from api.services.basemap_export import check_export, export_basemap
-    from api.services.basemap_import import latest_import
-    from api.services.basemap_render import BasemapRenderer
+    from api.services.basemap.export import check_export, export_basemap
+    from api.services.basemap.osm_import import latest_import
+    from api.services.basemap.render import BasemapRenderer
 
     s = settings()
     box = parse_bbox(bbox)

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from api.cli_common import console, database, settings
 from api.responses import dumps
-from api.services.coverage import coverage
+from api.services.boundaries.coverage import coverage
 from gis.topology import feature_collection
 
 TEXT = {

@@ -18,8 +18,8 @@ from rich.table import Table
 
 from api.cli_common import console, database, err, fail, settings
 from api.responses import dumps
-from api.services.config_import import import_config
-from api.services.imports import ImportReport, import_areas, import_buildings
+from api.services.boundaries.imports import ImportReport, import_areas, import_buildings
+from api.services.intake.config_import import import_config
 from gis.errors import TopologyError
 
 TEXT = {

@@ -20,7 +20,7 @@ from rich.progress import (
 
 from api.cli_common import console, database, fail, settings
 from api.errors import DomainError
-from api.services.exports import (
+from api.services.interop.exports import (
     ExportRequest,
     check_export,
     export_layer,

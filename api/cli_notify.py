@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from api.cli_common import console, database, fail, settings
-from api.services.notify_admin import add_subscriber, queue_test
-from api.services.notify_worker import NotifyWorker, deliver
+from api.services.notifications.admin import add_subscriber, queue_test
+from api.services.notifications.worker import NotifyWorker, deliver
 
 notify_app = typer.Typer(no_args_is_help=True, help="Notifications: e-mail and webhooks.")
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from api.cli_common import console, database, settings
-from api.services.photos import store_for
+from api.services.photos.incident_photos import store_for
 
 photos_app = typer.Typer(no_args_is_help=True, help="The case file's photo store.")
 BATCH = 1000

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from api.cli_common import console, database, fail, settings
-from api.services.stats import METRICS, Scope, compute_stats, parse_period, stats_csv
+from api.services.evaluation.stats import METRICS, Scope, compute_stats, parse_period, stats_csv
 
 # The columns that fit a terminal; --csv writes every metric.
 TABLE_COLUMNS = (

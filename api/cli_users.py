@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from api.cli_common import console, database, fail, settings
-from api.services.auth import ROLES, add_user, create_token, hash_token
-from api.services.sessions import set_password
+from api.services.identity.auth import ROLES, add_user, create_token, hash_token
+from api.services.identity.sessions import set_password
 
 user_app = typer.Typer(no_args_is_help=True, help="Users and their roles and scopes.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens (shown once, stored hashed).")

@@ -106,7 +106,7 @@ OPERATIONS: dict[str, Doc] = {
         422,
         also={200: "The same Idempotency-Key and body: the incident stored before"},
     ),
-    # the case file's photos (issue 16, api/routers/photos.py)
+    # the case file's photos (issue 16, api/routers/intake/photos.py)
     "POST /api/v1/incidents/{incident_id}/photos": _doc(r.PhotosAdded, 400, 403, 409, 415, 422),
     "GET /api/v1/photos/{photo_id}": _doc(
         None, media=("image/jpeg",), also={304: "Not modified: If-None-Match holds the ETag"}

@@ -26,9 +26,9 @@ import psycopg
 from psycopg.rows import dict_row
 from rich.table import Table
 
-from api.services.auth import User
-from api.services.stats import Period, compute_stats
-from api.services.stats_flags import negative_list, trend
+from api.services.evaluation.flags import negative_list, trend
+from api.services.evaluation.stats import Period, compute_stats
+from api.services.identity.auth import User
 from api.settings import EvaluationSettings
 from bench import page
 from bench.common import Latency, bench_database, console, latency_table, machine_line

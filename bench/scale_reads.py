@@ -23,7 +23,7 @@ import httpx
 import psycopg
 from psycopg.rows import dict_row
 
-from api.services.auth import add_user, create_token
+from api.services.identity.auth import add_user, create_token
 from bench.common import Latency, console
 from bench.servers import Server
 from bench.synthetic import DISTRICT, extent

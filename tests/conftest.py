@@ -141,7 +141,7 @@ def db(world_db: str) -> Iterator[psycopg.Connection[Any]]:
 @pytest.fixture
 def token_for(world_db: str) -> Any:
     """`token_for(name, role, area=None, department=None)`: a new user's Authorization header."""
-    from api.services.auth import add_user, create_token
+    from api.services.identity.auth import add_user, create_token
 
     def make(
         name: str, role: str, area: str | None = None, department: str | None = None

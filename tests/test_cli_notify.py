@@ -8,7 +8,7 @@ import psycopg
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.services.notify_channels import verify
+from api.services.notifications.channels import verify
 from tests.notify_util import SmtpServer, WebhookReceiver, free_port
 
 SECRET = "a-webhook-secret-of-some-length"

@@ -196,7 +196,7 @@ def test_areas_in_another_crs_equal_pyproj_transform(world, crs, tol):
 
 
 def test_buildings_and_incidents_in_another_crs(world, world_db):
-    from api.services.auth import add_user, create_token
+    from api.services.identity.auth import add_user, create_token
 
     for lon in (116.010, 116.030):
         body = {"category": "SJ0102", "location": {"lon": lon, "lat": 39.02}}

@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.services.sessions import set_password
+from api.services.identity.sessions import set_password
 from tests.conftest import settings_for
 from web_map.i18n import (
     LOCALE_DIR,
@@ -176,7 +176,7 @@ def test_login_page_is_in_one_language_and_the_switch_remembers(world) -> None:
     ],
 )
 def test_sign_in_lands_on_the_roles_home_page(world, db, role, area, department, home) -> None:
-    from api.services.auth import add_user
+    from api.services.identity.auth import add_user
 
     add_user(db, "u1", role, area, department)
     set_password(db, "u1", "correct horse battery")

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.main import create_app
-from api.services.auth import add_user, create_token
 from api.services.demo import DATA_DIR
+from api.services.identity.auth import add_user, create_token
 from tests.conftest import settings_for
 
 SPLIT = "110108010002002"  # the grid of the report

@@ -53,7 +53,7 @@ BUILDINGS_MIN_ZOOM = 15  # below this a tile would hold thousands of unreadable 
 DEFAULT_CENTRE = (39.99, 116.33)  # Beijing, Haidian district
 DEFAULT_ZOOM = 11
 BASEMAP_FALLBACK_ATTRIBUTION = N_("Base map")
-# GridGov's own base map (api/routers/basemap.py), drawn from OpenStreetMap data.
+# GridGov's own base map (api/routers/interop/basemap.py), drawn from OpenStreetMap data.
 OWN_BASEMAP_URL = "/basemap/{z}/{x}/{y}.png"
 OWN_BASEMAP_ATTRIBUTION = "© OpenStreetMap contributors"
 OWN_BASEMAP_MAX_ZOOM = 20  # GRIDGOV_BASEMAP_MAX_ZOOM's default; Leaflet enlarges zoom 20 beyond

@@ -27,10 +27,10 @@ from psycopg import Connection
 
 from api.schemas.incidents import IncidentIn, LonLat, Reporter
 from api.schemas.workflow import ActionIn
-from api.services.auth import User
-from api.services.intake import report_incident
-from api.services.whistles import blow_whistle, check_in
-from api.services.workflow_actions import apply_action
+from api.services.identity.auth import User
+from api.services.intake.report import report_incident
+from api.services.workflow.actions import apply_action
+from api.services.workflow.whistles import blow_whistle, check_in
 from api.settings import Settings
 
 HISTORY_DAYS = 90

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from psycopg import Connection
 
 from api.errors import BadRequest, Forbidden
-from api.services.auth import User
+from api.services.identity.auth import User
 from api.services.patrols.coverage import coverage, period_rows, unpatrolled_grids
 from api.settings import Settings
 from gis.patrols import GRIDS_SQL
