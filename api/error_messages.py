@@ -111,6 +111,7 @@ MESSAGES: tuple[str, ...] = (
     # statistics
     N_("Statistics are for admins, dispatchers (their area) and departments (their own figures)."),
     N_("from must be earlier than to."),
+    N_("Dates must lie between the years {low} and {high}."),
     N_("A period is at most {n} days long."),
     # 大联勤 patrols (api/services/patrols)
     N_("No patrol {id}."),

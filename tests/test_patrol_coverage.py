@@ -144,3 +144,21 @@ def test_prune_keeps_daily_figures(world: Any, world_db: str, token_for: Any, db
     after = coverage(world, cast.admin, day)["rows"]
     assert after == before and after[0]["distance_m"] == pytest.approx(TRACK_M, rel=0.005)
     assert world.get(f"/api/v1/patrols/{pid}/track", headers=cast.admin).json()["features"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"to": "0001-01-01"}, "between the years 1900 and 2200"),
+        ({"from": "2026-11-02", "to": "9999-12-31"}, "between the years 1900 and 2200"),
+        ({"from": "2026-11-09", "to": "2026-11-02"}, "from must be earlier than to"),
+    ],
+)
+def test_coverage_period_out_of_range_is_a_400(
+    world: Any, token_for: Any, params: dict[str, str], words: str
+) -> None:
+    cast = make_cast(token_for)
+    english = cast.disp | {"Accept-Language": "en"}
+    r = world.get("/api/v1/patrols/coverage", params=params, headers=english)
+    assert r.status_code == 400, r.text
+    assert words in r.json()["error"]["message"]

@@ -377,9 +377,11 @@
       S.hotspots = null;
     }
     if (!on) return;
+    // 30 days, the page's default period: an overlay asked for on this page, where a month is
+    // the unit of evaluation (the console's always-on overlay uses the API's default week).
     S.hotspots = await G.addHotspotLayer(S.map, {
       api: S.api,
-      days: 7,
+      days: 30,
       timeZone: S.config.timezone,
     });
     if (S.hotspots.error) G.setStatus("error", S.hotspots.error);
