@@ -21,12 +21,13 @@ from typing import IO
 
 from psycopg.conninfo import conninfo_to_dict
 
+import gis
 from api.errors import BasemapUnavailable
 from api.settings import BasemapSettings
 from gis.basemap_style import mapnik_xml
 
 log = logging.getLogger("gridgov.basemap")
-WORKER = Path(__file__).resolve().parent.parent.parent / "gis" / "basemap_worker.py"
+WORKER = Path(gis.__file__).resolve().parent / "basemap_worker.py"
 START_TIMEOUT_S = 30.0
 
 # What a person reads when the renderer is missing (Chinese first; for the gettext catalogue).
