@@ -252,9 +252,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"(HTTP {edit.status})"
                     )
         if not (a.skip_reads or a.skip_export):
-            seconds, size = export_year(url)
+            seconds, size, peak = export_year(url)
             console.print(
-                f"3. export of every incident (CSV): {seconds:.1f} s, {size / 1e6:.0f} MB"
+                f"3. export of every incident (CSV): {seconds:.1f} s, {size / 1e6:.0f} MB, "
+                f"peak memory of the export process {peak:.0f} MB"
             )
         console.print(targets_table(year, growth, reads, page_s, a.incidents, edit))
     console.print(

@@ -22,11 +22,25 @@ from psycopg import Connection, sql
 
 from api.errors import BadRequest
 from api.services.boundaries.imports import LEVELS
-from gis.export import FORMATS, Column, WrittenLayer, dataset_files, file_crs, write_layer
+from gis.export import (
+    FORMATS,
+    Column,
+    LayerStream,
+    WrittenLayer,
+    dataset_files,
+    file_crs,
+    write_layer,
+)
 
 LAYERS = ("areas", "buildings", "incidents")
 Progress = Callable[[int, int], None]  # (rows read so far, rows in total)
 BATCH = 500
+# Incidents are streamed to the file in batches of this many rows (constant memory: a year of a
+# city, 1,000,000 incidents, held whole took ≈ 3.2 GB, docs/performance.md)
+STREAM_BATCH = 20_000
+# PostgreSQL types (OIDs) → field kinds of gis.export.field_kind; anything else is text
+KIND_OF_TYPE = {16: "bool", 20: "int", 21: "int", 23: "int", 700: "float", 701: "float"}
+KIND_OF_TYPE[1700] = "float"  # numeric
 
 AREA_COLUMNS = """
     a.code, a.name, a.level, a.parent_code, a.id AS version_id, a.valid_from, a.valid_to,
@@ -119,10 +133,10 @@ def check_export(req: ExportRequest, path: Path, overwrite: bool) -> None:
         raise BadRequest(f"{existing[0]} already exists; pass --overwrite to replace it.")
 
 
-def _query(req: ExportRequest) -> tuple[sql.Composed, sql.Composed, dict[str, Any]]:
-    """(rows query, count query, parameters) for the requested layer."""
+def _parts(req: ExportRequest) -> tuple[sql.SQL, sql.Composed, sql.SQL, dict[str, Any]]:
+    """(columns, FROM … WHERE …, ORDER BY, parameters) of the requested layer."""
     params: dict[str, Any] = {}
-    source: sql.Composable
+    source: sql.Composed
     if req.layer == "areas":
         conds = [AREA_AT if req.at else AREA_CURRENT]
         params["at"] = req.at
@@ -131,14 +145,24 @@ def _query(req: ExportRequest) -> tuple[sql.Composed, sql.Composed, dict[str, An
             params["level"] = req.level
         where = sql.SQL(" AND ").join(sql.SQL(c) for c in conds)
         source = sql.SQL("FROM areas a WHERE {}").format(where)
-        cols, order = sql.SQL(AREA_COLUMNS), sql.SQL("a.level_rank, a.code, a.id")
-    elif req.layer == "buildings":
-        source = sql.SQL("FROM buildings b")
-        cols, order = sql.SQL(BUILDING_COLUMNS), sql.SQL("b.id")
-    else:
-        source = sql.SQL("FROM incidents i JOIN categories c ON c.code = i.category_code")
-        cols = sql.SQL(INCIDENT_COLUMNS + (CONTACT_COLUMNS if req.with_contacts else ""))
-        order = sql.SQL("i.id")
+        return sql.SQL(AREA_COLUMNS), source, sql.SQL("a.level_rank, a.code, a.id"), params
+    if req.layer == "buildings":
+        return (
+            sql.SQL(BUILDING_COLUMNS),
+            sql.Composed([sql.SQL("FROM buildings b")]),
+            sql.SQL("b.id"),
+            params,
+        )
+    source = sql.Composed(
+        [sql.SQL("FROM incidents i JOIN categories c ON c.code = i.category_code")]
+    )
+    cols = sql.SQL(INCIDENT_COLUMNS + (CONTACT_COLUMNS if req.with_contacts else ""))
+    return cols, source, sql.SQL("i.id"), params
+
+
+def _query(req: ExportRequest) -> tuple[sql.Composed, sql.Composed, dict[str, Any]]:
+    """(rows query, count query, parameters) for the requested layer."""
+    cols, source, order, params = _parts(req)
     rows = sql.SQL("SELECT {} {} ORDER BY {}").format(cols, source, order)
     count = sql.SQL("SELECT count(*) AS n {}").format(source)
     return rows, count, params
@@ -188,9 +212,12 @@ def export_layer(
     *,
     overwrite: bool = False,
     progress: Progress | None = None,
+    batch: int | None = None,
 ) -> ExportResult:
     """Write one layer to a file in the requested format and coordinate system."""
     check_export(req, path, overwrite)
+    if req.layer == "incidents":
+        return ExportResult(_stream_incidents(conn, req, path, progress, batch or STREAM_BATCH), {})
     rows_sql, count_sql, params = _query(req)
     with conn.transaction():
         # REPEATABLE READ semantics are not needed: the count only sizes the progress bar
@@ -200,8 +227,8 @@ def export_layer(
         with conn.cursor(name="gridgov_export") as cur:
             cur.execute(rows_sql, params)
             names = [d.name for d in cur.description or []]
-            while batch := cur.fetchmany(BATCH):
-                rows.extend(batch)
+            while page := cur.fetchmany(BATCH):
+                rows.extend(page)
                 if progress:
                     progress(len(rows), max(total, len(rows)))
     if progress and not rows:
@@ -218,6 +245,59 @@ def export_layer(
         layer=req.layer if req.level is None else f"{req.layer}_{req.level}",
     )
     return ExportResult(written, renamed)
+
+
+def _stream_incidents(
+    conn: Connection[Any],
+    req: ExportRequest,
+    path: Path,
+    progress: Progress | None,
+    batch: int,
+) -> WrittenLayer:
+    """Incidents (fixed columns, no attribute keys) read through a server-side cursor and
+    written batch by batch: memory stays that of one batch whatever the size of the layer.
+
+    The field types are those the whole layer's values give (gis.export.field_kind): the column's
+    type, or text for a column without any value; one count query, which also sizes the
+    progress bar, tells which columns have a value (like the count of the other layers, it
+    may see a report the cursor, declared a moment before, does not).
+    """
+    rows_sql, _count, params = _query(req)
+    cols, source, _order, _params = _parts(req)
+    with conn.transaction():
+        with conn.cursor(name="gridgov_export") as cur:
+            cur.execute(rows_sql, params)
+            fields = [(d.name, d.type_code) for d in cur.description or [] if d.name != "wkb"]
+            # PostgreSQL computes only the columns counted here (unused subquery outputs are
+            # dropped), so this is one scan of the incidents
+            present = conn.execute(
+                sql.SQL("SELECT count(*) AS n, {} FROM (SELECT {} {}) x").format(
+                    sql.SQL(", ").join(
+                        sql.SQL("count({}) AS {}").format(sql.Identifier(n), sql.Identifier(n))
+                        for n, _t in fields
+                    ),
+                    cols,
+                    source,
+                ),
+                params,
+            ).fetchone()
+            assert present is not None
+            total = int(present["n"])
+            names = [n for n, _t in fields]
+            kinds = [KIND_OF_TYPE.get(t, "text") if present[n] else "text" for n, t in fields]
+            with LayerStream(
+                path, req.fmt, names, kinds, crs=req.crs, geometry_type="Point", layer=req.layer
+            ) as stream:
+                while rows := cur.fetchmany(batch):
+                    geoms = shapely.from_wkb(
+                        np.array([bytes(r["wkb"]) for r in rows], dtype=object)
+                    )
+                    stream.write(geoms, [[_value(r[n]) for r in rows] for n in names])
+                    if progress:
+                        progress(stream.features, max(total, stream.features))
+    if progress and total == 0:
+        progress(0, 0)
+    return stream.result()
 
 
 def field_renames(result: ExportResult) -> dict[str, str]:
