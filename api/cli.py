@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import console, fail, settings
+from api.cli_common import console, fail, settings, tr
 from api.db.embedded import EmbeddedDatabaseError
 from api.db.session import database_url, embedded_cluster
 
@@ -21,7 +21,9 @@ def db_up() -> None:
     """Create (first time) and start the local cluster; idempotent."""
     s = settings()
     if s.db.database_url:
-        console.print("GRIDGOV_DATABASE_URL is set: using that server, no local cluster started.")
+        console.print(
+            tr("GRIDGOV_DATABASE_URL is set: using that server, no local cluster started.")
+        )
         return
     cluster = embedded_cluster(s.db)
     try:
@@ -29,8 +31,11 @@ def db_up() -> None:
         cluster.up()
     except EmbeddedDatabaseError as exc:
         fail(str(exc))
-    state = "already running" if was_running else "started"
-    console.print(f"PostgreSQL {state}: data in {cluster.data_dir}, port {cluster.port}")
+    where = {"data": cluster.data_dir, "port": cluster.port}
+    if was_running:
+        console.print(tr("PostgreSQL already running: data in {data}, port {port}", **where))
+    else:
+        console.print(tr("PostgreSQL started: data in {data}, port {port}", **where))
 
 
 @db_app.command("down")
@@ -41,7 +46,7 @@ def db_down() -> None:
         stopped = cluster.down()
     except EmbeddedDatabaseError as exc:
         fail(str(exc))
-    console.print("stopped" if stopped else "not running")
+    console.print(tr("stopped") if stopped else tr("not running"))
 
 
 @db_app.command("status")
@@ -49,7 +54,7 @@ def db_status() -> None:
     """Whether the local cluster runs, and where."""
     s = settings()
     if s.db.database_url:
-        console.print("using GRIDGOV_DATABASE_URL (external server)")
+        console.print(tr("using GRIDGOV_DATABASE_URL (external server)"))
         return
     cluster = embedded_cluster(s.db)
     try:
@@ -57,13 +62,17 @@ def db_status() -> None:
     except EmbeddedDatabaseError as exc:
         fail(str(exc))
     info.pop("url")
-    console.print(("running" if info.pop("running") else "not running"), highlight=False)
+    console.print(tr("running") if info.pop("running") else tr("not running"), highlight=False)
     for key, value in info.items():
         console.print(f"  {key}: {value}", highlight=False)
     if not info["data_dir"].startswith(str(cluster.home)):  # type: ignore[attr-defined]
         console.print(
-            f"  (as root the cluster runs as user 'postgres', which cannot enter {cluster.home}; "
-            "its data lives at data_dir)",
+            "  "
+            + tr(
+                "(as root the cluster runs as user 'postgres', which cannot enter {home}; "
+                "its data lives at data_dir)",
+                home=cluster.home,
+            ),
             highlight=False,
         )
 
@@ -84,8 +93,8 @@ def migrate(
     try:
         upgrade(database_url(settings().db), revision)
     except Exception as exc:  # alembic/psycopg errors: show the cause, not a traceback
-        fail(f"migration failed: {exc}")
-    console.print(f"database at {revision}")
+        fail(tr("Migration failed: {error}", error=exc))
+    console.print(tr("database at {revision}", revision=revision))
 
 
 @app.command()
@@ -97,7 +106,7 @@ def serve(
     """Run the HTTP service with uvicorn."""
     import uvicorn
 
-    console.print(f"GridGov on http://{host}:{port}/  (API docs at /docs)")
+    console.print(tr("GridGov on {url}  (API docs at /docs)", url=f"http://{host}:{port}/"))
     # every worker checks the connection budget with the real worker count (api/db/budget.py)
     os.environ["GRIDGOV_WORKERS"] = str(workers)
     uvicorn.run(

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import console, database, fail, settings
+from api.cli_common import console, database, fail, settings, tr
 from api.services.notify_admin import add_subscriber, queue_test
 from api.services.notify_worker import NotifyWorker, deliver
+from web_map.i18n import Translator
 
 notify_app = typer.Typer(no_args_is_help=True, help="Notifications: e-mail and webhooks.")
 
@@ -19,13 +20,16 @@ def notify_worker() -> None:
     """Deliver the outbox until interrupted (as the app does; several may run at once)."""
     s = settings()
     console.print(
-        f"delivering notifications every {s.notify.notify_poll_s:g} s; Ctrl-C to stop",
+        tr(
+            "delivering notifications every {seconds} s; Ctrl-C to stop",
+            seconds=f"{s.notify.notify_poll_s:g}",
+        ),
         highlight=False,
     )
     try:
         NotifyWorker(s).run_forever()
     except KeyboardInterrupt:
-        console.print("stopped")
+        console.print(tr("stopped"))
 
 
 @notify_app.command("test")
@@ -40,14 +44,16 @@ def notify_test(
         ids = queue_test(conn, channel, to, subscriber)
     with database(s) as conn:
         conn.autocommit = True
-        deliver(conn, s.notify, dt.datetime.now(dt.UTC))
+        deliver(conn, s.notify, dt.datetime.now(dt.UTC), Translator(s.i18n.locale))
         row = conn.execute(
             "SELECT state, last_error FROM notifications WHERE delivery_id = %s", (ids[0],)
         ).fetchone()
     assert row is not None
     if row["state"] != "sent":
-        fail(f"not delivered ({row['last_error']}); the worker will retry it")
-    console.print(f"sent ({channel}), delivery id {ids[0]}", highlight=False)
+        fail(tr("Not delivered ({error}); the worker will retry it.", error=row["last_error"]))
+    console.print(
+        tr("sent ({channel}), delivery id {id}", channel=channel, id=ids[0]), highlight=False
+    )
 
 
 @notify_app.command("subscribe")
@@ -63,7 +69,7 @@ def notify_subscribe(
 ) -> None:
     """Add a subscriber: who is told, on e-mail or a signed webhook."""
     if (email is None) == (webhook is None):
-        fail("give exactly one of --email and --webhook")
+        fail(tr("Give exactly one of --email and --webhook."))
     with database(settings()) as conn:
         sub = add_subscriber(
             conn,
@@ -74,7 +80,7 @@ def notify_subscribe(
             address=email or webhook or "",
             secret=secret,
         )
-    console.print(f"subscriber {sub} added", highlight=False)
+    console.print(tr("subscriber {id} added", id=sub), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

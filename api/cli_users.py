@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli_common import console, database, fail, settings
+from api.cli_common import console, database, fail, settings, tr
 from api.services.auth import ROLES, add_user, create_token, hash_token
 from api.services.sessions import set_password
 
@@ -26,7 +26,9 @@ def user_add(
     """Create a user."""
     with database(settings()) as conn:
         user = add_user(conn, name, role, area, department)
-    console.print(f"user {user.name} ({user.role}) created", highlight=False)
+    console.print(
+        tr("user {name} ({role}) created", name=user.name, role=user.role), highlight=False
+    )
 
 
 @user_app.command("list")
@@ -36,14 +38,14 @@ def user_list() -> None:
         rows = conn.execute(
             "SELECT name, role, area_code, department_code, disabled FROM users ORDER BY name"
         ).fetchall()
-    table = Table("name", "role", "area", "department", "disabled")
+    table = Table(tr("Name"), tr("Role"), tr("Area"), tr("Department"), tr("Disabled"))
     for r in rows:
         table.add_row(
             r["name"],
             r["role"],
             r["area_code"] or "",
             r["department_code"] or "",
-            "yes" if r["disabled"] else "",
+            tr("yes") if r["disabled"] else "",
         )
     console.print(table)
 
@@ -54,8 +56,8 @@ def user_disable(name: str) -> None:
     with database(settings()) as conn:
         done = conn.execute("UPDATE users SET disabled = true WHERE name = %s", (name,)).rowcount
     if not done:
-        fail(f"no user named '{name}'")
-    console.print(f"user {name} disabled", highlight=False)
+        fail(tr("No user named '{name}'.", name=name))
+    console.print(tr("user {name} disabled", name=name), highlight=False)
 
 
 @user_app.command("password")
@@ -72,7 +74,10 @@ def user_password(
         password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
     with database(settings()) as conn:
         set_password(conn, name, password)
-    console.print(f"password of {name} set; their other page sessions were ended", highlight=False)
+    console.print(
+        tr("password of {name} set; their other page sessions were ended", name=name),
+        highlight=False,
+    )
 
 
 @token_app.command("create")
@@ -83,7 +88,9 @@ def token_create(
     """Issue a token for a user; the token alone is printed on the last line."""
     with database(settings()) as conn:
         token = create_token(conn, name, days)
-    console.print(f"token for {name} (store it now; it is not shown again):", highlight=False)
+    console.print(
+        tr("token for {name} (store it now; it is not shown again):", name=name), highlight=False
+    )
     print(token)
 
 
@@ -96,8 +103,8 @@ def token_revoke(token: str) -> None:
             (hash_token(token),),
         ).rowcount
     if not done:
-        fail("no such active token")
-    console.print("token revoked")
+        fail(tr("No such active token."))
+    console.print(tr("token revoked"))
 
 
 def register(app: typer.Typer) -> None:
