@@ -79,6 +79,13 @@ figcaption { font-size: 8pt; color: #333; }
 .hidden-photo img { opacity: 0.5; }
 .no-print { margin: 2mm 0; }
 @media print { .no-print { display: none; } body { padding: 0; } }
+/* read on a phone before printing: one column, the table scrolls sideways */
+@media screen and (max-width: 600px) {
+  .top { grid-template-columns: 1fr; }
+  svg.map { width: 100%; height: auto; aspect-ratio: 1; }
+  .timeline { overflow-x: auto; }
+  .photos { grid-template-columns: 1fr 1fr; }
+}
 """
 
 
@@ -193,7 +200,8 @@ def _timeline(events: list[dict[str, Any]], tz: ZoneInfo, tr: Translator) -> str
             e.get("note") or "",
         )
         rows.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f'<div class="timeline">{table}</div>'
 
 
 def case_print_page(
