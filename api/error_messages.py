@@ -72,6 +72,9 @@ MESSAGES: tuple[str, ...] = (
         "Filtering incidents by department is for signed-in staff; "
         "leave out `department` or sign in."
     ),
+    N_("Action '{action}' on incident {id} is for {who} (or an admin); you are not."),
+    N_("'{stage}' photos on incident {id} are for {who} (or an admin); you are not."),
+    N_(" or "),  # joins the capacities named in the two messages above
     # whistles
     N_("No whistle {id}."),
     N_("Name each summoned department once."),
@@ -263,6 +266,16 @@ MESSAGES: tuple[str, ...] = (
     N_("Not an OpenStreetMap file: {file} (expected {suffixes})"),
     N_("Cannot read the OSM file {file}: {problem}"),
     N_("No OpenStreetMap data in {file}"),
+    # passwords (gridgov user password) and imports (gridgov import areas)
+    N_("A password needs at least {n} characters."),
+    N_("This password is among the most common ones and easily guessed; choose another."),
+    N_("This password has too few different characters; choose another."),
+    N_("The password must not contain the user name."),
+    N_(
+        "Not imported: the file has {n} topology problems (first: {first}). Save the problem "
+        "layer with --problems-out, correct it and import again; if these are known problems, "
+        "add --accept-problems to record them and import."
+    ),
     # the local database (gridgov db …)
     N_("PostgreSQL did not accept connections; see {path}"),
     N_(

@@ -152,7 +152,7 @@ def test_overlap_and_outside_parent_refuse_the_file_then_accepted(
         "--problems-out", str(out),
     )  # fmt: skip
     assert r.exit_code == 1
-    assert "未导入：文件中有 2 个拓扑问题" in r.output
+    assert "Not imported: the file has 2 topology problems" in r.output
     doc = json.loads(out.read_text(encoding="utf-8"))
     got = {f["properties"]["kind"]: f["properties"] for f in doc["features"]}
     assert set(got) == {"overlap", "outside_parent"}

@@ -194,11 +194,28 @@ class MessageTemplates:
                     return message
                 values = match.groupdict()
                 if depth == 0:
-                    values = {
-                        k: self.translate(v, tr, 1) if " " in v else v for k, v in values.items()
-                    }
+                    values = {k: self._value(v, tr) for k, v in values.items()}
                 try:
                     return translated.format(**values)
                 except (KeyError, IndexError, ValueError):
                     return message
         return message
+
+    def _value(self, value: str, tr: Translator) -> str:
+        """A placeholder's value: a catalogued sentence translated, "A or B" part by part."""
+        if " " not in value:
+            return value  # a code, a number, a name
+        return self._alternatives(value, tr) or value
+
+    def _alternatives(self, value: str, tr: Translator) -> str | None:
+        whole = self.translate(value, tr, 1)
+        if whole != value:
+            return whole
+        at = value.find(" or ")
+        while at != -1:  # "a street or district dispatcher" holds " or " itself: try each split
+            left = self._alternatives(value[:at], tr)
+            right = self._alternatives(value[at + 4 :], tr) if left else None
+            if left and right:
+                return left + tr.gettext(" or ") + right
+            at = value.find(" or ", at + 1)
+        return None
