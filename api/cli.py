@@ -11,12 +11,16 @@ from api.cli_common import console, fail, settings, tr
 from api.db.embedded import EmbeddedDatabaseError
 from api.db.session import database_url, embedded_cluster
 
-app = typer.Typer(no_args_is_help=True, help="GridGov: spatial service for grid-based governance.")
-db_app = typer.Typer(no_args_is_help=True, help="The project-local PostgreSQL + PostGIS cluster.")
+app = typer.Typer(
+    no_args_is_help=True, help=tr("GridGov: spatial service for grid-based governance.")
+)
+db_app = typer.Typer(
+    no_args_is_help=True, help=tr("The project-local PostgreSQL + PostGIS cluster.")
+)
 app.add_typer(db_app, name="db")
 
 
-@db_app.command("up")
+@db_app.command("up", help=tr("Create (first time) and start the local cluster; idempotent."))
 def db_up() -> None:
     """Create (first time) and start the local cluster; idempotent."""
     s = settings()
@@ -38,7 +42,7 @@ def db_up() -> None:
         console.print(tr("PostgreSQL started: data in {data}, port {port}", **where))
 
 
-@db_app.command("down")
+@db_app.command("down", help=tr("Stop the local cluster (data is kept)."))
 def db_down() -> None:
     """Stop the local cluster (data is kept)."""
     cluster = embedded_cluster(settings().db)
@@ -49,7 +53,7 @@ def db_down() -> None:
     console.print(tr("stopped") if stopped else tr("not running"))
 
 
-@db_app.command("status")
+@db_app.command("status", help=tr("Whether the local cluster runs, and where."))
 def db_status() -> None:
     """Whether the local cluster runs, and where."""
     s = settings()
@@ -77,15 +81,15 @@ def db_status() -> None:
         )
 
 
-@db_app.command("url")
+@db_app.command("url", help=tr("Print the database URL (libpq form), for psql and scripts."))
 def db_url() -> None:
     """Print the database URL (libpq form), for psql and scripts."""
     print(database_url(settings().db))
 
 
-@app.command()
+@app.command(help=tr("Apply schema migrations (Alembic) up to `revision`."))
 def migrate(
-    revision: Annotated[str, typer.Argument(help="target revision")] = "heads",
+    revision: Annotated[str, typer.Argument(help=tr("target revision"))] = "heads",
 ) -> None:
     """Apply schema migrations (Alembic) up to `revision`."""
     from api.db.migrate import upgrade
@@ -97,11 +101,11 @@ def migrate(
     console.print(tr("database at {revision}", revision=revision))
 
 
-@app.command()
+@app.command(help=tr("Run the HTTP service with uvicorn."))
 def serve(
-    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    host: Annotated[str, typer.Option(help=tr("interface to bind"))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help=tr("TCP port"))] = 8000,
+    workers: Annotated[int, typer.Option(help=tr("worker processes"))] = 1,
 ) -> None:
     """Run the HTTP service with uvicorn."""
     import uvicorn

@@ -21,7 +21,7 @@ from api.services.basemap_import import BasemapImportError, BBox, import_basemap
 from gis.osm_basemap import OsmReadError
 from web_map.i18n import N_
 
-basemap_app = typer.Typer(no_args_is_help=True, help="底图 The offline base map (OpenStreetMap).")
+basemap_app = typer.Typer(no_args_is_help=True, help=tr("The offline base map (OpenStreetMap)."))
 
 # What the person at the terminal reads: catalogue ids, shown with tr() (docs/i18n.md).
 TEXT = {
@@ -37,7 +37,9 @@ TEXT = {
 
 BoxOption = Annotated[
     str | None,
-    typer.Option("--bbox", help="west,south,east,north in degrees (EPSG:4326): only what meets it"),
+    typer.Option(
+        "--bbox", help=tr("west,south,east,north in degrees (EPSG:4326): only what meets it")
+    ),
 ]
 
 
@@ -52,9 +54,13 @@ def parse_bbox(text: str | None) -> BBox | None:
     return (x0, y0, x1, y1)
 
 
-@basemap_app.command("import")
+@basemap_app.command(
+    "import", help=tr("Replace the base map with OSM files (one transaction: all or nothing).")
+)
 def basemap_import(
-    files: Annotated[list[Path], typer.Argument(help=".osm / .osm.pbf files (several are merged)")],
+    files: Annotated[
+        list[Path], typer.Argument(help=tr(".osm / .osm.pbf files (several are merged)"))
+    ],
     bbox: BoxOption = None,
 ) -> None:
     """Replace the base map with OSM files (one transaction: all or nothing)."""
@@ -94,13 +100,15 @@ def basemap_import(
         console.print(tr(TEXT["skipped"], n=result.broken), highlight=False)
 
 
-@basemap_app.command("export")
+@basemap_app.command(
+    "export", help=tr("Write the base map of a box (default: all of it) and zoom range as MBTiles.")
+)
 def basemap_export(
-    out: Annotated[Path, typer.Argument(help="output file, .mbtiles (PNG tiles)")],
+    out: Annotated[Path, typer.Argument(help=tr("output file, .mbtiles (PNG tiles)"))],
     bbox: BoxOption = None,
-    min_zoom: Annotated[int, typer.Option("--min-zoom", help="lowest zoom")] = 12,
-    max_zoom: Annotated[int, typer.Option("--max-zoom", help="highest zoom")] = 16,
-    overwrite: Annotated[bool, typer.Option(help="replace OUT if it exists")] = False,
+    min_zoom: Annotated[int, typer.Option("--min-zoom", help=tr("lowest zoom"))] = 12,
+    max_zoom: Annotated[int, typer.Option("--max-zoom", help=tr("highest zoom"))] = 16,
+    overwrite: Annotated[bool, typer.Option(help=tr("replace OUT if it exists"))] = False,
 ) -> None:
     """Write the base map of a box (default: all of it) and zoom range as MBTiles."""
     from api.db.session import database_url

@@ -27,16 +27,20 @@ TEXT = {
     "all": N_("{n} coverage problem(s) among all areas."),
 }
 
-check_app = typer.Typer(no_args_is_help=True, help="Check the area hierarchy's topology.")
+check_app = typer.Typer(no_args_is_help=True, help=tr("Check the area hierarchy's topology."))
 
 
-@check_app.command("coverage")
+@check_app.command(
+    "coverage",
+    help=tr("List gaps, overlaps and outside-parent pieces; exit code 1 when any is not accepted."),
+)
 def check_coverage(
     parent: Annotated[
-        str | None, typer.Option(help="check this parent's children only (default: all)")
+        str | None, typer.Option(help=tr("check this parent's children only (default: all)"))
     ] = None,
     geojson: Annotated[
-        bool, typer.Option("--geojson", help="print the problems as a GeoJSON FeatureCollection")
+        bool,
+        typer.Option("--geojson", help=tr("print the problems as a GeoJSON FeatureCollection")),
     ] = False,
 ) -> None:
     """List gaps, overlaps and outside-parent pieces; exit code 1 when any is not accepted."""

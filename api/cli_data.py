@@ -55,12 +55,12 @@ TEXT = {
 }
 COLUMNS = (N_("Kind"), N_("Code"), N_("area m²"), N_("Explanation"))
 
-import_app = typer.Typer(no_args_is_help=True, help="Import areas, buildings or configuration.")
+import_app = typer.Typer(no_args_is_help=True, help=tr("Import areas, buildings or configuration."))
 
-FileArg = Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile … (via GDAL)")]
+FileArg = Annotated[Path, typer.Argument(help=tr("GeoJSON, GeoPackage, Shapefile … (via GDAL)"))]
 CrsOpt = Annotated[
     str | None,
-    typer.Option(help="CRS of the file's coordinates: EPSG:n, or GCJ02 / BD09 (Amap, Baidu)"),
+    typer.Option(help=tr("CRS of the file's coordinates: EPSG:n, or GCJ02 / BD09 (Amap, Baidu)")),
 ]
 
 
@@ -113,25 +113,30 @@ def _summary(what: str, r: ImportReport) -> None:
             console.print("  " + tr(TEXT[key], codes=", ".join(codes)), highlight=False)
 
 
-@import_app.command("areas")
+@import_app.command(
+    "areas",
+    help=tr(
+        "Import one level of areas (all or nothing; checked like API saves; history respected)."
+    ),
+)
 def import_areas_cmd(
     file: FileArg,
-    level: Annotated[str, typer.Option(help="district, street, community or grid")],
-    code_field: Annotated[str, typer.Option(help="field holding the area code")] = "code",
-    name_field: Annotated[str, typer.Option(help="field holding the name")] = "name",
-    parent_code: Annotated[str | None, typer.Option(help="parent of every feature")] = None,
+    level: Annotated[str, typer.Option(help=tr("district, street, community or grid"))],
+    code_field: Annotated[str, typer.Option(help=tr("field holding the area code"))] = "code",
+    name_field: Annotated[str, typer.Option(help=tr("field holding the name"))] = "name",
+    parent_code: Annotated[str | None, typer.Option(help=tr("parent of every feature"))] = None,
     crs: CrsOpt = None,
     revive: Annotated[
-        bool, typer.Option(help="bring back codes that were retired (split, merged, retired)")
+        bool, typer.Option(help=tr("bring back codes that were retired (split, merged, retired)"))
     ] = False,
     overwrite_edited: Annotated[
-        bool, typer.Option(help="replace areas people changed since the last import")
+        bool, typer.Option(help=tr("replace areas people changed since the last import"))
     ] = False,
     accept_problems: Annotated[
-        bool, typer.Option(help="import despite overlaps / outside-parent pieces; record them")
+        bool, typer.Option(help=tr("import despite overlaps / outside-parent pieces; record them"))
     ] = False,
     problems_out: Annotated[
-        Path | None, typer.Option(help="write the problems found to this GeoJSON file")
+        Path | None, typer.Option(help=tr("write the problems found to this GeoJSON file"))
     ] = None,
 ) -> None:
     """Import one level of areas (all or nothing; checked like API saves; history respected)."""
@@ -168,14 +173,19 @@ def import_areas_cmd(
         console.print(tr(TEXT["reassigned"], n=len(report.reassigned)), highlight=False)
 
 
-@import_app.command("buildings")
+@import_app.command(
+    "buildings",
+    help=tr("Import building footprints (upsert by source + id) and assign them to grids."),
+)
 def import_buildings_cmd(
     file: FileArg,
-    id_field: Annotated[str, typer.Option(help="field holding a stable id")] = "osm_id",
-    name_field: Annotated[str, typer.Option(help="field holding the name")] = "name",
-    source: Annotated[str | None, typer.Option(help="source label (default: file name)")] = None,
-    address_field: Annotated[str | None, typer.Option(help="field holding the address")] = None,
-    households_field: Annotated[str | None, typer.Option(help="field: household count")] = None,
+    id_field: Annotated[str, typer.Option(help=tr("field holding a stable id"))] = "osm_id",
+    name_field: Annotated[str, typer.Option(help=tr("field holding the name"))] = "name",
+    source: Annotated[
+        str | None, typer.Option(help=tr("source label (default: file name)"))
+    ] = None,
+    address_field: Annotated[str | None, typer.Option(help=tr("field holding the address"))] = None,
+    households_field: Annotated[str | None, typer.Option(help=tr("field: household count"))] = None,
     crs: CrsOpt = None,
 ) -> None:
     """Import building footprints (upsert by source + id) and assign them to grids."""
@@ -194,8 +204,8 @@ def import_buildings_cmd(
     _summary(tr(TEXT["buildings"]), report)
 
 
-@import_app.command("config")
-def import_config_cmd(file: Annotated[Path, typer.Argument(help="YAML file")]) -> None:
+@import_app.command("config", help=tr("Import departments, categories and routing rules (upsert)."))
+def import_config_cmd(file: Annotated[Path, typer.Argument(help=tr("YAML file"))]) -> None:
     """Import departments, categories and routing rules (upsert)."""
     with database(settings()) as conn:
         r = import_config(conn, file)
@@ -234,4 +244,9 @@ def demo() -> None:
 def register(app: typer.Typer) -> None:
     """Attach the data commands."""
     app.add_typer(import_app, name="import")
-    app.command("demo")(demo)
+    app.command(
+        "demo",
+        help=tr(
+            "Load the Haidian demo (OSM-derived areas, buildings, categories, demo incidents)."
+        ),
+    )(demo)

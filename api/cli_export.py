@@ -81,25 +81,25 @@ def _instant(text: str, timezone: str) -> dt.datetime:
 
 
 def export(
-    layer: Annotated[Layer, typer.Argument(help="areas, buildings or incidents")],
-    out: Annotated[Path, typer.Argument(help="output file (.gpkg, .geojson, .shp, .csv)")],
+    layer: Annotated[Layer, typer.Argument(help=tr("areas, buildings or incidents"))],
+    out: Annotated[Path, typer.Argument(help=tr("output file (.gpkg, .geojson, .shp, .csv)"))],
     fmt: Annotated[
-        Format | None, typer.Option("--format", help="file format (default: from OUT's suffix)")
+        Format | None, typer.Option("--format", help=tr("file format (default: from OUT's suffix)"))
     ] = None,
     crs: Annotated[
-        str, typer.Option(help="coordinate system of the file: EPSG:n, or GCJ02 / BD09")
+        str, typer.Option(help=tr("coordinate system of the file: EPSG:n, or GCJ02 / BD09"))
     ] = "EPSG:4326",
     level: Annotated[
-        str | None, typer.Option(help="areas: only this level (district … grid)")
+        str | None, typer.Option(help=tr("areas: only this level (district … grid)"))
     ] = None,
     at: Annotated[
         str | None,
-        typer.Option(help="areas: the versions valid at this ISO time (default: current)"),
+        typer.Option(help=tr("areas: the versions valid at this ISO time (default: current)")),
     ] = None,
     with_contacts: Annotated[
-        bool, typer.Option(help="incidents: include reporter name, phone and email")
+        bool, typer.Option(help=tr("incidents: include reporter name, phone and email"))
     ] = False,
-    overwrite: Annotated[bool, typer.Option(help="replace OUT if it exists")] = False,
+    overwrite: Annotated[bool, typer.Option(help=tr("replace OUT if it exists"))] = False,
 ) -> None:
     """Export a layer as GeoPackage, GeoJSON, Shapefile or CSV (WKT) in any EPSG system."""
     s = settings()
@@ -149,4 +149,9 @@ def export(
 
 def register(app: typer.Typer) -> None:
     """Attach `gridgov export`."""
-    app.command("export")(export)
+    app.command(
+        "export",
+        help=tr(
+            "Export a layer as GeoPackage, GeoJSON, Shapefile or CSV (WKT) in any EPSG system."
+        ),
+    )(export)

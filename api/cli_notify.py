@@ -12,10 +12,13 @@ from api.services.notify_admin import add_subscriber, queue_test
 from api.services.notify_worker import NotifyWorker, deliver
 from web_map.i18n import Translator
 
-notify_app = typer.Typer(no_args_is_help=True, help="Notifications: e-mail and webhooks.")
+notify_app = typer.Typer(no_args_is_help=True, help=tr("Notifications: e-mail and webhooks."))
 
 
-@notify_app.command("worker")
+@notify_app.command(
+    "worker",
+    help=tr("Deliver the outbox until interrupted (as the app does; several may run at once)."),
+)
 def notify_worker() -> None:
     """Deliver the outbox until interrupted (as the app does; several may run at once)."""
     s = settings()
@@ -32,11 +35,13 @@ def notify_worker() -> None:
         console.print(tr("stopped"))
 
 
-@notify_app.command("test")
+@notify_app.command(
+    "test", help=tr("Send a test message now through the outbox and say whether it arrived.")
+)
 def notify_test(
-    channel: Annotated[str, typer.Argument(help="email | webhook")],
-    to: Annotated[str | None, typer.Option(help="e-mail address to send to")] = None,
-    subscriber: Annotated[int | None, typer.Option(help="subscriber id to send to")] = None,
+    channel: Annotated[str, typer.Argument(help=tr("email | webhook"))],
+    to: Annotated[str | None, typer.Option(help=tr("e-mail address to send to"))] = None,
+    subscriber: Annotated[int | None, typer.Option(help=tr("subscriber id to send to"))] = None,
 ) -> None:
     """Send a test message now through the outbox and say whether it arrived."""
     s = settings()
@@ -56,16 +61,18 @@ def notify_test(
     )
 
 
-@notify_app.command("subscribe")
+@notify_app.command(
+    "subscribe", help=tr("Add a subscriber: who is told, on e-mail or a signed webhook.")
+)
 def notify_subscribe(
-    name: Annotated[str, typer.Argument(help="who this is, e.g. 城管执法队值班邮箱")],
-    scope: Annotated[str, typer.Option(help="department | dispatchers | officers | sms")],
+    name: Annotated[str, typer.Argument(help=tr("who this is, e.g. 城管执法队值班邮箱"))],
+    scope: Annotated[str, typer.Option(help=tr("department | dispatchers | officers | sms"))],
     code: Annotated[
-        str | None, typer.Option(help="department code, or area code for dispatchers/officers")
+        str | None, typer.Option(help=tr("department code, or area code for dispatchers/officers"))
     ] = None,
-    email: Annotated[str | None, typer.Option(help="e-mail address")] = None,
-    webhook: Annotated[str | None, typer.Option(help="webhook URL (POST JSON, signed)")] = None,
-    secret: Annotated[str | None, typer.Option(help="webhook HMAC-SHA256 key")] = None,
+    email: Annotated[str | None, typer.Option(help=tr("e-mail address"))] = None,
+    webhook: Annotated[str | None, typer.Option(help=tr("webhook URL (POST JSON, signed)"))] = None,
+    secret: Annotated[str | None, typer.Option(help=tr("webhook HMAC-SHA256 key"))] = None,
 ) -> None:
     """Add a subscriber: who is told, on e-mail or a signed webhook."""
     if (email is None) == (webhook is None):

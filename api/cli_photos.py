@@ -10,17 +10,24 @@ import typer
 from api.cli_common import console, database, settings, tr
 from api.services.photos import store_for
 
-photos_app = typer.Typer(no_args_is_help=True, help="The case file's photo store.")
+photos_app = typer.Typer(no_args_is_help=True, help=tr("The case file's photo store."))
 BATCH = 1000
 
 
-@photos_app.command("check")
+@photos_app.command(
+    "check",
+    help=tr(
+        "Files without a photo_files row (left by a crash between write and commit), "
+        "and rows whose files are missing (restore them from the backup)."
+    ),
+)
 def photos_check(
     delete: Annotated[
-        bool, typer.Option("--delete", help="remove orphan files (no row references them)")
+        bool, typer.Option("--delete", help=tr("remove orphan files (no row references them)"))
     ] = False,
     min_age_minutes: Annotated[
-        int, typer.Option(help="only files older than this count as orphans (uploads in flight)")
+        int,
+        typer.Option(help=tr("only files older than this count as orphans (uploads in flight)")),
     ] = 60,
 ) -> None:
     """Files without a photo_files row (left by a crash between write and commit), and rows

@@ -41,25 +41,25 @@ def _cell(value: object, kind: str) -> str:
 
 def stats_command(
     start: Annotated[
-        str | None, typer.Option("--from", help="first day (YYYY-MM-DD) or ISO date-time")
+        str | None, typer.Option("--from", help=tr("first day (YYYY-MM-DD) or ISO date-time"))
     ] = None,
     end: Annotated[
-        str | None, typer.Option("--to", help="last day (included) or ISO date-time")
+        str | None, typer.Option("--to", help=tr("last day (included) or ISO date-time"))
     ] = None,
     group_by: Annotated[
-        str, typer.Option("--group-by", help="department | area | category")
+        str, typer.Option("--group-by", help=tr("department | area | category"))
     ] = "department",
     level: Annotated[
         str | None,
-        typer.Option(help="area level (default grid) or, for categories, major|category"),
+        typer.Option(help=tr("area level (default grid) or, for categories, major|category")),
     ] = None,
     csv: Annotated[
-        Path | None, typer.Option("--csv", help="also write every metric to this CSV file")
+        Path | None, typer.Option("--csv", help=tr("also write every metric to this CSV file"))
     ] = None,
     codes: Annotated[
         bool,
         typer.Option(
-            "--codes", help="CSV header of stable metric keys instead of the language's labels"
+            "--codes", help=tr("CSV header of stable metric keys instead of the language's labels")
         ),
     ] = False,
 ) -> None:
@@ -97,4 +97,9 @@ def stats_command(
 
 def register(app: typer.Typer) -> None:
     """Attach `gridgov stats`."""
-    app.command("stats")(stats_command)
+    app.command(
+        "stats",
+        help=tr(
+            "Print counts and rates per department, area or category (formulas: docs/metrics.md)."
+        ),
+    )(stats_command)

@@ -12,16 +12,16 @@ from api.cli_common import console, database, fail, settings, tr
 from api.services.auth import ROLES, add_user, create_token, hash_token
 from api.services.sessions import set_password
 
-user_app = typer.Typer(no_args_is_help=True, help="Users and their roles and scopes.")
-token_app = typer.Typer(no_args_is_help=True, help="API tokens (shown once, stored hashed).")
+user_app = typer.Typer(no_args_is_help=True, help=tr("Users and their roles and scopes."))
+token_app = typer.Typer(no_args_is_help=True, help=tr("API tokens (shown once, stored hashed)."))
 
 
-@user_app.command("add")
+@user_app.command("add", help=tr("Create a user."))
 def user_add(
     name: str,
-    role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")],
-    area: Annotated[str | None, typer.Option(help="area code the user is scoped to")] = None,
-    department: Annotated[str | None, typer.Option(help="department code")] = None,
+    role: Annotated[str, typer.Option(help=tr("one of: {roles}", roles=", ".join(ROLES)))],
+    area: Annotated[str | None, typer.Option(help=tr("area code the user is scoped to"))] = None,
+    department: Annotated[str | None, typer.Option(help=tr("department code"))] = None,
 ) -> None:
     """Create a user."""
     with database(settings()) as conn:
@@ -31,7 +31,7 @@ def user_add(
     )
 
 
-@user_app.command("list")
+@user_app.command("list", help=tr("List users."))
 def user_list() -> None:
     """List users."""
     with database(settings()) as conn:
@@ -50,7 +50,7 @@ def user_list() -> None:
     console.print(table)
 
 
-@user_app.command("disable")
+@user_app.command("disable", help=tr("Disable a user (their tokens stop working)."))
 def user_disable(name: str) -> None:
     """Disable a user (their tokens stop working)."""
     with database(settings()) as conn:
@@ -60,11 +60,13 @@ def user_disable(name: str) -> None:
     console.print(tr("user {name} disabled", name=name), highlight=False)
 
 
-@user_app.command("password")
+@user_app.command(
+    "password", help=tr("Set a user's password for the pages (prompted, or read from stdin).")
+)
 def user_password(
     name: str,
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="read the password from standard input")
+        bool, typer.Option("--password-stdin", help=tr("read the password from standard input"))
     ] = False,
 ) -> None:
     """Set a user's password for the pages (prompted, or read from stdin)."""
@@ -80,10 +82,12 @@ def user_password(
     )
 
 
-@token_app.command("create")
+@token_app.command(
+    "create", help=tr("Issue a token for a user; the token alone is printed on the last line.")
+)
 def token_create(
     name: str,
-    days: Annotated[int | None, typer.Option(help="expire after this many days")] = None,
+    days: Annotated[int | None, typer.Option(help=tr("expire after this many days"))] = None,
 ) -> None:
     """Issue a token for a user; the token alone is printed on the last line."""
     with database(settings()) as conn:
@@ -94,7 +98,7 @@ def token_create(
     print(token)
 
 
-@token_app.command("revoke")
+@token_app.command("revoke", help=tr("Revoke a token."))
 def token_revoke(token: str) -> None:
     """Revoke a token."""
     with database(settings()) as conn:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,3 +85,27 @@ def test_stats_csv_header_in_the_terminals_language_or_as_codes(
     assert header("zh_CN")[:3] == ["编码", "名称", "上报数"]
     assert header("en")[:3] == ["Code", "Name", "reported"]
     assert header("zh_CN", "--codes")[:3] == ["code", "name", "reported"]
+
+
+def test_the_help_is_in_the_terminals_language() -> None:
+    """typer reads the help at import: a fresh interpreter per language."""
+
+    def help_of(language: str, *args: str) -> str:
+        env = {**os.environ, "GRIDGOV_CLI_LOCALE": language, "COLUMNS": "120"}
+        code = "from api.cli import app; app()"
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args, "--help"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    zh = help_of("zh_CN")
+    assert "网格治理：网格化治理的空间服务。" in zh and "导入区域、建筑或配置。" in zh
+    assert "用户所属范围的区域编码" in help_of("zh_CN", "user", "add")
+    en = help_of("en", "user", "add")
+    assert "Create a user." in en and "area code the user is scoped to" in en
