@@ -28,6 +28,10 @@ from api.settings import DatabaseSettings, Settings
 from tests.world import load_world
 
 _counter = itertools.count()
+# The command line speaks the terminal's language (api/cli_common.py:cli_translator); the tests
+# read its English unless a test asks for Chinese (tests/test_cli_i18n.py). Not LANGUAGE or LANG:
+# Chromium would take those for the pages' language too.
+os.environ["GRIDGOV_CLI_LOCALE"] = "en"
 
 
 def _free_port() -> int:

@@ -8,7 +8,9 @@ import orjson
 from fastapi import APIRouter, Header, Query
 
 from api.deps import ConnDep, CurrentUser, CursorDep, OptionalUser, PageSizeDep, SettingsDep
+from api.error_messages import localise_problems
 from api.errors import NotFound
+from api.locale import TranslatorDep
 from api.responses import JSON, GeoJSON
 from api.schemas.areas import AreaFeature, MergeIn, SplitFeature
 from api.services.boundaries.coverage import coverage_geojson
@@ -60,13 +62,18 @@ def _etag(version_id: int | None) -> dict[str, str]:
 
 @router.post("/areas", response_class=JSON, status_code=201)
 def post_area(
-    feature: AreaFeature, conn: ConnDep, settings: SettingsDep, user: CurrentUser, fix: Fix = None
+    feature: AreaFeature,
+    conn: ConnDep,
+    settings: SettingsDep,
+    tr: TranslatorDep,
+    user: CurrentUser,
+    fix: Fix = None,
 ) -> JSON:
     """Create an area from a GeoJSON Feature; 201 with ETag, warnings (gaps) and impact."""
     result = create_area(conn, settings, user, _change(feature, settings), fix=fix)
     code = result.feature["properties"]["code"]
     headers = {**_etag(result.version_id), "Location": f"/api/v1/areas/{code}"}
-    return JSON(result.body(), status_code=201, headers=headers)
+    return JSON(localise_problems(result.body(), tr), status_code=201, headers=headers)
 
 
 @router.put("/areas/{code}", response_class=JSON)
@@ -75,6 +82,7 @@ def put_area(
     feature: AreaFeature,
     conn: ConnDep,
     settings: SettingsDep,
+    tr: TranslatorDep,
     user: CurrentUser,
     if_match: IfMatch = None,
     fix: Fix = None,
@@ -89,7 +97,7 @@ def put_area(
         versions=parse_if_match(if_match),
         fix=fix,
     )
-    return JSON(result.body(), headers=_etag(result.version_id))
+    return JSON(localise_problems(result.body(), tr), headers=_etag(result.version_id))
 
 
 @router.delete("/areas/{code}", response_class=JSON)
@@ -107,6 +115,7 @@ def preview_area(
     feature: AreaFeature,
     conn: ConnDep,
     settings: SettingsDep,
+    tr: TranslatorDep,
     user: CurrentUser,
     if_match: IfMatch = None,
     fix: Fix = None,
@@ -122,7 +131,7 @@ def preview_area(
         fix=fix,
         dry_run=True,
     )
-    return JSON(result.body())
+    return JSON(localise_problems(result.body(), tr))
 
 
 @router.post("/areas/{code}/split", response_class=JSON)
@@ -131,6 +140,7 @@ def post_split(
     feature: SplitFeature,
     conn: ConnDep,
     settings: SettingsDep,
+    tr: TranslatorDep,
     user: CurrentUser,
     if_match: IfMatch = None,
 ) -> JSON:
@@ -147,12 +157,17 @@ def post_split(
         note=feature.properties.note,
         versions=parse_if_match(if_match),
     )
-    return JSON(result.body())
+    return JSON(localise_problems(result.body(), tr))
 
 
 @router.post("/areas/merge", response_class=JSON)
 def post_merge(
-    body: MergeIn, conn: ConnDep, settings: SettingsDep, user: CurrentUser, if_match: IfMatch = None
+    body: MergeIn,
+    conn: ConnDep,
+    settings: SettingsDep,
+    tr: TranslatorDep,
+    user: CurrentUser,
+    if_match: IfMatch = None,
 ) -> JSON:
     """Merge adjacent siblings into one new area; versions in If-Match or body.versions."""
     versions = parse_if_match(if_match)
@@ -170,7 +185,7 @@ def post_merge(
         versions=versions,
     )
     new = result.features[0]["properties"]["version_id"]
-    return JSON(result.body(), headers=_etag(new))
+    return JSON(localise_problems(result.body(), tr), headers=_etag(new))
 
 
 @router.get("/areas/{code}/history", response_class=GeoJSON)
@@ -201,7 +216,8 @@ def area_history(
 def get_coverage(
     conn: ConnDep,
     settings: SettingsDep,
+    tr: TranslatorDep,
     parent: Annotated[str | None, Query(max_length=64, description="one parent's children")] = None,
 ) -> GeoJSON:
     """Gaps, overlaps and outside-parent pieces among children, as a FeatureCollection."""
-    return GeoJSON(coverage_geojson(conn, settings.topology, parent))
+    return GeoJSON(localise_problems(coverage_geojson(conn, settings.topology, parent), tr))

@@ -14,6 +14,7 @@ from api.deps import (
     SettingsDep,
     allow_long_statements,
 )
+from api.locale import TranslatorDep
 from api.responses import JSON
 from api.services.evaluation.flags import negative_list, trend
 from api.services.evaluation.stats import compute_stats, parse_period, stats_csv
@@ -51,11 +52,16 @@ def stats(
     conn: ReadConnDep,
     settings: SettingsDep,
     clock: ClockDep,
+    tr: TranslatorDep,
     start: FromQ = None,
     to: ToQ = None,
     group_by: GroupQ = "area",
     level: LevelQ = None,
     format: Annotated[Literal["json", "csv"], Query(description="csv: UTF-8 with BOM")] = "json",
+    headers: Annotated[
+        Literal["labels", "codes"],
+        Query(description="CSV header: labels in the caller's language, or stable metric keys"),
+    ] = "labels",
 ) -> Response:
     """Counts and rates per group over a period (formulas: docs/metrics.md)."""
     period = parse_period(start, to, settings.calendar.timezone, clock())
@@ -67,7 +73,7 @@ def stats(
         day = period.start.astimezone(period.tz).date().isoformat()
         name = f"gridgov-stats-{group_by}-{day}.csv"
         return Response(
-            stats_csv(doc).encode("utf-8"),
+            stats_csv(doc, tr, codes=headers == "codes").encode("utf-8"),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

@@ -20,18 +20,17 @@ def check_export(out: Path, bbox: BBox, min_zoom: int, max_zoom: int, overwrite:
     """Refuse bad arguments before anything is rendered; the number of tiles to write."""
     check_bbox(bbox)
     if out.suffix.lower() != ".mbtiles":
-        raise BasemapImportError(f"输出文件须为 .mbtiles The output must end in .mbtiles: {out}")
+        raise BasemapImportError(f"The output must end in .mbtiles: {out}")
     if out.exists() and not overwrite:
-        raise BasemapImportError(f"文件已存在 {out} exists; add --overwrite to replace it.")
+        raise BasemapImportError(f"{out} exists; add --overwrite to replace it.")
     if not out.parent.is_dir():
-        raise BasemapImportError(f"目录不存在 No such directory: {out.parent}")
+        raise BasemapImportError(f"No such directory: {out.parent}")
     if not 0 <= min_zoom <= max_zoom <= 20:
-        raise BasemapImportError("缩放级别 Zooms must satisfy 0 <= --min-zoom <= --max-zoom <= 20.")
+        raise BasemapImportError("Zooms must satisfy 0 <= --min-zoom <= --max-zoom <= 20.")
     count = tile_count(bbox, range(min_zoom, max_zoom + 1))
     if count > MAX_TILES:
         raise BasemapImportError(
-            f"瓦片过多 {count} tiles is more than {MAX_TILES}: choose a smaller --bbox or "
-            "fewer zoom levels."
+            f"{count} tiles is more than {MAX_TILES}: choose a smaller --bbox or fewer zoom levels."
         )
     return count
 

@@ -76,7 +76,7 @@ def check_bbox(bbox: BBox | None) -> None:
     x0, y0, x1, y1 = bbox
     if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
         raise BasemapImportError(
-            "--bbox 应为 西,南,东,北 (度) must be west,south,east,north in degrees, "
+            "--bbox must be west,south,east,north in degrees, "
             f"west < east and south < north: {x0},{y0},{x1},{y1}"
         )
 
@@ -96,7 +96,7 @@ def import_basemap(
     """
     check_bbox(bbox)
     if not files:
-        raise BasemapImportError("没有给出文件 No file given.")
+        raise BasemapImportError("No file given.")
     for path in files:
         check_path(path)  # all names checked before the first byte is read
     result = ImportResult()
@@ -124,9 +124,11 @@ def import_basemap(
             on_table(table, cur.rowcount)
     if sum(result.counts.values()) == 0:
         raise BasemapImportError(
-            "文件中没有可绘制的底图要素 Nothing drawable for the base map in these files"
-            + (" inside --bbox" if bbox is not None else "")
-            + "; the base map was left as it was."
+            "Nothing drawable for the base map in these files inside --bbox; "
+            "the base map was left as it was."
+            if bbox is not None
+            else "Nothing drawable for the base map in these files; "
+            "the base map was left as it was."
         )
     result.bounds = _bounds(conn)
     conn.execute(

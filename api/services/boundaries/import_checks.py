@@ -26,9 +26,12 @@ from gis.topology import Coded, Problem, feature_collection, outside_parent, ove
 
 Step = Callable[[int, int], None]  # (families checked, families in all)
 
+# An English catalogue id (api/error_messages.py): `gridgov import` shows it in the terminal's
+# language.
 TEXT = {
-    "refused": "未导入：文件中有 {n} 个拓扑问题（首个：{first}）。用 --problems-out 保存问题图层，"
-    "修正后重新导入；确认是已知问题时加 --accept-problems 记录并导入。",
+    "refused": "Not imported: the file has {n} topology problems (first: {first}). Save the "
+    "problem layer with --problems-out, correct it and import again; if these are known "
+    "problems, add --accept-problems to record them and import.",
 }
 
 WRITTEN_SQL = """

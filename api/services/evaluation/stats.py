@@ -22,7 +22,7 @@ from api.services.evaluation.query import AREA_LEVELS, areas_in_scope, group_nam
 from api.services.evaluation.urge import add_urge_counts
 from api.services.identity.auth import User
 from api.services.identity.policy import READ, role_of
-from web_map.i18n import N_
+from web_map.i18n import CHINESE, N_, Translator
 
 GROUP_BYS = ("department", "area", "category")
 DEFAULT_DAYS = 30
@@ -99,6 +99,9 @@ NO_GROUP_NAMES = {
     "area": "无此级区域 no area at this level",
     "category": "—",
 }
+# The same, as catalogue entries for the CSV download (its header follows the caller's language)
+NO_GROUP_TEXT = {"department": N_("not dispatched"), "area": N_("no area at this level")}
+CSV_TEXT = {"code": N_("Code"), "name": N_("Name"), "total": N_("Total")}
 
 
 @dataclass(frozen=True)
@@ -286,15 +289,38 @@ def _text_cell(value: str | None) -> str:
     return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
-def stats_csv(doc: dict[str, Any]) -> str:
-    """The rows and total as CSV text, UTF-8 BOM first so Excel reads the Chinese correctly."""
+def _metric_words() -> dict[str, str]:
+    """Each column's English catalogue id, by key (METRICS and the patrol columns)."""
+    from api.services.patrols.figures import PATROL_METRICS  # the patrol columns, added late
+
+    return {m.key: m.en for m in METRICS} | {p[0]: p[2] for p in PATROL_METRICS}
+
+
+def stats_csv(doc: dict[str, Any], tr: Translator = CHINESE, *, codes: bool = False) -> str:
+    """The rows and total as CSV text, UTF-8 BOM first so Excel reads the Chinese correctly.
+
+    The header row is in `tr`'s language ("上报数" / "reported"), as are the total's name and
+    the row without a group; `codes` gives the stable machine-readable form instead: the header
+    is `code,name,<metric keys>` and every cell is as in the JSON (docs/metrics.md).
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     metrics = doc["metrics"]  # METRICS, and columns other modules add (patrol coverage)
-    writer.writerow(["编码 code", "名称 name", *(m["label"] for m in metrics)])
+    if codes:
+        header = ["code", "name", *(m["key"] for m in metrics)]
+    else:
+        words = _metric_words()
+        header = [tr(CSV_TEXT["code"]), tr(CSV_TEXT["name"])]
+        header += [tr(words[m["key"]]) if m["key"] in words else m["label"] for m in metrics]
+    writer.writerow(header)
     for row in [*doc["rows"], doc["total"]]:
+        name = row["name"]
+        if not codes and row is doc["total"]:
+            name = tr(CSV_TEXT["total"])
+        elif not codes and row["code"] is None and doc["group_by"] in NO_GROUP_TEXT:
+            name = tr(NO_GROUP_TEXT[doc["group_by"]])
         writer.writerow(
-            [_text_cell(row["code"]), _text_cell(row["name"])]
+            [_text_cell(row["code"]), _text_cell(name)]
             + ["" if row.get(m["key"]) is None else row[m["key"]] for m in metrics]
         )
     return "\ufeff" + buf.getvalue()

@@ -10,14 +10,13 @@ from api.errors import BadRequest
 MIN_PASSWORD = 10
 MIN_DISTINCT = 4  # "aaaaaaaaaa", "ababababab": too few different characters
 
-# Chinese first (issue 17 moves these into the catalogue).
+# English catalogue ids (api/error_messages.py): the API and the command line show them in the
+# caller's language.
 MESSAGES = {
-    "short": "密码至少需要 {n} 个字符。 (A password needs at least {n} characters.)",
-    "common": "这个密码太常见，很容易被猜到，请换一个。"
-    " (This password is among the most common ones; choose another.)",
-    "simple": "密码中不同的字符太少，请换一个。"
-    " (This password has too few different characters; choose another.)",
-    "name": "密码不能包含用户名。 (The password must not contain the user name.)",
+    "short": "A password needs at least {n} characters.",
+    "common": "This password is among the most common ones and easily guessed; choose another.",
+    "simple": "This password has too few different characters; choose another.",
+    "name": "The password must not contain the user name.",
 }
 
 

@@ -20,6 +20,7 @@ from api.services.notifications.channels import DeliveryFailed, send_email, send
 from api.services.notifications.rules import queue_due
 from api.services.notifications.text import render
 from api.settings import NotifySettings, Settings
+from web_map.i18n import CHINESE, Translator
 
 log = logging.getLogger("gridgov.notify")
 
@@ -40,9 +41,9 @@ def backoff(settings: NotifySettings, attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(seconds, settings.notify_backoff_max_s))
 
 
-def send_one(row: dict[str, Any], settings: NotifySettings) -> None:
-    """Send one claimed row on its channel; raises DeliveryFailed."""
-    subject, text, link = render(row["payload"], settings.public_url)
+def send_one(row: dict[str, Any], settings: NotifySettings, tr: Translator = CHINESE) -> None:
+    """Send one claimed row on its channel, in `tr`'s language; raises DeliveryFailed."""
+    subject, text, link = render(row["payload"], settings.public_url, tr)
     if row["channel"] == "email":
         send_email(
             settings.smtp_url,
@@ -70,14 +71,17 @@ def send_one(row: dict[str, Any], settings: NotifySettings) -> None:
         )
 
 
-def deliver(conn: Connection[Any], settings: NotifySettings, now: dt.datetime) -> dict[str, int]:
-    """One round: claim up to a batch of due rows, send them, record each outcome."""
+def deliver(
+    conn: Connection[Any], settings: NotifySettings, now: dt.datetime, tr: Translator = CHINESE
+) -> dict[str, int]:
+    """One round: claim up to a batch of due rows, send them (words in `tr`'s language), record
+    each outcome."""
     counts = {"sent": 0, "failed": 0, "dead": 0}
     with conn.transaction():
         rows = conn.execute(CLAIM_SQL, {"now": now, "limit": settings.notify_batch}).fetchall()
         for row in rows:
             try:
-                send_one(row, settings)
+                send_one(row, settings, tr)
             except DeliveryFailed as exc:
                 attempts = row["attempts"] + 1
                 dead = attempts >= settings.notify_max_attempts
@@ -104,10 +108,12 @@ def deliver(conn: Connection[Any], settings: NotifySettings, now: dt.datetime) -
     return counts
 
 
-def run_round(conn: Connection[Any], settings: NotifySettings, now: dt.datetime) -> dict[str, int]:
+def run_round(
+    conn: Connection[Any], settings: NotifySettings, now: dt.datetime, tr: Translator = CHINESE
+) -> dict[str, int]:
     """Queue cases that fell due, then deliver what is due; the worker's loop body."""
     queued = queue_due(conn, now, dt.timedelta(hours=settings.notify_due_lookback_h))
-    return {"queued_due": queued, **deliver(conn, settings, now)}
+    return {"queued_due": queued, **deliver(conn, settings, now, tr)}
 
 
 class NotifyWorker:
@@ -134,12 +140,13 @@ class NotifyWorker:
     def _loop(self) -> None:
         conn: Connection[Any] | None = None
         pause = self.settings.notify.notify_poll_s
+        tr = Translator(self.settings.i18n.locale)  # GRIDGOV_LOCALE: the recipients' language
         while not self._stop.is_set():
             try:
                 if conn is None or conn.closed:
                     conn = connect(self.settings.db)
                     conn.autocommit = True  # each round's transactions are explicit
-                while run_round(conn, self.settings.notify, _now())["sent"]:
+                while run_round(conn, self.settings.notify, _now(), tr)["sent"]:
                     if self._stop.is_set():
                         break
             except psycopg.Error as exc:

@@ -17,6 +17,7 @@ from psycopg import Connection
 from api.errors import Forbidden, InvalidTransition, NotFound
 from api.services.identity.access import ancestors, area_in_scope
 from api.services.identity.auth import User
+from web_map.i18n import N_
 
 SAME = "="  # the action keeps the status
 PREVIOUS = "<"  # reopen: back to the status held when suspended
@@ -99,15 +100,15 @@ CAPACITIES = frozenset(
     {"dispatcher", "whistler", "department", "supporter", "summoned", "officer", "reporter"}
 )
 
-# In words, for 403 messages.
+# In words, for 403 messages (catalogue ids: api/error_messages.py translates the whole message).
 CAPACITY_NAMES = {
-    "dispatcher": "a dispatcher whose scope holds the incident's responsible area",
-    "whistler": "a street or district dispatcher of the incident's area",
-    "department": "the department the incident is assigned to",
-    "supporter": "a supporting department of the joint dispatch",
-    "summoned": "a department summoned by the whistle",
-    "officer": "the grid officer of the incident's grid",
-    "reporter": "the resident who reported it",
+    "dispatcher": N_("a dispatcher whose scope holds the incident's responsible area"),
+    "whistler": N_("a street or district dispatcher of the incident's area"),
+    "department": N_("the department the incident is assigned to"),
+    "supporter": N_("a supporting department of the joint dispatch"),
+    "summoned": N_("a department summoned by the whistle"),
+    "officer": N_("the grid officer of the incident's grid"),
+    "reporter": N_("the resident who reported it"),
 }
 
 INCIDENT_SQL = """
