@@ -19,7 +19,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from api.db.models_evaluation import ROLLED, ROLLUPS
-from api.services.stats_query import stats_rows
+from api.services.evaluation.query import stats_rows
 from tests import stats_reference as ref
 from tests.loop import SH, Clock, act, report
 

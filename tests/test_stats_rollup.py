@@ -10,7 +10,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from api.db.models_evaluation import ROLLED
-from api.services.stats_query import _log_rows, stats_rows
+from api.services.evaluation.query import _log_rows, stats_rows
 from tests.loop import G1, G2, SH, Clock, ok, report
 from tests.test_stats_random import rollups_match_facts
 
@@ -43,7 +43,7 @@ def test_a_moved_incident_moves_its_facts(world: Any, world_db: str, token_for: 
             "SELECT grid, category FROM eval_facts WHERE incident_id = %s", (row["id"],)
         ).fetchall()
         assert before and {(f["grid"], f["category"]) for f in before} == {(G1, "SJ0102")}
-        # what a boundary edit and a re-classification write (api/services/area_impact.py)
+        # what a boundary edit and a re-classification write (api/services/boundaries/impact.py)
         conn.execute(
             "UPDATE incidents SET grid_code = %s, category_code = 'BJ0101' WHERE id = %s",
             (G2, row["id"]),
@@ -71,7 +71,7 @@ def test_a_moved_incident_moves_its_facts(world: Any, world_db: str, token_for: 
         assert grids[(G1, False)]["reported"] == 2
 
 
-# What a boundary edit writes (api/services/area_impact.MOVE_SQL): one statement updating the
+# What a boundary edit writes (api/services/boundaries/impact.MOVE_SQL): one statement updating the
 # incidents' areas and inserting a `reassign` event each.
 REASSIGN_SQL = """
 WITH moved AS (
