@@ -5,6 +5,7 @@
  *
  *   dispatch_common.js   state, small helpers (labels, dates, POST with the CSRF token)
  *   dispatch_filters.js  the filter form, and the API query it makes
+ *   dispatch_tiles.js    the incident vector tiles of large mode, painted as dots on canvas
  *   dispatch_markers.js  incidents on the map: clustered markers, vector tiles in large mode
  *   dispatch_list.js     the incident list and the (re)load of incidents
  *   dispatch_live.js     live updates (Server-Sent Events)
@@ -22,12 +23,13 @@
   const G = window.GridGov;
   const state = G.dispatch;
   const MAX_ZOOM = 21;
+  const DRAWN_WAIT_MS = 5000; // the overlays wait this long at most for the incidents to be drawn
   const {
     buildLegend, clusterIcon, onListClick, presetFilters, fillFilterLists, connectStream, loadView,
-    pickAt, loadIncidents, fillAreaCodes,
+    pickAt, loadIncidents, fillAreaCodes, whenDrawn,
   } = state.late(
     "buildLegend", "clusterIcon", "onListClick", "presetFilters", "fillFilterLists",
-    "connectStream", "loadView", "pickAt", "loadIncidents", "fillAreaCodes"
+    "connectStream", "loadView", "pickAt", "loadIncidents", "fillAreaCodes", "whenDrawn"
   );
 
   G.pages.dispatch = async function dispatch(map, config) {
@@ -108,8 +110,10 @@
       if (config.buildings) G.loadBuildingTiles(map, config.buildings);
     }
     // 源头治理: clusters of the last 7 days (≥ 5 reports within 100 m) as their own overlay,
-    // once the console works (an overlay, not needed to act; with 10,000 incidents it is the
-    // slowest request); a user the API refuses hotspots to simply gets an empty layer.
+    // once the console works, incidents drawn (an overlay, not needed to act; at 1,000,000
+    // incidents it is the slowest request, ≈ 1 s of a server worker, and it held back the
+    // incident tiles); a user the API refuses hotspots to simply gets an empty layer.
+    await whenDrawn(DRAWN_WAIT_MS);
     if (config.hotspots_layer && G.addHotspotLayer) {
       G.addHotspotLayer(map, { days: 7, radius_m: 100, min_count: 5, addToMap: false })
         .then((layer) => layer.addTo(window[config.hotspots_layer]))
