@@ -32,11 +32,25 @@
     "connectStream", "loadView", "pickAt", "loadIncidents", "fillAreaCodes", "whenDrawn"
   );
 
+  /** The base map's tiles for the page's starting view are never seen: the view moves to the
+   * grids as soon as their extent arrives. Off until then (its queued tile requests are
+   * cancelled, 28 at 1400 × 900), back on for the fitted view unless switched off meanwhile. */
+  function pauseBasemap(map) {
+    const node = document.getElementById("gridgov-basemap");
+    const layer = node ? window[JSON.parse(node.textContent).layer] : null;
+    if (!layer || !map.hasLayer(layer)) return () => {};
+    map.removeLayer(layer);
+    return () => {
+      if (document.body.dataset.basemap !== "off") layer.addTo(map);
+    };
+  }
+
   G.pages.dispatch = async function dispatch(map, config) {
     state.config = config;
     state.map = map;
     state.api = config.api;
     const gridLevel = config.levels[0];
+    const resumeBasemap = gridLevel.tiles ? pauseBasemap(map) : () => {};
     const extent = gridLevel.tiles
       ? G.tileBounds("grids").catch(() => null)
       : G.loadAreaLevel(map, config.api, gridLevel)
@@ -49,6 +63,7 @@
     }
     if (!session.ok) {
       G.setStatus("error", G.errorMessage(session));
+      resumeBasemap();
       return;
     }
     state.user = session.body.user;
@@ -88,6 +103,7 @@
     connectStream(); // before the first load: events meanwhile are queued, not lost
     const gridBounds = await extent;
     if (gridBounds) map.fitBounds(gridBounds, { padding: [24, 24], animate: false });
+    resumeBasemap();
     map.on("moveend", () => loadView());
     // Tiles mode picks from the container's own clicks: where no grid is drawn, a click on a
     // canvas tile never becomes a Leaflet map click (VectorGrid keeps it to its features).
