@@ -3,12 +3,14 @@
 Large mode (more incidents than GRIDGOV_INCIDENT_MARKERS=3) draws /tiles/incidents as dots on one
 canvas per tile, reading the vector tile itself. Checked here against the server: the reader
 gives back every incident of a tile with its id, status and overdue flag, and the dot at an
-incident's place on the canvas has its status's colour (an overdue one a red ring).
+incident's place on the canvas has its status's colour (an overdue one a red ring). Reloaded,
+the console asks for the tiles alongside the list (the last load needed them), each tile once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -130,4 +132,30 @@ def test_incident_tiles_are_read_and_painted_as_the_server_has_them(
     # nowhere near an incident the canvas is clear
     empty = page.evaluate(PIXEL_JS, [39.027, 116.030, 0])
     assert empty is None or empty[3] == 0, empty
+
+    # Reloaded with the same filters: the tiles are asked for alongside the list (the last load
+    # needed them), not after it — while the list is held back a second they already come — and
+    # each once (the full reload no longer redraws them a second later).
+    def held(route: Any) -> None:
+        time.sleep(1.0)
+        route.continue_()
+
+    page.route(lambda url: "/api/v1/incidents?" in url, held)
+    tiles: list[str] = []
+    page.on("request", lambda r: "/tiles/incidents/" in r.url and tiles.append(r.url))
+    page.reload()
+    expect(status).to_have_attribute("data-mode", "tiles", timeout=WAIT)
+    expect(status).to_have_attribute("data-tiles", "loaded", timeout=WAIT)
+    order = page.evaluate(
+        """() => {
+          const all = performance.getEntriesByType("resource");
+          const list = all.find((e) => e.name.includes("/api/v1/incidents?"));
+          const first = Math.min(...all.filter((e) => e.name.includes("/tiles/incidents/"))
+                                        .map((e) => e.startTime));
+          return [first, list.responseStart];
+        }"""
+    )
+    assert order[0] < order[1] - 500, order
+    page.wait_for_timeout(2000)
+    assert tiles and len(tiles) == len(set(tiles)), tiles
     assert b.blocked == [] and b.problems == []

@@ -69,7 +69,9 @@
   function upsert(feature) {
     const id = String(feature.id);
     const latlng = latLngOf(feature);
-    if (state.large) redrawTilesSoon();
+    // a live change; not a full reload (state.batch), which sets the tiles itself: a redraw
+    // a second later fetched every tile in view a second time
+    if (state.large && !state.batch) redrawTilesSoon();
     if (!latlng || !matches(feature)) {
       removeIncident(id);
       return;
@@ -123,10 +125,11 @@
     };
   }
 
-  /** Add, re-point or remove the incident tile layer for the mode and filters. */
-  function setTileLayer() {
+  /** Add, re-point or remove the incident tile layer for the mode and filters; `early`: before
+   * the mode is known (see loadIncidents), the layer is added as for large mode. */
+  function setTileLayer(early) {
     const spec = state.config.incident_tiles;
-    if (!state.large) {
+    if (!state.large && !early) {
       if (state.tiles) state.map.removeLayer(state.tiles);
       state.tiles = null;
       return;
@@ -134,7 +137,9 @@
     const query = filterParams(state.filters).toString();
     const url = spec.url + (query ? "?" + query : "");
     if (state.tiles) {
-      state.tiles.setUrl(url);
+      // a reload with the same filters asks for fresh tiles once, when it starts (early)
+      if (early && state.tiles.getUrl() === url) state.tiles.redraw();
+      else state.tiles.setUrl(url);
       return;
     }
     // drawn by dispatch_tiles.js (dots on one canvas per tile); clicks are answered by pickAt()

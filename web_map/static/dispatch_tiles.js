@@ -190,7 +190,13 @@
       this.on("tileunload", (event) => event.tile._ggAbort && event.tile._ggAbort.abort());
     },
 
+    getUrl: function () {
+      return this._ggUrl;
+    },
+
+    /** New filters: the tiles again (the same URL: nothing to do, the tiles drawn are its own). */
     setUrl: function (url) {
+      if (url === this._ggUrl) return this;
       this._ggUrl = url;
       return this.redraw();
     },
