@@ -7,21 +7,27 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import console, fail, settings
+from api.cli_common import console, fail, settings, tr
 from api.db.embedded import EmbeddedDatabaseError
 from api.db.session import database_url, embedded_cluster
 
-app = typer.Typer(no_args_is_help=True, help="GridGov: spatial service for grid-based governance.")
-db_app = typer.Typer(no_args_is_help=True, help="The project-local PostgreSQL + PostGIS cluster.")
+app = typer.Typer(
+    no_args_is_help=True, help=tr("GridGov: spatial service for grid-based governance.")
+)
+db_app = typer.Typer(
+    no_args_is_help=True, help=tr("The project-local PostgreSQL + PostGIS cluster.")
+)
 app.add_typer(db_app, name="db")
 
 
-@db_app.command("up")
+@db_app.command("up", help=tr("Create (first time) and start the local cluster; idempotent."))
 def db_up() -> None:
     """Create (first time) and start the local cluster; idempotent."""
     s = settings()
     if s.db.database_url:
-        console.print("GRIDGOV_DATABASE_URL is set: using that server, no local cluster started.")
+        console.print(
+            tr("GRIDGOV_DATABASE_URL is set: using that server, no local cluster started.")
+        )
         return
     cluster = embedded_cluster(s.db)
     try:
@@ -29,11 +35,14 @@ def db_up() -> None:
         cluster.up()
     except EmbeddedDatabaseError as exc:
         fail(str(exc))
-    state = "already running" if was_running else "started"
-    console.print(f"PostgreSQL {state}: data in {cluster.data_dir}, port {cluster.port}")
+    where = {"data": cluster.data_dir, "port": cluster.port}
+    if was_running:
+        console.print(tr("PostgreSQL already running: data in {data}, port {port}", **where))
+    else:
+        console.print(tr("PostgreSQL started: data in {data}, port {port}", **where))
 
 
-@db_app.command("down")
+@db_app.command("down", help=tr("Stop the local cluster (data is kept)."))
 def db_down() -> None:
     """Stop the local cluster (data is kept)."""
     cluster = embedded_cluster(settings().db)
@@ -41,15 +50,15 @@ def db_down() -> None:
         stopped = cluster.down()
     except EmbeddedDatabaseError as exc:
         fail(str(exc))
-    console.print("stopped" if stopped else "not running")
+    console.print(tr("stopped") if stopped else tr("not running"))
 
 
-@db_app.command("status")
+@db_app.command("status", help=tr("Whether the local cluster runs, and where."))
 def db_status() -> None:
     """Whether the local cluster runs, and where."""
     s = settings()
     if s.db.database_url:
-        console.print("using GRIDGOV_DATABASE_URL (external server)")
+        console.print(tr("using GRIDGOV_DATABASE_URL (external server)"))
         return
     cluster = embedded_cluster(s.db)
     try:
@@ -57,26 +66,30 @@ def db_status() -> None:
     except EmbeddedDatabaseError as exc:
         fail(str(exc))
     info.pop("url")
-    console.print(("running" if info.pop("running") else "not running"), highlight=False)
+    console.print(tr("running") if info.pop("running") else tr("not running"), highlight=False)
     for key, value in info.items():
         console.print(f"  {key}: {value}", highlight=False)
     if not info["data_dir"].startswith(str(cluster.home)):  # type: ignore[attr-defined]
         console.print(
-            f"  (as root the cluster runs as user 'postgres', which cannot enter {cluster.home}; "
-            "its data lives at data_dir)",
+            "  "
+            + tr(
+                "(as root the cluster runs as user 'postgres', which cannot enter {home}; "
+                "its data lives at data_dir)",
+                home=cluster.home,
+            ),
             highlight=False,
         )
 
 
-@db_app.command("url")
+@db_app.command("url", help=tr("Print the database URL (libpq form), for psql and scripts."))
 def db_url() -> None:
     """Print the database URL (libpq form), for psql and scripts."""
     print(database_url(settings().db))
 
 
-@app.command()
+@app.command(help=tr("Apply schema migrations (Alembic) up to `revision`."))
 def migrate(
-    revision: Annotated[str, typer.Argument(help="target revision")] = "heads",
+    revision: Annotated[str, typer.Argument(help=tr("target revision"))] = "heads",
 ) -> None:
     """Apply schema migrations (Alembic) up to `revision`."""
     from api.db.migrate import upgrade
@@ -84,20 +97,20 @@ def migrate(
     try:
         upgrade(database_url(settings().db), revision)
     except Exception as exc:  # alembic/psycopg errors: show the cause, not a traceback
-        fail(f"migration failed: {exc}")
-    console.print(f"database at {revision}")
+        fail(tr("Migration failed: {error}", error=exc))
+    console.print(tr("database at {revision}", revision=revision))
 
 
-@app.command()
+@app.command(help=tr("Run the HTTP service with uvicorn."))
 def serve(
-    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    host: Annotated[str, typer.Option(help=tr("interface to bind"))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help=tr("TCP port"))] = 8000,
+    workers: Annotated[int, typer.Option(help=tr("worker processes"))] = 1,
 ) -> None:
     """Run the HTTP service with uvicorn."""
     import uvicorn
 
-    console.print(f"GridGov on http://{host}:{port}/  (API docs at /docs)")
+    console.print(tr("GridGov on {url}  (API docs at /docs)", url=f"http://{host}:{port}/"))
     # every worker checks the connection budget with the real worker count (api/db/budget.py)
     os.environ["GRIDGOV_WORKERS"] = str(workers)
     uvicorn.run(

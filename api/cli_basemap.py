@@ -15,29 +15,31 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from api.cli_common import console, database, fail, settings
+from api.cli_common import console, database, fail, settings, tr
 from api.errors import DomainError
-from api.services.basemap_import import BasemapImportError, BBox, import_basemap
+from api.services.basemap.osm_import import BasemapImportError, BBox, import_basemap
 from gis.osm_basemap import OsmReadError
+from web_map.i18n import N_
 
-basemap_app = typer.Typer(no_args_is_help=True, help="底图 The offline base map (OpenStreetMap).")
+basemap_app = typer.Typer(no_args_is_help=True, help=tr("The offline base map (OpenStreetMap)."))
 
-# What the person at the terminal reads (Chinese first; to move into the gettext catalogue).
+# What the person at the terminal reads: catalogue ids, shown with tr() (docs/i18n.md).
 TEXT = {
-    "read": "读取 OSM 文件 Reading OSM",
-    "tables": "替换底图 Replacing the base map",
-    "done": "底图已替换 Base map replaced: {rows} rows from {objects} OSM objects",
-    "skipped": "（{n} 个几何无法构建，已跳过 geometries that could not be built were skipped）",
-    "export": "导出底图 Exporting the base map",
-    "exported": "已导出 {n} 张瓦片 tiles written to {out}",
-    "no_basemap": "还没有导入底图 No base map imported yet: run `gridgov basemap import` first.",
-    "bad_bbox": "--bbox 应为 西,南,东,北 must be west,south,east,north, "
-    "e.g. 116.30,39.98,116.36,40.02",
+    "read": N_("Reading OSM"),
+    "tables": N_("Replacing the base map"),
+    "done": N_("Base map replaced: {rows} rows from {objects} OSM objects"),
+    "skipped": N_("({n} geometries that could not be built were skipped)"),
+    "export": N_("Exporting the base map"),
+    "exported": N_("{n} tiles written to {out}"),
+    "no_basemap": N_("No base map imported yet: run `gridgov basemap import` first."),
+    "bad_bbox": N_("--bbox must be west,south,east,north, e.g. 116.30,39.98,116.36,40.02"),
 }
 
 BoxOption = Annotated[
     str | None,
-    typer.Option("--bbox", help="west,south,east,north in degrees (EPSG:4326): only what meets it"),
+    typer.Option(
+        "--bbox", help=tr("west,south,east,north in degrees (EPSG:4326): only what meets it")
+    ),
 ]
 
 
@@ -48,13 +50,17 @@ def parse_bbox(text: str | None) -> BBox | None:
     try:
         x0, y0, x1, y1 = (float(v) for v in text.split(","))
     except ValueError:
-        fail(TEXT["bad_bbox"])
+        fail(tr(TEXT["bad_bbox"]))
     return (x0, y0, x1, y1)
 
 
-@basemap_app.command("import")
+@basemap_app.command(
+    "import", help=tr("Replace the base map with OSM files (one transaction: all or nothing).")
+)
 def basemap_import(
-    files: Annotated[list[Path], typer.Argument(help=".osm / .osm.pbf files (several are merged)")],
+    files: Annotated[
+        list[Path], typer.Argument(help=tr(".osm / .osm.pbf files (several are merged)"))
+    ],
     bbox: BoxOption = None,
 ) -> None:
     """Replace the base map with OSM files (one transaction: all or nothing)."""
@@ -69,8 +75,8 @@ def basemap_import(
     )
     try:
         with database(s) as conn, Progress(*columns, console=console) as progress:
-            reading = progress.add_task(TEXT["read"], total=None)
-            tables = progress.add_task(TEXT["tables"], total=8, start=False)
+            reading = progress.add_task(tr(TEXT["read"]), total=None)
+            tables = progress.add_task(tr(TEXT["tables"]), total=8, start=False)
 
             def on_table(_table: str, _rows: int) -> None:
                 progress.start_task(tables)
@@ -87,26 +93,28 @@ def basemap_import(
     except (BasemapImportError, OsmReadError) as exc:
         fail(str(exc))
     rows = sum(result.counts.values())
-    console.print(TEXT["done"].format(rows=rows, objects=result.objects), highlight=False)
+    console.print(tr(TEXT["done"], rows=rows, objects=result.objects), highlight=False)
     for table, n in result.counts.items():
         console.print(f"  {table:<18} {n}", highlight=False)
     if result.broken:
-        console.print(TEXT["skipped"].format(n=result.broken), highlight=False)
+        console.print(tr(TEXT["skipped"], n=result.broken), highlight=False)
 
 
-@basemap_app.command("export")
+@basemap_app.command(
+    "export", help=tr("Write the base map of a box (default: all of it) and zoom range as MBTiles.")
+)
 def basemap_export(
-    out: Annotated[Path, typer.Argument(help="output file, .mbtiles (PNG tiles)")],
+    out: Annotated[Path, typer.Argument(help=tr("output file, .mbtiles (PNG tiles)"))],
     bbox: BoxOption = None,
-    min_zoom: Annotated[int, typer.Option("--min-zoom", help="lowest zoom")] = 12,
-    max_zoom: Annotated[int, typer.Option("--max-zoom", help="highest zoom")] = 16,
-    overwrite: Annotated[bool, typer.Option(help="replace OUT if it exists")] = False,
+    min_zoom: Annotated[int, typer.Option("--min-zoom", help=tr("lowest zoom"))] = 12,
+    max_zoom: Annotated[int, typer.Option("--max-zoom", help=tr("highest zoom"))] = 16,
+    overwrite: Annotated[bool, typer.Option(help=tr("replace OUT if it exists"))] = False,
 ) -> None:
     """Write the base map of a box (default: all of it) and zoom range as MBTiles."""
     from api.db.session import database_url
-    from api.services.basemap_export import check_export, export_basemap
-    from api.services.basemap_import import latest_import
-    from api.services.basemap_render import BasemapRenderer
+    from api.services.basemap.export import check_export, export_basemap
+    from api.services.basemap.osm_import import latest_import
+    from api.services.basemap.render import BasemapRenderer
 
     s = settings()
     box = parse_bbox(bbox)
@@ -114,7 +122,7 @@ def basemap_export(
         with database(s) as conn:
             last = latest_import(conn)
         if last is None or not last.get("bounds"):
-            fail(TEXT["no_basemap"])
+            fail(tr(TEXT["no_basemap"]))
         x0, y0, x1, y1 = (float(v) for v in last["bounds"])
         box = (x0, y0, x1, y1)
     renderer = BasemapRenderer(s.basemap, database_url(s.db))
@@ -122,7 +130,7 @@ def basemap_export(
         total = check_export(out, box, min_zoom, max_zoom, overwrite)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
-            task = progress.add_task(TEXT["export"], total=total)
+            task = progress.add_task(tr(TEXT["export"]), total=total)
             written = export_basemap(
                 renderer,
                 out,
@@ -136,7 +144,7 @@ def basemap_export(
         fail(exc.message)
     finally:
         renderer.close()
-    console.print(TEXT["exported"].format(n=written, out=out), highlight=False)
+    console.print(tr(TEXT["exported"], n=written, out=out), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,27 +7,40 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli_common import console, database, settings
+from api.cli_common import cli_translator, console, database, settings, tr
+from api.error_messages import localise
 from api.responses import dumps
-from api.services.coverage import coverage
+from api.services.boundaries.coverage import coverage
 from gis.topology import feature_collection
+from web_map.i18n import N_
 
 TEXT = {
-    "accepted": "已接受",
-    "accepted_by": "{at:.10} {by}（{source}）",
-    "accepted_count": "其中 {n} 个问题已在导入时接受并记录。",
+    "accepted": N_("Accepted"),
+    "accepted_by": N_("{at} {by} ({source})"),
+    "accepted_count": N_("{n} of them were accepted and recorded at import."),
+    "title": N_("coverage problems"),
+    "kind": N_("kind"),
+    "codes": N_("codes"),
+    "area": N_("area m²"),
+    "message": N_("message"),
+    "children": N_("{n} coverage problem(s) among children of {parent}."),
+    "all": N_("{n} coverage problem(s) among all areas."),
 }
 
-check_app = typer.Typer(no_args_is_help=True, help="Check the area hierarchy's topology.")
+check_app = typer.Typer(no_args_is_help=True, help=tr("Check the area hierarchy's topology."))
 
 
-@check_app.command("coverage")
+@check_app.command(
+    "coverage",
+    help=tr("List gaps, overlaps and outside-parent pieces; exit code 1 when any is not accepted."),
+)
 def check_coverage(
     parent: Annotated[
-        str | None, typer.Option(help="check this parent's children only (default: all)")
+        str | None, typer.Option(help=tr("check this parent's children only (default: all)"))
     ] = None,
     geojson: Annotated[
-        bool, typer.Option("--geojson", help="print the problems as a GeoJSON FeatureCollection")
+        bool,
+        typer.Option("--geojson", help=tr("print the problems as a GeoJSON FeatureCollection")),
     ] = False,
 ) -> None:
     """List gaps, overlaps and outside-parent pieces; exit code 1 when any is not accepted."""
@@ -39,9 +52,8 @@ def check_coverage(
     if geojson:
         print(dumps(doc).decode())
     else:
-        table = Table(
-            "kind", "codes", "area m²", "message", TEXT["accepted"], title="coverage problems"
-        )
+        heads = ("kind", "codes", "area", "message", "accepted")
+        table = Table(*(tr(TEXT[k]) for k in heads), title=tr(TEXT["title"]))
         for f in doc["features"]:
             p = f["properties"]
             ok = p.get("accepted")
@@ -49,15 +61,20 @@ def check_coverage(
                 p["kind"],
                 ", ".join(p["codes"]),
                 f"{p['area_m2']:,.2f}",
-                p["message"],
-                TEXT["accepted_by"].format(**ok) if ok else "",
+                localise(p["message"], cli_translator()),
+                tr(TEXT["accepted_by"], at=str(ok["at"])[:10], by=ok["by"], source=ok["source"])
+                if ok
+                else "",
             )
         if problems:
             console.print(table)
-        where = f"children of {parent}" if parent else "all areas"
-        console.print(f"{len(problems)} coverage problem(s) among {where}.", highlight=False)
+        if parent:
+            said = tr(TEXT["children"], n=len(problems), parent=parent)
+        else:
+            said = tr(TEXT["all"], n=len(problems))
+        console.print(said, highlight=False)
         if accepted:
-            console.print(TEXT["accepted_count"].format(n=accepted), highlight=False)
+            console.print(tr(TEXT["accepted_count"], n=accepted), highlight=False)
     # problems accepted at import are known and recorded: only the others fail the check
     if len(problems) > accepted:
         raise typer.Exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -9,21 +10,53 @@ from typing import Any, NoReturn
 import psycopg
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from api.db.session import connect
+from api.error_messages import localise
 from api.errors import DomainError, query_timeout_message
 from api.settings import Settings
 from gis.errors import SpatialError
+from web_map.i18n import DEFAULT_LOCALE, LOCALES, Translator, choose_locale
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-# zh_CN, with the rest of the CLI's text when the catalogue arrives
-CLI_TIMEOUT_HINT = "（命令行上限 GRIDGOV_LONG_STATEMENT_TIMEOUT_MS，0 为不限。）"
+
+
+# The terminal's own language, in gettext's order (LANGUAGE may list several: "zh_CN:en").
+TERMINAL_LANGUAGE = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def cli_translator() -> Translator:
+    """The terminal's language: GRIDGOV_CLI_LOCALE, else GRIDGOV_LOCALE, when set; else the
+    terminal's locale when it names Chinese or English (LANGUAGE, LC_ALL, LC_MESSAGES, LANG:
+    zh_CN.UTF-8 → zh_CN, en_US → en); else zh_CN. C and POSIX name no language: the product's
+    default, Chinese, applies."""
+    explicit = os.environ.get("GRIDGOV_CLI_LOCALE") or os.environ.get("GRIDGOV_LOCALE")
+    if explicit:
+        return Translator(explicit if explicit in LOCALES else DEFAULT_LOCALE)
+    for name in TERMINAL_LANGUAGE:
+        for tag in os.environ.get(name, "").split(":"):
+            language = tag.split(".")[0].split("@")[0]
+            if language.startswith(("zh", "en")):
+                return Translator(choose_locale(asked=None, cookie=None, accept_language=language))
+    return Translator(DEFAULT_LOCALE)
+
+
+def tr(message: str, **params: object) -> str:
+    """`message` (an English catalogue id) in the terminal's language, placeholders filled."""
+    return cli_translator().gettext(message, **params)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print a message for the person at the terminal and exit non-zero."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print a message for the person at the terminal and exit non-zero.
+
+    `message` is finished English (a service's error, or `tr(...)` already applied): the API's
+    error templates (api/error_messages.py) put a service's message into the terminal's language.
+    """
+    text = localise(message, cli_translator())
+    label = tr("error:")  # outside the f-string: the extractor reads calls, not f-string parts
+    err.print(f"[bold red]{escape(label)}[/] {escape(text)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -39,8 +72,11 @@ def database(s: Settings) -> Iterator[psycopg.Connection[Any]]:
         conn = connect(s.db)
     except psycopg.OperationalError as exc:
         fail(
-            f"cannot reach the database ({exc.__class__.__name__}). Start the local one with "
-            "`gridgov db up`, or set GRIDGOV_DATABASE_URL."
+            tr(
+                "Cannot reach the database ({error}). Start the local one with `gridgov db up`, "
+                "or set GRIDGOV_DATABASE_URL.",
+                error=exc.__class__.__name__,
+            )
         )
     try:
         with conn:
@@ -48,8 +84,12 @@ def database(s: Settings) -> Iterator[psycopg.Connection[Any]]:
     except (DomainError, SpatialError) as exc:
         fail(exc.message)
     except psycopg.errors.QueryCanceled:
-        fail(query_timeout_message(s.db.long_statement_timeout_ms) + CLI_TIMEOUT_HINT)
+        timeout = query_timeout_message(s.db.long_statement_timeout_ms, cli_translator())
+        fail(
+            timeout
+            + tr(" (The command line's limit is GRIDGOV_LONG_STATEMENT_TIMEOUT_MS; 0 means none.)")
+        )
     except FileNotFoundError as exc:
         fail(str(exc))
     except psycopg.errors.UndefinedTable:
-        fail("the database has no GridGov schema yet: run `gridgov migrate` first.")
+        fail(tr("The database has no GridGov schema yet: run `gridgov migrate` first."))

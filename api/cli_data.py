@@ -16,29 +16,51 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from api.cli_common import console, database, err, fail, settings
+from api.cli_common import cli_translator, console, database, err, fail, settings, tr
+from api.error_messages import localise
 from api.responses import dumps
-from api.services.config_import import import_config
-from api.services.imports import ImportReport, import_areas, import_buildings
+from api.services.boundaries.imports import ImportReport, import_areas, import_buildings
+from api.services.intake.config_import import import_config
 from gis.errors import TopologyError
+from web_map.i18n import N_
 
+# What the person at the terminal reads: catalogue ids, shown with tr() (docs/i18n.md).
 TEXT = {
-    "retired_skipped": "已撤销的编码未恢复（需要时加 --revive）：{codes}",
-    "revived": "已恢复的撤销编码：{codes}",
-    "edited_skipped": "自上次导入后被人工修改的区域未覆盖（需要时加 --overwrite-edited）：{codes}",
-    "edited_overwritten": "已覆盖人工修改：{codes}",
-    "accepted": "已接受并记录 {n} 个拓扑问题（gridgov check coverage 可查看）",
-    "problems_title": "拓扑问题",
-    "problems_written": "问题图层已写入 {path}",
+    "retired_skipped": N_("Retired codes not revived (add --revive if wanted): {codes}"),
+    "revived": N_("Retired codes revived: {codes}"),
+    "edited_skipped": N_(
+        "Areas edited by hand since the last import were not overwritten "
+        "(add --overwrite-edited if wanted): {codes}"
+    ),
+    "edited_overwritten": N_("Hand edits overwritten: {codes}"),
+    "accepted": N_(
+        "{n} topology problems accepted and recorded (gridgov check coverage lists them)"
+    ),
+    "problems_title": N_("Topology problems"),
+    "problems_written": N_("Problem layer written to {path}"),
+    "summary": N_("{what}: {created} new, {updated} updated, {unchanged} unchanged"),
+    "generated": N_(", {n} codes generated"),
+    "repaired": N_("repaired feature {id}: {reason}"),
+    "areas": N_("{level} areas"),
+    "buildings": N_("buildings"),
+    "reassigned": N_("open incidents re-assigned: {n}"),
+    "config": N_(
+        "config: {departments} departments, {categories} categories, {rules} routing rules"
+    ),
+    "loading": N_("loading demo data…"),
+    "incidents": N_("demo incidents: {new} new, {old} already there"),
+    "history": N_("demo history: {cases} cases, {steps} workflow steps, {whistles} whistles"),
+    "basemap": N_("base map: {rows} features from OpenStreetMap"),
+    "users": N_("demo users for the pages (/login); passwords are shown only now:"),
 }
-COLUMNS = ("类型", "编码", "面积 m²", "说明")
+COLUMNS = (N_("Kind"), N_("Code"), N_("area m²"), N_("Explanation"))
 
-import_app = typer.Typer(no_args_is_help=True, help="Import areas, buildings or configuration.")
+import_app = typer.Typer(no_args_is_help=True, help=tr("Import areas, buildings or configuration."))
 
-FileArg = Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile … (via GDAL)")]
+FileArg = Annotated[Path, typer.Argument(help=tr("GeoJSON, GeoPackage, Shapefile … (via GDAL)"))]
 CrsOpt = Annotated[
     str | None,
-    typer.Option(help="CRS of the file's coordinates: EPSG:n, or GCJ02 / BD09 (Amap, Baidu)"),
+    typer.Option(help=tr("CRS of the file's coordinates: EPSG:n, or GCJ02 / BD09 (Amap, Baidu)")),
 ]
 
 
@@ -63,50 +85,58 @@ def _stepper(bar: Progress, what: str):  # type: ignore[no-untyped-def]
 
 
 def _print_problems(doc: dict[str, Any], problems_out: Path | None) -> None:
-    table = Table(*COLUMNS, title=TEXT["problems_title"])
+    table = Table(*(tr(c) for c in COLUMNS), title=tr(TEXT["problems_title"]))
     for f in doc["features"]:
         p = f["properties"]
         area = "" if p["area_m2"] is None else f"{p['area_m2']:,.2f}"
-        table.add_row(p["kind"], ", ".join(p["codes"]), area, p["message"])
+        message = localise(p["message"], cli_translator())
+        table.add_row(p["kind"], ", ".join(p["codes"]), area, message)
     err.print(table)
     if problems_out is not None:
         problems_out.write_bytes(dumps(doc))
-        err.print(TEXT["problems_written"].format(path=problems_out), highlight=False)
+        err.print(tr(TEXT["problems_written"], path=problems_out), highlight=False)
 
 
 def _summary(what: str, r: ImportReport) -> None:
+    counts = {"created": r.created, "updated": r.updated, "unchanged": r.unchanged}
     console.print(
-        f"{what}: {r.created} new, {r.updated} updated, {r.unchanged} unchanged"
-        + (f", {r.generated_codes} codes generated" if r.generated_codes else ""),
+        tr(TEXT["summary"], what=what, **counts)
+        + (tr(TEXT["generated"], n=r.generated_codes) if r.generated_codes else ""),
         highlight=False,
     )
     for fix in r.repaired:
-        console.print(f"  repaired feature {fix.ident}: {fix.reason}", highlight=False)
+        repaired = tr(TEXT["repaired"], id=fix.ident, reason=localise(fix.reason, cli_translator()))
+        console.print("  " + repaired, highlight=False)
     for key in ("retired_skipped", "revived", "edited_skipped", "edited_overwritten"):
         codes = getattr(r, key)
         if codes:
-            console.print("  " + TEXT[key].format(codes=", ".join(codes)), highlight=False)
+            console.print("  " + tr(TEXT[key], codes=", ".join(codes)), highlight=False)
 
 
-@import_app.command("areas")
+@import_app.command(
+    "areas",
+    help=tr(
+        "Import one level of areas (all or nothing; checked like API saves; history respected)."
+    ),
+)
 def import_areas_cmd(
     file: FileArg,
-    level: Annotated[str, typer.Option(help="district, street, community or grid")],
-    code_field: Annotated[str, typer.Option(help="field holding the area code")] = "code",
-    name_field: Annotated[str, typer.Option(help="field holding the name")] = "name",
-    parent_code: Annotated[str | None, typer.Option(help="parent of every feature")] = None,
+    level: Annotated[str, typer.Option(help=tr("district, street, community or grid"))],
+    code_field: Annotated[str, typer.Option(help=tr("field holding the area code"))] = "code",
+    name_field: Annotated[str, typer.Option(help=tr("field holding the name"))] = "name",
+    parent_code: Annotated[str | None, typer.Option(help=tr("parent of every feature"))] = None,
     crs: CrsOpt = None,
     revive: Annotated[
-        bool, typer.Option(help="bring back codes that were retired (split, merged, retired)")
+        bool, typer.Option(help=tr("bring back codes that were retired (split, merged, retired)"))
     ] = False,
     overwrite_edited: Annotated[
-        bool, typer.Option(help="replace areas people changed since the last import")
+        bool, typer.Option(help=tr("replace areas people changed since the last import"))
     ] = False,
     accept_problems: Annotated[
-        bool, typer.Option(help="import despite overlaps / outside-parent pieces; record them")
+        bool, typer.Option(help=tr("import despite overlaps / outside-parent pieces; record them"))
     ] = False,
     problems_out: Annotated[
-        Path | None, typer.Option(help="write the problems found to this GeoJSON file")
+        Path | None, typer.Option(help=tr("write the problems found to this GeoJSON file"))
     ] = None,
 ) -> None:
     """Import one level of areas (all or nothing; checked like API saves; history respected)."""
@@ -122,7 +152,7 @@ def import_areas_cmd(
                 name_field=name_field,
                 parent_code=parent_code,
                 crs=crs,
-                progress=_stepper(bar, f"areas ({level})"),
+                progress=_stepper(bar, tr(TEXT["areas"], level=level)),
                 settings=config,
                 revive=revive,
                 overwrite_edited=overwrite_edited,
@@ -133,24 +163,29 @@ def import_areas_cmd(
     if refused is not None:
         _print_problems(refused.details["problems"], problems_out)
         fail(refused.message)
-    _summary(f"{level} areas", report)
+    _summary(tr(TEXT["areas"], level=level), report)
     if report.accepted:
-        console.print(TEXT["accepted"].format(n=len(report.accepted)), highlight=False)
+        console.print(tr(TEXT["accepted"], n=len(report.accepted)), highlight=False)
         doc: dict[str, Any] = {"type": "FeatureCollection", "features": report.accepted}
         if problems_out is not None:
             _print_problems(doc, problems_out)
     if report.reassigned:
-        console.print(f"open incidents re-assigned: {len(report.reassigned)}", highlight=False)
+        console.print(tr(TEXT["reassigned"], n=len(report.reassigned)), highlight=False)
 
 
-@import_app.command("buildings")
+@import_app.command(
+    "buildings",
+    help=tr("Import building footprints (upsert by source + id) and assign them to grids."),
+)
 def import_buildings_cmd(
     file: FileArg,
-    id_field: Annotated[str, typer.Option(help="field holding a stable id")] = "osm_id",
-    name_field: Annotated[str, typer.Option(help="field holding the name")] = "name",
-    source: Annotated[str | None, typer.Option(help="source label (default: file name)")] = None,
-    address_field: Annotated[str | None, typer.Option(help="field holding the address")] = None,
-    households_field: Annotated[str | None, typer.Option(help="field: household count")] = None,
+    id_field: Annotated[str, typer.Option(help=tr("field holding a stable id"))] = "osm_id",
+    name_field: Annotated[str, typer.Option(help=tr("field holding the name"))] = "name",
+    source: Annotated[
+        str | None, typer.Option(help=tr("source label (default: file name)"))
+    ] = None,
+    address_field: Annotated[str | None, typer.Option(help=tr("field holding the address"))] = None,
+    households_field: Annotated[str | None, typer.Option(help=tr("field: household count"))] = None,
     crs: CrsOpt = None,
 ) -> None:
     """Import building footprints (upsert by source + id) and assign them to grids."""
@@ -164,21 +199,20 @@ def import_buildings_cmd(
             address_field=address_field,
             households_field=households_field,
             crs=crs,
-            progress=_stepper(bar, "buildings"),
+            progress=_stepper(bar, tr(TEXT["buildings"])),
         )
-    _summary("buildings", report)
+    _summary(tr(TEXT["buildings"]), report)
 
 
-@import_app.command("config")
-def import_config_cmd(file: Annotated[Path, typer.Argument(help="YAML file")]) -> None:
+@import_app.command("config", help=tr("Import departments, categories and routing rules (upsert)."))
+def import_config_cmd(file: Annotated[Path, typer.Argument(help=tr("YAML file"))]) -> None:
     """Import departments, categories and routing rules (upsert)."""
     with database(settings()) as conn:
         r = import_config(conn, file)
-    console.print(
-        f"config: {r.departments} departments, {r.categories} categories, "
-        f"{r.routing_rules} routing rules",
-        highlight=False,
+    said = tr(
+        TEXT["config"], departments=r.departments, categories=r.categories, rules=r.routing_rules
     )
+    console.print(said, highlight=False)
 
 
 def demo() -> None:
@@ -186,27 +220,23 @@ def demo() -> None:
     from api.services.demo import load_demo
 
     s = settings()
-    with database(s) as conn, console.status("loading demo data…"):
+    with database(s) as conn, console.status(tr(TEXT["loading"])):
         out = load_demo(conn, s)
     for level, r in out.areas.items():
-        _summary(f"{level} areas", r)
+        _summary(tr(TEXT["areas"], level=level), r)
     if out.buildings:
-        _summary("buildings", out.buildings)
-    console.print(
-        f"demo incidents: {out.incidents_created} new, {out.incidents_existing} already there",
-        highlight=False,
-    )
+        _summary(tr(TEXT["buildings"]), out.buildings)
+    new, old = out.incidents_created, out.incidents_existing
+    console.print(tr(TEXT["incidents"], new=new, old=old), highlight=False)
     if out.history:
         h = out.history
-        console.print(
-            f"demo history: {h.incidents} cases, {h.actions} workflow steps, {h.whistles} whistles",
-            highlight=False,
-        )
+        steps = {"cases": h.incidents, "steps": h.actions, "whistles": h.whistles}
+        console.print(tr(TEXT["history"], **steps), highlight=False)
     if out.basemap:
         rows = sum(out.basemap.counts.values())
-        console.print(f"base map (底图): {rows} features from OpenStreetMap", highlight=False)
+        console.print(tr(TEXT["basemap"], rows=rows), highlight=False)
     if out.new_users:
-        console.print("demo users for the pages (/login); passwords are shown only now:")
+        console.print(tr(TEXT["users"]))
         for name, role, password in out.new_users:
             console.print(f"  {name:<16} {role:<11} {password}", highlight=False)
 
@@ -214,4 +244,9 @@ def demo() -> None:
 def register(app: typer.Typer) -> None:
     """Attach the data commands."""
     app.add_typer(import_app, name="import")
-    app.command("demo")(demo)
+    app.command(
+        "demo",
+        help=tr(
+            "Load the Haidian demo (OSM-derived areas, buildings, categories, demo incidents)."
+        ),
+    )(demo)

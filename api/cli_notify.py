@@ -7,32 +7,41 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import console, database, fail, settings
-from api.services.notify_admin import add_subscriber, queue_test
-from api.services.notify_worker import NotifyWorker, deliver
+from api.cli_common import console, database, fail, settings, tr
+from api.services.notifications.admin import add_subscriber, queue_test
+from api.services.notifications.worker import NotifyWorker, deliver
+from web_map.i18n import Translator
 
-notify_app = typer.Typer(no_args_is_help=True, help="Notifications: e-mail and webhooks.")
+notify_app = typer.Typer(no_args_is_help=True, help=tr("Notifications: e-mail and webhooks."))
 
 
-@notify_app.command("worker")
+@notify_app.command(
+    "worker",
+    help=tr("Deliver the outbox until interrupted (as the app does; several may run at once)."),
+)
 def notify_worker() -> None:
     """Deliver the outbox until interrupted (as the app does; several may run at once)."""
     s = settings()
     console.print(
-        f"delivering notifications every {s.notify.notify_poll_s:g} s; Ctrl-C to stop",
+        tr(
+            "delivering notifications every {seconds} s; Ctrl-C to stop",
+            seconds=f"{s.notify.notify_poll_s:g}",
+        ),
         highlight=False,
     )
     try:
         NotifyWorker(s).run_forever()
     except KeyboardInterrupt:
-        console.print("stopped")
+        console.print(tr("stopped"))
 
 
-@notify_app.command("test")
+@notify_app.command(
+    "test", help=tr("Send a test message now through the outbox and say whether it arrived.")
+)
 def notify_test(
-    channel: Annotated[str, typer.Argument(help="email | webhook")],
-    to: Annotated[str | None, typer.Option(help="e-mail address to send to")] = None,
-    subscriber: Annotated[int | None, typer.Option(help="subscriber id to send to")] = None,
+    channel: Annotated[str, typer.Argument(help=tr("email | webhook"))],
+    to: Annotated[str | None, typer.Option(help=tr("e-mail address to send to"))] = None,
+    subscriber: Annotated[int | None, typer.Option(help=tr("subscriber id to send to"))] = None,
 ) -> None:
     """Send a test message now through the outbox and say whether it arrived."""
     s = settings()
@@ -40,30 +49,34 @@ def notify_test(
         ids = queue_test(conn, channel, to, subscriber)
     with database(s) as conn:
         conn.autocommit = True
-        deliver(conn, s.notify, dt.datetime.now(dt.UTC))
+        deliver(conn, s.notify, dt.datetime.now(dt.UTC), Translator(s.i18n.locale))
         row = conn.execute(
             "SELECT state, last_error FROM notifications WHERE delivery_id = %s", (ids[0],)
         ).fetchone()
     assert row is not None
     if row["state"] != "sent":
-        fail(f"not delivered ({row['last_error']}); the worker will retry it")
-    console.print(f"sent ({channel}), delivery id {ids[0]}", highlight=False)
+        fail(tr("Not delivered ({error}); the worker will retry it.", error=row["last_error"]))
+    console.print(
+        tr("sent ({channel}), delivery id {id}", channel=channel, id=ids[0]), highlight=False
+    )
 
 
-@notify_app.command("subscribe")
+@notify_app.command(
+    "subscribe", help=tr("Add a subscriber: who is told, on e-mail or a signed webhook.")
+)
 def notify_subscribe(
-    name: Annotated[str, typer.Argument(help="who this is, e.g. 城管执法队值班邮箱")],
-    scope: Annotated[str, typer.Option(help="department | dispatchers | officers | sms")],
+    name: Annotated[str, typer.Argument(help=tr("who this is, e.g. 城管执法队值班邮箱"))],
+    scope: Annotated[str, typer.Option(help=tr("department | dispatchers | officers | sms"))],
     code: Annotated[
-        str | None, typer.Option(help="department code, or area code for dispatchers/officers")
+        str | None, typer.Option(help=tr("department code, or area code for dispatchers/officers"))
     ] = None,
-    email: Annotated[str | None, typer.Option(help="e-mail address")] = None,
-    webhook: Annotated[str | None, typer.Option(help="webhook URL (POST JSON, signed)")] = None,
-    secret: Annotated[str | None, typer.Option(help="webhook HMAC-SHA256 key")] = None,
+    email: Annotated[str | None, typer.Option(help=tr("e-mail address"))] = None,
+    webhook: Annotated[str | None, typer.Option(help=tr("webhook URL (POST JSON, signed)"))] = None,
+    secret: Annotated[str | None, typer.Option(help=tr("webhook HMAC-SHA256 key"))] = None,
 ) -> None:
     """Add a subscriber: who is told, on e-mail or a signed webhook."""
     if (email is None) == (webhook is None):
-        fail("give exactly one of --email and --webhook")
+        fail(tr("Give exactly one of --email and --webhook."))
     with database(settings()) as conn:
         sub = add_subscriber(
             conn,
@@ -74,7 +87,7 @@ def notify_subscribe(
             address=email or webhook or "",
             secret=secret,
         )
-    console.print(f"subscriber {sub} added", highlight=False)
+    console.print(tr("subscriber {id} added", id=sub), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,20 +7,27 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import console, database, settings
-from api.services.photos import store_for
+from api.cli_common import console, database, settings, tr
+from api.services.photos.incident_photos import store_for
 
-photos_app = typer.Typer(no_args_is_help=True, help="The case file's photo store.")
+photos_app = typer.Typer(no_args_is_help=True, help=tr("The case file's photo store."))
 BATCH = 1000
 
 
-@photos_app.command("check")
+@photos_app.command(
+    "check",
+    help=tr(
+        "Files without a photo_files row (left by a crash between write and commit), "
+        "and rows whose files are missing (restore them from the backup)."
+    ),
+)
 def photos_check(
     delete: Annotated[
-        bool, typer.Option("--delete", help="remove orphan files (no row references them)")
+        bool, typer.Option("--delete", help=tr("remove orphan files (no row references them)"))
     ] = False,
     min_age_minutes: Annotated[
-        int, typer.Option(help="only files older than this count as orphans (uploads in flight)")
+        int,
+        typer.Option(help=tr("only files older than this count as orphans (uploads in flight)")),
     ] = 60,
 ) -> None:
     """Files without a photo_files row (left by a crash between write and commit), and rows
@@ -49,19 +56,24 @@ def photos_check(
         and store.path(k, "photo").stat().st_mtime < cutoff
     ]
     console.print(
-        f"photo store {store.root}: {len(keys)} keys, {len(orphans)} orphans, "
-        f"{len(missing)} rows with missing files",
+        tr(
+            "photo store {root}: {keys} keys, {orphans} orphans, {missing} rows with missing files",
+            root=store.root,
+            keys=len(keys),
+            orphans=len(orphans),
+            missing=len(missing),
+        ),
         highlight=False,
     )
     for key in missing:
-        console.print(f"missing: {key}", highlight=False)
+        console.print(tr("missing: {key}", key=key), highlight=False)
     for key in orphans:
-        console.print(f"orphan: {key}", highlight=False)
+        console.print(tr("orphan: {key}", key=key), highlight=False)
         if delete:
             for variant in ("photo", "thumb"):
                 store.delete(key, variant)
     if delete and orphans:
-        console.print(f"removed {len(orphans)} orphans", highlight=False)
+        console.print(tr("removed {n} orphans", n=len(orphans)), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

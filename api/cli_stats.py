@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli_common import console, database, fail, settings
-from api.services.stats import METRICS, Scope, compute_stats, parse_period, stats_csv
+from api.cli_common import cli_translator, console, database, fail, settings, tr
+from api.services.evaluation.stats import METRICS, Scope, compute_stats, parse_period, stats_csv
 
 # The columns that fit a terminal; --csv writes every metric.
 TABLE_COLUMNS = (
@@ -41,21 +41,27 @@ def _cell(value: object, kind: str) -> str:
 
 def stats_command(
     start: Annotated[
-        str | None, typer.Option("--from", help="first day (YYYY-MM-DD) or ISO date-time")
+        str | None, typer.Option("--from", help=tr("first day (YYYY-MM-DD) or ISO date-time"))
     ] = None,
     end: Annotated[
-        str | None, typer.Option("--to", help="last day (included) or ISO date-time")
+        str | None, typer.Option("--to", help=tr("last day (included) or ISO date-time"))
     ] = None,
     group_by: Annotated[
-        str, typer.Option("--group-by", help="department | area | category")
+        str, typer.Option("--group-by", help=tr("department | area | category"))
     ] = "department",
     level: Annotated[
         str | None,
-        typer.Option(help="area level (default grid) or, for categories, major|category"),
+        typer.Option(help=tr("area level (default grid) or, for categories, major|category")),
     ] = None,
     csv: Annotated[
-        Path | None, typer.Option("--csv", help="also write every metric to this CSV file")
+        Path | None, typer.Option("--csv", help=tr("also write every metric to this CSV file"))
     ] = None,
+    codes: Annotated[
+        bool,
+        typer.Option(
+            "--codes", help=tr("CSV header of stable metric keys instead of the language's labels")
+        ),
+    ] = False,
 ) -> None:
     """Print counts and rates per department, area or category (formulas: docs/metrics.md)."""
     s = settings()
@@ -64,12 +70,14 @@ def stats_command(
         period = parse_period(start, end, s.calendar.timezone, now)
         doc = compute_stats(conn, None, period, group_by, level, scope=Scope())
     kinds = {m.key: m.kind for m in METRICS}
-    labels = {m.key: m.zh for m in METRICS}
+    labels = {m.key: tr(m.en) for m in METRICS}
     p = doc["period"]
-    title = f"GridGov 综合评价 · {group_by}" + (f" ({doc['level']})" if doc["level"] else "")
-    table = Table(title=title, caption=f"{p['from']} … {p['to']} (as of {p['as_of']})")
-    table.add_column("编码 code", no_wrap=True)
-    table.add_column("名称 name")
+    title = tr("GridGov evaluation · {group}", group=group_by)
+    title += f" ({doc['level']})" if doc["level"] else ""
+    caption = tr("{start} … {end} (as of {as_of})", start=p["from"], end=p["to"], as_of=p["as_of"])
+    table = Table(title=title, caption=caption)
+    table.add_column(tr("Code"), no_wrap=True)
+    table.add_column(tr("Name"))
     for key in TABLE_COLUMNS:
         table.add_column(labels[key], justify="right")
     for row in [*doc["rows"], doc["total"]]:
@@ -79,12 +87,19 @@ def stats_command(
     console.print(table)
     if csv is not None:
         try:
-            csv.write_bytes(stats_csv(doc).encode("utf-8"))
+            csv.write_bytes(stats_csv(doc, cli_translator(), codes=codes).encode("utf-8"))
         except OSError as exc:
-            fail(f"cannot write {csv}: {exc.strerror}")
-        console.print(f"wrote {len(doc['rows']) + 1} rows to {csv}", highlight=False)
+            fail(tr("Cannot write {path}: {error}", path=csv, error=exc.strerror))
+        console.print(
+            tr("wrote {n} rows to {path}", n=len(doc["rows"]) + 1, path=csv), highlight=False
+        )
 
 
 def register(app: typer.Typer) -> None:
     """Attach `gridgov stats`."""
-    app.command("stats")(stats_command)
+    app.command(
+        "stats",
+        help=tr(
+            "Print counts and rates per department, area or category (formulas: docs/metrics.md)."
+        ),
+    )(stats_command)

@@ -14,8 +14,8 @@ from psycopg import Connection
 from api.dates import check_year
 from api.db.models import STATUSES
 from api.errors import BadRequest, Forbidden, Unauthorized
-from api.services.auth import User, user_for_token
-from api.services.sessions import session_for_cookie
+from api.services.identity.auth import User, user_for_token
+from api.services.identity.sessions import session_for_cookie
 from api.settings import Settings
 from gis.crs import check_transformable, normalize_crs
 from gis.features import IncidentFilter

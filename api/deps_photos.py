@@ -22,9 +22,9 @@ from starlette.datastructures import FormData, UploadFile
 from api.deps import ConnDep, SettingsDep
 from api.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from api.schemas.incidents import IncidentIn
-from api.services.photo_image import check_declared
-from api.services.photo_store import PhotoWrites
-from api.services.photos import store_for
+from api.services.photos.image import check_declared
+from api.services.photos.incident_photos import store_for
+from api.services.photos.store import PhotoWrites
 from api.settings import PhotoSettings
 
 MAX_FIELDS = 100  # non-file parts of one upload

@@ -9,6 +9,7 @@ never change with the language. A message with no entry here stays English (docs
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from web_map.i18n import N_, MessageTemplates, Translator
 
@@ -71,6 +72,9 @@ MESSAGES: tuple[str, ...] = (
         "Filtering incidents by department is for signed-in staff; "
         "leave out `department` or sign in."
     ),
+    N_("Action '{action}' on incident {id} is for {who} (or an admin); you are not."),
+    N_("'{stage}' photos on incident {id} are for {who} (or an admin); you are not."),
+    N_(" or "),  # joins the capacities named in the two messages above
     # whistles
     N_("No whistle {id}."),
     N_("Name each summoned department once."),
@@ -111,6 +115,7 @@ MESSAGES: tuple[str, ...] = (
     # statistics
     N_("Statistics are for admins, dispatchers (their area) and departments (their own figures)."),
     N_("from must be earlier than to."),
+    N_("Dates must lie between the years {low} and {high}."),
     N_("A period is at most {n} days long."),
     # 大联勤 patrols (api/services/patrols)
     N_("No patrol {id}."),
@@ -133,6 +138,155 @@ MESSAGES: tuple[str, ...] = (
     # streams and tiles
     N_("Too many live streams are open; try again shortly."),
     N_("Zoom must be between 0 and {n}."),
+    N_("Last-Event-ID must be the id of an event this stream sent."),
+    N_("No tile layer '{name}'. Layers: {layers}."),
+    N_("At zoom {z}, x and y must be between 0 and {n}."),
+    N_("Layer '{name}' takes no incident filters; only 'incidents' does."),
+    N_("Layer '{name}' has no levels; drop 'level'."),
+    N_("Unknown level '{level}'. Levels: {levels}."),
+    # query parameters (api/deps.py)
+    N_("bbox must be four numbers: minLon,minLat,maxLon,maxLat."),
+    N_("bbox must be four finite numbers: minLon,minLat,maxLon,maxLat."),
+    N_("bbox must be minLon,minLat,maxLon,maxLat within -180..180 and -90..90."),
+    N_(
+        "GeoJSON is not served in {name}: it is an obfuscated, not an EPSG, system that PostGIS "
+        "cannot convert to. Ask for EPSG:4326 and convert in the map app (e.g. "
+        "AMap.convertFrom), or use crs=EPSG:n."
+    ),
+    N_("since: {problem}."),
+    # photos
+    N_("A photo may be at most {n} bytes."),
+    N_("A photo may be at most {mb} MB ({n} bytes); this one is {size} bytes."),
+    N_("The multipart body could not be read: {problem}."),
+    N_("'{stage}' photos cannot be added to incident {id} while it is {status}."),
+    N_("No photo {id}."),
+    N_("Photo {id} is already hidden."),
+    N_("Hiding a photo is for a dispatcher or the grid officer of the incident."),
+    N_("The photo's file is missing from the photo store; tell the administrator."),
+    # the reporter's follow-up (回访) and lookup
+    N_(
+        "Only the reporter (signed in, or with the phone number or e-mail they gave) rates a "
+        "report; a dispatcher of its area records a phone follow-up."
+    ),
+    N_("Report {id} can be rated once it is closed; it is {status}."),
+    N_("Report {id} was already rated on {when}."),
+    N_("No report with this tracking id and this phone number or e-mail."),
+    N_("Give both lat and long (WGS 84) to list the services offered there."),
+    # statistics (parameters)
+    N_("group_by must be one of {values}."),
+    N_("level is only used with group_by=area or group_by=category."),
+    N_(
+        "{name} must be a date (2026-11-01) or an ISO 8601 date-time "
+        "(2026-11-01T08:00:00+08:00); got {value}."
+    ),
+    N_("level must be one of {values} for group_by=area."),
+    N_("level must be 'major' (major class) or 'category' (sub-class)."),
+    N_("interval must be one of {values}."),
+    N_("That is more than {n} {interval}s: choose a longer interval."),
+    # staff pages and administration
+    N_("The printable case file is for staff whose scope holds this incident."),
+    N_("Only administrators may read the metrics."),
+    N_("The notification outbox is for administrators."),
+    N_("No area has ever had code '{code}'."),
+    # users (gridgov user …)
+    N_("Unknown role '{role}'. Roles: {roles}."),
+    N_("A {role} needs an area scope (--area CODE)."),
+    N_("A department user needs --department CODE."),
+    N_("No department with code '{code}'."),
+    N_("No active user named '{name}'."),
+    N_("A user named '{name}' already exists."),
+    N_("No user named '{name}'."),
+    # geometry and coordinates (gis/)
+    N_("Longitude must be within -180..180 and latitude within -90..90.{hint}"),
+    N_(
+        "Coordinate reference system {crs} is known, but there is no transformation between it "
+        "and WGS 84 here. {hint}"
+    ),
+    N_("Coordinates must be finite numbers, got ({x}, {y})."),
+    N_("The coordinates cannot be converted with {crs}: they lie outside its area."),
+    N_("An area's geometry must be a GeoJSON Polygon or MultiPolygon (got {kind})."),
+    N_(
+        "Coordinates must be longitude, latitude in degrees (EPSG:4326): longitude within "
+        "-180..180 and latitude within -90..90."
+    ),
+    N_("The geometry cannot be read: {problem}."),
+    N_(
+        "Nothing is left of this shape once it is clipped to its parent and its neighbours are "
+        "cut out: draw it where no neighbour is."
+    ),
+    N_("A split needs a GeoJSON LineString or MultiLineString (got {kind})."),
+    N_("The split line is empty."),
+    N_("The line cannot be read: {problem}."),
+    # topology problems (the editor's red shapes, `gridgov check coverage`)
+    N_("Not saved: {problem} (and {n} more)"),
+    N_("The polygon is not valid: {reason} at lon {lon}, lat {lat}."),
+    N_(
+        "Area {code} reaches {size} m² outside its parent {parent} "
+        "(more than {tolerance} m beyond its edge)."
+    ),
+    N_("Areas {code} and {other} overlap by {size} m²."),
+    N_("{size} m² of {parent} belong to none of its children."),
+    # files (gridgov import …, gridgov basemap …)
+    N_("{file} does not say which coordinate system it uses; pass --crs EPSG:n."),
+    N_("No such file: {path}"),
+    N_("Cannot read {file}: {problem}"),
+    N_("Feature {id} of {file} has no geometry."),
+    N_(
+        "Feature {id} of {file} is not a polygon ({kind}); only polygon layers can be "
+        "imported here."
+    ),
+    N_(
+        "{file} is in a projected system ({crs}), so its coordinates cannot be {name} "
+        "longitudes and latitudes."
+    ),
+    N_("{file} has no '{field}' field (fields: {fields}); pass --name-field."),
+    N_("No current area with code '{code}' to be the parent."),
+    N_("{n} features of {file} have an empty code."),
+    N_("Codes repeat in {file}: {codes}."),
+    N_(
+        "The file has no '{field}' field, and codes can only be generated for areas with a "
+        "known parent (pass --parent-code or a parent_code field)."
+    ),
+    N_("These codes already exist at another level: {codes}."),
+    N_("valid_from of {code} in {file} is not an ISO 8601 time: {value}."),
+    N_("{file} is not valid YAML: {problem}"),
+    N_("{file} refers to something that does not exist: {detail}"),
+    N_("Category {code}: give both time_limit and time_unit, or neither."),
+    N_("The output must end in .mbtiles: {path}"),
+    N_("{path} exists; add --overwrite to replace it."),
+    N_("No such directory: {path}"),
+    N_("Zooms must satisfy 0 <= --min-zoom <= --max-zoom <= 20."),
+    N_("{n} tiles is more than {max}: choose a smaller --bbox or fewer zoom levels."),
+    N_("--bbox must be west,south,east,north in degrees, west < east and south < north: {bbox}"),
+    N_("No file given."),
+    N_(
+        "Nothing drawable for the base map in these files inside --bbox; "
+        "the base map was left as it was."
+    ),
+    N_("Nothing drawable for the base map in these files; the base map was left as it was."),
+    N_("Not an OpenStreetMap file: {file} (expected {suffixes})"),
+    N_("Cannot read the OSM file {file}: {problem}"),
+    N_("No OpenStreetMap data in {file}"),
+    # passwords (gridgov user password) and imports (gridgov import areas)
+    N_("A password needs at least {n} characters."),
+    N_("This password is among the most common ones and easily guessed; choose another."),
+    N_("This password has too few different characters; choose another."),
+    N_("The password must not contain the user name."),
+    N_(
+        "Not imported: the file has {n} topology problems (first: {first}). Save the problem "
+        "layer with --problems-out, correct it and import again; if these are known problems, "
+        "add --accept-problems to record them and import."
+    ),
+    # the local database (gridgov db …)
+    N_("PostgreSQL did not accept connections; see {path}"),
+    N_(
+        "PostGIS is not installed for PostgreSQL {major}. Install it with `sudo apt-get install "
+        "postgresql-{major}-postgis-3` (or run `make setup`)."
+    ),
+    N_(
+        "Running as root needs the unprivileged system user '{user}' (created by the Debian "
+        "package `postgresql`)."
+    ),
 )
 
 
@@ -144,3 +298,20 @@ def _templates() -> MessageTemplates:
 def localise(message: str, tr: Translator) -> str:
     """`message` in `tr`'s language when the catalogue has it, else as it is."""
     return _templates().translate(message, tr)
+
+
+def localise_problems(doc: Any, tr: Translator) -> Any:
+    """A copy of `doc` whose topology problems (GeoJSON Features whose properties carry `kind`
+    and `message`, anywhere inside) have their messages in `tr`'s language."""
+    if tr.locale == "en":
+        return doc
+    if isinstance(doc, list):
+        return [localise_problems(v, tr) for v in doc]
+    if not isinstance(doc, dict):
+        return doc
+    out = {k: v if k == "geometry" else localise_problems(v, tr) for k, v in doc.items()}
+    props = out.get("properties")
+    if out.get("type") == "Feature" and isinstance(props, dict) and "kind" in props:
+        if isinstance(props.get("message"), str):
+            out["properties"] = {**props, "message": localise(props["message"], tr)}
+    return out

@@ -15,10 +15,11 @@ from psycopg_pool import PoolTimeout
 from shapely.errors import GEOSException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.error_messages import localise
+from api.error_messages import localise, localise_problems
 from api.locale import request_translator
 from api.responses import JSON
 from gis.errors import SpatialError
+from web_map.i18n import CHINESE, N_, Translator
 
 log = logging.getLogger("gridgov")
 DB_RETRY_AFTER_S = 5  # seconds a client should wait while the database is unreachable
@@ -27,12 +28,15 @@ QUERY_RETRY_AFTER_S = 30  # after a statement timeout: a retry at once would mos
 # People read these (zh_CN first; they move into the gettext catalogue with the rest).
 MESSAGES = {
     # English ids of the catalogue (api/error_messages.py); the handlers answer in the caller's
-    # language. query_timeout stays Chinese: the CLI and Open311 print it as it is.
+    # language, the CLI in GRIDGOV_LOCALE's. Open311 prints query_timeout in Chinese.
     "geos": "The geometry cannot be processed (e.g. a polygon covering the whole world). "
     "Check the boundary.",
     "nested": "The request body is nested too deeply.",
-    "query_timeout": "查询超时：数据库在 {seconds:g} 秒内未完成此请求，已取消。"
-    "请缩小时间范围或区域后重试；大批量数据请用命令行导出（gridgov export / gridgov stats）。",
+    "query_timeout": N_(
+        "Query timed out: the database did not finish this request within {seconds} seconds "
+        "and it was cancelled. Narrow the period or the area and try again; for large amounts "
+        "of data export from the command line (gridgov export / gridgov stats)."
+    ),
 }
 
 
@@ -159,9 +163,9 @@ def statement_timeout_of(request: Request) -> int:
     return int(timeout)
 
 
-def query_timeout_message(timeout_ms: int) -> str:
-    """What a person reads when a query ran out of time."""
-    return MESSAGES["query_timeout"].format(seconds=timeout_ms / 1000)
+def query_timeout_message(timeout_ms: int, tr: Translator = CHINESE) -> str:
+    """What a person reads when a query ran out of time, in `tr`'s language."""
+    return tr(MESSAGES["query_timeout"], seconds=f"{timeout_ms / 1000:g}")
 
 
 def _tr(request: Request, message: str) -> str:
@@ -173,16 +177,29 @@ def _tr(request: Request, message: str) -> str:
         return message
 
 
+def _details(request: Request, details: dict[str, Any]) -> dict[str, Any]:
+    """An error's details with the topology problems' messages in the request's language."""
+    if "problems" not in details:
+        return details
+    try:
+        return dict(localise_problems(details, request_translator(request)))
+    except Exception:  # as _tr: never fail on wording
+        log.exception("could not translate the problems of an error")
+        return details
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain, spatial, validation and unexpected errors to the envelope."""
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSON:
-        return JSON(error_body(exc.code, _tr(request, exc.message), exc.details), exc.status)
+        body = error_body(exc.code, _tr(request, exc.message), _details(request, exc.details))
+        return JSON(body, exc.status)
 
     @app.exception_handler(SpatialError)
     async def _spatial(request: Request, exc: SpatialError) -> JSON:
-        return JSON(error_body(exc.code, _tr(request, exc.message), exc.details), 422)
+        body = error_body(exc.code, _tr(request, exc.message), _details(request, exc.details))
+        return JSON(body, 422)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSON:
@@ -217,7 +234,9 @@ def install_error_handlers(app: FastAPI) -> None:
         timeout_ms = statement_timeout_of(request)
         log.warning("query timeout (%s ms) on %s %s", timeout_ms, request.method, request.url.path)
         body = error_body(
-            "query_timeout", query_timeout_message(timeout_ms), {"timeout_ms": timeout_ms}
+            "query_timeout",
+            query_timeout_message(timeout_ms, request_translator(request)),
+            {"timeout_ms": timeout_ms},
         )
         return JSON(body, 503, headers={"Retry-After": str(QUERY_RETRY_AFTER_S)})
 

@@ -20,30 +20,34 @@ from api.metrics import install as install_metrics
 from api.open311 import install as install_open311
 from api.openapi import install as install_openapi
 from api.responses import JSON
-from api.routers import areas_edit as areas_edit_router
-from api.routers import basemap as basemap_router
-from api.routers import case_print as case_print_router
-from api.routers import catalogue as catalogue_router
 from api.routers import docs as docs_router
-from api.routers import early_warning as early_warning_router
-from api.routers import health, incidents, locate, ogc, pages, reference
-from api.routers import notify as notify_router
-from api.routers import pages_edit as pages_edit_router
-from api.routers import pages_workflow as pages_workflow_router
+from api.routers import health
 from api.routers import patrols as patrols_router
-from api.routers import photos as photos_router
-from api.routers import reports as reports_router
 from api.routers import session as session_router
-from api.routers import stats as stats_router
-from api.routers import stats_page as stats_page_router
-from api.routers import stream as stream_router
-from api.routers import tiles as tiles_router
-from api.routers import workflow as workflow_router
-from api.services.basemap_render import BasemapRenderer
-from api.services.notify_admin import outbox_backlog
-from api.services.notify_worker import NotifyWorker
-from api.services.stream_hub import StreamHub
-from api.services.tile_cache import TileCache
+from api.routers.boundaries import areas as areas_edit_router
+from api.routers.evaluation import early_warning as early_warning_router
+from api.routers.evaluation import stats as stats_router
+from api.routers.intake import catalogue as catalogue_router
+from api.routers.intake import locate, reference
+from api.routers.intake import photos as photos_router
+from api.routers.intake import reports as reports_router
+from api.routers.interop import basemap as basemap_router
+from api.routers.interop import ogc
+from api.routers.interop import tiles as tiles_router
+from api.routers.pages import edit as pages_edit_router
+from api.routers.pages import home as pages
+from api.routers.pages import stats as stats_page_router
+from api.routers.pages import workflow as pages_workflow_router
+from api.routers.workflow import actions as workflow_router
+from api.routers.workflow import case_print as case_print_router
+from api.routers.workflow import incidents
+from api.routers.workflow import notify as notify_router
+from api.routers.workflow import stream as stream_router
+from api.services.basemap.render import BasemapRenderer
+from api.services.interop.tile_cache import TileCache
+from api.services.notifications.admin import outbox_backlog
+from api.services.notifications.worker import NotifyWorker
+from api.services.workflow.stream_hub import StreamHub
 from api.settings import Settings
 from api.transport import install as install_transport
 
@@ -89,7 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.tile_cache = TileCache(settings.tiles.cache_size)  # one per process; see tile_cache
-    # one LISTEN connection per process for every SSE stream (api/services/stream_hub.py)
+    # one LISTEN connection per process for every SSE stream (api/services/workflow/stream_hub.py)
     app.state.stream_hub = StreamHub(
         database_url(settings.db), settings.api.stream_max_clients, settings.api.stream_per_user
     )

@@ -106,7 +106,7 @@ OPERATIONS: dict[str, Doc] = {
         422,
         also={200: "The same Idempotency-Key and body: the incident stored before"},
     ),
-    # the case file's photos (issue 16, api/routers/photos.py)
+    # the case file's photos (issue 16, api/routers/intake/photos.py)
     "POST /api/v1/incidents/{incident_id}/photos": _doc(r.PhotosAdded, 400, 403, 409, 415, 422),
     "GET /api/v1/photos/{photo_id}": _doc(
         None, media=("image/jpeg",), also={304: "Not modified: If-None-Match holds the ETag"}
@@ -142,6 +142,16 @@ OPERATIONS: dict[str, Doc] = {
     "POST /api/v1/incidents/{incident_id}/whistle": _doc(r.Whistle, 400, 403, 409, 422),
     "POST /api/v1/whistles/{whistle_id}/check-in": _doc(r.Whistle, 403, 409, 422),
     "GET /api/v1/whistles": _doc(r.Whistles, 403),
+    "POST /api/v1/whistles/{whistle_id}/withdraw": _doc(r.Whistle, 403, 404, 409, 422),
+    # 大联勤 patrols (issue 22, api/routers/patrols.py): any JSON object, described in docs
+    "POST /api/v1/patrols": _doc(None, 403, 422),
+    "GET /api/v1/patrols": _doc(None, 403),
+    "GET /api/v1/patrols/coverage": _doc(None, 400, 403, media=(JSON, "text/csv")),
+    "GET /api/v1/patrols/{patrol_id}": _doc(None, 403, 404),
+    "POST /api/v1/patrols/{patrol_id}/join": _doc(None, 403, 404, 409),
+    "POST /api/v1/patrols/{patrol_id}/points": _doc(None, 403, 404, 409, 422),
+    "POST /api/v1/patrols/{patrol_id}/end": _doc(None, 403, 404, 409, 422),
+    "GET /api/v1/patrols/{patrol_id}/track": _doc(None, 403, 404),
     "GET /api/v1/stream": _doc(None),  # text/event-stream, as FastAPI documents it
     "POST /api/v1/areas": _doc(r.AreaChange, 403, 404, 409, 422),
     "PUT /api/v1/areas/{code}": _doc(r.AreaChange, *AREA_EDIT),

@@ -7,7 +7,8 @@ Pure ASGI middleware, so the SSE stream and tile bytes pass untouched where they
   (GET/HEAD only). Never with credentials, and never on the cookie-authenticated pages, so a
   page on another origin cannot act with a signed-in user's session.
 - **gzip** for JSON, GeoJSON and HTML bodies when the client asks (`Accept-Encoding`); vector
-  tiles are compressed once when rendered and kept so in the tile cache (api/services/tiles.py),
+  tiles are compressed once when rendered and kept so in the tile cache
+  (api/services/interop/tiles.py),
   so this middleware leaves any response that already has a `Content-Encoding` alone.
 - **HEAD** on `/open311`, `/ogc` and `/tiles`: answered as GET without the body (RFC 9110 §9.3.2),
   which Open311 and OGC clients probe with.

@@ -29,7 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from api.schemas.incidents import IncidentIn
-from api.services.intake import report_incident
+from api.services.intake.report import report_incident
 from api.settings import DatabaseSettings, Settings
 from bench.common import Latency, app_server, bench_database, console, latency_table, machine_line
 from bench.synthetic import REPORT_CATEGORIES, build_hierarchy, extent

@@ -29,7 +29,7 @@ from rich.table import Table
 
 from api.db.session import open_pool
 from api.schemas.incidents import IncidentIn
-from api.services import intake
+from api.services.intake import report as intake
 from api.settings import DatabaseSettings, Settings
 from bench.app import TABLE_SQL, insert_reference
 from bench.common import bench_database, console

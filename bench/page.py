@@ -23,8 +23,8 @@ from psycopg.rows import dict_row
 from rich.table import Table
 
 from api.errors import Conflict
-from api.services.auth import add_user
-from api.services.sessions import set_password
+from api.services.identity.auth import add_user
+from api.services.identity.sessions import set_password
 from bench.common import console
 from bench.servers import Server
 

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.errors import DomainError
-from api.services.photo_image import process_photo
+from api.services.photos.image import process_photo
 from api.settings import PhotoSettings
 from tests.photo_util import heic, jpeg_with_gps, not_an_image, png_bomb
 

@@ -26,9 +26,9 @@ import psycopg
 from psycopg.rows import dict_row
 from rich.table import Table
 
-from api.services.auth import User
-from api.services.stats import Period, compute_stats
-from api.services.stats_flags import negative_list, trend
+from api.services.evaluation.flags import negative_list, trend
+from api.services.evaluation.stats import Period, compute_stats
+from api.services.identity.auth import User
 from api.settings import EvaluationSettings
 from bench import page
 from bench.common import Latency, bench_database, console, latency_table, machine_line
@@ -252,9 +252,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"(HTTP {edit.status})"
                     )
         if not (a.skip_reads or a.skip_export):
-            seconds, size = export_year(url)
+            seconds, size, peak = export_year(url)
             console.print(
-                f"3. export of every incident (CSV): {seconds:.1f} s, {size / 1e6:.0f} MB"
+                f"3. export of every incident (CSV): {seconds:.1f} s, {size / 1e6:.0f} MB, "
+                f"peak memory of the export process {peak:.0f} MB"
             )
         console.print(targets_table(year, growth, reads, page_s, a.incidents, edit))
     console.print(

@@ -6,7 +6,7 @@ database is changed — run it on a copy), then splits that grid in two along a 
 through its middle with `POST /api/v1/areas/{code}/split` on the real app: one transaction that
 closes the grid's version, inserts the two new grids, re-derives the buildings' grids, and
 assigns every open incident near the grid again, updating the ones that move with a `reassign`
-event each (api.services.area_impact). Times the request, and counts what moved.
+event each (api.services.boundaries.impact). Times the request, and counts what moved.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import httpx
 import psycopg
 from psycopg.rows import dict_row
 
-from api.services.auth import add_user, create_token
+from api.services.identity.auth import add_user, create_token
 from bench.common import console
 from bench.servers import Server
 

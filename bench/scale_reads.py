@@ -23,7 +23,7 @@ import httpx
 import psycopg
 from psycopg.rows import dict_row
 
-from api.services.auth import add_user, create_token
+from api.services.identity.auth import add_user, create_token
 from bench.common import Latency, console
 from bench.servers import Server
 from bench.synthetic import DISTRICT, extent
@@ -187,20 +187,28 @@ def _pages(c: httpx.Client, runs: int) -> list[Callable[[httpx.Client], httpx.Re
     return [page for _ in range(runs)]
 
 
-def export_year(url: str) -> tuple[float, int]:
-    """Seconds of `gridgov export incidents FILE.csv` (every incident) and the file's size."""
+def export_year(url: str) -> tuple[float, int, float]:
+    """Seconds of `gridgov export incidents FILE.csv` (every incident), the file's size, and the
+    export process's peak resident memory (MB, from wait4's rusage of that process alone)."""
     out = Path(tempfile.mkdtemp(prefix="gridgov-scale-")) / "incidents.csv"
-    gridgov = Path(sys.executable).parent / "gridgov"
+    # `gridgov` of this checkout: the venv's entry point may import another one's code
+    gridgov = [sys.executable, "-c", "from api.cli import app; app(prog_name='gridgov')"]
     env = {**os.environ, "GRIDGOV_DATABASE_URL": url}
     t0 = time.perf_counter()
-    with console.status("export: gridgov export incidents …csv"):
-        subprocess.run(
-            [str(gridgov), "export", "incidents", str(out)],
+    with console.status("export: gridgov export incidents …csv"), tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [*gridgov, "export", "incidents", str(out)],
             env=env,
-            check=True,
-            capture_output=True,
+            stdout=log,
+            stderr=log,
+            cwd=Path(__file__).resolve().parents[1],
         )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            log.seek(0)
+            raise RuntimeError(f"gridgov export failed: {log.read().decode()[-2000:]}")
     seconds = time.perf_counter() - t0
     size = out.stat().st_size
     shutil.rmtree(out.parent)
-    return seconds, size
+    return seconds, size, usage.ru_maxrss / 1024  # Linux: kilobytes

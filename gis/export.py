@@ -158,22 +158,38 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def field_array(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | None]:
-    """Values → (typed array, null mask or None): bool, int64, float64 or text, as they hold."""
+def field_kind(values: Sequence[Any]) -> str:
+    """The field type values hold: bool, int (int64), float or text (also when all are null)."""
     present = [v for v in values if v is not None]
-    mask = np.array([v is None for v in values], dtype=bool)
     if present and all(isinstance(v, bool) for v in present):
-        data = np.array([bool(v) if v is not None else False for v in values], dtype=bool)
-        return data, mask
+        return "bool"
     if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
         if all(-(2**63) <= v < 2**63 for v in present):
-            data = np.array([v if v is not None else 0 for v in values], dtype=np.int64)
-            return data, mask
+            return "int"
     if present and all(
         isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in present
     ):
+        return "float"
+    return "text"
+
+
+def typed_field(values: Sequence[Any], kind: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Values → (array of `kind`, null mask or None); a stream of batches passes the kind of
+    the whole layer so every batch writes the same field types."""
+    if kind == "bool":
+        mask = np.array([v is None for v in values], dtype=bool)
+        return np.array([bool(v) if v is not None else False for v in values], dtype=bool), mask
+    if kind == "int":
+        mask = np.array([v is None for v in values], dtype=bool)
+        return np.array([v if v is not None else 0 for v in values], dtype=np.int64), mask
+    if kind == "float":
         return np.array([math.nan if v is None else float(v) for v in values]), None
     return np.array([None if v is None else _text(v) for v in values], dtype=object), None
+
+
+def field_array(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Values → (typed array, null mask or None): bool, int64, float64 or text, as they hold."""
+    return typed_field(values, field_kind(values))
 
 
 def write_layer(
@@ -190,44 +206,151 @@ def write_layer(
 
     Written into a temporary directory first, then moved into place: a failure leaves no half file.
     """
-    driver = FORMATS[fmt][0]
-    target = file_crs(crs)
-    geoms = from_wgs84(np.asarray(geometries, dtype=object), target)
     names = [c.name for c in columns]
-    if fmt == "shp":
-        names = [shapefile_names(names)[n] for n in names]
-    typed = [field_array(c.values) for c in columns]
-    arrays, masks = [a for a, _m in typed], [m for _a, m in typed]
-    truncated = _shapefile_cuts(names, arrays) if fmt == "shp" else {}
-    workdir = Path(tempfile.mkdtemp(prefix=".gridgov-export-", dir=path.parent))
-    try:
-        with warnings.catch_warnings(), _wkt_precision(17 if fmt == "csv" else None):
+    kinds = [field_kind(c.values) for c in columns]
+    with LayerStream(
+        path, fmt, names, kinds, crs=crs, geometry_type=geometry_type, layer=layer
+    ) as stream:
+        stream.write(geometries, [c.values for c in columns])
+    return stream.result()
+
+
+_GEOJSON_HEAD = b'"features": [\n'
+_GEOJSON_TAIL = b"\n]\n}\n"
+
+
+def _splice_csv(part: Path, main: Path) -> None:
+    """Add the rows of a CSV file (all but its header line) to another."""
+    with part.open("rb") as src, main.open("ab") as out:
+        src.readline()
+        shutil.copyfileobj(src, out)
+
+
+def _splice_geojson(part: Path, main: Path) -> None:
+    """Add the features of a GeoJSON FeatureCollection as GDAL writes it to another one."""
+    text = part.read_bytes()  # one batch
+    start = text.index(_GEOJSON_HEAD) + len(_GEOJSON_HEAD)
+    assert text.endswith(_GEOJSON_TAIL)
+    with main.open("r+b") as out:
+        out.seek(-len(_GEOJSON_TAIL), os.SEEK_END)
+        assert out.read() == _GEOJSON_TAIL
+        out.seek(-len(_GEOJSON_TAIL), os.SEEK_END)
+        out.truncate()
+        out.write(b",\n" + text[start : -len(_GEOJSON_TAIL)] + _GEOJSON_TAIL)
+
+
+_SPLICED = {"csv": _splice_csv, "geojson": _splice_geojson}
+
+
+class LayerStream:
+    """A layer written batch by batch (constant memory), moved into place when complete.
+
+    Every batch is written with the field types of the whole layer (`kinds`, see field_kind).
+    The first batch creates the dataset; later ones are appended by GDAL (GeoPackage,
+    Shapefile), except for the text formats: GDAL cannot append to a CSV file and rewrites a
+    whole GeoJSON file to append (re-typing its fields), so each later batch is written to a
+    file of its own and its features are spliced into the first file, which gives the bytes one
+    write of all features gives. Use as a context manager: leaving it by an exception leaves
+    no file behind.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        fmt: str,
+        names: Sequence[str],
+        kinds: Sequence[str],
+        *,
+        crs: str,
+        geometry_type: str,
+        layer: str,
+    ) -> None:
+        self.path, self.fmt, self.kinds = path, fmt, list(kinds)
+        self.names = list(names)
+        self.field_names = [shapefile_names(names)[n] for n in names] if fmt == "shp" else names
+        self.target = file_crs(crs)
+        self.geometry_type, self.layer = geometry_type, layer
+        self.features = 0
+        self.truncated: dict[str, int] = {}
+        self.batches = 0
+        self._written: WrittenLayer | None = None
+        self.workdir = Path(tempfile.mkdtemp(prefix=".gridgov-export-", dir=path.parent))
+
+    def __enter__(self) -> LayerStream:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if exc_type is None:
+                if self.batches == 0:  # an empty layer is still a file with its fields
+                    self.write(np.array([], dtype=object), [[] for _ in self.names])
+                self._finish()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def write(self, geometries: np.ndarray, values: Sequence[Sequence[Any]]) -> None:
+        """Add one batch: EPSG:4326 geometries and one sequence of values per column."""
+        geoms = from_wgs84(np.asarray(geometries, dtype=object), self.target)
+        typed = [typed_field(v, k) for v, k in zip(values, self.kinds, strict=True)]
+        arrays, masks = [a for a, _m in typed], [m for _a, m in typed]
+        if self.fmt == "shp":
+            for name, n in _shapefile_cuts(self.field_names, arrays).items():
+                self.truncated[name] = self.truncated.get(name, 0) + n
+        main = self.workdir / self.path.name
+        if self.batches and self.fmt in _SPLICED:
+            part = self.workdir / "part"
+            part.mkdir()
+            self._ogr(part / self.path.name, geoms, arrays, masks, append=False)
+            _SPLICED[self.fmt](part / self.path.name, main)
+            shutil.rmtree(part)
+        else:
+            self._ogr(main, geoms, arrays, masks, append=self.batches > 0)
+        self.batches += 1
+        self.features += len(geoms)
+
+    def _ogr(
+        self,
+        target: Path,
+        geoms: np.ndarray,
+        arrays: list[np.ndarray],
+        masks: list[np.ndarray | None],
+        *,
+        append: bool,
+    ) -> None:
+        with warnings.catch_warnings(), _wkt_precision(17 if self.fmt == "csv" else None):
             # GDAL warns once per field about cut text; we count every cut value ourselves
             warnings.simplefilter("ignore", RuntimeWarning)
-            if target in CHINESE:  # pyogrio warns that no CRS is declared: that is intended
+            if self.target in CHINESE:  # pyogrio warns that no CRS is declared: intended
                 warnings.simplefilter("ignore", UserWarning)
             ogr_write(
-                workdir / path.name,
+                target,
                 np.array(shapely.to_wkb(geoms), dtype=object),
                 arrays,
-                names,
+                self.field_names,
                 field_mask=masks,
-                layer=layer,
-                driver=driver,
-                geometry_type=geometry_type,
+                # a Shapefile's one layer is named after the file, whatever name created it
+                layer=target.stem if append and self.fmt == "shp" else self.layer,
+                driver=FORMATS[self.fmt][0],
+                geometry_type=self.geometry_type,
                 # GCJ-02/BD-09 have no definition a file can carry: such a file declares none
-                crs=None if target in CHINESE else target,
-                encoding="UTF-8" if fmt == "shp" else None,
-                layer_options=_LAYER_OPTIONS.get(fmt),
+                crs=None if self.target in CHINESE else self.target,
+                encoding="UTF-8" if self.fmt == "shp" else None,
+                layer_options=None if append else _LAYER_OPTIONS.get(self.fmt),
+                append=append,
             )
-        renamed = _written_names(workdir / path.name, [c.name for c in columns], fmt)
-        for old in dataset_files(path, fmt):
+
+    def _finish(self) -> None:
+        renamed = _written_names(self.workdir / self.path.name, self.names, self.fmt)
+        for old in dataset_files(self.path, self.fmt):
             old.unlink(missing_ok=True)
-        for produced in workdir.iterdir():
-            os.replace(produced, path.parent / produced.name)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return WrittenLayer(path, len(geoms), target, renamed, truncated)
+        for produced in self.workdir.iterdir():
+            os.replace(produced, self.path.parent / produced.name)
+        self._written = WrittenLayer(self.path, self.features, self.target, renamed, self.truncated)
+
+    def result(self) -> WrittenLayer:
+        """What was written (after the `with` block ended without an error)."""
+        assert self._written is not None, "the stream was not completed"
+        return self._written
 
 
 def _written_names(path: Path, names: Sequence[str], fmt: str) -> dict[str, str]:

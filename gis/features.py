@@ -229,7 +229,8 @@ def incidents_geojson(
     """Incidents as a FeatureCollection (no contact data); `scope`: the caller's policy filter."""
     f = Filters()
     f.bbox(bbox)
-    if scope is not None:  # a fixed fragment from api.services.policy, with its bound values
+    if scope is not None:  # a fixed fragment from api.services.identity.policy, with its bound
+        # values
         f.add(scope[0], **scope[1])
     if where is not None:
         where.apply(f)

@@ -98,10 +98,10 @@ def _poi_class(tags: osmium.osm.TagList) -> str | None:
 def check_path(path: Path) -> None:
     """Refuse a missing file or one whose name does not say OSM (before reading anything)."""
     if not path.is_file():
-        raise OsmReadError(f"文件不存在 No such file: {path}")
+        raise OsmReadError(f"No such file: {path}")
     if not path.name.lower().endswith(SUFFIXES):
         raise OsmReadError(
-            f"不是 OSM 文件 Not an OpenStreetMap file: {path.name} (expected {', '.join(SUFFIXES)})"
+            f"Not an OpenStreetMap file: {path.name} (expected {', '.join(SUFFIXES)})"
         )
 
 
@@ -126,9 +126,9 @@ def read_osm(
                 stats.rows[row[0]] = stats.rows.get(row[0], 0) + 1
                 yield row
     except RuntimeError as exc:  # libosmium's parse errors (XML, PBF) arrive as RuntimeError
-        raise OsmReadError(f"无法读取 OSM 文件 Cannot read {path.name}: {exc}") from exc
+        raise OsmReadError(f"Cannot read the OSM file {path.name}: {exc}") from exc
     if stats.objects == 0:
-        raise OsmReadError(f"文件里没有 OSM 数据 No OpenStreetMap data in {path.name}")
+        raise OsmReadError(f"No OpenStreetMap data in {path.name}")
 
 
 def _row(obj: object, wkb: osmium.geom.WKBFactory) -> Row | None:

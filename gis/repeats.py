@@ -14,14 +14,18 @@ from psycopg import Connection, sql
 
 LEVELS = ("building", "grid")
 
-# Per level: the incident column holding the place, and how to find its geometry and name.
+# Per level: the incident column holding the place (as text, and as stored: incidents without
+# one are left out, which a partial index answers for buildings), and how to find its geometry
+# and name.
 PLACE = {
     "building": (
         "i.building_id::text",
+        "i.building_id",
         "SELECT b.geom, coalesce(b.name, b.address, '#' || b.id) AS name "
         "FROM buildings b WHERE b.id::text = g.place",
     ),
     "grid": (
+        "i.grid_code",
         "i.grid_code",
         "SELECT a.geom, a.name FROM areas a WHERE a.code = g.place AND a.valid_to IS NULL",
     ),
@@ -33,6 +37,7 @@ WITH c AS (
            coalesce(k.parent_code, k.code) AS class
     FROM incidents i JOIN categories k ON k.code = i.category_code
     WHERE i.status = 'closed' AND i.closed_at >= %(since)s AND i.closed_at < %(until)s
+      AND {column} IS NOT NULL
       AND (%(category)s::text IS NULL OR starts_with(i.category_code, %(category)s::text))
       AND {scope}
 ),
@@ -70,9 +75,10 @@ def repeat_features(
     scope_params: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """Places (buildings or grids) with ≥ `min_count` closed incidents of one major class."""
-    place, geometry = PLACE[level]
+    place, column, geometry = PLACE[level]
     query = sql.SQL(REPEATS_SQL).format(
         place=sql.SQL(place),
+        column=sql.SQL(column),
         geometry=sql.SQL(geometry),
         scope=scope,  # fixed fragments only
     )

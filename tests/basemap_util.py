@@ -111,7 +111,7 @@ def band(image: np.ndarray, row: int, half: int = 16) -> np.ndarray:
 
 def load_demo_basemap(conn: Any, _url: str = "") -> None:
     """Fill the base map tables from the demo's OSM extracts (a template's build step)."""
-    from api.services.basemap_import import import_basemap
+    from api.services.basemap.osm_import import import_basemap
 
     with conn.transaction():
         import_basemap(conn, DEMO_OSM)

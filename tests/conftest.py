@@ -28,6 +28,10 @@ from api.settings import DatabaseSettings, Settings
 from tests.world import load_world
 
 _counter = itertools.count()
+# The command line speaks the terminal's language (api/cli_common.py:cli_translator); the tests
+# read its English unless a test asks for Chinese (tests/test_cli_i18n.py). Not LANGUAGE or LANG:
+# Chromium would take those for the pages' language too.
+os.environ["GRIDGOV_CLI_LOCALE"] = "en"
 
 
 def _free_port() -> int:
@@ -141,7 +145,7 @@ def db(world_db: str) -> Iterator[psycopg.Connection[Any]]:
 @pytest.fixture
 def token_for(world_db: str) -> Any:
     """`token_for(name, role, area=None, department=None)`: a new user's Authorization header."""
-    from api.services.auth import add_user, create_token
+    from api.services.identity.auth import add_user, create_token
 
     def make(
         name: str, role: str, area: str | None = None, department: str | None = None

@@ -74,7 +74,7 @@ COVER_DEFINITION = {
 @pytest.fixture
 def api_key(world_db):
     """A GridGov token of a resident account used by a city app."""
-    from api.services.auth import add_user, create_token
+    from api.services.identity.auth import add_user, create_token
 
     with psycopg.connect(world_db) as conn:
         add_user(conn, "cityapp", "resident", None, None)

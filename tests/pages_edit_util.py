@@ -13,8 +13,8 @@ import psycopg
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from psycopg.rows import dict_row
 
-from api.services.auth import add_user
-from api.services.sessions import set_password
+from api.services.identity.auth import add_user
+from api.services.identity.sessions import set_password
 from tests.areas_util import C1
 from tests.conftest import settings_for
 from tests.test_pages import serve

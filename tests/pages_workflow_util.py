@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from psycopg.rows import dict_row
 
-from api.services.auth import add_user
-from api.services.sessions import set_password
+from api.services.identity.auth import add_user
+from api.services.identity.sessions import set_password
 from tests.test_pages import Offline
 
 PASSWORD = "correct horse battery"

@@ -22,7 +22,7 @@ from typing import Any
 
 from PIL import Image
 
-from api.services.photo_store import FileStore
+from api.services.photos.store import FileStore
 
 # A point inside grid G1 of the synthetic world (tests/world.py): 116.0120 E, 39.0180 N.
 GPS_LON, GPS_LAT = 116.0120, 39.0180

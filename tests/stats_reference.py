@@ -2,7 +2,7 @@
 
 It walks each incident's log event by event, the way the definitions are worded, and counts the
 same facts; `tests/test_stats_random.py` compares it with `GET /api/v1/stats` on random
-histories. Nothing here is shared with `api/services/stats_query.py`.
+histories. Nothing here is shared with `api/services/evaluation/query.py`.
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def test_child_outside_parent_returns_the_outside_piece(world, db, admin):
     assert found[0]["properties"]["area_m2"] == pytest.approx(
         geo_area(db, (116.05, 39.0, 116.051, 39.01)), rel=1e-4
     )
-    assert "outside its parent" in r.json()["error"]["message"]
+    assert "超出上级区域" in r.json()["error"]["message"]  # in the default language, zh_CN
     assert versions(db) == before
 
 

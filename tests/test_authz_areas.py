@@ -3,7 +3,7 @@
 Scope here is the area: "in" users' scope holds community C1 (officer of C1, dispatcher of street
 甲, CITYMGMT-001 of street 甲, the resident who lives there), "out" users' scope is elsewhere
 (officer of community C2, dispatcher of street 乙, WATER, a neighbour). The rule is
-`api.services.policy.EDIT_AREAS`: admins anywhere, officers inside their area, nobody else.
+`api.services.identity.policy.EDIT_AREAS`: admins anywhere, officers inside their area, nobody else.
 Allowed cells must store exactly their versions; refused ones answer 401/403 and store nothing.
 Areas are public reference data (`GET /api/v1/areas/{code}` answers anyone), so a 403 on an
 existing area tells nothing a caller could not read anyway.
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from api.services.policy import EDIT_AREAS
+from api.services.identity.policy import EDIT_AREAS
 from tests.areas_util import C1, C2, G1, G2, STRIP, etag, grid_feature, poly
 from tests.loop import make_cast
 

@@ -2,7 +2,7 @@
 
 Four reports of 暴露垃圾 within a few metres in grid G1 (street 甲, routed to CITYMGMT-001, reported
 by resident `res`): A and B closed through the whole loop, C and D open, C whistled to
-CITYMGMT-001 and its check-in missed. The rules are `api.services.policy.READ["statistics"]`
+CITYMGMT-001 and its check-in missed. The rules are `api.services.identity.policy.READ["statistics"]`
 (admins all, dispatchers their area, departments their own figures; officers and residents 403)
 and `READ["early_warning"]` (staff what they may list; residents 403). In scope, a caller gets
 the figures; out of scope, the same answer as about nothing (zeros, empty lists, and for one
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from api.services.policy import READ
+from api.services.identity.policy import READ
 from tests.loop import G1, G2, SH, Clock, advance_to, make_cast, report
 
 T0 = dt.datetime(2025, 11, 3, 10, 0, tzinfo=SH)

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from api.main import create_app
-from api.services.policy import PAGE_REDIRECTS, READ
+from api.services.identity.policy import PAGE_REDIRECTS, READ
 from tests.conftest import settings_for
 from tests.loop import make_cast, report
 from tests.pages_workflow_util import PASSWORD, give_password

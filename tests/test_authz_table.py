@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from api.services.policy import ACTIONS, READ
-from api.services.workflow import WHO
+from api.services.identity.policy import ACTIONS, READ
+from api.services.workflow.machine import WHO
 from tests.loop import act, make_cast, report
 
 # role → (user in scope, user out of scope); attribute names of tests.loop.Cast

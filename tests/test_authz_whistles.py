@@ -1,7 +1,7 @@
 """The authorization table of 吹哨报到: whistling and checking in × role × in/out of scope.
 
 One fresh report in grid G1 (street 甲). Whistling needs the `whistler` capacity of
-`api.services.policy.ACTIONS` (a dispatcher of the street or district holding the incident;
+`api.services.identity.policy.ACTIONS` (a dispatcher of the street or district holding the incident;
 admins anywhere); checking in the `summoned` one (the department the whistle called; an admin
 names it). Refused cells answer 403 and store no whistle and no check-in.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from api.services.policy import ACTIONS
+from api.services.identity.policy import ACTIONS
 from tests.loop import make_cast, report
 
 USERS = {

@@ -68,14 +68,14 @@ def test_demo_copies_are_there() -> None:
 def test_import_of_the_shared_osm_extracts(empty_db: str) -> None:
     result = gridgov(empty_db, "basemap", "import", *map(str, SHARED_OSM))
     assert result.exit_code == 0, result.output
-    assert "底图已替换 Base map replaced: 2157 rows from 15239 OSM objects" in result.output
+    assert "Base map replaced: 2157 rows from 15239 OSM objects" in result.output
     assert counts(empty_db) == BOTH
 
 
 def test_import_then_reimport_replaces_everything(empty_db: str) -> None:
     first = gridgov(empty_db, "basemap", "import", *map(str, DEMO_OSM))
     assert first.exit_code == 0, first.output
-    assert "读取 OSM 文件" in first.output and "8/8" in first.output  # the progress bar
+    assert "Reading OSM" in first.output and "8/8" in first.output  # the progress bar
     assert counts(empty_db) == BOTH
     with psycopg.connect(empty_db, row_factory=dict_row) as conn:
         road = conn.execute(
@@ -113,11 +113,15 @@ def test_import_then_reimport_replaces_everything(empty_db: str) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("broken.osm", b"<?xml version='1.0'?><osm version='0.6'><node id='1' lat=", "无法读取"),
-        ("empty.osm", b"", "无法读取"),
-        ("garbage.osm.pbf", b"\x00\x01 not a pbf at all" * 50, "无法读取"),
-        ("notes.txt", b"hello", "不是 OSM 文件"),
-        ("nothing.osm", b"<?xml version='1.0'?><osm version='0.6'></osm>", "没有"),
+        (
+            "broken.osm",
+            b"<?xml version='1.0'?><osm version='0.6'><node id='1' lat=",
+            "Cannot read the OSM file",
+        ),
+        ("empty.osm", b"", "Cannot read the OSM file"),
+        ("garbage.osm.pbf", b"\x00\x01 not a pbf at all" * 50, "Cannot read the OSM file"),
+        ("notes.txt", b"hello", "Not an OpenStreetMap file"),
+        ("nothing.osm", b"<?xml version='1.0'?><osm version='0.6'></osm>", "No OpenStreetMap data"),
     ],
 )
 def test_a_bad_file_changes_nothing(empty_db: str, name: str, content: bytes, message: str,
@@ -136,7 +140,7 @@ def test_a_bad_file_changes_nothing(empty_db: str, name: str, content: bytes, me
 
 def test_bad_arguments_are_refused_before_reading(empty_db: str, tmp_path: Path) -> None:
     missing = gridgov(empty_db, "basemap", "import", str(tmp_path / "nope.osm"))
-    assert missing.exit_code == 1 and "文件不存在" in missing.output
+    assert missing.exit_code == 1 and "No such file" in missing.output
     for box in ("1,2,3", "116.4,39.9,116.3,40.0", "a,b,c,d", "0,0,200,10"):
         result = gridgov(empty_db, "basemap", "import", str(DEMO_OSM[0]), "--bbox", box)
         assert result.exit_code == 1, (box, result.output)

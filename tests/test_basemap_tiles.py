@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
 from api.main import create_app
-from api.services.basemap_import import import_basemap
+from api.services.basemap.osm_import import import_basemap
 from gis.basemap_style import BACKGROUND
 from tests.basemap_util import (
     CONTROL,

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from api.services.stats_query import stats_rows
+from api.services.evaluation.query import stats_rows
 from bench.scale import main as scale_main
 from bench.scale_data import build_scale, mix_table
 from tests import stats_reference as ref

@@ -8,7 +8,7 @@ import psycopg
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.services.notify_channels import verify
+from api.services.notifications.channels import verify
 from tests.notify_util import SmtpServer, WebhookReceiver, free_port
 
 SECRET = "a-webhook-secret-of-some-length"
@@ -19,7 +19,7 @@ def test_notify_test_email_and_webhook(world_db):
     smtp = SmtpServer(free_port())
     env = {"GRIDGOV_DATABASE_URL": world_db, "GRIDGOV_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}"}
     down = runner.invoke(app, ["notify", "test", "email", "--to", "ops@gov.example"], env=env)
-    assert down.exit_code == 1 and "not delivered" in down.output and "SMTP" in down.output
+    assert down.exit_code == 1 and "Not delivered" in down.output and "SMTP" in down.output
     smtp.start()
     try:
         r = runner.invoke(app, ["notify", "test", "email", "--to", "ops@gov.example"], env=env)

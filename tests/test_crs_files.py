@@ -196,7 +196,7 @@ def test_areas_in_another_crs_equal_pyproj_transform(world, crs, tol):
 
 
 def test_buildings_and_incidents_in_another_crs(world, world_db):
-    from api.services.auth import add_user, create_token
+    from api.services.identity.auth import add_user, create_token
 
     for lon in (116.010, 116.030):
         body = {"category": "SJ0102", "location": {"lon": lon, "lat": 39.02}}
@@ -227,8 +227,8 @@ def test_explicit_wgs84_is_plain_rfc7946(world):
 @pytest.mark.parametrize(
     ("crs", "status", "code", "words"),
     [
-        ("GCJ02", 400, "bad_request", "GeoJSON is not served in GCJ02"),
-        ("BD09", 400, "bad_request", "GeoJSON is not served in BD09"),
+        ("GCJ02", 400, "bad_request", "不提供 GCJ02 坐标的 GeoJSON"),
+        ("BD09", 400, "bad_request", "不提供 BD09 坐标的 GeoJSON"),
         ("EPSG:99999", 422, "unknown_crs", "Unknown coordinate reference system"),
         ("EPSG:5773", 422, "unknown_crs", "not a geographic or projected system"),
         ("EPSG:9377", 422, "unknown_crs", "not in this database's spatial_ref_sys"),

@@ -1,4 +1,4 @@
-"""Deadlines on the working calendar (api/services/deadlines.py): weekends, holidays, 调休."""
+"""Deadlines on the working calendar (api/services/workflow/deadlines.py): weekends, holidays, 调休."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from api.services.deadlines import WorkingCalendar, due_at
-from api.services.intake import calendar_from
+from api.services.intake.report import calendar_from
+from api.services.workflow.deadlines import WorkingCalendar, due_at
 from api.settings import CalendarSettings
 from tests.loop import SH
 

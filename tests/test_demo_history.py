@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
 from api.main import create_app
-from api.services.auth import create_token
 from api.services.demo import load_demo
 from api.services.demo_history import HISTORY_INCIDENTS
+from api.services.identity.auth import create_token
 from tests.conftest import settings_for
 
 FACTS = """

@@ -177,3 +177,28 @@ def test_repeat_locations_by_building_and_grid(world, cast, clock, db):
         world.get("/api/v1/repeats", params={"level": "street"}, headers=cast.admin).status_code
         == 422
     )
+
+
+def test_a_border_point_goes_to_the_cluster_reported_first(world, cast, clock):
+    # Two clusters of four (core points: ≥ 4 within 100 m) and, between them, a point within
+    # 90 m of a core point of each but with only three neighbours itself: a border point. DBSCAN
+    # gives it to the cluster that reaches it first; points enter in report order.
+    def pair(origin, west_first):
+        west = [moved(origin, e, 0) for e in (-30, -20, -10, 10)]
+        east = [moved(origin, e, 0) for e in (190, 210, 220, 230)]
+        first, second = (west, east) if west_first else (east, west)
+        ids = []
+        for group in (first, second):
+            ids.append([post(world, "SJ0102", p) for p in group])
+            clock.advance(minutes=10)
+        border = post(world, "SJ0102", moved(origin, 100, 0))
+        clock.advance(minutes=10)
+        return ids, border
+
+    (a_first, _a_second), a_border = pair(moved(CENTRE, -300, 0), west_first=True)
+    (b_first, _b_second), b_border = pair(moved(CENTRE, -300, 600), west_first=False)
+    for _ in range(3):  # the same answer on every call
+        features = hot(world, cast.admin, min_count=4)["features"]
+        clusters = [f["properties"]["incidents"] for f in features]
+        assert sorted(map(len, clusters)) == [4, 4, 5, 5]
+        assert a_first + [a_border] in clusters and b_first + [b_border] in clusters

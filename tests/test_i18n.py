@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.services.sessions import set_password
+from api.services.identity.sessions import set_password
 from tests.conftest import settings_for
 from web_map.i18n import (
     LOCALE_DIR,
@@ -176,7 +176,7 @@ def test_login_page_is_in_one_language_and_the_switch_remembers(world) -> None:
     ],
 )
 def test_sign_in_lands_on_the_roles_home_page(world, db, role, area, department, home) -> None:
-    from api.services.auth import add_user
+    from api.services.identity.auth import add_user
 
     add_user(db, "u1", role, area, department)
     set_password(db, "u1", "correct horse battery")
@@ -198,3 +198,56 @@ def test_sign_in_lands_on_the_roles_home_page(world, db, role, area, department,
         "admin": ["/report", "/map/dispatch", "/map/edit", "/map/stats", "/docs"],
     }[role]
     assert links == expected
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [
+        # a catalogued sentence inside a template's value is translated too
+        (
+            "Not saved: Areas G1 and G2 overlap by 1,234.5 m². (and 2 more)",
+            "未保存：区域 G1 与 G2 重叠 1,234.5 平方米。（另有 2 个问题）",
+        ),
+        # capacities joined by " or ", one of which holds " or " itself
+        (
+            "Action 'whistle' on incident X-1 is for a street or district dispatcher of the "
+            "incident's area or the resident who reported it (or an admin); you are not.",
+            "案件 X-1 的操作“whistle”只能由案件所在区域的街道或区县调度员或上报的居民"
+            "（或管理员）执行；您不是。",
+        ),
+        # a placeholder used twice must hold the same value twice
+        (
+            "PostGIS is not installed for PostgreSQL 15. Install it with `sudo apt-get install "
+            "postgresql-15-postgis-3` (or run `make setup`).",
+            "PostgreSQL 15 没有安装 PostGIS。请用 `sudo apt-get install postgresql-15-postgis-3` "
+            "安装（或运行 `make setup`）。",
+        ),
+        (  # … else it is no match, and the message stays as it was
+            "PostGIS is not installed for PostgreSQL 15. Install it with `sudo apt-get install "
+            "postgresql-16-postgis-3` (or run `make setup`).",
+            None,
+        ),
+    ],
+)
+def test_error_templates_nest_and_repeat(english: str, chinese: str | None) -> None:
+    from api.error_messages import localise
+
+    assert localise(english, Translator("zh_CN")) == (chinese or english)
+    assert localise(english, Translator("en")) == english
+
+
+def test_topology_problems_in_error_details_follow_the_language() -> None:
+    from api.error_messages import localise_problems
+
+    problem = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [116.0, 39.0]},
+        "properties": {"kind": "gap", "message": "12.5 m² of C1 belong to none of its children."},
+    }
+    doc = {"problems": {"type": "FeatureCollection", "features": [problem]}}
+    zh = localise_problems(doc, Translator("zh_CN"))
+    assert zh["problems"]["features"][0]["properties"]["message"] == (
+        "C1 有 12.5 平方米不属于任何下级区域。"
+    )
+    assert problem["properties"]["message"].startswith("12.5 m²")  # the input is not changed
+    assert localise_problems(doc, Translator("en")) is doc

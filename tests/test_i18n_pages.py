@@ -105,6 +105,10 @@ def ready(page: Page, path: str) -> None:
     """Wait for the page's own 'done' signal."""
     if path == "/login":
         expect(page.locator("form[action='/login']")).to_be_visible()
+    elif path == "/reports":
+        expect(page.locator("#gg-mine")).to_have_attribute("data-state", "ready", timeout=WAIT)
+    elif path.endswith("/print"):  # server-rendered, no script state
+        expect(page.locator("#gg-print")).to_be_visible()
     elif path == "/report":
         expect(page.locator("#gg-report")).to_have_attribute("data-ready", "true", timeout=WAIT)
     else:
@@ -127,19 +131,22 @@ def test_every_visible_text_comes_from_the_catalogue(
     page.goto(base + "/lang/qps?next=/login")
     data = data_strings(world_db)
     found: dict[str, list[str]] = {}
-    for path in ["/login", "/", "/report", f"/report/{public_id}"]:
+    scales: dict[str, list[str]] = {}
+    for path in ["/login", "/", "/report", f"/report/{public_id}", "/reports"]:
         page.goto(base + path)
         ready(page, path)
         found[path] = uncatalogued(page.evaluate(COLLECT), data)
+        scales[path] = page.locator(".leaflet-control-scale-line").all_inner_texts()
     page.goto(base + "/login")
     page.fill("input[name=name]", "ada")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(base + "/map/dispatch")
-    for path in ["/map/dispatch", "/map/edit", "/map/stats"]:
+    for path in ["/map/dispatch", "/map/edit", "/map/stats", f"/cases/{public_id}/print"]:
         page.goto(base + path)
         ready(page, path)
         found[path] = uncatalogued(page.evaluate(COLLECT), data)
+        scales[path] = page.locator(".leaflet-control-scale-line").all_inner_texts()
     # the case panel of the incident, with its actions and timeline
     page.goto(base + "/map/dispatch")
     ready(page, "/map/dispatch")
@@ -148,4 +155,8 @@ def test_every_visible_text_comes_from_the_catalogue(
     found["case panel"] = uncatalogued(page.evaluate(COLLECT), data)
     problems = {path: texts for path, texts in found.items() if texts}
     assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
+    # every map page has one scale bar, in metres or kilometres only (no miles or feet)
+    maps = [p for p in scales if p not in ("/login", f"/cases/{public_id}/print")]
+    assert all(len(scales[p]) == 1 for p in maps), scales
+    assert all(re.fullmatch(r"\d+ k?m", scales[p][0]) for p in maps), scales
     assert b.problems == []

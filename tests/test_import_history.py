@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.main import create_app
-from api.services.auth import add_user, create_token
 from api.services.demo import DATA_DIR
+from api.services.identity.auth import add_user, create_token
 from tests.conftest import settings_for
 
 SPLIT = "110108010002002"  # the grid of the report
@@ -86,8 +86,8 @@ def test_split_grid_stays_split_through_demo_and_reimport(empty_db: str, tmp_pat
 
         again = run(empty_db, "demo")
         assert again.exit_code == 0, again.output
-        assert f"已撤销的编码未恢复（需要时加 --revive）：{SPLIT}" in again.output
-        assert f"未覆盖（需要时加 --overwrite-edited）：{other}" in again.output
+        assert f"Retired codes not revived (add --revive if wanted): {SPLIT}" in again.output
+        assert f"(add --overwrite-edited if wanted): {other}" in again.output
         assert current(empty_db, SPLIT) == []
         assert [r["id"] for r in current(empty_db, other)] == [edited]
 
@@ -117,7 +117,7 @@ def test_split_grid_stays_split_through_demo_and_reimport(empty_db: str, tmp_pat
 
         # --overwrite-edited puts the file's shape back over the person's edit
         r = run(empty_db, "import", "areas", grids, "--level", "grid", "--overwrite-edited")
-        assert r.exit_code == 0 and f"已覆盖人工修改：{other}" in r.output, r.output
+        assert r.exit_code == 0 and f"Hand edits overwritten: {other}" in r.output, r.output
         now = current(empty_db, other)[0]
         assert now["id"] != edited and now["created_by"] == "import"
 
@@ -152,7 +152,7 @@ def test_overlap_and_outside_parent_refuse_the_file_then_accepted(
         "--problems-out", str(out),
     )  # fmt: skip
     assert r.exit_code == 1
-    assert "未导入：文件中有 2 个拓扑问题" in r.output
+    assert "Not imported: the file has 2 topology problems" in r.output
     doc = json.loads(out.read_text(encoding="utf-8"))
     got = {f["properties"]["kind"]: f["properties"] for f in doc["features"]}
     assert set(got) == {"overlap", "outside_parent"}
@@ -168,7 +168,7 @@ def test_overlap_and_outside_parent_refuse_the_file_then_accepted(
         "--accept-problems",
     )  # fmt: skip
     assert r.exit_code == 0, r.output
-    assert "2 new" in r.output and "已接受并记录 2 个拓扑问题" in r.output
+    assert "2 new" in r.output and "2 topology problems accepted and recorded" in r.output
     rows = query(
         world_db, "SELECT kind, codes, source, accepted_by FROM accepted_problems ORDER BY kind"
     )
@@ -187,7 +187,7 @@ def test_overlap_and_outside_parent_refuse_the_file_then_accepted(
     assert listed["overlap"]["accepted"]["source"] == "bad.geojson"
     assert listed["outside_parent"]["accepted"]["by"] == "import"
     r = run(world_db, "check", "coverage", "--parent", C1)
-    assert "已接受" in r.output and "其中 2 个问题已在导入时接受并记录" in r.output
+    assert "Accepted" in r.output and "2 of them were accepted and recorded at import." in r.output
     with TestClient(create_app(settings_for(world_db))) as client:
         body = client.get("/api/v1/coverage", params={"parent": C1}).json()
         accepted = [
@@ -219,7 +219,7 @@ def test_overlap_and_outside_parent_refuse_the_file_then_accepted(
 def test_a_reshaped_parent_must_still_hold_its_children(world_db: str, tmp_path: Path) -> None:
     src = _write(tmp_path / "c1.geojson", [(C1, "一社区", box(116.00, 39.00, 116.04, 39.05))])
     r = run(world_db, "import", "areas", str(src), "--level", "community", "--parent-code", S1)
-    assert r.exit_code == 0 and "未覆盖（需要时加 --overwrite-edited）：" + C1 in r.output
+    assert r.exit_code == 0 and "(add --overwrite-edited if wanted): " + C1 in r.output
     r = run(
         world_db, "import", "areas", str(src), "--level", "community", "--parent-code", S1,
         "--overwrite-edited",

@@ -220,7 +220,7 @@ def test_public_reporting_can_be_switched_off(world_db):
 
 
 def test_incident_list_is_geojson_and_pages(world, world_db):
-    from api.services.auth import add_user, create_token
+    from api.services.identity.auth import add_user, create_token
 
     ids = [report(world, lon=116.001 + i * 0.001).json()["id"] for i in range(5)]
     with psycopg.connect(world_db) as conn:

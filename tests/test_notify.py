@@ -9,10 +9,10 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from api.services.events import append_event
-from api.services.notify_admin import add_subscriber
-from api.services.notify_channels import verify
-from api.services.notify_worker import CLAIM_SQL, deliver
+from api.services.notifications.admin import add_subscriber
+from api.services.notifications.channels import verify
+from api.services.notifications.worker import CLAIM_SQL, deliver
+from api.services.workflow.events import append_event
 from tests.loop import act, advance_to, ok
 from tests.notify_util import (
     T0,

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from api.services.notify import queue_due
+from api.services.notifications.rules import queue_due
 from tests.loop import G1, G2, STREET, act, advance_to, ok
 from tests.notify_util import notify_client, notify_settings
 from tests.test_notify import report_with, rows, subscribe

@@ -30,7 +30,7 @@ def server(world_db: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def api_key(world_db: str) -> str:
-    from api.services.auth import add_user, create_token
+    from api.services.identity.auth import add_user, create_token
 
     with psycopg.connect(world_db) as conn:
         add_user(conn, "app311", "resident", None, None)

@@ -114,3 +114,28 @@ def test_the_selected_case_is_ringed_and_clear_of_the_panels(
     assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= width
     for panel in ("#gg-case", "#gg-console"):
         assert not overlap(box, page.locator(panel).bounding_box()), panel
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_a_notifications_link_opens_its_case(
+    live: str,
+    browsers: Any,  # noqa: F811
+    width: int,
+    height: int,
+) -> None:
+    """Notifications link to /map/dispatch?incident=ID (api/services/notifications/text.py)."""
+    b = browsers(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = b.page
+    sign_in_to_console(page, live, "disp")
+    wanted = page.locator("#gg-list > li").nth(1).get_attribute("data-incident")
+    assert wanted
+    page.goto(f"{live}/map/dispatch?incident={wanted}")
+    case = page.locator("#gg-case")
+    expect(case).to_have_attribute("data-state", "ready", timeout=WAIT)
+    expect(case).to_contain_text(wanted)
+    page.goto(f"{live}/map/dispatch?incident=20990101-999999")  # no such case: said, no panel
+    expect(case).to_have_attribute("data-state", "error", timeout=WAIT)  # said in the panel
+    expect(case.locator(".gg-error")).to_contain_text("20990101-999999")
+    assert all("404" in p for p in b.problems), b.problems  # only the refused GET

@@ -79,7 +79,7 @@ def test_worked_example_area_share_week_stats_and_csv(world: Any, token_for: Any
     assert (g2["patrol_km"], g2["patrol_coverage"]) == (0.0, None)
     csv = world.get("/api/v1/stats", params=params | {"format": "csv"}, headers=cast.disp).text
     header, *lines = csv.lstrip("\ufeff").splitlines()
-    assert header.endswith("巡查覆盖率 patrol coverage")
+    assert header.endswith(",巡查覆盖率")  # the header in the request's language (zh_CN)
     assert next(x for x in lines if x.startswith(G1)).endswith(str(row["covered_share"]))
 
 
@@ -144,3 +144,21 @@ def test_prune_keeps_daily_figures(world: Any, world_db: str, token_for: Any, db
     after = coverage(world, cast.admin, day)["rows"]
     assert after == before and after[0]["distance_m"] == pytest.approx(TRACK_M, rel=0.005)
     assert world.get(f"/api/v1/patrols/{pid}/track", headers=cast.admin).json()["features"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"to": "0001-01-01"}, "between the years 1900 and 2200"),
+        ({"from": "2026-11-02", "to": "9999-12-31"}, "between the years 1900 and 2200"),
+        ({"from": "2026-11-09", "to": "2026-11-02"}, "from must be earlier than to"),
+    ],
+)
+def test_coverage_period_out_of_range_is_a_400(
+    world: Any, token_for: Any, params: dict[str, str], words: str
+) -> None:
+    cast = make_cast(token_for)
+    english = cast.disp | {"Accept-Language": "en"}
+    r = world.get("/api/v1/patrols/coverage", params=params, headers=english)
+    assert r.status_code == 400, r.text
+    assert words in r.json()["error"]["message"]

@@ -259,7 +259,7 @@ def test_photos_check_finds_orphans_and_missing_files(
     from typer.testing import CliRunner
 
     from api.cli import app as cli
-    from api.services.photo_store import FileStore
+    from api.services.photos.store import FileStore
 
     r = app.post("/api/v1/incidents", **multipart(REPORT, (png(), "image/png")))
     assert r.status_code == 201

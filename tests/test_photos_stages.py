@@ -245,7 +245,7 @@ def test_webp_and_exif_on_stage_upload(app: TestClient, cast: Cast) -> None:
 
 
 def test_require_photos_comes_from_the_configuration(world_db: str, tmp_path: Path) -> None:
-    from api.services.config_import import import_config
+    from api.services.intake.config_import import import_config
 
     path = tmp_path / "config.yaml"
     path.write_text(

@@ -133,9 +133,7 @@ def test_my_reports_and_the_lookup(client, cast):
     ):
         r = client.post("/api/v1/reports/lookup", json=body)
         assert r.status_code == 404
-        assert r.json()["error"]["message"] == (
-            "No report with this tracking id and this phone number or e-mail."
-        )
+        assert r.json()["error"]["message"] == "没有与此查询编号及电话或邮箱相符的上报。"
     assert client.post("/api/v1/reports/lookup", json={"id": mine}).status_code == 422
 
 

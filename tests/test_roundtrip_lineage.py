@@ -26,8 +26,8 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.main import create_app
-from api.services.auth import add_user, create_token
 from api.services.demo import DATA_DIR, LEVEL_FILES
+from api.services.identity.auth import add_user, create_token
 from tests.areas_util import C1, G1, G2, etag, versions
 from tests.conftest import settings_for
 

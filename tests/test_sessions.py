@@ -120,7 +120,7 @@ def test_parallel_requests_of_one_session_do_not_wait_for_each_other(world_db):
     """A page's parallel calls share a session: none waits for another's touch of the row."""
     from psycopg.rows import dict_row
 
-    from api.services.sessions import login, session_for_cookie
+    from api.services.identity.sessions import login, session_for_cookie
 
     make_user(world_db)
     with psycopg.connect(world_db, row_factory=dict_row, autocommit=True) as conn:

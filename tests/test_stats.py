@@ -290,15 +290,43 @@ def test_csv_export_has_a_bom_and_the_same_figures(world, cast, week):
     )
     assert r.content.startswith(b"\xef\xbb\xbf")
     table = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert table[0][:3] == ["编码 code", "名称 name", "上报数 reported"]
-    assert "按期处置率 on-time handling rate" in table[0]
+    assert table[0][:3] == ["编码", "名称", "上报数"]
+    assert "按期处置率" in table[0]
     by_code = {line[0]: dict(zip(table[0], line, strict=True)) for line in table[1:]}
     assert list(by_code) == [G1, G2, ""]
-    assert by_code[G1]["名称 name"] == "一社区第1网格"
-    assert by_code[G1]["按期处置率 on-time handling rate"] == "0.4"
-    assert by_code[""]["名称 name"] == "合计 Total"
-    assert by_code[""]["结案率 closing rate"] == "0.8571"
-    assert by_code[G2]["退回率 return rate"] == "0.0"
+    assert by_code[G1]["名称"] == "一社区第1网格"
+    assert by_code[G1]["按期处置率"] == "0.4"
+    assert by_code[""]["名称"] == "合计"
+    assert by_code[""]["结案率"] == "0.8571"
+    assert by_code[G2]["退回率"] == "0.0"
+
+
+def test_csv_header_follows_the_language_and_codes_stay_stable(world, cast, week):
+    def header(params: dict[str, str], language: str) -> list[list[str]]:
+        r = world.get(
+            "/api/v1/stats",
+            params={**PERIOD, "group_by": "department", "format": "csv", **params},
+            headers={**cast.admin, "Accept-Language": language},
+        )
+        assert r.status_code == 200, r.text
+        return list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+
+    english = header({}, "en")
+    assert english[0][:3] == ["Code", "Name", "reported"]
+    assert "on-time handling rate" in english[0]
+    assert english[-1][1] == "Total"
+    assert english[-2][:2] == ["", "not dispatched"]  # the row without a department
+    for language in ("zh-CN", "en"):  # the documented machine-readable form, in any language
+        codes = header({"headers": "codes"}, language)
+        assert codes[0][:4] == ["code", "name", "reported", "registered"]
+        assert "on_time_handling_rate" in codes[0]
+        assert codes[-1][1] == "合计 Total"
+    r = world.get(
+        "/api/v1/stats",
+        params={**PERIOD, "format": "csv", "headers": "names"},
+        headers=cast.admin,
+    )
+    assert r.status_code == 422 and r.json()["error"]["message"]
 
 
 def test_csv_names_cannot_become_excel_formulas(world, cast, week, db):

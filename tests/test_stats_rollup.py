@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from api.services.stats_query import _log_rows, stats_rows
+from api.services.evaluation.query import _log_rows, stats_rows
 from tests.loop import G1, G2, SH, Clock, ok, report
 from tests.test_stats_random import rollups_match_facts
 
@@ -42,7 +42,7 @@ def test_a_moved_incident_moves_its_facts(world: Any, world_db: str, token_for: 
             "SELECT grid, category FROM eval_facts WHERE incident_id = %s", (row["id"],)
         ).fetchall()
         assert before and {(f["grid"], f["category"]) for f in before} == {(G1, "SJ0102")}
-        # what a boundary edit and a re-classification write (api/services/area_impact.py)
+        # what a boundary edit and a re-classification write (api/services/boundaries/impact.py)
         conn.execute(
             "UPDATE incidents SET grid_code = %s, category_code = 'BJ0101' WHERE id = %s",
             (G2, row["id"]),

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from shapely.testing import assert_geometries_equal
 
 from api.main import create_app
-from api.services.tile_cache import CachedTile, TileCache
+from api.services.interop.tile_cache import CachedTile, TileCache
 from tests.conftest import settings_for
 from tests.world import AREAS, box
 

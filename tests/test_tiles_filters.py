@@ -94,7 +94,7 @@ def test_department_filter_is_for_staff(
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("/tiles/grids/13/6748/3102.pbf?category=SJ", "takes no incident filters"),
+        ("/tiles/grids/13/6748/3102.pbf?category=SJ", "不接受案件筛选条件"),
         (TILE + "?status=lost", "未知状态 lost"),
     ],
 )

@@ -139,6 +139,7 @@ def test_open311_answers_a_timeout_in_its_own_error_form(slow_app, world_db):
 
 def test_the_cli_has_its_own_longer_timeout_and_says_what_happened(world_db):
     env = {"GRIDGOV_DATABASE_URL": world_db, "GRIDGOV_STATEMENT_TIMEOUT_MS": "1"}
+    env["GRIDGOV_CLI_LOCALE"] = "zh_CN"  # the terminal in Chinese
     # the request timeout does not apply to the CLI: it waits out a 1 s lock and succeeds
     with incidents_locked(world_db, release_after=1.0):
         ok = CliRunner().invoke(cli, ["stats", "--group-by", "department"], env=env)

@@ -120,10 +120,13 @@ def test_whistle_refusals(world, cast, clock, db):
     assert world.get("/api/v1/whistles", headers=cast.resident).status_code == 403
 
 
-def test_a_check_in_never_made_leaves_the_whistle_open_after_the_case_closed(world, cast, clock):
+def test_whistles_filtered_by_their_case_being_open(world, cast, clock):
     inc = report(world)
     advance_to(world, cast, inc, "dispatched")
     w = whistle(world, inc, cast.disp).json()
+    # the dispatch console's question: open whistles on open cases
+    assert open_ids(world, cast.disp, open="true", incident_open="true") == [w["id"]]
+    assert open_ids(world, cast.disp, incident_open="false") == []
     for who, action, body in (
         (cast.dept, "accept", {}),
         (cast.dept, "handle", {"note": "清运完毕"}),
@@ -131,7 +134,8 @@ def test_a_check_in_never_made_leaves_the_whistle_open_after_the_case_closed(wor
     ):
         ok(world, inc, who, action, **body)
     assert get(world, inc, cast.disp)["status"] == "closed"
-    assert open_ids(world, cast.disp, open="true") == [w["id"]]  # nobody reported in
-    # the dispatch console's question: open whistles on open cases
+    # nobody reported in, yet the whistle ended with its case (issue 17)
+    assert open_ids(world, cast.disp, open="true") == []
     assert open_ids(world, cast.disp, open="true", incident_open="true") == []
-    assert open_ids(world, cast.disp, open="true", incident_open="false") == [w["id"]]
+    assert open_ids(world, cast.disp, open="false", incident_open="false") == [w["id"]]
+    assert open_ids(world, cast.disp, incident_open="true") == []

@@ -7,7 +7,7 @@ import datetime as dt
 import psycopg
 import pytest
 
-from api.services.workflow import ACTIONS, TRANSITIONS, WHISTLE_STATES
+from api.services.workflow.machine import ACTIONS, TRANSITIONS, WHISTLE_STATES
 from tests.loop import (
     SH,
     act,

@@ -11,8 +11,8 @@ from psycopg.rows import dict_row
 
 from api.errors import InvalidTransition
 from api.schemas.workflow import ActionIn
-from api.services.auth import User
-from api.services.workflow_actions import apply_action
+from api.services.identity.auth import User
+from api.services.workflow.actions import apply_action
 from tests.conftest import settings_for
 from tests.loop import (
     COMMUNITY,

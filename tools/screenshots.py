@@ -15,10 +15,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import uvicorn
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from psycopg.rows import dict_row
 
 from api.db.embedded import EmbeddedCluster
@@ -41,8 +42,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def demo_server() -> Iterator[tuple[str, dict[str, str]]]:
-    """The app serving the demo on a free port, and the demo users' passwords."""
+def demo_server() -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
+    """The app serving the demo on a free port, the demo users' passwords, and the cases the
+    guide shows (`cases`: a case with an open whistle, a closed case)."""
     home = Path(tempfile.mkdtemp(prefix="gridgov-shots-"))
     home.chmod(0o755)
     cluster = EmbeddedCluster(home=home, port=_free_port(), dbname="gridgov", durable=False)
@@ -55,6 +57,8 @@ def demo_server() -> Iterator[tuple[str, dict[str, str]]]:
             report = load_demo(conn, settings)
             conn.commit()
         passwords = {name: password for name, _role, password in report.new_users}
+        with psycopg.connect(url, row_factory=dict_row) as conn:
+            cases = demo_cases(conn)
         port = _free_port()
         server = uvicorn.Server(
             uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -64,7 +68,7 @@ def demo_server() -> Iterator[tuple[str, dict[str, str]]]:
         while not server.started:
             time.sleep(0.05)
         try:
-            yield f"http://127.0.0.1:{port}", passwords
+            yield f"http://127.0.0.1:{port}", passwords, cases
         finally:
             server.should_exit = True
             thread.join(timeout=10)
@@ -73,10 +77,29 @@ def demo_server() -> Iterator[tuple[str, dict[str, str]]]:
         shutil.rmtree(home, ignore_errors=True)
 
 
+def demo_cases(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """Public ids of a case with an open whistle and of a closed (rated) case of the demo."""
+    whistled = conn.execute(
+        "SELECT i.public_id FROM whistles w JOIN incidents i ON i.id = w.incident_id "
+        "WHERE w.ended_at IS NULL ORDER BY w.called_at DESC LIMIT 1"
+    ).fetchone()
+    closed = conn.execute(
+        "SELECT public_id FROM incidents WHERE status = 'closed' ORDER BY closed_at DESC LIMIT 1"
+    ).fetchone()
+    return {
+        "whistle": whistled["public_id"] if whistled else "",
+        "closed": closed["public_id"] if closed else "",
+    }
+
+
 def ready(page: Page, path: str) -> None:
     """Wait until the page says it has loaded."""
-    if path.startswith("/report") and path == "/report":
+    if path == "/report":
         expect(page.locator("#gg-report")).to_have_attribute("data-ready", "true", timeout=WAIT)
+    elif path == "/reports":
+        expect(page.locator("#gg-mine")).to_have_attribute("data-state", "ready", timeout=WAIT)
+    elif path.endswith("/print"):
+        expect(page.locator("#gg-print")).to_be_visible(timeout=WAIT)
     elif path != "/login":
         expect(page.locator("#status")).to_have_attribute("data-state", "ready", timeout=WAIT)
     page.wait_for_timeout(800)  # tiles drawn
@@ -89,6 +112,9 @@ def shoot(page: Page, name: str, language: str, size: str) -> None:
 
 
 def sign_in(page: Page, base: str, name: str, password: str) -> None:
+    if page.locator("#gg-logout").count():
+        page.click("#gg-logout")
+        page.wait_for_load_state()
     page.goto(base + "/login")
     page.fill("input[name=name]", name)
     page.fill("input[name=password]", password)
@@ -96,40 +122,69 @@ def sign_in(page: Page, base: str, name: str, password: str) -> None:
     page.wait_for_load_state()
 
 
+def open_case(page: Page, base: str, public_id: str) -> None:
+    """The dispatch console with one case's panel open (the link a notification carries)."""
+    page.goto(f"{base}/map/dispatch?incident={public_id}")
+    ready(page, "/map/dispatch")
+    expect(page.locator("#gg-case")).to_have_attribute("data-state", "ready", timeout=WAIT)
+    page.wait_for_timeout(800)
+
+
+def shoot_language(browser: Browser, base: str, passwords: dict[str, str],
+                   cases: dict[str, str], language: str, size: str) -> None:  # fmt: skip
+    """Every page in one language at one size."""
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(f"{base}/lang/{language}?next=/login")
+    shoot(page, "login", language, size)
+    public = [("overview", "/"), ("report", "/report"), ("reports", "/reports")]
+    if cases["closed"]:
+        public.append(("report-status", f"/report/{cases['closed']}"))
+    for name, path in public:
+        page.goto(base + path)
+        ready(page, path)
+        shoot(page, name, language, size)
+    sign_in(page, base, "demo-dispatcher", passwords["demo-dispatcher"])
+    ready(page, "/map/dispatch")
+    shoot(page, "dispatch", language, size)
+    first = page.locator("#gg-list .gg-list-item").first
+    if first.count():
+        first.dispatch_event("click")
+        expect(page.locator("#gg-case")).to_have_attribute("data-state", "ready", timeout=WAIT)
+        page.wait_for_timeout(500)
+        shoot(page, "dispatch-case", language, size)
+    if cases["whistle"]:
+        open_case(page, base, cases["whistle"])
+        page.locator("#gg-case [data-whistle]").first.scroll_into_view_if_needed()
+        shoot(page, "dispatch-whistle", language, size)
+        page.goto(f"{base}/cases/{cases['whistle']}/print")
+        ready(page, "/print")
+        shoot(page, "case-print", language, size)
+    page.goto(base + "/map/stats")
+    ready(page, "/map/stats")
+    shoot(page, "stats", language, size)
+    for user, name in (("demo-officer", "officer"), ("demo-cgzf", "department")):
+        sign_in(page, base, user, passwords[user])
+        ready(page, "/map/dispatch")
+        shoot(page, f"dispatch-{name}", language, size)
+    sign_in(page, base, "demo-admin", passwords["demo-admin"])
+    page.goto(base + "/map/edit")
+    ready(page, "/map/edit")
+    shoot(page, "edit", language, size)
+    context.close()
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    with demo_server() as (base, passwords), sync_playwright() as p:
+    only = sys.argv[1:]  # e.g. `python -m tools.screenshots en` for one language
+    with demo_server() as (base, passwords, cases), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         for language in LANGUAGES:
-            for size, (width, height) in SIZES.items():
-                context = browser.new_context(viewport={"width": width, "height": height})
-                page = context.new_page()
-                page.goto(f"{base}/lang/{language}?next=/login")
-                shoot(page, "login", language, size)
-                for name, path in (("overview", "/"), ("report", "/report")):
-                    page.goto(base + path)
-                    ready(page, path)
-                    shoot(page, name, language, size)
-                sign_in(page, base, "demo-dispatcher", passwords["demo-dispatcher"])
-                ready(page, "/map/dispatch")
-                shoot(page, "dispatch", language, size)
-                first = page.locator("#gg-list .gg-list-item").first
-                if first.count():
-                    first.dispatch_event("click")
-                    expect(page.locator("#gg-case")).to_have_attribute(
-                        "data-state", "ready", timeout=WAIT
-                    )
-                    page.wait_for_timeout(500)
-                    shoot(page, "dispatch-case", language, size)
-                page.goto(base + "/map/stats")
-                ready(page, "/map/stats")
-                shoot(page, "stats", language, size)
-                page.click("#gg-logout")
-                sign_in(page, base, "demo-admin", passwords["demo-admin"])
-                page.goto(base + "/map/edit")
-                ready(page, "/map/edit")
-                shoot(page, "edit", language, size)
-                context.close()
+            if only and language not in only:
+                continue
+            for size in SIZES:
+                shoot_language(browser, base, passwords, cases, language, size)
         browser.close()
     return 0
 

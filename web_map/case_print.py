@@ -52,6 +52,10 @@ TEXT: dict[str, str] = {
     "uploaded": N_("Uploaded"),
     "hidden": N_("Hidden from the public"),
     "scale": N_("Map width"),
+    "km": N_("≈ {n} km"),
+    "m": N_("≈ {n} m"),
+    "wgs84": N_("{lon}, {lat} (WGS 84)"),
+    "public": N_("Public (not signed in)"),
 }
 
 PRINT_CSS = """
@@ -75,6 +79,13 @@ figcaption { font-size: 8pt; color: #333; }
 .hidden-photo img { opacity: 0.5; }
 .no-print { margin: 2mm 0; }
 @media print { .no-print { display: none; } body { padding: 0; } }
+/* read on a phone before printing: one column, the table scrolls sideways */
+@media screen and (max-width: 600px) {
+  .top { grid-template-columns: 1fr; }
+  svg.map { width: 100%; height: auto; aspect-ratio: 1; }
+  .timeline { overflow-x: auto; }
+  .photos { grid-template-columns: 1fr 1fr; }
+}
 """
 
 
@@ -102,7 +113,7 @@ def _area(entry: Any) -> str:
 
 
 def _row(term: str, value: str, tr: Translator) -> str:
-    return f"<dt>{escape(TEXT[term])}</dt><dd>{escape(value)}</dd>"
+    return f"<dt>{escape(tr(TEXT[term]))}</dt><dd>{escape(value)}</dd>"
 
 
 def _map_svg(place: dict[str, Any], tr: Translator) -> str:
@@ -134,12 +145,14 @@ def _map_svg(place: dict[str, Any], tr: Translator) -> str:
         f'<svg class="map" viewBox="{view}" preserveAspectRatio="xMidYMid meet" '
         f'role="img" aria-label="{escape(tr(TEXT["map"]))}">'
         f'<g transform="scale({k},1)">{"".join(shapes)}{point}</g></svg>'
-        f'<p class="meta">{escape(tr(TEXT["scale"]))}: {escape(_area_width(metres))}</p>'
+        f'<p class="meta">{escape(tr(TEXT["scale"]))}: {escape(_area_width(metres, tr))}</p>'
     )
 
 
-def _area_width(metres: float) -> str:
-    return f"≈ {metres / 1000:.1f} km" if metres >= 1000 else f"≈ {metres:.0f} m"
+def _area_width(metres: float, tr: Translator) -> str:
+    if metres >= 1000:
+        return tr(TEXT["km"], n=f"{metres / 1000:.1f}")
+    return tr(TEXT["m"], n=f"{metres:.0f}")
 
 
 def _photos(photos: list[dict[str, Any]], tz: ZoneInfo, tr: Translator) -> str:
@@ -169,14 +182,16 @@ def _photos(photos: list[dict[str, Any]], tz: ZoneInfo, tr: Translator) -> str:
 
 def _timeline(events: list[dict[str, Any]], tz: ZoneInfo, tr: Translator) -> str:
     head = "".join(
-        f"<th>{escape(TEXT[k])}</th>" for k in ("when", "action", "change", "who", "note")
+        f"<th>{escape(tr(TEXT[k]))}</th>" for k in ("when", "action", "change", "who", "note")
     )
     rows = []
     for e in events:
         move = _label(STATUSES, e["to_status"], tr)
         if e.get("from_status") and e["from_status"] != e["to_status"]:
             move = f"{_label(STATUSES, e['from_status'], tr)} → {move}"
-        who = " · ".join(str(x) for x in (e.get("department"), e.get("actor")) if x)
+        # events by someone not signed in (a resident, an Open311 app) carry the actor "public"
+        actor = tr(TEXT["public"]) if e.get("actor") == "public" else e.get("actor")
+        who = " · ".join(str(x) for x in (e.get("department"), actor) if x)
         cells = (
             _when(e["at"], tz),
             _label(ACTIONS, e["action"], tr),
@@ -185,7 +200,8 @@ def _timeline(events: list[dict[str, Any]], tz: ZoneInfo, tr: Translator) -> str
             e.get("note") or "",
         )
         rows.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f'<div class="timeline">{table}</div>'
 
 
 def case_print_page(
@@ -217,7 +233,7 @@ def case_print_page(
             _row("community", _area(a.get("community")), tr),
             _row("street", _area(a.get("street")), tr),
             _row("building", building.get("name") or building.get("address") or "—", tr),
-            _row("location", f"{lon:.6f}, {lat:.6f} (WGS 84)", tr),
+            _row("location", tr(TEXT["wgs84"], lon=f"{lon:.6f}", lat=f"{lat:.6f}"), tr),
             _row("reporter", " ".join(str(v) for v in reporter.values()) or "—", tr),
         ]
     )

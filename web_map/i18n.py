@@ -155,10 +155,13 @@ def _accept_languages(header: str) -> list[str]:
 def template_pattern(template: str) -> re.Pattern[str]:
     """A regex matching the English messages a `{placeholder}` template produces."""
     parts: list[str] = []
+    seen: set[str] = set()
     last = 0
     for match in _PLACEHOLDER.finditer(template):
+        name = match.group(1)
         parts.append(re.escape(template[last : match.start()]))
-        parts.append(f"(?P<{match.group(1)}>.+?)")
+        parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")  # a repeat: same
+        seen.add(name)
         last = match.end()
     parts.append(re.escape(template[last:]))
     return re.compile("".join(parts) + r"\Z", re.DOTALL)
@@ -172,8 +175,12 @@ class MessageTemplates:
         chosen = sorted((t for t in templates if _PLACEHOLDER.search(t)), key=len, reverse=True)
         self.templates = [(t, template_pattern(t)) for t in chosen]
 
-    def translate(self, message: str, tr: Translator) -> str:
-        """The message in `tr`'s language: exact entries first, then templates with values."""
+    def translate(self, message: str, tr: Translator, depth: int = 0) -> str:
+        """The message in `tr`'s language: exact entries first, then templates with values.
+
+        A value that is itself a sentence ("Not saved: {problem}" holding a topology problem)
+        is translated the same way, one level deep.
+        """
         if tr.locale == "en":
             return message
         exact = tr.gettext(message)
@@ -185,8 +192,30 @@ class MessageTemplates:
                 translated = tr.gettext(template)
                 if translated == template:
                     return message
+                values = match.groupdict()
+                if depth == 0:
+                    values = {k: self._value(v, tr) for k, v in values.items()}
                 try:
-                    return translated.format(**match.groupdict())
+                    return translated.format(**values)
                 except (KeyError, IndexError, ValueError):
                     return message
         return message
+
+    def _value(self, value: str, tr: Translator) -> str:
+        """A placeholder's value: a catalogued sentence translated, "A or B" part by part."""
+        if " " not in value:
+            return value  # a code, a number, a name
+        return self._alternatives(value, tr) or value
+
+    def _alternatives(self, value: str, tr: Translator) -> str | None:
+        whole = self.translate(value, tr, 1)
+        if whole != value:
+            return whole
+        at = value.find(" or ")
+        while at != -1:  # "a street or district dispatcher" holds " or " itself: try each split
+            left = self._alternatives(value[:at], tr)
+            right = self._alternatives(value[at + 4 :], tr) if left else None
+            if left and right:
+                return left + tr.gettext(" or ") + right
+            at = value.find(" or ", at + 1)
+        return None

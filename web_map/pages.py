@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import folium
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
 
 from api.settings import MapSettings
 from web_map.i18n import CHINESE, N_, Translator
@@ -53,7 +54,7 @@ BUILDINGS_MIN_ZOOM = 15  # below this a tile would hold thousands of unreadable 
 DEFAULT_CENTRE = (39.99, 116.33)  # Beijing, Haidian district
 DEFAULT_ZOOM = 11
 BASEMAP_FALLBACK_ATTRIBUTION = N_("Base map")
-# GridGov's own base map (api/routers/basemap.py), drawn from OpenStreetMap data.
+# GridGov's own base map (api/routers/interop/basemap.py), drawn from OpenStreetMap data.
 OWN_BASEMAP_URL = "/basemap/{z}/{x}/{y}.png"
 OWN_BASEMAP_ATTRIBUTION = "© OpenStreetMap contributors"
 OWN_BASEMAP_MAX_ZOOM = 20  # GRIDGOV_BASEMAP_MAX_ZOOM's default; Leaflet enlarges zoom 20 beyond
@@ -101,6 +102,16 @@ class RawHtml(Element):
         self.markup = markup
 
 
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (folium's `control_scale` adds miles)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+
+
 def json_for_script(data: Any) -> str:
     """JSON that is safe inside a <script> element (no '</script>' or '<!--' can appear)."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -133,7 +144,7 @@ def base_map(
         location=location,
         zoom_start=zoom,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # folium's would add miles and feet: MetricScale below
         prefer_canvas=False,  # SVG paths: one DOM node per area, styleable and testable
     )
     # Per instance: folium's class-level lists are shared, and its add_*_link mutates in place.
@@ -156,6 +167,7 @@ def base_map(
         max_native_zoom=OWN_BASEMAP_MAX_ZOOM if own else 18,
     )
     tiles.add_to(fmap)
+    MetricScale().add_to(fmap)
     words = {k: tr(v) for k, v in BASEMAP_TEXT.items()}
     switch = {"map": fmap.get_name(), "layer": tiles.get_name(), "own": own, **words}
     figure_of(fmap).html.add_child(

@@ -45,7 +45,7 @@ STAGE_NAMES: dict[str, str] = {
     "verify": N_("Verification"),
 }
 
-# Which stage each workflow form's photos are uploaded as (api/services/photo_rules.py).
+# Which stage each workflow form's photos are uploaded as (api/services/photos/rules.py).
 ACTION_STAGES: dict[str, list[str]] = {
     "handle": ["before", "after"],
     "verify": ["verify"],

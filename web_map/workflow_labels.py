@@ -22,7 +22,8 @@ STATUSES: dict[str, tuple[str, str]] = {
 }
 OPEN_STATUSES = ("reported", "registered", "dispatched", "in_progress", "handled", "suspended")
 
-# Workflow actions (api/services/workflow.py WHO), the two whistle endpoints, and the intake event.
+# Workflow actions (api/services/workflow/machine.py WHO), the two whistle endpoints, and the
+# intake event.
 ACTIONS: dict[str, str] = {
     "report": N_("Filed report"),
     "register": N_("Register"),
@@ -50,7 +51,8 @@ ACTIONS: dict[str, str] = {
     "hide_photo": N_("Photo hidden"),
 }
 
-# A summoned department's state in a whistle (api/services/whistles.py WHISTLE_JSON), and why a
+# A summoned department's state in a whistle (api/services/workflow/whistles.py WHISTLE_JSON), and
+# why a
 # whistle ended.
 CHECK_IN_STATES: dict[str, str] = {
     "pending": N_("Awaiting check-in"),

@@ -4,7 +4,7 @@ Run `python -m api.data.generate_common_passwords` to rebuild the list. It is ge
 copied from a leak corpus: keyboard walks, digit runs, common words and Chinese pinyin (names,
 "I love you", "my password") with the suffixes people add (123…, 520, 1314, 888, years, !).
 Only entries of at least MIN_LENGTH characters are written: shorter ones fail the length rule
-anyway. api/services/password_policy.py reads the file.
+anyway. api/services/identity/password_policy.py reads the file.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
     workers × (pool_max + LISTENERS) + db_reserve_connections
         ≤ max_connections − superuser_reserved_connections
 
-Streams hold no connection of their own (api/services/stream_hub.py), so the budget does not
+Streams hold no connection of their own (api/services/workflow/stream_hub.py), so the budget does
+not
 grow with the number of open streams.
 """
 

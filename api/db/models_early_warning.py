@@ -18,3 +18,9 @@ Index(
 Index("ix_incidents_closed_at", incidents.c.closed_at)
 # migration 0027_scale_reads: the incident list's `since` filter at a million incidents
 Index("ix_incidents_updated_at", incidents.c.updated_at)
+# migration 0028_scale_reads2: repeat locations by building (closed incidents with a building)
+Index(
+    "ix_incidents_closed_building",
+    incidents.c.closed_at,
+    postgresql_where=text("status = 'closed' AND building_id IS NOT NULL"),
+)

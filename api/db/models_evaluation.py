@@ -1,8 +1,9 @@
 """Evaluation facts kept current per event by triggers (migrations 0020 and 0027).
 
-What each incident's log means for docs/metrics.md, read by `api.services.stats_query` instead of
+What each incident's log means for docs/metrics.md, read by `api.services.evaluation.query`
+instead of
 the log for incidents whose last event lies before the end of observation; 0027 adds the facts
-with their times and groups and the day and month rollups read by `api.services.stats_rollup`.
+with their times and groups and the day and month rollups read by `api.services.evaluation.rollup`.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ eval_incidents = Table(
     Column("reworks", Integer, nullable=False),
     Column("close_due", TS, comment="deadline in force before closing"),
     Column("close_lead", Text, comment="lead of the last dispatch"),
-    # the incidents reported before T with an event at or after it (api.services.stats_rollup)
+    # the incidents reported before T with an event at or after it (api.services.evaluation.rollup)
     Index(
         "ix_eval_incidents_span",
         text("tstzrange(reported_at, last_at, '[]'::text)"),
@@ -76,7 +77,7 @@ eval_handles = Table(
 
 # 0027: the incident's groups copied onto each fact (a change of them moves its facts)
 KEYS = ("category", "district", "street", "community", "grid", "responsible")
-# the facts summed per day and month (api.services.stats_rollup.ROLLED is the same list)
+# the facts summed per day and month (api.services.evaluation.rollup.ROLLED is the same list)
 ROLLED = (
     "reported",
     "registered",

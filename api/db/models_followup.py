@@ -32,7 +32,7 @@ incident_ratings = Table(
     CheckConstraint("channel IN ('reporter', 'phone')", name="channel"),
     CheckConstraint("(channel = 'phone') = (recorded_by IS NOT NULL)", name="recorded_by"),
     CheckConstraint("char_length(comment) <= 2000", name="comment_length"),
-    # The evaluation counts a period's ratings (api/services/stats_followup.py).
+    # The evaluation counts a period's ratings (api/services/evaluation/followup.py).
     Index("ix_incident_ratings_rated_at", "rated_at"),
 )
 

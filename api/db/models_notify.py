@@ -1,7 +1,8 @@
 """Notifications: subscribers (who is told, on which channel) and the outbox of deliveries.
 
-An outbox row is written in the transaction of the event that causes it (api.services.notify)
-and delivered by the worker (api.services.notify_worker); `delivery_id` is derived from the
+An outbox row is written in the transaction of the event that causes it
+(api.services.notifications.rules)
+and delivered by the worker (api.services.notifications.worker); `delivery_id` is derived from the
 event and the recipient, so a row can be written at most once and receivers can drop repeats.
 """
 

@@ -9,7 +9,7 @@ from api.db.models import incident_events, incidents
 incidents.append_column(Column("urge_count", Integer, nullable=False, server_default="0"))
 incidents.append_constraint(CheckConstraint("urge_count >= 0", name="urge_count"))
 
-# The evaluation counts a period's urges (api/services/stats_urge.py).
+# The evaluation counts a period's urges (api/services/evaluation/urge.py).
 Index(
     "ix_incident_events_urge_at",
     incident_events.c.at,

@@ -21,13 +21,13 @@ from api.open311.forms import RequestForm, RequestQuery, form_location
 from api.open311.schemas import Answer, check_answers
 from api.open311.services import get_service, limit_text
 from api.schemas.incidents import IncidentIn, LonLat, Reporter
-from api.services.auth import User
-from api.services.intake import report_incident
-from api.services.outcome import PUBLIC_STEPS, REJECT_TEXT
-from api.services.photo_image import process_photo
-from api.services.photo_store import PhotoWrites
-from api.services.photos import PHOTO_URL, save_photos
-from api.services.policy import incident_view
+from api.services.identity.auth import User
+from api.services.identity.policy import incident_view
+from api.services.intake.outcome import PUBLIC_STEPS, REJECT_TEXT
+from api.services.intake.report import report_incident
+from api.services.photos.image import process_photo
+from api.services.photos.incident_photos import PHOTO_URL, save_photos
+from api.services.photos.store import PhotoWrites
 from api.settings import Settings
 from gis.features import Filters
 

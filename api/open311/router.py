@@ -18,8 +18,8 @@ from api.open311.forms import RequestForm, form_from_pairs, parse_form, parse_qu
 from api.open311.render import FORMATS, Open311Route, render
 from api.open311.requests import get_request, list_requests, submit_request
 from api.open311.services import list_services, service_definition
-from api.services.auth import user_for_token
-from api.services.catalogue import service_codes_at
+from api.services.identity.auth import user_for_token
+from api.services.intake.catalogue import service_codes_at
 
 PREFIX = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"

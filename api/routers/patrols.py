@@ -71,13 +71,14 @@ def patrol_coverage(
 ) -> Response:
     """Coverage per grid (admins; dispatchers: their area) and day/week (docs/metrics.md)."""
     last = to or clock().astimezone(ZoneInfo(settings.calendar.timezone)).date()
-    first = start or last - dt.timedelta(days=6)
-    doc = coverage_document(conn, settings, user, first, last, interval)
+    doc = coverage_document(conn, settings, user, start, last, interval)
     if format == "csv":
         return Response(
             coverage_csv(doc).encode("utf-8"),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="gridgov-patrols-{first}.csv"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="gridgov-patrols-{doc["from"]}.csv"'
+            },
         )
     return JSON(doc)
 

@@ -13,8 +13,8 @@ from api.errors import DomainError
 from api.locale import TranslatorDep
 from api.origin import require_same_origin
 from api.responses import JSON
-from api.routers.pages_shell import safe_next
-from api.services.sessions import login, logout, session_for_cookie
+from api.routers.pages.shell import safe_next
+from api.services.identity.sessions import login, logout, session_for_cookie
 from web_map.login import login_page
 from web_map.shell import home_of
 

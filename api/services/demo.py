@@ -20,13 +20,13 @@ from psycopg import Connection
 from shapely.geometry import Point, shape
 
 from api.schemas.incidents import IncidentIn, LonLat, Reporter
-from api.services.auth import add_user
-from api.services.basemap_import import ImportResult, import_basemap
-from api.services.config_import import import_config
+from api.services.basemap.osm_import import ImportResult, import_basemap
+from api.services.boundaries.imports import ImportReport, import_areas, import_buildings
 from api.services.demo_history import HISTORY_INCIDENTS, HistoryReport, load_history
-from api.services.imports import ImportReport, import_areas, import_buildings
-from api.services.intake import report_incident
-from api.services.sessions import set_password
+from api.services.identity.auth import add_user
+from api.services.identity.sessions import set_password
+from api.services.intake.config_import import import_config
+from api.services.intake.report import report_incident
 from api.settings import Settings
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"

@@ -27,10 +27,10 @@ from psycopg import Connection
 
 from api.schemas.incidents import IncidentIn, LonLat, Reporter
 from api.schemas.workflow import ActionIn
-from api.services.auth import User
-from api.services.intake import report_incident
-from api.services.whistles import blow_whistle, check_in
-from api.services.workflow_actions import apply_action
+from api.services.identity.auth import User
+from api.services.intake.report import report_incident
+from api.services.workflow.actions import apply_action
+from api.services.workflow.whistles import blow_whistle, check_in
 from api.settings import Settings
 
 HISTORY_DAYS = 90
@@ -137,7 +137,7 @@ def _life(run: _Run, rng: random.Random, incident: str, t0: dt.datetime, stall: 
     run.act(incident, "accept", accepted)
     if stall or done >= now - dt.timedelta(hours=1):
         return  # in progress (overdue when late)
-    run.act(incident, "handle", done, note="已处置完毕 Done")
+    run.act(incident, "handle", done, note="已处置完毕")
     checked = done + dt.timedelta(hours=rng.uniform(1, 20))
     if checked >= now:
         return  # handled: waits for the grid officer
@@ -176,7 +176,7 @@ def _todays_work(run: _Run, points: list[tuple[float, float]], reports: list[Any
             run.act(inc, "register", at + dt.timedelta(minutes=10))
             run.act(inc, "dispatch", at + dt.timedelta(minutes=30))
             run.act(inc, "accept", at + dt.timedelta(hours=1))
-            run.act(inc, "handle", at + dt.timedelta(hours=3), note="已处置完毕 Done")
+            run.act(inc, "handle", at + dt.timedelta(hours=3), note="已处置完毕")
     # the dispatcher's street: cases for its enforcement team (demo-cgzf), one of them whistled
     street = [p for p in points if _in_area(conn, p, dispatcher.area_code)]
     for k, where in enumerate(street[:DEPARTMENT_WORK]):

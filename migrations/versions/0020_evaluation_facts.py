@@ -23,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 TS = sa.DateTime(timezone=True)
 
-# The same numbering as api/services/stats_query.py, over the whole log of the given incidents:
+# The same numbering as api/services/evaluation/query.py, over the whole log of the given incidents:
 # mk = deadline marks so far, ep = episode bounds so far, hn = handling reports so far.
 REFRESH = """
 CREATE FUNCTION gridgov_eval_refresh(ids bigint[]) RETURNS void LANGUAGE plpgsql AS $$

@@ -21,7 +21,7 @@ def upgrade() -> None:
         "incidents", sa.Column("urge_count", sa.Integer(), server_default="0", nullable=False)
     )
     op.create_check_constraint(op.f("ck_incidents_urge_count"), "incidents", "urge_count >= 0")
-    # The evaluation counts the urges of a period (api/services/stats_urge.py).
+    # The evaluation counts the urges of a period (api/services/evaluation/urge.py).
     op.create_index(
         "ix_incident_events_urge_at",
         "incident_events",

@@ -8,7 +8,7 @@ category or areas, and each whistle check-in) and adds the difference to two rol
 day and per month: by department × category × district/street (eval_roll_dept) and by
 area (eval_roll_area). The evaluation sums whole months and days from the rollups and reads only
 the partial days at the edges, the repeats of handling, the times and the open cases exactly
-(api/services/stats_rollup.py, docs/performance.md "2026-12-05").
+(api/services/evaluation/rollup.py, docs/performance.md "2026-12-05").
 
 Revision ID: 0027_evaluation_rollup
 Revises: 0020_evaluation_facts, 0025_urge

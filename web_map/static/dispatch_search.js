@@ -3,6 +3,9 @@
  * case number, status or category contains the words; Enter on a case number opens that case,
  * loaded or not (GET /api/v1/incidents/{id} through the case panel). Loaded after dispatch.js and
  * dispatch_case.js; text is only compared, never inserted as markup.
+ *
+ * A link to /map/dispatch?incident=ID (what a notification carries) opens that case once the
+ * console is ready.
  */
 (function () {
   "use strict";
@@ -43,6 +46,24 @@
     new MutationObserver(() => {
       if (words().length) narrow();
     }).observe(list, { childList: true });
+    openLinked();
+  }
+
+  /** ?incident=ID: open that case when the console says it is ready (signed in, loaded). */
+  function openLinked() {
+    const wanted = new URLSearchParams(window.location.search).get("incident");
+    const status = document.getElementById("status");
+    if (!wanted || !CASE_NUMBER.test(wanted) || !status) return;
+    const whenReady = () => {
+      if (status.dataset.state !== "ready") return false;
+      G.dispatch.openIncident(wanted);
+      return true;
+    };
+    if (whenReady()) return;
+    const watch = new MutationObserver(() => {
+      if (whenReady()) watch.disconnect();
+    });
+    watch.observe(status, { attributes: true, attributeFilter: ["data-state"] });
   }
 
   document.addEventListener("DOMContentLoaded", install);

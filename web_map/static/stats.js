@@ -228,6 +228,24 @@
     );
   }
 
+  /** A negative-list reason in the page's language (the API's `message` is for scripts). */
+  function reasonText(r) {
+    const metric = S.metrics.get(r.metric);
+    if (metric && metric.kind === "rate") {
+      const sign = metric.good === "down" ? " > " : " < ";
+      return metric.label + " " + fmt(metric, r.value) + sign + fmt(metric, r.threshold);
+    }
+    if (r.metric === "checkin_missed") {
+      return t("Check-ins missed: {n} (more than {max})", { n: r.value, max: r.threshold });
+    }
+    if (r.metric === "patrol_gap_days") {
+      return r.value === null
+        ? t("Never patrolled (limit: {max} days)", { max: r.threshold })
+        : t("Not patrolled for {n} days (more than {max})", { n: r.value, max: r.threshold });
+    }
+    return r.message;
+  }
+
   function renderFlags(doc) {
     const list = document.getElementById("gg-flag-list");
     if (!doc.flags.length) {
@@ -239,7 +257,7 @@
         el(
           "li", { dataset: { kind: flag.kind, code: flag.code } },
           el("strong", {}, flag.name + " (" + flag.code + ")"), ": ",
-          flag.reasons.map((r) => r.message).join("; ")
+          flag.reasons.map(reasonText).join("; ")
         )
       )
     );
@@ -377,9 +395,11 @@
       S.hotspots = null;
     }
     if (!on) return;
+    // 30 days, the page's default period: an overlay asked for on this page, where a month is
+    // the unit of evaluation (the console's always-on overlay uses the API's default week).
     S.hotspots = await G.addHotspotLayer(S.map, {
       api: S.api,
-      days: 7,
+      days: 30,
       timeZone: S.config.timezone,
     });
     if (S.hotspots.error) G.setStatus("error", S.hotspots.error);

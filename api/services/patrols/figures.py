@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from psycopg import Connection
 
+from api.dates import MAX_YEAR, MIN_YEAR, check_year
 from api.errors import BadRequest, Forbidden
-from api.services.auth import User
+from api.services.identity.auth import User
 from api.services.patrols.coverage import coverage, period_rows, unpatrolled_grids
 from api.settings import Settings
 from gis.patrols import GRIDS_SQL
@@ -50,12 +51,21 @@ def coverage_document(
     conn: Connection[Any],
     settings: Settings,
     user: User,
-    first: dt.date,
+    first: dt.date | None,
     last: dt.date,
     interval: str,
 ) -> dict[str, Any]:
-    """Per grid of the caller's scope and day/week: distance, time, patrols, covered share."""
+    """Per grid of the caller's scope and day/week: distance, time, patrols, covered share.
+
+    `first` defaults to six days before `last` (a week).
+    """
     root = coverage_scope(user)
+    try:
+        check_year(last)
+        first = first or last - dt.timedelta(days=6)
+        check_year(first)
+    except (ValueError, OverflowError) as exc:
+        raise BadRequest(f"Dates must lie between the years {MIN_YEAR} and {MAX_YEAR}.") from exc
     if last < first:
         raise BadRequest("from must be earlier than to.")
     if (last - first).days >= MAX_COVERAGE_DAYS:

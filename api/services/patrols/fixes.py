@@ -17,7 +17,7 @@ from psycopg import Connection
 
 from api.errors import Conflict, ValidationFailed
 from api.schemas.patrols import FixBatchIn, utc
-from api.services.auth import User
+from api.services.identity.auth import User
 from api.services.patrols.store import load_patrol, require_leader
 from api.settings import PatrolSettings, Settings
 from gis.patrols import INSERT_FIXES_SQL, RECHECK_SQL, SET_JUMP_SQL, haversine_m

@@ -9,8 +9,8 @@ from psycopg import Connection, sql
 
 from api.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from api.schemas.patrols import PatrolIn, utc
-from api.services.access import area_in_scope
-from api.services.auth import User
+from api.services.identity.access import area_in_scope
+from api.services.identity.auth import User
 from api.settings import Settings
 from gis.patrols import PATROL_TOTALS_SQL
 

@@ -7,7 +7,7 @@ from typing import Any
 from psycopg import Connection
 
 from api.errors import Forbidden
-from api.services.auth import User
+from api.services.identity.auth import User
 from api.services.patrols.store import load_patrol, sees_positions
 
 

@@ -1,0 +1,1 @@
+"""Boundary editing over HTTP: preview, save, split, merge, history."""

@@ -1,0 +1,82 @@
+"""源头治理 over HTTP: hotspots and repeat locations, as GeoJSON FeatureCollections."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import ClockDep, ConnDep, CurrentUser, ReadConnDep, ReadCurrentUser, SettingsDep
+from api.responses import JSON, GeoJSON
+from api.services.evaluation.early_warning import HOTSPOT_DAYS, hotspots, repeats
+from api.services.intake.duplicates import duplicates_of_incident
+
+router = APIRouter(prefix="/api/v1", tags=["early warning"])
+
+CategoryQ = Annotated[
+    str | None,
+    Query(
+        max_length=32,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="category code or prefix, e.g. SJ01 (a major class) or SJ0102",
+    ),
+]
+
+
+@router.get("/hotspots", response_class=GeoJSON)
+def list_hotspots(
+    user: ReadCurrentUser,
+    conn: ReadConnDep,
+    clock: ClockDep,
+    days: Annotated[
+        int,
+        Query(ge=1, le=365, description="reported in the last N days (default a week)"),
+    ] = HOTSPOT_DAYS,
+    radius_m: Annotated[float, Query(gt=0, le=5000, description="DBSCAN distance, metres")] = 100,
+    min_count: Annotated[int, Query(ge=2, le=1000, description="incidents per cluster")] = 5,
+    category: CategoryQ = None,
+) -> GeoJSON:
+    """Space-time clusters: count, categories, first/last report, convex hull, grids touched."""
+    return GeoJSON(
+        hotspots(
+            conn,
+            user,
+            now=clock(),
+            days=days,
+            radius_m=radius_m,
+            min_count=min_count,
+            category=category,
+        )
+    )
+
+
+@router.get("/repeats", response_class=GeoJSON)
+def list_repeats(
+    user: ReadCurrentUser,
+    conn: ReadConnDep,
+    clock: ClockDep,
+    days: Annotated[int, Query(ge=1, le=3660, description="closed in the last N days")] = 90,
+    min_count: Annotated[int, Query(ge=2, le=10_000, description="closed incidents")] = 3,
+    level: Annotated[Literal["building", "grid"], Query(description="place")] = "building",
+    category: CategoryQ = None,
+) -> GeoJSON:
+    """Buildings or grids with ≥ min_count closed incidents of one major class: 源头治理."""
+    return GeoJSON(
+        repeats(
+            conn,
+            user,
+            now=clock(),
+            days=days,
+            min_count=min_count,
+            level=level,
+            category=category,
+        )
+    )
+
+
+@router.get("/incidents/{incident_id}/possible-duplicates", response_class=JSON)
+def incident_possible_duplicates(
+    incident_id: str, conn: ConnDep, settings: SettingsDep, user: CurrentUser
+) -> JSON:
+    """Open incidents this report may repeat (as offered at report time; current statuses)."""
+    return JSON(duplicates_of_incident(conn, settings.early_warning, user, incident_id))

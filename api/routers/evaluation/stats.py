@@ -1,0 +1,118 @@
+"""综合评价 over HTTP: statistics (JSON or CSV), the negative list and per-group trends."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from api.deps import (
+    ClockDep,
+    ReadConnDep,
+    ReadCurrentUser,
+    SettingsDep,
+    allow_long_statements,
+)
+from api.locale import TranslatorDep
+from api.responses import JSON
+from api.services.evaluation.flags import negative_list, trend
+from api.services.evaluation.stats import compute_stats, parse_period, stats_csv
+from api.services.patrols.figures import add_patrol_figures, add_unpatrolled_flags
+
+router = APIRouter(prefix="/api/v1/stats", tags=["evaluation"])
+
+FromQ = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        max_length=40,
+        description="start: a date (local day) or ISO 8601 date-time; default: 30 days before to",
+    ),
+]
+ToQ = Annotated[
+    str | None,
+    Query(max_length=40, description="end: a date (that day included) or date-time; default now"),
+]
+GroupQ = Annotated[Literal["department", "area", "category"], Query(description="rows by")]
+LevelQ = Annotated[
+    str | None,
+    Query(
+        max_length=20,
+        description="area level (district|street|community|grid, default grid) or, for "
+        "categories, major|category",
+    ),
+]
+
+
+@router.get("", response_model=None)
+def stats(
+    request: Request,
+    user: ReadCurrentUser,
+    conn: ReadConnDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    tr: TranslatorDep,
+    start: FromQ = None,
+    to: ToQ = None,
+    group_by: GroupQ = "area",
+    level: LevelQ = None,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: UTF-8 with BOM")] = "json",
+    headers: Annotated[
+        Literal["labels", "codes"],
+        Query(description="CSV header: labels in the caller's language, or stable metric keys"),
+    ] = "labels",
+) -> Response:
+    """Counts and rates per group over a period (formulas: docs/metrics.md)."""
+    period = parse_period(start, to, settings.calendar.timezone, clock())
+    if format == "csv":  # a download (a year, every grid): the export timeout
+        allow_long_statements(request, conn)
+    doc = compute_stats(conn, user, period, group_by, level)
+    add_patrol_figures(conn, settings, doc, period.start, period.as_of)  # 大联勤 coverage
+    if format == "csv":
+        day = period.start.astimezone(period.tz).date().isoformat()
+        name = f"gridgov-stats-{group_by}-{day}.csv"
+        return Response(
+            stats_csv(doc, tr, codes=headers == "codes").encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return JSON(doc)
+
+
+@router.get("/flags", response_class=JSON)
+def flags(
+    user: ReadCurrentUser,
+    conn: ReadConnDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    start: FromQ = None,
+    to: ToQ = None,
+    level: LevelQ = None,
+) -> JSON:
+    """负面清单: departments and areas breaching the GRIDGOV_FLAG_* thresholds, with reasons."""
+    period = parse_period(start, to, settings.calendar.timezone, clock())
+    doc = negative_list(conn, user, settings.evaluation, period, level)
+    add_unpatrolled_flags(conn, settings, doc, user, period.as_of)  # grids nobody walked lately
+    return JSON(doc)
+
+
+@router.get("/trend", response_class=JSON)
+def stats_trend(
+    user: ReadCurrentUser,
+    conn: ReadConnDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    code: Annotated[str, Query(max_length=64, description="the group's code")],
+    start: FromQ = None,
+    to: ToQ = None,
+    group_by: GroupQ = "area",
+    level: LevelQ = None,
+    interval: Annotated[
+        Literal["day", "week", "month"] | None,
+        Query(description="bucket size; default by the period's length"),
+    ] = None,
+) -> JSON:
+    """One group's figures per day, week or month of the period (for trend charts)."""
+    period = parse_period(start, to, settings.calendar.timezone, clock())
+    return JSON(trend(conn, user, period, group_by, level, code, interval))

@@ -1,0 +1,1 @@
+"""Reporting: reports, locate, the catalogue, reference data and photos."""

@@ -1,0 +1,63 @@
+"""The reporter's side over HTTP: the public outcome, my reports, the lookup and 回访 rating."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import (
+    ClockDep,
+    ConnDep,
+    CurrentUser,
+    CursorDep,
+    OptionalUser,
+    PageSizeDep,
+    SettingsDep,
+)
+from api.responses import JSON
+from api.schemas.reports import LookupIn, RatingIn
+from api.services.intake.outcome import lookup_report, my_reports, public_outcome
+from api.services.workflow.followup import rate_incident
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+
+@router.get("/mine")
+def mine(conn: ConnDep, user: CurrentUser, limit: PageSizeDep, cursor: CursorDep) -> JSON:
+    """The signed-in user's own reports, newest first."""
+    return JSON(my_reports(conn, user, limit, cursor))
+
+
+@router.post("/lookup")
+def lookup(body: LookupIn, conn: ConnDep, user: OptionalUser) -> JSON:
+    """A report by tracking id + the reporter's phone or e-mail (404 when they do not match)."""
+    return JSON(lookup_report(conn, body.id, body.contact, user))
+
+
+@router.get("/{incident_id}")
+def outcome(incident_id: str, conn: ConnDep) -> JSON:
+    """The public outcome: status, handling note, rejection reason, deadline, public steps."""
+    return JSON(public_outcome(conn, incident_id))
+
+
+@router.post("/{incident_id}/rating")
+def rating(
+    incident_id: str,
+    body: RatingIn,
+    conn: ConnDep,
+    settings: SettingsDep,
+    user: OptionalUser,
+    clock: ClockDep,
+) -> JSON:
+    """回访: rate a closed report once (the reporter), or record a phone follow-up (dispatcher)."""
+    return JSON(
+        rate_incident(
+            conn,
+            settings,
+            user,
+            incident_id,
+            rating=body.rating,
+            comment=body.comment,
+            contact=body.contact,
+            now=clock(),
+        )
+    )

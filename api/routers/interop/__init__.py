@@ -1,0 +1,1 @@
+"""OGC API Features, vector tiles and the base map."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages: the shell, reporting, dispatch, editing, statistics."""

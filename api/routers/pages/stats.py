@@ -1,0 +1,44 @@
+"""The evaluation map page (/map/stats); signed-in users only, like the dispatch console."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api.deps import ClockDep, OptionalUser, SettingsDep
+from api.locale import TranslatorDep
+from api.routers.pages.shell import page_shell
+from api.services.evaluation.stats import DEFAULT_DAYS, METRICS
+from web_map.stats import PAGE_PATH, stats_page
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+
+@router.get(PAGE_PATH, response_class=HTMLResponse, response_model=None)
+def stats_map(
+    request: Request, settings: SettingsDep, user: OptionalUser, clock: ClockDep, tr: TranslatorDep
+) -> HTMLResponse | RedirectResponse:
+    """Choropleth + table + trend; anonymous visitors sign in first and come back here."""
+    if user is None:
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
+    today = clock().astimezone(ZoneInfo(settings.calendar.timezone)).date()
+    period = {
+        "from": (today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
+        "to": today.isoformat(),
+    }
+    metrics = [{"key": m.key, "label": tr(m.en), "kind": m.kind, "good": m.good} for m in METRICS]
+    html = stats_page(
+        settings.map,
+        tr,
+        shell=page_shell(tr, user, PAGE_PATH),
+        metrics=metrics,
+        period=period,
+        level_labels=settings.evaluation.level_labels,
+        timezone=settings.calendar.timezone,
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,80 @@
+"""Pages of the closed loop: the dispatch console (signed in) and the residents' report pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api.deps import OptionalUser, SettingsDep
+from api.locale import TranslatorDep
+from api.routers.pages.shell import page_shell
+from api.services.identity.policy import PAGE_REDIRECTS
+from web_map.dispatch import PAGE_PATH, dispatch_page
+from web_map.photo_labels import photo_labels
+from web_map.report import report_mine_page, report_page, report_status_page
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+# Pages are built per request from the settings, and a console must never be served from a cache
+# to someone who has since signed out.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@router.get(PAGE_PATH, response_class=HTMLResponse, response_model=None)
+def dispatch_console(
+    settings: SettingsDep, user: OptionalUser, tr: TranslatorDep
+) -> HTMLResponse | RedirectResponse:
+    """The dispatch console; anonymous visitors sign in first, residents go to the report form."""
+    if user is None:
+        return RedirectResponse(f"/login?next={PAGE_PATH}", status_code=303)
+    elsewhere = PAGE_REDIRECTS[PAGE_PATH].get(user.role)  # residents: the report form
+    if elsewhere is not None:
+        return RedirectResponse(elsewhere, status_code=303)
+    photos = photo_labels(settings.photos.max_photos, settings.photos.max_photo_bytes, tr=tr)
+    page = dispatch_page(
+        settings.map,
+        tr,
+        shell=page_shell(tr, user, PAGE_PATH),
+        max_page_size=settings.api.max_page_size,
+        photos=photos,
+    )
+    return HTMLResponse(page, headers=NO_STORE)
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report_form(settings: SettingsDep, user: OptionalUser, tr: TranslatorDep) -> HTMLResponse:
+    """Report a problem on the map; a signed-in user's report is linked to them."""
+    html = report_page(
+        settings.map,
+        tr,
+        signed_in=user is not None,
+        public_reporting=settings.api.public_reporting,
+        shell=page_shell(tr, user, "/report"),
+        photos=photo_labels(settings.photos.max_photos, settings.photos.max_photo_bytes, tr=tr),
+    )
+    return HTMLResponse(html, headers=NO_STORE)
+
+
+@router.get("/report/{incident_id}", response_class=HTMLResponse)
+def report_status(
+    incident_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")],
+    settings: SettingsDep,
+    user: OptionalUser,
+    tr: TranslatorDep,
+) -> HTMLResponse:
+    """Follow one report: its public outcome, public steps and the 回访 rating form."""
+    shell = page_shell(tr, user, f"/report/{incident_id}")
+    html = report_status_page(
+        settings.map, incident_id, tr, signed_in=user is not None, shell=shell
+    )
+    return HTMLResponse(html, headers=NO_STORE)
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def my_reports_page(settings: SettingsDep, user: OptionalUser, tr: TranslatorDep) -> HTMLResponse:
+    """我的上报: a signed-in resident's reports, and the lookup by tracking id + contact."""
+    shell = page_shell(tr, user, "/reports")
+    html = report_mine_page(settings.map, tr, signed_in=user is not None, shell=shell)
+    return HTMLResponse(html, headers=NO_STORE)

@@ -1,0 +1,1 @@
+"""The loop over HTTP: incidents, actions, the live stream, notifications, print."""

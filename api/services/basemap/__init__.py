@@ -1,0 +1,1 @@
+"""The base map GridGov serves itself: OSM import, Mapnik rendering, tiles, export."""

@@ -1,0 +1,116 @@
+"""源头治理 (early warning): hotspots of repeated incidents and repeat locations, per scope.
+
+Both read only incidents the caller may follow (`api.services.identity.visibility`): dispatchers and
+officers their area, departments their own cases, admins everything; residents get a 403.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from psycopg import Connection
+
+from api.responses import dumps
+from api.services.identity.auth import User
+from api.services.identity.policy import require_read
+from api.services.identity.visibility import incident_visibility
+from gis.hotspots import hotspot_features
+from gis.repeats import repeat_features
+
+
+def _staff(user: User, what: str) -> None:
+    message = f"{what} are for staff: dispatchers, officers, departments and admins."
+    require_read(user, "early_warning", message)  # the rule: policy.READ["early_warning"]
+
+
+# The default window of hotspots: a week. A city's month is too much to cluster at 100 m: at
+# 1,000,000 cases a year (≈ 80,000 a month over 100 km²) every point has five neighbours within
+# 100 m, so the month is one cluster of the whole city (77,000 incidents, 1.7 s) that says
+# nothing; a week gives the ≈ 300-600 real clusters in 0.1-0.2 s (docs/performance.md,
+# 2026-12-05). Longer windows stay available with `days`.
+HOTSPOT_DAYS = 7
+
+
+def hotspots(
+    conn: Connection[Any],
+    user: User,
+    *,
+    now: dt.datetime,
+    days: int,
+    radius_m: float,
+    min_count: int,
+    category: str | None,
+) -> bytes:
+    """Clusters of incidents reported in the last `days` days, a GeoJSON FeatureCollection
+    (JSON bytes)."""
+    _staff(user, "Hotspots")
+    scope, params = incident_visibility(user, "i")
+    since = now - dt.timedelta(days=days)
+    features = hotspot_features(
+        conn,
+        since=since,
+        until=now,
+        radius_m=radius_m,
+        min_count=min_count,
+        category=category,
+        scope=scope,
+        scope_params=params,
+    )
+    parameters = {
+        "days": days,
+        "radius_m": radius_m,
+        "min_count": min_count,
+        "category": category,
+        "from": since,
+        "to": now,
+        "method": "ST_ClusterDBSCAN in the WGS 84 / UTM zone of each incident",
+    }
+    # the features as the database wrote them (JSON text), spliced in without a parse
+    return b"".join(
+        (
+            b'{"type":"FeatureCollection","features":',
+            features.encode(),
+            b',"parameters":',
+            dumps(parameters),
+            b"}",
+        )
+    )
+
+
+def repeats(
+    conn: Connection[Any],
+    user: User,
+    *,
+    now: dt.datetime,
+    days: int,
+    min_count: int,
+    level: str,
+    category: str | None,
+) -> dict[str, Any]:
+    """Buildings or grids with ≥ `min_count` incidents of one major class closed in `days`."""
+    _staff(user, "Repeat locations")
+    scope, params = incident_visibility(user, "i")
+    since = now - dt.timedelta(days=days)
+    features = repeat_features(
+        conn,
+        level=level,
+        since=since,
+        until=now,
+        min_count=min_count,
+        category=category,
+        scope=scope,
+        scope_params=params,
+    )
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "parameters": {
+            "days": days,
+            "min_count": min_count,
+            "level": level,
+            "category": category,
+            "from": since,
+            "to": now,
+        },
+    }

@@ -1,0 +1,198 @@
+"""The negative list (负面清单) and per-group trends, both built on
+`api.services.evaluation.stats`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from psycopg import Connection
+
+from api.errors import BadRequest
+from api.services.evaluation.query import stats_rows
+from api.services.evaluation.stats import (
+    Period,
+    check_grouping,
+    compute_stats,
+    figures,
+    scope_of,
+)
+from api.services.identity.auth import User
+from api.settings import EvaluationSettings
+
+INTERVALS = ("day", "week", "month")
+MAX_BUCKETS = 62
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def breaches(row: dict[str, Any], s: EvaluationSettings) -> list[dict[str, Any]]:
+    """Why a row is on the negative list (empty: it is not)."""
+    out: list[dict[str, Any]] = []
+
+    def rate(metric: str, label: str, due: str, threshold: float, below: bool) -> None:
+        value = row[metric]
+        if value is None or row[due] < s.flag_min_due:
+            return
+        if (below and value < threshold) or (not below and value > threshold):
+            sign = "<" if below else ">"
+            out.append(
+                {
+                    "metric": metric,
+                    "value": value,
+                    "threshold": threshold,
+                    "message": f"{label} {_pct(value)} {sign} {_pct(threshold)}",
+                }
+            )
+
+    rate("on_time_handling_rate", "按期处置率", "handle_due", s.flag_on_time_rate_min, True)
+    if s.flag_closing_rate_min > 0:
+        rate("closing_rate", "结案率", "close_due", s.flag_closing_rate_min, True)
+    if s.flag_rework_rate_max < 1:
+        rate("rework_rate", "返工率", "close_due", s.flag_rework_rate_max, False)
+    if s.flag_return_rate_max < 1:
+        rate("return_rate", "退回率", "dispatched", s.flag_return_rate_max, False)
+    if s.flag_satisfaction_rate_min > 0:  # 回访 (api/services/evaluation/followup.py)
+        rate("satisfaction_rate", "满意率", "rated", s.flag_satisfaction_rate_min, True)
+    if s.flag_followup_rate_min > 0:
+        rate("followup_rate", "回访率", "closed", s.flag_followup_rate_min, True)
+    missed = row["checkin_missed"]
+    if missed > s.flag_missed_checkins_max:
+        out.append(
+            {
+                "metric": "checkin_missed",
+                "value": missed,
+                "threshold": s.flag_missed_checkins_max,
+                "message": f"吹哨未按时报到 {missed} 次 check-ins missed "
+                f"(> {s.flag_missed_checkins_max})",
+            }
+        )
+    return out
+
+
+def thresholds(s: EvaluationSettings) -> dict[str, Any]:
+    """The thresholds in force, as the settings name them."""
+    return {
+        "on_time_rate_min": s.flag_on_time_rate_min,
+        "closing_rate_min": s.flag_closing_rate_min,
+        "rework_rate_max": s.flag_rework_rate_max,
+        "return_rate_max": s.flag_return_rate_max,
+        "missed_checkins_max": s.flag_missed_checkins_max,
+        "min_due": s.flag_min_due,
+        "satisfaction_rate_min": s.flag_satisfaction_rate_min,
+        "followup_rate_min": s.flag_followup_rate_min,
+    }
+
+
+def negative_list(
+    conn: Connection[Any],
+    user: User | None,
+    settings: EvaluationSettings,
+    period: Period,
+    level: str | None,
+) -> dict[str, Any]:
+    """Departments and areas (at `level`) breaching a threshold in the period, with reasons."""
+    scope = scope_of(user)
+    flags: list[dict[str, Any]] = []
+    level = check_grouping("area", level)
+    for group_by, lvl in (("department", None), ("area", level)):
+        doc = compute_stats(conn, user, period, group_by, lvl, scope=scope)
+        for row in doc["rows"]:
+            reasons = breaches(row, settings) if row["code"] is not None else []
+            if reasons:
+                flags.append(
+                    {
+                        "kind": group_by,
+                        "level": lvl,
+                        "code": row["code"],
+                        "name": row["name"],
+                        "reasons": reasons,
+                        "figures": row,
+                    }
+                )
+    return {
+        "period": period.as_json(),
+        "level": level,
+        "thresholds": thresholds(settings),
+        "flags": flags,
+    }
+
+
+def _next_boundary(at: dt.datetime, interval: str, period: Period) -> dt.datetime:
+    local = at.astimezone(period.tz)
+    day = local.date()
+    if interval == "day":
+        nxt = day + dt.timedelta(days=1)
+    elif interval == "week":  # weeks start on Monday
+        nxt = day + dt.timedelta(days=7 - day.weekday())
+    else:
+        nxt = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    return dt.datetime.combine(nxt, dt.time(0), period.tz)
+
+
+def buckets(period: Period, interval: str | None) -> tuple[str, list[tuple[dt.datetime, ...]]]:
+    """Calendar buckets (local days, Monday weeks, months) covering the period up to `as_of`."""
+    span = period.end - period.start
+    if interval is None:
+        interval = "day" if span <= dt.timedelta(days=31) else "week"
+        if span > dt.timedelta(weeks=26):
+            interval = "month"
+    if interval not in INTERVALS:
+        raise BadRequest(f"interval must be one of {', '.join(INTERVALS)}.")
+    out: list[tuple[dt.datetime, ...]] = []
+    start = period.start
+    while start < period.as_of:
+        end = min(_next_boundary(start, interval, period), period.end)
+        out.append((start, end))
+        if len(out) > MAX_BUCKETS:
+            raise BadRequest(
+                f"That is more than {MAX_BUCKETS} {interval}s: choose a longer interval."
+            )
+        start = end
+    return interval, out
+
+
+def trend(
+    conn: Connection[Any],
+    user: User | None,
+    period: Period,
+    group_by: str,
+    level: str | None,
+    code: str,
+    interval: str | None,
+) -> dict[str, Any]:
+    """One group's figures per calendar bucket of the period (same definitions as the table)."""
+    level = check_grouping(group_by, level)
+    scope = scope_of(user)
+    interval, spans = buckets(period, interval)
+    series = []
+    for start, end in spans:
+        raw = stats_rows(
+            conn,
+            t_from=start,
+            t_end=min(end, period.as_of),
+            group_by=group_by,
+            level=level,
+            scope_area=scope.area,
+            scope_department=scope.department,
+            key=code,
+            only_key=True,
+        )
+        row = next((r for r in raw if not r["total"]), None)
+        series.append(
+            {
+                "from": start.astimezone(period.tz).isoformat(),
+                "to": end.astimezone(period.tz).isoformat(),
+                **figures(row),
+            }
+        )
+    return {
+        "period": period.as_json(),
+        "group_by": group_by,
+        "level": level,
+        "code": code,
+        "interval": interval,
+        "series": series,
+    }

@@ -1,0 +1,267 @@
+"""The evaluation from the rollups (migration 0027): whole months and days summed, edges exact.
+
+`eval_roll_dept` (department × category × district/street) and `eval_roll_area` (per
+area) hold, per local day and per month, the facts of docs/metrics.md that count at one instant
+(a report, a dispatch, a settled deadline…), kept current by the trigger that keeps the facts.
+A period [from, T) is read as its whole months and whole days from a rollup plus the facts of
+its partial first and last days from `eval_facts` (by time); what does not add up is read
+exactly: 处置数 subtracts the handling reports whose previous one (the incident's, or its
+department's) is in the period too, handling times come from `eval_times`, the open cases at T
+from `eval_open`. The stored facts describe the log as it is now, so this path serves a period
+only when no incident has an event at or after T (the usual "up to now"); otherwise
+`api.services.evaluation.query` reads the log of the incidents touched since (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from psycopg import Connection, sql
+
+# The day and month buckets of the rollups are local days of this zone (migration 0027).
+BUCKET_TZ = ZoneInfo("Asia/Shanghai")
+ROLLED = (
+    "reported",
+    "registered",
+    "dispatched",
+    "returned",
+    "rejected",
+    "closed",
+    "handle_due",
+    "handle_on_time",
+    "close_due",
+    "close_done",
+    "close_on_time",
+    "reworked",
+    "checkin_due",
+    "checkin_on_time",
+    "handles",
+)
+EXTRA = ("repeat_inc", "repeat_dept", "open", "overdue")
+# The facts that depend on T, not only on the events before it: the deadline in force and the
+# department answering for a case can change later (an extension, a return), and a case open at
+# T may be closed since. For incidents with events at or after T these come from their log.
+T_DEPENDENT = (
+    "handle_due",
+    "handle_on_time",
+    "close_due",
+    "close_done",
+    "close_on_time",
+    "reworked",
+)
+
+SOURCES_SQL = """
+SELECT {key} AS key, {rolled}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue
+FROM {rollup} x {join}
+WHERE ((x.grain = 'm' AND x.bucket >= %(m0)s AND x.bucket < %(m1)s)
+    OR (x.grain = 'd' AND ((x.bucket >= %(d0)s AND x.bucket < %(m0)s)
+                        OR (x.bucket >= %(m1)s AND x.bucket < %(d1)s)))) AND {conds}
+UNION ALL
+SELECT {key}, {rolled_facts},
+       (x.m = 'repeat')::int, (x.m = 'repeat_dept')::int, 0, 0
+FROM eval_facts x {join}
+WHERE ((x.m = ANY(%(rolled)s) AND ((x.at >= %(t_from)s AND x.at < %(e0)s)
+                                 OR (x.at >= %(e1)s AND x.at < %(t_end)s)))
+    OR (x.m IN ('repeat', 'repeat_dept') AND x.at >= %(t_from)s AND x.at < %(t_end)s
+        AND x.at2 >= %(t_from)s)) AND {conds}
+UNION ALL
+SELECT {key}, {zeros}, 0, 0, 1, (x.due < %(t_end)s)::int
+FROM eval_open x {join} WHERE x.reported_at < %(t_end)s AND {conds}
+"""
+
+# Incidents with events at or after T: their stored T-dependent facts are taken away and those
+# their log up to T implies added (`facts` of stats_query.FACTS_SQL over them).
+CORRECTION_SQL = """
+UNION ALL
+SELECT {fkey}, {log_facts} FROM facts f WHERE f.m = ANY(%(t_dependent)s) AND {fconds}
+UNION ALL
+SELECT {key}, {stored_facts}
+FROM eval_facts x {join}
+WHERE x.incident_id = ANY(%(live)s) AND x.m = ANY(%(t_dependent)s)
+  AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds}
+UNION ALL
+SELECT {key}, {stored_open}
+FROM eval_open x {join}
+WHERE x.incident_id = ANY(%(live)s) AND x.reported_at < %(t_end)s AND {conds}
+"""
+
+QUERY_SQL = """
+WITH {prefix} src AS ({sources} {correction}),
+main AS (
+    SELECT key, GROUPING(key) = 1 AS total, {sums}, {handled} AS handled
+    FROM src WHERE {key_cond} GROUP BY GROUPING SETS ((key), ())
+),
+times AS (
+    SELECT {key} AS key, GROUPING({key}) = 1 AS total, count(*) AS handling_n,
+           avg(x.secs) AS handling_avg_s,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY x.secs) AS handling_p90_s
+    FROM eval_times x {join}
+    WHERE x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds} AND {times_key_cond}
+    GROUP BY GROUPING SETS (({key}), ())
+)
+SELECT m.*, t.handling_n, t.handling_avg_s, t.handling_p90_s FROM main m
+LEFT JOIN times t ON t.total = m.total AND coalesce(t.key, '') = coalesce(m.key, '')
+WHERE m.total OR {nonzero}
+ORDER BY m.total, m.key NULLS LAST
+"""
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), BUCKET_TZ)
+
+
+def spans(t_from: dt.datetime, t_end: dt.datetime) -> dict[str, Any]:
+    """[t_from, t_end) as whole months [m0, m1), whole days [d0, m0) and [m1, d1), and the
+    partial days [t_from, e0) and [e1, t_end) (local days of BUCKET_TZ)."""
+    start = t_from.astimezone(BUCKET_TZ)
+    d0 = start.date() + dt.timedelta(days=0 if start == _midnight(start.date()) else 1)
+    d1 = t_end.astimezone(BUCKET_TZ).date()
+    if d0 >= d1:  # no whole day: all of it read exactly
+        return {"m0": d0, "m1": d0, "d0": d0, "d1": d0, "e0": t_end, "e1": t_end}
+    m0 = d0 if d0.day == 1 else (d0.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    m1 = d1.replace(day=1)
+    if m0 >= m1:
+        m0 = m1 = d1
+    return {"m0": m0, "m1": m1, "d0": d0, "d1": d1, "e0": _midnight(d0), "e1": _midnight(d1)}
+
+
+def _key(group_by: str, level: str | None) -> tuple[str, sql.Composable, sql.Composable]:
+    """The rollup to read, the group key over `x` and the join it needs."""
+    none = sql.SQL("")
+    if group_by == "department":
+        return "eval_roll_dept", sql.SQL("x.dept"), none
+    if group_by == "area":
+        assert level is not None
+        return "eval_roll_area", sql.SQL("x.{}").format(sql.Identifier(level)), none
+    if level == "major":
+        join = sql.SQL("JOIN categories c ON c.code = x.category")
+        return "eval_roll_dept", sql.SQL("coalesce(c.parent_code, c.code)"), join
+    return "eval_roll_dept", sql.SQL("x.category"), none
+
+
+def usable(group_by: str, scope_area: str | None, scope_department: str | None) -> bool:
+    """Whether a rollup holds the grouping and scope (a department's figures by area, and area
+    scopes, read the log)."""
+    return scope_area is None and not (scope_department is not None and group_by == "area")
+
+
+def live_incidents(conn: Connection[Any], t_end: dt.datetime) -> list[int]:
+    """Incidents reported before T with an event at or after it (ix_eval_incidents_span): for
+    these the stored facts, which know the later events, do not describe T."""
+    row = conn.execute(
+        "SELECT coalesce(array_agg(incident_id), '{}') AS ids FROM eval_incidents "
+        "WHERE tstzrange(reported_at, last_at, '[]') @> %s::timestamptz AND reported_at < %s",
+        (t_end, t_end),
+    ).fetchone()
+    return list(row["ids"]) if row else []
+
+
+def _wide(values: dict[str, str]) -> sql.Composable:
+    """The columns of a source row, in order: `values` where given, else 0."""
+    return sql.SQL(", ").join(sql.SQL(values.get(n, "0")) for n in (*ROLLED, *EXTRA))
+
+
+def correction(
+    group_by: str,
+    key: sql.Composable,
+    join: sql.Composable,
+    cond: sql.Composable,
+    fcond: sql.Composable,
+) -> sql.Composable:
+    """The sources correcting the rollups for the incidents with events at or after T."""
+    fkey = "f.dept" if group_by == "department" else "f.ikey"
+    log = {n: f"(f.m = '{n}')::int" for n in (*T_DEPENDENT, "open", "overdue")}
+    stored = {n: f"-(x.m = '{n}')::int" for n in T_DEPENDENT}
+    stored_open = {"open": "-1", "overdue": "-(x.due < %(t_end)s)::int"}
+    return sql.SQL(CORRECTION_SQL).format(
+        fkey=sql.SQL(fkey),
+        log_facts=_wide(log),
+        stored_facts=_wide(stored),
+        stored_open=_wide(stored_open),
+        key=key,
+        join=join,
+        conds=cond,
+        fconds=fcond,
+    )
+
+
+def rollup_rows(
+    conn: Connection[Any],
+    *,
+    t_from: dt.datetime,
+    t_end: dt.datetime,
+    group_by: str,
+    level: str | None,
+    scope_department: str | None,
+    key: str | None = None,
+    only_key: bool = False,
+    live: tuple[sql.Composable, list[int]] | None = None,
+) -> list[dict[str, Any]]:
+    """The raw rows of `stats_query.stats_rows` from the rollups (call `usable` first).
+
+    `live`: stats_query.FACTS_SQL over the incidents reported before T with events at or after
+    it (CTEs `inc`, `facts`), and their ids: their T-dependent facts are read from their log."""
+    rollup, k, join = _key(group_by, level)
+    params: dict[str, Any] = {
+        "t_from": t_from,
+        "t_end": t_end,
+        "rolled": list(ROLLED),
+        "t_dependent": [*T_DEPENDENT, "open", "overdue"],
+        **spans(t_from, t_end),
+    }
+    cond, fcond, key_cond = sql.SQL("true"), sql.SQL("true"), sql.SQL("true")
+    if scope_department is not None:
+        cond, fcond = sql.SQL("x.dept = %(scope_dept)s"), sql.SQL("f.dept = %(scope_dept)s")
+        params["scope_dept"] = scope_department
+    if only_key:  # one group's figures (trend charts)
+        key_cond = sql.SQL("key IS NOT DISTINCT FROM %(key)s")
+        params["key"] = key
+    names = [n for n in ROLLED if n != "handles"]
+    # 处置数 counts incidents (per department: incident and department) handled in the period
+    rows_repeat = "repeat_dept" if group_by == "department" or scope_department else "repeat_inc"
+    total_repeat = "repeat_dept" if scope_department else "repeat_inc"
+    handled = (
+        f"CASE WHEN GROUPING(key) = 1 THEN sum(handles) - sum({total_repeat}) "
+        f"ELSE sum(handles) - sum({rows_repeat}) END"
+    )
+    sources = sql.SQL(SOURCES_SQL).format(
+        key=k,
+        rolled=sql.SQL(", ").join(
+            sql.SQL("x.{0} AS {0}").format(sql.Identifier(n)) for n in ROLLED
+        ),
+        rolled_facts=sql.SQL(", ").join(
+            sql.SQL("(x.m = {})::int").format(sql.Literal(n)) for n in ROLLED
+        ),
+        zeros=sql.SQL(", ").join(sql.SQL("0") for _ in ROLLED),
+        rollup=sql.Identifier(rollup),
+        join=join,
+        conds=cond,
+    )
+    fix: sql.Composable = sql.SQL("")
+    prefix: sql.Composable | None = None
+    if live is not None and live[1]:
+        prefix, params["live"] = live
+        fix = correction(group_by, k, join, cond, fcond)
+    query = sql.SQL(QUERY_SQL).format(
+        prefix=sql.SQL("") if prefix is None else sql.SQL("{}, ").format(prefix),
+        sources=sources,
+        correction=fix,
+        key_cond=key_cond,
+        times_key_cond=sql.SQL("{} IS NOT DISTINCT FROM %(key)s").format(k)
+        if only_key
+        else sql.SQL("true"),
+        sums=sql.SQL(", ").join(
+            sql.SQL("sum({0})::bigint AS {0}").format(sql.Identifier(n))
+            for n in (*names, "open", "overdue")
+        ),
+        handled=sql.SQL(handled),
+        key=k,
+        join=join,
+        conds=cond,
+        nonzero=sql.SQL(" OR ").join(
+            sql.SQL("m.{} <> 0").format(sql.Identifier(n)) for n in (*names, "open", "handled")
+        ),
+    )
+    return [dict(r) for r in conn.execute(query, params).fetchall()]

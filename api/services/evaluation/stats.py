@@ -1,0 +1,326 @@
+"""综合评价: counts and rates per department, area or category over a period (docs/metrics.md).
+
+The figures come from `api.services.evaluation.query` (SQL over the event log); this module decides
+the period, who may see which rows, and turns raw counts into the documented rates.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from psycopg import Connection
+
+from api.dates import check_year
+from api.errors import BadRequest, Forbidden
+from api.services.evaluation.followup import add_followup_counts
+from api.services.evaluation.query import AREA_LEVELS, areas_in_scope, group_names, stats_rows
+from api.services.evaluation.urge import add_urge_counts
+from api.services.identity.auth import User
+from api.services.identity.policy import READ, role_of
+from web_map.i18n import CHINESE, N_, Translator
+
+GROUP_BYS = ("department", "area", "category")
+DEFAULT_DAYS = 30
+MAX_DAYS = 3660
+RATE_DIGITS = 4
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One column of the statistics: key, bilingual label, kind and which direction is good."""
+
+    key: str
+    zh: str
+    en: str
+    kind: str  # count | rate | hours
+    good: str = "up"  # up: more is better; down: less is better; none
+
+    @property
+    def label(self) -> str:
+        """Bilingual label, e.g. "按期处置率 on-time handling rate"."""
+        return f"{self.zh} {self.en}"
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("reported", "上报数", N_("reported"), "count", "none"),
+    Metric("registered", "立案数", N_("registered"), "count", "none"),
+    Metric("dispatched", "派遣数", N_("dispatched"), "count", "none"),
+    Metric("handled", "处置数", N_("handled"), "count", "none"),
+    Metric("closed", "结案数", N_("closed"), "count", "none"),
+    Metric("rejected", "作废数", N_("rejected"), "count", "none"),
+    Metric("returned", "退回数", N_("returned"), "count", "down"),
+    Metric("open", "在办数", N_("open at end"), "count", "none"),
+    Metric("overdue", "超期数", N_("overdue at end"), "count", "down"),
+    Metric("handle_due", "应处置数", N_("due to be handled"), "count", "none"),
+    Metric("handle_on_time", "按期处置数", N_("handled on time"), "count", "up"),
+    Metric("close_due", "应结案数", N_("due to be closed"), "count", "none"),
+    Metric("close_done", "已结案数", N_("closed of due"), "count", "up"),
+    Metric("close_on_time", "按期结案数", N_("closed on time"), "count", "up"),
+    Metric("reworked", "返工数", N_("reworked"), "count", "down"),
+    Metric("checkin_due", "应报到数", N_("check-ins due"), "count", "none"),
+    Metric("checkin_on_time", "按时报到数", N_("check-ins on time"), "count", "up"),
+    Metric("checkin_missed", "未按时报到数", N_("check-ins missed"), "count", "down"),
+    Metric("urges", "督办次数", N_("urges"), "count", "down"),
+    Metric("urged", "督办件数", N_("cases urged"), "count", "down"),
+    Metric("closed_urged", "督办后结案数", N_("closed after being urged"), "count", "none"),
+    Metric("rated", "回访数", N_("followed up"), "count", "none"),
+    Metric("satisfied", "满意数", N_("satisfied"), "count", "up"),
+    Metric("on_time_handling_rate", "按期处置率", N_("on-time handling rate"), "rate", "up"),
+    Metric("closing_rate", "结案率", N_("closing rate"), "rate", "up"),
+    Metric("on_time_closing_rate", "按期结案率", N_("on-time closing rate"), "rate", "up"),
+    Metric("rework_rate", "返工率", N_("rework rate"), "rate", "down"),
+    Metric("return_rate", "退回率", N_("return rate"), "rate", "down"),
+    Metric("checkin_on_time_rate", "报到按时率", N_("check-in on-time rate"), "rate", "up"),
+    Metric("satisfaction_rate", "满意率", N_("satisfaction rate"), "rate", "up"),
+    Metric("followup_rate", "回访率", N_("follow-up rate"), "rate", "up"),
+    Metric("handling_n", "处置计时数", N_("handlings timed"), "count", "none"),
+    Metric("avg_handling_hours", "平均处置时长(时)", N_("average handling hours"), "hours", "down"),
+    Metric("p90_handling_hours", "P90处置时长(时)", N_("p90 handling hours"), "hours", "down"),
+)
+METRIC_KEYS = tuple(m.key for m in METRICS)
+# (rate, numerator, denominator)
+RATES = (
+    ("on_time_handling_rate", "handle_on_time", "handle_due"),
+    ("closing_rate", "close_done", "close_due"),
+    ("on_time_closing_rate", "close_on_time", "close_due"),
+    ("rework_rate", "reworked", "close_due"),
+    ("return_rate", "returned", "dispatched"),
+    ("checkin_on_time_rate", "checkin_on_time", "checkin_due"),
+    ("satisfaction_rate", "satisfied", "rated"),
+    ("followup_rate", "rated", "closed"),
+)
+NO_GROUP_NAMES = {
+    "department": "未派遣 not dispatched",
+    "area": "无此级区域 no area at this level",
+    "category": "—",
+}
+# The same, as catalogue entries for the CSV download (its header follows the caller's language)
+NO_GROUP_TEXT = {"department": N_("not dispatched"), "area": N_("no area at this level")}
+CSV_TEXT = {"code": N_("Code"), "name": N_("Name"), "total": N_("Total")}
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) asked for, and `as_of` = min(end, now): no event after it is read."""
+
+    start: dt.datetime
+    end: dt.datetime
+    as_of: dt.datetime
+    tz: ZoneInfo
+
+    def as_json(self) -> dict[str, Any]:
+        """The period as local ISO 8601 times."""
+        return {
+            "from": self.start.astimezone(self.tz).isoformat(),
+            "to": self.end.astimezone(self.tz).isoformat(),
+            "as_of": self.as_of.astimezone(self.tz).isoformat(),
+            "timezone": self.tz.key,
+        }
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose figures a user may read: an area subtree and/or one department (None = all)."""
+
+    area: str | None = None
+    department: str | None = None
+
+
+def _instant(value: str, name: str, tz: ZoneInfo, *, end: bool) -> dt.datetime:
+    """A date (the whole local day; `end` → the next midnight) or a date-time (naive = local)."""
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            check_year(day)
+            if end:
+                day += dt.timedelta(days=1)
+            return dt.datetime.combine(day, dt.time(0), tz)
+        when = dt.datetime.fromisoformat(value)
+        check_year(when)
+    except ValueError as exc:
+        raise BadRequest(
+            f"{name} must be a date (2026-11-01) or an ISO 8601 date-time "
+            f"(2026-11-01T08:00:00+08:00); got {value!r}.",
+            {"parameter": name},
+        ) from exc
+    return when if when.tzinfo is not None else when.replace(tzinfo=tz)
+
+
+def parse_period(start: str | None, end: str | None, tz_name: str, now: dt.datetime) -> Period:
+    """The period asked for: `to` defaults to now, `from` to 30 days before `to`."""
+    tz = ZoneInfo(tz_name)
+    t_end = _instant(end, "to", tz, end=True) if end else now
+    t_start = (
+        _instant(start, "from", tz, end=False) if start else t_end - dt.timedelta(days=DEFAULT_DAYS)
+    )
+    if t_start >= t_end:
+        raise BadRequest("from must be earlier than to.", {"from": start, "to": end})
+    if t_end - t_start > dt.timedelta(days=MAX_DAYS):
+        raise BadRequest(f"A period is at most {MAX_DAYS} days long.")
+    return Period(t_start, t_end, min(t_end, now), tz)
+
+
+def scope_of(user: User | None) -> Scope:
+    """Admins read everything, dispatchers their area, departments their own figures."""
+    rules = READ["statistics"][role_of(user)]  # the one policy: api.services.identity.policy
+    if "all" in rules:
+        return Scope()
+    if user is not None and "scope" in rules and user.area_code:
+        return Scope(area=user.area_code)
+    if user is not None and "department" in rules and user.department_code:
+        return Scope(department=user.department_code)
+    raise Forbidden(
+        "Statistics are for admins, dispatchers (their area) and departments (their own figures).",
+        {"role": user.role if user else None},
+    )
+
+
+def check_grouping(group_by: str, level: str | None) -> str | None:
+    """Validate group_by + level; returns the effective level."""
+    if group_by not in GROUP_BYS:
+        raise BadRequest(f"group_by must be one of {', '.join(GROUP_BYS)}.")
+    if group_by == "area":
+        level = level or "grid"
+        if level not in AREA_LEVELS:
+            raise BadRequest(f"level must be one of {', '.join(AREA_LEVELS)} for group_by=area.")
+        return level
+    if group_by == "category":
+        if level not in (None, "major", "category"):
+            raise BadRequest("level must be 'major' (major class) or 'category' (sub-class).")
+        return "major" if level == "major" else "category"
+    if level is not None:
+        raise BadRequest("level is only used with group_by=area or group_by=category.")
+    return None
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, RATE_DIGITS) if denominator else None
+
+
+def _hours(seconds: Any) -> float | None:
+    return None if seconds is None else round(float(seconds) / 3600, 2)
+
+
+def figures(raw: dict[str, Any] | None) -> dict[str, Any]:
+    """Counts, rates and handling times of one group from its raw aggregate row."""
+    raw = raw or {}
+    out: dict[str, Any] = {}
+    for m in METRICS:
+        if m.kind == "count":
+            out[m.key] = int(raw.get(m.key) or 0)
+    out["checkin_missed"] = out["checkin_due"] - out["checkin_on_time"]
+    for rate, numerator, denominator in RATES:
+        out[rate] = _rate(out[numerator], out[denominator])
+    out["handling_n"] = int(raw.get("handling_n") or 0)
+    out["avg_handling_hours"] = _hours(raw.get("handling_avg_s"))
+    out["p90_handling_hours"] = _hours(raw.get("handling_p90_s"))
+    return {key: out[key] for key in METRIC_KEYS}
+
+
+def compute_stats(
+    conn: Connection[Any],
+    user: User | None,
+    period: Period,
+    group_by: str,
+    level: str | None,
+    *,
+    scope: Scope | None = None,
+) -> dict[str, Any]:
+    """The statistics document: one row per group, plus the total over the caller's scope."""
+    level = check_grouping(group_by, level)
+    scope = scope if scope is not None else scope_of(user)
+    raw = stats_rows(
+        conn,
+        t_from=period.start,
+        t_end=period.as_of,
+        group_by=group_by,
+        level=level,
+        scope_area=scope.area,
+        scope_department=scope.department,
+    )
+    # 督办 and 回访 come from separate queries (api/services/evaluation/urge.py, stats_followup.py)
+    for add_counts in (add_urge_counts, add_followup_counts):
+        raw = add_counts(
+            conn,
+            raw,
+            t_from=period.start,
+            t_end=period.as_of,
+            group_by=group_by,
+            level=level,
+            scope_area=scope.area,
+            scope_department=scope.department,
+        )
+    total = next((r for r in raw if r["total"]), None)
+    by_key = {r["key"]: r for r in raw if not r["total"]}
+    codes = [k for k in by_key if k is not None]
+    if group_by == "area" and scope.department is None:
+        assert level is not None
+        codes += [c for c in areas_in_scope(conn, level, scope.area) if c not in by_key]
+    names = group_names(conn, group_by, codes)
+    rows = [
+        {"code": code, "name": names.get(code, code), **figures(by_key.get(code))}
+        for code in sorted(codes)
+    ]
+    if None in by_key:
+        rows.append({"code": None, "name": NO_GROUP_NAMES[group_by], **figures(by_key[None])})
+    return {
+        "period": period.as_json(),
+        "group_by": group_by,
+        "level": level,
+        "scope": {"area": scope.area, "department": scope.department},
+        "rows": rows,
+        "total": {"code": None, "name": "合计 Total", **figures(total)},
+        "metrics": [
+            {"key": m.key, "label": m.label, "kind": m.kind, "good": m.good} for m in METRICS
+        ],
+        "definitions": "docs/metrics.md",
+    }
+
+
+def _text_cell(value: str | None) -> str:
+    """A name or code as a CSV cell that Excel will not run as a formula (CSV injection)."""
+    if value is None:
+        return ""
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+
+
+def _metric_words() -> dict[str, str]:
+    """Each column's English catalogue id, by key (METRICS and the patrol columns)."""
+    from api.services.patrols.figures import PATROL_METRICS  # the patrol columns, added late
+
+    return {m.key: m.en for m in METRICS} | {p[0]: p[2] for p in PATROL_METRICS}
+
+
+def stats_csv(doc: dict[str, Any], tr: Translator = CHINESE, *, codes: bool = False) -> str:
+    """The rows and total as CSV text, UTF-8 BOM first so Excel reads the Chinese correctly.
+
+    The header row is in `tr`'s language ("上报数" / "reported"), as are the total's name and
+    the row without a group; `codes` gives the stable machine-readable form instead: the header
+    is `code,name,<metric keys>` and every cell is as in the JSON (docs/metrics.md).
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    metrics = doc["metrics"]  # METRICS, and columns other modules add (patrol coverage)
+    if codes:
+        header = ["code", "name", *(m["key"] for m in metrics)]
+    else:
+        words = _metric_words()
+        header = [tr(CSV_TEXT["code"]), tr(CSV_TEXT["name"])]
+        header += [tr(words[m["key"]]) if m["key"] in words else m["label"] for m in metrics]
+    writer.writerow(header)
+    for row in [*doc["rows"], doc["total"]]:
+        name = row["name"]
+        if not codes and row is doc["total"]:
+            name = tr(CSV_TEXT["total"])
+        elif not codes and row["code"] is None and doc["group_by"] in NO_GROUP_TEXT:
+            name = tr(NO_GROUP_TEXT[doc["group_by"]])
+        writer.writerow(
+            [_text_cell(row["code"]), _text_cell(name)]
+            + ["" if row.get(m["key"]) is None else row[m["key"]] for m in metrics]
+        )
+    return "\ufeff" + buf.getvalue()

@@ -1,0 +1,101 @@
+"""督办 in the evaluation: urges, cases urged, and cases urged before closing (docs/metrics.md).
+
+Kept apart from `stats_query` (its facts CTE is being reworked for scale): this reads only the
+urge events of the period (partial index ix_incident_events_urge_at) and the incidents closed
+in it (ix_incidents_closed_at), and adds its counts to the raw rows `stats_rows` returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from psycopg import Connection, sql
+
+from api.services.identity.visibility import AREA_COND
+
+URGE_COUNTS = ("urges", "urged", "closed_urged")
+
+URGE_FACTS_SQL = """
+WITH f AS (
+    SELECT e.incident_id, e.department_code AS dept, 'urge' AS m
+    FROM incident_events e
+    WHERE e.action = 'urge' AND e.at >= %(t_from)s AND e.at < %(t_end)s
+    UNION ALL
+    -- Urging is possible only while a department holds the case, so a closed case with
+    -- urge_count > 0 was urged before it was closed.
+    SELECT i.id, i.department_code, 'closed_urged'
+    FROM incidents i
+    WHERE i.closed_at >= %(t_from)s AND i.closed_at < %(t_end)s
+      AND i.status = 'closed' AND i.urge_count > 0
+)
+SELECT {k} AS key, GROUPING({k}) = 1 AS total,
+       count(*) FILTER (WHERE f.m = 'urge') AS urges,
+       count(DISTINCT f.incident_id) FILTER (WHERE f.m = 'urge') AS urged,
+       count(*) FILTER (WHERE f.m = 'closed_urged') AS closed_urged
+FROM f JOIN incidents i ON i.id = f.incident_id JOIN categories c ON c.code = i.category_code
+WHERE {conds}
+GROUP BY GROUPING SETS (({k}), ())
+LIMIT 100000
+"""
+
+
+def group_key(group_by: str, level: str | None) -> sql.Composable:
+    """The grouping expression over facts `f` (dept), incidents `i` and categories `c`."""
+    if group_by == "department":
+        return sql.SQL("f.dept")
+    if group_by == "area":
+        return sql.SQL("i.{}").format(sql.Identifier(f"{level}_code"))
+    if level == "major":
+        return sql.SQL("coalesce(c.parent_code, c.code)")
+    return sql.SQL("i.category_code")
+
+
+def add_fact_counts(
+    conn: Connection[Any],
+    raw: list[dict[str, Any]],
+    template: str,
+    counts: tuple[str, ...],
+    *,
+    t_from: dt.datetime,
+    t_end: dt.datetime,
+    group_by: str,
+    level: str | None,
+    scope_area: str | None,
+    scope_department: str | None,
+) -> list[dict[str, Any]]:
+    """The raw rows of `stats_rows` with `counts` from a separate per-group query added (new
+    groups appended). `template` groups by `{k}` and filters on `{conds}` over `i` (incidents)
+    and `f.dept` (the department the fact is attributed to)."""
+    conds: list[sql.Composable] = [sql.SQL("true")]
+    params: dict[str, Any] = {"t_from": t_from, "t_end": t_end}
+    if scope_area is not None:
+        conds.append(sql.SQL(AREA_COND).format(a=sql.Identifier("i")))
+        params["vis_area"] = scope_area
+    if scope_department is not None:
+        conds.append(sql.SQL("f.dept = %(scope_dept)s"))
+        params["scope_dept"] = scope_department
+    query = sql.SQL(template).format(
+        k=group_key(group_by, level), conds=sql.SQL(" AND ").join(conds)
+    )
+    return merge_counts(raw, conn.execute(query, params).fetchall(), counts)
+
+
+def add_urge_counts(
+    conn: Connection[Any], raw: list[dict[str, Any]], **kw: Any
+) -> list[dict[str, Any]]:
+    """The raw rows with the urge counts (督办次数, 督办件数, 督办后结案数) added."""
+    return add_fact_counts(conn, raw, URGE_FACTS_SQL, URGE_COUNTS, **kw)
+
+
+def merge_counts(
+    raw: list[dict[str, Any]], extra: list[dict[str, Any]], keys: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """Add `keys` of `extra` rows to the raw rows with the same (key, total); append new groups."""
+    found = {(r["key"], r["total"]): r for r in extra}
+    out = []
+    for row in raw:
+        more = found.pop((row["key"], row["total"]), None) or {}
+        out.append({**row, **{k: more.get(k, 0) for k in keys}})
+    out.extend(dict(r) for r in found.values() if any(r[k] for k in keys))
+    return out

@@ -1,0 +1,1 @@
+"""Other tools' doors: OGC API Features, vector tiles and their cache, exports."""
