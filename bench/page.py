@@ -6,6 +6,11 @@ page's own readiness attributes say so: #status[data-state=ready] (incidents loa
 markers placed, or — with more incidents than one page — #status[data-tiles=loaded], the incident
 vector tiles in view painted) and #gg-live[data-state=live] (the event stream is open), the same
 ones the page tests wait for.
+
+Two clocks: the page's own (MARKS_JS, a MutationObserver noting `performance.now()`, i.e. time
+since navigation start, when each attribute is set) and the harness's (wall time until Playwright
+saw it: polling through the DevTools protocol, which on a loaded machine lags the page by up to
+a second). The target is read on the page's own clock; both are printed.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import psycopg
 from psycopg.rows import dict_row
 from rich.table import Table
 
+from api.errors import Conflict
 from api.services.identity.auth import add_user
 from api.services.identity.sessions import set_password
 from bench.common import console
@@ -38,6 +44,27 @@ DRAWN_JS = """() => {
   const mode = s.dataset.mode;
   return mode === "markers" || (mode === "tiles" && s.dataset.tiles === "loaded");
 }"""
+
+# Installed before the page's scripts: note when the readiness attributes are first set.
+MARKS_JS = """
+window.__ggMarks = {};
+document.addEventListener("DOMContentLoaded", () => {
+  const marks = window.__ggMarks;
+  const s = document.getElementById("status");
+  const live = document.getElementById("gg-live");
+  const note = () => {
+    const now = performance.now();
+    const mode = s.dataset.mode;
+    const drawn = mode === "markers" || (mode === "tiles" && s.dataset.tiles === "loaded");
+    if (!("ready" in marks) && s.dataset.state === "ready" && drawn) marks.ready = now;
+    if (!("live" in marks) && live && live.dataset.state === "live") marks.live = now;
+  };
+  const watch = {attributes: true, attributeFilter: ["data-state", "data-mode", "data-tiles"]};
+  new MutationObserver(note).observe(s, watch);
+  if (live) new MutationObserver(note).observe(live, watch);
+  note();
+});
+"""
 
 # Where the time went: the API paths the page fetched, grouped, by total duration.
 SLOWEST_JS = """() => {
@@ -65,12 +92,22 @@ class PageRun:
     requests: int
     foreign: list[str] = field(default_factory=list)
     slowest: str = ""
+    page_ready_s: float = 0.0  # the page's own clock (MARKS_JS), from navigation start
+    page_live_s: float = 0.0
+
+    @property
+    def interactive_s(self) -> float:
+        """Drawn and live, on the page's own clock (the figure the target is read on)."""
+        return max(self.page_ready_s, self.page_live_s)
 
 
 def make_dispatcher(url: str, area: str) -> None:
-    """A dispatcher for `area` who can sign in with PASSWORD."""
+    """A dispatcher for `area` who can sign in with PASSWORD (kept from an earlier run: reused)."""
     with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
-        add_user(conn, USER, "dispatcher", area, None)
+        try:
+            add_user(conn, USER, "dispatcher", area, None)
+        except Conflict:  # a database the benchmark ran on before
+            pass
         set_password(conn, USER, PASSWORD)
 
 
@@ -84,6 +121,7 @@ def run_page(server: Server, area: str, url: str, runs: int) -> list[PageRun]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         page = context.new_page()
+        page.add_init_script(MARKS_JS)
         foreign: list[str] = []
         counter = {"n": 0}
 
@@ -118,7 +156,10 @@ def run_page(server: Server, area: str, url: str, runs: int) -> list[PageRun]:
                 live = time.perf_counter() - t0
                 text = page.locator("#status").inner_text()
                 slowest = page.evaluate(SLOWEST_JS)
-                out.append(PageRun(dom, ready, live, text, counter["n"], list(foreign), slowest))
+                marks = page.evaluate("window.__ggMarks")
+                run = PageRun(dom, ready, live, text, counter["n"], list(foreign), slowest)
+                run.page_ready_s, run.page_live_s = marks["ready"] / 1000, marks["live"] / 1000
+                out.append(run)
                 page.goto("about:blank")
         context.close()
         browser.close()
@@ -126,21 +167,23 @@ def run_page(server: Server, area: str, url: str, runs: int) -> list[PageRun]:
 
 
 def page_table(runs: list[PageRun], incidents: int, grids: int) -> Table:
-    """One row per page load."""
+    """One row per page load; drawn and interactive on the page's own clock (see the top)."""
     t = Table(
         title=f"5. Page: /map/dispatch until interactive, headless Chromium, "
         f"{incidents:,} incidents, {grids:,} grids",
         title_justify="left",
     )
     t.add_column("load")
-    for col in ("DOM ready s", "incidents drawn s", "interactive s", "requests", "non-local"):
+    cols = ("DOM ready s", "incidents drawn s", "interactive s", "seen by harness s")
+    for col in (*cols, "requests", "non-local"):
         t.add_column(col, justify="right")
     t.add_column("API time by path (summed request durations)")
     for i, r in enumerate(runs):
         t.add_row(
             "first (empty cache)" if i == 0 else f"again #{i}",
             f"{r.dom_s:.2f}",
-            f"{r.ready_s:.2f}",
+            f"{r.page_ready_s:.2f}",
+            f"{r.interactive_s:.2f}",
             f"{max(r.ready_s, r.live_s):.2f}",
             str(r.requests),
             str(len(r.foreign)),

@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                 if not (a.quick or a.skip_reads or a.skip_page):
                     pages = page.run_page(server, DISTRICT, url, 3)
                     console.print(page.page_table(pages, a.incidents, 10_000))
-                    page_s = min(max(p.ready_s, p.live_s) for p in pages[1:] or pages)
+                    page_s = min(p.interactive_s for p in pages[1:] or pages)
                 if a.edit_open:
                     edit = boundary_edit(server, url, a.edit_open)
                     console.print(

@@ -114,3 +114,44 @@ def test_disabled_user_loses_the_session(world, world_db):
     sign_in(world)
     CliRunner().invoke(app, ["user", "disable", "disp"], env={"GRIDGOV_DATABASE_URL": world_db})
     assert world.get("/api/v1/session").status_code == 401
+
+
+def test_parallel_requests_of_one_session_do_not_wait_for_each_other(world_db):
+    """A page's parallel calls share a session: none waits for another's touch of the row."""
+    from psycopg.rows import dict_row
+
+    from api.services.identity.sessions import login, session_for_cookie
+
+    make_user(world_db)
+    with psycopg.connect(world_db, row_factory=dict_row, autocommit=True) as conn:
+        cookie, _ = login(conn, "disp", PASSWORD, 1.0)
+        conn.execute("UPDATE sessions SET last_seen_at = now() - interval '1 hour'")
+
+        def seen() -> object:
+            return conn.execute("SELECT last_seen_at FROM sessions").fetchone()["last_seen_at"]
+
+        before = seen()
+        with (
+            psycopg.connect(world_db, row_factory=dict_row) as first,
+            psycopg.connect(world_db, row_factory=dict_row) as second,
+        ):
+            # the first request holds the touched row until its transaction ends
+            one = session_for_cookie(first, cookie)
+            assert one is not None and one.user.name == "disp"
+            # the second one would have waited for it: refused after 200 ms if it waits at all
+            second.execute("SET lock_timeout = '200ms'")
+            two = session_for_cookie(second, cookie)
+            assert two is not None and two.user.name == "disp" and two.csrf_token == one.csrf_token
+            second.commit()
+            assert seen() == before  # not yet: the first request's touch is not committed
+            first.commit()
+            touched = seen()
+            assert touched > before  # type: ignore[operator]
+            # alone, a request touches the row itself
+            conn.execute("UPDATE sessions SET last_seen_at = now() - interval '1 hour'")
+            assert session_for_cookie(second, cookie) is not None
+            second.commit()
+            assert seen() > before  # type: ignore[operator]
+        # an expired session is still refused
+        conn.execute("UPDATE sessions SET expires_at = now() - interval '1 second'")
+        assert session_for_cookie(conn, cookie) is None

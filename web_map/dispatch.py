@@ -39,6 +39,7 @@ MARKERCLUSTER = f"{STATIC_URL}/vendor/leaflet.markercluster"
 DISPATCH_SCRIPTS: tuple[str, ...] = (
     "dispatch_common",
     "dispatch_filters",
+    "dispatch_tiles",
     "dispatch_markers",
     "dispatch_list",
     "dispatch_live",

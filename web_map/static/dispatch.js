@@ -5,6 +5,7 @@
  *
  *   dispatch_common.js   state, small helpers (labels, dates, POST with the CSRF token)
  *   dispatch_filters.js  the filter form, and the API query it makes
+ *   dispatch_tiles.js    the incident vector tiles of large mode, painted as dots on canvas
  *   dispatch_markers.js  incidents on the map: clustered markers, vector tiles in large mode
  *   dispatch_list.js     the incident list and the (re)load of incidents
  *   dispatch_live.js     live updates (Server-Sent Events)
@@ -22,19 +23,34 @@
   const G = window.GridGov;
   const state = G.dispatch;
   const MAX_ZOOM = 21;
+  const DRAWN_WAIT_MS = 5000; // the overlays wait this long at most for the incidents to be drawn
   const {
     buildLegend, clusterIcon, onListClick, presetFilters, fillFilterLists, connectStream, loadView,
-    pickAt, loadIncidents, fillAreaCodes,
+    pickAt, loadIncidents, fillAreaCodes, whenDrawn,
   } = state.late(
     "buildLegend", "clusterIcon", "onListClick", "presetFilters", "fillFilterLists",
-    "connectStream", "loadView", "pickAt", "loadIncidents", "fillAreaCodes"
+    "connectStream", "loadView", "pickAt", "loadIncidents", "fillAreaCodes", "whenDrawn"
   );
+
+  /** The base map's tiles for the page's starting view are never seen: the view moves to the
+   * grids as soon as their extent arrives. Off until then (its queued tile requests are
+   * cancelled, 28 at 1400 × 900), back on for the fitted view unless switched off meanwhile. */
+  function pauseBasemap(map) {
+    const node = document.getElementById("gridgov-basemap");
+    const layer = node ? window[JSON.parse(node.textContent).layer] : null;
+    if (!layer || !map.hasLayer(layer)) return () => {};
+    map.removeLayer(layer);
+    return () => {
+      if (document.body.dataset.basemap !== "off") layer.addTo(map);
+    };
+  }
 
   G.pages.dispatch = async function dispatch(map, config) {
     state.config = config;
     state.map = map;
     state.api = config.api;
     const gridLevel = config.levels[0];
+    const resumeBasemap = gridLevel.tiles ? pauseBasemap(map) : () => {};
     const extent = gridLevel.tiles
       ? G.tileBounds("grids").catch(() => null)
       : G.loadAreaLevel(map, config.api, gridLevel)
@@ -47,6 +63,7 @@
     }
     if (!session.ok) {
       G.setStatus("error", G.errorMessage(session));
+      resumeBasemap();
       return;
     }
     state.user = session.body.user;
@@ -86,6 +103,7 @@
     connectStream(); // before the first load: events meanwhile are queued, not lost
     const gridBounds = await extent;
     if (gridBounds) map.fitBounds(gridBounds, { padding: [24, 24], animate: false });
+    resumeBasemap();
     map.on("moveend", () => loadView());
     // Tiles mode picks from the container's own clicks: where no grid is drawn, a click on a
     // canvas tile never becomes a Leaflet map click (VectorGrid keeps it to its features).
@@ -108,8 +126,10 @@
       if (config.buildings) G.loadBuildingTiles(map, config.buildings);
     }
     // 源头治理: clusters of the last 7 days (≥ 5 reports within 100 m) as their own overlay,
-    // once the console works (an overlay, not needed to act; with 10,000 incidents it is the
-    // slowest request); a user the API refuses hotspots to simply gets an empty layer.
+    // once the console works, incidents drawn (an overlay, not needed to act; at 1,000,000
+    // incidents it is the slowest request, ≈ 1 s of a server worker, and it held back the
+    // incident tiles); a user the API refuses hotspots to simply gets an empty layer.
+    await whenDrawn(DRAWN_WAIT_MS);
     if (config.hotspots_layer && G.addHotspotLayer) {
       G.addHotspotLayer(map, { days: 7, radius_m: 100, min_count: 5, addToMap: false })
         .then((layer) => layer.addTo(window[config.hotspots_layer]))

@@ -57,6 +57,7 @@
     view: null, // large mode, zoomed in: the bounds the markers were loaded for
     viewTicket: 0,
     redrawTimer: null,
+    drawnWaiters: [], // resolved when the incident tiles in view are painted (whenDrawn)
   };
   G.dispatch = state;
 

@@ -11,10 +11,13 @@
   const t = G.t;
   const state = G.dispatch;
   const { el, label, statusColor, latLngOf } = state;
-  const { readFilters, listUrl, upsert, setTileLayer, loadView, applyLive } = state.late("readFilters", "listUrl", "upsert", "setTileLayer", "loadView", "applyLive");
+  const { readFilters, filterParams, listUrl, upsert, setTileLayer, loadView, applyLive } = state.late(
+    "readFilters", "filterParams", "listUrl", "upsert", "setTileLayer", "loadView", "applyLive"
+  );
   const LIST_MAX = 300; // entries in the side list; the map shows them all
   const LIST_ZOOM_MIN = 16;
   const LIST_ZOOM_MAX = 18; // about 2 m a pixel: street and building, not the paving stones
+  const LARGE_KEY = "gridgov.dispatch.large";
 
   let listQueued = false;
   function renderListSoon() {
@@ -66,6 +69,28 @@
       return;
     }
     G.setStatus("ready", t("{n} incidents", { n: G.number(total) }) + shown);
+  }
+
+  /** Which filters (and user) the last large load was for: one entry per browser. */
+  function largeKey(filters) {
+    return [state.user.name, filterParams(filters).toString()].join("?");
+  }
+
+  function remembered(name) {
+    try {
+      return window.localStorage.getItem(name);
+    } catch (_refused) {
+      return null; // storage refused (private mode): nothing remembered
+    }
+  }
+
+  function remember(name, value) {
+    try {
+      if (value === null) window.localStorage.removeItem(name);
+      else window.localStorage.setItem(name, value);
+    } catch (_refused) {
+      // not remembered: the next load asks for the tiles after the list
+    }
   }
 
   /** Open whistles on open incidents the user may follow
@@ -130,6 +155,11 @@
     state.filters = readFilters();
     state.loading = true;
     G.setStatus("loading", t("Loading…"));
+    // The last load with these filters needed tiles (more matched than one page): the tiles are
+    // asked for now, alongside the list, not after it (at 1,000,000 incidents the list page is
+    // the slowest request of the load). Still decided by the list: removed if it all fits.
+    const key = largeKey(state.filters);
+    if (state.large || remembered(LARGE_KEY) === key) setTileLayer(true);
     let page;
     let features;
     let whistles;
@@ -151,6 +181,8 @@
     if (ticket !== state.loadTicket) return; // a newer filter change won
     state.whistled = new Set(whistles.map((w) => String(w.incident)));
     state.large = Boolean(page.body.next_cursor);
+    if (state.large) remember(LARGE_KEY, key);
+    else if (remembered(LARGE_KEY) === key) remember(LARGE_KEY, null);
     state.view = null;
     state.cluster.clearLayers();
     state.markers.clear();

@@ -69,7 +69,9 @@
   function upsert(feature) {
     const id = String(feature.id);
     const latlng = latLngOf(feature);
-    if (state.large) redrawTilesSoon();
+    // a live change; not a full reload (state.batch), which sets the tiles itself: a redraw
+    // a second later fetched every tile in view a second time
+    if (state.large && !state.batch) redrawTilesSoon();
     if (!latlng || !matches(feature)) {
       removeIncident(id);
       return;
@@ -123,10 +125,11 @@
     };
   }
 
-  /** Add, re-point or remove the incident tile layer for the mode and filters. */
-  function setTileLayer() {
+  /** Add, re-point or remove the incident tile layer for the mode and filters; `early`: before
+   * the mode is known (see loadIncidents), the layer is added as for large mode. */
+  function setTileLayer(early) {
     const spec = state.config.incident_tiles;
-    if (!state.large) {
+    if (!state.large && !early) {
       if (state.tiles) state.map.removeLayer(state.tiles);
       state.tiles = null;
       return;
@@ -134,23 +137,28 @@
     const query = filterParams(state.filters).toString();
     const url = spec.url + (query ? "?" + query : "");
     if (state.tiles) {
-      state.tiles.setUrl(url);
+      // a reload with the same filters asks for fresh tiles once, when it starts (early)
+      if (early && state.tiles.getUrl() === url) state.tiles.redraw();
+      else state.tiles.setUrl(url);
       return;
     }
-    state.tiles = L.vectorGrid.protobuf(url, {
-      rendererFactory: L.canvas.tile,
-      pane: spec.pane,
-      // VectorGrid's own point hit-testing breaks on Leaflet 1.9 (its point features have no
-      // latlng for the event); a click is answered by pickAt() from the map's click instead
-      interactive: false,
-      maxNativeZoom: 22,
-      maxZoom: spec.marker_min_zoom - 1, // from there on the view's markers take over
-      vectorTileLayerStyles: { incidents: tileStyle },
-      getFeatureId: (f) => f.properties.id,
-    });
+    // drawn by dispatch_tiles.js (dots on one canvas per tile); clicks are answered by pickAt()
+    // from the map's click: the layer is not interactive
+    state.tiles = G.incidentTileLayer(
+      url,
+      {
+        pane: spec.pane,
+        maxNativeZoom: 22,
+        maxZoom: spec.marker_min_zoom - 1, // from there on the view's markers take over
+      },
+      tileStyle
+    );
     const status = document.getElementById("status");
     state.tiles.on("loading", () => (status.dataset.tiles = "loading"));
-    state.tiles.on("load", () => (status.dataset.tiles = "loaded"));
+    state.tiles.on("load", () => {
+      status.dataset.tiles = "loaded";
+      for (const resolve of state.drawnWaiters.splice(0)) resolve();
+    });
     state.tiles.addTo(window[state.config.incidents_layer]);
   }
 
@@ -231,5 +239,17 @@
     status.dataset.mode = "markers";
   }
 
-  Object.assign(state, { upsert, placeMarker, removeIncident, clusterIcon, setTileLayer, pickAt, loadView });
+  /** Resolves once the incidents are drawn: at once with markers, else when the tiles in view
+   * are painted (or after `ms` at the latest: a slow tile must not hold back what waits). */
+  function whenDrawn(ms) {
+    if (!state.tiles || document.getElementById("status").dataset.tiles === "loaded") {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      state.drawnWaiters.push(resolve);
+      setTimeout(resolve, ms);
+    });
+  }
+
+  Object.assign(state, { whenDrawn, upsert, placeMarker, removeIncident, clusterIcon, setTileLayer, pickAt, loadView });
 })();

@@ -66,18 +66,28 @@ def login(conn: Connection[Any], name: str, password: str, hours: float) -> tupl
     return cookie, Session(user, csrf)
 
 
+# The live session and its user, and a touch of `last_seen_at` (a record, read by nothing) that
+# never waits: a page's parallel requests share one session, and an UPDATE that waited for the
+# row lock held each of them until the one before had committed — the dispatch console's whistles
+# waited for its incident page, everything for the hotspots (docs/performance.md, 2026-12-05
+# afternoon). A request that finds the row locked leaves the touch to the one holding it.
+SESSION_SQL = """
+WITH live AS (
+    SELECT s.id_hash, u.id, u.name, u.role, u.area_code, u.department_code, s.csrf_token
+    FROM sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.id_hash = %(hash)s AND NOT u.disabled AND s.expires_at > now()
+), touched AS (
+    UPDATE sessions t SET last_seen_at = now()
+    WHERE t.id_hash = (SELECT l.id_hash FROM sessions l JOIN live USING (id_hash)
+                       FOR UPDATE OF l SKIP LOCKED)
+)
+SELECT id, name, role, area_code, department_code, csrf_token FROM live
+"""
+
+
 def session_for_cookie(conn: Connection[Any], cookie: str) -> Session | None:
     """The live session behind a cookie value (expired sessions and disabled users: None)."""
-    row = conn.execute(
-        """
-        UPDATE sessions s SET last_seen_at = now()
-        FROM users u
-        WHERE s.id_hash = %s AND u.id = s.user_id AND NOT u.disabled AND s.expires_at > now()
-        RETURNING u.id, u.name, u.role, u.area_code, u.department_code, s.csrf_token
-        """,
-        (hash_token(cookie),),
-        prepare=True,
-    ).fetchone()
+    row = conn.execute(SESSION_SQL, {"hash": hash_token(cookie)}, prepare=True).fetchone()
     if row is None:
         return None
     user = User(int(row["id"]), row["name"], row["role"], row["area_code"], row["department_code"])
