@@ -287,6 +287,42 @@ MESSAGES: tuple[str, ...] = (
         "Running as root needs the unprivileged system user '{user}' (created by the Debian "
         "package `postgresql`)."
     ),
+    # Open311 GeoReport v2 (api/open311): the {code, description} list, same languages
+    N_("The request form is larger than {n} KiB."),
+    N_("The request form must be UTF-8 encoded."),
+    N_("The request form has more than {n} fields."),
+    N_(
+        "GridGov locates service requests by lat and long only; an address_string or "
+        "address_id alone cannot be placed. Send lat and long (WGS 84 decimal degrees)."
+    ),
+    N_("lat and long are required (WGS 84 decimal degrees)."),
+    N_("Send both lat and long; {missing} is missing."),
+    N_("lat must be within -90..90 and long within -180..180."),
+    N_(
+        "lat must be within -90..90 and long within -180..180. They look swapped: send the "
+        "latitude as lat and the longitude as long."
+    ),
+    N_("{name} must be a number in decimal degrees; got {value}."),
+    N_("page_size must be at most {n}."),
+    N_("Ask for at most {n} service_request_id values at once."),
+    N_("status must be open, closed or both (open,closed)."),
+    N_("updated_after must not be later than updated_before."),
+    N_("end_date must not be earlier than start_date."),
+    N_("start_date and end_date may not span more than 90 days."),
+    N_("{name} must be a whole number from 1; got {value}."),
+    N_("{name} must be a w3 date/time such as 2010-01-01T00:00:00Z; got {value}."),
+    N_("bbox must be four numbers: minLong,minLat,maxLong,maxLat."),
+    N_("bbox must be minLong,minLat,maxLong,maxLat within -180..180 and -90..90."),
+    N_("The request is invalid."),
+    N_("Invalid {where}: {problem}."),
+    N_("The request could not be processed."),
+    N_("A value cannot be stored (for example a NUL character in a text field)."),
+    N_("Something went wrong on our side; it has been logged. Please try again."),
+    N_("service_code is required. GET services.json lists the service codes."),
+    N_("service_request_id {id} was not found."),
+    N_("service_code {code} was not found. GET services.json lists the service codes."),
+    N_("Unknown service_code {codes}. GET services.json lists the service codes."),
+    N_("Unknown format '.{fmt}': GeoReport v2 resources end in .json or .xml."),
 )
 
 

@@ -129,13 +129,13 @@ def test_locate_and_open311_offer_the_catalogue_of_the_point(world, local, token
     here = world.get("/open311/v2/services.json", params={"lat": 39.02, "long": 116.01}).json()
     assert [s["service_code"] for s in here] == [c for c in every if c not in ("SH0601",)]
     half = world.get("/open311/v2/services.json", params={"lat": 39.02})
-    assert half.status_code == 400 and "lat and long" in half.json()[0]["description"]
+    assert half.status_code == 400 and "lat 和 long" in half.json()[0]["description"]
     # reporting through Open311 applies the same rule
     cast = make_cast(token_for)
     token = cast.resident["Authorization"].removeprefix("Bearer ")
     form = {"api_key": token, "service_code": "SH0581", "lat": "39.07", "long": "116.01"}
     r = world.post("/open311/v2/requests.json", data=form)
-    assert r.status_code == 400 and "local service" in r.json()[0]["description"]
+    assert r.status_code == 400 and "本地服务" in r.json()[0]["description"]
     r = world.post("/open311/v2/requests.json", data={**form, "lat": "39.02"})
     assert r.status_code == 201, r.text
 

@@ -226,7 +226,7 @@ def test_postgres_restart_gives_503_then_recovers(
             assert r.json() == [
                 {
                     "code": 503,
-                    "description": "The database is unavailable for a moment; please retry shortly.",
+                    "description": "数据库暂时不可用，请稍后重试。",  # zh_CN, the default
                 }
             ]
             r = c.get("/open311/v2/requests.xml")

@@ -24,6 +24,15 @@ from tests.open311_util import (  # noqa: F401  (fixtures are used by name)
 )
 
 
+@pytest.fixture(autouse=True)
+def english(world):  # type: ignore[no-untyped-def]
+    """These tests read the descriptions in English (Accept-Language: en), the language a client
+    asks for; zh_CN, the default, is test_open311.py::test_descriptions_in_the_asked_language."""
+    world.headers["Accept-Language"] = "en"
+    yield
+    world.headers.pop("Accept-Language", None)
+
+
 def test_json_client_walk(world, db, api_key, covers):
     r = world.get(f"{BASE}/discovery.json")
     assert r.status_code == 200 and r.headers["content-type"] == "application/json; charset=utf-8"
@@ -339,3 +348,15 @@ def test_read_errors(world, fmt):
     r = world.get(f"{BASE}/nothing.{fmt}")
     assert r.status_code == 404
     assert _errors(r, fmt)[0][1].startswith(f"No Open311 resource GET /open311/v2/nothing.{fmt}.")
+
+
+def test_descriptions_in_the_asked_language(world):
+    """Open311 errors speak the request's language: zh_CN by default, English when asked."""
+    world.headers.pop("Accept-Language", None)
+    r = world.get(f"{BASE}/requests/nope.json")
+    assert r.status_code == 404
+    assert r.json() == [{"code": 404, "description": "未找到 service_request_id 'nope'。"}]
+    r = world.get(f"{BASE}/requests.xml", params={"status": "pending"})
+    assert _errors(r, "xml") == [(400, "status 必须是 open、closed 或两者（open,closed）。")]
+    r = world.get(f"{BASE}/requests/nope.json", headers={"Accept-Language": "en"})
+    assert r.json()[0]["description"] == "service_request_id 'nope' was not found."

@@ -20,6 +20,15 @@ from tests.photo_util import decoded, has_gps, jpeg_with_gps, not_an_image, stor
 from tests.test_pages import serve
 
 
+@pytest.fixture(autouse=True)
+def english(world):  # type: ignore[no-untyped-def]
+    """These tests read the descriptions in English (Accept-Language: en), the language a client
+    asks for; zh_CN, the default, is test_open311.py::test_descriptions_in_the_asked_language."""
+    world.headers["Accept-Language"] = "en"
+    yield
+    world.headers.pop("Accept-Language", None)
+
+
 @pytest.fixture
 def server(world_db: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     settings = settings_for(world_db)

@@ -25,6 +25,7 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api.error_messages import localise
 from api.errors import (
     DB_RETRY_AFTER_S,
     QUERY_RETRY_AFTER_S,
@@ -32,6 +33,7 @@ from api.errors import (
     query_timeout_message,
     statement_timeout_of,
 )
+from api.locale import request_translator
 from api.responses import dumps
 from gis.errors import SpatialError
 
@@ -167,9 +169,11 @@ class Open311Route(APIRoute):
 def install_error_handler(app: FastAPI) -> None:
     """Render `Open311Error` (raised only under /open311) as the spec's error list."""
 
-    async def _open311(_: Request, exc: Exception) -> Response:
+    async def _open311(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Open311Error)
-        errors = [{"code": exc.status, "description": d} for d in exc.descriptions]
+        # descriptions in the request's language (Accept-Language, ?lang=), as on the JSON API
+        tr = request_translator(request)
+        errors = [{"code": exc.status, "description": localise(d, tr)} for d in exc.descriptions]
         response = render(exc.fmt, "errors", errors, status=exc.status)
         response.headers.update(exc.headers)
         return response
