@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import console, fail, settings, tr
+from api.cli_common import console, fail, settings, speak_the_terminals_language, tr
 from api.db.embedded import EmbeddedDatabaseError
 from api.db.session import database_url, embedded_cluster
 
+speak_the_terminals_language()
 app = typer.Typer(
     no_args_is_help=True, help=tr("GridGov: spatial service for grid-based governance.")
 )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gettext
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -17,7 +19,7 @@ from api.error_messages import localise
 from api.errors import DomainError, query_timeout_message
 from api.settings import Settings
 from gis.errors import SpatialError
-from web_map.i18n import DEFAULT_LOCALE, LOCALES, Translator, choose_locale
+from web_map.i18n import DEFAULT_LOCALE, LOCALES, N_, Translator, choose_locale
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -41,6 +43,61 @@ def cli_translator() -> Translator:
             if language.startswith(("zh", "en")):
                 return Translator(choose_locale(asked=None, cookie=None, accept_language=language))
     return Translator(DEFAULT_LOCALE)
+
+
+# typer's own words (the help's panel titles, [required], its error panel) are marked for the
+# standard library's gettext; `speak_the_terminals_language` hands them to the catalogue. The
+# click typer carries inside (typer._click) has plain English literals: "Usage:", "Show this
+# message and exit." and click's parameter errors stay English (docs/i18n.md).
+TOOLKIT_WORDS = (
+    N_("Arguments"),
+    N_("Options"),
+    N_("Commands"),
+    N_("Error"),
+    N_("Aborted."),
+    N_("Aborted!"),
+    N_("[default: {}]"),
+    N_("[env var: {}]"),
+    N_("[required]"),
+    N_("(deprecated) "),
+    N_("Try [blue]'{command_path} {help_option}'[/] for help."),
+    N_("Missing command."),
+    N_("No such command {name!r}."),
+)
+# typer.rich_utils reads these at import; they are re-read from their English originals
+TYPER_CONSTANTS = (
+    "DEPRECATED_STRING",
+    "DEFAULT_STRING",
+    "ENVVAR_STRING",
+    "REQUIRED_LONG_STRING",
+    "ARGUMENTS_PANEL_TITLE",
+    "OPTIONS_PANEL_TITLE",
+    "COMMANDS_PANEL_TITLE",
+    "ERRORS_PANEL_TITLE",
+    "ABORTED_TEXT",
+    "RICH_HELP",
+)
+
+
+def speak_the_terminals_language() -> None:
+    """typer's words in the CLI's language: its modules call the standard library's
+    `gettext.gettext` (bound at their import as `_`), which knows no catalogue of ours and takes
+    its language from the environment; each such `_` becomes our translator's. Idempotent."""
+    import typer.rich_utils as rich_utils
+
+    say = cli_translator().gettext
+    for name, module in list(sys.modules.items()):
+        if name.partition(".")[0] == "typer":
+            if getattr(module, "_", None) in (gettext.gettext, *_PATCHED):
+                module._ = say  # type: ignore[attr-defined]
+    _PATCHED[:] = [say]
+    for constant in TYPER_CONSTANTS:
+        english = _TYPER_ENGLISH.setdefault(constant, getattr(rich_utils, constant))
+        setattr(rich_utils, constant, say(english))
+
+
+_PATCHED: list[object] = []
+_TYPER_ENGLISH: dict[str, str] = {}
 
 
 def tr(message: str, **params: object) -> str:

@@ -106,6 +106,11 @@ def test_the_help_is_in_the_terminals_language() -> None:
 
     zh = help_of("zh_CN")
     assert "网格治理：网格化治理的空间服务。" in zh and "导入区域、建筑或配置。" in zh
-    assert "用户所属范围的区域编码" in help_of("zh_CN", "user", "add")
+    zh_add = help_of("zh_CN", "user", "add")
+    assert "用户所属范围的区域编码" in zh_add
+    # typer's own words: panel titles and markers (click's "Usage:" has no catalogue hook)
+    assert "─ 参数 ─" in zh_add and "─ 选项 ─" in zh_add and "[必填]" in zh_add
+    assert "─ Options ─" not in zh_add and "[required]" not in zh_add
     en = help_of("en", "user", "add")
     assert "Create a user." in en and "area code the user is scoped to" in en
+    assert "─ Options ─" in en and "[required]" in en
