@@ -323,6 +323,46 @@ MESSAGES: tuple[str, ...] = (
     N_("service_code {code} was not found. GET services.json lists the service codes."),
     N_("Unknown service_code {codes}. GET services.json lists the service codes."),
     N_("Unknown format '.{fmt}': GeoReport v2 resources end in .json or .xml."),
+    # OGC API Features (api/services/interop/ogc*.py, gis/ogc_crs.py) and its CQL2 filters
+    # (gis/cql2.py): the OGC exception's description, same languages
+    N_("No collection '{collection}'. GET /ogc/collections lists them."),
+    N_("No feature '{feature}' in collection '{collection}'."),
+    N_("limit must be between 1 and {n}."),
+    N_("offset must be between 0 and {n}."),
+    N_("Collection '{collection}' has no time; drop 'datetime'."),
+    N_("datetime must be an instant or one interval 'start/end'."),
+    N_("datetime interval must not end before it starts."),
+    N_(
+        "datetime '{text}' is not RFC 3339, e.g. 2026-11-25T08:00:00Z, 2026-11-25, or an "
+        "interval 2026-11-01T00:00:00Z/.."
+    ),
+    N_("bbox must be four numbers separated by commas."),
+    N_("bbox must be four finite numbers: lower corner, then upper corner."),
+    N_("bbox must be minLon,minLat,maxLon,maxLat within -180..180, -90..90."),
+    N_("Cannot sort by '{name}'. Sortable: {names}."),
+    N_("'{name}' must be a {kind}."),
+    N_(
+        "{uri} is not offered. Use one of the collection's 'crs' list, e.g. {crs84} or "
+        "{cgcs2000} (CGCS2000)."
+    ),
+    N_("The filter is longer than {n} characters."),
+    N_("The filter cannot be read as {lang}: {problem}"),
+    N_("filter-lang '{lang}' is not offered; use cql2-text or cql2-json."),
+    N_("The filter has more than {n} parts."),
+    N_("LIKE compares a text property with a text pattern."),
+    N_("{operator} is not supported in filters here."),
+    N_("Each condition compares a property (a queryable) with a value."),
+    N_("'{name}' is not a queryable here; GET …/queryables lists them: {names}"),
+    N_("A {kind} property cannot be compared with {value}."),
+    N_("{value} is out of range."),
+    N_("{operator} takes the geometry property first."),
+    N_("{operator} compares the geometry with a geometry or BBOX literal."),
+    N_("BBOX takes four numbers: lower corner, then upper corner."),
+    N_("The geometry in the filter cannot be read."),
+    N_(
+        "The geometry in the filter is empty or not valid (e.g. a self-intersecting polygon); "
+        "send a valid one."
+    ),
 )
 
 

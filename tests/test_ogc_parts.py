@@ -173,7 +173,12 @@ def test_errors_use_the_ogc_exception_form(world: TestClient) -> None:
     assert bad.status_code == 400 and "cql2-text" in bad.json()["description"]
     bowtie = "S_INTERSECTS(geometry, POLYGON((116 39, 117 40, 117 39, 116 40, 116 39)))"
     r = world.get("/ogc/collections/areas-grid/items", params={"filter": bowtie})
+    assert r.status_code == 400 and "几何为空或无效" in r.json()["description"]  # zh_CN default
+    english = {"Accept-Language": "en"}
+    r = world.get("/ogc/collections/areas-grid/items", params={"filter": bowtie}, headers=english)
     assert r.status_code == 400 and "not valid" in r.json()["description"]
+    r = world.get("/ogc/collections/nowhere/items")
+    assert r.json()["description"] == "没有集合“nowhere”。GET /ogc/collections 可列出所有集合。"
     # the rest of the API keeps its envelope
     assert "error" in world.get("/api/v1/areas/000000").json()
 
