@@ -363,6 +363,25 @@ MESSAGES: tuple[str, ...] = (
         "The geometry in the filter is empty or not valid (e.g. a self-intersecting polygon); "
         "send a valid one."
     ),
+    # gridgov export (api/services/interop/exports.py)
+    N_(
+        "Cannot tell the format from '{name}': pass --format ({formats}) or end the name in "
+        "{suffixes}."
+    ),
+    N_("Unknown format '{fmt}'. Formats: {formats}."),
+    N_("'{name}' does not end in {suffix}, the suffix of --format {fmt}."),
+    N_("Unknown layer '{layer}'. Layers: {layers}."),
+    N_("--level applies to areas only."),
+    N_("Unknown level '{level}'. Levels: {levels}."),
+    N_("--at applies to areas only: they are the versioned layer."),
+    N_("--with-contacts applies to incidents only."),
+    N_("The directory {path} does not exist."),
+    N_("{path} already exists; pass --overwrite to replace it."),
+    N_(
+        "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them with "
+        "`sudo apt-get install postgresql postgresql-15-postgis-3` (Debian 12) or run "
+        "`make setup`; or set GRIDGOV_DATABASE_URL to an existing PostGIS server."
+    ),
 )
 
 

@@ -71,6 +71,16 @@ def test_the_commands_own_words_are_translated(world_db: str) -> None:
     assert code == 0 and "角色" in zh and "已停用" in zh, zh
 
 
+def test_export_refusals_are_translated(world_db: str, tmp_path: Path) -> None:
+    target = str(tmp_path / "grids.dat")
+    code, zh = run(world_db, "zh_CN", "export", "areas", target)
+    assert code != 0 and "无法从“grids.dat”判断格式" in zh, zh
+    code, zh = run(world_db, "zh_CN", "export", "buildings", target + ".csv", "--level", "grid")
+    assert code != 0 and "--level 只适用于区域（areas）。" in zh, zh
+    code, en = run(world_db, "en", "export", "areas", target)
+    assert code != 0 and "Cannot tell the format from 'grids.dat'" in en, en
+
+
 def test_stats_csv_header_in_the_terminals_language_or_as_codes(
     world_db: str, tmp_path: Path
 ) -> None:
