@@ -134,7 +134,11 @@ def shoot_language(browser: Browser, base: str, passwords: dict[str, str],
                    cases: dict[str, str], language: str, size: str) -> None:  # fmt: skip
     """Every page in one language at one size."""
     width, height = SIZES[size]
-    context = browser.new_context(viewport={"width": width, "height": height})
+    # the browser's own locale too (date inputs, number spinners), as a user of that language has
+    browser_locale = "zh-CN" if language == "zh_CN" else "en-US"
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, locale=browser_locale
+    )
     page = context.new_page()
     page.goto(f"{base}/lang/{language}?next=/login")
     shoot(page, "login", language, size)
