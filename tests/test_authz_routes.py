@@ -107,6 +107,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/map/stats"): HERE + "test_signed_in_pages",
     ("GET", "/map/dispatch"): HERE + "test_signed_in_pages",
     ("GET", "/map/edit"): HERE + "test_signed_in_pages",
+    ("GET", "/patrol"): HERE + "test_signed_in_pages",
     ("GET", "/report"): PAGE,
     ("GET", "/report/{incident_id}"): PAGE,
     ("GET", "/reports"): PAGE,
@@ -216,7 +217,7 @@ ATTR = {
     "department": "dept",
     "resident": "resident",
 }
-PAGES = ("/map/dispatch", "/map/edit", "/map/stats")
+PAGES = ("/map/dispatch", "/map/edit", "/map/stats", "/patrol")
 
 
 @pytest.mark.parametrize("page", PAGES)
