@@ -133,6 +133,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/patrols/{patrol_id}/join"): PATROLS
     + "test_patrol_out_of_order_duplicates_jump_and_outside",
     ("POST", "/api/v1/patrols/{patrol_id}/points"): PATROLS + "test_bad_batches_write_nothing",
+    ("GET", "/api/v1/patrols/tracks"): "tests/test_patrol_live.py::"
+    + "test_tracks_and_nearest_officers_per_role",
+    ("GET", "/api/v1/patrols/live"): "tests/test_patrol_live.py::"
+    + "test_live_positions_stream_is_scoped",
+    ("GET", "/api/v1/incidents/{incident_id}/nearest-officers"): "tests/test_patrol_live.py::"
+    + "test_tracks_and_nearest_officers_per_role",
     ("POST", "/api/v1/patrols/{patrol_id}/end"): PATROLS
     + "test_patrol_out_of_order_duplicates_jump_and_outside",
     (
