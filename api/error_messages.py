@@ -135,6 +135,7 @@ MESSAGES: tuple[str, ...] = (
     N_("Patrol {id} ended at {when}; fixes after its end are refused."),
     N_("A fix's time lies in the future ({field})."),
     N_("Patrol coverage is for admins and dispatchers (their area)."),
+    N_("Incident {id} lies outside your scope: its officers are not yours to see."),
     # streams and tiles
     N_("Too many live streams are open; try again shortly."),
     N_("Zoom must be between 0 and {n}."),

@@ -4,6 +4,7 @@
     .venv/bin/python -m bench --quick      # small run to check the scripts (≈ 2 min)
     .venv/bin/python -m bench.assign       # the older single-report / bulk plan comparison
     .venv/bin/python -m bench scale        # a year of a city, 1,000,000 incidents (bench/scale.py)
+    .venv/bin/python -m bench patrol       # patrols: ingest, coverage, live (bench/patrol.py)
 
 One throwaway cluster (or a fresh database on GRIDGOV_DATABASE_URL's server) holds the synthetic
 district of bench/synthetic.py (10,000 grids), its buildings and seeded incidents; every benchmark
@@ -60,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.scale import main as scale_main
 
         return scale_main(argv[1:])
+    if argv and argv[0] == "patrol":  # python -m bench patrol: 大联勤 patrols (bench/patrol.py)
+        from bench.patrol import main as patrol_main
+
+        return patrol_main(argv[1:])
     a = parse_args(argv)
     only = set(a.only.split(","))
     points = a.points or (100_000 if a.quick else 1_000_000)

@@ -107,6 +107,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/map/stats"): HERE + "test_signed_in_pages",
     ("GET", "/map/dispatch"): HERE + "test_signed_in_pages",
     ("GET", "/map/edit"): HERE + "test_signed_in_pages",
+    ("GET", "/patrol"): HERE + "test_signed_in_pages",
     ("GET", "/report"): PAGE,
     ("GET", "/report/{incident_id}"): PAGE,
     ("GET", "/reports"): PAGE,
@@ -132,6 +133,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/patrols/{patrol_id}/join"): PATROLS
     + "test_patrol_out_of_order_duplicates_jump_and_outside",
     ("POST", "/api/v1/patrols/{patrol_id}/points"): PATROLS + "test_bad_batches_write_nothing",
+    ("GET", "/api/v1/patrols/tracks"): "tests/test_patrol_live.py::"
+    + "test_tracks_and_nearest_officers_per_role",
+    ("GET", "/api/v1/patrols/live"): "tests/test_patrol_live.py::"
+    + "test_live_positions_stream_is_scoped",
+    ("GET", "/api/v1/incidents/{incident_id}/nearest-officers"): "tests/test_patrol_live.py::"
+    + "test_tracks_and_nearest_officers_per_role",
     ("POST", "/api/v1/patrols/{patrol_id}/end"): PATROLS
     + "test_patrol_out_of_order_duplicates_jump_and_outside",
     (
@@ -216,7 +223,7 @@ ATTR = {
     "department": "dept",
     "resident": "resident",
 }
-PAGES = ("/map/dispatch", "/map/edit", "/map/stats")
+PAGES = ("/map/dispatch", "/map/edit", "/map/stats", "/patrol")
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -49,6 +49,7 @@ DISPATCH_SCRIPTS: tuple[str, ...] = (
     "dispatch_urge",
     "dispatch_search",
     "dispatch_focus",
+    "dispatch_patrols",  # 大联勤: officers on patrol, today's tracks, nearest officers
 )
 # Grids and buildings come as vector tiles (VectorGrid, canvas): 10,000 SVG polygons drawn from
 # GeoJSON took most of the console's load time.

@@ -17,6 +17,7 @@ MENU: tuple[tuple[str, str, frozenset[str]], ...] = (
         N_("Dispatch console"),
         frozenset({"admin", "dispatcher", "officer", "department"}),
     ),
+    ("/patrol", N_("Patrol"), frozenset({"officer", "department"})),  # 大联勤 joint patrols
     ("/map/edit", N_("Boundary editor"), frozenset({"admin", "officer"})),
     ("/map/stats", N_("Evaluation"), frozenset({"admin", "dispatcher", "department"})),
     ("/docs", N_("API docs"), frozenset({"admin"})),

@@ -30,6 +30,7 @@ STATS_JS = [
     *LOCAL_JS,
     ("hotspots", f"{STATIC_URL}/hotspots.js"),
     ("stats", f"{STATIC_URL}/stats.js"),
+    ("stats_patrols", f"{STATIC_URL}/stats_patrols.js"),  # 大联勤 coverage choropleth
 ]
 STATS_CSS = [*LOCAL_CSS, ("stats_css", f"{STATIC_URL}/stats.css")]
 DEFAULT_METRIC = "on_time_handling_rate"

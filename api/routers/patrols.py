@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.deps import (
@@ -18,9 +22,19 @@ from api.deps import (
     SettingsDep,
 )
 from api.responses import JSON
+from api.routers.workflow.stream import RETRY_MS, stream_user
 from api.schemas.patrols import FixBatchIn, PatrolEndIn, PatrolIn
+from api.services.identity.auth import User
 from api.services.patrols.figures import coverage_csv, coverage_document
 from api.services.patrols.fixes import add_fixes
+from api.services.patrols.live import (
+    PATROL_CHANNEL,
+    in_scope,
+    nearest_officers,
+    on_patrol_now,
+    scope_areas,
+    tracks_today,
+)
 from api.services.patrols.store import (
     end_patrol,
     join_patrol,
@@ -29,6 +43,8 @@ from api.services.patrols.store import (
     start_patrol,
 )
 from api.services.patrols.track import patrol_track
+from api.services.workflow.stream import END
+from api.services.workflow.stream_hub import StreamHub, Subscription
 
 router = APIRouter(prefix="/api/v1", tags=["patrols"])
 PatrolId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -81,6 +97,68 @@ def patrol_coverage(
             },
         )
     return JSON(doc)
+
+
+@router.get("/patrols/tracks", response_class=JSON)
+def tracks(conn: ConnDep, settings: SettingsDep, user: CurrentUser, clock: ClockDep) -> JSON:
+    """Today's clean tracks (local day) of the scope's patrols, GeoJSON (dispatchers, admins)."""
+    tz = ZoneInfo(settings.calendar.timezone)
+    midnight = dt.datetime.combine(clock().astimezone(tz).date(), dt.time(), tzinfo=tz)
+    return JSON(tracks_today(conn, user, midnight))
+
+
+async def position_subscription(
+    request: Request, user: Annotated[User, Depends(stream_user)], clock: ClockDep
+) -> AsyncIterator[tuple[Subscription, list[dict[str, Any]], frozenset[str] | None]]:
+    """The stream's place on the hub (listening before the snapshot is read: nothing missed),
+    the positions of now and the scope's areas."""
+
+    def snapshot() -> tuple[list[dict[str, Any]], frozenset[str] | None]:
+        with request.app.state.pool.connection() as conn:
+            areas = scope_areas(conn, user)  # 403 for roles that see no positions
+            return on_patrol_now(conn, user, clock()), areas
+
+    first, areas = await run_in_threadpool(snapshot)
+    hub: StreamHub = request.app.state.stream_hub
+    sub = hub.admit(user, PATROL_CHANNEL)
+    try:
+        await hub.listening()
+        yield sub, first, areas
+    finally:
+        hub.release(sub)
+
+
+@router.get("/patrols/live", response_class=EventSourceResponse)
+async def live(
+    sub: Annotated[
+        tuple[Subscription, list[dict[str, Any]], frozenset[str] | None],
+        Depends(position_subscription),
+    ],
+) -> AsyncIterable[ServerSentEvent]:
+    """Officers on patrol, live (SSE; dispatchers and admins of the scope): first `positions`
+    (every patrol of the scope whose last fix is ≤ 1 min old), then one `position` per batch."""
+    queue, first, areas = sub
+    yield ServerSentEvent(comment="connected", retry=RETRY_MS)
+    yield ServerSentEvent(raw_data=orjson.dumps(first).decode(), event="positions")
+    while True:
+        item = await queue.queue.get()
+        if item == END:
+            return
+        payload = item[1]
+        if payload and in_scope(payload, areas):
+            yield ServerSentEvent(raw_data=payload, event="position")
+
+
+@router.get("/incidents/{incident_id}/nearest-officers", response_class=JSON)
+def nearest(
+    incident_id: Annotated[str, Path(min_length=1, max_length=64)],
+    conn: ConnDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    limit: Annotated[int, Query(ge=1, le=50, description="officers to list")] = 5,
+) -> JSON:
+    """就近派遣: on-duty officers of the caller's scope nearest to the case (straight line)."""
+    return JSON(nearest_officers(conn, user, incident_id, clock(), limit))
 
 
 @router.get("/patrols/{patrol_id}", response_class=JSON)

@@ -197,6 +197,7 @@
     node.dataset.status = doc.status;
     node.dataset.state = "ready";
     if (["reported", "registered"].includes(doc.status)) showDuplicates(doc.id);
+    for (const extra of state.caseExtras || []) extra(doc, node); // e.g. dispatch_patrols.js
   }
 
   /** 源头治理: open incidents of the same category close by, so a duplicate can be rejected. */

@@ -12,6 +12,8 @@ from api.locale import TranslatorDep
 from api.routers.pages.shell import page_shell
 from api.services.identity.policy import PAGE_REDIRECTS
 from web_map.dispatch import PAGE_PATH, dispatch_page
+from web_map.patrol import PAGE_PATH as PATROL_PATH
+from web_map.patrol import patrol_page
 from web_map.photo_labels import photo_labels
 from web_map.report import report_mine_page, report_page, report_status_page
 
@@ -77,4 +79,25 @@ def my_reports_page(settings: SettingsDep, user: OptionalUser, tr: TranslatorDep
     """我的上报: a signed-in resident's reports, and the lookup by tracking id + contact."""
     shell = page_shell(tr, user, "/reports")
     html = report_mine_page(settings.map, tr, signed_in=user is not None, shell=shell)
+    return HTMLResponse(html, headers=NO_STORE)
+
+
+@router.get(PATROL_PATH, response_class=HTMLResponse, response_model=None)
+def patrol(
+    settings: SettingsDep, user: OptionalUser, tr: TranslatorDep
+) -> HTMLResponse | RedirectResponse:
+    """大联勤: the patrol page for phones; anonymous visitors sign in first."""
+    if user is None:
+        return RedirectResponse(f"/login?next={PATROL_PATH}", status_code=303)
+    elsewhere = PAGE_REDIRECTS[PATROL_PATH].get(user.role)  # residents: the report form
+    if elsewhere is not None:
+        return RedirectResponse(elsewhere, status_code=303)
+    cfg = settings.patrols
+    html = patrol_page(
+        settings.map,
+        tr,
+        shell=page_shell(tr, user, PATROL_PATH),
+        max_accuracy_m=cfg.patrol_max_accuracy_m,
+        batch_max=cfg.patrol_batch_max,
+    )
     return HTMLResponse(html, headers=NO_STORE)

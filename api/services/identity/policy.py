@@ -196,7 +196,10 @@ EDIT_AREAS: dict[str, Rule] = {
 }
 
 # Signed-in pages that send a role elsewhere (anonymous visitors are sent to /login first).
-PAGE_REDIRECTS: dict[str, dict[str, str]] = {"/map/dispatch": {"resident": "/report"}}
+PAGE_REDIRECTS: dict[str, dict[str, str]] = {
+    "/map/dispatch": {"resident": "/report"},
+    "/patrol": {"resident": "/report"},  # 大联勤: patrols are staff business
+}
 
 
 def require_read(user: User | None, surface: str, message: str) -> None:

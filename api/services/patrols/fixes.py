@@ -18,6 +18,7 @@ from psycopg import Connection
 from api.errors import Conflict, ValidationFailed
 from api.schemas.patrols import FixBatchIn, utc
 from api.services.identity.auth import User
+from api.services.patrols.live import notify_position
 from api.services.patrols.store import load_patrol, require_leader
 from api.settings import PatrolSettings, Settings
 from gis.patrols import INSERT_FIXES_SQL, RECHECK_SQL, SET_JUMP_SQL, haversine_m
@@ -105,6 +106,7 @@ def add_fixes(
                     SET_JUMP_SQL,
                     {"patrol": patrol_id, "ids": list(changed), "jumps": list(changed.values())},
                 )
+            notify_position(conn, patrol_id)  # the command view's live stream, on commit
         ids = sorted({f.id for f in batch.fixes})
         flags = conn.execute(
             "SELECT client_id, inaccurate, jump, outside FROM patrol_fixes "

@@ -62,13 +62,15 @@ def event_kind(action: str, from_status: str | None, to_status: str) -> str:
     return "status" if from_status != to_status else "update"
 
 
-async def open_listener(url: str) -> AsyncConnection[Any]:
-    """An autocommit connection listening on the incidents channel (the process's hub's)."""
+async def open_listener(url: str, *channels: str) -> AsyncConnection[Any]:
+    """An autocommit connection listening on the incidents channel and `channels` (the process's
+    hub's)."""
     conn = await AsyncConnection.connect(
         url, autocommit=True, row_factory=dict_row, application_name="gridgov-stream"
     )
     try:
-        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
+        for channel in (CHANNEL, *channels):
+            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
     except BaseException:
         await conn.close()
         raise

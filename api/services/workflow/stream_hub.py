@@ -26,6 +26,8 @@ from psycopg import AsyncConnection
 
 from api.errors import TooManyStreams, TooManyUserStreams
 from api.services.identity.auth import User
+from api.services.patrols.live import PATROL_CHANNEL
+from api.services.workflow.events import CHANNEL
 from api.services.workflow.stream import END, open_listener, parse_notification
 
 log = logging.getLogger("gridgov.stream")
@@ -46,6 +48,7 @@ class Subscription:
     """One stream's queue of (event id, public id) pairs from notifications."""
 
     user_id: int
+    channel: str = CHANNEL  # PATROL_CHANNEL: patrol positions (None, payload) instead
     queue: asyncio.Queue[tuple[int | None, str | None]] = field(
         default_factory=lambda: asyncio.Queue(QUEUE_SIZE + 1)
     )
@@ -82,13 +85,13 @@ class StreamHub:
         self._task: asyncio.Task[None] | None = None
         self._starting: asyncio.Lock | None = None
 
-    def admit(self, user: User) -> Subscription:
+    def admit(self, user: User, channel: str = CHANNEL) -> Subscription:
         """Count a new stream for `user`, or refuse it: 503 for the process, 429 for the user."""
         if len(self.subscriptions) >= self.max_streams:
             raise TooManyStreams(MESSAGES["process"], {"limit": self.max_streams})
         if self.per_user_open.get(user.id, 0) >= self.per_user:
             raise TooManyUserStreams(MESSAGES["user"], {"limit": self.per_user})
-        sub = Subscription(user.id)
+        sub = Subscription(user.id, channel)
         self.subscriptions.add(sub)
         self.per_user_open[user.id] = self.per_user_open.get(user.id, 0) + 1
         return sub
@@ -112,17 +115,21 @@ class StreamHub:
         async with self._starting:
             if self._task is not None and not self._task.done():
                 return
-            self._conn = await open_listener(self.url)
+            self._conn = await open_listener(self.url, PATROL_CHANNEL)
             self._task = asyncio.create_task(self._pump(self._conn), name="gridgov-stream-hub")
 
     async def _pump(self, conn: AsyncConnection[Any]) -> None:
         try:
             async for note in conn.notifies():
-                item = parse_notification(note.payload)
+                if note.channel == PATROL_CHANNEL:  # 大联勤 positions: the payload itself
+                    item: tuple[int | None, str | None] = (None, note.payload or None)
+                else:
+                    item = parse_notification(note.payload)
                 if item == END:
                     continue
                 for sub in list(self.subscriptions):
-                    sub.offer(item)
+                    if sub.channel == note.channel:
+                        sub.offer(item)
         except psycopg.OperationalError as exc:
             log.warning("stream hub lost its LISTEN connection (%s); ending streams", exc)
         finally:

@@ -1,0 +1,369 @@
+"""`python -m bench patrol`: 大联勤 patrols at a city's scale, the three targets of issue 22.
+
+    .venv/bin/python -m bench patrol                 # 5,000 officers, 10,000 grids (≈ 6 min)
+    .venv/bin/python -m bench patrol --quick         # 500 officers, short phases: checks it runs
+
+In a throwaway cluster (or a fresh database on GRIDGOV_DATABASE_URL's server) it builds the
+synthetic district of bench/synthetic.py (10,000 grids of ≈ 100 m), one grid officer per other
+grid with a running patrol, and GridGov under uvicorn (2 workers) on this machine, then:
+
+1. Ingest: every officer's phone sends its fixes (one every 10 s of walking, serpentine through
+   its grid) in batches of --batch to POST /api/v1/patrols/{id}/points, --clients requests at a
+   time, for --seconds; fixes stored per second, as the server acknowledged them.
+2. Live: meanwhile a few probe officers send one fix each 0.5 s and an admin follows
+   GET /api/v1/patrols/live; the time from sending a batch to its `position` event.
+3. Coverage: the rest of the day's walk (--hours per officer) is written in SQL, then the day's
+   coverage per grid (api.services.patrols.coverage.period_rows, the figures behind
+   /api/v1/patrols/coverage and /api/v1/stats) is timed.
+
+Figures only: nothing is asserted. The load generator runs on the same 2 cores as the server
+and PostgreSQL, so the ingest figure is a lower bound. Officers and their patrols are made in SQL
+(not timed); docs/patrols.md keeps the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import itertools
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import orjson
+import psycopg
+from psycopg.rows import dict_row
+from rich.table import Table
+
+from api.services.identity.auth import TOKEN_PREFIX, hash_token
+from api.services.patrols.coverage import period_rows
+from api.settings import Settings
+from bench.common import bench_database, console, machine_line
+from bench.servers import gridgov_server
+from bench.synthetic import DX, DY, X0, Y0, build_hierarchy
+
+STEP_M, ROW_M, MARGIN_M, LANE_M = 14.0, 15.0, 5.0, 90.0  # the walk inside a ≈ 100 m grid
+FIX_S = 10  # a fix every 10 s
+M_LON, M_LAT = DX / 99.9, DY / 99.5  # degrees per metre at 39.9N (bench/synthetic.py)
+TARGETS = {"ingest": 2000.0, "coverage": 60.0, "live": 2.0}
+TOKEN = TOKEN_PREFIX + "bench-patrol-"
+
+
+@dataclass
+class Officer:
+    patrol: int
+    token: str
+    i: int
+    j: int
+    step: int = 0
+
+
+@dataclass
+class Run:
+    fixes: int = 0
+    requests: int = 0
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+    sent: dict[tuple[int, str], float] = field(default_factory=dict)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench patrol", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="500 officers, short phases")
+    p.add_argument("--officers", type=int, help="officers on patrol (default 5,000)")
+    p.add_argument("--batch", type=int, default=6, help="fixes per upload (6: once a minute)")
+    p.add_argument("--clients", type=int, default=24, help="uploads in flight at once")
+    p.add_argument("--seconds", type=float, help="timed ingest (default 60; quick 10)")
+    p.add_argument("--hours", type=float, help="walk per officer for coverage (default 4)")
+    p.add_argument("--workers", type=int, default=2, help="uvicorn workers")
+    return p.parse_args(argv)
+
+
+def walk_point(i: int, j: int, step: int) -> tuple[float, float]:
+    """Where an officer of grid cell (i, j) is at `step`: a serpentine inside the cell."""
+    d = step * STEP_M
+    u = d % (2 * LANE_M)
+    x = MARGIN_M + (u if u < LANE_M else 2 * LANE_M - u)
+    y = MARGIN_M + (int(d // LANE_M) * ROW_M) % LANE_M
+    return X0 + i * DX + x * M_LON, Y0 + j * DY + y * M_LAT
+
+
+def make_officers(conn: psycopg.Connection[Any], n: int, start: dt.datetime) -> list[Officer]:
+    """Officer k walks grid cell 2k (every other grid); users, tokens and patrols in SQL."""
+    cells = conn.execute(
+        "SELECT code, round((ST_XMin(geom) - %s) / %s)::int AS i, "
+        "round((ST_YMin(geom) - %s) / %s)::int AS j FROM areas WHERE level = 'grid'",
+        (X0, DX, Y0, DY),
+    ).fetchall()
+    code_at = {(r["i"], r["j"]): r["code"] for r in cells}
+    side = int(max(r["i"] for r in cells)) + 1
+    spots = [((2 * k) % side, (2 * k) // side % side) for k in range(n)]
+    tokens = [f"{TOKEN}{k:06d}-{os.urandom(16).hex()}" for k in range(n)]
+    with conn.transaction():
+        rows = conn.execute(
+            "INSERT INTO users (name, role, area_code) "
+            "SELECT 'officer-' || o, 'officer', a FROM unnest(%s::text[]) WITH ORDINALITY u(a, o) "
+            "ORDER BY o RETURNING id, name, area_code",
+            ([code_at[s] for s in spots],),
+        ).fetchall()
+        rows = sorted(rows, key=lambda r: int(r["name"].split("-")[1]))
+        uids = [r["id"] for r in rows]
+        conn.execute(
+            "INSERT INTO api_tokens (user_id, token_hash, prefix) "
+            "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[])",
+            (uids, [hash_token(t) for t in tokens], [t[:10] for t in tokens]),
+        )
+        patrols = conn.execute(
+            "INSERT INTO patrols (leader_user_id, leader, area_code, started_at) "
+            "SELECT u, 'officer-' || o, a, %s FROM unnest(%s::bigint[], %s::text[]) "
+            "WITH ORDINALITY x(u, a, o) ORDER BY o RETURNING id",
+            (start, uids, [r["area_code"] for r in rows]),
+        ).fetchall()
+    return [Officer(p["id"], t, i, j) for p, t, (i, j) in zip(patrols, tokens, spots, strict=True)]
+
+
+def batch_of(o: Officer, start: dt.datetime, n: int) -> tuple[list[dict[str, Any]], str]:
+    """The officer's next `n` fixes (point ids f<step>) and the newest fix's time."""
+    fixes = []
+    for s in range(o.step, o.step + n):
+        lon, lat = walk_point(o.i, o.j, s)
+        at = (start + dt.timedelta(seconds=FIX_S * s)).isoformat()
+        fixes.append({"id": f"f{s}", "t": at, "lon": lon, "lat": lat, "accuracy": 8.0})
+    o.step += n
+    return fixes, fixes[-1]["t"]
+
+
+async def upload(
+    client: httpx.AsyncClient, o: Officer, fixes: list[dict[str, Any]], run: Run
+) -> None:
+    r = await client.post(
+        f"/api/v1/patrols/{o.patrol}/points",
+        content=orjson.dumps({"fixes": fixes}),
+        headers={"Authorization": f"Bearer {o.token}", "Content-Type": "application/json"},
+    )
+    run.requests += 1
+    if r.status_code == 200:
+        run.fixes += int(r.json()["stored"])
+    else:
+        run.errors += 1
+
+
+async def follow(base: str, token: str, run: Run, ready: asyncio.Event) -> None:
+    """The admin's live stream: when each probe batch's `position` event arrived."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=None) as client,
+        client.stream("GET", "/api/v1/patrols/live", headers=headers) as stream,
+    ):
+        if stream.status_code != 200:
+            raise RuntimeError(f"live stream: HTTP {stream.status_code} {await stream.aread()!r}")
+        async for line in stream.aiter_lines():
+            if line.startswith("event: positions") or line.startswith("event:positions"):
+                ready.set()
+            if not line.startswith("data:") or not ready.is_set():
+                continue
+            data = orjson.loads(line[5:])
+            if isinstance(data, dict):
+                key = (int(data["patrol"]), dt.datetime.fromisoformat(data["at"]).isoformat())
+                sent = run.sent.pop(key, None)
+                if sent is not None:
+                    run.latencies.append(time.perf_counter() - sent)
+
+
+async def load(
+    base: str,
+    officers: list[Officer],
+    probes: list[Officer],
+    admin: str,
+    a: Any,
+    start: dt.datetime,
+) -> tuple[Run, float]:
+    """Phases 1 and 2 together: ingest for a.seconds while probes measure the live stream."""
+    run = Run()
+    ready = asyncio.Event()
+    follower = asyncio.create_task(follow(base, admin, run, ready))
+    waiting = asyncio.create_task(ready.wait())
+    await asyncio.wait([waiting, follower], timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    if follower.done():
+        follower.result()  # its error
+    if not ready.is_set():
+        raise RuntimeError("the live stream sent no snapshot in 30 s")
+    limits = httpx.Limits(max_connections=a.clients + 4, max_keepalive_connections=a.clients + 4)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        turn = itertools.cycle(officers)
+        t0 = time.perf_counter()
+        deadline = t0 + a.seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                o = next(turn)
+                fixes, _ = batch_of(o, start, a.batch)
+                await upload(client, o, fixes, run)
+
+        async def prober() -> None:
+            for o in itertools.cycle(probes):
+                if time.perf_counter() >= deadline:
+                    return
+                fixes, at = batch_of(o, start, 1)
+                run.sent[(o.patrol, dt.datetime.fromisoformat(at).isoformat())] = (
+                    time.perf_counter()
+                )
+                await upload(client, o, fixes, run)
+                await asyncio.sleep(0.5)
+
+        await asyncio.gather(*(worker() for _ in range(a.clients)), prober())
+        elapsed = time.perf_counter() - t0
+    await asyncio.sleep(2.5)  # the last probes' events
+    follower.cancel()
+    return run, elapsed
+
+
+# The rest of the day's walk, written in SQL: officer o of cell (i, j) at steps s0..s1.
+BULK_SQL = """
+INSERT INTO patrol_fixes (patrol_id, client_id, at, geom, accuracy_m, grid_code, inaccurate,
+                          outside, jump)
+SELECT o.patrol, 'f' || s, %(start)s + make_interval(secs => %(fix_s)s * s),
+       ST_SetSRID(ST_MakePoint(
+           %(x0)s + o.i * %(dx)s + %(mlon)s * (%(margin)s + CASE WHEN u < %(lane)s THEN u
+                                                         ELSE 2 * %(lane)s - u END),
+           %(y0)s + o.j * %(dy)s + %(mlat)s * (%(margin)s
+               + mod((floor(s * %(step)s / %(lane)s) * %(row)s)::numeric, %(lane)s::numeric))),
+           4326),
+       8.0, p.area_code, false, false, false
+FROM unnest(%(patrols)s::bigint[], %(is)s::int[], %(js)s::int[], %(s0)s::int[])
+     AS o(patrol, i, j, s0)
+JOIN patrols p ON p.id = o.patrol
+CROSS JOIN LATERAL generate_series(o.s0, %(s1)s - 1) AS s
+CROSS JOIN LATERAL (SELECT mod((s * %(step)s)::numeric, (2 * %(lane)s)::numeric) AS u) w
+"""
+
+
+def bulk_day(
+    conn: psycopg.Connection[Any], officers: list[Officer], start: dt.datetime, hours: float
+) -> int:
+    """Each officer's walk from its next step to `hours` after the start, in SQL."""
+    s1 = int(hours * 3600 / FIX_S)
+    params = {
+        "start": start,
+        "fix_s": FIX_S,
+        "x0": X0,
+        "y0": Y0,
+        "dx": DX,
+        "dy": DY,
+        "mlon": M_LON,
+        "mlat": M_LAT,
+        "margin": MARGIN_M,
+        "lane": LANE_M,
+        "step": STEP_M,
+        "row": ROW_M,
+        "patrols": [o.patrol for o in officers],
+        "is": [o.i for o in officers],
+        "js": [o.j for o in officers],
+        "s0": [o.step for o in officers],
+        "s1": s1,
+    }
+    with conn.transaction():
+        n = conn.execute(BULK_SQL, params).rowcount
+    conn.execute("ANALYZE patrol_fixes")
+    return n
+
+
+def report(
+    a: Any,
+    n: int,
+    run: Run,
+    elapsed: float,
+    cov: tuple[float, int, int],
+    url: str,
+    loads: dict[str, float],
+) -> Table:
+    seconds, grids, fixes = cov
+    rate = run.fixes / elapsed if elapsed else 0.0
+    lat = sorted(run.latencies)
+    p50 = statistics.median(lat) if lat else float("nan")
+    p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else float("nan")
+    t = Table(title="大联勤 patrols: the targets of issue 22", title_justify="left")
+    for col in ("target", "figure", "met", "how measured", "load average"):
+        t.add_column(col)
+    t.add_row(
+        f"ingest ≥ {TARGETS['ingest']:,.0f} fixes/s",
+        f"{rate:,.0f} fixes/s",
+        "yes" if rate >= TARGETS["ingest"] else "no",
+        f"{n:,} officers, batches of {a.batch}, {a.clients} in flight, {elapsed:.0f} s: "
+        f"{run.fixes:,} fixes in {run.requests:,} requests ({run.errors} errors)",
+        f"{loads['ingest']:.2f}",
+    )
+    t.add_row(
+        f"one day's coverage ≤ {TARGETS['coverage']:.0f} s",
+        f"{seconds:.1f} s",
+        "yes" if seconds <= TARGETS["coverage"] else "no",
+        f"{fixes:,} fixes of {n:,} officers → {grids:,} grid rows (period_rows, by day); "
+        "10,000 grids",
+        f"{loads['coverage']:.2f}",
+    )
+    t.add_row(
+        f"live position ≤ {TARGETS['live']:.0f} s",
+        f"p50 {p50:.2f} s · p95 {p95:.2f} s",
+        "yes" if lat and p95 <= TARGETS["live"] else "no",
+        f"{len(lat)} probe batches (send → `position` event on an admin's "
+        "/api/v1/patrols/live), during the ingest",
+        f"{loads['ingest']:.2f}",
+    )
+    return t
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    n = a.officers or (500 if a.quick else 5000)
+    a.seconds = a.seconds or (10.0 if a.quick else 60.0)
+    hours = a.hours or (0.5 if a.quick else 4.0)
+    settings = Settings()
+    tz = ZoneInfo(settings.calendar.timezone)
+    day = dt.datetime.now(tz).date() - dt.timedelta(days=1)  # yesterday: all fixes in the past
+    start = dt.datetime.combine(day, dt.time(8), tzinfo=tz).astimezone(dt.UTC)
+    loads: dict[str, float] = {}
+    with (
+        bench_database() as url,
+        psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn,
+    ):
+        console.print(f"[bold]GridGov patrol benchmark[/] · {machine_line(url)}")
+        with console.status("10,000 grids, officers, patrols"):
+            with psycopg.connect(url) as plain:  # build_hierarchy reads tuple rows
+                build_hierarchy(plain, 0)
+            t0 = time.perf_counter()
+            everyone = make_officers(conn, n + 10, start)
+            officers, probes = everyone[:n], everyone[n:]
+            admin = TOKEN_PREFIX + "bench-admin-" + os.urandom(16).hex()
+            with conn.transaction():
+                uid = conn.execute(
+                    "INSERT INTO users (name, role) VALUES ('bench-admin', 'admin') RETURNING id"
+                ).fetchone()
+                assert uid is not None
+                conn.execute(
+                    "INSERT INTO api_tokens (user_id, token_hash, prefix) VALUES (%s, %s, %s)",
+                    (uid["id"], hash_token(admin), admin[:10]),
+                )
+        console.print(f"[dim]dataset ready in {time.perf_counter() - t0:.0f} s[/]")
+        with gridgov_server(url, a.workers) as server:
+            with console.status(f"ingest for {a.seconds:.0f} s"):
+                run, elapsed = asyncio.run(load(server.base, officers, probes, admin, a, start))
+                loads["ingest"] = os.getloadavg()[0]
+        console.print(f"[dim]ingest: {run.fixes:,} fixes in {elapsed:.0f} s[/]")
+        with console.status(f"the rest of a {hours:g} h walk per officer, in SQL"):
+            t0 = time.perf_counter()
+            bulk_day(conn, everyone, start, hours)
+            console.print(f"[dim]the day's walk written in {time.perf_counter() - t0:.0f} s[/]")
+        fixes = conn.execute("SELECT count(*) AS n FROM patrol_fixes").fetchone()
+        assert fixes is not None
+        with console.status("one day's coverage"):
+            t0 = time.perf_counter()
+            rows = period_rows(conn, settings, day, day + dt.timedelta(days=1), by_day=True)
+            seconds = time.perf_counter() - t0
+            loads["coverage"] = os.getloadavg()[0]
+        console.print(report(a, n, run, elapsed, (seconds, len(rows), fixes["n"]), url, loads))
+    return 0

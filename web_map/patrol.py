@@ -1,0 +1,57 @@
+"""The patrol page (/patrol) for phones: 大联勤 grid officers and department staff on a patrol.
+
+`static/patrol_queue.js` keeps the patrol, its GPS fixes and the problems reported on the way in
+the browser's IndexedDB and uploads them when the connection allows (POST /api/v1/patrols with a
+client id, …/points with the phone's point ids, /api/v1/incidents with an Idempotency-Key), so a
+resend after a lost answer stores nothing twice. `static/patrol.js` is the page: start/stop,
+live distance and time, the report form, the queue's state.
+"""
+
+from __future__ import annotations
+
+from api.settings import MapSettings
+from web_map.i18n import CHINESE, N_, Translator
+from web_map.pages import (
+    LOCAL_JS,
+    STATIC_URL,
+    RawHtml,
+    add_page_config,
+    area_layers,
+    base_map,
+    figure_of,
+    render_page,
+)
+from web_map.templating import render
+
+PAGE_PATH = "/patrol"
+PATROL_JS = [
+    *LOCAL_JS,
+    ("patrol_queue", f"{STATIC_URL}/patrol_queue.js"),
+    ("patrol", f"{STATIC_URL}/patrol.js"),
+]
+
+
+def patrol_page(
+    settings: MapSettings,
+    tr: Translator = CHINESE,
+    *,
+    shell: str = "",
+    max_accuracy_m: float = 100.0,
+    batch_max: int = 1000,
+) -> str:
+    """The patrol page; fixes less accurate than `max_accuracy_m` are sent but not counted in
+    the distance shown (the server flags them the same way)."""
+    fmap = base_map(settings, tr, title=N_("Patrol"), shell=shell)
+    fmap.default_js = list(PATROL_JS)
+    levels = area_layers(fmap, only=("grid",), tr=tr, labels=settings.level_labels)
+    figure_of(fmap).html.add_child(RawHtml(render("patrol.html", tr)))
+    add_page_config(
+        fmap,
+        {
+            "page": "patrol",
+            "levels": levels,
+            "max_accuracy_m": max_accuracy_m,
+            "batch_max": min(batch_max, 500),
+        },
+    )
+    return render_page(fmap)
