@@ -111,6 +111,9 @@ def ready(page: Page, path: str) -> None:
         expect(page.locator("#gg-print")).to_be_visible()
     elif path == "/report":
         expect(page.locator("#gg-report")).to_have_attribute("data-ready", "true", timeout=WAIT)
+    elif path == "/patrol":  # no map: the page's state leaves "loading"
+        patrol = page.locator("#gg-patrol")
+        expect(patrol).not_to_have_attribute("data-state", "loading", timeout=WAIT)
     else:
         expect(page.locator("#status")).to_have_attribute("data-state", "ready", timeout=WAIT)
 
@@ -142,7 +145,8 @@ def test_every_visible_text_comes_from_the_catalogue(
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(base + "/map/dispatch")
-    for path in ["/map/dispatch", "/map/edit", "/map/stats", f"/cases/{public_id}/print"]:
+    signed_in = ["/map/dispatch", "/map/edit", "/map/stats", "/patrol", f"/cases/{public_id}/print"]
+    for path in signed_in:
         page.goto(base + path)
         ready(page, path)
         found[path] = uncatalogued(page.evaluate(COLLECT), data)
@@ -156,7 +160,7 @@ def test_every_visible_text_comes_from_the_catalogue(
     problems = {path: texts for path, texts in found.items() if texts}
     assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
     # every map page has one scale bar, in metres or kilometres only (no miles or feet)
-    maps = [p for p in scales if p not in ("/login", f"/cases/{public_id}/print")]
+    maps = [p for p in scales if p not in ("/login", "/patrol", f"/cases/{public_id}/print")]
     assert all(len(scales[p]) == 1 for p in maps), scales
     assert all(re.fullmatch(r"\d+ k?m", scales[p][0]) for p in maps), scales
     assert b.problems == []
