@@ -152,6 +152,9 @@ OPERATIONS: dict[str, Doc] = {
     "POST /api/v1/patrols/{patrol_id}/points": _doc(None, 403, 404, 409, 422),
     "POST /api/v1/patrols/{patrol_id}/end": _doc(None, 403, 404, 409, 422),
     "GET /api/v1/patrols/{patrol_id}/track": _doc(None, 403, 404),
+    "GET /api/v1/patrols/tracks": _doc(None, 403),
+    "GET /api/v1/patrols/live": _doc(None, 403, 429),  # text/event-stream, like /api/v1/stream
+    "GET /api/v1/incidents/{incident_id}/nearest-officers": _doc(None, 403, 404),
     "GET /api/v1/stream": _doc(None),  # text/event-stream, as FastAPI documents it
     "POST /api/v1/areas": _doc(r.AreaChange, 403, 404, 409, 422),
     "PUT /api/v1/areas/{code}": _doc(r.AreaChange, *AREA_EDIT),
