@@ -35,6 +35,10 @@ CHROMIUM = "/usr/bin/chromium"
 WAIT = 60_000  # ms: the demo's maps on a busy machine
 
 
+# 中国农业大学东校区, in the demo's 学院路街道
+DEMO_POSITION = {"latitude": 40.0025, "longitude": 116.3525}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -137,7 +141,10 @@ def shoot_language(browser: Browser, base: str, passwords: dict[str, str],
     # the browser's own locale too (date inputs, number spinners), as a user of that language has
     browser_locale = "zh-CN" if language == "zh_CN" else "en-US"
     context = browser.new_context(
-        viewport={"width": width, "height": height}, locale=browser_locale
+        viewport={"width": width, "height": height},
+        locale=browser_locale,
+        geolocation=DEMO_POSITION,  # an officer on patrol stands in the demo district
+        permissions=["geolocation"],
     )
     page = context.new_page()
     page.goto(f"{base}/lang/{language}?next=/login")
@@ -172,6 +179,11 @@ def shoot_language(browser: Browser, base: str, passwords: dict[str, str],
         sign_in(page, base, user, passwords[user])
         ready(page, "/map/dispatch")
         shoot(page, f"dispatch-{name}", language, size)
+        if name == "officer":  # 大联勤: the officer's patrol page (docs/patrols.md)
+            page.goto(base + "/patrol")
+            patrol = page.locator("#gg-patrol")
+            expect(patrol).not_to_have_attribute("data-state", "loading", timeout=WAIT)
+            shoot(page, "patrol", language, size)
     sign_in(page, base, "demo-admin", passwords["demo-admin"])
     page.goto(base + "/map/edit")
     ready(page, "/map/edit")
