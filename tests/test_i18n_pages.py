@@ -111,7 +111,7 @@ def ready(page: Page, path: str) -> None:
         expect(page.locator("#gg-print")).to_be_visible()
     elif path == "/report":
         expect(page.locator("#gg-report")).to_have_attribute("data-ready", "true", timeout=WAIT)
-    elif path == "/patrol":  # no map: the page's state leaves "loading"
+    elif path == "/patrol":  # the page's state leaves "loading" (idle, or denied for an admin)
         patrol = page.locator("#gg-patrol")
         expect(patrol).not_to_have_attribute("data-state", "loading", timeout=WAIT)
     else:
@@ -160,7 +160,7 @@ def test_every_visible_text_comes_from_the_catalogue(
     problems = {path: texts for path, texts in found.items() if texts}
     assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
     # every map page has one scale bar, in metres or kilometres only (no miles or feet)
-    maps = [p for p in scales if p not in ("/login", "/patrol", f"/cases/{public_id}/print")]
+    maps = [p for p in scales if p not in ("/login", f"/cases/{public_id}/print")]
     assert all(len(scales[p]) == 1 for p in maps), scales
     assert all(re.fullmatch(r"\d+ k?m", scales[p][0]) for p in maps), scales
     assert b.problems == []

@@ -70,6 +70,32 @@
       return;
     }
 
+    // Start on the user's own area (an officer's grid), else the service area's districts, with
+    // the grids drawn for orientation; the first fix then centres the map on the walker.
+    (async () => {
+      try {
+        let bounds = null;
+        if (user.area) {
+          const own = await G.getJSON(config.api + "/areas/" + encodeURIComponent(user.area));
+          if (own.ok && own.body.geometry) bounds = L.geoJSON(own.body).getBounds();
+        }
+        if (!bounds) {
+          const districts = await G.fetchAllFeatures(config.api + "/areas?level=district&limit=1000", 5);
+          if (districts.length) bounds = L.geoJSON({ type: "FeatureCollection", features: districts }).getBounds();
+        }
+        if (bounds && !state.marker) {
+          // on a phone the panel is a sheet over the lower map: keep the area above it
+          const sheet = window.innerWidth < 720 ? root.getBoundingClientRect().height : 0;
+          map.fitBounds(bounds, {
+            paddingTopLeft: [16, 16], paddingBottomRight: [16, 16 + sheet], maxZoom: 17, animate: false,
+          });
+        }
+      } catch (_ignored) {
+        // keep the default view
+      }
+      G.loadAreaLevel(map, config.api, config.levels[0]).catch(() => null);
+    })();
+
     function showSync(value, counts) {
       sync.dataset.state = value;
       sync.dataset.queued = String(counts.total);
