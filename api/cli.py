@@ -8,16 +8,13 @@ from typing import Annotated
 import typer
 
 from api.cli_common import console, fail, settings, speak_the_terminals_language, tr
+from api.cli_toolkit import CliApp
 from api.db.embedded import EmbeddedDatabaseError
 from api.db.session import database_url, embedded_cluster
 
 speak_the_terminals_language()
-app = typer.Typer(
-    no_args_is_help=True, help=tr("GridGov: spatial service for grid-based governance.")
-)
-db_app = typer.Typer(
-    no_args_is_help=True, help=tr("The project-local PostgreSQL + PostGIS cluster.")
-)
+app = CliApp(no_args_is_help=True, help=tr("GridGov: spatial service for grid-based governance."))
+db_app = CliApp(no_args_is_help=True, help=tr("The project-local PostgreSQL + PostGIS cluster."))
 app.add_typer(db_app, name="db")
 
 

@@ -16,12 +16,13 @@ from rich.progress import (
 )
 
 from api.cli_common import console, database, fail, settings, tr
+from api.cli_toolkit import CliApp
 from api.errors import DomainError
 from api.services.basemap.osm_import import BasemapImportError, BBox, import_basemap
 from gis.osm_basemap import OsmReadError
 from web_map.i18n import N_
 
-basemap_app = typer.Typer(no_args_is_help=True, help=tr("The offline base map (OpenStreetMap)."))
+basemap_app = CliApp(no_args_is_help=True, help=tr("The offline base map (OpenStreetMap)."))
 
 # What the person at the terminal reads: catalogue ids, shown with tr() (docs/i18n.md).
 TEXT = {

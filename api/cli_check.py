@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from api.cli_common import cli_translator, console, database, settings, tr
+from api.cli_toolkit import CliApp
 from api.error_messages import localise
 from api.responses import dumps
 from api.services.boundaries.coverage import coverage
@@ -27,7 +28,7 @@ TEXT = {
     "all": N_("{n} coverage problem(s) among all areas."),
 }
 
-check_app = typer.Typer(no_args_is_help=True, help=tr("Check the area hierarchy's topology."))
+check_app = CliApp(no_args_is_help=True, help=tr("Check the area hierarchy's topology."))
 
 
 @check_app.command(

@@ -47,8 +47,7 @@ def cli_translator() -> Translator:
 
 # typer's own words (the help's panel titles, [required], its error panel) are marked for the
 # standard library's gettext; `speak_the_terminals_language` hands them to the catalogue. The
-# click typer carries inside (typer._click) has plain English literals: "Usage:", "Show this
-# message and exit." and click's parameter errors stay English (docs/i18n.md).
+# click typer carries inside (typer._click) writes plain English: api/cli_toolkit.py says those.
 TOOLKIT_WORDS = (
     N_("Arguments"),
     N_("Options"),

@@ -17,6 +17,7 @@ from rich.progress import (
 from rich.table import Table
 
 from api.cli_common import cli_translator, console, database, err, fail, settings, tr
+from api.cli_toolkit import CliApp
 from api.error_messages import localise
 from api.responses import dumps
 from api.services.boundaries.imports import ImportReport, import_areas, import_buildings
@@ -55,7 +56,7 @@ TEXT = {
 }
 COLUMNS = (N_("Kind"), N_("Code"), N_("area m²"), N_("Explanation"))
 
-import_app = typer.Typer(no_args_is_help=True, help=tr("Import areas, buildings or configuration."))
+import_app = CliApp(no_args_is_help=True, help=tr("Import areas, buildings or configuration."))
 
 FileArg = Annotated[Path, typer.Argument(help=tr("GeoJSON, GeoPackage, Shapefile … (via GDAL)"))]
 CrsOpt = Annotated[

@@ -8,11 +8,12 @@ from typing import Annotated
 import typer
 
 from api.cli_common import console, database, fail, settings, tr
+from api.cli_toolkit import CliApp
 from api.services.notifications.admin import add_subscriber, queue_test
 from api.services.notifications.worker import NotifyWorker, deliver
 from web_map.i18n import Translator
 
-notify_app = typer.Typer(no_args_is_help=True, help=tr("Notifications: e-mail and webhooks."))
+notify_app = CliApp(no_args_is_help=True, help=tr("Notifications: e-mail and webhooks."))
 
 
 @notify_app.command(

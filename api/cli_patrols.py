@@ -7,17 +7,25 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import console, database, settings
+from api.cli_common import console, database, settings, tr
+from api.cli_toolkit import CliApp
 from api.services.patrols.coverage import prune_tracks
 
-patrols_app = typer.Typer(no_args_is_help=True, help="大联勤 joint patrols: tracks and retention.")
+patrols_app = CliApp(no_args_is_help=True, help=tr("Joint patrols: tracks and retention."))
 
 
-@patrols_app.command("prune")
+@patrols_app.command(
+    "prune",
+    help=tr(
+        "Reduce the fixes of whole local days older than the retention to per-grid daily "
+        "coverage figures (distance, time, patrols, covered share), then delete the fixes "
+        "(positions)."
+    ),
+)
 def patrols_prune(
     days: Annotated[
         int | None,
-        typer.Option(min=1, help="keep this many days (default GRIDGOV_TRACK_RETENTION_DAYS)"),
+        typer.Option(min=1, help=tr("keep this many days (default GRIDGOV_TRACK_RETENTION_DAYS)")),
     ] = None,
 ) -> None:
     """Reduce the fixes of whole local days older than the retention to per-grid daily coverage
@@ -27,11 +35,13 @@ def patrols_prune(
         s.patrols.track_retention_days = days
     with database(s) as conn:
         out = prune_tracks(conn, s, dt.datetime.now(dt.UTC))
-    console.print(
-        f"fixes before {out['cutoff'].isoformat()}: {out['fixes']} deleted, "
-        f"{out['days']} days kept as daily coverage figures",
-        highlight=False,
+    said = tr(
+        "fixes before {cutoff}: {fixes} deleted, {days} days kept as daily coverage figures",
+        cutoff=out["cutoff"].isoformat(),
+        fixes=out["fixes"],
+        days=out["days"],
     )
+    console.print(said, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

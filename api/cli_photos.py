@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from api.cli_common import console, database, settings, tr
+from api.cli_toolkit import CliApp
 from api.services.photos.incident_photos import store_for
 
-photos_app = typer.Typer(no_args_is_help=True, help=tr("The case file's photo store."))
+photos_app = CliApp(no_args_is_help=True, help=tr("The case file's photo store."))
 BATCH = 1000
 
 

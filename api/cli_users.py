@@ -9,11 +9,12 @@ import typer
 from rich.table import Table
 
 from api.cli_common import console, database, fail, settings, tr
+from api.cli_toolkit import CliApp
 from api.services.identity.auth import ROLES, add_user, create_token, hash_token
 from api.services.identity.sessions import set_password
 
-user_app = typer.Typer(no_args_is_help=True, help=tr("Users and their roles and scopes."))
-token_app = typer.Typer(no_args_is_help=True, help=tr("API tokens (shown once, stored hashed)."))
+user_app = CliApp(no_args_is_help=True, help=tr("Users and their roles and scopes."))
+token_app = CliApp(no_args_is_help=True, help=tr("API tokens (shown once, stored hashed)."))
 
 
 @user_app.command("add", help=tr("Create a user."))

@@ -118,9 +118,56 @@ def test_the_help_is_in_the_terminals_language() -> None:
     assert "网格治理：网格化治理的空间服务。" in zh and "导入区域、建筑或配置。" in zh
     zh_add = help_of("zh_CN", "user", "add")
     assert "用户所属范围的区域编码" in zh_add
-    # typer's own words: panel titles and markers (click's "Usage:" has no catalogue hook)
+    # typer's own words: panel titles and markers; click's usage line and help option
     assert "─ 参数 ─" in zh_add and "─ 选项 ─" in zh_add and "[必填]" in zh_add
-    assert "─ Options ─" not in zh_add and "[required]" not in zh_add
+    assert "用法：" in zh_add and "[选项]" in zh_add and "显示本帮助并退出。" in zh_add
+    for english in ("─ Options ─", "[required]", "Usage:", "[OPTIONS]", "Show this message"):
+        assert english not in zh_add, english
     en = help_of("en", "user", "add")
     assert "Create a user." in en and "area code the user is scoped to" in en
     assert "─ Options ─" in en and "[required]" in en
+    assert "Usage:" in en and "Show this message and exit." in en
+    assert "大联勤巡防：轨迹与保留期限。" in help_of("zh_CN", "patrols")
+
+
+@pytest.mark.parametrize(
+    ("args", "zh", "en"),
+    [
+        (["user", "add"], "缺少参数 'name'。", "Missing argument 'name'."),
+        (
+            ["user", "add", "x", "--role"],
+            "选项 '--role' 需要一个值。",
+            "Option '--role' requires an argument.",
+        ),
+        (
+            ["user", "add", "x", "--role", "admin", "--bogus"],
+            "没有此选项：--bogus",
+            "No such option: --bogus",
+        ),
+        (
+            ["user", "add", "x", "y", "--role", "admin"],
+            "多余的参数（y）",
+            "Got unexpected extra argument(s) (y)",
+        ),
+        (
+            ["patrols", "prune", "--days", "0"],
+            "'--days' 的值无效：应大于或等于 1",
+            "Invalid value for '--days': Input should be greater than or equal to 1",
+        ),
+        (
+            ["patrols", "prune", "--days", "x"],
+            "'--days' 的值无效：应为整数",
+            "Invalid value for '--days': Input should be a whole number",
+        ),
+    ],
+)
+def test_usage_errors_in_the_terminals_language(args: list[str], zh: str, en: str) -> None:
+    """click's parameter errors, its usage line and the help hint come from the catalogue; the
+    exit code stays click's 2 and nothing runs (no database is reached)."""
+    for language, expected, foreign in (("zh_CN", zh, en), ("en", en, zh)):
+        env = {"GRIDGOV_CLI_LOCALE": language, "COLUMNS": "200"}
+        result = CliRunner().invoke(app, args, env=env)
+        assert result.exit_code == 2, result.output
+        assert expected in result.output and foreign not in result.output, result.output
+        usage = "用法：" if language == "zh_CN" else "Usage:"
+        assert usage in result.output, result.output
