@@ -10,14 +10,16 @@ PORT   ?= 8000
 
 setup: system-packages $(VENV)/.installed
 
-# Debian/Ubuntu: PostgreSQL + the matching PostGIS, and Chromium for the browser tests; Mapnik
-# (system Python bindings), CJK fonts and GDAL's tools for the base map (render, labels, export).
+# Debian/Ubuntu: PostgreSQL + the matching PostGIS and pgRouting, and Chromium for the browser
+# tests; Mapnik (system Python bindings), CJK fonts and GDAL's tools for the base map (render,
+# labels, export).
 # Skipped when everything is present or when apt-get is not there (then README says what to get).
 system-packages:
 	@if command -v apt-get >/dev/null 2>&1; then \
 	  need=""; \
 	  command -v pg_config >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"; \
 	  ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need="$$need postgis"; \
+	  ls /usr/share/postgresql/*/extension/pgrouting.control >/dev/null 2>&1 || need="$$need pgrouting"; \
 	  [ -x /usr/bin/chromium ] || need="$$need chromium"; \
 	  basemap="python3-mapnik fonts-noto-cjk gdal-bin"; \
 	  [ -f /usr/lib/python3/dist-packages/mapnik/__init__.py ] || need="$$need python3-mapnik"; \
@@ -28,7 +30,7 @@ system-packages:
 	    $(SUDO) apt-get update -qq && \
 	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-common libpq5 && \
 	    major=$$(ls /usr/lib/postgresql | sort -n | tail -1) && \
-	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$$major-postgis-3 chromium && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$$major-postgis-3 postgresql-$$major-pgrouting chromium && \
 	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$basemap; \
 	  fi; \
 	else echo "apt-get not found: install PostgreSQL, PostGIS 3 and Chromium yourself (see README)."; fi

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Table, Text, func
+from sqlalchemy import BigInteger, Column, DateTime, Double, Identity, Index, Table, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 
 from api.db.models import _geom, metadata
@@ -44,4 +44,17 @@ basemap_imports = Table(
     Column("imported_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("counts", JSONB, nullable=False, comment="rows per table"),
     Column("bounds", JSONB, comment="[x0, y0, x1, y1] of what was loaded"),
+)
+
+# The walking graph (migration 0029_walking): streets cut where ways share a node (gis/walking.py).
+basemap_walk_edges = Table(
+    "basemap_walk_edges",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("source", BigInteger, nullable=False),
+    Column("target", BigInteger, nullable=False),
+    Column("length_m", Double, nullable=False),
+    Column("geom", _geom("LINESTRING"), nullable=False),
+    Index("ix_basemap_walk_edges_geom", "geom", postgresql_using="gist"),
+    comment="streets cut where ways share a node: the walking graph (gis/walking.py)",
 )

@@ -157,7 +157,8 @@ def nearest(
     clock: ClockDep,
     limit: Annotated[int, Query(ge=1, le=50, description="officers to list")] = 5,
 ) -> JSON:
-    """就近派遣: on-duty officers of the caller's scope nearest to the case (straight line)."""
+    """就近派遣: on-duty officers of the caller's scope nearest to the case: by walking distance
+    along the base map's streets when the database can route (pgRouting), else straight line."""
     return JSON(nearest_officers(conn, user, incident_id, clock(), limit))
 
 

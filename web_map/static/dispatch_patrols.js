@@ -6,7 +6,7 @@
  *   patrol of the scope whose last fix is at most a minute old) and then one `position` per batch
  *   of fixes; a marker whose last fix grows older than LIVE_MS is taken off.
  * - Today's tracks: GET /api/v1/patrols/tracks once, then extended by the live positions.
- * - 就近派遣: the case panel gets "Nearest on-duty officers" (GET …/nearest-officers, straight-line
+ * - 就近派遣: the case panel gets "Nearest on-duty officers" (GET …/nearest-officers, walking or straight-line
  *   distance), through GridGov.dispatch.caseExtras.
  *
  * Starts with the console's own live stream (wraps GridGov.dispatch.connectStream, late bound).
@@ -133,16 +133,21 @@
       return;
     }
     const officers = result.body.officers || [];
+    const walking = result.body.method === "walking";
+    section.querySelector("h3").textContent = walking
+      ? t("Nearest officers (walking distance)") : t("Nearest officers (straight line)");
     list.replaceChildren(...(officers.length ? officers.map((o) => {
+      const metres = t("{m} m", { m: G.number(Math.round(o.distance_m)) });
       const item = el("li", { dataset: { patrol: String(o.patrol) } },
         el("button", { type: "button", className: "gg-link" }, o.leader),
         " · " + (o.department ? state.departmentText(o.department) + " · " : "")
-          + t("{m} m", { m: G.number(Math.round(o.distance_m)) }));
+          + (walking && o.walking_m === null ? t("{m} in a straight line (no street leads there)", { m: metres }) : metres));
       item.querySelector("button").addEventListener("click", () =>
         state.map.setView(L.latLng(o.lat, o.lon), Math.max(state.map.getZoom(), 17)));
       return item;
     }) : [el("li", { className: "gg-hint" }, t("No officer on duty nearby."))]));
     section.dataset.state = "ready";
+    section.dataset.method = result.body.method;
     section.dataset.count = String(officers.length);
   }
 
@@ -151,7 +156,7 @@
     if (!allowed()) return;
     const button = el("button", { type: "button", id: "gg-nearest-button" }, t("Nearest on-duty officers"));
     const section = el("section", { className: "gg-section", id: "gg-nearest", dataset: { state: "idle" } },
-      el("h3", {}, t("Nearest officers (straight line)")), button, el("ul", {}));
+      el("h3", {}, t("Nearest on-duty officers")), button, el("ul", {}));
     button.addEventListener("click", () => nearest(doc, section));
     const actions = document.getElementById("gg-actions");
     if (actions && actions.parentNode) actions.parentNode.before(section);

@@ -20,6 +20,7 @@ from psycopg import Connection, sql
 from api.db.models_basemap import BASEMAP_TABLES
 from api.services.interop.tile_cache import invalidate
 from gis.osm_basemap import ReadStats, check_path, read_osm
+from gis.walking import build_walk_graph
 
 BBox = tuple[float, float, float, float]
 TILE_TABLE = "basemap"  # what the tile cache calls the base map's tiles
@@ -67,6 +68,7 @@ class ImportResult:
     objects: int = 0
     broken: int = 0
     bounds: BBox | None = None
+    walk_edges: int = 0  # pieces of street in the walking graph (gis/walking.py)
 
 
 def check_bbox(bbox: BBox | None) -> None:
@@ -131,6 +133,7 @@ def import_basemap(
             "the base map was left as it was."
         )
     result.bounds = _bounds(conn)
+    result.walk_edges = build_walk_graph(conn)
     conn.execute(
         "INSERT INTO basemap_imports (source, counts, bounds) VALUES (%s, %s, %s)",
         (

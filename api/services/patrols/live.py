@@ -6,9 +6,10 @@ tiles or OGC. A batch of fixes NOTIFYs `gridgov_patrols` with the patrol's newes
 (`notify_position`); the stream hub fans that out to the open GET /api/v1/patrols/live streams,
 each of which passes on only the patrols of its user's scope.
 
-"Nearest" is the straight-line (geodesic) distance from the case to the officer's last clean
-fix: walking distance along the streets would need pgRouting and street data in the base map,
-which a GridGov install does not have by default (docs/patrols.md).
+"Nearest" is the walking distance along the base map's streets from the case to the officer's
+last clean fix when the database has pgRouting and the base map has streets (gis/walking.py):
+the `WALK_AMONG` nearest in a straight line are walked and ranked by it. Otherwise, and for an
+officer no street reaches, it is the straight-line (geodesic) distance (docs/patrols.md).
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from api.errors import Forbidden, NotFound
 from api.services.identity.access import area_in_scope
 from api.services.identity.auth import User
 from api.services.patrols.store import POSITION_ROLES, SCOPE_SQL
+from gis.walking import can_route, walking_m
 
 PATROL_CHANNEL = "gridgov_patrols"
 LIVE_WINDOW = dt.timedelta(minutes=1)  # "on patrol now": the last fix is at most this old
 ON_DUTY_WINDOW = dt.timedelta(minutes=10)  # nearest officers: patrol not ended, fix this fresh
+WALK_AMONG = 30  # nearest officers: how many of the straight-line nearest are walked
 
 # The newest clean fix of a patrol, as the live stream's payload.
 LAST_FIX_SQL = """
@@ -66,9 +69,9 @@ NOW_SQL = "SELECT patrol, leader, department, area, lon, lat, last_fix_at FROM (
 
 NEAREST_SQL = """
 SELECT x.patrol, x.leader, x.department, x.area, x.lon, x.lat, x.last_fix_at,
-       ST_Distance(x.geom::geography, i.geom::geography) AS distance_m
+       ST_Distance(x.geom::geography, i.geom::geography) AS straight_m
 FROM ({latest}) x CROSS JOIN (SELECT geom FROM incidents WHERE public_id = %(incident)s) i
-ORDER BY distance_m, x.patrol LIMIT %(limit)s"""
+ORDER BY straight_m, x.patrol LIMIT %(limit)s"""
 
 
 def require_positions(user: User) -> None:
@@ -140,11 +143,13 @@ def nearest_officers(
     conn: Connection[Any], user: User, incident: str, now: dt.datetime, limit: int
 ) -> dict[str, Any]:
     """就近派遣: on-duty officers (patrol running, fix ≤ ON_DUTY_WINDOW old) of the caller's
-    scope, nearest first by straight-line distance to the case."""
+    scope, nearest first: by walking distance along the streets when the base map can route
+    (`method` "walking"; an officer no street reaches comes after, by straight line), else by
+    straight-line distance (`method` "straight_line")."""
     require_positions(user)
     row = conn.execute(
-        "SELECT public_id, coalesce(responsible_area_code, grid_code) AS area "
-        "FROM incidents WHERE public_id = %s",
+        "SELECT public_id, coalesce(responsible_area_code, grid_code) AS area, "
+        "ST_X(geom) AS lon, ST_Y(geom) AS lat FROM incidents WHERE public_id = %s",
         (incident,),
     ).fetchone()
     if row is None:
@@ -154,16 +159,30 @@ def nearest_officers(
             f"Incident {incident} lies outside your scope: its officers are not yours to see.",
             {"incident": incident, "scope": user.area_code},
         )
+    routable = can_route(conn)
     params = {
         "incident": incident,
         "since": now - ON_DUTY_WINDOW,
         "root": user.area_code,
-        "limit": limit,
+        "limit": max(limit, WALK_AMONG) if routable else limit,
     }
-    rows = conn.execute(scoped(NEAREST_SQL, user), params).fetchall()
+    officers = [
+        dict(r) | {"straight_m": round(float(r["straight_m"]), 1), "walking_m": None}
+        for r in conn.execute(scoped(NEAREST_SQL, user), params).fetchall()
+    ]
+    walks = None
+    if routable and officers:
+        walks = walking_m(conn, (row["lon"], row["lat"]), [(o["lon"], o["lat"]) for o in officers])
+    if walks is not None:  # the case lies on the street network
+        for officer, walk in zip(officers, walks, strict=True):
+            officer["walking_m"] = None if walk is None else round(walk, 1)
+        officers.sort(key=lambda o: (o["walking_m"] is None, o["walking_m"] or 0, o["straight_m"]))
+    for officer in officers:
+        walk = officer["walking_m"]
+        officer["distance_m"] = officer["straight_m"] if walk is None else walk
     return {
         "incident": incident,
-        "method": "straight_line",
+        "method": "straight_line" if walks is None else "walking",
         "on_duty_minutes": int(ON_DUTY_WINDOW.total_seconds() // 60),
-        "officers": [dict(r) | {"distance_m": round(float(r["distance_m"]), 1)} for r in rows],
+        "officers": officers[:limit],
     }
