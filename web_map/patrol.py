@@ -4,10 +4,14 @@
 the browser's IndexedDB and uploads them when the connection allows (POST /api/v1/patrols with a
 client id, …/points with the phone's point ids, /api/v1/incidents with an Idempotency-Key), so a
 resend after a lost answer stores nothing twice. `static/patrol.js` is the page: start/stop,
-live distance and time, the report form, the queue's state.
+live distance and time, the report form, the queue's state. `static/patrol_sw.js`, its service
+worker, keeps the page, its scripts, the session, categories, grids and the base map tiles seen,
+so that the page opens without a connection too.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from api.settings import MapSettings
 from web_map.i18n import CHINESE, N_, Translator
@@ -24,6 +28,10 @@ from web_map.pages import (
 from web_map.templating import render
 
 PAGE_PATH = "/patrol"
+# The page's service worker (static/patrol_sw.js): served from the site's root so that its scope
+# may be PAGE_PATH; it lets the page open offline once it was opened online.
+SERVICE_WORKER_PATH = "/patrol-sw.js"
+SERVICE_WORKER_FILE = Path(__file__).parent / "static" / "patrol_sw.js"
 PATROL_JS = [
     *LOCAL_JS,
     ("patrol_queue", f"{STATIC_URL}/patrol_queue.js"),
@@ -52,6 +60,8 @@ def patrol_page(
             "levels": levels,
             "max_accuracy_m": max_accuracy_m,
             "batch_max": min(batch_max, 500),
+            "service_worker": SERVICE_WORKER_PATH,
+            "scope": PAGE_PATH,
         },
     )
     return render_page(fmap)

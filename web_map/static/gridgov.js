@@ -370,5 +370,24 @@
     page(map, config);
   }
 
+  // Signing out drops what the patrol page's service worker kept for offline use (the page and
+  // the session of this user; the base map tiles are no one's), then signs out.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!form.classList.contains("gg-logout") || !window.caches || form.dataset.cleared) return;
+    event.preventDefault();
+    const done = () => {
+      if (form.dataset.cleared) return;
+      form.dataset.cleared = "true";
+      form.submit();
+    };
+    caches.keys()
+      .then((names) => Promise.all(names
+        .filter((name) => name.startsWith("gridgov-patrol-") && !name.includes("tiles"))
+        .map((name) => caches.delete(name))))
+      .then(done, done);
+    setTimeout(done, 1000);
+  });
+
   document.addEventListener("DOMContentLoaded", start);
 })();

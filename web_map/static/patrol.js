@@ -36,6 +36,24 @@
     return hh + ":" + mm + ":" + String(s % 60).padStart(2, "0");
   }
 
+  /** Register the service worker and hand it what this page loaded (it was fetched before the
+   * worker ran), so that it is all there the first time the page is opened offline. */
+  async function keepForOffline(config) {
+    await navigator.serviceWorker.register(config.service_worker, { scope: config.scope });
+    const ready = await navigator.serviceWorker.ready;
+    if (document.readyState !== "complete") {
+      await new Promise((resolve) => window.addEventListener("load", resolve, { once: true }));
+    }
+    const urls = [location.pathname, config.api + "/session",
+      ...performance.getEntriesByType("resource").map((entry) => entry.name)];
+    await new Promise((resolve, reject) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = (event) => (event.data && event.data.kept ? resolve() : reject());
+      ready.active.postMessage({ keep: urls }, [channel.port2]);
+      setTimeout(reject, 30000);
+    });
+  }
+
   G.pages.patrol = async function patrol(map, config) {
     const root = document.getElementById("gg-patrol");
     const $ = (id) => document.getElementById(id);
@@ -52,6 +70,14 @@
     function showError(text) {
       error.textContent = text || "";
       error.hidden = !text;
+    }
+
+    // The service worker lets this page open offline next time (secure contexts only: https, or
+    // the server's own machine); the offline queue works without it.
+    if ("serviceWorker" in navigator && window.isSecureContext && config.service_worker) {
+      keepForOffline(config).then(
+        () => { root.dataset.offline = "ready"; },
+        () => { root.dataset.offline = "none"; });
     }
 
     const session = await G.getJSON(config.api + "/session");

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from api.deps import OptionalUser, SettingsDep
 from api.locale import TranslatorDep
@@ -13,7 +13,7 @@ from api.routers.pages.shell import page_shell
 from api.services.identity.policy import PAGE_REDIRECTS
 from web_map.dispatch import PAGE_PATH, dispatch_page
 from web_map.patrol import PAGE_PATH as PATROL_PATH
-from web_map.patrol import patrol_page
+from web_map.patrol import SERVICE_WORKER_FILE, SERVICE_WORKER_PATH, patrol_page
 from web_map.photo_labels import photo_labels
 from web_map.report import report_mine_page, report_page, report_status_page
 
@@ -101,3 +101,11 @@ def patrol(
         batch_max=cfg.patrol_batch_max,
     )
     return HTMLResponse(html, headers=NO_STORE)
+
+
+@router.get(SERVICE_WORKER_PATH, response_class=FileResponse)
+def patrol_service_worker() -> FileResponse:
+    """The patrol page's service worker (offline opening); revalidated on every registration."""
+    return FileResponse(
+        SERVICE_WORKER_FILE, media_type="text/javascript", headers={"Cache-Control": "no-cache"}
+    )
