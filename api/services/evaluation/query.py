@@ -418,7 +418,7 @@ def live_of_ends(
 ) -> dict[dt.datetime, list[int]]:
     """For each T of `ends`: the incidents live at T (`rollup.live_incidents`) that can have a
     T-dependent fact of group `key`, as `live_of_group` finds them; one statement for all."""
-    of_group = sql.SQL(OF_GROUP).format(ikey=incident_key(group_by, level))
+    of_group: sql.Composable = sql.SQL(OF_GROUP).format(ikey=incident_key(group_by, level))
     if group_by == "department":
         of_group = sql.SQL(OF_DEPARTMENT)
     query = sql.SQL(LIVE_OF_ENDS_SQL).format(of_group=of_group)
