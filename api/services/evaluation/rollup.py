@@ -190,6 +190,14 @@ def correction(
     )
 
 
+def times_key_cond(k: sql.Composable, key: str | None) -> sql.Composable:
+    """One group's handling times: an equality an index on (group, at) can serve (a trend
+    bucket reads a month of one group, not the month of every group)."""
+    if key is None:
+        return sql.SQL("{} IS NULL").format(k)
+    return sql.SQL("{} = %(key)s").format(k)
+
+
 def rollup_rows(
     conn: Connection[Any],
     *,
@@ -252,9 +260,7 @@ def rollup_rows(
         sources=sources,
         correction=fix,
         key_cond=key_cond,
-        times_key_cond=sql.SQL("{} IS NOT DISTINCT FROM %(key)s").format(k)
-        if only_key
-        else sql.SQL("true"),
+        times_key_cond=times_key_cond(k, key) if only_key else sql.SQL("true"),
         sums=sql.SQL(", ").join(
             sql.SQL("sum({0})::bigint AS {0}").format(sql.Identifier(n))
             for n in (*names, "open", "overdue")
