@@ -9,7 +9,8 @@ from typing import Any
 from psycopg import Connection
 
 from api.errors import BadRequest
-from api.services.evaluation.query import stats_rows
+from api.services.evaluation.query import live_of_ends, stats_rows
+from api.services.evaluation.rollup import usable
 from api.services.evaluation.stats import (
     Period,
     check_grouping,
@@ -167,6 +168,12 @@ def trend(
     level = check_grouping(group_by, level)
     scope = scope_of(user)
     interval, spans = buckets(period, interval)
+    # the incidents live at each bucket's end that can count for the group, found at once
+    live: dict[dt.datetime, list[int]] = {}
+    if usable(group_by, scope.area, scope.department):
+        live = live_of_ends(
+            conn, [min(end, period.as_of) for _, end in spans], group_by, level, code
+        )
     series = []
     for start, end in spans:
         raw = stats_rows(
@@ -179,6 +186,7 @@ def trend(
             scope_department=scope.department,
             key=code,
             only_key=True,
+            live_ids=live.get(min(end, period.as_of)),
         )
         row = next((r for r in raw if not r["total"]), None)
         series.append(

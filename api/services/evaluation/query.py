@@ -306,8 +306,13 @@ def stats_rows(
     scope_department: str | None,
     key: str | None = None,
     only_key: bool = False,
+    live_ids: list[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Aggregated facts per group plus one total row (`total` true); raw counts and seconds."""
+    """Aggregated facts per group plus one total row (`total` true); raw counts and seconds.
+
+    `live_ids`: the incidents whose T-dependent facts are read from their log, when the caller
+    found them already (`live_of_ends`, for one group and several T); by default all incidents
+    reported before T with an event at or after it."""
     with conn.transaction():
         # JIT compiling this many expressions costs more than it saves (measured: 20 s → 5 s at
         # 100,000 incidents on 2 busy cores); local to this transaction
@@ -322,9 +327,10 @@ def stats_rows(
         if usable(group_by, scope_area, scope_department):
             # the incidents reported before T with events at or after it (none when T is now):
             # their facts at T come from their log
-            live_ids = live_incidents(conn, t_end)
-            if only_key and key is not None and live_ids:
-                live_ids = live_of_group(conn, live_ids, group_by, level, key)
+            if live_ids is None:
+                live_ids = live_incidents(conn, t_end)
+                if only_key and key is not None and live_ids:
+                    live_ids = live_of_group(conn, live_ids, group_by, level, key)
             live = sql.SQL(FACTS_SQL).format(
                 incident_scope=sql.SQL("i.id = ANY(%(live)s)"),
                 facts_scope=sql.SQL("f.incident_id = ANY(%(live)s)"),
@@ -382,6 +388,45 @@ def live_of_group(
         query = sql.SQL(LIVE_OF_DEPARTMENT_SQL).format()
     row = conn.execute(query, {"live": live, "key": key}).fetchone()
     return list(row["ids"]) if row else []
+
+
+# The same for several T at once (a trend's bucket ends), in one statement: per T the incidents
+# reported before it with an event at or after it (ix_eval_incidents_span), of one group.
+LIVE_OF_ENDS_SQL = """
+SELECT t.t_end, coalesce(array_agg(f.incident_id) FILTER (WHERE f.incident_id IS NOT NULL),
+                         '{{}}') AS ids
+FROM unnest(%(ends)s::timestamptz[]) t(t_end)
+LEFT JOIN LATERAL (
+    SELECT f.incident_id FROM eval_incidents f
+    WHERE tstzrange(f.reported_at, f.last_at, '[]') @> t.t_end AND f.reported_at < t.t_end
+      AND {of_group}
+) f ON true
+GROUP BY t.t_end
+"""
+OF_DEPARTMENT = """EXISTS (SELECT 1 FROM eval_episodes e
+                           WHERE e.incident_id = f.incident_id AND e.lead = %(key)s)"""
+OF_GROUP = """EXISTS (SELECT 1 FROM incidents i JOIN categories c ON c.code = i.category_code
+                      WHERE i.id = f.incident_id AND {ikey} = %(key)s)"""
+
+
+def live_of_ends(
+    conn: Connection[Any],
+    ends: list[dt.datetime],
+    group_by: str,
+    level: str | None,
+    key: str,
+) -> dict[dt.datetime, list[int]]:
+    """For each T of `ends`: the incidents live at T (`rollup.live_incidents`) that can have a
+    T-dependent fact of group `key`, as `live_of_group` finds them; one statement for all."""
+    of_group: sql.Composable = sql.SQL(OF_GROUP).format(ikey=incident_key(group_by, level))
+    if group_by == "department":
+        of_group = sql.SQL(OF_DEPARTMENT)
+    query = sql.SQL(LIVE_OF_ENDS_SQL).format(of_group=of_group)
+    with conn.transaction():
+        # its cost estimate passes the JIT threshold; compiling costs more than it saves
+        conn.execute("SELECT set_config('jit', 'off', true)")
+        rows = conn.execute(query, {"ends": ends, "key": key}).fetchall()
+    return {r["t_end"]: list(r["ids"]) for r in rows}
 
 
 def _log_rows(
