@@ -248,6 +248,24 @@ def sample_ids(n: int, size: int = 1000) -> list[int]:
     return list(range(1, n + 1, max(1, n // size)))
 
 
+def reset_points(conn: psycopg.Connection[Any]) -> None:
+    """Clear bench_points.grid_code and VACUUM ANALYZE: every timed variant starts alike."""
+    conn.execute("UPDATE bench_points SET grid_code = NULL WHERE grid_code IS NOT NULL")
+    conn.execute("VACUUM ANALYZE bench_points")
+
+
+def written_result(
+    conn: psycopg.Connection[Any], label: str, times: list[float], ids: list[int]
+) -> BulkResult:
+    """A variant's timings with what it wrote: the fingerprint and the sampled points' grids."""
+    row = conn.execute(FINGERPRINT_SQL).fetchone()
+    assert row is not None
+    rows = conn.execute(
+        "SELECT id, grid_code FROM bench_points WHERE id = ANY(%s)", (ids,)
+    ).fetchall()
+    return BulkResult(label, times, int(row[0]), str(row[1]), {int(i): g for i, g in rows})
+
+
 def run_sql_variant(
     conn: psycopg.Connection[Any], label: str, query: LiteralString, ids: list[int], repeat: int
 ) -> BulkResult:
@@ -255,18 +273,12 @@ def run_sql_variant(
     times = []
     for run in range(1, repeat + 1):
         with console.status(f"{label} ({run}/{repeat}): resetting"):
-            conn.execute("UPDATE bench_points SET grid_code = NULL WHERE grid_code IS NOT NULL")
-            conn.execute("VACUUM ANALYZE bench_points")
+            reset_points(conn)
         with console.status(f"{label} ({run}/{repeat}): running"):
             t0 = time.perf_counter()
             conn.execute(query)
             times.append(time.perf_counter() - t0)
-    row = conn.execute(FINGERPRINT_SQL).fetchone()
-    assert row is not None
-    rows = conn.execute(
-        "SELECT id, grid_code FROM bench_points WHERE id = ANY(%s)", (ids,)
-    ).fetchall()
-    return BulkResult(label, times, int(row[0]), str(row[1]), {int(i): g for i, g in rows})
+    return written_result(conn, label, times, ids)
 
 
 def run_shapely(

@@ -21,7 +21,7 @@ import psycopg
 from psycopg.rows import dict_row
 from rich.table import Table
 
-from bench.common import app_server, bench_database, console, machine_line
+from bench.common import LocalOnly, app_server, bench_database, console, machine_line
 from bench.tiles import tile_xy
 
 ZOOMS = range(12, 19)
@@ -74,20 +74,7 @@ def page_runs(base: str, runs: int) -> list[tuple[float, float, int, list[str]]]
         for _ in range(runs):
             context = browser.new_context(viewport=PHONE)  # new context: nothing in its cache
             page = context.new_page()
-            foreign: list[str] = []
-            count = {"n": 0}
-
-            def route(
-                r: object, foreign: list[str] = foreign, count: dict[str, int] = count
-            ) -> None:
-                req = r.request  # type: ignore[attr-defined]
-                count["n"] += 1
-                if req.url.startswith(("http://127.0.0.1", "data:", "blob:")):
-                    r.continue_()  # type: ignore[attr-defined]
-                else:
-                    foreign.append(req.url)
-                    r.abort()  # type: ignore[attr-defined]
-
+            route = LocalOnly()
             page.route("**/*", route)
             t0 = time.perf_counter()
             page.goto(base + "/report", wait_until="domcontentloaded")
@@ -95,7 +82,7 @@ def page_runs(base: str, runs: int) -> list[tuple[float, float, int, list[str]]]
             ready = time.perf_counter() - t0
             page.wait_for_function(TILES_LOADED, timeout=30_000)
             drawn = time.perf_counter() - t0
-            out.append((ready, drawn, count["n"], foreign))
+            out.append((ready, drawn, route.count, route.foreign))
             context.close()
         browser.close()
     return out

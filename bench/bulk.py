@@ -12,16 +12,17 @@ import psycopg
 from rich.table import Table
 
 from bench.assign import (
-    FINGERPRINT_SQL,
     GRID_DRIVEN_SQL,
     NAIVE_SQL,
     POINT_DRIVEN_SQL,
     BulkResult,
     agreement,
     load_points,
+    reset_points,
     run_shapely,
     run_sql_variant,
     sample_ids,
+    written_result,
 )
 from bench.common import console
 from gis.bulk_assign import assign_points_to_grids
@@ -34,18 +35,12 @@ def run_product(conn: psycopg.Connection[Any], ids: list[int], repeat: int) -> B
     times = []
     for run in range(1, repeat + 1):
         with console.status(f"{PRODUCT} ({run}/{repeat})"):
-            conn.execute("UPDATE bench_points SET grid_code = NULL WHERE grid_code IS NOT NULL")
-            conn.execute("VACUUM ANALYZE bench_points")
+            reset_points(conn)
             t0 = time.perf_counter()
             with conn.transaction():
                 assign_points_to_grids(conn, "bench_points")
             times.append(time.perf_counter() - t0)
-    row = conn.execute(FINGERPRINT_SQL).fetchone()
-    assert row is not None
-    rows = conn.execute(
-        "SELECT id, grid_code FROM bench_points WHERE id = ANY(%s)", (ids,)
-    ).fetchall()
-    return BulkResult(PRODUCT, times, int(row[0]), str(row[1]), {int(i): g for i, g in rows})
+    return written_result(conn, PRODUCT, times, ids)
 
 
 def run_bulk(

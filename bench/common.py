@@ -29,6 +29,35 @@ from api.db.migrate import upgrade
 # Piped into a file, rich would wrap tables at 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 110)
 
+# System Chromium, headless, quiet: the page benchmarks and the page tests (tests/test_pages.py).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+class LocalOnly:
+    """A Playwright route handler (`page.route("**/*", LocalOnly())`): lets 127.0.0.1, data:
+    and blob: through, aborts everything else and keeps its URL in `foreign`; counts requests."""
+
+    def __init__(self) -> None:
+        self.foreign: list[str] = []
+        self.count = 0
+
+    def __call__(self, r: object) -> None:
+        req = r.request  # type: ignore[attr-defined]
+        self.count += 1
+        if req.url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            r.continue_()  # type: ignore[attr-defined]
+        else:
+            self.foreign.append(req.url)
+            r.abort()  # type: ignore[attr-defined]
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now (the OS picks it)."""

@@ -25,18 +25,9 @@ from rich.table import Table
 from api.errors import Conflict
 from api.services.identity.auth import add_user
 from api.services.identity.sessions import set_password
-from bench.common import console
+from bench.common import CHROMIUM, CHROMIUM_ARGS, LocalOnly, console
 from bench.servers import Server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 USER, PASSWORD = "bench-dispatcher", "bench password 2026"
 TIMEOUT_MS = 120_000
 DRAWN_JS = """() => {
@@ -118,22 +109,11 @@ def run_page(server: Server, area: str, url: str, runs: int) -> list[PageRun]:
     make_dispatcher(url, area)
     out: list[PageRun] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         page = context.new_page()
         page.add_init_script(MARKS_JS)
-        foreign: list[str] = []
-        counter = {"n": 0}
-
-        def route(r: object) -> None:
-            req = r.request  # type: ignore[attr-defined]
-            counter["n"] += 1
-            if req.url.startswith(("http://127.0.0.1", "data:", "blob:")):
-                r.continue_()  # type: ignore[attr-defined]
-            else:
-                foreign.append(req.url)
-                r.abort()  # type: ignore[attr-defined]
-
+        route = LocalOnly()
         page.route("**/*", route)
         page.goto(server.base + "/login?next=/map/dispatch")
         page.fill("input[name=name]", USER)
@@ -143,7 +123,7 @@ def run_page(server: Server, area: str, url: str, runs: int) -> list[PageRun]:
         page.goto("about:blank")
         for i in range(runs):
             with console.status(f"page: /map/dispatch ({i + 1}/{runs})"):
-                counter["n"] = 0
+                route.count = 0
                 t0 = time.perf_counter()
                 page.goto(server.base + "/map/dispatch", wait_until="domcontentloaded")
                 dom = time.perf_counter() - t0
@@ -157,7 +137,7 @@ def run_page(server: Server, area: str, url: str, runs: int) -> list[PageRun]:
                 text = page.locator("#status").inner_text()
                 slowest = page.evaluate(SLOWEST_JS)
                 marks = page.evaluate("window.__ggMarks")
-                run = PageRun(dom, ready, live, text, counter["n"], list(foreign), slowest)
+                run = PageRun(dom, ready, live, text, route.count, list(route.foreign), slowest)
                 run.page_ready_s, run.page_live_s = marks["ready"] / 1000, marks["live"] / 1000
                 out.append(run)
                 page.goto("about:blank")

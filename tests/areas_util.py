@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shapely.geometry import shape
 from shapely.testing import assert_geometries_equal
 
@@ -9,6 +11,15 @@ G1, G2 = "110199001001001", "110199001001002"
 C1, C2 = "110199001001", "110199001002"
 G3 = C1 + "003"
 STRIP = (116.049, 39.00, 116.05, 39.05)
+
+
+def counts(db: Any) -> tuple[int, int, int]:
+    """(incidents, incident events, areas) rows now: what a refused request must leave alone."""
+    row = db.execute(
+        "SELECT (SELECT count(*) FROM incidents) AS i, (SELECT count(*) FROM incident_events) AS e,"
+        " (SELECT count(*) FROM areas) AS a"
+    ).fetchone()
+    return row["i"], row["e"], row["a"]
 
 
 def poly(x0, y0, x1, y1):  # type: ignore[no-untyped-def]
@@ -32,6 +43,15 @@ def assert_shape(doc, expected, tolerance=1e-12):  # type: ignore[no-untyped-def
     if got.geom_type == "MultiPolygon" and len(got.geoms) == 1:
         got = got.geoms[0]
     assert_geometries_equal(got, expected, normalize=True, tolerance=tolerance)
+
+
+def reshape(client, headers, code, geometry):  # type: ignore[no-untyped-def]
+    """PUT a new geometry for area `code` over its current version (If-Match); the response."""
+    return client.put(
+        f"/api/v1/areas/{code}",
+        json={"type": "Feature", "geometry": geometry, "properties": {}},
+        headers={**headers, "If-Match": etag(client, code)},
+    )
 
 
 def etag(client, code):  # type: ignore[no-untyped-def]

@@ -10,11 +10,14 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import subprocess
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, LiteralString
 
+import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -128,11 +131,46 @@ def settings_for(url: str, **api: Any) -> Settings:
     return s
 
 
+def one_row(url: str, query: LiteralString) -> tuple[Any, ...]:
+    """The one row `query` answers, read on a short connection of its own."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(query).fetchone()
+    assert row is not None, query
+    return tuple(row)
+
+
+def wait_until_healthy(
+    proc: subprocess.Popen[Any], root: str, seconds: float, exited: Callable[[], str]
+) -> None:
+    """Poll `root`/healthz until it answers 200; fail with `exited()` if the server process
+    ends first, or after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert proc.poll() is None, exited()
+        try:
+            if httpx.get(f"{root}/healthz").status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def world(world_db: str) -> Iterator[TestClient]:
     """An HTTP client on an app serving the synthetic world."""
     with TestClient(create_app(settings_for(world_db))) as client:
         yield client
+
+
+@pytest.fixture
+def english(world: TestClient) -> Iterator[None]:
+    """`world` asks for English (Accept-Language: en), as a client may; the default is zh_CN
+    (test_open311.py::test_descriptions_in_the_asked_language). Modules take it with
+    `pytestmark = pytest.mark.usefixtures("english")`."""
+    world.headers["Accept-Language"] = "en"
+    yield
+    world.headers.pop("Accept-Language", None)
 
 
 @pytest.fixture
@@ -159,6 +197,12 @@ def token_for(world_db: str) -> Any:
 
 
 @pytest.fixture
+def admin(token_for: Any) -> dict[str, str]:
+    """The Authorization header of a new admin, "boss"."""
+    return dict(token_for("boss", "admin"))
+
+
+@pytest.fixture
 def cast(token_for: Any) -> Any:
     """The loop's people (tests/loop.py `Cast`): resident, officer, dispatchers, departments."""
     from tests.loop import make_cast
@@ -174,6 +218,59 @@ def clock(world: TestClient, request: pytest.FixtureRequest) -> Any:
     c = Clock(request.module.T0)
     world.app.state.clock = c  # type: ignore[attr-defined]
     return c
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """System Chromium, headless (bench/common.py's path and flags), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from bench.common import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browsers(chromium: Any) -> Iterator[Any]:
+    """`browsers(**context_options)`: a new browser context (own cookies) that can only reach
+    127.0.0.1 (tests/test_pages.py `Offline`); non-local requests are blocked and recorded."""
+    from tests.test_pages import Offline
+
+    made: list[Any] = []
+
+    def new(**options: Any) -> Offline:
+        options.setdefault("viewport", {"width": 1400, "height": 900})
+        context = chromium.new_context(**options)
+        state = Offline(context.new_page())
+        state.page.on("console", state.console)
+        state.page.on("pageerror", lambda e: state.problems.append(f"page error: {e}"))
+        state.page.route("**/*", state.route)
+        made.append(context)
+        return state
+
+    try:
+        yield new
+    finally:
+        for context in made:
+            context.close()
+
+
+SIZES = [(390, 844), (1366, 768)]  # a phone and a laptop
+
+
+@pytest.fixture(params=SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def screen(request: pytest.FixtureRequest, browsers: Any) -> Any:
+    """The test runs on a phone's and on a laptop's screen (tests/pages_workflow_util.py `Screen`):
+    `screen.open(**options)`, `screen.console(base, user)`, `screen.width`, `screen.height`."""
+    from tests.pages_workflow_util import Screen
+
+    width, height = request.param
+    return Screen(browsers, width, height)
 
 
 @pytest.fixture

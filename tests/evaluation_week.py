@@ -44,6 +44,17 @@ def build_week(client: Any, cast: Cast, clock: Clock) -> History:
         clock.now = when
         h.ids[letter] = report(client, category, headers=cast.resident, **where)
 
+    def dispatched(day: int, hour: int, letter: str, **where: float) -> None:
+        """Reported at day/hour:00, registered 5 and dispatched (to WATER) 10 minutes later."""
+        new(at(day, hour), letter, **where)
+        step(at(day, hour, 5), letter, cast.disp, "register")
+        step(at(day, hour, 10), letter, cast.disp, "dispatch")
+
+    def accepted(day: int, hour: int, letter: str, **where: float) -> None:
+        """Dispatched as above, and accepted by WATER 20 minutes after the report."""
+        dispatched(day, hour, letter, **where)
+        step(at(day, hour, 20), letter, cast.water, "accept")
+
     def whistle(when: dt.datetime, letter: str, departments: list[str]) -> None:
         clock.now = when
         r = client.post(
@@ -60,50 +71,34 @@ def build_week(client: Any, cast: Cast, clock: Clock) -> History:
         assert r.status_code == 200, r.text
 
     # I: reported on the Sunday before, dispatched 22:10 (due Mon 04:10), handled late in the week
-    new(at(2, 22), "I")
-    step(at(2, 22, 5), "I", cast.disp, "register")
-    step(at(2, 22, 10), "I", cast.disp, "dispatch")
+    dispatched(2, 22, "I")
     step(at(3, 8), "I", cast.water, "accept")
     step(at(3, 9), "I", cast.water, "handle", note="已补装")
     step(at(3, 9, 30), "I", cast.officer, "verify", data={"passed": True})
     # A: on time all the way (handled after 2 h)
-    new(at(3, 10), "A")
-    step(at(3, 10, 5), "A", cast.disp, "register")
-    step(at(3, 10, 10), "A", cast.disp, "dispatch")
-    step(at(3, 10, 20), "A", cast.water, "accept")
+    accepted(3, 10, "A")
     step(at(3, 12, 10), "A", cast.water, "handle", note="已补装")
     step(at(3, 13), "A", cast.officer, "verify", data={"passed": True})
     # B: handled late (8 h), reworked once, closed the next day
-    new(at(3, 14), "B")
-    step(at(3, 14, 5), "B", cast.disp, "register")
-    step(at(3, 14, 10), "B", cast.disp, "dispatch")
-    step(at(3, 14, 20), "B", cast.water, "accept")
+    accepted(3, 14, "B")
     step(at(3, 22, 10), "B", cast.water, "handle", note="已补装")
     step(at(4, 9), "B", cast.officer, "verify", data={"passed": False})
     step(at(4, 10), "B", cast.water, "handle", note="重新补装")
     step(at(4, 11), "B", cast.officer, "verify", data={"passed": True})
     # C: returned by WATER, re-dispatched to CITYMGMT-001, handled on time
-    new(at(4, 12), "C")
-    step(at(4, 12, 5), "C", cast.disp, "register")
-    step(at(4, 12, 10), "C", cast.disp, "dispatch")
+    dispatched(4, 12, "C")
     step(at(4, 12, 30), "C", cast.water, "return", note="非本单位管辖")
     step(at(4, 12, 40), "C", cast.disp, "dispatch", department="CITYMGMT-001")
     step(at(4, 13), "C", cast.dept, "accept")
     step(at(4, 14, 40), "C", cast.dept, "handle", note="已处理")
     step(at(4, 15), "C", cast.officer, "verify", data={"passed": True})
     # D: accepted, never handled in the week (due Wed 15:10); a whistle with one late check-in
-    new(at(5, 9), "D")
-    step(at(5, 9, 5), "D", cast.disp, "register")
-    step(at(5, 9, 10), "D", cast.disp, "dispatch")
-    step(at(5, 9, 20), "D", cast.water, "accept")
+    accepted(5, 9, "D")
     whistle(at(5, 10), "D", ["WATER", "SANITATION"])
     check_in(at(5, 10, 20), h.whistles[0], cast.water)
     check_in(at(5, 10, 45), h.whistles[0], cast.sanitation)
     # E (grid 2): extension approved to Thu 20:00, handled 18:00; a whistle nobody answers
-    new(at(6, 9), "E", **G2_POINT)
-    step(at(6, 9, 5), "E", cast.disp, "register")
-    step(at(6, 9, 10), "E", cast.disp, "dispatch")
-    step(at(6, 9, 20), "E", cast.water, "accept")
+    accepted(6, 9, "E", **G2_POINT)
     until = at(6, 20).isoformat()
     step(at(6, 10), "E", cast.water, "request_extension", note="需调配井盖", data={"until": until})
     step(at(6, 10, 30), "E", cast.disp, "approve_extension", data={"approved": True})

@@ -11,6 +11,7 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
@@ -36,6 +37,18 @@ def notify_client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         c.app.state.clock = Clock(T0)  # type: ignore[attr-defined]
         yield c
+
+
+@pytest.fixture(name="settings")
+def settings_fixture(world_db: str) -> Settings:
+    """`settings`: notify_settings on the world database (import it into a test module)."""
+    return notify_settings(world_db)
+
+
+@pytest.fixture(name="client")
+def client_fixture(settings: Settings) -> Iterator[TestClient]:
+    """`client`: notify_client on `settings`."""
+    yield from notify_client(settings)
 
 
 def free_port() -> int:

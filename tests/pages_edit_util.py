@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -17,7 +16,7 @@ from api.services.identity.auth import add_user
 from api.services.identity.sessions import set_password
 from tests.areas_util import C1
 from tests.conftest import settings_for
-from tests.test_pages import serve
+from tests.test_pages import local_only, serve
 
 OFFICER = "grid-officer"
 PASSWORD = "correct horse battery"
@@ -47,12 +46,7 @@ class EditorBrowser:
 
     def route(self, route: Any) -> None:
         """Let requests to 127.0.0.1 through; abort and record everything else."""
-        parts = urlsplit(route.request.url)
-        if parts.scheme in {"http", "https"} and parts.hostname != "127.0.0.1":
-            self.blocked.append(route.request.url)
-            route.abort()
-        else:
-            route.continue_()
+        local_only(route, self.blocked)
 
     def console(self, message: ConsoleMessage) -> None:
         """Console errors, except Chromium's log of the 412/422 answers provoked on purpose."""

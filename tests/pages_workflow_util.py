@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from psycopg.rows import dict_row
 
 from api.services.identity.auth import add_user
 from api.services.identity.sessions import set_password
+from tests.conftest import browsers  # noqa: F401  (fixture, for modules that import it here)
 from tests.test_pages import Offline
+from tests.test_pages import point_in_page as point_in_page
 
 PASSWORD = "correct horse battery"
 WAIT = 15_000  # ms; every wait is for an explicit state attribute, this is only the ceiling
@@ -35,36 +36,38 @@ def give_password(world_db: str, *names: str) -> None:
             set_password(conn, name, PASSWORD)
 
 
-@pytest.fixture
-def browsers(chromium: Browser) -> Iterator[Callable[..., Offline]]:
-    """`browsers(**context_options)`: a new browser context (own cookies) that can only reach
-    127.0.0.1; non-local requests are blocked and recorded."""
-    made: list[Any] = []
+class Screen:
+    """Browser contexts of one size (the `screen` fixture of tests/conftest.py runs a test at each
+    of its SIZES) that can only reach 127.0.0.1 (tests/test_pages.py `Offline`)."""
 
-    def new(**options: Any) -> Offline:
-        options.setdefault("viewport", {"width": 1400, "height": 900})
-        context = chromium.new_context(**options)
-        state = Offline(context.new_page())
-        state.page.on("console", state.console)
-        state.page.on("pageerror", lambda e: state.problems.append(f"page error: {e}"))
-        state.page.route("**/*", state.route)
-        made.append(context)
+    def __init__(self, new: Callable[..., Offline], width: int, height: int) -> None:
+        self.new = new
+        self.width = width
+        self.height = height
+
+    def open(self, **options: Any) -> Offline:
+        """A new context and page of this size (`options` as Browser.new_context takes them)."""
+        return self.new(viewport={"width": self.width, "height": self.height}, **options)
+
+    def console(self, base: str, name: str, locale: str = "zh-CN") -> Offline:
+        """A new page signed in to the dispatch console as `name` (password PASSWORD)."""
+        state = self.open(locale=locale)
+        sign_in_to_console(state.page, base, name)
         return state
 
-    try:
-        yield new
-    finally:
-        for context in made:
-            context.close()
+
+def send_sign_in(page: Page, name: str) -> None:
+    """Fill the sign-in form on the page with `name` and PASSWORD, and send it."""
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
 
 
 def sign_in_to_console(page: Page, base: str, name: str) -> None:
     """Open /map/dispatch, get sent to the sign-in form, sign in, and wait for the live console."""
     page.goto(base + "/map/dispatch")
     expect(page).to_have_url(re.compile(r"/login\?next=/map/dispatch$"))
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    send_sign_in(page, name)
     expect(page).to_have_url(base + "/map/dispatch")
     wait_for_console(page)
 
@@ -152,13 +155,13 @@ def point_in_clear_map(page: Page, lat: float, lon: float, zoom: int) -> dict[st
     )
 
 
-def point_in_page(page: Page, lat: float, lon: float, zoom: int) -> dict[str, float]:
-    """Centre the map on lat/lon at zoom; the point's pixel position inside the map."""
-    return page.evaluate(
-        """([lat, lon, zoom]) => {
-            gridgovMap.setView([lat, lon], zoom, {animate: false});
-            const p = gridgovMap.latLngToContainerPoint([lat, lon]);
-            return {x: p.x, y: p.y};
-        }""",
-        [lat, lon, zoom],
-    )
+def located_in_g1(page: Page, base: str) -> Any:
+    """Open /report, wait for it, and place the report by a click on the map in grid G1; the
+    form's root element, now `located`."""
+    page.goto(base + "/report")
+    root = page.locator("#gg-report")
+    expect(root).to_have_attribute("data-ready", "true", timeout=WAIT)
+    at = point_in_page(page, 39.02, 116.010, 16)
+    page.locator(".folium-map").click(position=at)
+    expect(root).to_have_attribute("data-state", "located", timeout=WAIT)
+    return root

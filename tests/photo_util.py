@@ -17,15 +17,46 @@ import io
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 
+from api.main import create_app
 from api.services.photos.store import FileStore
+from tests.conftest import settings_for
 
 # A point inside grid G1 of the synthetic world (tests/world.py): 116.0120 E, 39.0180 N.
 GPS_LON, GPS_LAT = 116.0120, 39.0180
+
+
+@pytest.fixture(name="photo_dir")
+def photo_dir_fixture(tmp_path: Path) -> Path:
+    """`photo_dir`: where the app under test stores photos (import it into a test module)."""
+    return tmp_path / "photos"
+
+
+@pytest.fixture(name="app")
+def photo_app_fixture(world_db: str, photo_dir: Path) -> Iterator[TestClient]:
+    """`app`: an HTTP client on the world, storing photos in `photo_dir`."""
+    settings = settings_for(world_db)
+    settings.photos.photo_dir = photo_dir
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def serve_with_photos(world_db: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The world served on a free local port (tests.test_pages.serve) storing photos under
+    tmp_path; yields (base URL, photo directory)."""
+    from tests.test_pages import serve
+
+    settings = settings_for(world_db)
+    settings.photos.photo_dir = tmp_path / "photos"
+    for url in serve(settings):
+        yield url, tmp_path / "photos"
 
 
 def _dms(value: float) -> tuple[float, float, float]:

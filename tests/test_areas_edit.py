@@ -29,11 +29,6 @@ from tests.areas_util import (
 )
 
 
-@pytest.fixture
-def admin(token_for):  # type: ignore[no-untyped-def]
-    return token_for("boss", "admin")
-
-
 def test_create_grid_generates_code_and_locate_finds_it(world, db, admin):
     r = world.post(
         "/api/v1/areas", json=grid_feature(STRIP, "一社区第3网格", note="新楼盘"), headers=admin

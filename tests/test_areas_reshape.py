@@ -6,17 +6,11 @@ G2 = [116.025, 116.049]; building b1 in G1, b2 (surveyed into G2) astride their 
 
 from __future__ import annotations
 
-import pytest
 from shapely.geometry import box
 
-from tests.areas_util import C1, G1, G2, assert_shape, etag, grid_feature, poly, versions
+from tests.areas_util import C1, G1, G2, assert_shape, etag, grid_feature, poly, reshape, versions
 
 D, S1, S2 = "110199", "110199001", "110199002"
-
-
-@pytest.fixture
-def admin(token_for):  # type: ignore[no-untyped-def]
-    return token_for("boss", "admin")
 
 
 def report(client, lon, lat, category="SJ0102"):  # type: ignore[no-untyped-def]
@@ -255,11 +249,7 @@ def test_save_reassigns_open_incidents_not_closed_ones(world, db, admin):
     assert incident(db, closed_case) == closed_before
     assert [e["action"] for e in events(db, closed_case)] == ["report", "close"]
     # the neighbour grows into the freed strip: the open case moves on to G2
-    r = world.put(
-        f"/api/v1/areas/{G2}",
-        json={"type": "Feature", "geometry": poly(116.02, 39.0, 116.049, 39.05), "properties": {}},
-        headers={**admin, "If-Match": etag(world, G2)},
-    )
+    r = reshape(world, admin, G2, poly(116.02, 39.0, 116.049, 39.05))
     assert r.status_code == 200, r.text
     assert incident(db, open_case)["grid_code"] == G2
     grid_version = db.execute(
@@ -272,18 +262,10 @@ def test_save_reassigns_open_incidents_not_closed_ones(world, db, admin):
 def test_reassignment_changes_department_across_streets(world, db, admin):
     case = report(world, 116.055, 39.02)  # street S2: SJ0102 goes to SANITATION
     assert incident(db, case)["department_code"] == "SANITATION"
-    r = world.put(
-        f"/api/v1/areas/{S2}",
-        json={"type": "Feature", "geometry": poly(116.06, 39.0, 116.1, 39.05), "properties": {}},
-        headers={**admin, "If-Match": etag(world, S2)},
-    )
+    r = reshape(world, admin, S2, poly(116.06, 39.0, 116.1, 39.05))
     assert r.status_code == 200, r.text
     assert incident(db, case)["responsible_area_code"] == D
-    r = world.put(
-        f"/api/v1/areas/{S1}",
-        json={"type": "Feature", "geometry": poly(116.0, 39.0, 116.06, 39.1), "properties": {}},
-        headers={**admin, "If-Match": etag(world, S1)},
-    )
+    r = reshape(world, admin, S1, poly(116.0, 39.0, 116.06, 39.1))
     assert r.status_code == 200, r.text
     moved = r.json()["impact"]["incidents"]
     assert [(m["from"]["department"], m["to"]["department"]) for m in moved] == [

@@ -18,17 +18,13 @@ import pytest
 
 from api.services.identity.policy import EDIT_AREAS
 from tests.areas_util import C1, C2, G1, G2, STRIP, etag, grid_feature, poly
+from tests.authz_util import USERS as AUTHZ_USERS
+from tests.authz_util import cell_ids, cells, forbidden, user_of
 from tests.loop import make_cast
 
-USERS = {
-    "admin": ("admin", None),
-    "dispatcher": ("disp", "other_disp"),
-    "officer": ("c1_officer", "c2_officer"),
-    "department": ("dept", "water"),
-    "resident": ("resident", "neighbour"),
-}
-CELLS = [(r, inside) for r in USERS for inside in (True, False) if USERS[r][0 if inside else 1]]
-IDS = [f"{role}-{'in' if inside else 'out'}" for role, inside in CELLS]
+USERS = {**AUTHZ_USERS, "officer": ("c1_officer", "c2_officer")}
+CELLS = cells(USERS)
+IDS = cell_ids(CELLS)
 
 
 @pytest.fixture
@@ -40,9 +36,7 @@ def people(token_for: Any) -> dict[str, dict[str, str]]:
 
 
 def headers_of(people: dict[str, dict[str, str]], role: str, inside: bool) -> dict[str, str]:
-    name = USERS[role][0 if inside else 1]
-    assert name is not None
-    return dict(people[name])
+    return dict(people[user_of(USERS, role, inside)])
 
 
 def state(db: Any) -> tuple[int, int]:
@@ -126,8 +120,7 @@ def test_area_edits(
         if op.endswith("/preview"):  # shows what would move, stores nothing
             assert "impact" in r.json()
     else:
-        assert r.status_code == 403, r.text
-        assert r.json()["error"]["code"] == "forbidden"
+        forbidden(r)
         assert after == before
 
 

@@ -18,18 +18,10 @@ from typing import Any
 import pytest
 
 from api.services.identity.policy import READ
+from tests.authz_util import CELLS, IDS, USERS, forbidden, headers
 from tests.loop import G1, G2, SH, Clock, advance_to, make_cast, report
 
 T0 = dt.datetime(2025, 11, 3, 10, 0, tzinfo=SH)
-USERS = {
-    "admin": ("admin", None),
-    "dispatcher": ("disp", "other_disp"),
-    "officer": ("officer", "other_officer"),
-    "department": ("dept", "water"),
-    "resident": ("resident", "neighbour"),
-}
-CELLS = [(r, inside) for r in USERS for inside in (True, False) if USERS[r][0 if inside else 1]]
-IDS = [f"{role}-{'in' if inside else 'out'}" for role, inside in CELLS]
 
 
 @pytest.fixture
@@ -50,12 +42,6 @@ def scene(world: Any, token_for: Any) -> dict[str, Any]:
     assert r.status_code == 201, r.text
     clock.advance(hours=2)  # the check-in is now missed: a flag
     return {"cast": cast, "closed": closed, "open": opened}
-
-
-def headers(scene: dict[str, Any], role: str, inside: bool) -> dict[str, str]:
-    name = USERS[role][0 if inside else 1]
-    assert name is not None
-    return dict(getattr(scene["cast"], name))
 
 
 # endpoint → (surface of the policy, path, query, what the answer shows: in scope / out of scope)
@@ -145,8 +131,7 @@ def test_insights(
     path = path.replace("{D}", scene["open"][1])
     r = world.get(path, params=params, headers=headers(scene, role, inside))
     if not may_read(surface, role):
-        assert r.status_code == 403, r.text
-        assert r.json()["error"]["code"] == "forbidden"
+        forbidden(r)
         return
     if seen_out is None and not inside:  # one incident out of scope: exactly "no such incident"
         assert r.status_code == 404, r.text

@@ -14,20 +14,8 @@ import pytest
 
 from api.services.identity.policy import ACTIONS, READ
 from api.services.workflow.machine import WHO
+from tests.authz_util import CELLS, IDS, USERS, forbidden, headers
 from tests.loop import act, make_cast, report
-
-# role → (user in scope, user out of scope); attribute names of tests.loop.Cast
-USERS = {
-    "admin": ("admin", None),
-    "dispatcher": ("disp", "other_disp"),
-    "officer": ("officer", "other_officer"),
-    "department": ("dept", "water"),
-    "resident": ("resident", "neighbour"),
-}
-CELLS = [
-    (role, inside) for role in USERS for inside in (True, False) if USERS[role][inside is False]
-]
-IDS = [f"{role}-{'in' if inside else 'out'}" for role, inside in CELLS]
 
 # the action each role may take on a freshly reported incident inside its scope
 ACTION_OF = {
@@ -44,12 +32,6 @@ def scene(world: Any, token_for: Any) -> dict[str, Any]:
     cast = make_cast(token_for)
     inc = report(world, headers=cast.resident)
     return {"cast": cast, "inc": inc}
-
-
-def headers(scene: dict[str, Any], role: str, inside: bool) -> dict[str, str]:
-    name = USERS[role][0 if inside else 1]
-    assert name is not None
-    return dict(getattr(scene["cast"], name))
 
 
 def counts(db: Any) -> tuple[int, int]:
@@ -97,8 +79,7 @@ def test_actions(world: Any, scene: dict[str, Any], db: Any, role: str, inside: 
         assert r.status_code == 200, r.text
         assert counts(db) == (before[0], before[1] + 1)
     else:
-        assert r.status_code == 403, r.text
-        assert r.json()["error"]["code"] == "forbidden"
+        forbidden(r)
         assert counts(db) == before
 
 

@@ -13,17 +13,10 @@ from typing import Any
 import pytest
 
 from api.services.identity.policy import ACTIONS
+from tests.authz_util import CELLS, IDS, forbidden, headers
 from tests.loop import make_cast, report
 
-USERS = {
-    "admin": ("admin", None),
-    "dispatcher": ("disp", "other_disp"),
-    "officer": ("officer", "other_officer"),
-    "department": ("dept", "water"),  # CITYMGMT-001 is summoned below, WATER is not
-    "resident": ("resident", "neighbour"),
-}
-CELLS = [(r, inside) for r in USERS for inside in (True, False) if USERS[r][0 if inside else 1]]
-IDS = [f"{role}-{'in' if inside else 'out'}" for role, inside in CELLS]
+# the department user "dept" (CITYMGMT-001) is summoned, "water" (WATER) is not
 CALL = {"departments": ["CITYMGMT-001"], "deadline_minutes": 30, "note": "联合处置"}
 
 
@@ -33,10 +26,13 @@ def scene(world: Any, token_for: Any) -> dict[str, Any]:
     return {"cast": cast, "inc": report(world, headers=cast.resident)}
 
 
-def headers(scene: dict[str, Any], role: str, inside: bool) -> dict[str, str]:
-    name = USERS[role][0 if inside else 1]
-    assert name is not None
-    return dict(getattr(scene["cast"], name))
+def whistled(world: Any, scene: dict[str, Any]) -> Any:
+    """The dispatcher whistles on the scene's incident (CALL); the whistle's id."""
+    r = world.post(
+        f"/api/v1/incidents/{scene['inc']}/whistle", json=CALL, headers=scene["cast"].disp
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
 
 
 def counts(db: Any) -> tuple[int, int, int]:
@@ -48,6 +44,34 @@ def counts(db: Any) -> tuple[int, int, int]:
     return row["w"], row["k"], row["e"]
 
 
+WHISTLES, CHECK_INS, EVENTS = 0, 1, 2  # places in counts()
+
+
+def on_a_whistle(
+    world: Any, db: Any, scene: dict[str, Any], role: str, inside: bool, action: str, body: Any
+) -> tuple[Any, Any, tuple[int, int, int]]:
+    """The dispatcher whistles; then the cell's user posts `action` on the whistle. The whistle's
+    id, the answer, and counts() just before the action."""
+    whistle = whistled(world, scene)
+    before = counts(db)
+    r = world.post(
+        f"/api/v1/whistles/{whistle}/{action}", json=body, headers=headers(scene, role, inside)
+    )
+    return whistle, r, before
+
+
+def written_or_refused(
+    r: Any, db: Any, before: tuple[int, int, int], allowed: bool, status: int, grows: int
+) -> None:
+    """Allowed: `status` and one more row of counts()[grows]; else 403 and nothing written."""
+    if allowed:
+        assert r.status_code == status, r.text
+        assert counts(db)[grows] == before[grows] + 1
+    else:
+        forbidden(r)
+        assert counts(db) == before
+
+
 def test_the_capacities_named_here_are_the_policy() -> None:
     assert ACTIONS["whistler"][0] == "dispatcher" and ACTIONS["summoned"][0] == "department"
 
@@ -57,67 +81,37 @@ def test_whistle(world: Any, db: Any, scene: dict[str, Any], role: str, inside: 
     before = counts(db)
     h = headers(scene, role, inside)
     r = world.post(f"/api/v1/incidents/{scene['inc']}/whistle", json=CALL, headers=h)
-    if (role, inside) in {("admin", True), ("dispatcher", True)}:
-        assert r.status_code == 201, r.text
-        assert counts(db)[0] == before[0] + 1
-    else:
-        assert r.status_code == 403, r.text
-        assert r.json()["error"]["code"] == "forbidden"
-        assert counts(db) == before
+    allowed = (role, inside) in {("admin", True), ("dispatcher", True)}
+    written_or_refused(r, db, before, allowed, 201, WHISTLES)
 
 
 @pytest.mark.parametrize(("role", "inside"), CELLS, ids=IDS)
 def test_check_in(world: Any, db: Any, scene: dict[str, Any], role: str, inside: bool) -> None:
-    r = world.post(
-        f"/api/v1/incidents/{scene['inc']}/whistle", json=CALL, headers=scene["cast"].disp
-    )
-    assert r.status_code == 201, r.text
-    whistle = r.json()["id"]
-    before = counts(db)
     body = {"department": "CITYMGMT-001"} if role == "admin" else {}
-    r = world.post(
-        f"/api/v1/whistles/{whistle}/check-in", json=body, headers=headers(scene, role, inside)
-    )
-    if (role, inside) in {("admin", True), ("department", True)}:
-        assert r.status_code == 200, r.text
-        assert counts(db)[1] == before[1] + 1
-    else:
-        assert r.status_code == 403, r.text
-        assert r.json()["error"]["code"] == "forbidden"
-        assert counts(db) == before
+    _whistle, r, before = on_a_whistle(world, db, scene, role, inside, "check-in", body)
+    allowed = (role, inside) in {("admin", True), ("department", True)}
+    written_or_refused(r, db, before, allowed, 200, CHECK_INS)
 
 
 @pytest.mark.parametrize(("role", "inside"), CELLS, ids=IDS)
 def test_withdraw(world: Any, db: Any, scene: dict[str, Any], role: str, inside: bool) -> None:
     """撤哨 needs the same `whistler` capacity as whistling; a refusal ends nothing."""
-    r = world.post(
-        f"/api/v1/incidents/{scene['inc']}/whistle", json=CALL, headers=scene["cast"].disp
-    )
-    assert r.status_code == 201, r.text
-    whistle = r.json()["id"]
-    before = counts(db)
-    r = world.post(
-        f"/api/v1/whistles/{whistle}/withdraw", json={}, headers=headers(scene, role, inside)
-    )
+    whistle, r, before = on_a_whistle(world, db, scene, role, inside, "withdraw", {})
     ended = db.execute("SELECT ended_at FROM whistles WHERE id = %s", (whistle,)).fetchone()
-    if (role, inside) in {("admin", True), ("dispatcher", True)}:
-        assert r.status_code == 200, r.text
+    allowed = (role, inside) in {("admin", True), ("dispatcher", True)}
+    written_or_refused(r, db, before, allowed, 200, EVENTS)
+    if allowed:
         assert r.json()["end_reason"] == "withdrawn" and ended["ended_at"] is not None
-        assert counts(db)[2] == before[2] + 1
     else:
-        assert r.status_code == 403, r.text
-        assert r.json()["error"]["code"] == "forbidden"
-        assert counts(db) == before and ended["ended_at"] is None
+        assert ended["ended_at"] is None
 
 
 def test_anonymous_whistles_and_check_ins_are_401(
     world: Any, db: Any, scene: dict[str, Any]
 ) -> None:
-    r = world.post(
-        f"/api/v1/incidents/{scene['inc']}/whistle", json=CALL, headers=scene["cast"].disp
-    )
+    whistle = whistled(world, scene)
     before = counts(db)
     assert world.post(f"/api/v1/incidents/{scene['inc']}/whistle", json=CALL).status_code == 401
-    assert world.post(f"/api/v1/whistles/{r.json()['id']}/check-in", json={}).status_code == 401
-    assert world.post(f"/api/v1/whistles/{r.json()['id']}/withdraw", json={}).status_code == 401
+    assert world.post(f"/api/v1/whistles/{whistle}/check-in", json={}).status_code == 401
+    assert world.post(f"/api/v1/whistles/{whistle}/withdraw", json={}).status_code == 401
     assert counts(db) == before

@@ -4,6 +4,8 @@ envelope and leaves the database exactly as it was; hostile text is stored verba
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -30,9 +32,12 @@ def snapshot(db: Any) -> dict[str, int]:
     return {t: db.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in TABLES}  # noqa: S608
 
 
-@pytest.fixture
-def admin(token_for: Any) -> dict[str, str]:
-    return dict(token_for("boss", "admin"))
+@contextmanager
+def writes_nothing(db: Any) -> Iterator[None]:
+    """The block (a refused request) leaves every table as it was."""
+    before = snapshot(db)
+    yield
+    assert snapshot(db) == before
 
 
 def refused(r: Any, status: int | tuple[int, ...], code: str | None = None) -> dict[str, Any]:
@@ -120,23 +125,20 @@ REPORT_JSON = [
 def test_raw_report_bodies(
     world: TestClient, db: Any, name: str, body: bytes, status: Any, code: Any
 ) -> None:
-    before = snapshot(db)
-    refused(raw(world, "POST", "/api/v1/incidents", body), status, code)
-    assert snapshot(db) == before
+    with writes_nothing(db):
+        refused(raw(world, "POST", "/api/v1/incidents", body), status, code)
 
 
 @pytest.mark.parametrize(("name", "body", "code"), REPORT_JSON, ids=[r[0] for r in REPORT_JSON])
 def test_bad_report_values(world: TestClient, db: Any, name: str, body: Any, code: Any) -> None:
-    before = snapshot(db)
-    refused(world.post("/api/v1/incidents", json=body), (400, 422), code)
-    assert snapshot(db) == before
+    with writes_nothing(db):
+        refused(world.post("/api/v1/incidents", json=body), (400, 422), code)
 
 
 def test_oversized_report_is_413(world: TestClient, db: Any) -> None:
-    before = snapshot(db)
     body = json.dumps({"category": "SJ0102", "location": POINT, "description": "x" * 5_000_000})
-    refused(raw(world, "POST", "/api/v1/incidents", body.encode()), 413, "body_too_large")
-    assert snapshot(db) == before
+    with writes_nothing(db):
+        refused(raw(world, "POST", "/api/v1/incidents", body.encode()), 413, "body_too_large")
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -219,40 +221,37 @@ def test_bad_area_geometries(
     status: int,
     code: Any,
 ) -> None:
-    before = snapshot(db)
     feature = grid_feature(STRIP)
     feature["geometry"] = geometry
-    if method == "POST":
-        r = world.post("/api/v1/areas", json=feature, headers=admin)
-    else:
-        tag = world.get(f"/api/v1/areas/{G1}").headers["etag"]
-        r = world.put(f"/api/v1/areas/{G1}", json=feature, headers={**admin, "If-Match": tag})
-    refused(r, status, code)
-    assert snapshot(db) == before
+    with writes_nothing(db):
+        if method == "POST":
+            r = world.post("/api/v1/areas", json=feature, headers=admin)
+        else:
+            tag = world.get(f"/api/v1/areas/{G1}").headers["etag"]
+            r = world.put(f"/api/v1/areas/{G1}", json=feature, headers={**admin, "If-Match": tag})
+        refused(r, status, code)
 
 
 def test_million_vertex_polygon_is_refused_before_parsing(
     world: TestClient, db: Any, admin: dict[str, str]
 ) -> None:
-    before = snapshot(db)
     ring = ",".join(f"[116.0{i % 10},39.0{i % 7}]" for i in range(1_000_000))
     body = (
         '{"type":"Feature","properties":{"name":"x","parent_code":"' + C1 + '"},'
         '"geometry":{"type":"Polygon","coordinates":[[' + ring + "]]}}"
     ).encode()
-    refused(raw(world, "POST", "/api/v1/areas", body, **admin), 413, "body_too_large")
-    assert snapshot(db) == before
+    with writes_nothing(db):
+        refused(raw(world, "POST", "/api/v1/areas", body, **admin), 413, "body_too_large")
 
 
 def test_nan_in_area_geometry(world: TestClient, db: Any, admin: dict[str, str]) -> None:
-    before = snapshot(db)
     body = (
         '{"type":"Feature","properties":{"name":"x","parent_code":"' + C1 + '"},'
         '"geometry":{"type":"Polygon","coordinates":[[[116.049,39.0],[NaN,39.0],'
         "[116.05,39.05],[116.049,39.0]]]}}"
     ).encode()
-    refused(raw(world, "POST", "/api/v1/areas", body, **admin), (400, 422))
-    assert snapshot(db) == before
+    with writes_nothing(db):
+        refused(raw(world, "POST", "/api/v1/areas", body, **admin), (400, 422))
 
 
 @pytest.mark.parametrize("text", HOSTILE)

@@ -7,20 +7,12 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.areas_util import C1, G1, STRIP, etag, grid_feature
+from tests.areas_util import C1, G1, STRIP, counts, etag, grid_feature
 
 WORLD = {
     "type": "Polygon",
     "coordinates": [[[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]],
 }
-
-
-def counts(db: Any) -> tuple[int, int, int]:
-    row = db.execute(
-        "SELECT (SELECT count(*) FROM incidents) AS i, (SELECT count(*) FROM incident_events) AS e,"
-        " (SELECT count(*) FROM areas) AS a"
-    ).fetchone()
-    return row["i"], row["e"], row["a"]
 
 
 def refused(r: Any, status: int, code: str | None = None) -> dict[str, Any]:
@@ -30,11 +22,6 @@ def refused(r: Any, status: int, code: str | None = None) -> dict[str, Any]:
     if code is not None:
         assert err["code"] == code, err
     return err
-
-
-@pytest.fixture
-def admin(token_for: Any) -> dict[str, str]:
-    return dict(token_for("boss", "admin"))
 
 
 def test_a_crs_without_a_transformation_to_wgs84_is_422(world: Any, db: Any) -> None:

@@ -27,7 +27,7 @@ from tests.basemap_util import (
 from tests.conftest import settings_for
 from tests.pages_edit_util import EditorBrowser, make_officer
 from tests.pages_workflow_util import WAIT, make_user, sign_in_to_console
-from tests.test_pages import CHROMIUM_ARGS, Offline, needs_chromium, serve
+from tests.test_pages import Offline, needs_chromium, serve
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 768}
@@ -50,24 +50,18 @@ def live(basemap_db: str) -> Iterator[str]:  # noqa: F811
     yield from serve(settings_for(basemap_db))
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    from tests.test_pages import CHROMIUM
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def offline_page(chromium: Browser, viewport: dict[str, int]) -> Offline:
     """A page that may reach only 127.0.0.1 (other requests are aborted and recorded)."""
     state = Offline(chromium.new_context(viewport=viewport).new_page())
     state.page.route("**/*", state.route)
+    return state
+
+
+def report_on_a_phone(chromium: Browser, base: str) -> Offline:
+    """/report, ready, in an offline page of a phone's size."""
+    state = offline_page(chromium, PHONE)
+    state.page.goto(base + "/report")
+    expect(state.page.locator("#gg-report")).to_have_attribute("data-ready", "true", timeout=WAIT)
     return state
 
 
@@ -138,10 +132,8 @@ def report_incident(base: str) -> str:
 @pytest.mark.browser
 @needs_chromium
 def test_report_pages_on_a_phone_show_streets_and_names(live: str, chromium: Browser) -> None:
-    state = offline_page(chromium, PHONE)
+    state = report_on_a_phone(chromium, live)
     page = state.page
-    page.goto(live + "/report")
-    expect(page.locator("#gg-report")).to_have_attribute("data-ready", "true", timeout=WAIT)
     expect(page.locator(".leaflet-control-attribution")).to_contain_text(
         "© OpenStreetMap contributors"
     )
@@ -181,10 +173,8 @@ def test_dispatch_and_editor_show_streets_and_names(
 @pytest.mark.browser
 @needs_chromium
 def test_the_switch_shows_plain_ground_and_is_remembered(live: str, chromium: Browser) -> None:
-    state = offline_page(chromium, PHONE)
+    state = report_on_a_phone(chromium, live)
     page = state.page
-    page.goto(live + "/report")
-    expect(page.locator("#gg-report")).to_have_attribute("data-ready", "true", timeout=WAIT)
     map_at(page, 16)
     expect(page.locator("body")).to_have_attribute("data-basemap", "on")
     page.locator("#gg-basemap-toggle").uncheck()

@@ -13,13 +13,9 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from tests.conftest import settings_for
 from tests.loop import Cast, advance_to, make_cast, report
-from tests.pages_workflow_util import (
-    PASSWORD,
-    browsers,  # noqa: F401  (fixture)
-    give_password,
-)
+from tests.pages_workflow_util import give_password, send_sign_in
 from tests.photo_util import jpeg_with_gps, png
-from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401  (fixture)
+from tests.test_pages import needs_chromium, serve
 
 
 @pytest.fixture
@@ -92,7 +88,7 @@ def test_case_file_prints_on_a4(
     world_db: str,
     tmp_path: Path,
     token_for: Any,
-    browsers,  # noqa: F811
+    browsers,
 ) -> None:
     settings = settings_for(world_db)
     settings.photos.photo_dir = tmp_path / "photos"
@@ -104,9 +100,7 @@ def test_case_file_prints_on_a4(
         b = browsers()
         page = b.page
         page.goto(f"{base}/cases/{inc}/print")
-        page.fill("input[name=name]", "disp")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        send_sign_in(page, "disp")
         page.wait_for_url(f"{base}/cases/{inc}/print")
         images = page.locator("figure img")
         assert images.count() == 3

@@ -267,27 +267,17 @@ def test_beijing_is_inside_china_and_offset() -> None:
 # --- round trips -----------------------------------------------------------------------
 
 
-def test_gcj02_round_trip_across_china_below_1_cm() -> None:
-    worst = 0.0
-    for wgs in china_points():
-        back = to_wgs84(*from_wgs84(*wgs, "GCJ02"), "GCJ02")
-        worst = max(worst, metres_between(wgs, back))
-    assert worst < 0.01
+ROUND_TRIPS = {
+    "gcj02": lambda p: to_wgs84(*from_wgs84(*p, "GCJ02"), "GCJ02"),
+    "bd09": lambda p: to_wgs84(*from_wgs84(*p, "BD09"), "BD09"),
+    "bd09_gcj02": lambda p: bd09_to_gcj02(*gcj02_to_bd09(*p)),  # from GCJ-02 and back
+}
 
 
-def test_bd09_round_trip_across_china_below_1_cm() -> None:
-    worst = 0.0
-    for wgs in china_points():
-        back = to_wgs84(*from_wgs84(*wgs, "BD09"), "BD09")
-        worst = max(worst, metres_between(wgs, back))
-    assert worst < 0.01
-
-
-def test_bd09_gcj02_round_trip_across_china_below_1_cm() -> None:
-    worst = 0.0
-    for gcj in china_points():
-        back = bd09_to_gcj02(*gcj02_to_bd09(*gcj))
-        worst = max(worst, metres_between(gcj, back))
+@pytest.mark.parametrize("trip", ROUND_TRIPS)
+def test_round_trip_across_china_below_1_cm(trip: str) -> None:
+    there_and_back = ROUND_TRIPS[trip]
+    worst = max(metres_between(p, there_and_back(p)) for p in china_points())
     assert worst < 0.01
 
 

@@ -24,6 +24,7 @@ import pytest
 
 from api.db.embedded import EmbeddedCluster
 from api.db.migrate import upgrade
+from tests.conftest import wait_until_healthy
 from tests.world import load_world
 
 pytestmark = pytest.mark.faults  # in the default run; `-m 'not faults'` skips it
@@ -84,16 +85,9 @@ class Server:
         args = ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen([*cmd, *args], env=self.env, stdout=out, stderr=out)
-        deadline = time.monotonic() + 30
-        while True:
-            assert self.proc.poll() is None, f"the server exited:\n{self.log.read_text()[-3000:]}"
-            try:
-                if httpx.get(f"{self.root}/healthz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+        wait_until_healthy(
+            self.proc, self.root, 30, lambda: f"the server exited:\n{self.log.read_text()[-3000:]}"
+        )
 
     def kill9(self) -> None:
         assert self.proc is not None

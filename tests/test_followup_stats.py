@@ -6,23 +6,11 @@ import csv
 import datetime as dt
 import io
 
-import pytest
-
 from tests.evaluation_week import at
 from tests.loop import PATHS, ok, report
-from tests.notify_util import notify_client, notify_settings
+from tests.notify_util import client_fixture, settings_fixture  # noqa: F401  (fixtures)
 
 WEEK = {"from": "2025-11-03", "to": "2025-11-09"}
-
-
-@pytest.fixture
-def settings(world_db):
-    return notify_settings(world_db)
-
-
-@pytest.fixture
-def client(settings):
-    yield from notify_client(settings)
 
 
 def close_at(client, cast, when):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
@@ -13,7 +12,7 @@ import uvicorn
 from api.http_timeouts import header_timeout_protocol
 from api.main import create_app
 from tests.conftest import settings_for
-from tests.test_pages import free_port
+from tests.test_pages import free_port, in_thread
 
 TIMEOUT_S = 1.0
 
@@ -29,18 +28,8 @@ def server(world_db: str) -> Iterator[tuple[str, int]]:
         log_level="warning",
         http=header_timeout_protocol(TIMEOUT_S),
     )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
+    with in_thread(config):
         yield "127.0.0.1", port
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
 
 
 def closed_by_server(sock: socket.socket, wait: float) -> bool:

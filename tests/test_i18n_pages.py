@@ -12,7 +12,6 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import psycopg
@@ -21,10 +20,9 @@ from playwright.sync_api import Page, expect
 from psycopg.rows import dict_row
 
 from tests.conftest import settings_for
-from tests.pages_workflow_util import PASSWORD, WAIT, browsers, make_user  # noqa: F401
-from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401
+from tests.pages_workflow_util import WAIT, Screen, make_user, send_sign_in
+from tests.test_pages import needs_chromium, serve
 
-SIZES = [(390, 844), (1366, 768)]
 # dates and times in the page's locale format (the pseudo-locale formats as English does)
 DATES = re.compile(r"[A-Z][a-z]{2} \d{1,2}, \d{4}(, \d{1,2}:\d{2})?")
 INNERMOST = re.compile(r"［[^［］]*］")  # a catalogued text; placeholders may hold another
@@ -120,37 +118,32 @@ def ready(page: Page, path: str) -> None:
 
 @pytest.mark.browser
 @needs_chromium
-@pytest.mark.parametrize(("width", "height"), SIZES)
 def test_every_visible_text_comes_from_the_catalogue(
-    pseudo_live: tuple[str, str],
-    browsers: Any,  # noqa: F811
-    world_db: str,
-    width: int,
-    height: int,
+    pseudo_live: tuple[str, str], screen: Screen, world_db: str
 ) -> None:
     base, public_id = pseudo_live
-    b = browsers(viewport={"width": width, "height": height})
+    b = screen.open()
     page = b.page
     page.goto(base + "/lang/qps?next=/login")
     data = data_strings(world_db)
     found: dict[str, list[str]] = {}
     scales: dict[str, list[str]] = {}
-    for path in ["/login", "/", "/report", f"/report/{public_id}", "/reports"]:
+
+    def visit(path: str) -> None:
+        """Open a page, wait for it, and note its uncatalogued texts and its scale bar."""
         page.goto(base + path)
         ready(page, path)
         found[path] = uncatalogued(page.evaluate(COLLECT), data)
         scales[path] = page.locator(".leaflet-control-scale-line").all_inner_texts()
+
+    for path in ["/login", "/", "/report", f"/report/{public_id}", "/reports"]:
+        visit(path)
     page.goto(base + "/login")
-    page.fill("input[name=name]", "ada")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    send_sign_in(page, "ada")
     expect(page).to_have_url(base + "/map/dispatch")
     signed_in = ["/map/dispatch", "/map/edit", "/map/stats", "/patrol", f"/cases/{public_id}/print"]
     for path in signed_in:
-        page.goto(base + path)
-        ready(page, path)
-        found[path] = uncatalogued(page.evaluate(COLLECT), data)
-        scales[path] = page.locator(".leaflet-control-scale-line").all_inner_texts()
+        visit(path)
     # the case panel of the incident, with its actions and timeline
     page.goto(base + "/map/dispatch")
     ready(page, "/map/dispatch")

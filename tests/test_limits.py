@@ -12,18 +12,10 @@ from fastapi.testclient import TestClient
 from api.limits import RateRule
 from api.main import create_app
 from api.security_headers import page_policy, script_hashes, tile_source
-from tests.areas_util import C1, STRIP, grid_feature
+from tests.areas_util import C1, STRIP, counts, grid_feature
 from tests.conftest import settings_for
 
 REPORT = {"category": "SJ0102", "description": "垃圾", "location": {"lon": 116.01, "lat": 39.02}}
-
-
-def counts(db: Any) -> tuple[int, int, int]:
-    row = db.execute(
-        "SELECT (SELECT count(*) FROM incidents) AS i, (SELECT count(*) FROM incident_events) AS e,"
-        " (SELECT count(*) FROM areas) AS a"
-    ).fetchone()
-    return row["i"], row["e"], row["a"]
 
 
 @pytest.fixture
@@ -36,11 +28,6 @@ def strict(world_db: str) -> Iterator[TestClient]:
     s.limits.report_burst = s.limits.login_burst = 2
     with TestClient(create_app(s)) as client:
         yield client
-
-
-@pytest.fixture
-def admin(token_for: Any) -> dict[str, str]:
-    return dict(token_for("boss", "admin"))
 
 
 def test_oversized_body_is_413_with_the_envelope(strict: TestClient, db: Any) -> None:

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, Route
 
-from tests.test_pages import chromium, live_server, needs_chromium  # noqa: F401  (fixtures)
+from tests.test_pages import live_server, needs_chromium  # noqa: F401  (fixtures)
 from tests.test_sessions import PASSWORD, make_user, sign_in
 
 FOREIGN = [
@@ -83,7 +83,7 @@ ATTACK = """<!DOCTYPE html><html><body>
 @pytest.mark.browser
 @needs_chromium
 def test_a_forged_login_form_on_another_site_signs_nobody_in(
-    chromium: Browser,  # noqa: F811
+    chromium: Browser,
     live_server: str,  # noqa: F811
     world_db: str,
 ) -> None:

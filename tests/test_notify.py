@@ -14,26 +14,16 @@ from api.services.notifications.channels import verify
 from api.services.notifications.worker import CLAIM_SQL, deliver
 from api.services.workflow.events import append_event
 from tests.loop import act, advance_to, ok
-from tests.notify_util import (
+from tests.notify_util import (  # noqa: F401  (fixtures)
     T0,
     SmtpServer,
     WebhookReceiver,
+    client_fixture,
     free_port,
-    notify_client,
-    notify_settings,
+    settings_fixture,
 )
 
 SECRET = "s3cret-key-of-the-water-office"
-
-
-@pytest.fixture
-def settings(world_db):
-    return notify_settings(world_db)
-
-
-@pytest.fixture
-def client(settings):
-    yield from notify_client(settings)
 
 
 def subscribe(db, scope, code, *, email=None, webhook=None):

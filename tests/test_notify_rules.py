@@ -10,18 +10,8 @@ from psycopg.rows import dict_row
 
 from api.services.notifications.rules import queue_due
 from tests.loop import G1, G2, STREET, act, advance_to, ok
-from tests.notify_util import notify_client, notify_settings
+from tests.notify_util import client_fixture, settings_fixture  # noqa: F401  (fixtures)
 from tests.test_notify import report_with, rows, subscribe
-
-
-@pytest.fixture
-def settings(world_db):
-    return notify_settings(world_db)
-
-
-@pytest.fixture
-def client(settings):
-    yield from notify_client(settings)
 
 
 def told(db, incident):

@@ -11,12 +11,10 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pyogrio
 import pytest
 import shapely
@@ -26,7 +24,7 @@ from shapely.testing import assert_geometries_equal
 
 from api.main import create_app
 from gis.ogc import SOURCES, ItemQuery, items_page
-from tests.conftest import settings_for
+from tests.conftest import settings_for, wait_until_healthy
 from tests.world import AREAS, BUILDINGS, box
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -34,6 +32,18 @@ EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 G1, G2 = "110199001001001", "110199001001002"
 # (lon, lat, category): two in grid 1, one in street 002 (no grid)
 REPORTS = [(116.010, 39.020, "SJ0102"), (116.020, 39.040, "BJ0101"), (116.070, 39.020, "SH0101")]
+# The properties of an incident feature, in the order of its GDAL fields (after "id").
+INCIDENT_PROPERTIES = [
+    "category",
+    "category_name",
+    "status",
+    "overdue",
+    "grid",
+    "reported_at",
+    "updated_at",
+    "due_at",
+    "closed_at",
+]
 
 
 def _free_port() -> int:
@@ -53,16 +63,8 @@ def ogc_server(world_db: str) -> Iterator[str]:
     )
     root = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120  # a loaded CI machine starts slowly
-        while True:
-            assert proc.poll() is None, "the server exited"
-            try:
-                if httpx.get(f"{root}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+        # a loaded CI machine starts slowly
+        wait_until_healthy(proc, root, 120, lambda: "the server exited")
         yield f"{root}/ogc"
     finally:
         proc.terminate()
@@ -74,6 +76,11 @@ def _report(client: TestClient, lon: float, lat: float, category: str) -> str:
     r = client.post("/api/v1/incidents", json=body)
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
+
+
+def report_all(client: TestClient) -> list[str]:
+    """Report REPORTS, in order; their ids."""
+    return [_report(client, lon, lat, cat) for lon, lat, cat in REPORTS]
 
 
 # A loaded CI machine can be slow to answer; GDAL should wait and retry rather than fail a read.
@@ -97,7 +104,7 @@ def _expected_areas(level: str) -> dict[str, shapely.Geometry]:
 
 
 def test_gdal_lists_and_reads_every_collection(world: TestClient, ogc_server: str, db: Any) -> None:
-    ids = [_report(world, lon, lat, cat) for lon, lat, cat in REPORTS]
+    ids = report_all(world)
 
     layers = pyogrio.list_layers(f"OAPIF:{ogc_server}")
     assert [str(n) for n, _ in layers] == [
@@ -140,18 +147,7 @@ def test_gdal_lists_and_reads_every_collection(world: TestClient, ogc_server: st
         assert_geometries_equal(geom, shapely.from_wkt(box(*exp_box)), tolerance=1e-7)
 
     meta, got = _gdal(ogc_server, "incidents")
-    assert list(meta["fields"]) == [
-        "id",
-        "category",
-        "category_name",
-        "status",
-        "overdue",
-        "grid",
-        "reported_at",
-        "updated_at",
-        "due_at",
-        "closed_at",
-    ]
+    assert list(meta["fields"]) == ["id", *INCIDENT_PROPERTIES]
     assert meta["dtypes"][meta["fields"].tolist().index("reported_at")] == "datetime64[ms]"
     assert sorted(got["id"]) == sorted(ids)
     rows = {
@@ -167,8 +163,7 @@ def test_gdal_lists_and_reads_every_collection(world: TestClient, ogc_server: st
 
 
 def test_gdal_follows_next_links_and_forwards_bbox(world: TestClient, ogc_server: str) -> None:
-    for lon, lat, cat in REPORTS:
-        _report(world, lon, lat, cat)
+    report_all(world)
     # one feature per page: every page after the first is reached through its `next` link
     _, got = _gdal(ogc_server, "incidents", PAGE_SIZE=1)
     assert len(got["id"]) == 3
@@ -299,7 +294,7 @@ def test_items_bbox_and_links_keep_the_filter(world: TestClient) -> None:
 
 
 def test_incidents_datetime_and_public_fields_only(world: TestClient, db: Any) -> None:
-    ids = [_report(world, lon, lat, cat) for lon, lat, cat in REPORTS]
+    ids = report_all(world)
     for public_id, when in zip(
         ids, ["2026-03-01T08:00:00Z", "2026-03-02T08:00:00Z", "2026-03-05T08:00:00Z"], strict=True
     ):
@@ -324,17 +319,7 @@ def test_incidents_datetime_and_public_fields_only(world: TestClient, db: Any) -
     assert r.status_code == 400
 
     feature = world.get(f"/ogc/collections/incidents/items/{ids[0]}").json()
-    assert set(feature["properties"]) == {
-        "category",
-        "category_name",
-        "status",
-        "overdue",
-        "grid",
-        "reported_at",
-        "updated_at",
-        "due_at",
-        "closed_at",
-    }
+    assert set(feature["properties"]) == set(INCIDENT_PROPERTIES)
     assert feature["properties"]["category"] == "SJ0102"
     assert feature["properties"]["category_name"] == "暴露垃圾"
     assert "路边" not in str(feature)

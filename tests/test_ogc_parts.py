@@ -10,12 +10,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import shapely
 from fastapi.testclient import TestClient
@@ -23,7 +21,8 @@ from owslib.ogcapi.features import Features
 from pyogrio import raw
 from pyproj import Transformer
 
-from tests.test_ogc import REPORTS, _free_port, _report
+from tests.conftest import wait_until_healthy
+from tests.test_ogc import _free_port, report_all
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -101,7 +100,7 @@ def test_cql2_filters(world: TestClient, lang: str, text: str, expected: list[st
 
 
 def test_filters_on_incidents_and_sortby(world: TestClient, db: Any) -> None:
-    reported = [_report(world, lon, lat, cat) for lon, lat, cat in REPORTS]
+    reported = report_all(world)
     db.execute("UPDATE incidents SET status = 'closed' WHERE public_id = %s", (reported[1],))
     db.commit()
     doc = items(world, "incidents", filter="status = 'closed'")
@@ -199,16 +198,7 @@ def logged_server(world_db: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         )
         root = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                assert proc.poll() is None, log.read_text()
-                try:
-                    if httpx.get(f"{root}/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+            wait_until_healthy(proc, root, 120, log.read_text)
             yield f"{root}/ogc", log
         finally:
             proc.terminate()
@@ -219,8 +209,7 @@ def test_owslib_reads_api_queryables_filter_crs_and_sortby(
     world: TestClient, logged_server: tuple[str, Path]
 ) -> None:
     url, _log = logged_server
-    for lon, lat, cat in REPORTS:
-        _report(world, lon, lat, cat)
+    report_all(world)
     api = Features(url)
     assert api.api()["openapi"].startswith("3.0")
     assert (
@@ -241,8 +230,7 @@ def test_gdal_sends_attribute_filters_to_the_server_and_reads_cgcs2000(
     world: TestClient, logged_server: tuple[str, Path]
 ) -> None:
     url, log = logged_server
-    for lon, lat, cat in REPORTS:
-        _report(world, lon, lat, cat)
+    report_all(world)
     meta, _fids, geoms, fields = raw.read(
         f"OAPIF:{url}", layer="areas-grid", where=f"code = '{G2}'"
     )

@@ -15,26 +15,21 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import settings_for
-from tests.photo_util import decoded, has_gps, jpeg_with_gps, not_an_image, stored_files
-from tests.test_pages import serve
+from tests.photo_util import (
+    decoded,
+    has_gps,
+    jpeg_with_gps,
+    not_an_image,
+    serve_with_photos,
+    stored_files,
+)
 
-
-@pytest.fixture(autouse=True)
-def english(world):  # type: ignore[no-untyped-def]
-    """These tests read the descriptions in English (Accept-Language: en), the language a client
-    asks for; zh_CN, the default, is test_open311.py::test_descriptions_in_the_asked_language."""
-    world.headers["Accept-Language"] = "en"
-    yield
-    world.headers.pop("Accept-Language", None)
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture
 def server(world_db: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    settings = settings_for(world_db)
-    settings.photos.photo_dir = tmp_path / "photos"
-    for url in serve(settings):
-        yield url, tmp_path / "photos"
+    yield from serve_with_photos(world_db, tmp_path)
 
 
 @pytest.fixture

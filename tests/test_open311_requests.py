@@ -7,32 +7,21 @@ import datetime as dt
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.open311_util import (  # noqa: F401  (fixtures are used by name)
+from tests.open311_util import (  # noqa: F401  (fixtures)
     BASE,
-    COVER_DEFINITION,
-    COVER_EXTRAS,
     G1,
     TZ,
     api_key,
     count,
     cover_form,
     covers,
-    fields,
     form,
     post,
     stored,
-    w3,
     xml,
 )
 
-
-@pytest.fixture(autouse=True)
-def english(world):  # type: ignore[no-untyped-def]
-    """These tests read the descriptions in English (Accept-Language: en), the language a client
-    asks for; zh_CN, the default, is test_open311.py::test_descriptions_in_the_asked_language."""
-    world.headers["Accept-Language"] = "en"
-    yield
-    world.headers.pop("Accept-Language", None)
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def test_other_errors_and_the_rest_of_the_api(world, db, api_key):

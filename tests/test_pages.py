@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,15 +19,19 @@ import psycopg
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
 
 from api.main import create_app
 from api.settings import MapSettings, Settings
-from tests.conftest import settings_for
+from bench.common import CHROMIUM as CHROMIUM_PATH
+from tests.conftest import (
+    chromium,  # noqa: F401  (fixture, for modules that import it here)
+    settings_for,
+)
 from tests.world import AREAS
 from web_map.pages import STATIC_DIR, overview_page, page_references
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(CHROMIUM_PATH)
 EXTERNAL_URL = re.compile(r"""(?:https?:)?//[^\s"'<>)\\]+""")
 GRID_1 = "110199001001001"
 GRID_2 = "110199001001002"
@@ -121,14 +126,6 @@ def test_web_map_does_not_touch_the_database() -> None:
 
 # --- browser ---------------------------------------------------------------------------------
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs system Chromium at /usr/bin/chromium"
 )
@@ -142,7 +139,13 @@ def serve(settings: Settings) -> Iterator[str]:
 def serve_app(app: Any) -> Iterator[str]:
     """Run this app object (e.g. with a fixed clock) like `serve`."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    with in_thread(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def in_thread(config: uvicorn.Config) -> Iterator[None]:
+    """Run a uvicorn server in a thread, started on entry and stopped on exit."""
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -151,7 +154,7 @@ def serve_app(app: Any) -> Iterator[str]:
         assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -171,15 +174,14 @@ def live_server_with_basemap(world_db: str) -> Iterator[str]:
     yield from serve(settings)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """System Chromium, headless."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+def local_only(route: Route, blocked: list[str]) -> None:
+    """Let requests to 127.0.0.1 through; abort the others and record their URLs in `blocked`."""
+    parts = urlsplit(route.request.url)
+    if parts.scheme in {"http", "https"} and parts.hostname != "127.0.0.1":
+        blocked.append(route.request.url)
+        route.abort()
+    else:
+        route.continue_()
 
 
 @dataclass
@@ -192,12 +194,7 @@ class Offline:
 
     def route(self, route: Route) -> None:
         """Let requests to 127.0.0.1 through; abort and record everything else."""
-        parts = urlsplit(route.request.url)
-        if parts.scheme in {"http", "https"} and parts.hostname != "127.0.0.1":
-            self.blocked.append(route.request.url)
-            route.abort()
-        else:
-            route.continue_()
+        local_only(route, self.blocked)
 
     def console(self, message: ConsoleMessage) -> None:
         """Record console errors, except Chromium's log of the outside-area 422 we provoke."""
@@ -210,7 +207,7 @@ class Offline:
 
 
 @pytest.fixture
-def offline(chromium: Browser) -> Iterator[Offline]:
+def offline(chromium: Browser) -> Iterator[Offline]:  # noqa: F811
     """A fresh browser context and page that can only reach 127.0.0.1."""
     context = chromium.new_context(viewport={"width": 1200, "height": 800})
     state = Offline(context.new_page())
@@ -230,7 +227,7 @@ def wait_until_loaded(page: Page) -> None:
     expect(status).to_have_text("2 districts · 2 streets · 2 communities · 2 grids")
 
 
-def point_on_map(page: Page, lat: float, lon: float, zoom: int) -> dict[str, float]:
+def point_in_page(page: Page, lat: float, lon: float, zoom: int) -> dict[str, float]:
     """Centre the map on lat/lon at zoom; the point's pixel position inside the map."""
     return page.evaluate(
         """([lat, lon, zoom]) => {
@@ -271,7 +268,7 @@ def test_overview_in_an_offline_browser(live_server: str, offline: Offline) -> N
     popup = page.locator(".leaflet-popup-content")
 
     # hovering a grid labels it with its code
-    at_grid = point_on_map(page, 39.02, 116.010, 14)
+    at_grid = point_in_page(page, 39.02, 116.010, 14)
     box = the_map.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + at_grid["x"], box["y"] + at_grid["y"])
@@ -300,14 +297,14 @@ def test_overview_in_an_offline_browser(live_server: str, offline: Offline) -> N
     expect(page.locator(".gg-assign tr[data-level=near]")).to_have_count(0)
 
     # a few metres from the edge grid 1 shares with grid 2: the neighbour is named
-    by_the_edge = point_on_map(page, 39.02, 116.02497, 18)
+    by_the_edge = point_in_page(page, 39.02, 116.02497, 18)
     the_map.click(position=by_the_edge)
     expect(page.locator(".leaflet-popup")).to_have_count(1)
     expect(page.locator(".gg-assign tr[data-level=grid] td")).to_contain_text(GRID_1)
     expect(page.locator(".gg-assign tr[data-level=near] td")).to_contain_text(f"{GRID_2} (2.")
 
     # clicking outside every area shows the API's message
-    outside = point_on_map(page, 39.5, 116.5, 12)
+    outside = point_in_page(page, 39.5, 116.5, 12)
     the_map.click(position=outside)
     expect(page.locator(".leaflet-popup")).to_have_count(1)  # the first one has faded out
     expect(popup).to_have_text("This location is outside the area GridGov serves.")
@@ -344,7 +341,7 @@ def test_unreachable_basemap_and_hostile_names(
     expect(page.locator(".leaflet-gridgov-grid-pane path.leaflet-interactive")).to_have_count(2)
 
     # names from the API are text, never markup: in the tooltip and in the popup
-    at_grid_2 = point_on_map(page, 39.02, 116.035, 14)
+    at_grid_2 = point_in_page(page, 39.02, 116.035, 14)
     page.locator(".folium-map").click(position=at_grid_2)
     expect(page.locator(".gg-assign tr[data-level=grid] td")).to_have_text(f"{hostile} ({GRID_2})")
     expect(page.locator(".leaflet-tooltip")).to_contain_text(hostile)

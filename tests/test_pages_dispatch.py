@@ -16,22 +16,17 @@ from tests.pages_workflow_util import (
     PASSWORD,
     WAIT,
     action_buttons,
-    browsers,  # noqa: F401  (fixture)
     give_password,
+    located_in_g1,
     make_user,
     marker,
     open_case,
-    point_in_page,
     sign_in_to_console,
     take_action,
     timeline,
     wait_for_console,
 )
-from tests.test_pages import (
-    chromium,  # noqa: F401  (fixture)
-    external_urls,
-    needs_chromium,
-)
+from tests.test_pages import external_urls, needs_chromium
 from web_map.pages import page_references
 
 MARKERCLUSTER = "/static/vendor/leaflet.markercluster"
@@ -132,12 +127,7 @@ def test_incident_list_filters_by_category_prefix_and_area(world, token_for):
 
 def report_in_page(page: Any, base: str, description: str) -> str:
     """Report at a point in grid G1 through /report; returns the tracking id shown."""
-    page.goto(base + "/report")
-    root = page.locator("#gg-report")
-    expect(root).to_have_attribute("data-ready", "true", timeout=WAIT)
-    at = point_in_page(page, 39.02, 116.010, 16)
-    page.locator(".folium-map").click(position=at)
-    expect(root).to_have_attribute("data-state", "located", timeout=WAIT)
+    located_in_g1(page, base)
     expect(page.locator("#gg-place")).to_have_attribute("data-grid", G1)
     page.select_option("#gg-category", "SJ0102")
     page.fill("#gg-description", description)
@@ -150,7 +140,7 @@ def report_in_page(page: Any, base: str, description: str) -> str:
 
 @pytest.mark.browser
 @needs_chromium
-def test_case_round_the_loop(live, browsers, world_db, token_for):  # noqa: F811
+def test_case_round_the_loop(live, browsers, world_db, token_for):
     """Report → live on the console → register, dispatch → accept, handle → verify → closed."""
     api = make_cast(token_for)  # disp: street 甲; cm: CITYMGMT-001; off: officer of G1
     give_password(world_db, "disp", "cm", "off")
@@ -285,7 +275,7 @@ def test_case_round_the_loop(live, browsers, world_db, token_for):  # noqa: F811
 
 @pytest.mark.browser
 @needs_chromium
-def test_clusters_flags_filters(live, browsers, world_db, token_for):  # noqa: F811
+def test_clusters_flags_filters(live, browsers, world_db, token_for):
     """Many incidents cluster; overdue and whistled ones stand out; filters ask the API."""
     api = make_cast(token_for)
     make_user(world_db, "boss", "dispatcher", area="110199")

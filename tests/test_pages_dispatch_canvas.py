@@ -20,13 +20,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import settings_for
-from tests.pages_workflow_util import (
-    WAIT,
-    browsers,  # noqa: F401  (fixture)
-    make_user,
-    sign_in_to_console,
-)
-from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401  (fixture)
+from tests.pages_workflow_util import WAIT, make_user, sign_in_to_console
+from tests.test_pages import needs_chromium, serve
 from web_map.workflow_labels import STATUSES
 
 MARKERS_MAX = 3
@@ -72,7 +67,7 @@ READ_JS = """async (url) => {
 @needs_chromium
 def test_incident_tiles_are_read_and_painted_as_the_server_has_them(
     live: str,
-    browsers: Any,  # noqa: F811
+    browsers: Any,
     world_db: str,
 ) -> None:
     make_user(world_db, "boss", "dispatcher", area="110199")

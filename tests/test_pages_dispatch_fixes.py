@@ -4,18 +4,17 @@ under the layer control, and a click on × closes the panel."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import settings_for
-from tests.pages_workflow_util import WAIT, browsers, make_user, sign_in_to_console  # noqa: F401
-from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401
+from tests.pages_workflow_util import WAIT, Screen, make_user
+from tests.test_pages import needs_chromium, serve
 from tests.test_pages_report_fixes import overlap
 
-SIZES = [(390, 844), (1366, 768)]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture
@@ -29,21 +28,12 @@ def live(world_db: str) -> Iterator[str]:
         yield base
 
 
-@pytest.mark.browser
-@needs_chromium
-@pytest.mark.parametrize(("width", "height"), SIZES)
 @pytest.mark.parametrize(("locale", "badge"), [("zh-CN", "已上报"), ("en-US", "Reported")])
 def test_case_panel_close_and_badge_are_clear_of_the_layer_control(
-    live: str,
-    browsers: Any,  # noqa: F811
-    width: int,
-    height: int,
-    locale: str,
-    badge: str,
+    live: str, screen: Screen, locale: str, badge: str
 ) -> None:
-    b = browsers(viewport={"width": width, "height": height}, locale=locale)
+    b = screen.console(live, "disp", locale)
     page = b.page
-    sign_in_to_console(page, live, "disp")
     page.locator("#gg-list .gg-list-item").first.dispatch_event("click")
     case = page.locator("#gg-case")
     expect(case).to_have_attribute("data-state", "ready", timeout=WAIT)
@@ -60,18 +50,9 @@ def test_case_panel_close_and_badge_are_clear_of_the_layer_control(
     expect(case).not_to_have_attribute("data-state", "ready", timeout=WAIT)
 
 
-@pytest.mark.browser
-@needs_chromium
-@pytest.mark.parametrize(("width", "height"), SIZES)
-def test_search_by_case_number_or_keyword(
-    live: str,
-    browsers: Any,  # noqa: F811
-    width: int,
-    height: int,
-) -> None:
-    b = browsers(viewport={"width": width, "height": height}, locale="zh-CN")
+def test_search_by_case_number_or_keyword(live: str, screen: Screen) -> None:
+    b = screen.console(live, "disp")
     page = b.page
-    sign_in_to_console(page, live, "disp")
     items = page.locator("#gg-list > li")
     expect(items).to_have_count(2)
     ids = [i.get_attribute("data-incident") for i in items.all()]
@@ -91,18 +72,9 @@ def test_search_by_case_number_or_keyword(
     expect(case).to_contain_text(ids[0])
 
 
-@pytest.mark.browser
-@needs_chromium
-@pytest.mark.parametrize(("width", "height"), SIZES)
-def test_the_selected_case_is_ringed_and_clear_of_the_panels(
-    live: str,
-    browsers: Any,  # noqa: F811
-    width: int,
-    height: int,
-) -> None:
-    b = browsers(viewport={"width": width, "height": height}, locale="zh-CN")
+def test_the_selected_case_is_ringed_and_clear_of_the_panels(live: str, screen: Screen) -> None:
+    b = screen.console(live, "disp")
     page = b.page
-    sign_in_to_console(page, live, "disp")
     first = page.locator("#gg-list > li").first
     incident = first.get_attribute("data-incident")
     first.locator(".gg-list-item").dispatch_event("click")
@@ -111,24 +83,15 @@ def test_the_selected_case_is_ringed_and_clear_of_the_panels(
     ring = page.locator("path.gg-focus")
     expect(ring).to_have_count(1)
     box = ring.bounding_box()
-    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= width
+    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= screen.width
     for panel in ("#gg-case", "#gg-console"):
         assert not overlap(box, page.locator(panel).bounding_box()), panel
 
 
-@pytest.mark.browser
-@needs_chromium
-@pytest.mark.parametrize(("width", "height"), SIZES)
-def test_a_notifications_link_opens_its_case(
-    live: str,
-    browsers: Any,  # noqa: F811
-    width: int,
-    height: int,
-) -> None:
+def test_a_notifications_link_opens_its_case(live: str, screen: Screen) -> None:
     """Notifications link to /map/dispatch?incident=ID (api/services/notifications/text.py)."""
-    b = browsers(viewport={"width": width, "height": height}, locale="zh-CN")
+    b = screen.console(live, "disp")
     page = b.page
-    sign_in_to_console(page, live, "disp")
     wanted = page.locator("#gg-list > li").nth(1).get_attribute("data-incident")
     assert wanted
     page.goto(f"{live}/map/dispatch?incident={wanted}")

@@ -12,10 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import settings_for
-from tests.pages_workflow_util import WAIT, browsers, make_user, sign_in_to_console  # noqa: F401
-from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401
+from tests.pages_workflow_util import WAIT, Screen, make_user
+from tests.test_pages import needs_chromium, serve
 
-SIZES = [(390, 844), (1366, 768)]
 SPOT = {"lon": 116.012, "lat": 39.021}  # grid 一社区第1网格, no building near
 IN_BUILDING = {"lon": 116.0242, "lat": 39.0105}  # inside 一号楼
 
@@ -43,16 +42,9 @@ def live(world_db: str) -> Iterator[dict[str, Any]]:
 
 @pytest.mark.browser
 @needs_chromium
-@pytest.mark.parametrize(("width", "height"), SIZES)
-def test_list_says_where_and_keeps_a_street_zoom(
-    live: dict[str, Any],
-    browsers: Any,  # noqa: F811
-    width: int,
-    height: int,
-) -> None:
-    b = browsers(viewport={"width": width, "height": height}, locale="zh-CN")
+def test_list_says_where_and_keeps_a_street_zoom(live: dict[str, Any], screen: Screen) -> None:
+    b = screen.console(live["base"], "pdisp")
     page = b.page
-    sign_in_to_console(page, live["base"], "pdisp")
     for incident in live["spot"]:
         entry = page.locator(f'#gg-list > li[data-incident="{incident}"] .gg-list-place')
         expect(entry).to_have_text("一社区第1网格")

@@ -18,14 +18,13 @@ from playwright.sync_api import expect
 from tests.conftest import settings_for
 from tests.pages_workflow_util import (
     WAIT,
-    browsers,  # noqa: F401  (fixture)
     make_user,
     marker,
     point_in_clear_map,
     point_in_page,
     sign_in_to_console,
 )
-from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401  (fixture)
+from tests.test_pages import needs_chromium, serve
 
 MARKERS_MAX = 5
 FAR = (39.030, 116.040)  # grid G2, alone: far from the row of twelve
@@ -56,7 +55,7 @@ def tiles_drawn(page: Any) -> None:
 @needs_chromium
 def test_many_incidents_come_as_tiles_zoomed_out_and_markers_zoomed_in(
     live: str,
-    browsers: Any,  # noqa: F811
+    browsers: Any,
     world_db: str,
 ) -> None:
     make_user(world_db, "boss", "dispatcher", area="110199")

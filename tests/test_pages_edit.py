@@ -31,12 +31,7 @@ from tests.pages_edit_util import (
     report,
     signed_in,
 )
-from tests.test_pages import (
-    TILE_URL,
-    chromium,  # noqa: F401  (fixture)
-    external_urls,
-    needs_chromium,
-)
+from tests.test_pages import TILE_URL, external_urls, needs_chromium
 from web_map.edit import edit_page
 from web_map.pages import page_references
 
@@ -120,7 +115,7 @@ def test_geoman_is_vendored_with_its_licence(world: TestClient) -> None:
 
 
 @pytest.fixture
-def editor(world_db: str, chromium: Browser) -> Iterator[EditorBrowser]:  # noqa: F811
+def editor(world_db: str, chromium: Browser) -> Iterator[EditorBrowser]:
     """The editor, signed in as the officer of community C1."""
     make_officer(world_db)
     with signed_in(world_db, chromium, OFFICER) as browser:
@@ -267,6 +262,23 @@ def test_edit_a_vertex_previews_the_impact_then_saves_a_version(
     editor.assert_offline()
 
 
+def move_g2_corner(editor: EditorBrowser) -> None:
+    """Start editing G2 and drag its corner at 116.049, 39.05 a little east."""
+    editor.start_editing(G2)
+    editor.drag((116.049, 39.05), (116.0495, 39.05))
+
+
+def change_g2_behind_the_page(api: httpx.Client, properties: dict[str, str]) -> None:
+    """An admin saves new properties of G2 (a new version) while the page holds the old one."""
+    tag = api.get(f"/api/v1/areas/{G2}").headers["etag"]
+    r = api.put(
+        f"/api/v1/areas/{G2}",
+        json={"type": "Feature", "geometry": None, "properties": properties},
+        headers={"If-Match": tag},
+    )
+    assert r.status_code == 200, r.text
+
+
 @pytest.mark.browser
 @needs_chromium
 def test_a_stale_edit_says_someone_else_changed_the_area_and_reloads(
@@ -274,17 +286,10 @@ def test_a_stale_edit_says_someone_else_changed_the_area_and_reloads(
 ) -> None:
     page = editor.page
     editor.view(116.0490, 39.0496, 18)
-    editor.start_editing(G2)
-    editor.drag((116.049, 39.05), (116.0495, 39.05))
+    move_g2_corner(editor)
 
     # behind the page's back, an admin renames G2 (a new version)
-    tag = api.get(f"/api/v1/areas/{G2}").headers["etag"]
-    r = api.put(
-        f"/api/v1/areas/{G2}",
-        json={"type": "Feature", "geometry": None, "properties": {"name": "二号网格"}},
-        headers={"If-Match": tag},
-    )
-    assert r.status_code == 200, r.text
+    change_g2_behind_the_page(api, {"name": "二号网格"})
 
     page.click("#gg-save")
     box_ = editor.message("stale")
@@ -302,25 +307,17 @@ def test_a_stale_edit_says_someone_else_changed_the_area_and_reloads(
     expect(page.locator("#gg-history-list li")).to_have_count(2)
 
     # the same race after the preview: the confirmation is refused the same way
-    editor.start_editing(G2)
-    editor.drag((116.049, 39.05), (116.0495, 39.05))
+    move_g2_corner(editor)
     page.click("#gg-save")
     editor.message("preview")
-    tag = api.get(f"/api/v1/areas/{G2}").headers["etag"]
-    r = api.put(
-        f"/api/v1/areas/{G2}",
-        json={"type": "Feature", "geometry": None, "properties": {"note": "再次修改"}},
-        headers={"If-Match": tag},
-    )
-    assert r.status_code == 200, r.text
+    change_g2_behind_the_page(api, {"note": "再次修改"})
     page.click("#gg-confirm")
     editor.message("stale")
     page.click("#gg-reload")
     expect(page.locator("#gg-history-list li")).to_have_count(3)
 
     # after reloading, the page edits the version it now holds
-    editor.start_editing(G2)
-    editor.drag((116.049, 39.05), (116.0495, 39.05))
+    move_g2_corner(editor)
     page.click("#gg-save")
     editor.message("preview")
     page.click("#gg-confirm")
@@ -338,7 +335,7 @@ def test_a_stale_edit_says_someone_else_changed_the_area_and_reloads(
 @needs_chromium
 def test_a_grid_officer_works_in_their_community_but_changes_only_their_grid(
     world_db: str,
-    chromium: Browser,  # noqa: F811
+    chromium: Browser,
     token_for: Any,
 ) -> None:
     make_officer(world_db, "g1-officer", G1)

@@ -19,14 +19,14 @@ from typer.testing import CliRunner
 from api.cli import app
 from tests.areas_util import C1, G1, G2
 from tests.pages_edit_util import OFFICER, WAIT, make_officer, signed_in
-from tests.test_pages import chromium, needs_chromium  # noqa: F401  (fixture)
+from tests.test_pages import needs_chromium
 
 
 @pytest.mark.browser
 @needs_chromium
 def test_history_panel_shows_where_a_merged_grid_came_from(
     world_db: str,
-    chromium: Browser,  # noqa: F811
+    chromium: Browser,
     token_for: Any,
     tmp_path: Path,
 ) -> None:

@@ -7,18 +7,16 @@ header names the signed-in user in full; the printed case file reads in one colu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import settings_for
-from tests.pages_workflow_util import WAIT, browsers, make_user, sign_in_to_console  # noqa: F401
-from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401
+from tests.pages_workflow_util import WAIT, Screen, make_user
+from tests.test_pages import needs_chromium, serve
 from tests.test_pages_report_fixes import overlap
 
-SIZES = [(390, 844), (1366, 768)]
 CONTROLS = ".leaflet-control-zoom, .leaflet-control-layers"
 
 
@@ -51,17 +49,12 @@ def clear_of_map_furniture(page: Page, panels: list[str]) -> None:
 
 @pytest.mark.browser
 @needs_chromium
-@pytest.mark.parametrize(("width", "height"), SIZES)
 def test_panels_leave_the_map_its_controls_and_credit(
-    live: tuple[str, str],
-    browsers: Any,  # noqa: F811
-    width: int,
-    height: int,
+    live: tuple[str, str], screen: Screen
 ) -> None:
     base, public_id = live
-    b = browsers(viewport={"width": width, "height": height}, locale="zh-CN")
+    b = screen.console(base, "ada")
     page = b.page
-    sign_in_to_console(page, base, "ada")
     # the header names the user and role in full
     user = page.locator("#gg-shell-user")
     expect(user).to_have_text("ada · 管理员")
@@ -69,7 +62,7 @@ def test_panels_leave_the_map_its_controls_and_credit(
 
     page.locator("#gg-list .gg-list-item").first.dispatch_event("click")
     expect(page.locator("#gg-case")).to_have_attribute("data-state", "ready", timeout=WAIT)
-    clear_of_map_furniture(page, ["#gg-case"] + ([".gg-console"] if width > 720 else []))
+    clear_of_map_furniture(page, ["#gg-case"] + ([".gg-console"] if screen.width > 720 else []))
 
     page.goto(base + "/report")
     expect(page.locator("#gg-report")).to_have_attribute("data-ready", "true", timeout=WAIT)
@@ -80,11 +73,12 @@ def test_panels_leave_the_map_its_controls_and_credit(
         page.goto(base + path)
         expect(page.locator("#status")).to_have_attribute("data-state", "ready", timeout=WAIT)
         clear_of_map_furniture(page, [panel] + ([".gg-detail"] if path == "/map/stats" else []))
-        if width <= 720:  # a sheet over the bottom half: the upper half of the map is in view
+        # on a phone a sheet covers the bottom half: the upper half of the map is in view
+        if screen.width <= 720:
             assert box(page, panel)["y"] >= map_box["y"] + map_box["height"] * 0.45, path
 
     # the printed case file on a phone: the summary is as wide as the page, not a sliver
     page.goto(f"{base}/cases/{public_id}/print")
     summary = box(page, "dl")
-    assert summary["width"] >= min(width, 600) * 0.5, summary
+    assert summary["width"] >= min(screen.width, 600) * 0.5, summary
     assert b.problems == []

@@ -12,18 +12,18 @@ import psycopg
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import settings_for
 from tests.loop import G1, STREET
-from tests.pages_workflow_util import (
-    WAIT,
-    browsers,  # noqa: F401  (fixture)
-    make_user,
-    open_case,
-    sign_in_to_console,
-    take_action,
+from tests.pages_workflow_util import WAIT, make_user, open_case, sign_in_to_console, take_action
+from tests.photo_util import (
+    GPS_LAT,
+    GPS_LON,
+    has_gps,
+    jpeg_with_gps,
+    png,
+    serve_with_photos,
+    stored_files,
 )
-from tests.photo_util import GPS_LAT, GPS_LON, has_gps, jpeg_with_gps, png, stored_files
-from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401  (fixture)
+from tests.test_pages import needs_chromium, serve  # noqa: F401  (fixture)
 
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1366, "height": 768}
@@ -32,10 +32,7 @@ SHOTS = Path("/tmp/gridgov-16-shots")
 
 @pytest.fixture
 def live(world_db: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    settings = settings_for(world_db)
-    settings.photos.photo_dir = tmp_path / "photos"
-    for url in serve(settings):
-        yield url, tmp_path / "photos"
+    yield from serve_with_photos(world_db, tmp_path)
 
 
 def photo_rows(world_db: str) -> list[tuple[Any, ...]]:
@@ -57,7 +54,7 @@ def shot(page: Any, name: str) -> None:
 @needs_chromium
 def test_phone_report_with_photo_seen_by_dispatcher_and_public(
     live: tuple[str, Path],
-    browsers,  # noqa: F811
+    browsers,
     world_db: str,
 ) -> None:
     base, photo_dir = live
@@ -157,7 +154,7 @@ def test_phone_report_with_photo_seen_by_dispatcher_and_public(
 @needs_chromium
 def test_department_handles_with_before_and_after_photos(
     live: tuple[str, Path],
-    browsers,  # noqa: F811
+    browsers,
     world_db: str,
     token_for: Any,
 ) -> None:

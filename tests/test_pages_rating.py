@@ -7,20 +7,13 @@ import psycopg
 from playwright.sync_api import expect
 
 from tests.loop import advance_to, make_cast
-from tests.pages_workflow_util import (
-    WAIT,
-    browsers,  # noqa: F401  (fixture)
-    point_in_page,
-)
-from tests.test_pages import (
-    chromium,  # noqa: F401  (fixture)
-    needs_chromium,
-)
+from tests.pages_workflow_util import WAIT, located_in_g1
+from tests.test_pages import needs_chromium
 
 pytestmark = needs_chromium
 
 
-def test_rate_a_closed_report_and_find_it_again(live, browsers, world_db, token_for):  # noqa: F811
+def test_rate_a_closed_report_and_find_it_again(live, browsers, world_db, token_for):
     cast = make_cast(token_for)
     with httpx.Client(base_url=live, timeout=10) as client:
         r = client.post(
@@ -103,16 +96,11 @@ def test_rate_a_closed_report_and_find_it_again(live, browsers, world_db, token_
     assert [p for p in view.problems if "status of 40" not in p] == []
 
 
-def test_report_form_asks_consent_to_be_told(live, browsers, world_db):  # noqa: F811
+def test_report_form_asks_consent_to_be_told(live, browsers, world_db):
     page = browsers().page
     made = []
     for consent in (True, False):
-        page.goto(live + "/report")
-        root = page.locator("#gg-report")
-        expect(root).to_have_attribute("data-ready", "true", timeout=WAIT)
-        at = point_in_page(page, 39.02, 116.010, 16)
-        page.locator(".folium-map").click(position=at)
-        expect(root).to_have_attribute("data-state", "located", timeout=WAIT)
+        located_in_g1(page, live)
         page.select_option("#gg-category", "SJ0102")
         page.fill("input[name=email]", "me@example.cn")
         if consent:

@@ -12,19 +12,9 @@ from playwright.sync_api import Route, expect
 
 from tests.conftest import settings_for
 from tests.loop import G1, G2
-from tests.pages_workflow_util import (
-    PASSWORD,
-    WAIT,
-    browsers,  # noqa: F401  (fixture)
-    make_user,
-    point_in_page,
-)
+from tests.pages_workflow_util import PASSWORD, WAIT, make_user, point_in_page, send_sign_in
 from tests.test_catalogue import IN_G1, IN_G2, local  # noqa: F401  (fixture)
-from tests.test_pages import (
-    chromium,  # noqa: F401  (fixture)
-    external_urls,
-    needs_chromium,
-)
+from tests.test_pages import external_urls, needs_chromium
 from web_map.pages import page_references
 
 CONFIG = re.compile(r'<script type="application/json" id="gridgov-config">(.*?)</script>', re.S)
@@ -100,7 +90,7 @@ def click_map(page: Any, lat: float, lon: float) -> None:
 @needs_chromium
 def test_report_errors_in_words_and_a_resend_is_the_same_report(
     live,
-    browsers,  # noqa: F811
+    browsers,
     world_db,
 ):
     b = browsers(locale="zh-CN")  # Accept-Language zh-CN: the page and the API speak Chinese
@@ -177,16 +167,14 @@ def test_report_errors_in_words_and_a_resend_is_the_same_report(
 @needs_chromium
 def test_signed_in_resident_report_is_linked_and_location_button_works(
     live,
-    browsers,  # noqa: F811
+    browsers,
     world_db,
 ):
     make_user(world_db, "res", "resident")
     b = browsers(geolocation={"latitude": 39.02, "longitude": 116.010}, permissions=["geolocation"])
     page = b.page
     page.goto(live + "/login?next=/report")
-    page.fill("input[name=name]", "res")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    send_sign_in(page, "res")
     expect(page).to_have_url(live + "/report")
     root = page.locator("#gg-report")
     expect(root).to_have_attribute("data-ready", "true", timeout=WAIT)
@@ -228,7 +216,7 @@ def test_signed_in_resident_report_is_linked_and_location_button_works(
 def test_report_offers_the_catalogue_of_the_point(
     local,  # noqa: F811  (4+X: local categories of grid 1 and of its community, loaded first)
     live,
-    browsers,  # noqa: F811
+    browsers,
 ):
     page = browsers().page
     root = open_form(page, live)

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.pages_workflow_util import WAIT, browsers  # noqa: F401
-from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401
+from tests.pages_workflow_util import WAIT, Screen
+from tests.test_pages import needs_chromium, serve  # noqa: F401
 from tests.test_pages_report import incident_count, open_form
 
-SIZES = [(390, 844), (1366, 768)]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 def overlap(a: dict[str, float] | None, b: dict[str, float] | None) -> bool:
@@ -27,28 +27,27 @@ def overlap(a: dict[str, float] | None, b: dict[str, float] | None) -> bool:
     )
 
 
-@pytest.mark.browser
-@needs_chromium
-@pytest.mark.parametrize(("width", "height"), SIZES)
-@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
-def test_a_sent_report_cannot_be_sent_again(
-    live: str,
-    browsers: Any,  # noqa: F811
-    world_db: str,
-    width: int,
-    height: int,
-    locale: str,
-) -> None:
-    b = browsers(
-        viewport={"width": width, "height": height},
+def located_by_the_phone(screen: Screen, base: str, locale: str) -> Any:
+    """/report with the device's location allowed (a point in grid G1), "my location" pressed
+    and the form located; the page."""
+    b = screen.open(
         locale=locale,
         geolocation={"latitude": 39.02, "longitude": 116.010},
         permissions=["geolocation"],
     )
     page = b.page
-    open_form(page, live)
-    page.click("#gg-geolocate")  # on a phone the form covers the grids' middle: no map click
+    open_form(page, base)
+    page.click("#gg-geolocate")
     expect(page.locator("#gg-report")).to_have_attribute("data-state", "located", timeout=WAIT)
+    return page
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_a_sent_report_cannot_be_sent_again(
+    live: str, screen: Screen, world_db: str, locale: str
+) -> None:
+    # on a phone the form covers the grids' middle: no map click
+    page = located_by_the_phone(screen, live, locale)
     page.select_option("#gg-category", "SJ0102")
     page.click("#gg-submit")
     result = page.locator("#gg-result")
@@ -62,51 +61,28 @@ def test_a_sent_report_cannot_be_sent_again(
     expect(result.locator("h2")).to_have_text(heading)
 
 
-@pytest.mark.browser
-@needs_chromium
-@pytest.mark.parametrize(("width", "height"), SIZES)
 def test_my_location_puts_the_pin_in_view_and_the_scale_off_the_form(
-    live: str,
-    browsers: Any,  # noqa: F811
-    width: int,
-    height: int,
+    live: str, screen: Screen
 ) -> None:
-    b = browsers(
-        viewport={"width": width, "height": height},
-        locale="zh-CN",
-        geolocation={"latitude": 39.02, "longitude": 116.010},
-        permissions=["geolocation"],
-    )
-    page = b.page
-    open_form(page, live)
-    page.click("#gg-geolocate")
-    expect(page.locator("#gg-report")).to_have_attribute("data-state", "located", timeout=WAIT)
+    page = located_by_the_phone(screen, live, "zh-CN")
     sheet = page.locator("#gg-report").bounding_box()
     pin = page.locator(".gg-pin").bounding_box()
     assert pin is not None and sheet is not None
     assert not overlap(pin, sheet), (pin, sheet)
-    assert 0 <= pin["y"] and pin["y"] + pin["height"] <= height
+    assert 0 <= pin["y"] and pin["y"] + pin["height"] <= screen.height
     scale = page.locator(".leaflet-control-scale")
     if scale.is_visible():
         assert not overlap(scale.bounding_box(), sheet)
 
 
-@pytest.mark.browser
-@needs_chromium
-@pytest.mark.parametrize(("width", "height"), SIZES)
 @pytest.mark.parametrize(
     ("locale", "words"),
     [("zh-CN", "位置权限被拒绝"), ("en-US", "Location access was refused")],
 )
 def test_a_refused_location_is_explained_in_the_pages_language(
-    live: str,
-    browsers: Any,  # noqa: F811
-    width: int,
-    height: int,
-    locale: str,
-    words: str,
+    live: str, screen: Screen, locale: str, words: str
 ) -> None:
-    b = browsers(viewport={"width": width, "height": height}, locale=locale)  # no permission
+    b = screen.open(locale=locale)  # no permission
     page = b.page
     open_form(page, live)
     page.click("#gg-geolocate")

@@ -11,17 +11,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.loop import G1, G2, make_cast
-from tests.pages_workflow_util import (
-    PASSWORD,
-    WAIT,
-    browsers,  # noqa: F401  (fixture)
-    give_password,
-)
+from tests.pages_workflow_util import PASSWORD, WAIT, give_password
 from tests.patrol_util import send, start, walk
-from tests.test_pages import (
-    chromium,  # noqa: F401  (fixture)
-    needs_chromium,
-)
+from tests.test_pages import needs_chromium
 
 RED, YELLOW_GREEN = "#d73027", "#91cf60"
 
@@ -33,7 +25,7 @@ def test_coverage_choropleth(
     live: str,
     world_db: str,
     token_for: Any,
-    browsers: Any,  # noqa: F811
+    browsers: Any,
 ) -> None:
     cast = make_cast(token_for)
     give_password(world_db, "root")

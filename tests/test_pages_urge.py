@@ -9,21 +9,17 @@ from tests.loop import make_cast, ok
 from tests.pages_workflow_util import (
     WAIT,
     action_buttons,
-    browsers,  # noqa: F401  (fixture)
     give_password,
     open_case,
     sign_in_to_console,
     timeline,
 )
-from tests.test_pages import (
-    chromium,  # noqa: F401  (fixture)
-    needs_chromium,
-)
+from tests.test_pages import needs_chromium
 
 pytestmark = needs_chromium
 
 
-def test_urge_from_the_console(live, browsers, world_db, token_for):  # noqa: F811
+def test_urge_from_the_console(live, browsers, world_db, token_for):
     api = make_cast(token_for)
     give_password(world_db, "disp", "cm")
     with httpx.Client(base_url=live, timeout=10) as client:

@@ -8,14 +8,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import expect
 
 from tests.loop import G1
-from tests.pages_workflow_util import (
-    WAIT,
-    browsers,  # noqa: F401  (fixture)
-    make_user,
-    point_in_page,
-    sign_in_to_console,
-)
-from tests.test_pages import chromium  # noqa: F401  (fixture)
+from tests.pages_workflow_util import WAIT, make_user, point_in_page, sign_in_to_console
 from web_map.pages import page_references
 
 VECTORGRID = "/static/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"
@@ -57,7 +50,7 @@ def test_vectorgrid_is_vendored_and_loads_after_leaflet(world: Any, world_db: st
 
 def test_console_draws_grids_and_buildings_from_vector_tiles(
     live: str,
-    browsers: Any,  # noqa: F811
+    browsers: Any,
     world_db: str,
 ) -> None:
     make_user(world_db, "boss", "dispatcher", area="110199")

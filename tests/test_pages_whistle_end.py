@@ -11,16 +11,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import settings_for
-from tests.pages_workflow_util import (  # noqa: F401
-    WAIT,
-    action_buttons,
-    browsers,
-    give_password,
-    sign_in_to_console,
-)
-from tests.test_pages import chromium, needs_chromium, serve  # noqa: F401
+from tests.pages_workflow_util import WAIT, Screen, action_buttons, give_password
+from tests.test_pages import needs_chromium, serve
 
-SIZES = [(390, 844), (1366, 768)]
 WORDS = {
     "zh-CN": ("撤哨", "召集已取消", "按时报到", "已撤哨"),
     "en-US": ("Withdraw whistle", "Summons cancelled", "Checked in on time", "Withdrawn"),
@@ -50,19 +43,13 @@ def live(world_db: str, token_for: Any) -> Iterator[dict[str, Any]]:
 
 @pytest.mark.browser
 @needs_chromium
-@pytest.mark.parametrize(("width", "height"), SIZES)
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
 def test_withdraw_a_whistle_from_the_case_panel(
-    live: dict[str, Any],
-    browsers: Any,  # noqa: F811
-    width: int,
-    height: int,
-    locale: str,
+    live: dict[str, Any], screen: Screen, locale: str
 ) -> None:
     button, cancelled, on_time, withdrawn = WORDS[locale]
-    b = browsers(viewport={"width": width, "height": height}, locale=locale)
+    b = screen.console(live["base"], "wdisp", locale)
     page = b.page
-    sign_in_to_console(page, live["base"], "wdisp")
     item = page.locator(f'#gg-list > li[data-incident="{live["incident"]}"]')
     expect(item.locator(".gg-flag-whistle")).to_have_count(1)
     item.locator(".gg-list-item").dispatch_event("click")

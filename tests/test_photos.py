@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from tests.conftest import settings_for
-from tests.photo_util import (
+from tests.conftest import one_row, settings_for
+from tests.photo_util import (  # noqa: F401  (fixtures)
     GPS_LAT,
     GPS_LON,
     corrupt_jpeg,
@@ -28,6 +27,8 @@ from tests.photo_util import (
     multipart,
     not_an_image,
     oversized_png,
+    photo_app_fixture,
+    photo_dir_fixture,
     png,
     png_bomb,
     stored_files,
@@ -41,27 +42,13 @@ REPORT = {
 }
 
 
-@pytest.fixture
-def photo_dir(tmp_path: Path) -> Path:
-    return tmp_path / "photos"
-
-
-@pytest.fixture
-def app(world_db: str, photo_dir: Path) -> Iterator[TestClient]:
-    settings = settings_for(world_db)
-    settings.photos.photo_dir = photo_dir
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
 def counts(url: str) -> tuple[int, int, int]:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT (SELECT count(*) FROM incidents), (SELECT count(*) FROM incident_photos), "
-            "(SELECT count(*) FROM photo_files)"
-        ).fetchone()
-    assert row is not None
-    return row[0], row[1], row[2]
+    incidents, photos, files = one_row(
+        url,
+        "SELECT (SELECT count(*) FROM incidents), (SELECT count(*) FROM incident_photos), "
+        "(SELECT count(*) FROM photo_files)",
+    )
+    return incidents, photos, files
 
 
 def test_report_with_three_photos_is_stored_reencoded_without_metadata(

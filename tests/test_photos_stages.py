@@ -3,7 +3,6 @@ hiding a photo, and who sees which photo."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +11,15 @@ import psycopg.rows
 import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
-from tests.conftest import settings_for
 from tests.loop import Cast, act, advance_to, get, make_cast, ok, report
-from tests.photo_util import jpeg_with_gps, png, stored_files, webp
-
-
-@pytest.fixture
-def photo_dir(tmp_path: Path) -> Path:
-    return tmp_path / "photos"
-
-
-@pytest.fixture
-def app(world_db: str, photo_dir: Path) -> Iterator[TestClient]:
-    settings = settings_for(world_db)
-    settings.photos.photo_dir = photo_dir
-    with TestClient(create_app(settings)) as client:
-        yield client
+from tests.photo_util import (  # noqa: F401  (fixtures)
+    jpeg_with_gps,
+    photo_app_fixture,
+    photo_dir_fixture,
+    png,
+    stored_files,
+    webp,
+)
 
 
 @pytest.fixture

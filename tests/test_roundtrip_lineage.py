@@ -151,11 +151,6 @@ def test_unchanged_put_is_200_with_no_change_and_a_vertex_edit_saves(surveyed: A
     assert shapely.equals_exact(stored(url, GRID), edited, tolerance=0)
 
 
-@pytest.fixture
-def admin(token_for):  # type: ignore[no-untyped-def]
-    return token_for("boss", "admin")
-
-
 def test_merged_and_split_areas_history_with_lineage(world, db, admin):  # type: ignore[no-untyped-def]
     line = {"type": "LineString", "coordinates": [[116.0125, 38.99], [116.0125, 39.06]]}
     r = world.post(

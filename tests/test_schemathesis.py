@@ -161,6 +161,23 @@ def _known_paths(operation: Any, known: dict[str, Any]) -> list[dict[str, Any]]:
     return [fixed]
 
 
+def known_values(incident: str) -> dict[str, Any]:
+    """Path parameters that name something that exists: the reported incident, grid G1, a tile."""
+    return {
+        "incident_id": incident,
+        "service_request_id": incident,
+        "feature_id": incident,
+        "collection_id": "incidents",
+        "code": G1,
+        "layer": "incidents",
+        "service_code": "SJ0102",
+        "z": 0,
+        "x": 0,
+        "y": 0,
+        "fmt": "json",
+    }
+
+
 def test_every_operation_with_every_role(world_db: str, token_for: Any) -> None:
     config = settings_for(world_db)
     config.limits.report_per_minute = 0  # many reports and sign-ins are the point here
@@ -169,19 +186,7 @@ def test_every_operation_with_every_role(world_db: str, token_for: Any) -> None:
     run = Run()
     with TestClient(app) as client:  # runs the lifespan: the pool schemathesis' calls use
         incident = report(client)  # something to find under /api/v1/incidents and the feeds
-        known = {
-            "incident_id": incident,
-            "service_request_id": incident,
-            "feature_id": incident,
-            "collection_id": "incidents",
-            "code": G1,
-            "layer": "incidents",
-            "service_code": "SJ0102",
-            "z": 0,
-            "x": 0,
-            "y": 0,
-            "fmt": "json",
-        }
+        known = known_values(incident)
         schema = schemathesis.openapi.from_asgi("/openapi.json", app).exclude(path=NEVER_ENDING)
         operations = [result.ok() for result in schema.get_all_operations()]
         for role, (kind, area, department) in ROLES.items():
@@ -280,19 +285,7 @@ def test_hostile_values_in_every_parameter_are_4xx(world_db: str, token_for: Any
     statuses: Counter[int] = Counter()
     with TestClient(app) as client:
         incident = report(client)
-        known = {
-            "incident_id": incident,
-            "service_request_id": incident,
-            "feature_id": incident,
-            "collection_id": "incidents",
-            "code": G1,
-            "layer": "incidents",
-            "service_code": "SJ0102",
-            "z": 0,
-            "x": 0,
-            "y": 0,
-            "fmt": "json",
-        }
+        known = known_values(incident)
         admin = token_for("st-hostile", "admin")
         schema = schemathesis.openapi.from_asgi("/openapi.json", app).exclude(path=NEVER_ENDING)
         for result in schema.get_all_operations():

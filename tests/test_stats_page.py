@@ -15,18 +15,8 @@ from api.main import create_app
 from tests.conftest import settings_for
 from tests.evaluation_week import QUERY_AT, WEEK_FROM, WEEK_TO, build_week
 from tests.loop import G1, G2, Clock
-from tests.pages_workflow_util import (
-    PASSWORD,
-    WAIT,
-    browsers,  # noqa: F401  (fixture)
-    give_password,
-)
-from tests.test_pages import (
-    chromium,  # noqa: F401  (fixture)
-    external_urls,
-    needs_chromium,
-    serve_app,
-)
+from tests.pages_workflow_util import PASSWORD, WAIT, give_password, send_sign_in
+from tests.test_pages import external_urls, needs_chromium, serve_app
 from web_map.pages import page_references
 
 RED, GREEN = "#d73027", "#1a9850"
@@ -72,6 +62,8 @@ def live_app(world_db: str) -> Iterator[str]:
 
 @pytest.fixture
 def live(world_db, week) -> Iterator[str]:
+    """The week's history served; the admin "root" and the resident "res" can sign in."""
+    give_password(world_db, "root", "res")
     yield from live_app(world_db)
 
 
@@ -83,15 +75,12 @@ def bars(page: Any) -> list[str]:
 
 @pytest.mark.browser
 @needs_chromium
-def test_choropleth_table_and_trend_in_an_offline_browser(live, world_db, browsers):  # noqa: F811
-    give_password(world_db, "root")
+def test_choropleth_table_and_trend_in_an_offline_browser(live, world_db, browsers):
     b = browsers()
     page = b.page
     page.goto(f"{live}/map/stats?from={WEEK_FROM}&to={WEEK_TO}")
     expect(page).to_have_url(re.compile(r"/login\?next=/map/stats%3Ffrom%3D"))
-    page.fill("input[name=name]", "root")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    send_sign_in(page, "root")
     expect(page).to_have_url(f"{live}/map/stats?from={WEEK_FROM}&to={WEEK_TO}")
     status = page.locator("#status")
     expect(status).to_have_attribute("data-state", "ready", timeout=WAIT)
@@ -171,14 +160,11 @@ def test_choropleth_table_and_trend_in_an_offline_browser(live, world_db, browse
 
 @pytest.mark.browser
 @needs_chromium
-def test_a_resident_sees_the_refusal(live, world_db, browsers):  # noqa: F811
-    give_password(world_db, "res")
+def test_a_resident_sees_the_refusal(live, world_db, browsers):
     b = browsers()
     page = b.page
     page.goto(f"{live}/login?next=/map/stats")
-    page.fill("input[name=name]", "res")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    send_sign_in(page, "res")
     status = page.locator("#status")
     expect(status).to_have_attribute("data-state", "error", timeout=WAIT)
     expect(status).to_contain_text("Statistics are for admins")

@@ -6,15 +6,14 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, LiteralString
 
 import httpx
-import psycopg
 import pytest
 import uvicorn
 
 from api.main import create_app
-from tests.conftest import settings_for
+from tests.conftest import one_row, settings_for
 from tests.loop import make_cast
 
 # Every read waits at most this long, so a missing event fails the test instead of hanging it.
@@ -88,13 +87,19 @@ def wait_until(condition: Any, message: str) -> None:
     pytest.fail(message)
 
 
+def backends(world_db: str, where: LiteralString) -> int:
+    """Connections to the test database (but the one counting them) that match `where`."""
+    (n,) = one_row(
+        world_db,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "  # noqa: S608
+        "AND pid <> pg_backend_pid() AND " + where,
+    )
+    return int(n)
+
+
 def stream_connections(world_db: str) -> int:
-    with psycopg.connect(world_db) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gridgov-stream' "
-            "AND datname = current_database()"
-        ).fetchone()
-    return int(row[0]) if row else 0
+    """The app's LISTEN connections for the event stream."""
+    return backends(world_db, "application_name = 'gridgov-stream'")
 
 
 def report(client: httpx.Client, category: str) -> tuple[str, dict[str, Any]]:

@@ -20,6 +20,7 @@ from tests.conftest import settings_for
 from tests.test_stream import (  # noqa: F401  (serve is a fixture)
     TIMEOUT,
     Events,
+    backends,
     serve,
     stream_connections,
     wait_until,
@@ -43,6 +44,14 @@ def open_raw_stream(base: str, token: str) -> tuple[socket.socket, int]:
     return sock, int(head.split(b" ", 2)[1])
 
 
+def open_streams(base: str, token: str, n: int, sockets: list[socket.socket]) -> None:
+    """Open `n` streams of one user over bare sockets (kept in `sockets`); each answers 200."""
+    for _ in range(n):
+        sock, status = open_raw_stream(base, token)
+        sockets.append(sock)
+        assert status == 200
+
+
 @pytest.fixture
 def sockets() -> Iterator[list[socket.socket]]:
     opened: list[socket.socket] = []
@@ -51,17 +60,6 @@ def sockets() -> Iterator[list[socket.socket]]:
     finally:
         for s in opened:
             s.close()
-
-
-def app_backends(world_db: str) -> int:
-    """Connections to the test database other than the one counting them."""
-    with psycopg.connect(world_db) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def report(client: httpx.Client) -> str:
@@ -82,13 +80,10 @@ def test_300_streams_of_one_user_leave_psql_and_an_admins_stream_working(
     base = serve(stream_per_user=1000)  # no per-user cap here: the budget itself must hold
     resident = token_for("res", "resident")["Authorization"]
     admin = token_for("root", "admin")
-    for _ in range(300):
-        sock, status = open_raw_stream(base, resident)
-        sockets.append(sock)
-        assert status == 200
+    open_streams(base, resident, 300, sockets)
     # 300 streams: one LISTEN connection, plus at most the request pool (pool_max 4 here)
     assert stream_connections(world_db) == 1
-    assert app_backends(world_db) <= 4 + LISTENERS
+    assert backends(world_db, "true") <= 4 + LISTENERS  # every connection of the app
     if PSQL is not None:  # the operator's psql still gets in
         done = subprocess.run(
             [PSQL, world_db, "-At", "-c", "SELECT 1"], capture_output=True, text=True, timeout=30
@@ -114,10 +109,7 @@ def test_a_user_past_the_stream_limit_gets_429(
     base = serve(stream_per_user=3)
     resident = token_for("res", "resident")["Authorization"]
     admin = token_for("root", "admin")
-    for _ in range(3):
-        sock, status = open_raw_stream(base, resident)
-        sockets.append(sock)
-        assert status == 200
+    open_streams(base, resident, 3, sockets)
     with httpx.Client(base_url=base, timeout=TIMEOUT) as client:
         r = client.get("/api/v1/stream", headers={"Authorization": resident})
         assert r.status_code == 429
