@@ -12,7 +12,8 @@
  *   way, sent to POST /api/v1/incidents with source "patrol" and the patrol's id; a resend under
  *   the same key returns the report already stored.
  * An item leaves the queue only when the server answered for it (2xx, or a 4xx that no resend
- * can mend, reported to the page); a network failure, 5xx, 408 or 429 keeps it for the next try.
+ * can mend, reported to the page); a network failure, no answer within ANSWER_WITHIN_MS, 5xx,
+ * 408 or 429 keeps it for the next try.
  */
 (function () {
   "use strict";
@@ -21,6 +22,9 @@
   const DB_NAME = "gridgov-patrol";
   const STORES = ["patrols", "fixes", "reports"];
   const RETRY_MS = 2000;
+  // An upload with no answer by then is given up and tried again (a phone's connection can hang
+  // a request without failing it, which would hold the whole queue).
+  const ANSWER_WITHIN_MS = 20000;
 
   function request(req) {
     return new Promise((resolve, reject) => {
@@ -84,10 +88,13 @@
       const headers = Object.assign(
         { "Content-Type": "application/json", Accept: "application/json" }, extra || {});
       if (options.csrf) headers["X-CSRF-Token"] = options.csrf;
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), ANSWER_WITHIN_MS);
       try {
         const response = await fetch(options.api + path, {
-          method: "POST", headers: headers, body: JSON.stringify(body),
+          method: "POST", headers: headers, body: JSON.stringify(body), signal: abort.signal,
         });
+        clearTimeout(timer); // answered: the body is read to its end
         let parsed = null;
         try {
           parsed = await response.json();
@@ -97,6 +104,8 @@
         return { ok: response.ok, status: response.status, body: parsed };
       } catch (_network) {
         return { ok: false, status: 0, body: null };
+      } finally {
+        clearTimeout(timer);
       }
     }
 
