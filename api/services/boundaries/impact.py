@@ -57,9 +57,9 @@ WITH r AS MATERIALIZED (
                                  department_code, note, data)
     SELECT r.id, %(at)s, %(actor)s, 'reassign', r.status, r.status, r.department, r.note, r.data
     FROM r ORDER BY r.id
-    RETURNING id, incident_id, from_status, to_status, department_code, data
+    RETURNING id, incident_id, from_status, to_status, department_code
 )
-SELECT ev.id, ev.from_status, ev.to_status, ev.department_code, ev.data,
+SELECT ev.id, ev.incident_id, ev.from_status, ev.to_status, ev.department_code,
        pg_notify(%(channel)s, json_build_object(
            'event_id', ev.id, 'incident', r.public_id, 'action', 'reassign',
            'status', ev.to_status)::text) AS notified
@@ -197,11 +197,14 @@ def _write(
     conn: Connection[Any], rows: list[dict[str, Any]], *, at: dt.datetime, actor: str
 ) -> None:
     """MOVE_SQL, then the outbox rows append_event would queue (none for `reassign` today: the
-    check keeps the two paths the same if the notification rules change)."""
+    check keeps the two paths the same if the notification rules change). Each event's data is
+    the row's own (not read back: 5,000 JSON documents parsed for nothing)."""
     params = {"rows": Jsonb(rows, dumps=_json), "at": at, "actor": actor, "channel": CHANNEL}
     with conn.cursor(row_factory=dict_row) as cur:
         events = cur.execute(MOVE_SQL, params).fetchall()
+    data = {r["id"]: r["data"] for r in rows}
     for ev in events:
+        ev["data"] = data[ev["incident_id"]]
         if notifies(
             "reassign", ev["from_status"], ev["to_status"], ev["department_code"], ev["data"]
         ):
