@@ -188,24 +188,28 @@ per AS (
            CASE WHEN %(by_day)s THEN (seg.at AT TIME ZONE %(tz)s)::date END AS day,
            sum(seg.d) AS distance_m, sum(seg.secs) AS seconds,
            count(DISTINCT seg.patrol_id) AS patrols,
-           -- each segment once (snapped to 1e-5° ≈ 1 m, either direction), merged and
-           -- simplified (1e-5°) before buffering: a walk that goes over the same streets again
-           -- and again made GEOS node hundreds of overlapping offset curves, 15-25 s per
-           -- grid-day for a 4-hour walk; 25 ms this way (docs/performance.md, 2026-12-05)
-           ST_Buffer(ST_Simplify(ST_LineMerge(ST_Collect(
-                         DISTINCT ST_Normalize(ST_SnapToGrid(seg.line, 1e-5)))), 1e-5)::geography,
-                     %(buffer_m)s, 'quad_segs=4')::geometry AS reach
+           -- the day's track: each segment once (snapped to 1e-5° ≈ 1 m, either direction),
+           -- merged and simplified (1e-5°): a walk goes over the same streets again and again
+           ST_Simplify(ST_LineMerge(ST_Collect(
+               DISTINCT ST_Normalize(ST_SnapToGrid(seg.line, 1e-5)))), 1e-5) AS track
     FROM seg WHERE seg.grid_code IS NOT NULL
     GROUP BY 1, 2
 )
 SELECT per.grid_code, per.day, per.distance_m, per.seconds, per.patrols,
        CASE WHEN r.len > 0 THEN r.covered / r.len
-            ELSE ST_Area(ST_Intersection(g.geom, per.reach)::geography)
+            ELSE ST_Area(ST_Intersection(g.geom, rc.reach)::geography)
                  / nullif(ST_Area(g.geom::geography), 0) END AS covered_share
 FROM per
 JOIN areas g ON g.code = per.grid_code AND g.valid_to IS NULL
+-- the buffer of the track as the union of its segments' buffers (the same area): GEOS buffers a
+-- long line that crosses itself 5-15 times slower (docs/performance.md, 2026-12-05 evening)
+CROSS JOIN LATERAL (
+    SELECT ST_Union(ARRAY(
+        SELECT ST_Buffer(d.geom::geography, %(buffer_m)s, 'quad_segs=4')::geometry
+        FROM ST_DumpSegments(per.track) d)) AS reach
+) rc
 LEFT JOIN LATERAL (
-    SELECT sum(ST_Length(ST_Intersection(x.line, per.reach)::geography)) AS covered,
+    SELECT sum(ST_Length(ST_Intersection(x.line, rc.reach)::geography)) AS covered,
            sum(ST_Length(x.line::geography)) AS len
     FROM (SELECT ST_Intersection(b.geom, g.geom) AS line FROM basemap_roads b
           WHERE %(roads)s AND b.geom && g.geom AND ST_Intersects(b.geom, g.geom)) x
