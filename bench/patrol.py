@@ -1,6 +1,6 @@
 """`python -m bench patrol`: 大联勤 patrols at a city's scale, the three targets of issue 22.
 
-    .venv/bin/python -m bench patrol                 # 5,000 officers, 10,000 grids (≈ 6 min)
+    .venv/bin/python -m bench patrol                 # 5,000 officers, 10,000 grids (≈ 10 min)
     .venv/bin/python -m bench patrol --quick         # 500 officers, short phases: checks it runs
 
 In a throwaway cluster (or a fresh database on GRIDGOV_DATABASE_URL's server) it builds the
@@ -9,7 +9,9 @@ grid with a running patrol, and GridGov under uvicorn (2 workers) on this machin
 
 1. Ingest: every officer's phone sends its fixes (one every 10 s of walking, serpentine through
    its grid) in batches of --batch to POST /api/v1/patrols/{id}/points, --clients requests at a
-   time, for --seconds; fixes stored per second, as the server acknowledged them.
+   time, for --seconds; fixes stored per second, as the server acknowledged them, and the CPU
+   per request of the server, PostgreSQL and this generator (/proc, bench/cpu.py) with the
+   fixes/s their sum allows on free cores (other jobs on the machine do not inflate CPU time).
 2. Live: meanwhile a few probe officers send one fix each 0.5 s and an admin follows
    GET /api/v1/patrols/live; the time from sending a batch to its `position` event.
 3. Coverage: the rest of the day's walk (--hours per officer) is written in SQL, then the day's
@@ -44,6 +46,7 @@ from api.services.identity.auth import TOKEN_PREFIX, hash_token
 from api.services.patrols.coverage import period_rows
 from api.settings import Settings
 from bench.common import bench_database, console, machine_line
+from bench.cpu import postmaster_pid, tree_cpu_seconds
 from bench.servers import gridgov_server
 from bench.synthetic import DX, DY, X0, Y0, build_hierarchy
 
@@ -70,6 +73,7 @@ class Run:
     errors: int = 0
     latencies: list[float] = field(default_factory=list)
     sent: dict[tuple[int, str], float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds over the timed window
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -182,8 +186,10 @@ async def load(
     admin: str,
     a: Any,
     start: dt.datetime,
+    pids: dict[str, int],
 ) -> tuple[Run, float]:
-    """Phases 1 and 2 together: ingest for a.seconds while probes measure the live stream."""
+    """Phases 1 and 2 together: ingest for a.seconds while probes measure the live stream.
+    `pids`: the process trees (server, PostgreSQL) whose CPU the timed window is charged."""
     run = Run()
     ready = asyncio.Event()
     follower = asyncio.create_task(follow(base, admin, run, ready))
@@ -196,6 +202,7 @@ async def load(
     limits = httpx.Limits(max_connections=a.clients + 4, max_keepalive_connections=a.clients + 4)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
         turn = itertools.cycle(officers)
+        cpu0 = {k: tree_cpu_seconds(pid) for k, pid in pids.items()} | {"generator": cpu_now()}
         t0 = time.perf_counter()
         deadline = t0 + a.seconds
 
@@ -218,6 +225,8 @@ async def load(
 
         await asyncio.gather(*(worker() for _ in range(a.clients)), prober())
         elapsed = time.perf_counter() - t0
+        cpu1 = {k: tree_cpu_seconds(pid) for k, pid in pids.items()} | {"generator": cpu_now()}
+        run.cpu = {k: cpu1[k] - cpu0[k] for k in cpu0}
     await asyncio.sleep(2.5)  # the last probes' events
     follower.cancel()
     return run, elapsed
@@ -273,6 +282,23 @@ def bulk_day(
     return n
 
 
+def cpu_now() -> float:
+    """CPU of this process (the load generator and the live stream's follower)."""
+    return time.process_time()
+
+
+def cpu_line(run: Run, cores: int) -> str:
+    """CPU per request of each process tree in the timed window, and the fixes/s their sum
+    allows on `cores` free cores (bench/cpu.py: throughput = cores ÷ CPU per request)."""
+    if not run.requests or not run.cpu:
+        return ""
+    per = {k: 1000 * v / run.requests for k, v in run.cpu.items()}
+    total = sum(per.values())
+    free = cores * 1000 / total * run.fixes / run.requests if total else float("nan")
+    parts = ", ".join(f"{k} {v:.2f}" for k, v in per.items())
+    return f"; CPU ms per request: {parts} → {free:,.0f} fixes/s on {cores} free cores"
+
+
 def report(
     a: Any,
     n: int,
@@ -295,7 +321,8 @@ def report(
         f"{rate:,.0f} fixes/s",
         "yes" if rate >= TARGETS["ingest"] else "no",
         f"{n:,} officers, batches of {a.batch}, {a.clients} in flight, {elapsed:.0f} s: "
-        f"{run.fixes:,} fixes in {run.requests:,} requests ({run.errors} errors)",
+        f"{run.fixes:,} fixes in {run.requests:,} requests ({run.errors} errors)"
+        + cpu_line(run, os.cpu_count() or 1),
         f"{loads['ingest']:.2f}",
     )
     t.add_row(
@@ -351,7 +378,13 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[dim]dataset ready in {time.perf_counter() - t0:.0f} s[/]")
         with gridgov_server(url, a.workers) as server:
             with console.status(f"ingest for {a.seconds:.0f} s"):
-                run, elapsed = asyncio.run(load(server.base, officers, probes, admin, a, start))
+                pids = {"server": server.pid}
+                pg = postmaster_pid(url)
+                if pg is not None:
+                    pids["PostgreSQL"] = pg
+                run, elapsed = asyncio.run(
+                    load(server.base, officers, probes, admin, a, start, pids)
+                )
                 loads["ingest"] = os.getloadavg()[0]
         console.print(f"[dim]ingest: {run.fixes:,} fixes in {elapsed:.0f} s[/]")
         with console.status(f"the rest of a {hours:g} h walk per officer, in SQL"):

@@ -16,43 +16,137 @@ import math
 
 EARTH_RADIUS_M = 6_371_008.8
 
-# One batch of fixes: arrays of client ids, times, lon, lat, accuracy. A fix with a client id
-# already stored (or repeated in the batch) is skipped; RETURNING lists the fixes stored now.
-INSERT_FIXES_SQL = """
-WITH f AS (
-    SELECT u.client_id, u.at, u.acc, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) AS geom
+# The patrol row, locked: one batch of a patrol at a time (taken in its own statement, so that
+# ADD_FIXES_SQL's snapshot, taken after the wait, holds the batch that held the lock).
+LOCK_PATROL_SQL = "SELECT id, leader_user_id, ended_at FROM patrols WHERE id = %s FOR UPDATE"
+
+# Great-circle distance (m) from fix a to fix b, as haversine_m computes it.
+_HAVERSINE = """2 * {r} * asin(least(1.0, sqrt(
+    sin((radians({lat_b}) - radians({lat_a})) / 2) ^ 2
+    + cos(radians({lat_a})) * cos(radians({lat_b})) * sin(radians({lon_b} - {lon_a}) / 2) ^ 2)))"""
+
+# One batch of fixes in one statement: arrays of client ids, times, lon, lat, accuracy.
+# - A fix whose client id is stored already (or repeated in the batch: the first counts) is a
+#   duplicate; the others are stored with their grid and the flags `inaccurate` and `outside`
+#   (one look-up in area_parts per fix: the grid is the lowest code among the covering grids,
+#   outside means no area covers it).
+# - Jumps are judged in time order (at, client id) from the earliest new fix t0 on: `seq` holds
+#   the anchor (the last clean fix before t0), the accurate fixes stored from t0 on and the
+#   accurate new ones; `judge` walks it carrying the last clean fix. A fix is a jump when it lies
+#   at most %(max_seg)s after that fix and was reached faster than %(max_mps)s. New fixes are
+#   inserted with their flag; stored ones whose flag changed are updated.
+# - When anything was stored, the live stream is told the patrol's newest clean fix (the last
+#   clean one of `seq`: every accurate fix from t0 on is in it, and the anchor before them).
+# One row back: how many were stored and, per flag, the batch's client ids bearing it.
+ADD_FIXES_SQL = (
+    "WITH RECURSIVE"  # noqa: S608 (constants only)
+    + """
+batch AS (
+    SELECT u.client_id, u.at, u.lon, u.lat, u.acc, u.n
     FROM unnest(%(ids)s::text[], %(ats)s::timestamptz[], %(lons)s::float8[],
-                %(lats)s::float8[], %(accs)s::float8[]) AS u(client_id, at, lon, lat, acc)
+                %(lats)s::float8[], %(accs)s::float8[]) WITH ORDINALITY
+         AS u(client_id, at, lon, lat, acc, n)
+),
+old AS (
+    SELECT s.client_id, s.inaccurate, s.jump, s.outside FROM patrol_fixes s
+    WHERE s.patrol_id = %(patrol)s AND s.client_id IN (SELECT client_id FROM batch)
+),
+new AS (
+    SELECT DISTINCT ON (b.client_id) b.client_id, b.at, b.lon, b.lat, b.acc, g.geom,
+           k.grid_code, coalesce(b.acc > %(max_acc)s, false) AS inaccurate,
+           k.parts = 0 AS outside
+    FROM batch b
+    CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(b.lon, b.lat), 4326) AS geom) g
+    CROSS JOIN LATERAL (
+        SELECT min(p.code) FILTER (WHERE p.level_rank = 4) AS grid_code, count(*) AS parts
+        FROM area_parts p WHERE ST_Covers(p.geom, g.geom)) k
+    WHERE b.client_id NOT IN (SELECT client_id FROM old)
+    ORDER BY b.client_id, b.n
+),
+t0 AS (SELECT min(at) AS t0 FROM new),
+seq AS (
+    SELECT x.*, row_number() OVER (ORDER BY x.anchor DESC, x.at, x.client_id)::int AS n
+    FROM (
+        (SELECT s.client_id, s.at, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat, s.jump,
+                false AS fresh, true AS anchor
+         FROM patrol_fixes s, t0
+         WHERE s.patrol_id = %(patrol)s AND s.at < t0.t0 AND NOT s.inaccurate AND NOT s.jump
+         ORDER BY s.at DESC LIMIT 1)
+        UNION ALL
+        SELECT s.client_id, s.at, ST_X(s.geom), ST_Y(s.geom), s.jump, false, false
+        FROM patrol_fixes s, t0
+        WHERE s.patrol_id = %(patrol)s AND s.at >= t0.t0 AND NOT s.inaccurate
+        UNION ALL
+        SELECT client_id, at, lon, lat, false, true, false FROM new WHERE NOT inaccurate
+    ) x
+),
+arr AS (
+    SELECT array_agg(at ORDER BY n) AS ats, array_agg(lon ORDER BY n) AS lons,
+           array_agg(lat ORDER BY n) AS lats, count(*)::int AS m
+    FROM seq
+),
+judge (n, last, jump) AS (
+    SELECT 1, 1, false FROM arr WHERE arr.m > 0
+    UNION ALL
+    SELECT j.n + 1, CASE WHEN x.jump THEN j.last ELSE j.n + 1 END, x.jump
+    FROM judge j
+    CROSS JOIN arr
+    CROSS JOIN LATERAL (
+        SELECT extract(epoch FROM arr.ats[j.n + 1] - arr.ats[j.last])::float8 AS secs) s
+    CROSS JOIN LATERAL (
+        SELECT s.secs <= %(max_seg)s
+               AND """
+    + _HAVERSINE.format(
+        r="6371008.8",
+        lon_a="arr.lons[j.last]",
+        lat_a="arr.lats[j.last]",
+        lon_b="arr.lons[j.n + 1]",
+        lat_b="arr.lats[j.n + 1]",
+    )
+    + """ / greatest(s.secs, 1.0) > %(max_mps)s AS jump) x
+    WHERE j.n < arr.m
+),
+judged AS (
+    SELECT q.client_id, q.at, q.lon, q.lat, q.fresh, q.anchor, q.jump AS was, j.jump, q.n
+    FROM seq q JOIN judge j USING (n)
+),
+changed AS (
+    UPDATE patrol_fixes s SET jump = j.jump FROM judged j
+    WHERE s.patrol_id = %(patrol)s AND s.client_id = j.client_id
+      AND NOT j.fresh AND NOT j.anchor AND j.jump <> j.was
+    RETURNING s.client_id
+),
+ins AS (
+    INSERT INTO patrol_fixes AS t
+        (patrol_id, client_id, at, geom, accuracy_m, grid_code, inaccurate, outside, jump)
+    SELECT %(patrol)s, f.client_id, f.at, f.geom, f.acc, f.grid_code, f.inaccurate, f.outside,
+           coalesce(j.jump, false)
+    FROM new f LEFT JOIN judged j ON j.fresh AND j.client_id = f.client_id
+    ON CONFLICT (patrol_id, client_id) DO NOTHING
+    RETURNING t.client_id, t.inaccurate, t.jump, t.outside
+),
+fl AS (
+    SELECT client_id, inaccurate, jump, outside FROM ins
+    UNION ALL
+    SELECT o.client_id, o.inaccurate, coalesce(j.jump, o.jump), o.outside
+    FROM old o LEFT JOIN judged j ON NOT j.fresh AND j.client_id = o.client_id
 )
-INSERT INTO patrol_fixes AS t
-    (patrol_id, client_id, at, geom, accuracy_m, grid_code, inaccurate, outside)
-SELECT %(patrol)s, f.client_id, f.at, f.geom, f.acc,
-    (SELECT p.code FROM area_parts p
-     WHERE p.level_rank = 4 AND ST_Covers(p.geom, f.geom) ORDER BY p.code LIMIT 1),
-    coalesce(f.acc > %(max_acc)s, false),
-    NOT EXISTS (SELECT 1 FROM area_parts p WHERE ST_Covers(p.geom, f.geom))
-FROM f
-ON CONFLICT (patrol_id, client_id) DO NOTHING
-RETURNING t.client_id, t.at
+SELECT (SELECT count(*) FROM ins)::int AS stored,
+       (SELECT count(*) FROM changed)::int AS rejudged,
+       coalesce((SELECT array_agg(client_id ORDER BY client_id) FROM fl WHERE inaccurate),
+                '{}') AS inaccurate,
+       coalesce((SELECT array_agg(client_id ORDER BY client_id) FROM fl WHERE jump),
+                '{}') AS jump,
+       coalesce((SELECT array_agg(client_id ORDER BY client_id) FROM fl WHERE outside),
+                '{}') AS outside,
+       (SELECT count(pg_notify(%(channel)s, json_build_object(
+                   'patrol', p.id, 'leader', p.leader, 'department', p.department_code,
+                   'area', p.area_code, 'lon', l.lon, 'lat', l.lat, 'at', l.at)::text)::text)
+        FROM patrols p,
+             (SELECT lon, lat, at FROM judged WHERE NOT jump ORDER BY n DESC LIMIT 1) l
+        WHERE p.id = %(patrol)s AND EXISTS (SELECT 1 FROM ins))::int AS notified
 """
-
-# The fixes whose jump flag a batch starting at %(t0)s may change: the last clean fix before it
-# (the anchor, first row) and every accurate fix from t0 on, in time order.
-RECHECK_SQL = """
-(SELECT client_id, at, ST_X(geom) AS lon, ST_Y(geom) AS lat, jump, true AS anchor
- FROM patrol_fixes WHERE patrol_id = %(patrol)s AND at < %(t0)s AND NOT inaccurate AND NOT jump
- ORDER BY at DESC LIMIT 1)
-UNION ALL
-(SELECT client_id, at, ST_X(geom), ST_Y(geom), jump, false
- FROM patrol_fixes WHERE patrol_id = %(patrol)s AND at >= %(t0)s AND NOT inaccurate
- ORDER BY at, client_id)
-"""
-
-SET_JUMP_SQL = """
-UPDATE patrol_fixes SET jump = u.jump
-FROM unnest(%(ids)s::text[], %(jumps)s::bool[]) AS u(client_id, jump)
-WHERE patrol_fixes.patrol_id = %(patrol)s AND patrol_fixes.client_id = u.client_id
-"""
+)
 
 # Segments of clean fixes; %(where)s-free: callers add the time window through the params.
 SEGMENTS_CTE = """
@@ -94,21 +188,28 @@ per AS (
            CASE WHEN %(by_day)s THEN (seg.at AT TIME ZONE %(tz)s)::date END AS day,
            sum(seg.d) AS distance_m, sum(seg.secs) AS seconds,
            count(DISTINCT seg.patrol_id) AS patrols,
-           -- merged and simplified (1e-5° ≈ 1 m) before buffering: a walk that goes back and
-           -- forth over the same streets buffers 3-30 times faster (bench/patrol.py)
-           ST_Buffer(ST_Simplify(ST_LineMerge(ST_Collect(seg.line)), 1e-5)::geography,
-                     %(buffer_m)s, 'quad_segs=4')::geometry AS reach
+           -- the day's track: each segment once (snapped to 1e-5° ≈ 1 m, either direction),
+           -- merged and simplified (1e-5°): a walk goes over the same streets again and again
+           ST_Simplify(ST_LineMerge(ST_Collect(
+               DISTINCT ST_Normalize(ST_SnapToGrid(seg.line, 1e-5)))), 1e-5) AS track
     FROM seg WHERE seg.grid_code IS NOT NULL
     GROUP BY 1, 2
 )
 SELECT per.grid_code, per.day, per.distance_m, per.seconds, per.patrols,
        CASE WHEN r.len > 0 THEN r.covered / r.len
-            ELSE ST_Area(ST_Intersection(g.geom, per.reach)::geography)
+            ELSE ST_Area(ST_Intersection(g.geom, rc.reach)::geography)
                  / nullif(ST_Area(g.geom::geography), 0) END AS covered_share
 FROM per
 JOIN areas g ON g.code = per.grid_code AND g.valid_to IS NULL
+-- the buffer of the track as the union of its segments' buffers (the same area): GEOS buffers a
+-- long line that crosses itself 5-15 times slower (docs/performance.md, 2026-12-05 evening)
+CROSS JOIN LATERAL (
+    SELECT ST_Union(ARRAY(
+        SELECT ST_Buffer(d.geom::geography, %(buffer_m)s, 'quad_segs=4')::geometry
+        FROM ST_DumpSegments(per.track) d)) AS reach
+) rc
 LEFT JOIN LATERAL (
-    SELECT sum(ST_Length(ST_Intersection(x.line, per.reach)::geography)) AS covered,
+    SELECT sum(ST_Length(ST_Intersection(x.line, rc.reach)::geography)) AS covered,
            sum(ST_Length(x.line::geography)) AS len
     FROM (SELECT ST_Intersection(b.geom, g.geom) AS line FROM basemap_roads b
           WHERE %(roads)s AND b.geom && g.geom AND ST_Intersects(b.geom, g.geom)) x

@@ -11,17 +11,18 @@ to compare with). Inaccurate fixes and jumps are left out of distances and cover
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from typing import Any
 
 from psycopg import Connection
 
-from api.errors import Conflict, ValidationFailed
+from api.errors import Conflict, NotFound, ValidationFailed
 from api.schemas.patrols import FixBatchIn, utc
 from api.services.identity.auth import User
-from api.services.patrols.live import notify_position
-from api.services.patrols.store import load_patrol, require_leader
+from api.services.patrols.live import PATROL_CHANNEL
+from api.services.patrols.store import require_leader
 from api.settings import PatrolSettings, Settings
-from gis.patrols import INSERT_FIXES_SQL, RECHECK_SQL, SET_JUMP_SQL, haversine_m
+from gis.patrols import ADD_FIXES_SQL, LOCK_PATROL_SQL
 
 FUTURE_SLACK = dt.timedelta(minutes=5)  # phones' clocks run a little ahead
 
@@ -50,25 +51,6 @@ def _check(
         )
 
 
-def judge_jumps(rows: list[dict[str, Any]], cfg: PatrolSettings) -> dict[str, bool]:
-    """The jump flag of each fix (rows in time order; the first may be the clean anchor)."""
-    max_mps = cfg.patrol_max_speed_kmh / 3.6
-    last: dict[str, Any] | None = None
-    out: dict[str, bool] = {}
-    for r in rows:
-        jump = False
-        if last is not None:
-            secs = (r["at"] - last["at"]).total_seconds()
-            if secs <= cfg.patrol_max_segment_s:
-                d = haversine_m(last["lon"], last["lat"], r["lon"], r["lat"])
-                jump = d / max(secs, 1.0) > max_mps
-        if not r["anchor"]:
-            out[r["client_id"]] = jump
-        if not jump:
-            last = r
-    return out
-
-
 def add_fixes(
     conn: Connection[Any],
     settings: Settings,
@@ -77,48 +59,43 @@ def add_fixes(
     batch: FixBatchIn,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """Store a batch; {stored, duplicates, flagged: {…: client ids}} of this batch."""
+    """Store a batch; {stored, duplicates, flagged: {…: client ids}} of this batch.
+
+    Two statements (docs/performance.md, 2026-12-05 evening): the patrol's row lock, then
+    ADD_FIXES_SQL, which stores, judges the jumps, NOTIFYs the live stream and returns the flags.
+    On the request's connection (a transaction already) no savepoint is taken: nothing is
+    written before the checks pass, and the one writing statement is all or nothing."""
     cfg = settings.patrols
-    with conn.transaction():
-        patrol = load_patrol(conn, patrol_id, lock=True)  # one batch of a patrol at a time
+    tx = conn.transaction() if conn.autocommit else nullcontext()
+    with tx:
+        row = conn.execute(LOCK_PATROL_SQL, (patrol_id,), prepare=True).fetchone()
+        if row is None:
+            raise NotFound(f"No patrol {patrol_id}.", {"patrol": patrol_id})
+        patrol = dict(row)
         require_leader(user, patrol)
         _check(batch, patrol, cfg, now)
-        stored = conn.execute(
-            INSERT_FIXES_SQL,
+        fixes = batch.fixes
+        out = conn.execute(
+            ADD_FIXES_SQL,
             {
                 "patrol": patrol_id,
-                "ids": [f.id for f in batch.fixes],
-                "ats": [utc(f.t) for f in batch.fixes],
-                "lons": [f.lon for f in batch.fixes],
-                "lats": [f.lat for f in batch.fixes],
-                "accs": [f.accuracy for f in batch.fixes],
+                "ids": [f.id for f in fixes],
+                "ats": [utc(f.t) for f in fixes],
+                "lons": [f.lon for f in fixes],
+                "lats": [f.lat for f in fixes],
+                "accs": [f.accuracy for f in fixes],
                 "max_acc": cfg.patrol_max_accuracy_m,
+                "max_seg": cfg.patrol_max_segment_s,
+                "max_mps": cfg.patrol_max_speed_kmh / 3.6,
+                "channel": PATROL_CHANNEL,
             },
-        ).fetchall()
-        if stored:
-            t0 = min(r["at"] for r in stored)
-            rows = conn.execute(RECHECK_SQL, {"patrol": patrol_id, "t0": t0}).fetchall()
-            was = {r["client_id"]: r["jump"] for r in rows if not r["anchor"]}
-            judged = judge_jumps([dict(r) for r in rows], cfg)
-            changed = {k: v for k, v in judged.items() if was.get(k) != v}
-            if changed:
-                conn.execute(
-                    SET_JUMP_SQL,
-                    {"patrol": patrol_id, "ids": list(changed), "jumps": list(changed.values())},
-                )
-            notify_position(conn, patrol_id)  # the command view's live stream, on commit
-        ids = sorted({f.id for f in batch.fixes})
-        flags = conn.execute(
-            "SELECT client_id, inaccurate, jump, outside FROM patrol_fixes "
-            "WHERE patrol_id = %s AND client_id = ANY(%s) ORDER BY client_id",
-            (patrol_id, ids),
-        ).fetchall()
+            prepare=True,
+        ).fetchone()
+    assert out is not None
     return {
         "patrol": patrol_id,
-        "received": len(batch.fixes),
-        "stored": len(stored),
-        "duplicates": len(batch.fixes) - len(stored),
-        "flagged": {
-            k: [r["client_id"] for r in flags if r[k]] for k in ("inaccurate", "jump", "outside")
-        },
+        "received": len(fixes),
+        "stored": out["stored"],
+        "duplicates": len(fixes) - out["stored"],
+        "flagged": {k: list(out[k]) for k in ("inaccurate", "jump", "outside")},
     }

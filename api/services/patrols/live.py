@@ -3,8 +3,9 @@
 Positions are shown only to admins and to dispatchers whose scope holds the patrol's area
 (`store.POSITION_ROLES`); everyone else gets 403 here, and positions never reach public feeds,
 tiles or OGC. A batch of fixes NOTIFYs `gridgov_patrols` with the patrol's newest clean fix
-(`notify_position`); the stream hub fans that out to the open GET /api/v1/patrols/live streams,
-each of which passes on only the patrols of its user's scope.
+(in gis.patrols.ADD_FIXES_SQL, the statement that stores it); the stream hub fans that out to
+the open GET /api/v1/patrols/live streams, each of which passes on only the patrols of its
+user's scope.
 
 "Nearest" is the walking distance along the base map's streets from the case to the officer's
 last clean fix when the database has pgRouting and the base map has streets (gis/walking.py):
@@ -30,15 +31,6 @@ PATROL_CHANNEL = "gridgov_patrols"
 LIVE_WINDOW = dt.timedelta(minutes=1)  # "on patrol now": the last fix is at most this old
 ON_DUTY_WINDOW = dt.timedelta(minutes=10)  # nearest officers: patrol not ended, fix this fresh
 WALK_AMONG = 30  # nearest officers: how many of the straight-line nearest are walked
-
-# The newest clean fix of a patrol, as the live stream's payload.
-LAST_FIX_SQL = """
-SELECT p.id AS patrol, p.leader, p.department_code AS department, p.area_code AS area,
-       ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat, f.at
-FROM patrols p
-JOIN LATERAL (SELECT geom, at FROM patrol_fixes WHERE patrol_id = p.id
-              AND NOT inaccurate AND NOT jump ORDER BY at DESC LIMIT 1) f ON true
-WHERE p.id = %s"""
 
 SCOPE_AREAS_SQL = SCOPE_SQL + " SELECT code FROM sub"  # noqa: S608 (constants only)
 
@@ -87,13 +79,6 @@ def scoped(query: str, user: User) -> str:
     """`query` around LATEST_SQL (or TRACKS_SQL) limited to the caller's scope."""
     latest = LATEST_SQL.replace("{cond}", SCOPE_COND[user.role])
     return SCOPE_HEAD[user.role] + query.format(latest=latest, cond=SCOPE_COND[user.role])
-
-
-def notify_position(conn: Connection[Any], patrol_id: int) -> None:
-    """Tell the live streams the patrol's newest clean fix (sent on commit)."""
-    row = conn.execute(LAST_FIX_SQL, (patrol_id,)).fetchone()
-    if row is not None:
-        conn.execute("SELECT pg_notify(%s, %s)", (PATROL_CHANNEL, orjson.dumps(row).decode()))
 
 
 def scope_areas(conn: Connection[Any], user: User) -> frozenset[str] | None:
