@@ -19,6 +19,7 @@ from api.schemas.workflow import ActionIn
 from api.services.identity.auth import User
 from api.services.intake.report import calendar_from
 from api.services.photos.rules import named_photos, require_after_photo
+from api.services.reference import unknown_codes
 from api.services.workflow.deadlines import due_at
 from api.services.workflow.events import append_event
 from api.services.workflow.machine import Situation as S
@@ -128,13 +129,7 @@ def _instant(value: Any, field_name: str, after: dt.datetime) -> dt.datetime:
 
 
 def _codes(conn: Connection[Any], codes: list[str], field_name: str) -> None:
-    known = {
-        r["code"]
-        for r in conn.execute(
-            "SELECT code FROM departments WHERE code = ANY(%s)", (codes,)
-        ).fetchall()
-    }
-    missing = [c for c in codes if c not in known]
+    missing = unknown_codes(conn, "departments", codes)
     if missing:
         raise _bad(field_name, f"unknown department {', '.join(missing)}")
 
