@@ -77,7 +77,7 @@ eval_handles = Table(
 
 # 0027: the incident's groups copied onto each fact (a change of them moves its facts)
 KEYS = ("category", "district", "street", "community", "grid", "responsible")
-# the facts summed per day and month (api.services.evaluation.rollup.ROLLED is the same list)
+# the facts summed per day and month (read by api.services.evaluation.rollup)
 ROLLED = (
     "reported",
     "registered",
