@@ -10,7 +10,7 @@
   const G = window.GridGov;
   const t = G.t;
   const state = G.dispatch;
-  const { el, label, statusColor, latLngOf } = state;
+  const { el, label } = state;
   const { loadIncidents } = state.late("loadIncidents");
 
   function readFilters() {

@@ -10,7 +10,6 @@
   const G = window.GridGov;
   const t = G.t;
   const state = G.dispatch;
-  const { el, label, statusColor, latLngOf } = state;
   const { upsert, renderListSoon } = state.late("upsert", "renderListSoon");
   const STREAM_KINDS = ["incident", "status", "whistle", "check_in", "update"];
 

@@ -81,20 +81,8 @@
       tx(store, "readonly", (s) => request(s.index("patrol").getAll(cid))).then((p) => p);
 
     async function post(path, body, extra) {
-      const headers = Object.assign(
-        { "Content-Type": "application/json", Accept: "application/json" }, extra || {});
-      if (options.csrf) headers["X-CSRF-Token"] = options.csrf;
       try {
-        const response = await fetch(options.api + path, {
-          method: "POST", headers: headers, body: JSON.stringify(body),
-        });
-        let parsed = null;
-        try {
-          parsed = await response.json();
-        } catch (_notJson) {
-          parsed = null;
-        }
-        return { ok: response.ok, status: response.status, body: parsed };
+        return await G.postJSON(options.api + path, body, options.csrf, extra);
       } catch (_network) {
         return { ok: false, status: 0, body: null };
       }

@@ -79,19 +79,6 @@
     return isNaN(date) ? String(iso) : G.when(iso);
   }
 
-  async function send(url, body, csrf) {
-    const headers = { "Content-Type": "application/json", Accept: "application/json" };
-    if (csrf) headers["X-CSRF-Token"] = csrf;
-    const response = await fetch(url, { method: "POST", headers: headers, body: JSON.stringify(body) });
-    let data = null;
-    try {
-      data = await response.json();
-    } catch (_ignored) {
-      data = null;
-    }
-    return { ok: response.ok, status: response.status, body: data };
-  }
-
   async function sessionToken(config) {
     if (!config.signed_in) return null; // an anonymous visitor: no session to ask about
     const session = await G.getJSON(config.api + "/session");
@@ -194,7 +181,7 @@
       }
       rate.dataset.state = "sending";
       const url = config.api + "/reports/" + encodeURIComponent(config.incident) + "/rating";
-      const answer = await send(url, body, csrf);
+      const answer = await G.postJSON(url, body, csrf);
       if (!answer.ok) {
         error.textContent = G.errorMessage(answer);
         error.hidden = false;
@@ -228,7 +215,7 @@
       const data = new FormData(form);
       const body = { id: String(data.get("id") || "").trim(), contact: String(data.get("contact") || "").trim() };
       root.dataset.state = "looking";
-      const answer = await send(config.api + "/reports/lookup", body, null);
+      const answer = await G.postJSON(config.api + "/reports/lookup", body, null);
       if (!answer.ok) {
         out.replaceChildren(el("p", { className: "gg-error", role: "alert" }, G.errorMessage(answer)));
         root.dataset.state = "not-found";
