@@ -18,9 +18,10 @@ from typing import Any
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
-from api.errors import BadRequest, NotFound
+from api.errors import BadRequest
 from api.services.boundaries.import_checks import import_problems, refuse_or_accept
 from api.services.boundaries.import_reassign import reassign_after_import
+from api.services.boundaries.store import require_current_code
 from api.settings import Settings
 from gis.assign import assign_buildings_to_grids
 from gis.codes import child_code, number_reading_order
@@ -138,13 +139,8 @@ def import_areas(
             f"{path.name} has no '{name_field}' field (fields: {', '.join(layer.fields)}); "
             "pass --name-field."
         )
-    if (
-        parent_code
-        and not conn.execute(
-            "SELECT 1 FROM areas WHERE code = %s AND valid_to IS NULL", (parent_code,)
-        ).fetchone()
-    ):
-        raise NotFound(f"No current area with code '{parent_code}' to be the parent.")
+    if parent_code:
+        require_current_code(conn, parent_code, " to be the parent")
     # a Shapefile's names have at most 10 characters: `gridgov export` writes parent_code as parent
     short = "parent" in layer.fields and "parent_code" not in layer.fields
     pf = "parent" if short else "parent_code"

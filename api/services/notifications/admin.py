@@ -11,7 +11,9 @@ from psycopg_pool import ConnectionPool
 
 from api.db.models_notify import CHANNELS, SCOPES
 from api.errors import Forbidden, ValidationFailed
+from api.services.boundaries.store import is_current
 from api.services.identity.auth import User
+from api.services.reference import unknown_codes
 
 LIST_SQL = """
 SELECT n.id, n.delivery_id::text AS delivery_id, i.public_id AS incident, n.event_id, n.rule,
@@ -92,15 +94,11 @@ def add_subscriber(
         secret = None
         if "@" not in address:
             raise _bad("address", "an e-mail address")
-    if scope == "department":
-        found = conn.execute("SELECT 1 FROM departments WHERE code = %s", (code,)).fetchone()
-    elif scope != "sms":
-        found = conn.execute(
-            "SELECT 1 FROM areas WHERE code = %s AND valid_to IS NULL", (code,)
-        ).fetchone()
-    else:
-        found = {"ok": 1}
-    if found is None:
+    if code is not None and (  # no code: the SMS gateway
+        unknown_codes(conn, "departments", [code])
+        if scope == "department"
+        else not is_current(conn, code)
+    ):
         raise _bad("code", f"no {'department' if scope == 'department' else 'area'} '{code}'")
     row = conn.execute(
         "INSERT INTO notify_subscribers (name, scope, code, channel, address, secret) "
