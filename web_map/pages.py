@@ -42,6 +42,13 @@ LOCAL_CSS = [
     ("shell_css", f"{STATIC_URL}/shell.css"),
 ]
 FAVICON = f"{STATIC_URL}/favicon.svg"
+
+
+def page_js(*names: str) -> list[tuple[str, str]]:
+    """A page's scripts: LOCAL_JS, then our own static/<name>.js in the order given."""
+    return [*LOCAL_JS, *((name, f"{STATIC_URL}/{name}.js") for name in names)]
+
+
 # Leaflet.VectorGrid (bundled with its pbf decoder) draws /tiles/… vector tiles on canvas, for
 # layers too big to send as GeoJSON (10,000 grids, 100,000 buildings). Must load after leaflet.js.
 VECTORGRID_JS = (

@@ -12,23 +12,18 @@ from __future__ import annotations
 from api.settings import MapSettings
 from web_map.i18n import CHINESE, N_, Translator
 from web_map.pages import (
-    LOCAL_JS,
-    STATIC_URL,
     RawHtml,
     add_page_config,
     area_layers,
     base_map,
     figure_of,
+    page_js,
     render_page,
 )
 from web_map.templating import render
 
 PAGE_PATH = "/patrol"
-PATROL_JS = [
-    *LOCAL_JS,
-    ("patrol_queue", f"{STATIC_URL}/patrol_queue.js"),
-    ("patrol", f"{STATIC_URL}/patrol.js"),
-]
+PATROL_JS = page_js("patrol_queue", "patrol")
 
 
 def patrol_page(

@@ -12,29 +12,20 @@ from typing import Any
 from api.settings import MapSettings
 from web_map.i18n import CHINESE, N_, Translator
 from web_map.pages import (
-    LOCAL_JS,
-    STATIC_URL,
     RawHtml,
     add_page_config,
     area_layers,
     base_map,
     figure_of,
+    page_js,
     render_page,
 )
 from web_map.photo_labels import photo_labels
 from web_map.templating import render
 from web_map.workflow_labels import labels
 
-REPORT_JS = [
-    *LOCAL_JS,
-    ("photos", f"{STATIC_URL}/photos.js"),
-    ("report", f"{STATIC_URL}/report.js"),
-]
-STATUS_JS = [
-    *LOCAL_JS,
-    ("photos", f"{STATIC_URL}/photos.js"),
-    ("report_status", f"{STATIC_URL}/report_status.js"),
-]
+REPORT_JS = page_js("photos", "report")
+STATUS_JS = page_js("photos", "report_status")
 
 
 def report_page(
