@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Table, Text, func
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from api.db.models import _geom, metadata
@@ -21,27 +21,31 @@ BASEMAP_TABLES = (
 )
 
 
-def _feature_table(name: str, kind: str) -> Table:
-    return Table(
+def _feature_table(name: str, kind: str) -> sa.Table:
+    return sa.Table(
         name,
         metadata,
-        Column("id", BigInteger, primary_key=True),
-        Column("osm_id", BigInteger, nullable=False, comment="way/node id; relations negative"),
-        Column("class", Text, nullable=False, comment="the OSM tag value it is drawn by"),
-        Column("name", Text, comment="name:zh when tagged, else name"),
-        Column("geom", _geom(kind), nullable=False),
-        Index(f"ix_{name}_geom", "geom", postgresql_using="gist"),
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        sa.Column(
+            "osm_id", sa.BigInteger, nullable=False, comment="way/node id; relations negative"
+        ),
+        sa.Column("class", sa.Text, nullable=False, comment="the OSM tag value it is drawn by"),
+        sa.Column("name", sa.Text, comment="name:zh when tagged, else name"),
+        sa.Column("geom", _geom(kind), nullable=False),
+        sa.Index(f"ix_{name}_geom", "geom", postgresql_using="gist"),
     )
 
 
 basemap_features = {name: _feature_table(name, kind) for name, kind in BASEMAP_TABLES}
 
-basemap_imports = Table(
+basemap_imports = sa.Table(
     "basemap_imports",
     metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("source", Text, nullable=False, comment="file name imported"),
-    Column("imported_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("counts", JSONB, nullable=False, comment="rows per table"),
-    Column("bounds", JSONB, comment="[x0, y0, x1, y1] of what was loaded"),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False, comment="file name imported"),
+    sa.Column(
+        "imported_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column("counts", JSONB, nullable=False, comment="rows per table"),
+    sa.Column("bounds", JSONB, comment="[x0, y0, x1, y1] of what was loaded"),
 )
