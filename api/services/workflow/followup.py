@@ -73,18 +73,23 @@ def rate_incident(
         )
         actor = user.name if user is not None else "reporter"
         data = {"rating": rating, "channel": channel}
-        append_event(
-            conn,
-            incident_id=inc["id"],
-            public_id=public_id,
-            at=now,
-            actor=actor,
-            action="rate",
-            from_status="closed",
-            to_status="closed",
-            department=inc["department_code"],
-            data=data,
-        )
+
+        def event(action: str, to_status: str) -> None:
+            """The rating's event, and the review's when it sends the case back (same data)."""
+            append_event(
+                conn,
+                incident_id=inc["id"],
+                public_id=public_id,
+                at=now,
+                actor=actor,
+                action=action,
+                from_status="closed",
+                to_status=to_status,
+                department=inc["department_code"],
+                data=data,
+            )
+
+        event("rate", "closed")
         if rating == "unsatisfied" and settings.followup.reopen_unsatisfied:
             # Back to the command centre, which decides whether to dispatch it again.
             conn.execute(
@@ -92,16 +97,5 @@ def rate_incident(
                 "updated_at = %s WHERE id = %s",
                 (now, inc["id"]),
             )
-            append_event(
-                conn,
-                incident_id=inc["id"],
-                public_id=public_id,
-                at=now,
-                actor=actor,
-                action="review",
-                from_status="closed",
-                to_status="registered",
-                department=inc["department_code"],
-                data=data,
-            )
+            event("review", "registered")
     return outcome_document(load_outcome_row(conn, public_id))
