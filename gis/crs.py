@@ -252,11 +252,21 @@ def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
 
 def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
     """Invert GCJ-02 by fixed-point iteration on the forward transform (error << 1 mm)."""
-    # Solve forward(w) = g: the offset varies slowly, so w <- w - (forward(w) - g) contracts.
-    wlon, wlat = lon, lat
+    return _inverse(wgs84_to_gcj02, lon, lat, (lon, lat))
+
+
+def _inverse(
+    forward: Callable[[float, float], tuple[float, float]],
+    lon: float,
+    lat: float,
+    guess: tuple[float, float],
+) -> tuple[float, float]:
+    """Solve forward(w) = (lon, lat) from `guess`: the offset varies slowly, so
+    w <- w - (forward(w) - (lon, lat)) contracts."""
+    wlon, wlat = guess
     for _ in range(_INVERSE_MAX_ITERATIONS):
-        glon, glat = wgs84_to_gcj02(wlon, wlat)
-        step_lon, step_lat = glon - lon, glat - lat
+        flon, flat = forward(wlon, wlat)
+        step_lon, step_lat = flon - lon, flat - lat
         wlon -= step_lon
         wlat -= step_lat
         if max(abs(step_lon), abs(step_lat)) < _INVERSE_TOLERANCE_DEG:
@@ -277,15 +287,7 @@ def bd09_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
     y = lat - 0.006
     z = math.hypot(x, y) - 0.00002 * math.sin(y * _BD_X_PI)
     theta = math.atan2(y, x) - 0.000003 * math.cos(x * _BD_X_PI)
-    glon, glat = z * math.cos(theta), z * math.sin(theta)
-    for _ in range(_INVERSE_MAX_ITERATIONS):
-        blon, blat = gcj02_to_bd09(glon, glat)
-        step_lon, step_lat = blon - lon, blat - lat
-        glon -= step_lon
-        glat -= step_lat
-        if max(abs(step_lon), abs(step_lat)) < _INVERSE_TOLERANCE_DEG:
-            break
-    return glon, glat
+    return _inverse(gcj02_to_bd09, lon, lat, (z * math.cos(theta), z * math.sin(theta)))
 
 
 def _same(lon: float, lat: float) -> tuple[float, float]:
