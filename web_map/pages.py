@@ -214,6 +214,30 @@ def add_page_config(fmap: folium.Map, config: dict[str, Any]) -> None:
     figure_of(fmap).html.add_child(RawHtml(block))
 
 
+def panel_page(
+    settings: MapSettings,
+    tr: Translator,
+    *,
+    title: str,
+    shell: str,
+    js: list[tuple[str, str]],
+    template: str,
+    config: dict[str, Any],
+    grids: bool = False,
+) -> str:
+    """A map with one panel (the residents' and the patrol pages): the base map, the page's
+    scripts, `template`'s markup and the page config; `grids` adds the grid layer (its levels
+    go into the config after "page"). The page's HTML."""
+    fmap = base_map(settings, tr, title=title, shell=shell)
+    fmap.default_js = list(js)
+    if grids:
+        levels = area_layers(fmap, only=("grid",), tr=tr, labels=settings.level_labels)
+        config = {"page": config["page"], "levels": levels, **config}
+    figure_of(fmap).html.add_child(RawHtml(render(template, tr)))
+    add_page_config(fmap, config)
+    return render_page(fmap)
+
+
 def area_layers(
     fmap: folium.Map,
     only: tuple[str, ...] | None = None,

@@ -11,16 +11,7 @@ from __future__ import annotations
 
 from api.settings import MapSettings
 from web_map.i18n import CHINESE, N_, Translator
-from web_map.pages import (
-    RawHtml,
-    add_page_config,
-    area_layers,
-    base_map,
-    figure_of,
-    page_js,
-    render_page,
-)
-from web_map.templating import render
+from web_map.pages import page_js, panel_page
 
 PAGE_PATH = "/patrol"
 PATROL_JS = page_js("patrol_queue", "patrol")
@@ -36,17 +27,14 @@ def patrol_page(
 ) -> str:
     """The patrol page; fixes less accurate than `max_accuracy_m` are sent but not counted in
     the distance shown (the server flags them the same way)."""
-    fmap = base_map(settings, tr, title=N_("Patrol"), shell=shell)
-    fmap.default_js = list(PATROL_JS)
-    levels = area_layers(fmap, only=("grid",), tr=tr, labels=settings.level_labels)
-    figure_of(fmap).html.add_child(RawHtml(render("patrol.html", tr)))
-    add_page_config(
-        fmap,
-        {
-            "page": "patrol",
-            "levels": levels,
-            "max_accuracy_m": max_accuracy_m,
-            "batch_max": min(batch_max, 500),
-        },
+    config = {"page": "patrol", "max_accuracy_m": max_accuracy_m, "batch_max": min(batch_max, 500)}
+    return panel_page(
+        settings,
+        tr,
+        title=N_("Patrol"),
+        shell=shell,
+        js=PATROL_JS,
+        template="patrol.html",
+        config=config,
+        grids=True,
     )
-    return render_page(fmap)
