@@ -25,8 +25,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const el = G.el;
+  const { t, el } = G;
 
   const state = {
     config: null,

@@ -8,8 +8,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const state = G.dispatch;
+  const { t, dispatch: state } = G;
   const { el, label } = state;
   const { loadIncidents } = state.late("loadIncidents");
 

@@ -13,8 +13,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const el = G.el;
-  const t = G.t;
+  const { el, t } = G;
   // The words of these pages (docs/i18n.md: English ids, Chinese in the catalogue).
   const WORDS = {
     id: t("Tracking id"),
