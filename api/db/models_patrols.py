@@ -35,15 +35,17 @@ patrols = sa.Table(
     sa.Index("ix_patrols_started_at", "started_at"),
 )
 
+
+def _patrol_key() -> sa.Column[int]:
+    """The patrol a row belongs to: part of its key, deleted with the patrol."""
+    fk = sa.ForeignKey("patrols.id", ondelete="CASCADE")
+    return sa.Column("patrol_id", sa.BigInteger, fk, primary_key=True)
+
+
 patrol_members = sa.Table(
     "patrol_members",
     metadata,
-    sa.Column(
-        "patrol_id",
-        sa.BigInteger,
-        sa.ForeignKey("patrols.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _patrol_key(),
     sa.Column("user_id", sa.BigInteger, sa.ForeignKey("users.id"), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("department_code", sa.Text, nullable=True),
@@ -53,12 +55,7 @@ patrol_members = sa.Table(
 patrol_fixes = sa.Table(
     "patrol_fixes",
     metadata,
-    sa.Column(
-        "patrol_id",
-        sa.BigInteger,
-        sa.ForeignKey("patrols.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _patrol_key(),
     sa.Column("client_id", sa.Text, primary_key=True, comment="the phone's point id"),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("geom", _geom("POINT"), nullable=False),
@@ -77,12 +74,7 @@ patrol_fixes = sa.Table(
 patrol_reports = sa.Table(
     "patrol_reports",
     metadata,
-    sa.Column(
-        "patrol_id",
-        sa.BigInteger,
-        sa.ForeignKey("patrols.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _patrol_key(),
     sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), primary_key=True),
 )
 
