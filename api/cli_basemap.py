@@ -6,16 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from api.cli_common import console, database, fail, settings, tr
+from api.cli_common import console, database, fail, progress_bar, settings, tr
 from api.cli_toolkit import CliApp
 from api.errors import DomainError
 from api.services.basemap.osm_import import BasemapImportError, BBox, import_basemap
@@ -67,15 +59,8 @@ def basemap_import(
     """Replace the base map with OSM files (one transaction: all or nothing)."""
     box = parse_bbox(bbox)
     s = settings()
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
     try:
-        with database(s) as conn, Progress(*columns, console=console) as progress:
+        with database(s) as conn, progress_bar() as progress:
             reading = progress.add_task(tr(TEXT["read"]), total=None)
             tables = progress.add_task(tr(TEXT["tables"]), total=8, start=False)
 
@@ -129,8 +114,7 @@ def basemap_export(
     renderer = BasemapRenderer(s.basemap, database_url(s.db))
     try:
         total = check_export(out, box, min_zoom, max_zoom, overwrite)
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-        with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+        with progress_bar(spinner=False) as progress:
             task = progress.add_task(tr(TEXT["export"]), total=total)
             written = export_basemap(
                 renderer,

@@ -13,6 +13,15 @@ import psycopg
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from api.db.session import connect
 from api.error_messages import localise
@@ -23,6 +32,13 @@ from web_map.i18n import DEFAULT_LOCALE, LOCALES, N_, Translator, choose_locale
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+
+def progress_bar(*, spinner: bool = True) -> Progress:
+    """The CLI's progress display: (a spinner,) what is done, a bar, n of m, the time taken."""
+    columns: list[ProgressColumn] = [SpinnerColumn()] if spinner else []
+    columns += [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
+    return Progress(*columns, TimeElapsedColumn(), console=console)
 
 
 # The terminal's own language, in gettext's order (LANGUAGE may list several: "zh_CN:en").

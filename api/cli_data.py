@@ -6,17 +6,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import Progress
 from rich.table import Table
 
-from api.cli_common import cli_translator, console, database, err, fail, settings, tr
+from api.cli_common import cli_translator, console, database, err, fail, progress_bar, settings, tr
 from api.cli_toolkit import CliApp
 from api.error_messages import localise
 from api.responses import dumps
@@ -63,17 +56,6 @@ CrsOpt = Annotated[
     str | None,
     typer.Option(help=tr("CRS of the file's coordinates: EPSG:n, or GCJ02 / BD09 (Amap, Baidu)")),
 ]
-
-
-def _bar() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
 
 
 def _stepper(bar: Progress, what: str):  # type: ignore[no-untyped-def]
@@ -143,7 +125,7 @@ def import_areas_cmd(
     """Import one level of areas (all or nothing; checked like API saves; history respected)."""
     config = settings()
     refused: TopologyError | None = None
-    with database(config) as conn, _bar() as bar:
+    with database(config) as conn, progress_bar() as bar:
         try:
             report = import_areas(
                 conn,
@@ -190,7 +172,7 @@ def import_buildings_cmd(
     crs: CrsOpt = None,
 ) -> None:
     """Import building footprints (upsert by source + id) and assign them to grids."""
-    with database(settings()) as conn, _bar() as bar:
+    with database(settings()) as conn, progress_bar() as bar:
         report = import_buildings(
             conn,
             file,

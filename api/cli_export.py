@@ -9,16 +9,8 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from api.cli_common import console, database, fail, settings, tr
+from api.cli_common import console, database, fail, progress_bar, settings, tr
 from api.errors import DomainError
 from api.services.interop.exports import (
     ExportRequest,
@@ -116,14 +108,7 @@ def export(
         check_export(req, path, overwrite)  # before the progress bar appears
     except (DomainError, SpatialError) as exc:
         fail(exc.message)
-    bar = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
+    bar = progress_bar()
     with database(s) as conn, bar:
         task = bar.add_task(tr(TEXT["reading"], layer=layer.value), total=None)
         result = export_layer(

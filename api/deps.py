@@ -109,11 +109,16 @@ async def request_user(
     return await run_in_threadpool(optional_user, request, conn, authorization)
 
 
-async def current_user(user: Annotated[User | None, Depends(request_user)]) -> User:
+def _signed_in(user: User | None) -> User:
     """The caller; refuses anonymous requests."""
     if user is None:
         raise Unauthorized("This needs a token: send 'Authorization: Bearer <token>'.")
     return user
+
+
+async def current_user(user: Annotated[User | None, Depends(request_user)]) -> User:
+    """The caller; refuses anonymous requests."""
+    return _signed_in(user)
 
 
 OptionalUser = Annotated[User | None, Depends(request_user)]
@@ -143,9 +148,7 @@ async def read_request_user(
 
 async def read_current_user(user: Annotated[User | None, Depends(read_request_user)]) -> User:
     """`current_user` for routes on ReadConnDep."""
-    if user is None:
-        raise Unauthorized("This needs a token: send 'Authorization: Bearer <token>'.")
-    return user
+    return _signed_in(user)
 
 
 ReadOptionalUser = Annotated[User | None, Depends(read_request_user)]

@@ -116,6 +116,14 @@ class ValidationFailed(DomainError):
     code, status = "validation_failed", 422
 
 
+def invalid_value(field: str, problem: str) -> ValidationFailed:
+    """422 about one field: "Invalid value in 'field': problem.", the problem also as details."""
+    return ValidationFailed(
+        f"Invalid value in '{field}': {problem}.",
+        {"problems": [{"field": field, "problem": problem}]},
+    )
+
+
 class UnknownCategory(ValidationFailed):
     code = "unknown_category"
 

@@ -29,6 +29,7 @@ from typing import Any
 from psycopg import Connection
 
 from gis.errors import InvalidCoordinates, OutsideServiceArea
+from gis.topology import degrees_for
 
 GRID_RANK = 4  # level_rank of `grid` (district=1 … grid=4)
 
@@ -294,8 +295,7 @@ def assign_params(
     """ASSIGN_SQL's bound parameters for a WGS 84 point (checked first)."""
     check_lon_lat(lon, lat)
     # Degrees per metre at this latitude, padded by 10 % so the box never cuts the circle.
-    dy = near_m / 110_574.0 * 1.1
-    dx = near_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.1
+    dx, dy = degrees_for(near_m, lat)
     return {
         "at": at,
         "lon": lon,

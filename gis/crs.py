@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from pyproj import CRS, Transformer
@@ -159,31 +160,24 @@ def check_transformable(name: str) -> None:
 
 def to_wgs84(x: float, y: float, crs: str | None = None) -> tuple[float, float]:
     """Convert a point in `crs` (x=lon or easting, y=lat or northing) to WGS 84 (lon, lat)."""
-    name = normalize_crs(crs)
-    x, y = _finite_input(x, y)
-    if name == WGS84:
-        result = (x, y)
-    elif name == GCJ02:
-        result = gcj02_to_wgs84(x, y)
-    elif name == BD09:
-        result = gcj02_to_wgs84(*bd09_to_gcj02(x, y))
-    else:
-        result = _transformer(name, WGS84).transform(x, y)
-    return _finite(result, name)
+    return _convert(x, y, crs, to_wgs=True)
 
 
 def from_wgs84(lon: float, lat: float, crs: str | None = None) -> tuple[float, float]:
     """Convert a WGS 84 (lon, lat) point to `crs`, returning (lon, lat) or (easting, northing)."""
+    return _convert(lon, lat, crs, to_wgs=False)
+
+
+def _convert(x: float, y: float, crs: str | None, *, to_wgs: bool) -> tuple[float, float]:
+    """One point between `crs` and WGS 84, either way: by formula (_FORMULAS), else by PROJ."""
     name = normalize_crs(crs)
-    lon, lat = _finite_input(lon, lat)
-    if name == WGS84:
-        result = (lon, lat)
-    elif name == GCJ02:
-        result = wgs84_to_gcj02(lon, lat)
-    elif name == BD09:
-        result = gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+    x, y = _finite_input(x, y)
+    formulas = _FORMULAS.get(name)
+    if formulas is not None:
+        result = formulas[0 if to_wgs else 1](x, y)
     else:
-        result = _transformer(WGS84, name).transform(lon, lat)
+        source, target = (name, WGS84) if to_wgs else (WGS84, name)
+        result = _transformer(source, target).transform(x, y)
     return _finite(result, name)
 
 
@@ -258,11 +252,21 @@ def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
 
 def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
     """Invert GCJ-02 by fixed-point iteration on the forward transform (error << 1 mm)."""
-    # Solve forward(w) = g: the offset varies slowly, so w <- w - (forward(w) - g) contracts.
-    wlon, wlat = lon, lat
+    return _inverse(wgs84_to_gcj02, lon, lat, (lon, lat))
+
+
+def _inverse(
+    forward: Callable[[float, float], tuple[float, float]],
+    lon: float,
+    lat: float,
+    guess: tuple[float, float],
+) -> tuple[float, float]:
+    """Solve forward(w) = (lon, lat) from `guess`: the offset varies slowly, so
+    w <- w - (forward(w) - (lon, lat)) contracts."""
+    wlon, wlat = guess
     for _ in range(_INVERSE_MAX_ITERATIONS):
-        glon, glat = wgs84_to_gcj02(wlon, wlat)
-        step_lon, step_lat = glon - lon, glat - lat
+        flon, flat = forward(wlon, wlat)
+        step_lon, step_lat = flon - lon, flat - lat
         wlon -= step_lon
         wlat -= step_lat
         if max(abs(step_lon), abs(step_lat)) < _INVERSE_TOLERANCE_DEG:
@@ -283,12 +287,24 @@ def bd09_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
     y = lat - 0.006
     z = math.hypot(x, y) - 0.00002 * math.sin(y * _BD_X_PI)
     theta = math.atan2(y, x) - 0.000003 * math.cos(x * _BD_X_PI)
-    glon, glat = z * math.cos(theta), z * math.sin(theta)
-    for _ in range(_INVERSE_MAX_ITERATIONS):
-        blon, blat = gcj02_to_bd09(glon, glat)
-        step_lon, step_lat = blon - lon, blat - lat
-        glon -= step_lon
-        glat -= step_lat
-        if max(abs(step_lon), abs(step_lat)) < _INVERSE_TOLERANCE_DEG:
-            break
-    return glon, glat
+    return _inverse(gcj02_to_bd09, lon, lat, (z * math.cos(theta), z * math.sin(theta)))
+
+
+def _same(lon: float, lat: float) -> tuple[float, float]:
+    return lon, lat
+
+
+def _bd09_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+def _wgs84_to_bd09(lon: float, lat: float) -> tuple[float, float]:
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+
+# The systems converted by formula, not PROJ: (to WGS 84, from WGS 84).
+_FORMULAS: dict[str, tuple[Callable[[float, float], tuple[float, float]], ...]] = {
+    WGS84: (_same, _same),
+    GCJ02: (gcj02_to_wgs84, wgs84_to_gcj02),
+    BD09: (_bd09_to_wgs84, _wgs84_to_bd09),
+}

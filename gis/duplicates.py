@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
 from psycopg import Connection
+
+from gis.topology import degrees_for
 
 MAX_SUGGESTIONS = 10
 
@@ -75,8 +76,7 @@ def nearby_open_params(
     exclude: str,
 ) -> dict[str, Any]:
     """NEARBY_OPEN_SQL's parameters (also used by intake, which runs it inside its INSERT)."""
-    dy = radius_m / 110_574.0 * 1.1
-    dx = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.1
+    dx, dy = degrees_for(radius_m, lat)
     return {
         "lon": lon,
         "lat": lat,

@@ -42,6 +42,13 @@ LOCAL_CSS = [
     ("shell_css", f"{STATIC_URL}/shell.css"),
 ]
 FAVICON = f"{STATIC_URL}/favicon.svg"
+
+
+def page_js(*names: str) -> list[tuple[str, str]]:
+    """A page's scripts: LOCAL_JS, then our own static/<name>.js in the order given."""
+    return [*LOCAL_JS, *((name, f"{STATIC_URL}/{name}.js") for name in names)]
+
+
 # Leaflet.VectorGrid (bundled with its pbf decoder) draws /tiles/… vector tiles on canvas, for
 # layers too big to send as GeoJSON (10,000 grids, 100,000 buildings). Must load after leaflet.js.
 VECTORGRID_JS = (
@@ -205,6 +212,30 @@ def add_page_config(fmap: folium.Map, config: dict[str, Any]) -> None:
         f'<script type="application/json" id="gridgov-config">{json_for_script(payload)}</script>'
     )
     figure_of(fmap).html.add_child(RawHtml(block))
+
+
+def panel_page(
+    settings: MapSettings,
+    tr: Translator,
+    *,
+    title: str,
+    shell: str,
+    js: list[tuple[str, str]],
+    template: str,
+    config: dict[str, Any],
+    grids: bool = False,
+) -> str:
+    """A map with one panel (the residents' and the patrol pages): the base map, the page's
+    scripts, `template`'s markup and the page config; `grids` adds the grid layer (its levels
+    go into the config after "page"). The page's HTML."""
+    fmap = base_map(settings, tr, title=title, shell=shell)
+    fmap.default_js = list(js)
+    if grids:
+        levels = area_layers(fmap, only=("grid",), tr=tr, labels=settings.level_labels)
+        config = {"page": config["page"], "levels": levels, **config}
+    figure_of(fmap).html.add_child(RawHtml(render(template, tr)))
+    add_page_config(fmap, config)
+    return render_page(fmap)
 
 
 def area_layers(

@@ -15,28 +15,14 @@ from pathlib import Path
 
 from api.settings import MapSettings
 from web_map.i18n import CHINESE, N_, Translator
-from web_map.pages import (
-    LOCAL_JS,
-    STATIC_URL,
-    RawHtml,
-    add_page_config,
-    area_layers,
-    base_map,
-    figure_of,
-    render_page,
-)
-from web_map.templating import render
+from web_map.pages import page_js, panel_page
 
 PAGE_PATH = "/patrol"
 # The page's service worker (static/patrol_sw.js): served from the site's root so that its scope
 # may be PAGE_PATH; it lets the page open offline once it was opened online.
 SERVICE_WORKER_PATH = "/patrol-sw.js"
 SERVICE_WORKER_FILE = Path(__file__).parent / "static" / "patrol_sw.js"
-PATROL_JS = [
-    *LOCAL_JS,
-    ("patrol_queue", f"{STATIC_URL}/patrol_queue.js"),
-    ("patrol", f"{STATIC_URL}/patrol.js"),
-]
+PATROL_JS = page_js("patrol_queue", "patrol")
 
 
 def patrol_page(
@@ -49,19 +35,20 @@ def patrol_page(
 ) -> str:
     """The patrol page; fixes less accurate than `max_accuracy_m` are sent but not counted in
     the distance shown (the server flags them the same way)."""
-    fmap = base_map(settings, tr, title=N_("Patrol"), shell=shell)
-    fmap.default_js = list(PATROL_JS)
-    levels = area_layers(fmap, only=("grid",), tr=tr, labels=settings.level_labels)
-    figure_of(fmap).html.add_child(RawHtml(render("patrol.html", tr)))
-    add_page_config(
-        fmap,
-        {
-            "page": "patrol",
-            "levels": levels,
-            "max_accuracy_m": max_accuracy_m,
-            "batch_max": min(batch_max, 500),
-            "service_worker": SERVICE_WORKER_PATH,
-            "scope": PAGE_PATH,
-        },
+    config = {
+        "page": "patrol",
+        "max_accuracy_m": max_accuracy_m,
+        "batch_max": min(batch_max, 500),
+        "service_worker": SERVICE_WORKER_PATH,
+        "scope": PAGE_PATH,
+    }
+    return panel_page(
+        settings,
+        tr,
+        title=N_("Patrol"),
+        shell=shell,
+        js=PATROL_JS,
+        template="patrol.html",
+        config=config,
+        grids=True,
     )
-    return render_page(fmap)

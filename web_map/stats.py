@@ -15,23 +15,18 @@ from web_map.i18n import CHINESE, N_, Translator
 from web_map.pages import (
     AREA_LEVELS,
     LOCAL_CSS,
-    LOCAL_JS,
     STATIC_URL,
     RawHtml,
     add_page_config,
     base_map,
     figure_of,
+    page_js,
     render_page,
 )
 from web_map.templating import render
 
 PAGE_PATH = "/map/stats"
-STATS_JS = [
-    *LOCAL_JS,
-    ("hotspots", f"{STATIC_URL}/hotspots.js"),
-    ("stats", f"{STATIC_URL}/stats.js"),
-    ("stats_patrols", f"{STATIC_URL}/stats_patrols.js"),  # 大联勤 coverage choropleth
-]
+STATS_JS = page_js("hotspots", "stats", "stats_patrols")  # stats_patrols: 大联勤 coverage
 STATS_CSS = [*LOCAL_CSS, ("stats_css", f"{STATIC_URL}/stats.css")]
 DEFAULT_METRIC = "on_time_handling_rate"
 

@@ -6,29 +6,11 @@ The application queries with plain SQL (psycopg); these tables document the stor
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from geoalchemy2 import Geometry
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    Column,
-    DateTime,
-    Double,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    Numeric,
-    SmallInteger,
-    Table,
-    Text,
-    UniqueConstraint,
-    func,
-    text,
-)
 from sqlalchemy.dialects.postgresql import JSONB
 
-metadata = MetaData(
+metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
         "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -63,236 +45,258 @@ def _geom(kind: str) -> Geometry:
     return Geometry(kind, srid=4326, spatial_index=False)
 
 
-areas = Table(
+areas = sa.Table(
     "areas",
     metadata,
-    Column("id", BigInteger, primary_key=True, comment="version id"),
-    Column("code", Text, nullable=False),
-    Column("parent_code", Text),
-    Column("name", Text, nullable=False),
-    Column("level", Text, nullable=False),
-    Column("level_rank", SmallInteger, nullable=False),
-    Column("geom", _geom("MULTIPOLYGON"), nullable=False),
-    Column("attributes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("valid_from", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("valid_to", DateTime(timezone=True)),
-    Column("created_by", Text),
-    Column("note", Text),
-    CheckConstraint(_in("level", LEVELS), name="level"),
-    CheckConstraint(
+    sa.Column("id", sa.BigInteger, primary_key=True, comment="version id"),
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("parent_code", sa.Text),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("level", sa.Text, nullable=False),
+    sa.Column("level_rank", sa.SmallInteger, nullable=False),
+    sa.Column("geom", _geom("MULTIPOLYGON"), nullable=False),
+    sa.Column("attributes", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column(
+        "valid_from", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column("valid_to", sa.DateTime(timezone=True)),
+    sa.Column("created_by", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.CheckConstraint(_in("level", LEVELS), name="level"),
+    sa.CheckConstraint(
         "level_rank = array_position(ARRAY['district','street','community','grid'], level)",
         name="level_rank",
     ),
-    CheckConstraint("code ~ '^[A-Za-z0-9_.-]{1,64}$'", name="code_format"),
-    CheckConstraint("parent_code IS NULL OR parent_code <> code", name="not_own_parent"),
-    CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period"),
-    CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),
-    Index("ix_areas_current_code", "code", unique=True, postgresql_where=text("valid_to IS NULL")),
-    Index("ix_areas_parent_code", "parent_code", postgresql_where=text("valid_to IS NULL")),
-    Index("ix_areas_geom", "geom", postgresql_using="gist"),
+    sa.CheckConstraint("code ~ '^[A-Za-z0-9_.-]{1,64}$'", name="code_format"),
+    sa.CheckConstraint("parent_code IS NULL OR parent_code <> code", name="not_own_parent"),
+    sa.CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period"),
+    sa.CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),
+    sa.Index(
+        "ix_areas_current_code", "code", unique=True, postgresql_where=sa.text("valid_to IS NULL")
+    ),
+    sa.Index("ix_areas_parent_code", "parent_code", postgresql_where=sa.text("valid_to IS NULL")),
+    sa.Index("ix_areas_geom", "geom", postgresql_using="gist"),
 )
 
-area_parts = Table(
+area_parts = sa.Table(
     "area_parts",
     metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("area_id", BigInteger, ForeignKey("areas.id", ondelete="CASCADE"), nullable=False),
-    Column("code", Text, nullable=False),
-    Column("level_rank", SmallInteger, nullable=False),
-    Column("geom", _geom("POLYGON"), nullable=False),
-    Index("ix_area_parts_geom", "geom", postgresql_using="gist"),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column(
+        "area_id", sa.BigInteger, sa.ForeignKey("areas.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("level_rank", sa.SmallInteger, nullable=False),
+    sa.Column("geom", _geom("POLYGON"), nullable=False),
+    sa.Index("ix_area_parts_geom", "geom", postgresql_using="gist"),
     # Grid-only lookups (nearest grid, near-boundary, buildings → grids) skip the large parents.
-    Index(
+    sa.Index(
         "ix_area_parts_grid_geom",
         "geom",
         postgresql_using="gist",
-        postgresql_where=text("level_rank = 4"),
+        postgresql_where=sa.text("level_rank = 4"),
     ),
-    Index("ix_area_parts_area_id", "area_id"),
+    sa.Index("ix_area_parts_area_id", "area_id"),
 )
 
-departments = Table(
+departments = sa.Table(
     "departments",
     metadata,
-    Column("code", Text, primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("area_code", Text),
-    Column("attributes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    CheckConstraint("kind IN ('territorial', 'functional')", name="kind"),
-    Index("ix_departments_area_code", "area_code"),
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("area_code", sa.Text),
+    sa.Column("attributes", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.CheckConstraint("kind IN ('territorial', 'functional')", name="kind"),
+    sa.Index("ix_departments_area_code", "area_code"),
 )
 
-categories = Table(
+categories = sa.Table(
     "categories",
     metadata,
-    Column("code", Text, primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("parent_code", Text, ForeignKey("categories.code")),
-    Column("kind", Text, nullable=False),
-    Column("time_limit", Numeric),
-    Column("time_unit", Text),
-    Column("urgency", Text, nullable=False, server_default="normal"),
-    Column("area_code", Text, comment="owning area of a local ('X') category"),
-    Column("attributes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    CheckConstraint("kind IN ('component', 'event')", name="kind"),
-    CheckConstraint(_in("time_unit", TIME_UNITS), name="time_unit"),
-    CheckConstraint("time_limit IS NULL OR time_limit > 0", name="time_limit"),
-    CheckConstraint("(time_limit IS NULL) = (time_unit IS NULL)", name="limit_has_unit"),
-    CheckConstraint("urgency IN ('normal', 'urgent', 'critical')", name="urgency"),
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("parent_code", sa.Text, sa.ForeignKey("categories.code")),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("time_limit", sa.Numeric),
+    sa.Column("time_unit", sa.Text),
+    sa.Column("urgency", sa.Text, nullable=False, server_default="normal"),
+    sa.Column("area_code", sa.Text, comment="owning area of a local ('X') category"),
+    sa.Column("attributes", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.CheckConstraint("kind IN ('component', 'event')", name="kind"),
+    sa.CheckConstraint(_in("time_unit", TIME_UNITS), name="time_unit"),
+    sa.CheckConstraint("time_limit IS NULL OR time_limit > 0", name="time_limit"),
+    sa.CheckConstraint("(time_limit IS NULL) = (time_unit IS NULL)", name="limit_has_unit"),
+    sa.CheckConstraint("urgency IN ('normal', 'urgent', 'critical')", name="urgency"),
 )
 
-routing_rules = Table(
+routing_rules = sa.Table(
     "routing_rules",
     metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("category_prefix", Text, nullable=False, server_default=""),
-    Column("area_prefix", Text, nullable=False, server_default=""),
-    Column(
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("category_prefix", sa.Text, nullable=False, server_default=""),
+    sa.Column("area_prefix", sa.Text, nullable=False, server_default=""),
+    sa.Column(
         "department_code",
-        Text,
-        ForeignKey("departments.code", ondelete="CASCADE"),
+        sa.Text,
+        sa.ForeignKey("departments.code", ondelete="CASCADE"),
         nullable=False,
     ),
-    Column("priority", Integer, nullable=False, server_default="0"),
-    UniqueConstraint("category_prefix", "area_prefix", "department_code"),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.UniqueConstraint("category_prefix", "area_prefix", "department_code"),
 )
 
-buildings = Table(
+buildings = sa.Table(
     "buildings",
     metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("source", Text, nullable=False),
-    Column("source_id", Text, nullable=False),
-    Column("name", Text),
-    Column("address", Text),
-    Column("households", Integer),
-    Column("attributes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("geom", _geom("MULTIPOLYGON"), nullable=False),
-    Column("grid_code", Text),
-    UniqueConstraint("source", "source_id"),
-    CheckConstraint("households IS NULL OR households >= 0", name="households"),
-    CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),
-    Index("ix_buildings_geom", "geom", postgresql_using="gist"),
-    Index("ix_buildings_grid_code", "grid_code"),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("source_id", sa.Text, nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("address", sa.Text),
+    sa.Column("households", sa.Integer),
+    sa.Column("attributes", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("geom", _geom("MULTIPOLYGON"), nullable=False),
+    sa.Column("grid_code", sa.Text),
+    sa.UniqueConstraint("source", "source_id"),
+    sa.CheckConstraint("households IS NULL OR households >= 0", name="households"),
+    sa.CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),
+    sa.Index("ix_buildings_geom", "geom", postgresql_using="gist"),
+    sa.Index("ix_buildings_grid_code", "grid_code"),
 )
 
-users = Table(
+users = sa.Table(
     "users",
     metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("name", Text, nullable=False, unique=True),
-    Column("role", Text, nullable=False),
-    Column("area_code", Text),
-    Column("department_code", Text, ForeignKey("departments.code")),
-    Column("disabled", Boolean, nullable=False, server_default=text("false")),
-    Column("password_hash", Text, comment="argon2id; NULL = no page login"),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint(_in("role", ROLES), name="role"),
-    CheckConstraint("role <> 'department' OR department_code IS NOT NULL", name="dept_has_dept"),
-    CheckConstraint(
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("area_code", sa.Text),
+    sa.Column("department_code", sa.Text, sa.ForeignKey("departments.code")),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    sa.Column("password_hash", sa.Text, comment="argon2id; NULL = no page login"),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.CheckConstraint(_in("role", ROLES), name="role"),
+    sa.CheckConstraint("role <> 'department' OR department_code IS NOT NULL", name="dept_has_dept"),
+    sa.CheckConstraint(
         "role NOT IN ('dispatcher', 'officer') OR area_code IS NOT NULL", name="scoped_has_area"
     ),
 )
 
-api_tokens = Table(
+api_tokens = sa.Table(
     "api_tokens",
     metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("token_hash", Text, nullable=False, unique=True, comment="sha256 hex; never the token"),
-    Column("prefix", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("expires_at", DateTime(timezone=True)),
-    Column("revoked_at", DateTime(timezone=True)),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column(
+        "user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "token_hash", sa.Text, nullable=False, unique=True, comment="sha256 hex; never the token"
+    ),
+    sa.Column("prefix", sa.Text, nullable=False),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
 )
 
-incidents = Table(
+incidents = sa.Table(
     "incidents",
     metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("public_id", Text, nullable=False, unique=True),
-    Column("geom", _geom("POINT"), nullable=False),
-    Column("orig_x", Double, nullable=False),
-    Column("orig_y", Double, nullable=False),
-    Column("orig_crs", Text, nullable=False),
-    Column("category_code", Text, ForeignKey("categories.code"), nullable=False),
-    Column("description", Text, nullable=False, server_default=""),
-    Column("source", Text, nullable=False),
-    Column("reporter", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("reporter_user_id", BigInteger, ForeignKey("users.id")),
-    Column("status", Text, nullable=False, server_default="reported"),
-    Column("method", Text, nullable=False),
-    Column("distance_m", Double, nullable=False, server_default="0"),
-    Column("building_id", BigInteger, ForeignKey("buildings.id", ondelete="SET NULL")),
-    Column("grid_code", Text),
-    Column("community_code", Text),
-    Column("street_code", Text),
-    Column("district_code", Text),
-    Column("responsible_area_code", Text, nullable=False),
-    Column("grid_version_id", BigInteger, ForeignKey("areas.id")),
-    Column("community_version_id", BigInteger, ForeignKey("areas.id")),
-    Column("street_version_id", BigInteger, ForeignKey("areas.id")),
-    Column("district_version_id", BigInteger, ForeignKey("areas.id")),
-    Column("department_code", Text, ForeignKey("departments.code")),
-    Column("rule_id", BigInteger, ForeignKey("routing_rules.id", ondelete="SET NULL")),
-    Column("assignment", JSONB, nullable=False, comment="the assignment as returned to the client"),
-    Column("due_at", DateTime(timezone=True)),
-    Column("reported_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("closed_at", DateTime(timezone=True)),
-    Column("idempotency_key", Text, unique=True),
-    Column("request_hash", Text),
-    Column("is_demo", Boolean, nullable=False, server_default=text("false")),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("public_id", sa.Text, nullable=False, unique=True),
+    sa.Column("geom", _geom("POINT"), nullable=False),
+    sa.Column("orig_x", sa.Double, nullable=False),
+    sa.Column("orig_y", sa.Double, nullable=False),
+    sa.Column("orig_crs", sa.Text, nullable=False),
+    sa.Column("category_code", sa.Text, sa.ForeignKey("categories.code"), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("reporter", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("reporter_user_id", sa.BigInteger, sa.ForeignKey("users.id")),
+    sa.Column("status", sa.Text, nullable=False, server_default="reported"),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("distance_m", sa.Double, nullable=False, server_default="0"),
+    sa.Column("building_id", sa.BigInteger, sa.ForeignKey("buildings.id", ondelete="SET NULL")),
+    sa.Column("grid_code", sa.Text),
+    sa.Column("community_code", sa.Text),
+    sa.Column("street_code", sa.Text),
+    sa.Column("district_code", sa.Text),
+    sa.Column("responsible_area_code", sa.Text, nullable=False),
+    sa.Column("grid_version_id", sa.BigInteger, sa.ForeignKey("areas.id")),
+    sa.Column("community_version_id", sa.BigInteger, sa.ForeignKey("areas.id")),
+    sa.Column("street_version_id", sa.BigInteger, sa.ForeignKey("areas.id")),
+    sa.Column("district_version_id", sa.BigInteger, sa.ForeignKey("areas.id")),
+    sa.Column("department_code", sa.Text, sa.ForeignKey("departments.code")),
+    sa.Column("rule_id", sa.BigInteger, sa.ForeignKey("routing_rules.id", ondelete="SET NULL")),
+    sa.Column(
+        "assignment", JSONB, nullable=False, comment="the assignment as returned to the client"
+    ),
+    sa.Column("due_at", sa.DateTime(timezone=True)),
+    sa.Column(
+        "reported_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column("closed_at", sa.DateTime(timezone=True)),
+    sa.Column("idempotency_key", sa.Text, unique=True),
+    sa.Column("request_hash", sa.Text),
+    sa.Column("is_demo", sa.Boolean, nullable=False, server_default=sa.text("false")),
     # Open311 (issue 5, migration 0005_open311)
-    Column(
+    sa.Column(
         "attributes",
         JSONB,
         nullable=False,
-        server_default=text("'{}'::jsonb"),
+        server_default=sa.text("'{}'::jsonb"),
         comment="answers to the category's attributes (Open311 attribute[code])",
     ),
     # workflow (issue 4, migration 0004_workflow)
-    Column("rework_count", Integer, nullable=False, server_default="0"),
-    Column("escalation_level", SmallInteger, nullable=False, server_default="0"),
-    Column("suspended_from", Text, comment="status to return to on reopen"),
-    Column("due_left_s", Double, comment="seconds left to due_at when suspended (clock paused)"),
-    Column("extension_until", DateTime(timezone=True), comment="pending extension request"),
-    Column("extension_requested_at", DateTime(timezone=True)),
-    CheckConstraint(_in("status", STATUSES), name="status"),
-    CheckConstraint(_in("method", METHODS), name="method"),
-    CheckConstraint(
+    sa.Column("rework_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("escalation_level", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("suspended_from", sa.Text, comment="status to return to on reopen"),
+    sa.Column(
+        "due_left_s", sa.Double, comment="seconds left to due_at when suspended (clock paused)"
+    ),
+    sa.Column("extension_until", sa.DateTime(timezone=True), comment="pending extension request"),
+    sa.Column("extension_requested_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint(_in("status", STATUSES), name="status"),
+    sa.CheckConstraint(_in("method", METHODS), name="method"),
+    sa.CheckConstraint(
         "source IN ('resident', 'patrol', 'hotline', 'officer', 'open311', 'api', 'import')",
         name="source",
     ),
-    CheckConstraint("char_length(description) <= 4000", name="description_length"),
-    CheckConstraint("distance_m >= 0", name="distance"),
-    CheckConstraint("rework_count >= 0 AND escalation_level >= 0", name="workflow_counts"),
-    CheckConstraint("(status = 'suspended') = (suspended_from IS NOT NULL)", name="suspended"),
-    CheckConstraint("(idempotency_key IS NULL) = (request_hash IS NULL)", name="idem_hash"),
-    CheckConstraint(
+    sa.CheckConstraint("char_length(description) <= 4000", name="description_length"),
+    sa.CheckConstraint("distance_m >= 0", name="distance"),
+    sa.CheckConstraint("rework_count >= 0 AND escalation_level >= 0", name="workflow_counts"),
+    sa.CheckConstraint("(status = 'suspended') = (suspended_from IS NOT NULL)", name="suspended"),
+    sa.CheckConstraint("(idempotency_key IS NULL) = (request_hash IS NULL)", name="idem_hash"),
+    sa.CheckConstraint(
         "method NOT IN ('building', 'inside', 'nearest') OR grid_code IS NOT NULL",
         name="grid_methods_have_grid",
     ),
-    Index("ix_incidents_geom", "geom", postgresql_using="gist"),
-    Index("ix_incidents_status", "status"),
-    Index("ix_incidents_grid_code", "grid_code"),
-    Index("ix_incidents_department_code", "department_code"),
-    Index("ix_incidents_reported_at", "reported_at"),
+    sa.Index("ix_incidents_geom", "geom", postgresql_using="gist"),
+    sa.Index("ix_incidents_status", "status"),
+    sa.Index("ix_incidents_grid_code", "grid_code"),
+    sa.Index("ix_incidents_department_code", "department_code"),
+    sa.Index("ix_incidents_reported_at", "reported_at"),
 )
 
-incident_events = Table(
+incident_events = sa.Table(
     "incident_events",
     metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("incident_id", BigInteger, ForeignKey("incidents.id"), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("actor", Text, nullable=False),
-    Column("action", Text, nullable=False),
-    Column("from_status", Text),
-    Column("to_status", Text, nullable=False),
-    Column("department_code", Text),
-    Column("note", Text),
-    Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Index("ix_incident_events_incident_id", "incident_id"),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("from_status", sa.Text),
+    sa.Column("to_status", sa.Text, nullable=False),
+    sa.Column("department_code", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("data", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Index("ix_incident_events_incident_id", "incident_id"),
 )

@@ -6,21 +6,21 @@ statistics select incidents by when they were closed.
 
 from __future__ import annotations
 
-from sqlalchemy import Index, text
+import sqlalchemy as sa
 
 from api.db.models import incident_events, incidents
 
-Index(
+sa.Index(
     "ix_incident_events_duplicate_of",
     incident_events.c.data["duplicate_of"].astext,
-    postgresql_where=text("action = 'reject'"),
+    postgresql_where=sa.text("action = 'reject'"),
 )
-Index("ix_incidents_closed_at", incidents.c.closed_at)
+sa.Index("ix_incidents_closed_at", incidents.c.closed_at)
 # migration 0027_scale_reads: the incident list's `since` filter at a million incidents
-Index("ix_incidents_updated_at", incidents.c.updated_at)
+sa.Index("ix_incidents_updated_at", incidents.c.updated_at)
 # migration 0028_scale_reads2: repeat locations by building (closed incidents with a building)
-Index(
+sa.Index(
     "ix_incidents_closed_building",
     incidents.c.closed_at,
-    postgresql_where=text("status = 'closed' AND building_id IS NOT NULL"),
+    postgresql_where=sa.text("status = 'closed' AND building_id IS NOT NULL"),
 )

@@ -8,76 +8,63 @@ with their times and groups and the day and month rollups read by `api.services.
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Date,
-    DateTime,
-    Float,
-    Index,
-    Integer,
-    PrimaryKeyConstraint,
-    Table,
-    Text,
-    UniqueConstraint,
-    text,
-)
+import sqlalchemy as sa
 
 from api.db.models import incidents, metadata
 
-TS = DateTime(timezone=True)
+TS = sa.DateTime(timezone=True)
 
-eval_incidents = Table(
+eval_incidents = sa.Table(
     "eval_incidents",
     metadata,
-    Column("incident_id", BigInteger, primary_key=True),
-    Column("last_at", TS, nullable=False, comment="time of the last event"),
-    Column("reported_at", TS),
-    Column("report_dept", Text),
-    Column("registered_at", TS),
-    Column("register_dept", Text),
-    Column("rejected_at", TS),
-    Column("rejected_dept", Text),
-    Column("closed_at", TS, comment="first passed verification"),
-    Column("closed_dept", Text),
-    Column("reworks", Integer, nullable=False),
-    Column("close_due", TS, comment="deadline in force before closing"),
-    Column("close_lead", Text, comment="lead of the last dispatch"),
+    sa.Column("incident_id", sa.BigInteger, primary_key=True),
+    sa.Column("last_at", TS, nullable=False, comment="time of the last event"),
+    sa.Column("reported_at", TS),
+    sa.Column("report_dept", sa.Text),
+    sa.Column("registered_at", TS),
+    sa.Column("register_dept", sa.Text),
+    sa.Column("rejected_at", TS),
+    sa.Column("rejected_dept", sa.Text),
+    sa.Column("closed_at", TS, comment="first passed verification"),
+    sa.Column("closed_dept", sa.Text),
+    sa.Column("reworks", sa.Integer, nullable=False),
+    sa.Column("close_due", TS, comment="deadline in force before closing"),
+    sa.Column("close_lead", sa.Text, comment="lead of the last dispatch"),
     # the incidents reported before T with an event at or after it (api.services.evaluation.rollup)
-    Index(
+    sa.Index(
         "ix_eval_incidents_span",
-        text("tstzrange(reported_at, last_at, '[]'::text)"),
+        sa.text("tstzrange(reported_at, last_at, '[]'::text)"),
         postgresql_using="gist",
     ),
 )
 
-eval_episodes = Table(
+eval_episodes = sa.Table(
     "eval_episodes",
     metadata,
-    Column("incident_id", BigInteger, primary_key=True),
-    Column("ep", Integer, primary_key=True, comment="bounds counted up to its dispatch"),
-    Column("lead", Text),
-    Column("dispatched_at", TS, nullable=False),
-    Column("end_at", TS),
-    Column("end_action", Text),
-    Column("end_dept", Text),
-    Column("handled_at", TS, comment="first handling report"),
-    Column("due", TS, comment="deadline before handling, end or now"),
+    sa.Column("incident_id", sa.BigInteger, primary_key=True),
+    sa.Column("ep", sa.Integer, primary_key=True, comment="bounds counted up to its dispatch"),
+    sa.Column("lead", sa.Text),
+    sa.Column("dispatched_at", TS, nullable=False),
+    sa.Column("end_at", TS),
+    sa.Column("end_action", sa.Text),
+    sa.Column("end_dept", sa.Text),
+    sa.Column("handled_at", TS, comment="first handling report"),
+    sa.Column("due", TS, comment="deadline before handling, end or now"),
 )
 
-eval_handles = Table(
+eval_handles = sa.Table(
     "eval_handles",
     metadata,
-    Column("event_id", BigInteger, primary_key=True),
-    Column("incident_id", BigInteger, nullable=False),
-    Column("at", TS, nullable=False),
-    Column("dept", Text),
-    Index("ix_eval_handles_incident_id", "incident_id"),
+    sa.Column("event_id", sa.BigInteger, primary_key=True),
+    sa.Column("incident_id", sa.BigInteger, nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("dept", sa.Text),
+    sa.Index("ix_eval_handles_incident_id", "incident_id"),
 )
 
 # 0027: the incident's groups copied onto each fact (a change of them moves its facts)
 KEYS = ("category", "district", "street", "community", "grid", "responsible")
-# the facts summed per day and month (api.services.evaluation.rollup.ROLLED is the same list)
+# the facts summed per day and month (read by api.services.evaluation.rollup)
 ROLLED = (
     "reported",
     "registered",
@@ -97,58 +84,58 @@ ROLLED = (
 )
 
 
-def _keys() -> list[Column[str]]:
-    return [Column(k, Text) for k in KEYS]
+def _keys() -> list[sa.Column[str]]:
+    return [sa.Column(k, sa.Text) for k in KEYS]
 
 
-eval_facts = Table(
+eval_facts = sa.Table(
     "eval_facts",
     metadata,
-    Column("incident_id", BigInteger, nullable=False),
-    Column("m", Text, nullable=False, comment="what it counts (docs/metrics.md)"),
-    Column("at", TS, nullable=False, comment="when it counts"),
-    Column("at2", TS, comment="a repeat: the previous handling report"),
-    Column("dept", Text),
+    sa.Column("incident_id", sa.BigInteger, nullable=False),
+    sa.Column("m", sa.Text, nullable=False, comment="what it counts (docs/metrics.md)"),
+    sa.Column("at", TS, nullable=False, comment="when it counts"),
+    sa.Column("at2", TS, comment="a repeat: the previous handling report"),
+    sa.Column("dept", sa.Text),
     *_keys(),
-    Column("secs", Float),
-    Index("ix_eval_facts_incident_id", "incident_id"),
-    Index("ix_eval_facts_m_at", "m", "at"),
+    sa.Column("secs", sa.Float),
+    sa.Index("ix_eval_facts_incident_id", "incident_id"),
+    sa.Index("ix_eval_facts_m_at", "m", "at"),
     # the repeats of the period read from the index alone (migration 0029)
-    Index(
+    sa.Index(
         "ix_eval_facts_repeats",
         "m",
         "at",
         postgresql_include=["at2", "dept", "category", "district", "street", "community", "grid"],
-        postgresql_where=text("m IN ('repeat', 'repeat_dept')"),
+        postgresql_where=sa.text("m IN ('repeat', 'repeat_dept')"),
     ),
 )
 
-eval_times = Table(
+eval_times = sa.Table(
     "eval_times",
     metadata,
-    Column("incident_id", BigInteger, nullable=False),
-    Column("at", TS, nullable=False, comment="handled at"),
-    Column("secs", Float, nullable=False, comment="since the dispatch"),
-    Column("dept", Text),
+    sa.Column("incident_id", sa.BigInteger, nullable=False),
+    sa.Column("at", TS, nullable=False, comment="handled at"),
+    sa.Column("secs", sa.Float, nullable=False, comment="since the dispatch"),
+    sa.Column("dept", sa.Text),
     *_keys(),
-    Index("ix_eval_times_incident_id", "incident_id"),
-    Index("ix_eval_times_at", "at"),
+    sa.Index("ix_eval_times_incident_id", "incident_id"),
+    sa.Index("ix_eval_times_at", "at"),
     # the p90 per group reads the times in (group, seconds) order (migration 0029)
     *(
-        Index(f"ix_eval_times_{k}_secs", k, "secs", postgresql_include=["at"])
+        sa.Index(f"ix_eval_times_{k}_secs", k, "secs", postgresql_include=["at"])
         for k in ("grid", "dept", "category")
     ),
 )
 
-eval_open = Table(
+eval_open = sa.Table(
     "eval_open",
     metadata,
-    Column("incident_id", BigInteger, nullable=False),
-    Column("reported_at", TS),
-    Column("due", TS, comment="deadline in force"),
-    Column("dept", Text),
+    sa.Column("incident_id", sa.BigInteger, nullable=False),
+    sa.Column("reported_at", TS),
+    sa.Column("due", TS, comment="deadline in force"),
+    sa.Column("dept", sa.Text),
     *_keys(),
-    PrimaryKeyConstraint("incident_id", name="pk_eval_open"),
+    sa.PrimaryKeyConstraint("incident_id", name="pk_eval_open"),
 )
 
 ROLLUPS = {
@@ -156,20 +143,20 @@ ROLLUPS = {
     "eval_roll_area": ("district", "street", "community", "grid"),
 }
 for _name, _cols in ROLLUPS.items():
-    Table(
+    sa.Table(
         _name,
         metadata,
-        Column("grain", Text, nullable=False, comment="d: local day, m: month"),
-        Column("bucket", Date, nullable=False),
-        *[Column(k, Text) for k in _cols],
-        *[Column(m, Integer, nullable=False) for m in ROLLED],
-        UniqueConstraint(
+        sa.Column("grain", sa.Text, nullable=False, comment="d: local day, m: month"),
+        sa.Column("bucket", sa.Date, nullable=False),
+        *[sa.Column(k, sa.Text) for k in _cols],
+        *[sa.Column(m, sa.Integer, nullable=False) for m in ROLLED],
+        sa.UniqueConstraint(
             "grain", "bucket", *_cols, name=f"uq_{_name}", postgresql_nulls_not_distinct=True
         ),
     )
 
-Index(
+sa.Index(
     "ix_incidents_urged_closed_at",
     incidents.c.closed_at,
-    postgresql_where=text("urge_count > 0"),
+    postgresql_where=sa.text("urge_count > 0"),
 )

@@ -3,20 +3,8 @@ problems an import was allowed to keep (`accepted_problems`)."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from geoalchemy2 import Geometry
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    Column,
-    DateTime,
-    Double,
-    Index,
-    Table,
-    Text,
-    func,
-    text,
-)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from api.db.models import areas, metadata
@@ -24,25 +12,30 @@ from api.db.models import areas, metadata
 # Written by `gridgov import areas` / `gridgov demo` (true) or by a person through the API (false):
 # a re-import leaves areas people edited alone unless told otherwise.
 areas.append_column(
-    Column("imported", Boolean, nullable=False, server_default=text("false")), replace_existing=True
+    sa.Column("imported", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    replace_existing=True,
 )
 # The versions (ids) a split or merge made this version from; NULL for ordinary saves.
-areas.append_column(Column("derived_from", ARRAY(BigInteger)), replace_existing=True)
-Index("ix_areas_derived_from", areas.c.derived_from, postgresql_using="gin")
+areas.append_column(sa.Column("derived_from", ARRAY(sa.BigInteger)), replace_existing=True)
+sa.Index("ix_areas_derived_from", areas.c.derived_from, postgresql_using="gin")
 
-accepted_problems = Table(
+accepted_problems = sa.Table(
     "accepted_problems",
     metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("kind", Text, nullable=False),
-    Column("codes", ARRAY(Text), nullable=False),
-    Column("parent_code", Text),
-    Column("area_m2", Double),
-    Column("message", Text, nullable=False),
-    Column("geom", Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False),
-    Column("source", Text, nullable=False),
-    Column("accepted_by", Text, nullable=False),
-    Column("accepted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("kind IN ('invalid_geometry','outside_parent','overlap','gap')", name="kind"),
-    Index("ix_accepted_problems_codes", "codes", postgresql_using="gin"),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("codes", ARRAY(sa.Text), nullable=False),
+    sa.Column("parent_code", sa.Text),
+    sa.Column("area_m2", sa.Double),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("geom", Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("accepted_by", sa.Text, nullable=False),
+    sa.Column(
+        "accepted_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.CheckConstraint(
+        "kind IN ('invalid_geometry','outside_parent','overlap','gap')", name="kind"
+    ),
+    sa.Index("ix_accepted_problems_codes", "codes", postgresql_using="gin"),
 )

@@ -8,20 +8,7 @@ event and the recipient, so a row can be written at most once and receivers can 
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    Column,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    Table,
-    Text,
-    func,
-    text,
-)
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from api.db.models import metadata
@@ -38,56 +25,64 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 # A department's inbox, an area's dispatchers or officers, or the SMS gateway that texts
 # reporters who left a phone number; each on e-mail or a signed webhook.
-notify_subscribers = Table(
+notify_subscribers = sa.Table(
     "notify_subscribers",
     metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("scope", Text, nullable=False),
-    Column(
-        "code", Text, comment="department code (department) or area code (dispatchers, officers)"
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column(
+        "code", sa.Text, comment="department code (department) or area code (dispatchers, officers)"
     ),
-    Column("channel", Text, nullable=False),
-    Column("address", Text, nullable=False, comment="e-mail address or webhook URL"),
-    Column("secret", Text, comment="webhook HMAC-SHA256 key"),
-    Column("active", Boolean, nullable=False, server_default=text("true")),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint(_in("scope", SCOPES), name="scope"),
-    CheckConstraint(_in("channel", CHANNELS), name="channel"),
-    CheckConstraint("(scope = 'sms') = (code IS NULL)", name="code"),
-    CheckConstraint("(channel = 'webhook') = (secret IS NOT NULL)", name="secret"),
-    CheckConstraint("scope <> 'sms' OR channel = 'webhook'", name="sms_webhook"),
-    Index("ix_notify_subscribers_scope_code", "scope", "code"),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=False, comment="e-mail address or webhook URL"),
+    sa.Column("secret", sa.Text, comment="webhook HMAC-SHA256 key"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.text("true")),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.CheckConstraint(_in("scope", SCOPES), name="scope"),
+    sa.CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    sa.CheckConstraint("(scope = 'sms') = (code IS NULL)", name="code"),
+    sa.CheckConstraint("(channel = 'webhook') = (secret IS NOT NULL)", name="secret"),
+    sa.CheckConstraint("scope <> 'sms' OR channel = 'webhook'", name="sms_webhook"),
+    sa.Index("ix_notify_subscribers_scope_code", "scope", "code"),
 )
 
-notifications = Table(
+notifications = sa.Table(
     "notifications",
     metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("delivery_id", UUID(as_uuid=False), nullable=False, unique=True),
-    Column("event_id", BigInteger, ForeignKey("incident_events.id")),
-    Column("incident_id", BigInteger, ForeignKey("incidents.id")),
-    Column("rule", Text, nullable=False),
-    Column("channel", Text, nullable=False),
-    Column("subscriber_id", BigInteger, ForeignKey("notify_subscribers.id", ondelete="SET NULL")),
-    Column("address", Text, nullable=False),
-    Column("payload", JSONB, nullable=False),
-    Column("state", Text, nullable=False, server_default="pending"),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("last_error", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("sent_at", DateTime(timezone=True)),
-    CheckConstraint(_in("rule", RULES), name="rule"),
-    CheckConstraint(_in("channel", CHANNELS), name="channel"),
-    CheckConstraint(_in("state", STATES), name="state"),
-    CheckConstraint("(state = 'sent') = (sent_at IS NOT NULL)", name="sent"),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("delivery_id", UUID(as_uuid=False), nullable=False, unique=True),
+    sa.Column("event_id", sa.BigInteger, sa.ForeignKey("incident_events.id")),
+    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id")),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column(
+        "subscriber_id", sa.BigInteger, sa.ForeignKey("notify_subscribers.id", ondelete="SET NULL")
+    ),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("payload", JSONB, nullable=False),
+    sa.Column("state", sa.Text, nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column(
+        "next_attempt_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column("last_error", sa.Text),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint(_in("rule", RULES), name="rule"),
+    sa.CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    sa.CheckConstraint(_in("state", STATES), name="state"),
+    sa.CheckConstraint("(state = 'sent') = (sent_at IS NOT NULL)", name="sent"),
     # The worker's queue: only what is still to be sent, in order of its next try.
-    Index(
+    sa.Index(
         "ix_notifications_next_attempt_at_pending",
         "next_attempt_at",
-        postgresql_where=text("state = 'pending'"),
+        postgresql_where=sa.text("state = 'pending'"),
     ),
-    Index("ix_notifications_incident_id", "incident_id"),
-    Index("ix_notifications_event_id", "event_id"),
+    sa.Index("ix_notifications_incident_id", "incident_id"),
+    sa.Index("ix_notifications_event_id", "event_id"),
 )

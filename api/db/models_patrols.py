@@ -11,96 +11,80 @@ whose fixes were pruned (GRIDGOV_TRACK_RETENTION_DAYS).
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Date,
-    DateTime,
-    Double,
-    ForeignKey,
-    Index,
-    Integer,
-    Table,
-    Text,
-    func,
-    text,
-)
+import sqlalchemy as sa
 
 from api.db.models import _geom, metadata
 
-patrols = Table(
+patrols = sa.Table(
     "patrols",
     metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("leader_user_id", BigInteger, ForeignKey("users.id"), nullable=False),
-    Column("leader", Text, nullable=False, comment="user name of the leader"),
-    Column("department_code", Text, ForeignKey("departments.code"), nullable=True),
-    Column("area_code", Text, nullable=True, comment="scope area: the leader's or department's"),
-    Column("client_id", Text, nullable=True, comment="the phone's id of the start (idempotent)"),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("ended_at", DateTime(timezone=True), nullable=True),
-    Column("note", Text, nullable=True),
-    Index("ix_patrols_leader_client", "leader_user_id", "client_id", unique=True),
-    Index("ix_patrols_started_at", "started_at"),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("leader_user_id", sa.BigInteger, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("leader", sa.Text, nullable=False, comment="user name of the leader"),
+    sa.Column("department_code", sa.Text, sa.ForeignKey("departments.code"), nullable=True),
+    sa.Column(
+        "area_code", sa.Text, nullable=True, comment="scope area: the leader's or department's"
+    ),
+    sa.Column(
+        "client_id", sa.Text, nullable=True, comment="the phone's id of the start (idempotent)"
+    ),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Index("ix_patrols_leader_client", "leader_user_id", "client_id", unique=True),
+    sa.Index("ix_patrols_started_at", "started_at"),
 )
 
-patrol_members = Table(
+
+def _patrol_key() -> sa.Column[int]:
+    """The patrol a row belongs to: part of its key, deleted with the patrol."""
+    fk = sa.ForeignKey("patrols.id", ondelete="CASCADE")
+    return sa.Column("patrol_id", sa.BigInteger, fk, primary_key=True)
+
+
+patrol_members = sa.Table(
     "patrol_members",
     metadata,
-    Column(
-        "patrol_id",
-        BigInteger,
-        ForeignKey("patrols.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("user_id", BigInteger, ForeignKey("users.id"), primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("department_code", Text, nullable=True),
-    Column("confirmed_at", DateTime(timezone=True), nullable=True),
+    _patrol_key(),
+    sa.Column("user_id", sa.BigInteger, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("department_code", sa.Text, nullable=True),
+    sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
 )
 
-patrol_fixes = Table(
+patrol_fixes = sa.Table(
     "patrol_fixes",
     metadata,
-    Column(
-        "patrol_id",
-        BigInteger,
-        ForeignKey("patrols.id", ondelete="CASCADE"),
-        primary_key=True,
+    _patrol_key(),
+    sa.Column("client_id", sa.Text, primary_key=True, comment="the phone's point id"),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("geom", _geom("POINT"), nullable=False),
+    sa.Column("accuracy_m", sa.Double, nullable=True),
+    sa.Column("grid_code", sa.Text, nullable=True, comment="grid holding the fix when received"),
+    sa.Column("inaccurate", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    sa.Column("jump", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    sa.Column("outside", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    sa.Column(
+        "received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     ),
-    Column("client_id", Text, primary_key=True, comment="the phone's point id"),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("geom", _geom("POINT"), nullable=False),
-    Column("accuracy_m", Double, nullable=True),
-    Column("grid_code", Text, nullable=True, comment="grid holding the fix when received"),
-    Column("inaccurate", Boolean, nullable=False, server_default=text("false")),
-    Column("jump", Boolean, nullable=False, server_default=text("false")),
-    Column("outside", Boolean, nullable=False, server_default=text("false")),
-    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("ix_patrol_fixes_patrol_at", "patrol_id", "at"),
-    Index("ix_patrol_fixes_at", "at"),
+    sa.Index("ix_patrol_fixes_patrol_at", "patrol_id", "at"),
+    sa.Index("ix_patrol_fixes_at", "at"),
 )
 
-patrol_reports = Table(
+patrol_reports = sa.Table(
     "patrol_reports",
     metadata,
-    Column(
-        "patrol_id",
-        BigInteger,
-        ForeignKey("patrols.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("incident_id", BigInteger, ForeignKey("incidents.id"), primary_key=True),
+    _patrol_key(),
+    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), primary_key=True),
 )
 
-patrol_grid_days = Table(
+patrol_grid_days = sa.Table(
     "patrol_grid_days",
     metadata,
-    Column("grid_code", Text, primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("distance_m", Double, nullable=False),
-    Column("seconds", Double, nullable=False),
-    Column("covered_share", Double, nullable=True),
-    Column("patrols", Integer, nullable=False),
+    sa.Column("grid_code", sa.Text, primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("distance_m", sa.Double, nullable=False),
+    sa.Column("seconds", sa.Double, nullable=False),
+    sa.Column("covered_share", sa.Double, nullable=True),
+    sa.Column("patrols", sa.Integer, nullable=False),
 )

@@ -8,80 +8,68 @@ said about where and when it was taken (shown to staff only). Categories gain `r
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    Column,
-    DateTime,
-    Double,
-    ForeignKey,
-    Index,
-    Integer,
-    Table,
-    Text,
-    func,
-    text,
-)
+import sqlalchemy as sa
 
 from api.db.models import categories, incidents, metadata
 
 STAGES = ("report", "before", "after", "verify", "info")
 
 categories.append_column(
-    Column(
+    sa.Column(
         "require_photos",
-        Boolean,
+        sa.Boolean,
         nullable=False,
-        server_default=text("false"),
+        server_default=sa.text("false"),
         comment="handle needs an 'after' photo",
     )
 )
 incidents.append_column(
-    Column("media_url", Text, comment="a media_url sent by an Open311 client (not fetched)")
+    sa.Column("media_url", sa.Text, comment="a media_url sent by an Open311 client (not fetched)")
 )
 
-photo_files = Table(
+photo_files = sa.Table(
     "photo_files",
     metadata,
-    Column("sha256", Text, primary_key=True),
-    Column("bytes", Integer, nullable=False),
-    Column("thumb_bytes", Integer, nullable=False),
-    Column("width", Integer, nullable=False),
-    Column("height", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
-    CheckConstraint("bytes > 0 AND thumb_bytes > 0 AND width > 0 AND height > 0", name="sizes"),
+    sa.Column("sha256", sa.Text, primary_key=True),
+    sa.Column("bytes", sa.Integer, nullable=False),
+    sa.Column("thumb_bytes", sa.Integer, nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+    sa.CheckConstraint("bytes > 0 AND thumb_bytes > 0 AND width > 0 AND height > 0", name="sizes"),
 )
 
-incident_photos = Table(
+incident_photos = sa.Table(
     "incident_photos",
     metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("incident_id", BigInteger, ForeignKey("incidents.id"), nullable=False),
-    Column("stage", Text, nullable=False),
-    Column("sha256", Text, ForeignKey("photo_files.sha256"), nullable=False),
-    Column("upload_sha256", Text, nullable=False, comment="SHA-256 of the bytes as uploaded"),
-    Column("original_format", Text, nullable=False),
-    Column("uploaded_at", DateTime(timezone=True), nullable=False),
-    Column("uploaded_by", Text, nullable=False),
-    Column("uploaded_by_user_id", BigInteger),
-    Column("captured_at", DateTime(timezone=True), comment="EXIF DateTimeOriginal"),
-    Column("capture_lon", Double, comment="EXIF GPS, WGS 84"),
-    Column("capture_lat", Double),
-    Column("hidden_at", DateTime(timezone=True)),
-    Column("hidden_by", Text),
-    Column("hidden_reason", Text),
-    CheckConstraint(
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), nullable=False),
+    sa.Column("stage", sa.Text, nullable=False),
+    sa.Column("sha256", sa.Text, sa.ForeignKey("photo_files.sha256"), nullable=False),
+    sa.Column("upload_sha256", sa.Text, nullable=False, comment="SHA-256 of the bytes as uploaded"),
+    sa.Column("original_format", sa.Text, nullable=False),
+    sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("uploaded_by", sa.Text, nullable=False),
+    sa.Column("uploaded_by_user_id", sa.BigInteger),
+    sa.Column("captured_at", sa.DateTime(timezone=True), comment="EXIF DateTimeOriginal"),
+    sa.Column("capture_lon", sa.Double, comment="EXIF GPS, WGS 84"),
+    sa.Column("capture_lat", sa.Double),
+    sa.Column("hidden_at", sa.DateTime(timezone=True)),
+    sa.Column("hidden_by", sa.Text),
+    sa.Column("hidden_reason", sa.Text),
+    sa.CheckConstraint(
         "stage IN (" + ", ".join(f"'{s}'" for s in STAGES) + ")",
         name="stage",
     ),
-    CheckConstraint("(capture_lon IS NULL) = (capture_lat IS NULL)", name="capture_point"),
-    CheckConstraint(
+    sa.CheckConstraint("(capture_lon IS NULL) = (capture_lat IS NULL)", name="capture_point"),
+    sa.CheckConstraint(
         "(hidden_at IS NULL) = (hidden_reason IS NULL) AND (hidden_at IS NULL) = "
         "(hidden_by IS NULL)",
         name="hidden",
     ),
-    Index("ix_incident_photos_incident_id", "incident_id", "id"),
-    Index("ix_incident_photos_sha256", "sha256"),
+    sa.Index("ix_incident_photos_incident_id", "incident_id", "id"),
+    sa.Index("ix_incident_photos_sha256", "sha256"),
 )

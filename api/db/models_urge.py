@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, Index, Integer, text
+import sqlalchemy as sa
 
 from api.db.models import incident_events, incidents
 
-incidents.append_column(Column("urge_count", Integer, nullable=False, server_default="0"))
-incidents.append_constraint(CheckConstraint("urge_count >= 0", name="urge_count"))
+incidents.append_column(sa.Column("urge_count", sa.Integer, nullable=False, server_default="0"))
+incidents.append_constraint(sa.CheckConstraint("urge_count >= 0", name="urge_count"))
 
 # The evaluation counts a period's urges (api/services/evaluation/urge.py).
-Index(
+sa.Index(
     "ix_incident_events_urge_at",
     incident_events.c.at,
-    postgresql_where=text("action = 'urge'"),
+    postgresql_where=sa.text("action = 'urge'"),
 )

@@ -28,6 +28,7 @@ from api.services.intake.report import report_incident
 from api.services.photos.image import process_photo
 from api.services.photos.incident_photos import PHOTO_URL, save_photos
 from api.services.photos.store import PhotoWrites
+from api.services.reference import unknown_codes
 from api.settings import Settings
 from gis.features import Filters
 
@@ -233,13 +234,7 @@ def list_requests(
 
 def _known_services(conn: Connection[Any], codes: list[str]) -> list[str]:
     """The asked service codes, refusing unknown ones so a typo is not an empty answer."""
-    found = {
-        r["code"]
-        for r in conn.execute(
-            "SELECT code FROM categories WHERE code = ANY(%s)", (codes,)
-        ).fetchall()
-    }
-    unknown = [c for c in codes if c not in found]
+    unknown = unknown_codes(conn, "categories", codes)
     if unknown:
         raise BadRequest(
             f"Unknown service_code {', '.join(unknown)}. GET services.json lists the service codes."

@@ -11,8 +11,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const state = G.dispatch;
+  const { t, dispatch: state } = G;
   const { el, label, statusColor, when, departmentText, areaText, post, problemText } = state;
   const upsert = (feature) => state.upsert(feature);
   // events by someone not signed in (a resident's report, an Open311 app) carry the actor "public"

@@ -25,8 +25,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const el = G.el;
+  const { t, el } = G;
 
   const state = {
     config: null,
@@ -92,21 +91,11 @@
 
   /** POST JSON with the session's CSRF token: {ok, status, body}. */
   async function post(url, body) {
-    const headers = { "Content-Type": "application/json", Accept: "application/json" };
-    if (state.csrf) headers["X-CSRF-Token"] = state.csrf;
-    let response;
     try {
-      response = await fetch(url, { method: "POST", headers: headers, body: JSON.stringify(body) });
+      return await G.postJSON(url, body, state.csrf);
     } catch (_networkError) {
       return { ok: false, status: 0, body: null };
     }
-    let parsed = null;
-    try {
-      parsed = await response.json();
-    } catch (_notJson) {
-      parsed = null;
-    }
-    return { ok: response.ok, status: response.status, body: parsed };
   }
 
   /** An API error in words, with what the user may do instead when the API says so. */

@@ -8,9 +8,8 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const state = G.dispatch;
-  const { el, label, statusColor, latLngOf } = state;
+  const { t, dispatch: state } = G;
+  const { el, label } = state;
   const { loadIncidents } = state.late("loadIncidents");
 
   function readFilters() {

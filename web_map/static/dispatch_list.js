@@ -8,8 +8,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const state = G.dispatch;
+  const { t, dispatch: state } = G;
   const { el, label, statusColor, latLngOf } = state;
   const { readFilters, filterParams, listUrl, upsert, setTileLayer, loadView, applyLive } = state.late(
     "readFilters", "filterParams", "listUrl", "upsert", "setTileLayer", "loadView", "applyLive"

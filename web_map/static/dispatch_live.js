@@ -8,9 +8,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const state = G.dispatch;
-  const { el, label, statusColor, latLngOf } = state;
+  const { t, dispatch: state } = G;
   const { upsert, renderListSoon } = state.late("upsert", "renderListSoon");
   const STREAM_KINDS = ["incident", "status", "whistle", "check_in", "update"];
 

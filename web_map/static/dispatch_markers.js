@@ -9,8 +9,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const state = G.dispatch;
+  const { t, dispatch: state } = G;
   const { el, label, statusColor, latLngOf } = state;
   const { matches, filterParams, listUrl } = state.late("matches", "filterParams", "listUrl");
   const PICK_PX = 8; // tiles mode: how near a click must be to a drawn incident

@@ -16,8 +16,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const state = G.dispatch;
+  const { t, dispatch: state } = G;
   const el = state.el;
   const LIVE_MS = 60000;
   const POSITION_ROLES = ["admin", "dispatcher"];

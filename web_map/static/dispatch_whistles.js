@@ -11,8 +11,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const state = G.dispatch;
+  const { t, dispatch: state } = G;
   const { el, label, when } = state;
 
   function checkInText(k) {

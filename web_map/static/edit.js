@@ -10,8 +10,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const el = G.el;
+  const { t, el } = G;
   const LEVELS = ["district", "street", "community", "grid"];
   /** "2 grids" / "2 个网格": how many areas of a level (the config's count template). */
   function levelCount(level, n) {

@@ -8,8 +8,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const el = G.el;
-  const t = G.t;
+  const { el, t } = G;
   // Every word a person reads here (docs/i18n.md: English ids, Chinese in the catalogue).
   const TEXT = {
     loading: t("Loading…"),

@@ -10,8 +10,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const el = G.el;
+  const { t, el } = G;
   const DRAFT_STYLE = { color: "#08519c", weight: 3, fillColor: "#6baed6", fillOpacity: 0.3 };
   const SNAPPABLE = ["overlap", "outside_parent"];
   let C = null; // GridGov.editorCore

@@ -77,18 +77,31 @@
   }
   GridGov.el = el;
 
-  /** GET JSON from the API: {ok, status, body}; body is null when the response is not JSON. */
-  async function getJSON(url) {
-    const response = await fetch(url, { headers: { Accept: "application/json" } });
+  /** An API answer as {ok, status, body}; body is null when the response is not JSON. */
+  async function resultOf(response) {
     let body = null;
     try {
       body = await response.json();
-    } catch (_ignored) {
+    } catch (_notJson) {
       body = null;
     }
     return { ok: response.ok, status: response.status, body: body };
   }
+
+  /** GET JSON from the API: {ok, status, body} (resultOf). */
+  async function getJSON(url) {
+    return resultOf(await fetch(url, { headers: { Accept: "application/json" } }));
+  }
   GridGov.getJSON = getJSON;
+
+  /** POST `body` as JSON with the session's CSRF token (when given) and `extra` headers:
+   * {ok, status, body} (resultOf). A network failure, or `signal` aborting, throws as fetch does. */
+  async function postJSON(url, body, csrf, extra, signal) {
+    const headers = Object.assign({ "Content-Type": "application/json", Accept: "application/json" }, extra || {});
+    if (csrf) headers["X-CSRF-Token"] = csrf;
+    return resultOf(await fetch(url, { method: "POST", headers: headers, body: JSON.stringify(body), signal: signal }));
+  }
+  GridGov.postJSON = postJSON;
 
   /** The message of an API error envelope {"error": {"message"}}, or a generic one. */
   function errorMessage(result) {

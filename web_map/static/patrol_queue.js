@@ -85,23 +85,10 @@
       tx(store, "readonly", (s) => request(s.index("patrol").getAll(cid))).then((p) => p);
 
     async function post(path, body, extra) {
-      const headers = Object.assign(
-        { "Content-Type": "application/json", Accept: "application/json" }, extra || {});
-      if (options.csrf) headers["X-CSRF-Token"] = options.csrf;
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), ANSWER_WITHIN_MS);
       try {
-        const response = await fetch(options.api + path, {
-          method: "POST", headers: headers, body: JSON.stringify(body), signal: abort.signal,
-        });
-        clearTimeout(timer); // answered: the body is read to its end
-        let parsed = null;
-        try {
-          parsed = await response.json();
-        } catch (_notJson) {
-          parsed = null;
-        }
-        return { ok: response.ok, status: response.status, body: parsed };
+        return await G.postJSON(options.api + path, body, options.csrf, extra, abort.signal);
       } catch (_network) {
         return { ok: false, status: 0, body: null };
       } finally {

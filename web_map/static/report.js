@@ -21,8 +21,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const el = G.el;
+  const { t, el } = G;
 
   function areaText(area) {
     return area ? (area.name ? area.name + " " : "") + "(" + area.code + ")" : "—";

@@ -13,8 +13,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const el = G.el;
-  const t = G.t;
+  const { el, t } = G;
   // The words of these pages (docs/i18n.md: English ids, Chinese in the catalogue).
   const WORDS = {
     id: t("Tracking id"),
@@ -77,19 +76,6 @@
     if (!iso) return "—";
     const date = new Date(iso);
     return isNaN(date) ? String(iso) : G.when(iso);
-  }
-
-  async function send(url, body, csrf) {
-    const headers = { "Content-Type": "application/json", Accept: "application/json" };
-    if (csrf) headers["X-CSRF-Token"] = csrf;
-    const response = await fetch(url, { method: "POST", headers: headers, body: JSON.stringify(body) });
-    let data = null;
-    try {
-      data = await response.json();
-    } catch (_ignored) {
-      data = null;
-    }
-    return { ok: response.ok, status: response.status, body: data };
   }
 
   async function sessionToken(config) {
@@ -194,7 +180,7 @@
       }
       rate.dataset.state = "sending";
       const url = config.api + "/reports/" + encodeURIComponent(config.incident) + "/rating";
-      const answer = await send(url, body, csrf);
+      const answer = await G.postJSON(url, body, csrf);
       if (!answer.ok) {
         error.textContent = G.errorMessage(answer);
         error.hidden = false;
@@ -228,7 +214,7 @@
       const data = new FormData(form);
       const body = { id: String(data.get("id") || "").trim(), contact: String(data.get("contact") || "").trim() };
       root.dataset.state = "looking";
-      const answer = await send(config.api + "/reports/lookup", body, null);
+      const answer = await G.postJSON(config.api + "/reports/lookup", body, null);
       if (!answer.ok) {
         out.replaceChildren(el("p", { className: "gg-error", role: "alert" }, G.errorMessage(answer)));
         root.dataset.state = "not-found";

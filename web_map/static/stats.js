@@ -13,8 +13,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const el = G.el;
+  const { t, el } = G;
   const SVG = "http://www.w3.org/2000/svg";
   const NO_DATA = "#bdbdbd";
   const GOOD_TO_BAD = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"];

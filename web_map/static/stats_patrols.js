@@ -11,8 +11,7 @@
   "use strict";
 
   const G = window.GridGov;
-  const t = G.t;
-  const el = G.el;
+  const { t, el } = G;
   const BREAKS = [0.2, 0.4, 0.6, 0.8];
   const COLORS = ["#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850"]; // none → all walked
   const P = { grids: null, layer: null, ticket: 0 };

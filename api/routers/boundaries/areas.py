@@ -88,15 +88,8 @@ def put_area(
     fix: Fix = None,
 ) -> JSON:
     """Save a new version (geometry and/or name, attributes); needs If-Match."""
-    result = update_area(
-        conn,
-        settings,
-        user,
-        code,
-        _change(feature, settings),
-        versions=parse_if_match(if_match),
-        fix=fix,
-    )
+    change, versions = _change(feature, settings), parse_if_match(if_match)
+    result = update_area(conn, settings, user, code, change, versions=versions, fix=fix)
     return JSON(localise_problems(result.body(), tr), headers=_etag(result.version_id))
 
 
@@ -121,15 +114,9 @@ def preview_area(
     fix: Fix = None,
 ) -> JSON:
     """What saving this geometry would do (incidents and buildings that move); stores nothing."""
+    change, versions = _change(feature, settings), parse_if_match(if_match)
     result = update_area(
-        conn,
-        settings,
-        user,
-        code,
-        _change(feature, settings),
-        versions=parse_if_match(if_match),
-        fix=fix,
-        dry_run=True,
+        conn, settings, user, code, change, versions=versions, fix=fix, dry_run=True
     )
     return JSON(localise_problems(result.body(), tr))
 

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from api.deps import OptionalUser, SettingsDep
 from api.locale import TranslatorDep
 from api.routers.pages.shell import page_shell
+from api.services.identity.auth import User
 from api.services.identity.policy import PAGE_REDIRECTS
 from web_map.dispatch import PAGE_PATH, dispatch_page
 from web_map.patrol import PAGE_PATH as PATROL_PATH
@@ -24,16 +25,22 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+def _away(user: User | None, path: str) -> RedirectResponse | None:
+    """Where a signed-in page sends this caller instead: anonymous visitors to sign in first,
+    roles the page is not for (residents) where PAGE_REDIRECTS says; None: serve the page."""
+    if user is None:
+        return RedirectResponse(f"/login?next={path}", status_code=303)
+    elsewhere = PAGE_REDIRECTS[path].get(user.role)
+    return RedirectResponse(elsewhere, status_code=303) if elsewhere is not None else None
+
+
 @router.get(PAGE_PATH, response_class=HTMLResponse, response_model=None)
 def dispatch_console(
     settings: SettingsDep, user: OptionalUser, tr: TranslatorDep
 ) -> HTMLResponse | RedirectResponse:
     """The dispatch console; anonymous visitors sign in first, residents go to the report form."""
-    if user is None:
-        return RedirectResponse(f"/login?next={PAGE_PATH}", status_code=303)
-    elsewhere = PAGE_REDIRECTS[PAGE_PATH].get(user.role)  # residents: the report form
-    if elsewhere is not None:
-        return RedirectResponse(elsewhere, status_code=303)
+    if (away := _away(user, PAGE_PATH)) is not None:
+        return away
     photos = photo_labels(settings.photos.max_photos, settings.photos.max_photo_bytes, tr=tr)
     page = dispatch_page(
         settings.map,
@@ -87,11 +94,8 @@ def patrol(
     settings: SettingsDep, user: OptionalUser, tr: TranslatorDep
 ) -> HTMLResponse | RedirectResponse:
     """大联勤: the patrol page for phones; anonymous visitors sign in first."""
-    if user is None:
-        return RedirectResponse(f"/login?next={PATROL_PATH}", status_code=303)
-    elsewhere = PAGE_REDIRECTS[PATROL_PATH].get(user.role)  # residents: the report form
-    if elsewhere is not None:
-        return RedirectResponse(elsewhere, status_code=303)
+    if (away := _away(user, PATROL_PATH)) is not None:
+        return away
     cfg = settings.patrols
     html = patrol_page(
         settings.map,

@@ -11,7 +11,7 @@ from typing import Any
 import shapely
 from psycopg import Connection
 
-from api.errors import NotFound
+from api.services.boundaries.store import require_current_code
 from api.settings import TopologySettings
 from gis.topology import Problem, coverage_problems, feature_collection
 
@@ -31,13 +31,8 @@ def coverage(
     conn: Connection[Any], topology: TopologySettings, parent: str | None = None
 ) -> list[Problem]:
     """Problems among the children of `parent` (or of every parent), in a stable order."""
-    if (
-        parent is not None
-        and not conn.execute(
-            "SELECT 1 FROM areas WHERE code = %s AND valid_to IS NULL", (parent,)
-        ).fetchone()
-    ):
-        raise NotFound(f"No current area with code '{parent}'.")
+    if parent is not None:
+        require_current_code(conn, parent)
     problems: list[Problem] = []
     for fam in conn.execute(FAMILIES_SQL, {"parent": parent}).fetchall():
         kids = [

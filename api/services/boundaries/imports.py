@@ -18,9 +18,10 @@ from typing import Any
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
-from api.errors import BadRequest, NotFound
+from api.errors import BadRequest
 from api.services.boundaries.import_checks import import_problems, refuse_or_accept
 from api.services.boundaries.import_reassign import reassign_after_import
+from api.services.boundaries.store import require_current_code
 from api.settings import Settings
 from gis.assign import assign_buildings_to_grids
 from gis.codes import child_code, number_reading_order
@@ -138,13 +139,8 @@ def import_areas(
             f"{path.name} has no '{name_field}' field (fields: {', '.join(layer.fields)}); "
             "pass --name-field."
         )
-    if (
-        parent_code
-        and not conn.execute(
-            "SELECT 1 FROM areas WHERE code = %s AND valid_to IS NULL", (parent_code,)
-        ).fetchone()
-    ):
-        raise NotFound(f"No current area with code '{parent_code}' to be the parent.")
+    if parent_code:
+        require_current_code(conn, parent_code, " to be the parent")
     # a Shapefile's names have at most 10 characters: `gridgov export` writes parent_code as parent
     short = "parent" in layer.fields and "parent_code" not in layer.fields
     pf = "parent" if short else "parent_code"
@@ -322,29 +318,29 @@ def _check_codes(codes: list[str], path: Path) -> None:
         raise BadRequest(f"Codes repeat in {path.name}: {', '.join(dupes[:10])}.")
 
 
+# Below the top level every area needs a current parent one level up: (the query of at most
+# ten codes that break it, the refusal around them).
+_PARENT_CHECKS = (
+    (
+        "SELECT code FROM import_areas WHERE parent_code IS NULL ORDER BY code LIMIT 10",
+        "No parent area found for: {codes}. Import the level above first, or pass --parent-code.",
+    ),
+    (
+        "SELECT DISTINCT i.parent_code AS code FROM import_areas i LEFT JOIN areas a "
+        "ON a.code = i.parent_code AND a.valid_to IS NULL "
+        "WHERE a.id IS NULL OR a.level_rank <> i.level_rank - 1 LIMIT 10",
+        "These parent codes are not current areas one level up: {codes}.",
+    ),
+)
+
+
 def _check_parents(conn: Connection[Any], rank: int) -> None:
     if rank == 1:
         return
-    orphans = conn.execute(
-        "SELECT code FROM import_areas WHERE parent_code IS NULL ORDER BY code LIMIT 10"
-    ).fetchall()
-    if orphans:
-        raise BadRequest(
-            "No parent area found for: "
-            + ", ".join(r["code"] for r in orphans)
-            + ". Import the level above first, or pass --parent-code."
-        )
-    unknown = conn.execute(
-        "SELECT DISTINCT i.parent_code FROM import_areas i LEFT JOIN areas a "
-        "ON a.code = i.parent_code AND a.valid_to IS NULL "
-        "WHERE a.id IS NULL OR a.level_rank <> i.level_rank - 1 LIMIT 10"
-    ).fetchall()
-    if unknown:
-        raise BadRequest(
-            "These parent codes are not current areas one level up: "
-            + ", ".join(r["parent_code"] for r in unknown)
-            + "."
-        )
+    for query, refusal in _PARENT_CHECKS:
+        rows = conn.execute(query).fetchall()
+        if rows:
+            raise BadRequest(refusal.format(codes=", ".join(r["code"] for r in rows)))
 
 
 def import_buildings(

@@ -83,6 +83,18 @@ def lock_current(conn: Connection[Any], code: str) -> AreaRow | None:
     return None
 
 
+def is_current(conn: Connection[Any], code: str) -> bool:
+    """Whether `code` names a current area (no geometry read)."""
+    row = conn.execute("SELECT 1 FROM areas WHERE code = %s AND valid_to IS NULL", (code,))
+    return row.fetchone() is not None
+
+
+def require_current_code(conn: Connection[Any], code: str, role: str = "") -> None:
+    """404 unless `code` names a current area; `role` ends the message (" to be the parent")."""
+    if not is_current(conn, code):
+        raise NotFound(f"No current area with code '{code}'{role}.")
+
+
 def require_current(conn: Connection[Any], code: str, *, lock: bool) -> AreaRow:
     """The current version (locked if asked) or 404."""
     row = lock_current(conn, code) if lock else current_area(conn, code)

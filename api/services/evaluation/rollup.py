@@ -20,37 +20,16 @@ from zoneinfo import ZoneInfo
 
 from psycopg import Connection, sql
 
+from api.db.models_evaluation import ROLLED
+
 # The day and month buckets of the rollups are local days of this zone (migration 0027).
 BUCKET_TZ = ZoneInfo("Asia/Shanghai")
-ROLLED = (
-    "reported",
-    "registered",
-    "dispatched",
-    "returned",
-    "rejected",
-    "closed",
-    "handle_due",
-    "handle_on_time",
-    "close_due",
-    "close_done",
-    "close_on_time",
-    "reworked",
-    "checkin_due",
-    "checkin_on_time",
-    "handles",
-)
 EXTRA = ("repeat_inc", "repeat_dept", "open", "overdue")
 # The facts that depend on T, not only on the events before it: the deadline in force and the
 # department answering for a case can change later (an extension, a return), and a case open at
-# T may be closed since. For incidents with events at or after T these come from their log.
-T_DEPENDENT = (
-    "handle_due",
-    "handle_on_time",
-    "close_due",
-    "close_done",
-    "close_on_time",
-    "reworked",
-)
+# T may be closed since. For incidents with events at or after T these come from their log:
+# ROLLED's handle_due … reworked.
+T_DEPENDENT = ROLLED[ROLLED.index("handle_due") : ROLLED.index("reworked") + 1]
 
 SOURCES_SQL = """
 SELECT {key} AS key, {rolled}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue

@@ -12,6 +12,7 @@ from psycopg import Connection, errors
 
 from api.db.models import ROLES
 from api.errors import BadRequest, Conflict, NotFound
+from api.services.boundaries.store import require_current_code
 
 TOKEN_PREFIX = "ggt_"
 
@@ -42,13 +43,8 @@ def add_user(
         raise BadRequest(f"A {role} needs an area scope (--area CODE).")
     if role == "department" and not department:
         raise BadRequest("A department user needs --department CODE.")
-    if (
-        area
-        and not conn.execute(
-            "SELECT 1 FROM areas WHERE code = %s AND valid_to IS NULL", (area,)
-        ).fetchone()
-    ):
-        raise NotFound(f"No current area with code '{area}'.")
+    if area:
+        require_current_code(conn, area)
     if (
         department
         and not conn.execute("SELECT 1 FROM departments WHERE code = %s", (department,)).fetchone()

@@ -22,6 +22,7 @@ from api.services.intake.duplicates import suggestions
 from api.services.interop.tile_cache import invalidation as tile_invalidation
 from api.services.patrols.store import check_patrol_report, link_report
 from api.services.workflow.deadlines import WorkingCalendar
+from api.services.workflow.incidents import fields_of
 from api.services.workflow.view import incident_document
 from api.settings import CalendarSettings, Settings
 from gis.assign import ASSIGN_SQL, assign_params, assignment_from
@@ -89,25 +90,12 @@ WITH new_id AS (
     -- runs with exclude = '' (no public id is empty) and finds what it found after the INSERT.
     {nearby}
 )
--- The document of services.incidents.DETAIL_SQL (full view), built from what the INSERTs
--- returned: a CTE's new rows are invisible to the rest of the statement, and a fresh incident
--- has exactly one event (this one), no due time and so is not overdue. Keep the two in step.
-SELECT jsonb_build_object(
-    'id', inc.public_id,
-    'status', inc.status,
+-- The document of workflow.incidents.DETAIL_SQL (full view, the same `fields_of`), built from
+-- what the INSERTs returned: a CTE's new rows are invisible to the rest of the statement, and a
+-- fresh incident has exactly one event (this one), no due time and so is not overdue.
+SELECT jsonb_build_object({fields}
     'category', (SELECT jsonb_build_object('code', c.code, 'name', c.name)
                  FROM categories c WHERE c.code = inc.category_code),
-    'description', inc.description,
-    'source', inc.source,
-    'location', ST_AsGeoJSON(inc.geom, 7)::jsonb,
-    'original_location', jsonb_build_object('x', inc.orig_x, 'y', inc.orig_y, 'crs', inc.orig_crs),
-    'assignment', inc.assignment,
-    'due_at', inc.due_at,
-    'overdue', inc.due_at IS NOT NULL AND inc.closed_at IS NULL AND inc.due_at < now(),
-    'reported_at', inc.reported_at,
-    'updated_at', inc.updated_at,
-    'closed_at', inc.closed_at,
-    'is_demo', inc.is_demo,
     'reporter', inc.reporter,
     'events', jsonb_build_array(jsonb_build_object(
         'id', ev.id, 'at', ev.at, 'action', ev.action, 'from_status', ev.from_status,
@@ -134,7 +122,7 @@ if NEARBY_OPEN_SQL.count(_NEARBY_HEAD) != 1:
     raise RuntimeError("NEARBY_OPEN_SQL changed: update intake's INSERT_SQL")
 INSERT_SQL = INSERT_SQL.replace(
     "{nearby}", NEARBY_OPEN_SQL.replace(_NEARBY_HEAD, "SELECT i.id AS row_id, i.public_id AS id,")
-)
+).replace("{fields}", fields_of("inc"))
 
 
 @dataclass

@@ -10,8 +10,10 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from api.db.models_notify import CHANNELS, SCOPES
-from api.errors import Forbidden, ValidationFailed
+from api.errors import Forbidden, invalid_value
+from api.services.boundaries.store import is_current
 from api.services.identity.auth import User
+from api.services.reference import unknown_codes
 
 LIST_SQL = """
 SELECT n.id, n.delivery_id::text AS delivery_id, i.public_id AS incident, n.event_id, n.rule,
@@ -25,13 +27,6 @@ WHERE {where}
 ORDER BY n.id DESC
 LIMIT %(limit)s
 """
-
-
-def _bad(field: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"Invalid value in '{field}': {problem}.",
-        {"problems": [{"field": field, "problem": problem}]},
-    )
 
 
 def list_notifications(
@@ -76,32 +71,32 @@ def add_subscriber(
 ) -> int:
     """Register who is told on which channel; returns the subscriber id."""
     if scope not in SCOPES:
-        raise _bad("scope", "one of " + ", ".join(SCOPES))
+        raise invalid_value("scope", "one of " + ", ".join(SCOPES))
     if channel not in CHANNELS:
-        raise _bad("channel", "one of " + ", ".join(CHANNELS))
+        raise invalid_value("channel", "one of " + ", ".join(CHANNELS))
     if (scope == "sms") != (code is None):
-        raise _bad("code", "no code for the SMS gateway; a department or area code otherwise")
+        raise invalid_value(
+            "code", "no code for the SMS gateway; a department or area code otherwise"
+        )
     if scope == "sms" and channel != "webhook":
-        raise _bad("channel", "an SMS gateway is reached by webhook")
+        raise invalid_value("channel", "an SMS gateway is reached by webhook")
     if channel == "webhook":
         if not address.lower().startswith(("http://", "https://")):
-            raise _bad("address", "a webhook is an http(s) URL")
+            raise invalid_value("address", "a webhook is an http(s) URL")
         if not secret or len(secret) < 16:
-            raise _bad("secret", "a webhook needs a secret of at least 16 characters")
+            raise invalid_value("secret", "a webhook needs a secret of at least 16 characters")
     else:
         secret = None
         if "@" not in address:
-            raise _bad("address", "an e-mail address")
-    if scope == "department":
-        found = conn.execute("SELECT 1 FROM departments WHERE code = %s", (code,)).fetchone()
-    elif scope != "sms":
-        found = conn.execute(
-            "SELECT 1 FROM areas WHERE code = %s AND valid_to IS NULL", (code,)
-        ).fetchone()
-    else:
-        found = {"ok": 1}
-    if found is None:
-        raise _bad("code", f"no {'department' if scope == 'department' else 'area'} '{code}'")
+            raise invalid_value("address", "an e-mail address")
+    if code is not None and (  # no code: the SMS gateway
+        unknown_codes(conn, "departments", [code])
+        if scope == "department"
+        else not is_current(conn, code)
+    ):
+        raise invalid_value(
+            "code", f"no {'department' if scope == 'department' else 'area'} '{code}'"
+        )
     row = conn.execute(
         "INSERT INTO notify_subscribers (name, scope, code, channel, address, secret) "
         "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
@@ -116,16 +111,18 @@ def queue_test(
 ) -> list[str]:
     """Queue a test message to one address or to a subscriber; returns the delivery ids."""
     if channel not in CHANNELS:
-        raise _bad("channel", "one of " + ", ".join(CHANNELS))
+        raise invalid_value("channel", "one of " + ", ".join(CHANNELS))
     if subscriber_id is not None:
         sub = conn.execute(
             "SELECT id, channel, address FROM notify_subscribers WHERE id = %s", (subscriber_id,)
         ).fetchone()
         if sub is None or sub["channel"] != channel:
-            raise _bad("subscriber", f"no {channel} subscriber {subscriber_id}")
+            raise invalid_value("subscriber", f"no {channel} subscriber {subscriber_id}")
         address = sub["address"]
     elif address is None or channel == "webhook":
-        raise _bad("to", "an e-mail address (webhooks: name a subscriber, it holds the secret)")
+        raise invalid_value(
+            "to", "an e-mail address (webhooks: name a subscriber, it holds the secret)"
+        )
     delivery = str(uuid.uuid4())  # each test is a new message
     conn.execute(
         "INSERT INTO notifications (delivery_id, rule, channel, subscriber_id, address, payload) "

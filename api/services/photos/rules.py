@@ -14,7 +14,14 @@ from typing import Any
 
 from psycopg import Connection
 
-from api.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from api.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+    invalid_value,
+)
 from api.services.identity.auth import User
 from api.services.workflow.events import append_event
 from api.services.workflow.machine import CAPACITY_NAMES, load_incident, load_situation
@@ -65,20 +72,15 @@ def require_stage(
     return inc
 
 
-def _bad(field_name: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"Invalid value in '{field_name}': {problem}.",
-        {"problems": [{"field": field_name, "problem": problem}]},
-    )
-
-
 def named_photos(conn: Connection[Any], incident_id: int, action: str, value: Any) -> list[int]:
     """Check `data.photo_ids` of an action: this incident's visible photos of fitting stages."""
     stages = ACTION_STAGES[action]
     ok = isinstance(value, list) and len(value) <= MAX_PHOTO_IDS
     ok = ok and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
     if not ok or len(set(value)) != len(value):
-        raise _bad("data.photo_ids", f"a list of at most {MAX_PHOTO_IDS} distinct photo ids")
+        raise invalid_value(
+            "data.photo_ids", f"a list of at most {MAX_PHOTO_IDS} distinct photo ids"
+        )
     rows = conn.execute(
         "SELECT id, stage FROM incident_photos "
         "WHERE incident_id = %s AND id = ANY(%s) AND hidden_at IS NULL",
@@ -87,9 +89,9 @@ def named_photos(conn: Connection[Any], incident_id: int, action: str, value: An
     found = {r["id"]: r["stage"] for r in rows}
     for photo_id in value:
         if photo_id not in found:
-            raise _bad("data.photo_ids", f"no photo {photo_id} on this incident")
+            raise invalid_value("data.photo_ids", f"no photo {photo_id} on this incident")
         if found[photo_id] not in stages:
-            raise _bad(
+            raise invalid_value(
                 "data.photo_ids",
                 f"photo {photo_id} is a '{found[photo_id]}' photo; {action} takes "
                 + " or ".join(sorted(stages)),
@@ -140,7 +142,7 @@ def hide_photo(
     """Hide a photo from the public (an event `hide_photo` with the reason); the incident id."""
     reason = reason.strip()
     if not reason or len(reason) > MAX_REASON:
-        raise _bad("reason", f"a written reason of 1 to {MAX_REASON} characters")
+        raise invalid_value("reason", f"a written reason of 1 to {MAX_REASON} characters")
     row = conn.execute(PHOTO_ROW_SQL, (photo_id,)).fetchone()
     if row is None:
         raise NotFound(f"No photo {photo_id}.")

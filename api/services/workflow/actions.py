@@ -14,11 +14,12 @@ from typing import Any
 
 from psycopg import Connection, sql
 
-from api.errors import ValidationFailed
+from api.errors import invalid_value
 from api.schemas.workflow import ActionIn
 from api.services.identity.auth import User
 from api.services.intake.report import calendar_from
 from api.services.photos.rules import named_photos, require_after_photo
+from api.services.reference import unknown_codes
 from api.services.workflow.deadlines import due_at
 from api.services.workflow.events import append_event
 from api.services.workflow.machine import Situation as S
@@ -69,28 +70,21 @@ class Request:
     settings: Settings
 
 
-def _bad(field_name: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"Invalid value in '{field_name}': {problem}.",
-        {"problems": [{"field": field_name, "problem": problem}]},
-    )
-
-
 def _only(req: Request, *keys: str) -> dict[str, Any]:
     """The action's data, refusing keys it does not use (a typo must not pass silently)."""
     unknown = sorted(set(req.body.data) - set(keys))
     if unknown:
         used = ", ".join(keys) or "none"
-        raise _bad(f"data.{unknown[0]}", f"not used by {req.body.action} (keys: {used})")
+        raise invalid_value(f"data.{unknown[0]}", f"not used by {req.body.action} (keys: {used})")
     if req.body.department is not None and req.body.action not in ("dispatch", "acknowledge"):
-        raise _bad("department", f"not used by {req.body.action}")
+        raise invalid_value("department", f"not used by {req.body.action}")
     return req.body.data
 
 
 def _note(req: Request, what: str) -> str:
     note = (req.body.note or "").strip()
     if not note:
-        raise _bad("note", f"{req.body.action} needs a written {what}")
+        raise invalid_value("note", f"{req.body.action} needs a written {what}")
     return note
 
 
@@ -103,7 +97,7 @@ def _photos(data: dict[str, Any]) -> dict[str, Any]:
         ok = ok and isinstance(url, str) and len(url) <= 2000
         ok = ok and url.lower().startswith(("http://", "https://"))
     if not ok:
-        raise _bad("data.photos", f"a list of at most {MAX_PHOTOS} http(s) URLs")
+        raise invalid_value("data.photos", f"a list of at most {MAX_PHOTOS} http(s) URLs")
     return {"photos": photos}
 
 
@@ -121,22 +115,16 @@ def _instant(value: Any, field_name: str, after: dt.datetime) -> dt.datetime:
     except ValueError:
         when = None
     if when is None or when.tzinfo is None:
-        raise _bad(field_name, "an ISO 8601 date-time with a UTC offset")
+        raise invalid_value(field_name, "an ISO 8601 date-time with a UTC offset")
     if when <= after:
-        raise _bad(field_name, f"must be later than {after.isoformat()}")
+        raise invalid_value(field_name, f"must be later than {after.isoformat()}")
     return when
 
 
 def _codes(conn: Connection[Any], codes: list[str], field_name: str) -> None:
-    known = {
-        r["code"]
-        for r in conn.execute(
-            "SELECT code FROM departments WHERE code = ANY(%s)", (codes,)
-        ).fetchall()
-    }
-    missing = [c for c in codes if c not in known]
+    missing = unknown_codes(conn, "departments", codes)
     if missing:
-        raise _bad(field_name, f"unknown department {', '.join(missing)}")
+        raise invalid_value(field_name, f"unknown department {', '.join(missing)}")
 
 
 def register(conn: Connection[Any], s: S, req: Request) -> Change:
@@ -148,17 +136,19 @@ def reject(conn: Connection[Any], s: S, req: Request) -> Change:
     data = _only(req, "reason", "duplicate_of")
     reason = data.get("reason")
     if reason not in REJECT_REASONS:
-        raise _bad("data.reason", "one of " + ", ".join(REJECT_REASONS))
+        raise invalid_value("data.reason", "one of " + ", ".join(REJECT_REASONS))
     out: dict[str, Any] = {"reason": reason}
     if reason == "duplicate":
         original = data.get("duplicate_of")
         if not isinstance(original, str) or original == s.incident["public_id"]:
-            raise _bad("data.duplicate_of", "the id of the other incident this one repeats")
+            raise invalid_value(
+                "data.duplicate_of", "the id of the other incident this one repeats"
+            )
         if not conn.execute("SELECT 1 FROM incidents WHERE public_id = %s", (original,)).fetchone():
-            raise _bad("data.duplicate_of", f"no incident '{original}'")
+            raise invalid_value("data.duplicate_of", f"no incident '{original}'")
         out["duplicate_of"] = original
     elif "duplicate_of" in data:
-        raise _bad("data.duplicate_of", "only with reason 'duplicate'")
+        raise invalid_value("data.duplicate_of", "only with reason 'duplicate'")
     return Change(next_status("reject", s), {"closed_at": req.now}, data=out)
 
 
@@ -167,12 +157,14 @@ def dispatch(conn: Connection[Any], s: S, req: Request) -> Change:
     inc = s.incident
     lead = req.body.department or inc["routed_department"] or inc["department_code"]
     if not lead:
-        raise _bad("department", "no department was routed; name one")
+        raise invalid_value("department", "no department was routed; name one")
     supporting = data.get("supporting", [])
     if not isinstance(supporting, list) or not all(isinstance(c, str) for c in supporting):
-        raise _bad("data.supporting", "a list of department codes")
+        raise invalid_value("data.supporting", "a list of department codes")
     if len(set(supporting)) != len(supporting) or lead in supporting or len(supporting) > 20:
-        raise _bad("data.supporting", "at most 20 distinct departments other than the lead")
+        raise invalid_value(
+            "data.supporting", "at most 20 distinct departments other than the lead"
+        )
     _codes(conn, [lead, *supporting], "department" if not supporting else "data.supporting")
     deadline = due_at(
         req.now, inc["time_limit"], inc["time_unit"], calendar_from(req.settings.calendar)
@@ -231,7 +223,7 @@ def verify(conn: Connection[Any], s: S, req: Request) -> Change:
     data = _only(req, "passed", "photo_ids")
     passed = data.get("passed")
     if not isinstance(passed, bool):
-        raise _bad("data.passed", "true (closes the case) or false (rework)")
+        raise invalid_value("data.passed", "true (closes the case) or false (rework)")
     inc = s.incident
     if passed:
         change = {"closed_at": req.now}
@@ -276,7 +268,7 @@ def approve_extension(conn: Connection[Any], s: S, req: Request) -> Change:
     data = _only(req, "approved", "until")
     approved = data.get("approved", True)
     if not isinstance(approved, bool):
-        raise _bad("data.approved", "true (move the deadline) or false (refuse)")
+        raise invalid_value("data.approved", "true (move the deadline) or false (refuse)")
     inc = s.incident
     until = inc["extension_until"]
     if "until" in data:
@@ -346,7 +338,9 @@ def acknowledge(conn: Connection[Any], s: S, req: Request) -> Change:
     pending = s.pending_acknowledgements()
     dept = req.user.department_code if req.user.role == "department" else req.body.department
     if dept not in pending:
-        raise _bad("department", "one of the departments yet to acknowledge: " + ", ".join(pending))
+        raise invalid_value(
+            "department", "one of the departments yet to acknowledge: " + ", ".join(pending)
+        )
     conn.execute(
         "UPDATE incident_supports SET acknowledged_at = %s, acknowledged_by = %s "
         "WHERE incident_id = %s AND department_code = %s",
@@ -366,7 +360,7 @@ def urge(conn: Connection[Any], s: S, req: Request) -> Change:
     _note(req, "reason")
     level = data.get("level", URGE_LEVELS[0])
     if level not in URGE_LEVELS:
-        raise _bad("data.level", "one of " + ", ".join(URGE_LEVELS))
+        raise invalid_value("data.level", "one of " + ", ".join(URGE_LEVELS))
     count = s.incident["urge_count"] + 1
     return Change(
         next_status("urge", s),

@@ -9,7 +9,7 @@ from typing import Any
 from psycopg import Connection
 
 from api.db.models_followup import RATINGS
-from api.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
+from api.errors import Conflict, Forbidden, InvalidTransition, invalid_value
 from api.services.identity.auth import User
 from api.services.intake.outcome import is_reporter, load_outcome_row, outcome_document
 from api.services.workflow.events import append_event
@@ -17,13 +17,6 @@ from api.services.workflow.machine import load_incident, load_situation
 from api.settings import Settings
 
 MAX_COMMENT = 2000
-
-
-def _bad(field: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"Invalid value in '{field}': {problem}.",
-        {"problems": [{"field": field, "problem": problem}]},
-    )
 
 
 def rate_incident(
@@ -39,10 +32,10 @@ def rate_incident(
 ) -> dict[str, Any]:
     """Record the one rating of a closed case; returns the reporter's view afterwards."""
     if rating not in RATINGS:
-        raise _bad("rating", "one of " + ", ".join(RATINGS))
+        raise invalid_value("rating", "one of " + ", ".join(RATINGS))
     comment = (comment or "").strip() or None
     if comment is not None and len(comment) > MAX_COMMENT:
-        raise _bad("comment", f"at most {MAX_COMMENT} characters")
+        raise invalid_value("comment", f"at most {MAX_COMMENT} characters")
     with conn.transaction():
         inc = load_incident(conn, public_id, lock=True)
         row = load_outcome_row(conn, public_id)
@@ -73,18 +66,23 @@ def rate_incident(
         )
         actor = user.name if user is not None else "reporter"
         data = {"rating": rating, "channel": channel}
-        append_event(
-            conn,
-            incident_id=inc["id"],
-            public_id=public_id,
-            at=now,
-            actor=actor,
-            action="rate",
-            from_status="closed",
-            to_status="closed",
-            department=inc["department_code"],
-            data=data,
-        )
+
+        def event(action: str, to_status: str) -> None:
+            """The rating's event, and the review's when it sends the case back (same data)."""
+            append_event(
+                conn,
+                incident_id=inc["id"],
+                public_id=public_id,
+                at=now,
+                actor=actor,
+                action=action,
+                from_status="closed",
+                to_status=to_status,
+                department=inc["department_code"],
+                data=data,
+            )
+
+        event("rate", "closed")
         if rating == "unsatisfied" and settings.followup.reopen_unsatisfied:
             # Back to the command centre, which decides whether to dispatch it again.
             conn.execute(
@@ -92,16 +90,5 @@ def rate_incident(
                 "updated_at = %s WHERE id = %s",
                 (now, inc["id"]),
             )
-            append_event(
-                conn,
-                incident_id=inc["id"],
-                public_id=public_id,
-                at=now,
-                actor=actor,
-                action="review",
-                from_status="closed",
-                to_status="registered",
-                department=inc["department_code"],
-                data=data,
-            )
+            event("review", "registered")
     return outcome_document(load_outcome_row(conn, public_id))

@@ -8,23 +8,33 @@ from psycopg import Connection
 
 from api.errors import NotFound
 
+# The incident's own fields in its document, for the incident row aliased `{a}` (`fields_of`);
+# intake's INSERT_SQL builds the same document from the row it inserts. (jsonb keeps no key order.)
+_FIELDS_SQL = """
+    'id', {a}.public_id,
+    'status', {a}.status,
+    'description', {a}.description,
+    'source', {a}.source,
+    'location', ST_AsGeoJSON({a}.geom, 7)::jsonb,
+    'original_location', jsonb_build_object('x', {a}.orig_x, 'y', {a}.orig_y, 'crs', {a}.orig_crs),
+    'assignment', {a}.assignment,
+    'due_at', {a}.due_at,
+    'overdue', {a}.due_at IS NOT NULL AND {a}.closed_at IS NULL AND {a}.due_at < now(),
+    'reported_at', {a}.reported_at,
+    'updated_at', {a}.updated_at,
+    'closed_at', {a}.closed_at,
+    'is_demo', {a}.is_demo,"""
+
+
+def fields_of(alias: str) -> str:
+    """The document's own fields (`'key', value,` lines) of the incident row aliased `alias`."""
+    return _FIELDS_SQL.replace("{a}", alias)
+
+
 # Built in SQL so the row, its location and its events come back in one round trip.
 DETAIL_SQL = """
-SELECT jsonb_build_object(
-    'id', i.public_id,
-    'status', i.status,
+SELECT jsonb_build_object({fields}
     'category', jsonb_build_object('code', c.code, 'name', c.name),
-    'description', i.description,
-    'source', i.source,
-    'location', ST_AsGeoJSON(i.geom, 7)::jsonb,
-    'original_location', jsonb_build_object('x', i.orig_x, 'y', i.orig_y, 'crs', i.orig_crs),
-    'assignment', i.assignment,
-    'due_at', i.due_at,
-    'overdue', i.due_at IS NOT NULL AND i.closed_at IS NULL AND i.due_at < now(),
-    'reported_at', i.reported_at,
-    'updated_at', i.updated_at,
-    'closed_at', i.closed_at,
-    'is_demo', i.is_demo,
     'reporter', CASE WHEN %(full)s THEN i.reporter END,
     'events', (
         SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -37,7 +47,7 @@ SELECT jsonb_build_object(
 ) AS doc, i.reporter_user_id
 FROM incidents i JOIN categories c ON c.code = i.category_code
 WHERE i.public_id = %(id)s
-"""
+""".replace("{fields}", fields_of("i"))
 
 
 def incident_detail(conn: Connection[Any], public_id: str, *, full: bool = True) -> dict[str, Any]:

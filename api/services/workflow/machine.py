@@ -76,24 +76,26 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "rejected": {},
 }
 
-# The capacity each action needs. Admins hold every capacity.
+# The capacity each action needs, listed per capacity. Admins hold every capacity.
+_NEEDS = {
+    # urge (督办/催办): the dispatcher's scope holds the responsible area
+    "dispatcher": (
+        "register",
+        "reject",
+        "dispatch",
+        "escalate",
+        "approve_extension",
+        "suspend",
+        "reopen",
+        "urge",
+    ),
+    "department": ("accept", "return", "handle", "request_extension"),
+    "supporter": ("acknowledge",),
+    "officer": ("verify", "self_handle"),
+    "reporter": ("add_info",),
+}
 WHO: dict[str, frozenset[str]] = {
-    "register": frozenset({"dispatcher"}),
-    "reject": frozenset({"dispatcher"}),
-    "dispatch": frozenset({"dispatcher"}),
-    "escalate": frozenset({"dispatcher"}),
-    "approve_extension": frozenset({"dispatcher"}),
-    "suspend": frozenset({"dispatcher"}),
-    "reopen": frozenset({"dispatcher"}),
-    "urge": frozenset({"dispatcher"}),  # 督办/催办: scope holds the responsible area
-    "accept": frozenset({"department"}),
-    "return": frozenset({"department"}),
-    "handle": frozenset({"department"}),
-    "request_extension": frozenset({"department"}),
-    "acknowledge": frozenset({"supporter"}),
-    "verify": frozenset({"officer"}),
-    "self_handle": frozenset({"officer"}),
-    "add_info": frozenset({"reporter"}),
+    action: frozenset({capacity}) for capacity, actions in _NEEDS.items() for action in actions
 }
 ACTIONS = tuple(WHO)
 CAPACITIES = frozenset(

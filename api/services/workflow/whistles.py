@@ -25,6 +25,7 @@ from api.errors import (
 from api.services.identity.auth import User
 from api.services.identity.policy import require_read
 from api.services.identity.visibility import incident_visibility
+from api.services.reference import unknown_codes
 from api.services.workflow.events import append_event
 from api.services.workflow.machine import WHISTLE_STATES, load_incident, load_situation
 
@@ -99,13 +100,7 @@ def blow_whistle(
                 f"Cannot whistle on incident {public_id} while it is {s.status}.",
                 {"action": "whistle", "status": s.status, "whistle_states": sorted(WHISTLE_STATES)},
             )
-        known = {
-            r["code"]
-            for r in conn.execute(
-                "SELECT code FROM departments WHERE code = ANY(%s)", (departments,)
-            ).fetchall()
-        }
-        missing = [c for c in departments if c not in known]
+        missing = unknown_codes(conn, "departments", departments)
         if missing:
             raise ValidationFailed(
                 f"Unknown department {', '.join(missing)}.",
