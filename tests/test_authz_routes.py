@@ -108,6 +108,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/map/dispatch"): HERE + "test_signed_in_pages",
     ("GET", "/map/edit"): HERE + "test_signed_in_pages",
     ("GET", "/patrol"): HERE + "test_signed_in_pages",
+    ("GET", "/patrol-sw.js"): "public: the patrol page's service worker, a static script",
     ("GET", "/report"): PAGE,
     ("GET", "/report/{incident_id}"): PAGE,
     ("GET", "/reports"): PAGE,
