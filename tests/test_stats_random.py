@@ -19,7 +19,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from api.db.models_evaluation import ROLLED, ROLLUPS
-from api.services.evaluation.query import live_of_ends, stats_rows
+from api.services.evaluation.live_sets import live_of_ends
+from api.services.evaluation.query import stats_rows
 from api.services.evaluation.stats import figures
 from tests import stats_reference as ref
 from tests.loop import SH, Clock, act, report

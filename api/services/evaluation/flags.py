@@ -9,7 +9,8 @@ from typing import Any
 from psycopg import Connection
 
 from api.errors import BadRequest
-from api.services.evaluation.query import live_of_ends, stats_rows
+from api.services.evaluation.live_sets import live_of_ends
+from api.services.evaluation.query import stats_rows
 from api.services.evaluation.rollup import usable
 from api.services.evaluation.stats import (
     Period,

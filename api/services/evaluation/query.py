@@ -19,10 +19,10 @@ from typing import Any
 
 from psycopg import Connection, sql
 
+from api.services.evaluation.live_sets import incident_key, live_of_group
 from api.services.evaluation.rollup import live_incidents, rollup_rows, usable
 from api.services.identity.visibility import AREA_COND
 
-AREA_LEVELS = ("district", "street", "community", "grid")
 STATS_WORK_MEM = "128MB"
 
 # Counted per distinct incident (an incident handled twice after rework is one handled case);
@@ -285,16 +285,6 @@ def _aggregates(handled: str) -> sql.Composable:
     return sql.SQL(", ").join(parts)
 
 
-def incident_key(group_by: str, level: str | None) -> sql.Composable:
-    """The per-incident group key (area or category) over `i` and `c`; NULL for departments."""
-    if group_by == "area":
-        assert level in AREA_LEVELS
-        return sql.SQL("i.{}").format(sql.Identifier(f"{level}_code"))
-    if group_by == "category":
-        return sql.SQL("coalesce(c.parent_code, c.code)" if level == "major" else "i.category_code")
-    return sql.SQL("NULL::text")
-
-
 def stats_rows(
     conn: Connection[Any],
     *,
@@ -365,70 +355,6 @@ def stats_rows(
 
 
 # The live incidents whose T-dependent facts can count for one group (trend charts): a
-# department answers for an episode it leads or a case it leads at closing, and both leads are
-# departments of dispatches (eval_episodes holds every dispatch of the log); an area or category
-# is the incident's own (its stored facts carry it, migrations 0027/0028).
-LIVE_OF_DEPARTMENT_SQL = """
-SELECT coalesce(array_agg(DISTINCT incident_id), '{{}}') AS ids FROM eval_episodes
-WHERE incident_id = ANY(%(live)s) AND lead = %(key)s
-"""
-LIVE_OF_GROUP_SQL = """
-SELECT coalesce(array_agg(i.id), '{{}}') AS ids
-FROM incidents i JOIN categories c ON c.code = i.category_code
-WHERE i.id = ANY(%(live)s) AND {ikey} = %(key)s
-"""
-
-
-def live_of_group(
-    conn: Connection[Any], live: list[int], group_by: str, level: str | None, key: str
-) -> list[int]:
-    """The live incidents that can have a T-dependent fact of group `key` (not None)."""
-    query = sql.SQL(LIVE_OF_GROUP_SQL).format(ikey=incident_key(group_by, level))
-    if group_by == "department":
-        query = sql.SQL(LIVE_OF_DEPARTMENT_SQL).format()
-    row = conn.execute(query, {"live": live, "key": key}).fetchone()
-    return list(row["ids"]) if row else []
-
-
-# The same for several T at once (a trend's bucket ends), in one statement: per T the incidents
-# reported before it with an event at or after it (ix_eval_incidents_span), of one group.
-LIVE_OF_ENDS_SQL = """
-SELECT t.t_end, coalesce(array_agg(f.incident_id) FILTER (WHERE f.incident_id IS NOT NULL),
-                         '{{}}') AS ids
-FROM unnest(%(ends)s::timestamptz[]) t(t_end)
-LEFT JOIN LATERAL (
-    SELECT f.incident_id FROM eval_incidents f
-    WHERE tstzrange(f.reported_at, f.last_at, '[]') @> t.t_end AND f.reported_at < t.t_end
-      AND {of_group}
-) f ON true
-GROUP BY t.t_end
-"""
-OF_DEPARTMENT = """EXISTS (SELECT 1 FROM eval_episodes e
-                           WHERE e.incident_id = f.incident_id AND e.lead = %(key)s)"""
-OF_GROUP = """EXISTS (SELECT 1 FROM incidents i JOIN categories c ON c.code = i.category_code
-                      WHERE i.id = f.incident_id AND {ikey} = %(key)s)"""
-
-
-def live_of_ends(
-    conn: Connection[Any],
-    ends: list[dt.datetime],
-    group_by: str,
-    level: str | None,
-    key: str,
-) -> dict[dt.datetime, list[int]]:
-    """For each T of `ends`: the incidents live at T (`rollup.live_incidents`) that can have a
-    T-dependent fact of group `key`, as `live_of_group` finds them; one statement for all."""
-    of_group: sql.Composable = sql.SQL(OF_GROUP).format(ikey=incident_key(group_by, level))
-    if group_by == "department":
-        of_group = sql.SQL(OF_DEPARTMENT)
-    query = sql.SQL(LIVE_OF_ENDS_SQL).format(of_group=of_group)
-    with conn.transaction():
-        # its cost estimate passes the JIT threshold; compiling costs more than it saves
-        conn.execute("SELECT set_config('jit', 'off', true)")
-        rows = conn.execute(query, {"ends": ends, "key": key}).fetchall()
-    return {r["t_end"]: list(r["ids"]) for r in rows}
-
-
 def _log_rows(
     conn: Connection[Any],
     *,

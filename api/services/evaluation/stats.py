@@ -18,7 +18,8 @@ from psycopg import Connection
 from api.dates import check_year
 from api.errors import BadRequest, Forbidden
 from api.services.evaluation.followup import add_followup_counts
-from api.services.evaluation.query import AREA_LEVELS, areas_in_scope, group_names, stats_rows
+from api.services.evaluation.live_sets import AREA_LEVELS
+from api.services.evaluation.query import areas_in_scope, group_names, stats_rows
 from api.services.evaluation.urge import add_urge_counts
 from api.services.identity.auth import User
 from api.services.identity.policy import READ, role_of
