@@ -83,6 +83,30 @@ def lose_first_answer(page: Any, pattern: str) -> list[str]:
     return lost
 
 
+def signed_in_walker(
+    browsers: Any,  # noqa: F811
+    live: str,
+    world_db: str,
+    size: tuple[int, int],
+    lang: str,
+    **options: Any,
+) -> Any:
+    """Grid officer "walker" (G1) signed in on /patrol in a new context at `size`, standing in
+    G1 with geolocation allowed; `options` go to the context."""
+    make_user(world_db, "walker", "officer", G1)
+    b = browsers(
+        viewport={"width": size[0], "height": size[1]},
+        geolocation={"latitude": 39.010, "longitude": 116.010, "accuracy": 8},
+        permissions=["geolocation"],
+        **options,
+    )
+    b.page.goto(f"{live}/lang/{lang}?next=/login%3Fnext%3D/patrol")
+    b.page.fill("input[name=name]", "walker")
+    b.page.fill("input[name=password]", PASSWORD)
+    b.page.click("button[type=submit]")
+    return b
+
+
 @pytest.mark.browser
 @needs_chromium
 @pytest.mark.parametrize(
@@ -97,20 +121,10 @@ def test_patrol_offline_queue_stores_each_fix_and_report_once(
     lang: str,
 ) -> None:
     tr = Translator(lang)
-    make_user(world_db, "walker", "officer", G1)
-    b = browsers(
-        viewport={"width": width, "height": height},
-        geolocation={"latitude": 39.010, "longitude": 116.010, "accuracy": 8},
-        permissions=["geolocation"],
-        # this test loses answers with page.route, which Playwright cannot do for requests a
-        # service worker sees; the worker has its own test (tests/test_pages_patrol_sw.py)
-        service_workers="block",
-    )
+    # this test loses answers with page.route, which Playwright cannot do for requests a
+    # service worker sees; the worker has its own test (tests/test_pages_patrol_sw.py)
+    b = signed_in_walker(browsers, live, world_db, (width, height), lang, service_workers="block")
     page, context = b.page, b.page.context
-    page.goto(f"{live}/lang/{lang}?next=/login%3Fnext%3D/patrol")
-    page.fill("input[name=name]", "walker")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
     root = page.locator("#gg-patrol")
     expect(root).to_have_attribute("data-ready", "true", timeout=WAIT)
     start = page.locator("#gg-patrol-start")

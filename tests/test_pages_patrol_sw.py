@@ -9,18 +9,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.loop import G1
 from tests.pages_workflow_util import (
-    PASSWORD,
     WAIT,
     browsers,  # noqa: F401  (fixture)
-    make_user,
 )
 from tests.test_pages import (
     chromium,  # noqa: F401  (fixture)
     needs_chromium,
 )
-from tests.test_pages_patrol import stored
+from tests.test_pages_patrol import signed_in_walker, stored
 from web_map.i18n import Translator
 
 KEPT = "caches.keys().then((names) => names.sort())"
@@ -48,17 +45,8 @@ def test_patrol_page_opens_offline_and_uploads_when_back(
     lang: str,
 ) -> None:
     tr = Translator(lang)
-    make_user(world_db, "walker", "officer", G1)
-    b = browsers(
-        viewport={"width": width, "height": height},
-        geolocation={"latitude": 39.010, "longitude": 116.010, "accuracy": 8},
-        permissions=["geolocation"],
-    )
+    b = signed_in_walker(browsers, live, world_db, (width, height), lang)
     page, context = b.page, b.page.context
-    page.goto(f"{live}/lang/{lang}?next=/login%3Fnext%3D/patrol")
-    page.fill("input[name=name]", "walker")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
     root = page.locator("#gg-patrol")
     expect(root).to_have_attribute("data-ready", "true", timeout=WAIT)
     # the worker runs and holds the page, its scripts and the session
