@@ -46,17 +46,21 @@ WITH road AS (
     FROM cut c JOIN pt p ON p.road = c.road AND p.i BETWEEN c.i AND c.next_i
     WHERE c.next_i IS NOT NULL
     GROUP BY c.road, c.i
+), ends AS (
+    SELECT geom, ST_X(ST_StartPoint(geom)) AS x0, ST_Y(ST_StartPoint(geom)) AS y0,
+           ST_X(ST_EndPoint(geom)) AS x1, ST_Y(ST_EndPoint(geom)) AS y1
+    FROM piece
 ), node AS (
-    SELECT ST_StartPoint(geom) AS geom FROM piece UNION SELECT ST_EndPoint(geom) FROM piece
-), numbered AS (
-    SELECT row_number() OVER (ORDER BY ST_X(geom), ST_Y(geom)) AS id, geom FROM node
+    SELECT x0 AS x, y0 AS y FROM ends UNION SELECT x1, y1 FROM ends
+), numbered AS (  -- joined on coordinates (hash joins: the graph's cost grows with its size)
+    SELECT row_number() OVER (ORDER BY x, y) AS id, x, y FROM node
 )
 INSERT INTO basemap_walk_edges (source, target, length_m, geom)
-SELECT s.id, t.id, ST_Length(piece.geom::geography), piece.geom
-FROM piece
-JOIN numbered s ON s.geom ~= ST_StartPoint(piece.geom)
-JOIN numbered t ON t.geom ~= ST_EndPoint(piece.geom)
-WHERE ST_Length(piece.geom::geography) > 0;
+SELECT s.id, t.id, ST_Length(ends.geom::geography), ends.geom
+FROM ends
+JOIN numbered s ON s.x = ends.x0 AND s.y = ends.y0
+JOIN numbered t ON t.x = ends.x1 AND t.y = ends.y1
+WHERE ST_Length(ends.geom::geography) > 0;
 """
 
 AVAILABLE_SQL = """
