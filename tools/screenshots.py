@@ -102,6 +102,8 @@ def ready(page: Page, path: str) -> None:
         expect(page.locator("#gg-report")).to_have_attribute("data-ready", "true", timeout=WAIT)
     elif path == "/reports":
         expect(page.locator("#gg-mine")).to_have_attribute("data-state", "ready", timeout=WAIT)
+    elif path == "/patrol":
+        expect(page.locator("#gg-patrol")).to_have_attribute("data-ready", "true", timeout=WAIT)
     elif path.endswith("/print"):
         expect(page.locator("#gg-print")).to_be_visible(timeout=WAIT)
     elif path != "/login":
@@ -117,8 +119,9 @@ def shoot(page: Page, name: str, language: str, size: str) -> None:
 
 def sign_in(page: Page, base: str, name: str, password: str) -> None:
     if page.locator("#gg-logout").count():
-        page.click("#gg-logout")
-        page.wait_for_load_state()
+        # the sign-out first drops the patrol page's offline copies, then submits: wait for it
+        with page.expect_navigation():
+            page.click("#gg-logout")
     page.goto(base + "/login")
     page.fill("input[name=name]", name)
     page.fill("input[name=password]", password)
@@ -143,6 +146,7 @@ def shoot_language(browser: Browser, base: str, passwords: dict[str, str],
     context = browser.new_context(
         viewport={"width": width, "height": height},
         locale=browser_locale,
+        timezone_id="Asia/Shanghai",  # the clock of the city's users (case numbers use its dates)
         geolocation=DEMO_POSITION,  # an officer on patrol stands in the demo district
         permissions=["geolocation"],
     )
@@ -181,8 +185,8 @@ def shoot_language(browser: Browser, base: str, passwords: dict[str, str],
         shoot(page, f"dispatch-{name}", language, size)
         if name == "officer":  # 大联勤: the officer's patrol page (docs/patrols.md)
             page.goto(base + "/patrol")
-            patrol = page.locator("#gg-patrol")
-            expect(patrol).not_to_have_attribute("data-state", "loading", timeout=WAIT)
+            ready(page, "/patrol")
+            page.wait_for_timeout(1200)  # the grids and the base map behind the panel
             shoot(page, "patrol", language, size)
     sign_in(page, base, "demo-admin", passwords["demo-admin"])
     page.goto(base + "/map/edit")
