@@ -1,18 +1,11 @@
 """Early warning and evaluation: index reject events by the incident they duplicate, and
 incidents by closing time.
-
-Revision ID: 0017_early_warning
-Revises: 0001
 """
-
-from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0017_early_warning"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0017_early_warning"
+down_revision = "0001"
 
 
 def upgrade() -> None:

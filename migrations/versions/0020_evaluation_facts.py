@@ -5,23 +5,16 @@ the incidents the statement touched from their whole log (one window pass over t
 one row per incident (eval_incidents), per dispatch episode (eval_episodes) and per handling
 report (eval_handles). The evaluation reads these instead of the log for every incident whose
 last event lies before the end of observation (docs/performance.md, "A year of a city").
-
-Revision ID: 0020_evaluation_facts
-Revises: 0004_workflow
-Create Date: 2026-12-04 16:00:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020_evaluation_facts"
-down_revision: str | None = "0004_workflow"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import TS, pk
 
-TS = sa.DateTime(timezone=True)
+revision = "0020_evaluation_facts"
+down_revision = "0004_workflow"
+
 
 # The same numbering as api/services/evaluation/query.py, over the whole log of the given incidents:
 # mk = deadline marks so far, ep = episode bounds so far, hn = handling reports so far.
@@ -151,7 +144,7 @@ def upgrade() -> None:
         sa.Column("reworks", sa.Integer(), nullable=False),
         sa.Column("close_due", TS, nullable=True, comment="deadline in force before closing"),
         sa.Column("close_lead", sa.Text(), nullable=True, comment="lead of the last dispatch"),
-        sa.PrimaryKeyConstraint("incident_id", name=op.f("pk_eval_incidents")),
+        pk("eval_incidents", "incident_id"),
     )
     op.create_table(
         "eval_episodes",
@@ -164,7 +157,7 @@ def upgrade() -> None:
         sa.Column("end_dept", sa.Text(), nullable=True),
         sa.Column("handled_at", TS, nullable=True, comment="first handling report"),
         sa.Column("due", TS, nullable=True, comment="deadline before handling, end or now"),
-        sa.PrimaryKeyConstraint("incident_id", "ep", name=op.f("pk_eval_episodes")),
+        pk("eval_episodes", "incident_id", "ep"),
     )
     op.create_table(
         "eval_handles",
@@ -172,7 +165,7 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.BigInteger(), nullable=False),
         sa.Column("at", TS, nullable=False),
         sa.Column("dept", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_eval_handles")),
+        pk("eval_handles", "event_id"),
     )
     op.create_index("ix_eval_handles_incident_id", "eval_handles", ["incident_id"], unique=False)
     op.execute(REFRESH)

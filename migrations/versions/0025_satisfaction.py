@@ -1,18 +1,12 @@
-"""回访: incident_ratings (满意 / 基本满意 / 不满意), one per case; an index for "my reports".
-
-Revision ID: 0025_satisfaction
-Revises: 0001
-"""
-
-from collections.abc import Sequence
+"""回访: incident_ratings (满意 / 基本满意 / 不满意), one per case; an index for "my reports"."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0025_satisfaction"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import TS, check, fk, pk
+
+revision = "0025_satisfaction"
+down_revision = "0001"
 
 
 def upgrade() -> None:
@@ -33,33 +27,23 @@ def upgrade() -> None:
             nullable=True,
             comment="the dispatcher who phoned; NULL when the reporter rated",
         ),
-        sa.Column("rated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("rated_at", TS, nullable=False),
         sa.Column(
             "department_code",
             sa.Text(),
             nullable=True,
             comment="the lead department when rated (evaluation)",
         ),
-        sa.CheckConstraint(
+        check(
+            "incident_ratings",
+            "rating",
             "rating IN ('satisfied', 'basically_satisfied', 'unsatisfied')",
-            name=op.f("ck_incident_ratings_rating"),
         ),
-        sa.CheckConstraint(
-            "channel IN ('reporter', 'phone')", name=op.f("ck_incident_ratings_channel")
-        ),
-        sa.CheckConstraint(
-            "(channel = 'phone') = (recorded_by IS NOT NULL)",
-            name=op.f("ck_incident_ratings_recorded_by"),
-        ),
-        sa.CheckConstraint(
-            "char_length(comment) <= 2000", name=op.f("ck_incident_ratings_comment_length")
-        ),
-        sa.ForeignKeyConstraint(
-            ["incident_id"],
-            ["incidents.id"],
-            name=op.f("fk_incident_ratings_incident_id_incidents"),
-        ),
-        sa.PrimaryKeyConstraint("incident_id", name=op.f("pk_incident_ratings")),
+        check("incident_ratings", "channel", "channel IN ('reporter', 'phone')"),
+        check("incident_ratings", "recorded_by", "(channel = 'phone') = (recorded_by IS NOT NULL)"),
+        check("incident_ratings", "comment_length", "char_length(comment) <= 2000"),
+        fk("incident_ratings", "incident_id", "incidents.id"),
+        pk("incident_ratings", "incident_id"),
     )
     op.create_index("ix_incident_ratings_rated_at", "incident_ratings", ["rated_at"])
     # "My reports": a resident's own reports, newest first.

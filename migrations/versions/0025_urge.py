@@ -1,18 +1,10 @@
-"""督办/催办: incidents.urge_count (each urge is also an 'urge' event in incident_events).
-
-Revision ID: 0025_urge
-Revises: 0004_workflow
-"""
-
-from collections.abc import Sequence
+"""督办/催办: incidents.urge_count (each urge is also an 'urge' event in incident_events)."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0025_urge"
-down_revision: str | None = "0004_workflow"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0025_urge"
+down_revision = "0004_workflow"
 
 
 def upgrade() -> None:

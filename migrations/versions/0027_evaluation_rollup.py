@@ -9,23 +9,16 @@ day and per month: by department × category × district/street (eval_roll_dept)
 area (eval_roll_area). The evaluation sums whole months and days from the rollups and reads only
 the partial days at the edges, the repeats of handling, the times and the open cases exactly
 (api/services/evaluation/rollup.py, docs/performance.md "2026-12-05").
-
-Revision ID: 0027_evaluation_rollup
-Revises: 0020_evaluation_facts, 0025_urge
-Create Date: 2026-12-05 04:00:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0027_evaluation_rollup"
-down_revision: str | tuple[str, ...] | None = ("0020_evaluation_facts", "0025_urge")
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import TS, pk
 
-TS = sa.DateTime(timezone=True)
+revision = "0027_evaluation_rollup"
+down_revision = ("0020_evaluation_facts", "0025_urge")
+
 BUCKET_TZ = "Asia/Shanghai"
 # Facts summed in the rollups (one column each); `handles` counts handling reports.
 ROLLED = (
@@ -276,7 +269,7 @@ def upgrade() -> None:
         sa.Column("due", TS, nullable=True, comment="deadline in force"),
         sa.Column("dept", sa.Text(), nullable=True),
         *_key_columns(),
-        sa.PrimaryKeyConstraint("incident_id", name=op.f("pk_eval_open")),
+        pk("eval_open", "incident_id"),
     )
     for table, keys in ROLLUPS.items():
         op.create_table(

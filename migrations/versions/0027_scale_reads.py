@@ -3,19 +3,12 @@
 `GET /api/v1/incidents?since=…` (the dispatch console's "changed since" and sync clients) had no
 index to answer `updated_at >= since`: its plan walked the primary key and filtered every row
 until the page was full (docs/performance.md, 2026-12-05).
-
-Revision ID: 0027_scale_reads
-Revises: 0001
 """
-
-from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0027_scale_reads"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0027_scale_reads"
+down_revision = "0001"
 
 
 def upgrade() -> None:

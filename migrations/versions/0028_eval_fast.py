@@ -14,22 +14,15 @@ Now (docs/performance.md, "2026-12-05 (afternoon)"):
 - `gridgov_eval_refresh` and `gridgov_eval_facts` over more than BATCH incidents run their
   statements with EXECUTE, so they are planned for the batch at hand (a single event keeps its
   cached plan).
-
-Revision ID: 0028_eval_fast
-Revises: 0027_evaluation_rollup
-Create Date: 2026-12-05 08:00:00
 """
 
 import importlib
 import re
-from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0028_eval_fast"
-down_revision: str | tuple[str, ...] | None = "0027_evaluation_rollup"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0028_eval_fast"
+down_revision = "0027_evaluation_rollup"
 
 # the function texts and rollup statements of the two migrations this one changes
 _M20 = importlib.import_module("migrations.versions.0020_evaluation_facts")
