@@ -63,6 +63,16 @@ def check(table: str, name: str, condition: str) -> sa.CheckConstraint:
     return sa.CheckConstraint(condition, name=op.f(f"ck_{table}_{name}"))
 
 
+def checks(table: str, **conditions: str) -> list[sa.CheckConstraint]:
+    """One CHECK constraint ck_<table>_<keyword> per keyword."""
+    return [check(table, name, condition) for name, condition in conditions.items()]
+
+
+def create_partial_index(name: str, table: str, columns: list[str], where: str) -> None:
+    """An index of the rows where `where` holds (dropping it needs only its name)."""
+    op.create_index(name, table, columns, unique=False, postgresql_where=sa.text(where))
+
+
 def create_geometry_index(table: str) -> None:
     """The GiST index ix_<table>_geom."""
     op.create_geospatial_index(

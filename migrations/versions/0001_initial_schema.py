@@ -7,6 +7,7 @@ from migrations.ddl import (
     JSONB,
     TS,
     check,
+    checks,
     create_geometry_index,
     drop_geometry_index,
     fk,
@@ -23,18 +24,6 @@ down_revision = None
 CURRENT = sa.text("valid_to IS NULL")
 # The levels an incident is placed in, finest first: a code and a version id each.
 LEVELS = ("grid", "community", "street", "district")
-INCIDENT_CHECKS = {
-    "method": "method IN ('building', 'inside', 'nearest', 'outside')",
-    "grid_methods_have_grid": (
-        "method NOT IN ('building', 'inside', 'nearest') OR grid_code IS NOT NULL"
-    ),
-    "source": "source IN ('resident', 'patrol', 'hotline', 'officer', 'open311', 'api', 'import')",
-    "status": "status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled', "
-    "'closed', 'rejected', 'suspended')",
-    "idem_hash": "(idempotency_key IS NULL) = (request_hash IS NULL)",
-    "description_length": "char_length(description) <= 4000",
-    "distance": "distance_m >= 0",
-}
 INCIDENT_INDEXED = ("department_code", "grid_code", "reported_at", "status")
 
 
@@ -55,16 +44,15 @@ def upgrade() -> None:
         sa.Column("valid_to", TS, nullable=True),
         sa.Column("created_by", sa.Text(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
-        check("areas", "code_format", "code ~ '^[A-Za-z0-9_.-]{1,64}$'"),
-        check("areas", "level", "level IN ('district', 'street', 'community', 'grid')"),
-        check(
+        *checks(
             "areas",
-            "level_rank",
-            "level_rank = array_position(ARRAY['district','street','community','grid'], level)",
+            code_format="code ~ '^[A-Za-z0-9_.-]{1,64}$'",
+            level="level IN ('district', 'street', 'community', 'grid')",
+            level_rank="level_rank = array_position(ARRAY['district','street','community','grid'], level)",
+            geom_valid="ST_IsValid(geom) AND NOT ST_IsEmpty(geom)",
+            not_own_parent="parent_code IS NULL OR parent_code <> code",
+            period="valid_to IS NULL OR valid_to > valid_from",
         ),
-        check("areas", "geom_valid", "ST_IsValid(geom) AND NOT ST_IsEmpty(geom)"),
-        check("areas", "not_own_parent", "parent_code IS NULL OR parent_code <> code"),
-        check("areas", "period", "valid_to IS NULL OR valid_to > valid_from"),
         pk("areas", "id"),
     )
     for name, column, unique in (
@@ -86,8 +74,11 @@ def upgrade() -> None:
         jsonb_column("attributes"),
         geometry_column("MULTIPOLYGON"),
         sa.Column("grid_code", sa.Text(), nullable=True),
-        check("buildings", "geom_valid", "ST_IsValid(geom) AND NOT ST_IsEmpty(geom)"),
-        check("buildings", "households", "households IS NULL OR households >= 0"),
+        *checks(
+            "buildings",
+            geom_valid="ST_IsValid(geom) AND NOT ST_IsEmpty(geom)",
+            households="households IS NULL OR households >= 0",
+        ),
         pk("buildings", "id"),
         sa.UniqueConstraint("source", "source_id", name=op.f("uq_buildings_source_source_id")),
     )
@@ -106,15 +97,14 @@ def upgrade() -> None:
             "area_code", sa.Text(), nullable=True, comment="owning area of a local ('X') category"
         ),
         jsonb_column("attributes"),
-        check("categories", "kind", "kind IN ('component', 'event')"),
-        check(
+        *checks(
             "categories",
-            "time_unit",
-            "time_unit IN ('natural_hours', 'working_hours', 'working_days')",
+            kind="kind IN ('component', 'event')",
+            time_unit="time_unit IN ('natural_hours', 'working_hours', 'working_days')",
+            urgency="urgency IN ('normal', 'urgent', 'critical')",
+            limit_has_unit="(time_limit IS NULL) = (time_unit IS NULL)",
+            time_limit="time_limit IS NULL OR time_limit > 0",
         ),
-        check("categories", "urgency", "urgency IN ('normal', 'urgent', 'critical')"),
-        check("categories", "limit_has_unit", "(time_limit IS NULL) = (time_unit IS NULL)"),
-        check("categories", "time_limit", "time_limit IS NULL OR time_limit > 0"),
         fk("categories", "parent_code", "categories.code"),
         pk("categories", "code"),
     )
@@ -166,14 +156,11 @@ def upgrade() -> None:
         sa.Column("department_code", sa.Text(), nullable=True),
         sa.Column("disabled", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         now_column("created_at"),
-        check("users", "dept_has_dept", "role <> 'department' OR department_code IS NOT NULL"),
-        check(
-            "users", "role", "role IN ('admin', 'dispatcher', 'officer', 'department', 'resident')"
-        ),
-        check(
+        *checks(
             "users",
-            "scoped_has_area",
-            "role NOT IN ('dispatcher', 'officer') OR area_code IS NOT NULL",
+            dept_has_dept="role <> 'department' OR department_code IS NOT NULL",
+            role="role IN ('admin', 'dispatcher', 'officer', 'department', 'resident')",
+            scoped_has_area="role NOT IN ('dispatcher', 'officer') OR area_code IS NOT NULL",
         ),
         fk("users", "department_code", "departments.code"),
         pk("users", "id"),
@@ -224,7 +211,19 @@ def upgrade() -> None:
         sa.Column("idempotency_key", sa.Text(), nullable=True),
         sa.Column("request_hash", sa.Text(), nullable=True),
         sa.Column("is_demo", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        *[check("incidents", name, condition) for name, condition in INCIDENT_CHECKS.items()],
+        *checks(
+            "incidents",
+            method="method IN ('building', 'inside', 'nearest', 'outside')",
+            grid_methods_have_grid=(
+                "method NOT IN ('building', 'inside', 'nearest') OR grid_code IS NOT NULL"
+            ),
+            source="source IN ('resident', 'patrol', 'hotline', 'officer', 'open311', 'api', 'import')",
+            status="status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled', "
+            "'closed', 'rejected', 'suspended')",
+            idem_hash="(idempotency_key IS NULL) = (request_hash IS NULL)",
+            description_length="char_length(description) <= 4000",
+            distance="distance_m >= 0",
+        ),
         fk("incidents", "building_id", "buildings.id", ondelete="SET NULL"),
         fk("incidents", "category_code", "categories.code"),
         fk("incidents", "community_version_id", "areas.id"),
@@ -285,9 +284,9 @@ def downgrade() -> None:
     op.drop_index("ix_buildings_grid_code", table_name="buildings")
     drop_geometry_index("buildings")
     op.drop_geospatial_table("buildings")
-    op.drop_index("ix_areas_parent_code", table_name="areas", postgresql_where=CURRENT)
+    op.drop_index("ix_areas_parent_code", table_name="areas")
     drop_geometry_index("areas")
-    op.drop_index("ix_areas_current_code", table_name="areas", postgresql_where=CURRENT)
+    op.drop_index("ix_areas_current_code", table_name="areas")
     op.drop_geospatial_table("areas")
 
 

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, check, fk, pk
+from migrations.ddl import TS, check, checks, create_partial_index, fk, pk
 
 revision = "0004_workflow"
 down_revision = "0001"
@@ -56,12 +56,11 @@ def upgrade() -> None:
         "incidents",
         "(status = 'suspended') = (suspended_from IS NOT NULL)",
     )
-    op.create_index(
+    create_partial_index(
         "ix_incidents_due_at_open",
         "incidents",
         ["due_at"],
-        unique=False,
-        postgresql_where=sa.text("closed_at IS NULL AND due_at IS NOT NULL"),
+        "closed_at IS NULL AND due_at IS NOT NULL",
     )
 
     op.create_table(
@@ -99,8 +98,11 @@ def upgrade() -> None:
         sa.Column("deadline_minutes", sa.Integer(), nullable=False),
         sa.Column("deadline_at", TS, nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
-        check("whistles", "deadline_minutes", "deadline_minutes > 0"),
-        check("whistles", "deadline_after_call", "deadline_at > called_at"),
+        *checks(
+            "whistles",
+            deadline_minutes="deadline_minutes > 0",
+            deadline_after_call="deadline_at > called_at",
+        ),
         fk("whistles", "incident_id", "incidents.id"),
         pk("whistles", "id"),
     )
@@ -137,11 +139,7 @@ def downgrade() -> None:
     op.drop_table("whistles")
     op.drop_index("ix_incident_supports_department_code", table_name="incident_supports")
     op.drop_table("incident_supports")
-    op.drop_index(
-        "ix_incidents_due_at_open",
-        table_name="incidents",
-        postgresql_where=sa.text("closed_at IS NULL AND due_at IS NOT NULL"),
-    )
+    op.drop_index("ix_incidents_due_at_open", table_name="incidents")
     op.drop_constraint(op.f("ck_incidents_suspended"), "incidents", type_="check")
     op.drop_constraint(op.f("ck_incidents_workflow_counts"), "incidents", type_="check")
     for column in (

@@ -90,42 +90,51 @@ BEGIN
 END $$
 """
 
-# A new report (its incident's first event, the one intake writes) has facts that need no log:
-# written directly, so intake pays one small INSERT, not a refresh.
-TRIGGER_FUNCTION = """
-CREATE FUNCTION gridgov_eval_events() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+# A statement of new reports only (each its incident's first event, the one intake writes): their
+# facts need no log, written directly, so intake pays one small INSERT, not a refresh.
+NEW_REPORTS = """\
     IF NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.action <> 'report'
                    OR EXISTS (SELECT 1 FROM eval_incidents f WHERE f.incident_id = n.incident_id))
        AND (SELECT count(*) = count(DISTINCT incident_id) FROM new_rows) THEN
         INSERT INTO eval_incidents (incident_id, last_at, reported_at, report_dept, reworks)
         SELECT incident_id, at, at, department_code, 0 FROM new_rows;
-    ELSE
+"""
+TRIGGER_FUNCTION = f"""
+CREATE FUNCTION gridgov_eval_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+{NEW_REPORTS}    ELSE
         PERFORM gridgov_eval_refresh(ARRAY(SELECT DISTINCT incident_id FROM new_rows));
     END IF;
     RETURN NULL;
 END $$
-"""
+"""  # noqa: S608 (constants only)
 
 TRIGGER = """
 CREATE TRIGGER incident_events_eval AFTER INSERT ON incident_events
 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_events()
 """
 
-# Existing logs, 50,000 incidents per statement.
-BACKFILL = """
+
+def backfill(function: str, table: str, distinct: bool) -> str:
+    """A DO block calling `function(ids)` for the incidents of `table`, 50,000 per statement."""
+    ids = f"{'DISTINCT ' if distinct else ''}incident_id FROM {table}"
+    return f"""
 DO $$
 DECLARE lo bigint := 0; top bigint;
 BEGIN
-    SELECT coalesce(max(incident_id), 0) INTO top FROM incident_events;
+    SELECT coalesce(max(incident_id), 0) INTO top FROM {table};
     WHILE lo <= top LOOP
-        PERFORM gridgov_eval_refresh(ARRAY(
-            SELECT DISTINCT incident_id FROM incident_events
+        PERFORM {function}(ARRAY(
+            SELECT {ids}
             WHERE incident_id > lo AND incident_id <= lo + 50000));
         lo := lo + 50000;
     END LOOP;
 END $$
-"""
+"""  # noqa: S608 (constants only)
+
+
+# Existing logs.
+BACKFILL = backfill("gridgov_eval_refresh", "incident_events", distinct=True)
 
 
 def upgrade() -> None:

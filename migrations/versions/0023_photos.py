@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, check, fk, now_column, pk
+from migrations.ddl import TS, checks, fk, now_column, pk
 
 revision = "0023_photos"
 down_revision = "0001"
@@ -38,8 +38,11 @@ def upgrade() -> None:
         sa.Column("width", sa.Integer(), nullable=False),
         sa.Column("height", sa.Integer(), nullable=False),
         now_column("created_at"),
-        check("photo_files", "sha256_hex", "sha256 ~ '^[0-9a-f]{64}$'"),
-        check("photo_files", "sizes", "bytes > 0 AND thumb_bytes > 0 AND width > 0 AND height > 0"),
+        *checks(
+            "photo_files",
+            sha256_hex="sha256 ~ '^[0-9a-f]{64}$'",
+            sizes="bytes > 0 AND thumb_bytes > 0 AND width > 0 AND height > 0",
+        ),
         pk("photo_files", "sha256"),
     )
     op.create_table(
@@ -66,14 +69,11 @@ def upgrade() -> None:
         sa.Column("hidden_at", TS, nullable=True),
         sa.Column("hidden_by", sa.Text(), nullable=True),
         sa.Column("hidden_reason", sa.Text(), nullable=True),
-        check(
-            "incident_photos", "stage", "stage IN ('report', 'before', 'after', 'verify', 'info')"
-        ),
-        check("incident_photos", "capture_point", "(capture_lon IS NULL) = (capture_lat IS NULL)"),
-        check(
+        *checks(
             "incident_photos",
-            "hidden",
-            "(hidden_at IS NULL) = (hidden_reason IS NULL) AND (hidden_at IS NULL) = "
+            stage="stage IN ('report', 'before', 'after', 'verify', 'info')",
+            capture_point="(capture_lon IS NULL) = (capture_lat IS NULL)",
+            hidden="(hidden_at IS NULL) = (hidden_reason IS NULL) AND (hidden_at IS NULL) = "
             "(hidden_by IS NULL)",
         ),
         fk("incident_photos", "incident_id", "incidents.id"),

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from migrations.ddl import JSONB, TS, check, fk, now_column, pk
+from migrations.ddl import JSONB, TS, checks, create_partial_index, fk, now_column, pk
 
 revision = "0025_notify"
 down_revision = "0001"
@@ -27,15 +27,14 @@ def upgrade() -> None:
         sa.Column("secret", sa.Text(), nullable=True, comment="webhook HMAC-SHA256 key"),
         sa.Column("active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         now_column("created_at"),
-        check(
+        *checks(
             "notify_subscribers",
-            "scope",
-            "scope IN ('department', 'dispatchers', 'officers', 'sms')",
+            scope="scope IN ('department', 'dispatchers', 'officers', 'sms')",
+            channel="channel IN ('email', 'webhook')",
+            code="(scope = 'sms') = (code IS NULL)",
+            secret="(channel = 'webhook') = (secret IS NOT NULL)",
+            sms_webhook="scope <> 'sms' OR channel = 'webhook'",
         ),
-        check("notify_subscribers", "channel", "channel IN ('email', 'webhook')"),
-        check("notify_subscribers", "code", "(scope = 'sms') = (code IS NULL)"),
-        check("notify_subscribers", "secret", "(channel = 'webhook') = (secret IS NOT NULL)"),
-        check("notify_subscribers", "sms_webhook", "scope <> 'sms' OR channel = 'webhook'"),
         pk("notify_subscribers", "id"),
     )
     op.create_index(
@@ -58,26 +57,24 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         now_column("created_at"),
         sa.Column("sent_at", TS, nullable=True),
-        check(
+        *checks(
             "notifications",
-            "rule",
-            "rule IN ('reporter', 'department', 'dispatcher', 'officer', 'test')",
+            rule="rule IN ('reporter', 'department', 'dispatcher', 'officer', 'test')",
+            channel="channel IN ('email', 'webhook')",
+            state="state IN ('pending', 'sent', 'dead')",
+            sent="(state = 'sent') = (sent_at IS NOT NULL)",
         ),
-        check("notifications", "channel", "channel IN ('email', 'webhook')"),
-        check("notifications", "state", "state IN ('pending', 'sent', 'dead')"),
-        check("notifications", "sent", "(state = 'sent') = (sent_at IS NOT NULL)"),
         fk("notifications", "event_id", "incident_events.id"),
         fk("notifications", "incident_id", "incidents.id"),
         fk("notifications", "subscriber_id", "notify_subscribers.id", ondelete="SET NULL"),
         pk("notifications", "id"),
         sa.UniqueConstraint("delivery_id", name=op.f("uq_notifications_delivery_id")),
     )
-    op.create_index(
+    create_partial_index(
         "ix_notifications_next_attempt_at_pending",
         "notifications",
         ["next_attempt_at"],
-        unique=False,
-        postgresql_where=sa.text("state = 'pending'"),
+        "state = 'pending'",
     )
     op.create_index("ix_notifications_incident_id", "notifications", ["incident_id"])
     op.create_index("ix_notifications_event_id", "notifications", ["event_id"])
@@ -86,11 +83,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_notifications_event_id", table_name="notifications")
     op.drop_index("ix_notifications_incident_id", table_name="notifications")
-    op.drop_index(
-        "ix_notifications_next_attempt_at_pending",
-        table_name="notifications",
-        postgresql_where=sa.text("state = 'pending'"),
-    )
+    op.drop_index("ix_notifications_next_attempt_at_pending", table_name="notifications")
     op.drop_table("notifications")
     op.drop_index("ix_notify_subscribers_scope_code", table_name="notify_subscribers")
     op.drop_table("notify_subscribers")

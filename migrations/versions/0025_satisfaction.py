@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, check, fk, pk
+from migrations.ddl import TS, checks, create_partial_index, fk, pk
 
 revision = "0025_satisfaction"
 down_revision = "0001"
@@ -34,33 +34,27 @@ def upgrade() -> None:
             nullable=True,
             comment="the lead department when rated (evaluation)",
         ),
-        check(
+        *checks(
             "incident_ratings",
-            "rating",
-            "rating IN ('satisfied', 'basically_satisfied', 'unsatisfied')",
+            rating="rating IN ('satisfied', 'basically_satisfied', 'unsatisfied')",
+            channel="channel IN ('reporter', 'phone')",
+            recorded_by="(channel = 'phone') = (recorded_by IS NOT NULL)",
+            comment_length="char_length(comment) <= 2000",
         ),
-        check("incident_ratings", "channel", "channel IN ('reporter', 'phone')"),
-        check("incident_ratings", "recorded_by", "(channel = 'phone') = (recorded_by IS NOT NULL)"),
-        check("incident_ratings", "comment_length", "char_length(comment) <= 2000"),
         fk("incident_ratings", "incident_id", "incidents.id"),
         pk("incident_ratings", "incident_id"),
     )
     op.create_index("ix_incident_ratings_rated_at", "incident_ratings", ["rated_at"])
     # "My reports": a resident's own reports, newest first.
-    op.create_index(
+    create_partial_index(
         "ix_incidents_reporter_user_id",
         "incidents",
         ["reporter_user_id", "id"],
-        unique=False,
-        postgresql_where=sa.text("reporter_user_id IS NOT NULL"),
+        "reporter_user_id IS NOT NULL",
     )
 
 
 def downgrade() -> None:
-    op.drop_index(
-        "ix_incidents_reporter_user_id",
-        table_name="incidents",
-        postgresql_where=sa.text("reporter_user_id IS NOT NULL"),
-    )
+    op.drop_index("ix_incidents_reporter_user_id", table_name="incidents")
     op.drop_index("ix_incident_ratings_rated_at", table_name="incident_ratings")
     op.drop_table("incident_ratings")

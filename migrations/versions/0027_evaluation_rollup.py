@@ -11,14 +11,18 @@ the partial days at the edges, the repeats of handling, the times and the open c
 (api/services/evaluation/rollup.py, docs/performance.md "2026-12-05").
 """
 
+import importlib
+
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, pk
+from migrations.ddl import TS, create_partial_index, pk
 
 revision = "0027_evaluation_rollup"
 down_revision = ("0020_evaluation_facts", "0025_urge")
 
+# the stored facts and the trigger function of the migration this one builds on
+_M20 = importlib.import_module("migrations.versions.0020_evaluation_facts")
 BUCKET_TZ = "Asia/Shanghai"
 # Facts summed in the rollups (one column each); `handles` counts handling reports.
 ROLLED = (
@@ -170,23 +174,11 @@ END $$
 """  # noqa: S608 (constants only)
 
 # 0020's trigger function, now also keeping the facts and rollups current.
-EVENTS_FUNCTION = """
-CREATE OR REPLACE FUNCTION gridgov_eval_events() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.action <> 'report'
-                   OR EXISTS (SELECT 1 FROM eval_incidents f WHERE f.incident_id = n.incident_id))
-       AND (SELECT count(*) = count(DISTINCT incident_id) FROM new_rows) THEN
-        INSERT INTO eval_incidents (incident_id, last_at, reported_at, report_dept, reworks)
-        SELECT incident_id, at, at, department_code, 0 FROM new_rows;
-    ELSE
-        PERFORM gridgov_eval_refresh(ARRAY(SELECT DISTINCT incident_id FROM new_rows));
-    END IF;
-    PERFORM gridgov_eval_facts(ARRAY(SELECT DISTINCT incident_id FROM new_rows));
-    RETURN NULL;
-END $$
-"""
-EVENTS_FUNCTION_0020 = EVENTS_FUNCTION.replace(
-    "    PERFORM gridgov_eval_facts(ARRAY(SELECT DISTINCT incident_id FROM new_rows));\n", ""
+EVENTS_FUNCTION_0020 = _M20.TRIGGER_FUNCTION.replace("CREATE", "CREATE OR REPLACE", 1)
+EVENTS_FUNCTION = EVENTS_FUNCTION_0020.replace(
+    "    RETURN NULL;\n",
+    "    PERFORM gridgov_eval_facts(ARRAY(SELECT DISTINCT incident_id FROM new_rows));\n"
+    "    RETURN NULL;\n",
 )
 
 # A change of an incident's category or areas (re-classification, boundary edit) moves its facts.
@@ -220,19 +212,7 @@ TRIGGERS = {
     "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_checkins()",
 }
 
-BACKFILL = """
-DO $$
-DECLARE lo bigint := 0; top bigint;
-BEGIN
-    SELECT coalesce(max(incident_id), 0) INTO top FROM eval_incidents;
-    WHILE lo <= top LOOP
-        PERFORM gridgov_eval_facts(ARRAY(
-            SELECT incident_id FROM eval_incidents
-            WHERE incident_id > lo AND incident_id <= lo + 50000));
-        lo := lo + 50000;
-    END LOOP;
-END $$
-"""
+BACKFILL = _M20.backfill("gridgov_eval_facts", "eval_incidents", distinct=False)
 
 
 def _key_columns() -> list[sa.Column[str]]:
@@ -290,11 +270,8 @@ def upgrade() -> None:
         "USING gist (tstzrange(reported_at, last_at, '[]'))"
     )
     # 督办后结案数 reads the incidents closed in the period that were urged
-    op.create_index(
-        "ix_incidents_urged_closed_at",
-        "incidents",
-        ["closed_at"],
-        postgresql_where=sa.text("urge_count > 0"),
+    create_partial_index(
+        "ix_incidents_urged_closed_at", "incidents", ["closed_at"], "urge_count > 0"
     )
     op.execute(FACTS_FUNCTION)
     op.execute(EVENTS_FUNCTION)
@@ -315,11 +292,7 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION gridgov_eval_checkins()")
     op.execute("DROP FUNCTION gridgov_eval_incident_keys()")
     op.execute("DROP FUNCTION gridgov_eval_facts(bigint[])")
-    op.drop_index(
-        "ix_incidents_urged_closed_at",
-        table_name="incidents",
-        postgresql_where=sa.text("urge_count > 0"),
-    )
+    op.drop_index("ix_incidents_urged_closed_at", table_name="incidents")
     op.execute("DROP INDEX ix_eval_incidents_span")
     for table in ROLLUPS:
         op.drop_table(table)

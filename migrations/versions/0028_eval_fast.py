@@ -91,12 +91,7 @@ EVENTS_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION gridgov_eval_events() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE ids bigint[];
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.action <> 'report'
-                   OR EXISTS (SELECT 1 FROM eval_incidents f WHERE f.incident_id = n.incident_id))
-       AND (SELECT count(*) = count(DISTINCT incident_id) FROM new_rows) THEN
-        INSERT INTO eval_incidents (incident_id, last_at, reported_at, report_dept, reworks)
-        SELECT incident_id, at, at, department_code, 0 FROM new_rows;
-        PERFORM gridgov_eval_facts(ARRAY(SELECT DISTINCT incident_id FROM new_rows));
+{_M20.NEW_REPORTS}        PERFORM gridgov_eval_facts(ARRAY(SELECT DISTINCT incident_id FROM new_rows));
         RETURN NULL;
     END IF;
     IF EXISTS (SELECT 1 FROM new_rows WHERE action NOT IN ({_ACTIONS})) THEN

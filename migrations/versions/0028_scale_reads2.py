@@ -6,20 +6,20 @@ rows for 90 days at 1,000,000 a year) to keep those with a building; this partia
 those (docs/performance.md, 2026-12-05 afternoon).
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from migrations.ddl import create_partial_index
 
 revision = "0028_scale_reads2"
 down_revision = "0027_scale_reads"
 
 
 def upgrade() -> None:
-    op.create_index(
+    create_partial_index(
         "ix_incidents_closed_building",
         "incidents",
         ["closed_at"],
-        unique=False,
-        postgresql_where=sa.text("status = 'closed' AND building_id IS NOT NULL"),
+        "status = 'closed' AND building_id IS NOT NULL",
     )
 
 

@@ -47,8 +47,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(
-        "ix_eval_facts_repeats", table_name="eval_facts", postgresql_where=sa.text(REPEATS)
-    )
+    op.drop_index("ix_eval_facts_repeats", table_name="eval_facts")
     for key in ORDERED:
         op.drop_index(f"ix_eval_times_{key}_secs", table_name="eval_times")
