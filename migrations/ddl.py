@@ -2,7 +2,8 @@
 
 Not a revision (alembic reads only migrations/versions/). Each helper builds exactly what the
 migrations wrote out before, so the schema they make is the same; names follow the metadata's
-naming convention (api/db/models.py: pk_<table>, fk_<table>_<column>_<referred>, ck_<table>_<x>).
+naming convention (api/db/models.py: pk_<table>, fk_<table>_<column>_<referred>, ck_<table>_<x>,
+ix_<table>_<columns>).
 """
 
 from __future__ import annotations
@@ -66,6 +67,15 @@ def check(table: str, name: str, condition: str) -> sa.CheckConstraint:
 def checks(table: str, **conditions: str) -> list[sa.CheckConstraint]:
     """One CHECK constraint ck_<table>_<keyword> per keyword."""
     return [check(table, name, condition) for name, condition in conditions.items()]
+
+
+def create_index(table: str, *columns: str) -> None:
+    """The plain index ix_<table>_<column>[_<column>…] (the naming convention's name)."""
+    op.create_index(f"ix_{table}_{'_'.join(columns)}", table, list(columns), unique=False)
+
+
+def drop_index(table: str, *columns: str) -> None:
+    op.drop_index(f"ix_{table}_{'_'.join(columns)}", table_name=table)
 
 
 def create_partial_index(name: str, table: str, columns: list[str], where: str) -> None:

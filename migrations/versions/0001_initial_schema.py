@@ -9,7 +9,9 @@ from migrations.ddl import (
     check,
     checks,
     create_geometry_index,
+    create_index,
     drop_geometry_index,
+    drop_index,
     fk,
     geometry_column,
     jsonb_column,
@@ -83,7 +85,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("source", "source_id", name=op.f("uq_buildings_source_source_id")),
     )
     create_geometry_index("buildings")
-    op.create_index("ix_buildings_grid_code", "buildings", ["grid_code"], unique=False)
+    create_index("buildings", "grid_code")
     op.create_table(
         "categories",
         sa.Column("code", sa.Text(), nullable=False),
@@ -118,7 +120,7 @@ def upgrade() -> None:
         check("departments", "kind", "kind IN ('territorial', 'functional')"),
         pk("departments", "code"),
     )
-    op.create_index("ix_departments_area_code", "departments", ["area_code"], unique=False)
+    create_index("departments", "area_code")
     op.create_geospatial_table(
         "area_parts",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -129,7 +131,7 @@ def upgrade() -> None:
         fk("area_parts", "area_id", "areas.id", ondelete="CASCADE"),
         pk("area_parts", "id"),
     )
-    op.create_index("ix_area_parts_area_id", "area_parts", ["area_id"], unique=False)
+    create_index("area_parts", "area_id")
     create_geometry_index("area_parts")
     op.create_table(
         "routing_rules",
@@ -239,7 +241,7 @@ def upgrade() -> None:
     )
     create_geometry_index("incidents")
     for column in INCIDENT_INDEXED:
-        op.create_index(f"ix_incidents_{column}", "incidents", [column], unique=False)
+        create_index("incidents", column)
     op.create_table(
         "incident_events",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -255,9 +257,7 @@ def upgrade() -> None:
         fk("incident_events", "incident_id", "incidents.id"),
         pk("incident_events", "id"),
     )
-    op.create_index(
-        "ix_incident_events_incident_id", "incident_events", ["incident_id"], unique=False
-    )
+    create_index("incident_events", "incident_id")
 
     for statement in TRIGGERS_UP:
         op.execute(statement)
@@ -266,22 +266,22 @@ def upgrade() -> None:
 def downgrade() -> None:
     for statement in TRIGGERS_DOWN:
         op.execute(statement)
-    op.drop_index("ix_incident_events_incident_id", table_name="incident_events")
+    drop_index("incident_events", "incident_id")
     op.drop_table("incident_events")
     for column in reversed(INCIDENT_INDEXED):
-        op.drop_index(f"ix_incidents_{column}", table_name="incidents")
+        drop_index("incidents", column)
     drop_geometry_index("incidents")
     op.drop_geospatial_table("incidents")
     op.drop_table("api_tokens")
     op.drop_table("users")
     op.drop_table("routing_rules")
     drop_geometry_index("area_parts")
-    op.drop_index("ix_area_parts_area_id", table_name="area_parts")
+    drop_index("area_parts", "area_id")
     op.drop_geospatial_table("area_parts")
-    op.drop_index("ix_departments_area_code", table_name="departments")
+    drop_index("departments", "area_code")
     op.drop_table("departments")
     op.drop_table("categories")
-    op.drop_index("ix_buildings_grid_code", table_name="buildings")
+    drop_index("buildings", "grid_code")
     drop_geometry_index("buildings")
     op.drop_geospatial_table("buildings")
     op.drop_index("ix_areas_parent_code", table_name="areas")

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, check, checks, create_partial_index, fk, pk
+from migrations.ddl import TS, check, checks, create_index, create_partial_index, drop_index, fk, pk
 
 revision = "0004_workflow"
 down_revision = "0001"
@@ -77,12 +77,7 @@ def upgrade() -> None:
         fk("incident_supports", "incident_id", "incidents.id"),
         pk("incident_supports", "incident_id", "department_code"),
     )
-    op.create_index(
-        "ix_incident_supports_department_code",
-        "incident_supports",
-        ["department_code"],
-        unique=False,
-    )
+    create_index("incident_supports", "department_code")
     op.create_table(
         "whistles",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -106,7 +101,7 @@ def upgrade() -> None:
         fk("whistles", "incident_id", "incidents.id"),
         pk("whistles", "id"),
     )
-    op.create_index("ix_whistles_incident_id", "whistles", ["incident_id"], unique=False)
+    create_index("whistles", "incident_id")
     op.create_table(
         "whistle_checkins",
         sa.Column("whistle_id", sa.BigInteger(), nullable=False),
@@ -124,20 +119,15 @@ def upgrade() -> None:
         fk("whistle_checkins", "whistle_id", "whistles.id"),
         pk("whistle_checkins", "whistle_id", "department_code"),
     )
-    op.create_index(
-        "ix_whistle_checkins_department_code",
-        "whistle_checkins",
-        ["department_code"],
-        unique=False,
-    )
+    create_index("whistle_checkins", "department_code")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_whistle_checkins_department_code", table_name="whistle_checkins")
+    drop_index("whistle_checkins", "department_code")
     op.drop_table("whistle_checkins")
-    op.drop_index("ix_whistles_incident_id", table_name="whistles")
+    drop_index("whistles", "incident_id")
     op.drop_table("whistles")
-    op.drop_index("ix_incident_supports_department_code", table_name="incident_supports")
+    drop_index("incident_supports", "department_code")
     op.drop_table("incident_supports")
     op.drop_index("ix_incidents_due_at_open", table_name="incidents")
     op.drop_constraint(op.f("ck_incidents_suspended"), "incidents", type_="check")

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, fk, now_column, pk
+from migrations.ddl import TS, create_index, drop_index, fk, now_column, pk
 
 revision = "0006"
 down_revision = "0001"
@@ -27,10 +27,10 @@ def upgrade() -> None:
         fk("sessions", "user_id", "users.id", ondelete="CASCADE"),
         pk("sessions", "id_hash"),
     )
-    op.create_index("ix_sessions_user_id", "sessions", ["user_id"], unique=False)
+    create_index("sessions", "user_id")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_sessions_user_id", table_name="sessions")
+    drop_index("sessions", "user_id")
     op.drop_table("sessions")
     op.drop_column("users", "password_hash")

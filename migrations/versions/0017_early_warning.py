@@ -4,6 +4,8 @@ incidents by closing time.
 
 from alembic import op
 
+from migrations.ddl import create_index, drop_index
+
 revision = "0017_early_warning"
 down_revision = "0001"
 
@@ -14,9 +16,9 @@ def upgrade() -> None:
         "CREATE INDEX ix_incident_events_duplicate_of ON incident_events "
         "((data ->> 'duplicate_of')) WHERE action = 'reject'"
     )
-    op.create_index("ix_incidents_closed_at", "incidents", ["closed_at"], unique=False)
+    create_index("incidents", "closed_at")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_incidents_closed_at", table_name="incidents")
+    drop_index("incidents", "closed_at")
     op.execute("DROP INDEX ix_incident_events_duplicate_of")

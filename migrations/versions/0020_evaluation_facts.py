@@ -10,7 +10,7 @@ last event lies before the end of observation (docs/performance.md, "A year of a
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, pk
+from migrations.ddl import TS, create_index, drop_index, pk
 
 revision = "0020_evaluation_facts"
 down_revision = "0004_workflow"
@@ -176,7 +176,7 @@ def upgrade() -> None:
         sa.Column("dept", sa.Text(), nullable=True),
         pk("eval_handles", "event_id"),
     )
-    op.create_index("ix_eval_handles_incident_id", "eval_handles", ["incident_id"], unique=False)
+    create_index("eval_handles", "incident_id")
     op.execute(REFRESH)
     op.execute(TRIGGER_FUNCTION)
     op.execute(TRIGGER)
@@ -187,7 +187,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER incident_events_eval ON incident_events")
     op.execute("DROP FUNCTION gridgov_eval_events()")
     op.execute("DROP FUNCTION gridgov_eval_refresh(bigint[])")
-    op.drop_index("ix_eval_handles_incident_id", table_name="eval_handles")
+    drop_index("eval_handles", "incident_id")
     op.drop_table("eval_handles")
     op.drop_table("eval_episodes")
     op.drop_table("eval_incidents")

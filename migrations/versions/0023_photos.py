@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, checks, fk, now_column, pk
+from migrations.ddl import TS, checks, create_index, drop_index, fk, now_column, pk
 
 revision = "0023_photos"
 down_revision = "0001"
@@ -83,11 +83,11 @@ def upgrade() -> None:
     op.create_index(
         "ix_incident_photos_incident_id", "incident_photos", ["incident_id", "id"], unique=False
     )
-    op.create_index("ix_incident_photos_sha256", "incident_photos", ["sha256"], unique=False)
+    create_index("incident_photos", "sha256")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_incident_photos_sha256", table_name="incident_photos")
+    drop_index("incident_photos", "sha256")
     op.drop_index("ix_incident_photos_incident_id", table_name="incident_photos")
     op.drop_table("incident_photos")
     op.drop_table("photo_files")

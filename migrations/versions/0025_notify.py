@@ -4,7 +4,17 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from migrations.ddl import JSONB, TS, checks, create_partial_index, fk, now_column, pk
+from migrations.ddl import (
+    JSONB,
+    TS,
+    checks,
+    create_index,
+    create_partial_index,
+    drop_index,
+    fk,
+    now_column,
+    pk,
+)
 
 revision = "0025_notify"
 down_revision = "0001"
@@ -37,9 +47,7 @@ def upgrade() -> None:
         ),
         pk("notify_subscribers", "id"),
     )
-    op.create_index(
-        "ix_notify_subscribers_scope_code", "notify_subscribers", ["scope", "code"], unique=False
-    )
+    create_index("notify_subscribers", "scope", "code")
     op.create_table(
         "notifications",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -76,14 +84,14 @@ def upgrade() -> None:
         ["next_attempt_at"],
         "state = 'pending'",
     )
-    op.create_index("ix_notifications_incident_id", "notifications", ["incident_id"])
-    op.create_index("ix_notifications_event_id", "notifications", ["event_id"])
+    create_index("notifications", "incident_id")
+    create_index("notifications", "event_id")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_notifications_event_id", table_name="notifications")
-    op.drop_index("ix_notifications_incident_id", table_name="notifications")
+    drop_index("notifications", "event_id")
+    drop_index("notifications", "incident_id")
     op.drop_index("ix_notifications_next_attempt_at_pending", table_name="notifications")
     op.drop_table("notifications")
-    op.drop_index("ix_notify_subscribers_scope_code", table_name="notify_subscribers")
+    drop_index("notify_subscribers", "scope", "code")
     op.drop_table("notify_subscribers")

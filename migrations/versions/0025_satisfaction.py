@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, checks, create_partial_index, fk, pk
+from migrations.ddl import TS, checks, create_index, create_partial_index, drop_index, fk, pk
 
 revision = "0025_satisfaction"
 down_revision = "0001"
@@ -44,7 +44,7 @@ def upgrade() -> None:
         fk("incident_ratings", "incident_id", "incidents.id"),
         pk("incident_ratings", "incident_id"),
     )
-    op.create_index("ix_incident_ratings_rated_at", "incident_ratings", ["rated_at"])
+    create_index("incident_ratings", "rated_at")
     # "My reports": a resident's own reports, newest first.
     create_partial_index(
         "ix_incidents_reporter_user_id",
@@ -56,5 +56,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_incidents_reporter_user_id", table_name="incidents")
-    op.drop_index("ix_incident_ratings_rated_at", table_name="incident_ratings")
+    drop_index("incident_ratings", "rated_at")
     op.drop_table("incident_ratings")

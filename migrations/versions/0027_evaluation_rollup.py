@@ -16,7 +16,7 @@ import importlib
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, create_partial_index, pk
+from migrations.ddl import TS, create_index, create_partial_index, pk
 
 revision = "0027_evaluation_rollup"
 down_revision = ("0020_evaluation_facts", "0025_urge")
@@ -230,8 +230,8 @@ def upgrade() -> None:
         *_key_columns(),
         sa.Column("secs", sa.Float(), nullable=True),
     )
-    op.create_index("ix_eval_facts_incident_id", "eval_facts", ["incident_id"])
-    op.create_index("ix_eval_facts_m_at", "eval_facts", ["m", "at"])
+    create_index("eval_facts", "incident_id")
+    create_index("eval_facts", "m", "at")
     op.create_table(
         "eval_times",
         sa.Column("incident_id", sa.BigInteger(), nullable=False),
@@ -240,8 +240,8 @@ def upgrade() -> None:
         sa.Column("dept", sa.Text(), nullable=True),
         *_key_columns(),
     )
-    op.create_index("ix_eval_times_incident_id", "eval_times", ["incident_id"])
-    op.create_index("ix_eval_times_at", "eval_times", ["at"])
+    create_index("eval_times", "incident_id")
+    create_index("eval_times", "at")
     op.create_table(
         "eval_open",
         sa.Column("incident_id", sa.BigInteger(), nullable=False),

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, fk, geometry_column, now_column, pk
+from migrations.ddl import TS, create_index, drop_index, fk, geometry_column, now_column, pk
 
 revision = "0027_patrols"
 down_revision = "0001"
@@ -38,7 +38,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_patrols_leader_client", "patrols", ["leader_user_id", "client_id"], unique=True
     )
-    op.create_index("ix_patrols_started_at", "patrols", ["started_at"], unique=False)
+    create_index("patrols", "started_at")
     op.create_table(
         "patrol_members",
         sa.Column("patrol_id", sa.BigInteger(), nullable=False),
@@ -68,7 +68,7 @@ def upgrade() -> None:
         pk("patrol_fixes", "patrol_id", "client_id"),
     )
     op.create_index("ix_patrol_fixes_patrol_at", "patrol_fixes", ["patrol_id", "at"], unique=False)
-    op.create_index("ix_patrol_fixes_at", "patrol_fixes", ["at"], unique=False)
+    create_index("patrol_fixes", "at")
     op.create_table(
         "patrol_reports",
         sa.Column("patrol_id", sa.BigInteger(), nullable=False),
@@ -92,10 +92,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("patrol_grid_days")
     op.drop_table("patrol_reports")
-    op.drop_index("ix_patrol_fixes_at", table_name="patrol_fixes")
+    drop_index("patrol_fixes", "at")
     op.drop_index("ix_patrol_fixes_patrol_at", table_name="patrol_fixes")
     op.drop_table("patrol_fixes")
     op.drop_table("patrol_members")
-    op.drop_index("ix_patrols_started_at", table_name="patrols")
+    drop_index("patrols", "started_at")
     op.drop_index("ix_patrols_leader_client", table_name="patrols")
     op.drop_table("patrols")

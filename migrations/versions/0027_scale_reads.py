@@ -5,15 +5,15 @@ index to answer `updated_at >= since`: its plan walked the primary key and filte
 until the page was full (docs/performance.md, 2026-12-05).
 """
 
-from alembic import op
+from migrations.ddl import create_index, drop_index
 
 revision = "0027_scale_reads"
 down_revision = "0001"
 
 
 def upgrade() -> None:
-    op.create_index("ix_incidents_updated_at", "incidents", ["updated_at"], unique=False)
+    create_index("incidents", "updated_at")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_incidents_updated_at", table_name="incidents")
+    drop_index("incidents", "updated_at")
