@@ -1,21 +1,32 @@
-"""Initial schema: PostGIS, areas (versioned) and their parts, reference data, incidents.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-25 21:07:51.983050
-"""
-
-from collections.abc import Sequence
+"""Initial schema: PostGIS, areas (versioned) and their parts, reference data, incidents."""
 
 import sqlalchemy as sa
 from alembic import op
-from geoalchemy2 import Geometry
-from sqlalchemy.dialects import postgresql
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import (
+    JSONB,
+    TS,
+    check,
+    checks,
+    create_geometry_index,
+    create_index,
+    drop_geometry_index,
+    drop_index,
+    fk,
+    geometry_column,
+    jsonb_column,
+    now_column,
+    pk,
+)
+
+revision = "0001"
+down_revision = None
+
+# An area's current version.
+CURRENT = sa.text("valid_to IS NULL")
+# The levels an incident is placed in, finest first: a code and a version id each.
+LEVELS = ("grid", "community", "street", "district")
+INCIDENT_INDEXED = ("department_code", "grid_code", "reported_at", "status")
 
 
 def upgrade() -> None:
@@ -29,70 +40,31 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("level", sa.Text(), nullable=False),
         sa.Column("level_rank", sa.SmallInteger(), nullable=False),
-        sa.Column(
-            "geom",
-            Geometry(
-                geometry_type="MULTIPOLYGON",
-                srid=4326,
-                dimension=2,
-                spatial_index=False,
-                from_text="ST_GeomFromEWKT",
-                name="geometry",
-                nullable=False,
-            ),
-            nullable=False,
-        ),
-        sa.Column(
-            "attributes",
-            postgresql.JSONB(astext_type=sa.Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
-        sa.Column(
-            "valid_from",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("valid_to", sa.DateTime(timezone=True), nullable=True),
+        geometry_column("MULTIPOLYGON"),
+        jsonb_column("attributes"),
+        now_column("valid_from"),
+        sa.Column("valid_to", TS, nullable=True),
         sa.Column("created_by", sa.Text(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.CheckConstraint("code ~ '^[A-Za-z0-9_.-]{1,64}$'", name=op.f("ck_areas_code_format")),
-        sa.CheckConstraint(
-            "level IN ('district', 'street', 'community', 'grid')", name=op.f("ck_areas_level")
+        *checks(
+            "areas",
+            code_format="code ~ '^[A-Za-z0-9_.-]{1,64}$'",
+            level="level IN ('district', 'street', 'community', 'grid')",
+            level_rank="level_rank = array_position(ARRAY['district','street','community','grid'], level)",
+            geom_valid="ST_IsValid(geom) AND NOT ST_IsEmpty(geom)",
+            not_own_parent="parent_code IS NULL OR parent_code <> code",
+            period="valid_to IS NULL OR valid_to > valid_from",
         ),
-        sa.CheckConstraint(
-            "level_rank = array_position(ARRAY['district','street','community','grid'], level)",
-            name=op.f("ck_areas_level_rank"),
-        ),
-        sa.CheckConstraint(
-            "ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name=op.f("ck_areas_geom_valid")
-        ),
-        sa.CheckConstraint(
-            "parent_code IS NULL OR parent_code <> code", name=op.f("ck_areas_not_own_parent")
-        ),
-        sa.CheckConstraint(
-            "valid_to IS NULL OR valid_to > valid_from", name=op.f("ck_areas_period")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_areas")),
+        pk("areas", "id"),
     )
-    op.create_index(
-        "ix_areas_current_code",
-        "areas",
-        ["code"],
-        unique=True,
-        postgresql_where=sa.text("valid_to IS NULL"),
-    )
-    op.create_geospatial_index(
-        "ix_areas_geom", "areas", ["geom"], unique=False, postgresql_using="gist", postgresql_ops={}
-    )
-    op.create_index(
-        "ix_areas_parent_code",
-        "areas",
-        ["parent_code"],
-        unique=False,
-        postgresql_where=sa.text("valid_to IS NULL"),
-    )
+    for name, column, unique in (
+        ("current_code", "code", True),
+        ("parent_code", "parent_code", False),
+    ):
+        op.create_index(
+            f"ix_areas_{name}", "areas", [column], unique=unique, postgresql_where=CURRENT
+        )
+    create_geometry_index("areas")
     op.create_geospatial_table(
         "buildings",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -101,44 +73,19 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=True),
         sa.Column("address", sa.Text(), nullable=True),
         sa.Column("households", sa.Integer(), nullable=True),
-        sa.Column(
-            "attributes",
-            postgresql.JSONB(astext_type=sa.Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
-        sa.Column(
-            "geom",
-            Geometry(
-                geometry_type="MULTIPOLYGON",
-                srid=4326,
-                dimension=2,
-                spatial_index=False,
-                from_text="ST_GeomFromEWKT",
-                name="geometry",
-                nullable=False,
-            ),
-            nullable=False,
-        ),
+        jsonb_column("attributes"),
+        geometry_column("MULTIPOLYGON"),
         sa.Column("grid_code", sa.Text(), nullable=True),
-        sa.CheckConstraint(
-            "ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name=op.f("ck_buildings_geom_valid")
+        *checks(
+            "buildings",
+            geom_valid="ST_IsValid(geom) AND NOT ST_IsEmpty(geom)",
+            households="households IS NULL OR households >= 0",
         ),
-        sa.CheckConstraint(
-            "households IS NULL OR households >= 0", name=op.f("ck_buildings_households")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_buildings")),
+        pk("buildings", "id"),
         sa.UniqueConstraint("source", "source_id", name=op.f("uq_buildings_source_source_id")),
     )
-    op.create_geospatial_index(
-        "ix_buildings_geom",
-        "buildings",
-        ["geom"],
-        unique=False,
-        postgresql_using="gist",
-        postgresql_ops={},
-    )
-    op.create_index("ix_buildings_grid_code", "buildings", ["grid_code"], unique=False)
+    create_geometry_index("buildings")
+    create_index("buildings", "grid_code")
     op.create_table(
         "categories",
         sa.Column("code", sa.Text(), nullable=False),
@@ -151,30 +98,17 @@ def upgrade() -> None:
         sa.Column(
             "area_code", sa.Text(), nullable=True, comment="owning area of a local ('X') category"
         ),
-        sa.Column(
-            "attributes",
-            postgresql.JSONB(astext_type=sa.Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
+        jsonb_column("attributes"),
+        *checks(
+            "categories",
+            kind="kind IN ('component', 'event')",
+            time_unit="time_unit IN ('natural_hours', 'working_hours', 'working_days')",
+            urgency="urgency IN ('normal', 'urgent', 'critical')",
+            limit_has_unit="(time_limit IS NULL) = (time_unit IS NULL)",
+            time_limit="time_limit IS NULL OR time_limit > 0",
         ),
-        sa.CheckConstraint("kind IN ('component', 'event')", name=op.f("ck_categories_kind")),
-        sa.CheckConstraint(
-            "time_unit IN ('natural_hours', 'working_hours', 'working_days')",
-            name=op.f("ck_categories_time_unit"),
-        ),
-        sa.CheckConstraint(
-            "urgency IN ('normal', 'urgent', 'critical')", name=op.f("ck_categories_urgency")
-        ),
-        sa.CheckConstraint(
-            "(time_limit IS NULL) = (time_unit IS NULL)", name=op.f("ck_categories_limit_has_unit")
-        ),
-        sa.CheckConstraint(
-            "time_limit IS NULL OR time_limit > 0", name=op.f("ck_categories_time_limit")
-        ),
-        sa.ForeignKeyConstraint(
-            ["parent_code"], ["categories.code"], name=op.f("fk_categories_parent_code_categories")
-        ),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_categories")),
+        fk("categories", "parent_code", "categories.code"),
+        pk("categories", "code"),
     )
     op.create_table(
         "departments",
@@ -182,51 +116,23 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("kind", sa.Text(), nullable=False),
         sa.Column("area_code", sa.Text(), nullable=True),
-        sa.Column(
-            "attributes",
-            postgresql.JSONB(astext_type=sa.Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
-        sa.CheckConstraint(
-            "kind IN ('territorial', 'functional')", name=op.f("ck_departments_kind")
-        ),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_departments")),
+        jsonb_column("attributes"),
+        check("departments", "kind", "kind IN ('territorial', 'functional')"),
+        pk("departments", "code"),
     )
-    op.create_index("ix_departments_area_code", "departments", ["area_code"], unique=False)
+    create_index("departments", "area_code")
     op.create_geospatial_table(
         "area_parts",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("area_id", sa.BigInteger(), nullable=False),
         sa.Column("code", sa.Text(), nullable=False),
         sa.Column("level_rank", sa.SmallInteger(), nullable=False),
-        sa.Column(
-            "geom",
-            Geometry(
-                geometry_type="POLYGON",
-                srid=4326,
-                dimension=2,
-                spatial_index=False,
-                from_text="ST_GeomFromEWKT",
-                name="geometry",
-                nullable=False,
-            ),
-            nullable=False,
-        ),
-        sa.ForeignKeyConstraint(
-            ["area_id"], ["areas.id"], name=op.f("fk_area_parts_area_id_areas"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_area_parts")),
+        geometry_column("POLYGON"),
+        fk("area_parts", "area_id", "areas.id", ondelete="CASCADE"),
+        pk("area_parts", "id"),
     )
-    op.create_index("ix_area_parts_area_id", "area_parts", ["area_id"], unique=False)
-    op.create_geospatial_index(
-        "ix_area_parts_geom",
-        "area_parts",
-        ["geom"],
-        unique=False,
-        postgresql_using="gist",
-        postgresql_ops={},
-    )
+    create_index("area_parts", "area_id")
+    create_geometry_index("area_parts")
     op.create_table(
         "routing_rules",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -234,13 +140,8 @@ def upgrade() -> None:
         sa.Column("area_prefix", sa.Text(), server_default="", nullable=False),
         sa.Column("department_code", sa.Text(), nullable=False),
         sa.Column("priority", sa.Integer(), server_default="0", nullable=False),
-        sa.ForeignKeyConstraint(
-            ["department_code"],
-            ["departments.code"],
-            name=op.f("fk_routing_rules_department_code_departments"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_routing_rules")),
+        fk("routing_rules", "department_code", "departments.code", ondelete="CASCADE"),
+        pk("routing_rules", "id"),
         sa.UniqueConstraint(
             "category_prefix",
             "area_prefix",
@@ -256,30 +157,15 @@ def upgrade() -> None:
         sa.Column("area_code", sa.Text(), nullable=True),
         sa.Column("department_code", sa.Text(), nullable=True),
         sa.Column("disabled", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
+        now_column("created_at"),
+        *checks(
+            "users",
+            dept_has_dept="role <> 'department' OR department_code IS NOT NULL",
+            role="role IN ('admin', 'dispatcher', 'officer', 'department', 'resident')",
+            scoped_has_area="role NOT IN ('dispatcher', 'officer') OR area_code IS NOT NULL",
         ),
-        sa.CheckConstraint(
-            "role <> 'department' OR department_code IS NOT NULL",
-            name=op.f("ck_users_dept_has_dept"),
-        ),
-        sa.CheckConstraint(
-            "role IN ('admin', 'dispatcher', 'officer', 'department', 'resident')",
-            name=op.f("ck_users_role"),
-        ),
-        sa.CheckConstraint(
-            "role NOT IN ('dispatcher', 'officer') OR area_code IS NOT NULL",
-            name=op.f("ck_users_scoped_has_area"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["department_code"],
-            ["departments.code"],
-            name=op.f("fk_users_department_code_departments"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        fk("users", "department_code", "departments.code"),
+        pk("users", "id"),
         sa.UniqueConstraint("name", name=op.f("uq_users_name")),
     )
     op.create_table(
@@ -288,196 +174,90 @@ def upgrade() -> None:
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("token_hash", sa.Text(), nullable=False, comment="sha256 hex; never the token"),
         sa.Column("prefix", sa.Text(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
+        now_column("created_at"),
+        sa.Column("expires_at", TS, nullable=True),
+        sa.Column("revoked_at", TS, nullable=True),
+        fk("api_tokens", "user_id", "users.id", ondelete="CASCADE"),
+        pk("api_tokens", "id"),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
     )
     op.create_geospatial_table(
         "incidents",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("public_id", sa.Text(), nullable=False),
-        sa.Column(
-            "geom",
-            Geometry(
-                geometry_type="POINT",
-                srid=4326,
-                dimension=2,
-                spatial_index=False,
-                from_text="ST_GeomFromEWKT",
-                name="geometry",
-                nullable=False,
-            ),
-            nullable=False,
-        ),
+        geometry_column("POINT"),
         sa.Column("orig_x", sa.Double(), nullable=False),
         sa.Column("orig_y", sa.Double(), nullable=False),
         sa.Column("orig_crs", sa.Text(), nullable=False),
         sa.Column("category_code", sa.Text(), nullable=False),
         sa.Column("description", sa.Text(), server_default="", nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
-        sa.Column(
-            "reporter",
-            postgresql.JSONB(astext_type=sa.Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
+        jsonb_column("reporter"),
         sa.Column("reporter_user_id", sa.BigInteger(), nullable=True),
         sa.Column("status", sa.Text(), server_default="reported", nullable=False),
         sa.Column("method", sa.Text(), nullable=False),
         sa.Column("distance_m", sa.Double(), server_default="0", nullable=False),
         sa.Column("building_id", sa.BigInteger(), nullable=True),
-        sa.Column("grid_code", sa.Text(), nullable=True),
-        sa.Column("community_code", sa.Text(), nullable=True),
-        sa.Column("street_code", sa.Text(), nullable=True),
-        sa.Column("district_code", sa.Text(), nullable=True),
+        *[sa.Column(f"{level}_code", sa.Text(), nullable=True) for level in LEVELS],
         sa.Column("responsible_area_code", sa.Text(), nullable=False),
-        sa.Column("grid_version_id", sa.BigInteger(), nullable=True),
-        sa.Column("community_version_id", sa.BigInteger(), nullable=True),
-        sa.Column("street_version_id", sa.BigInteger(), nullable=True),
-        sa.Column("district_version_id", sa.BigInteger(), nullable=True),
+        *[sa.Column(f"{level}_version_id", sa.BigInteger(), nullable=True) for level in LEVELS],
         sa.Column("department_code", sa.Text(), nullable=True),
         sa.Column("rule_id", sa.BigInteger(), nullable=True),
         sa.Column(
-            "assignment",
-            postgresql.JSONB(astext_type=sa.Text()),
-            nullable=False,
-            comment="the assignment as returned to the client",
+            "assignment", JSONB, nullable=False, comment="the assignment as returned to the client"
         ),
-        sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "reported_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("due_at", TS, nullable=True),
+        now_column("reported_at"),
+        now_column("updated_at"),
+        sa.Column("closed_at", TS, nullable=True),
         sa.Column("idempotency_key", sa.Text(), nullable=True),
         sa.Column("request_hash", sa.Text(), nullable=True),
         sa.Column("is_demo", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        sa.CheckConstraint(
-            "method IN ('building', 'inside', 'nearest', 'outside')",
-            name=op.f("ck_incidents_method"),
+        *checks(
+            "incidents",
+            method="method IN ('building', 'inside', 'nearest', 'outside')",
+            grid_methods_have_grid=(
+                "method NOT IN ('building', 'inside', 'nearest') OR grid_code IS NOT NULL"
+            ),
+            source="source IN ('resident', 'patrol', 'hotline', 'officer', 'open311', 'api', 'import')",
+            status="status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled', "
+            "'closed', 'rejected', 'suspended')",
+            idem_hash="(idempotency_key IS NULL) = (request_hash IS NULL)",
+            description_length="char_length(description) <= 4000",
+            distance="distance_m >= 0",
         ),
-        sa.CheckConstraint(
-            "method NOT IN ('building', 'inside', 'nearest') OR grid_code IS NOT NULL",
-            name=op.f("ck_incidents_grid_methods_have_grid"),
-        ),
-        sa.CheckConstraint(
-            "source IN ('resident', 'patrol', 'hotline', 'officer', 'open311', 'api', 'import')",
-            name=op.f("ck_incidents_source"),
-        ),
-        sa.CheckConstraint(
-            "status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled', 'closed', 'rejected', 'suspended')",
-            name=op.f("ck_incidents_status"),
-        ),
-        sa.CheckConstraint(
-            "(idempotency_key IS NULL) = (request_hash IS NULL)",
-            name=op.f("ck_incidents_idem_hash"),
-        ),
-        sa.CheckConstraint(
-            "char_length(description) <= 4000", name=op.f("ck_incidents_description_length")
-        ),
-        sa.CheckConstraint("distance_m >= 0", name=op.f("ck_incidents_distance")),
-        sa.ForeignKeyConstraint(
-            ["building_id"],
-            ["buildings.id"],
-            name=op.f("fk_incidents_building_id_buildings"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["category_code"],
-            ["categories.code"],
-            name=op.f("fk_incidents_category_code_categories"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["community_version_id"],
-            ["areas.id"],
-            name=op.f("fk_incidents_community_version_id_areas"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["department_code"],
-            ["departments.code"],
-            name=op.f("fk_incidents_department_code_departments"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["district_version_id"],
-            ["areas.id"],
-            name=op.f("fk_incidents_district_version_id_areas"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["grid_version_id"], ["areas.id"], name=op.f("fk_incidents_grid_version_id_areas")
-        ),
-        sa.ForeignKeyConstraint(
-            ["reporter_user_id"], ["users.id"], name=op.f("fk_incidents_reporter_user_id_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["rule_id"],
-            ["routing_rules.id"],
-            name=op.f("fk_incidents_rule_id_routing_rules"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["street_version_id"], ["areas.id"], name=op.f("fk_incidents_street_version_id_areas")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
+        fk("incidents", "building_id", "buildings.id", ondelete="SET NULL"),
+        fk("incidents", "category_code", "categories.code"),
+        fk("incidents", "community_version_id", "areas.id"),
+        fk("incidents", "department_code", "departments.code"),
+        fk("incidents", "district_version_id", "areas.id"),
+        fk("incidents", "grid_version_id", "areas.id"),
+        fk("incidents", "reporter_user_id", "users.id"),
+        fk("incidents", "rule_id", "routing_rules.id", ondelete="SET NULL"),
+        fk("incidents", "street_version_id", "areas.id"),
+        pk("incidents", "id"),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_incidents_idempotency_key")),
         sa.UniqueConstraint("public_id", name=op.f("uq_incidents_public_id")),
     )
-    op.create_index("ix_incidents_department_code", "incidents", ["department_code"], unique=False)
-    op.create_geospatial_index(
-        "ix_incidents_geom",
-        "incidents",
-        ["geom"],
-        unique=False,
-        postgresql_using="gist",
-        postgresql_ops={},
-    )
-    op.create_index("ix_incidents_grid_code", "incidents", ["grid_code"], unique=False)
-    op.create_index("ix_incidents_reported_at", "incidents", ["reported_at"], unique=False)
-    op.create_index("ix_incidents_status", "incidents", ["status"], unique=False)
+    create_geometry_index("incidents")
+    for column in INCIDENT_INDEXED:
+        create_index("incidents", column)
     op.create_table(
         "incident_events",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("incident_id", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        now_column("at"),
         sa.Column("actor", sa.Text(), nullable=False),
         sa.Column("action", sa.Text(), nullable=False),
         sa.Column("from_status", sa.Text(), nullable=True),
         sa.Column("to_status", sa.Text(), nullable=False),
         sa.Column("department_code", sa.Text(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.Column(
-            "data",
-            postgresql.JSONB(astext_type=sa.Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_incident_events_incident_id_incidents")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_events")),
+        jsonb_column("data"),
+        fk("incident_events", "incident_id", "incidents.id"),
+        pk("incident_events", "id"),
     )
-    op.create_index(
-        "ix_incident_events_incident_id", "incident_events", ["incident_id"], unique=False
-    )
+    create_index("incident_events", "incident_id")
 
     for statement in TRIGGERS_UP:
         op.execute(statement)
@@ -486,41 +266,27 @@ def upgrade() -> None:
 def downgrade() -> None:
     for statement in TRIGGERS_DOWN:
         op.execute(statement)
-    op.drop_index("ix_incident_events_incident_id", table_name="incident_events")
+    drop_index("incident_events", "incident_id")
     op.drop_table("incident_events")
-    op.drop_index("ix_incidents_status", table_name="incidents")
-    op.drop_index("ix_incidents_reported_at", table_name="incidents")
-    op.drop_index("ix_incidents_grid_code", table_name="incidents")
-    op.drop_geospatial_index(
-        "ix_incidents_geom", table_name="incidents", postgresql_using="gist", column_name="geom"
-    )
-    op.drop_index("ix_incidents_department_code", table_name="incidents")
+    for column in reversed(INCIDENT_INDEXED):
+        drop_index("incidents", column)
+    drop_geometry_index("incidents")
     op.drop_geospatial_table("incidents")
     op.drop_table("api_tokens")
     op.drop_table("users")
     op.drop_table("routing_rules")
-    op.drop_geospatial_index(
-        "ix_area_parts_geom", table_name="area_parts", postgresql_using="gist", column_name="geom"
-    )
-    op.drop_index("ix_area_parts_area_id", table_name="area_parts")
+    drop_geometry_index("area_parts")
+    drop_index("area_parts", "area_id")
     op.drop_geospatial_table("area_parts")
-    op.drop_index("ix_departments_area_code", table_name="departments")
+    drop_index("departments", "area_code")
     op.drop_table("departments")
     op.drop_table("categories")
-    op.drop_index("ix_buildings_grid_code", table_name="buildings")
-    op.drop_geospatial_index(
-        "ix_buildings_geom", table_name="buildings", postgresql_using="gist", column_name="geom"
-    )
+    drop_index("buildings", "grid_code")
+    drop_geometry_index("buildings")
     op.drop_geospatial_table("buildings")
-    op.drop_index(
-        "ix_areas_parent_code", table_name="areas", postgresql_where=sa.text("valid_to IS NULL")
-    )
-    op.drop_geospatial_index(
-        "ix_areas_geom", table_name="areas", postgresql_using="gist", column_name="geom"
-    )
-    op.drop_index(
-        "ix_areas_current_code", table_name="areas", postgresql_where=sa.text("valid_to IS NULL")
-    )
+    op.drop_index("ix_areas_parent_code", table_name="areas")
+    drop_geometry_index("areas")
+    op.drop_index("ix_areas_current_code", table_name="areas")
     op.drop_geospatial_table("areas")
 
 

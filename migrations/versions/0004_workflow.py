@@ -1,19 +1,12 @@
-"""Workflow: incident workflow columns, joint-handling departments, 吹哨报到 whistles.
-
-Revision ID: 0004_workflow
-Revises: 0001
-Create Date: 2026-11-25 22:00:00
-"""
-
-from collections.abc import Sequence
+"""Workflow: incident workflow columns, joint-handling departments, 吹哨报到 whistles."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_workflow"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import TS, check, checks, create_index, create_partial_index, drop_index, fk, pk
+
+revision = "0004_workflow"
+down_revision = "0001"
 
 
 def upgrade() -> None:
@@ -44,14 +37,14 @@ def upgrade() -> None:
         "incidents",
         sa.Column(
             "extension_until",
-            sa.DateTime(timezone=True),
+            TS,
             nullable=True,
             comment="pending extension request",
         ),
     )
     op.add_column(
         "incidents",
-        sa.Column("extension_requested_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("extension_requested_at", TS, nullable=True),
     )
     op.create_check_constraint(
         op.f("ck_incidents_workflow_counts"),
@@ -63,45 +56,28 @@ def upgrade() -> None:
         "incidents",
         "(status = 'suspended') = (suspended_from IS NOT NULL)",
     )
-    op.create_index(
+    create_partial_index(
         "ix_incidents_due_at_open",
         "incidents",
         ["due_at"],
-        unique=False,
-        postgresql_where=sa.text("closed_at IS NULL AND due_at IS NOT NULL"),
+        "closed_at IS NULL AND due_at IS NOT NULL",
     )
 
     op.create_table(
         "incident_supports",
         sa.Column("incident_id", sa.BigInteger(), nullable=False),
         sa.Column("department_code", sa.Text(), nullable=False),
-        sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("assigned_at", TS, nullable=False),
+        sa.Column("acknowledged_at", TS, nullable=True),
         sa.Column("acknowledged_by", sa.Text(), nullable=True),
-        sa.CheckConstraint(
-            "(acknowledged_at IS NULL) = (acknowledged_by IS NULL)",
-            name=op.f("ck_incident_supports_ack_by"),
+        check(
+            "incident_supports", "ack_by", "(acknowledged_at IS NULL) = (acknowledged_by IS NULL)"
         ),
-        sa.ForeignKeyConstraint(
-            ["department_code"],
-            ["departments.code"],
-            name=op.f("fk_incident_supports_department_code_departments"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["incident_id"],
-            ["incidents.id"],
-            name=op.f("fk_incident_supports_incident_id_incidents"),
-        ),
-        sa.PrimaryKeyConstraint(
-            "incident_id", "department_code", name=op.f("pk_incident_supports")
-        ),
+        fk("incident_supports", "department_code", "departments.code"),
+        fk("incident_supports", "incident_id", "incidents.id"),
+        pk("incident_supports", "incident_id", "department_code"),
     )
-    op.create_index(
-        "ix_incident_supports_department_code",
-        "incident_supports",
-        ["department_code"],
-        unique=False,
-    )
+    create_index("incident_supports", "department_code")
     op.create_table(
         "whistles",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -113,60 +89,47 @@ def upgrade() -> None:
             nullable=True,
             comment="scope area of the dispatcher who whistled",
         ),
-        sa.Column("called_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("called_at", TS, nullable=False),
         sa.Column("deadline_minutes", sa.Integer(), nullable=False),
-        sa.Column("deadline_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deadline_at", TS, nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.CheckConstraint("deadline_minutes > 0", name=op.f("ck_whistles_deadline_minutes")),
-        sa.CheckConstraint("deadline_at > called_at", name=op.f("ck_whistles_deadline_after_call")),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_whistles_incident_id_incidents")
+        *checks(
+            "whistles",
+            deadline_minutes="deadline_minutes > 0",
+            deadline_after_call="deadline_at > called_at",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_whistles")),
+        fk("whistles", "incident_id", "incidents.id"),
+        pk("whistles", "id"),
     )
-    op.create_index("ix_whistles_incident_id", "whistles", ["incident_id"], unique=False)
+    create_index("whistles", "incident_id")
     op.create_table(
         "whistle_checkins",
         sa.Column("whistle_id", sa.BigInteger(), nullable=False),
         sa.Column("department_code", sa.Text(), nullable=False),
-        sa.Column("checked_in_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("checked_in_at", TS, nullable=True),
         sa.Column("checked_in_by", sa.Text(), nullable=True),
         sa.Column("late", sa.Boolean(), nullable=True),
-        sa.CheckConstraint(
+        check(
+            "whistle_checkins",
+            "checked_in",
             "(checked_in_at IS NULL) = (late IS NULL) AND (checked_in_at IS NULL) = "
             "(checked_in_by IS NULL)",
-            name=op.f("ck_whistle_checkins_checked_in"),
         ),
-        sa.ForeignKeyConstraint(
-            ["department_code"],
-            ["departments.code"],
-            name=op.f("fk_whistle_checkins_department_code_departments"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["whistle_id"], ["whistles.id"], name=op.f("fk_whistle_checkins_whistle_id_whistles")
-        ),
-        sa.PrimaryKeyConstraint("whistle_id", "department_code", name=op.f("pk_whistle_checkins")),
+        fk("whistle_checkins", "department_code", "departments.code"),
+        fk("whistle_checkins", "whistle_id", "whistles.id"),
+        pk("whistle_checkins", "whistle_id", "department_code"),
     )
-    op.create_index(
-        "ix_whistle_checkins_department_code",
-        "whistle_checkins",
-        ["department_code"],
-        unique=False,
-    )
+    create_index("whistle_checkins", "department_code")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_whistle_checkins_department_code", table_name="whistle_checkins")
+    drop_index("whistle_checkins", "department_code")
     op.drop_table("whistle_checkins")
-    op.drop_index("ix_whistles_incident_id", table_name="whistles")
+    drop_index("whistles", "incident_id")
     op.drop_table("whistles")
-    op.drop_index("ix_incident_supports_department_code", table_name="incident_supports")
+    drop_index("incident_supports", "department_code")
     op.drop_table("incident_supports")
-    op.drop_index(
-        "ix_incidents_due_at_open",
-        table_name="incidents",
-        postgresql_where=sa.text("closed_at IS NULL AND due_at IS NOT NULL"),
-    )
+    op.drop_index("ix_incidents_due_at_open", table_name="incidents")
     op.drop_constraint(op.f("ck_incidents_suspended"), "incidents", type_="check")
     op.drop_constraint(op.f("ck_incidents_workflow_counts"), "incidents", type_="check")
     for column in (

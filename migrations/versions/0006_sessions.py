@@ -1,18 +1,12 @@
-"""Page sessions and password hashes.
-
-Revision ID: 0006
-Revises: 0001
-"""
-
-from collections.abc import Sequence
+"""Page sessions and password hashes."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import TS, create_index, drop_index, fk, now_column, pk
+
+revision = "0006"
+down_revision = "0001"
 
 
 def upgrade() -> None:
@@ -27,28 +21,16 @@ def upgrade() -> None:
         sa.Column("id_hash", sa.Text(), nullable=False, comment="sha256 hex of the cookie value"),
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("csrf_token", sa.Text(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "last_seen_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_sessions_user_id_users"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id_hash", name=op.f("pk_sessions")),
+        now_column("created_at"),
+        now_column("last_seen_at"),
+        sa.Column("expires_at", TS, nullable=False),
+        fk("sessions", "user_id", "users.id", ondelete="CASCADE"),
+        pk("sessions", "id_hash"),
     )
-    op.create_index("ix_sessions_user_id", "sessions", ["user_id"], unique=False)
+    create_index("sessions", "user_id")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_sessions_user_id", table_name="sessions")
+    drop_index("sessions", "user_id")
     op.drop_table("sessions")
     op.drop_column("users", "password_hash")

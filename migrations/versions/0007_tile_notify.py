@@ -4,20 +4,12 @@ A statement-level trigger (one NOTIFY per statement, not per row) sends the exte
 rows, old and new, on channel 'gridgov_tiles' as {"table", "bbox": [x0, y0, x1, y1]}. NOTIFY is
 delivered on commit only, to every listening GridGov process, so each one drops exactly the
 cached tiles that box meets, whichever door the write came through (API, CLI import, psql).
-
-Revision ID: 0007_tile_notify
-Revises: 0001
-Create Date: 2026-11-25 23:00:00
 """
-
-from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0007_tile_notify"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0007_tile_notify"
+down_revision = "0001"
 
 TABLES = ("areas", "buildings", "incidents")
 

@@ -1,17 +1,9 @@
-"""Partial GiST index on grid parts: grid-only lookups skip district/street/community parts.
-
-Revision ID: 0008
-Revises: 0001
-"""
-
-from collections.abc import Sequence
+"""Partial GiST index on grid parts: grid-only lookups skip district/street/community parts."""
 
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0008"
+down_revision = "0001"
 
 
 def upgrade() -> None:

@@ -1,18 +1,13 @@
 """Early warning and evaluation: index reject events by the incident they duplicate, and
 incidents by closing time.
-
-Revision ID: 0017_early_warning
-Revises: 0001
 """
-
-from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0017_early_warning"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import create_index, drop_index
+
+revision = "0017_early_warning"
+down_revision = "0001"
 
 
 def upgrade() -> None:
@@ -21,9 +16,9 @@ def upgrade() -> None:
         "CREATE INDEX ix_incident_events_duplicate_of ON incident_events "
         "((data ->> 'duplicate_of')) WHERE action = 'reject'"
     )
-    op.create_index("ix_incidents_closed_at", "incidents", ["closed_at"], unique=False)
+    create_index("incidents", "closed_at")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_incidents_closed_at", table_name="incidents")
+    drop_index("incidents", "closed_at")
     op.execute("DROP INDEX ix_incident_events_duplicate_of")

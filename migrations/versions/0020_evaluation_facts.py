@@ -5,23 +5,16 @@ the incidents the statement touched from their whole log (one window pass over t
 one row per incident (eval_incidents), per dispatch episode (eval_episodes) and per handling
 report (eval_handles). The evaluation reads these instead of the log for every incident whose
 last event lies before the end of observation (docs/performance.md, "A year of a city").
-
-Revision ID: 0020_evaluation_facts
-Revises: 0004_workflow
-Create Date: 2026-12-04 16:00:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020_evaluation_facts"
-down_revision: str | None = "0004_workflow"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import TS, create_index, drop_index, pk
 
-TS = sa.DateTime(timezone=True)
+revision = "0020_evaluation_facts"
+down_revision = "0004_workflow"
+
 
 # The same numbering as api/services/evaluation/query.py, over the whole log of the given incidents:
 # mk = deadline marks so far, ep = episode bounds so far, hn = handling reports so far.
@@ -97,42 +90,51 @@ BEGIN
 END $$
 """
 
-# A new report (its incident's first event, the one intake writes) has facts that need no log:
-# written directly, so intake pays one small INSERT, not a refresh.
-TRIGGER_FUNCTION = """
-CREATE FUNCTION gridgov_eval_events() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+# A statement of new reports only (each its incident's first event, the one intake writes): their
+# facts need no log, written directly, so intake pays one small INSERT, not a refresh.
+NEW_REPORTS = """\
     IF NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.action <> 'report'
                    OR EXISTS (SELECT 1 FROM eval_incidents f WHERE f.incident_id = n.incident_id))
        AND (SELECT count(*) = count(DISTINCT incident_id) FROM new_rows) THEN
         INSERT INTO eval_incidents (incident_id, last_at, reported_at, report_dept, reworks)
         SELECT incident_id, at, at, department_code, 0 FROM new_rows;
-    ELSE
+"""
+TRIGGER_FUNCTION = f"""
+CREATE FUNCTION gridgov_eval_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+{NEW_REPORTS}    ELSE
         PERFORM gridgov_eval_refresh(ARRAY(SELECT DISTINCT incident_id FROM new_rows));
     END IF;
     RETURN NULL;
 END $$
-"""
+"""  # noqa: S608 (constants only)
 
 TRIGGER = """
 CREATE TRIGGER incident_events_eval AFTER INSERT ON incident_events
 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_events()
 """
 
-# Existing logs, 50,000 incidents per statement.
-BACKFILL = """
+
+def backfill(function: str, table: str, distinct: bool) -> str:
+    """A DO block calling `function(ids)` for the incidents of `table`, 50,000 per statement."""
+    ids = f"{'DISTINCT ' if distinct else ''}incident_id FROM {table}"
+    return f"""
 DO $$
 DECLARE lo bigint := 0; top bigint;
 BEGIN
-    SELECT coalesce(max(incident_id), 0) INTO top FROM incident_events;
+    SELECT coalesce(max(incident_id), 0) INTO top FROM {table};
     WHILE lo <= top LOOP
-        PERFORM gridgov_eval_refresh(ARRAY(
-            SELECT DISTINCT incident_id FROM incident_events
+        PERFORM {function}(ARRAY(
+            SELECT {ids}
             WHERE incident_id > lo AND incident_id <= lo + 50000));
         lo := lo + 50000;
     END LOOP;
 END $$
-"""
+"""  # noqa: S608 (constants only)
+
+
+# Existing logs.
+BACKFILL = backfill("gridgov_eval_refresh", "incident_events", distinct=True)
 
 
 def upgrade() -> None:
@@ -151,7 +153,7 @@ def upgrade() -> None:
         sa.Column("reworks", sa.Integer(), nullable=False),
         sa.Column("close_due", TS, nullable=True, comment="deadline in force before closing"),
         sa.Column("close_lead", sa.Text(), nullable=True, comment="lead of the last dispatch"),
-        sa.PrimaryKeyConstraint("incident_id", name=op.f("pk_eval_incidents")),
+        pk("eval_incidents", "incident_id"),
     )
     op.create_table(
         "eval_episodes",
@@ -164,7 +166,7 @@ def upgrade() -> None:
         sa.Column("end_dept", sa.Text(), nullable=True),
         sa.Column("handled_at", TS, nullable=True, comment="first handling report"),
         sa.Column("due", TS, nullable=True, comment="deadline before handling, end or now"),
-        sa.PrimaryKeyConstraint("incident_id", "ep", name=op.f("pk_eval_episodes")),
+        pk("eval_episodes", "incident_id", "ep"),
     )
     op.create_table(
         "eval_handles",
@@ -172,9 +174,9 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.BigInteger(), nullable=False),
         sa.Column("at", TS, nullable=False),
         sa.Column("dept", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_eval_handles")),
+        pk("eval_handles", "event_id"),
     )
-    op.create_index("ix_eval_handles_incident_id", "eval_handles", ["incident_id"], unique=False)
+    create_index("eval_handles", "incident_id")
     op.execute(REFRESH)
     op.execute(TRIGGER_FUNCTION)
     op.execute(TRIGGER)
@@ -185,7 +187,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER incident_events_eval ON incident_events")
     op.execute("DROP FUNCTION gridgov_eval_events()")
     op.execute("DROP FUNCTION gridgov_eval_refresh(bigint[])")
-    op.drop_index("ix_eval_handles_incident_id", table_name="eval_handles")
+    drop_index("eval_handles", "incident_id")
     op.drop_table("eval_handles")
     op.drop_table("eval_episodes")
     op.drop_table("eval_incidents")

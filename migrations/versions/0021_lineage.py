@@ -1,20 +1,14 @@
-"""Area lineage (derived_from), import provenance (imported) and accepted import problems.
-
-Revision ID: 0021_lineage
-Revises: 0001
-"""
-
-from collections.abc import Sequence
+"""Area lineage (derived_from), import provenance (imported) and accepted import problems."""
 
 import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0021_lineage"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import check, now_column, pk
+
+revision = "0021_lineage"
+down_revision = "0001"
 
 
 def upgrade() -> None:
@@ -51,17 +45,13 @@ def upgrade() -> None:
         ),
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("accepted_by", sa.Text(), nullable=False),
-        sa.Column(
-            "accepted_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.CheckConstraint(
+        now_column("accepted_at"),
+        check(
+            "accepted_problems",
+            "kind",
             "kind IN ('invalid_geometry','outside_parent','overlap','gap')",
-            name=op.f("ck_accepted_problems_kind"),
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_accepted_problems")),
+        pk("accepted_problems", "id"),
     )
     op.create_index(
         "ix_accepted_problems_codes",

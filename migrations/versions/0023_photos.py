@@ -1,18 +1,12 @@
-"""Photos of the case file: stored files, incident photos by stage, require_photos, media_url.
-
-Revision ID: 0023_photos
-Revises: 0001
-"""
-
-from collections.abc import Sequence
+"""Photos of the case file: stored files, incident photos by stage, require_photos, media_url."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0023_photos"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import TS, checks, create_index, drop_index, fk, now_column, pk
+
+revision = "0023_photos"
+down_revision = "0001"
 
 
 def upgrade() -> None:
@@ -43,18 +37,13 @@ def upgrade() -> None:
         sa.Column("thumb_bytes", sa.Integer(), nullable=False),
         sa.Column("width", sa.Integer(), nullable=False),
         sa.Column("height", sa.Integer(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
+        now_column("created_at"),
+        *checks(
+            "photo_files",
+            sha256_hex="sha256 ~ '^[0-9a-f]{64}$'",
+            sizes="bytes > 0 AND thumb_bytes > 0 AND width > 0 AND height > 0",
         ),
-        sa.CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name=op.f("ck_photo_files_sha256_hex")),
-        sa.CheckConstraint(
-            "bytes > 0 AND thumb_bytes > 0 AND width > 0 AND height > 0",
-            name=op.f("ck_photo_files_sizes"),
-        ),
-        sa.PrimaryKeyConstraint("sha256", name=op.f("pk_photo_files")),
+        pk("photo_files", "sha256"),
     )
     op.create_table(
         "incident_photos",
@@ -66,49 +55,39 @@ def upgrade() -> None:
             "upload_sha256", sa.Text(), nullable=False, comment="SHA-256 of the bytes as uploaded"
         ),
         sa.Column("original_format", sa.Text(), nullable=False),
-        sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("uploaded_at", TS, nullable=False),
         sa.Column("uploaded_by", sa.Text(), nullable=False),
         sa.Column("uploaded_by_user_id", sa.BigInteger(), nullable=True),
         sa.Column(
             "captured_at",
-            sa.DateTime(timezone=True),
+            TS,
             nullable=True,
             comment="EXIF DateTimeOriginal",
         ),
         sa.Column("capture_lon", sa.Double(), nullable=True, comment="EXIF GPS, WGS 84"),
         sa.Column("capture_lat", sa.Double(), nullable=True),
-        sa.Column("hidden_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("hidden_at", TS, nullable=True),
         sa.Column("hidden_by", sa.Text(), nullable=True),
         sa.Column("hidden_reason", sa.Text(), nullable=True),
-        sa.CheckConstraint(
-            "stage IN ('report', 'before', 'after', 'verify', 'info')",
-            name=op.f("ck_incident_photos_stage"),
-        ),
-        sa.CheckConstraint(
-            "(capture_lon IS NULL) = (capture_lat IS NULL)",
-            name=op.f("ck_incident_photos_capture_point"),
-        ),
-        sa.CheckConstraint(
-            "(hidden_at IS NULL) = (hidden_reason IS NULL) AND (hidden_at IS NULL) = "
+        *checks(
+            "incident_photos",
+            stage="stage IN ('report', 'before', 'after', 'verify', 'info')",
+            capture_point="(capture_lon IS NULL) = (capture_lat IS NULL)",
+            hidden="(hidden_at IS NULL) = (hidden_reason IS NULL) AND (hidden_at IS NULL) = "
             "(hidden_by IS NULL)",
-            name=op.f("ck_incident_photos_hidden"),
         ),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_incident_photos_incident_id_incidents")
-        ),
-        sa.ForeignKeyConstraint(
-            ["sha256"], ["photo_files.sha256"], name=op.f("fk_incident_photos_sha256_photo_files")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_photos")),
+        fk("incident_photos", "incident_id", "incidents.id"),
+        fk("incident_photos", "sha256", "photo_files.sha256"),
+        pk("incident_photos", "id"),
     )
     op.create_index(
         "ix_incident_photos_incident_id", "incident_photos", ["incident_id", "id"], unique=False
     )
-    op.create_index("ix_incident_photos_sha256", "incident_photos", ["sha256"], unique=False)
+    create_index("incident_photos", "sha256")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_incident_photos_sha256", table_name="incident_photos")
+    drop_index("incident_photos", "sha256")
     op.drop_index("ix_incident_photos_incident_id", table_name="incident_photos")
     op.drop_table("incident_photos")
     op.drop_table("photo_files")

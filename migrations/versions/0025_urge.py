@@ -1,18 +1,12 @@
-"""督办/催办: incidents.urge_count (each urge is also an 'urge' event in incident_events).
-
-Revision ID: 0025_urge
-Revises: 0004_workflow
-"""
-
-from collections.abc import Sequence
+"""督办/催办: incidents.urge_count (each urge is also an 'urge' event in incident_events)."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0025_urge"
-down_revision: str | None = "0004_workflow"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import create_partial_index
+
+revision = "0025_urge"
+down_revision = "0004_workflow"
 
 
 def upgrade() -> None:
@@ -22,20 +16,10 @@ def upgrade() -> None:
     )
     op.create_check_constraint(op.f("ck_incidents_urge_count"), "incidents", "urge_count >= 0")
     # The evaluation counts the urges of a period (api/services/evaluation/urge.py).
-    op.create_index(
-        "ix_incident_events_urge_at",
-        "incident_events",
-        ["at"],
-        unique=False,
-        postgresql_where=sa.text("action = 'urge'"),
-    )
+    create_partial_index("ix_incident_events_urge_at", "incident_events", ["at"], "action = 'urge'")
 
 
 def downgrade() -> None:
-    op.drop_index(
-        "ix_incident_events_urge_at",
-        table_name="incident_events",
-        postgresql_where=sa.text("action = 'urge'"),
-    )
+    op.drop_index("ix_incident_events_urge_at", table_name="incident_events")
     op.drop_constraint(op.f("ck_incidents_urge_count"), "incidents", type_="check")
     op.drop_column("incidents", "urge_count")

@@ -1,20 +1,19 @@
-"""The base map's tables, filled from OpenStreetMap by `gridgov basemap import`.
-
-Revision ID: 0026_basemap
-Revises: 0001
-"""
-
-from collections.abc import Sequence
+"""The base map's tables, filled from OpenStreetMap by `gridgov basemap import`."""
 
 import sqlalchemy as sa
 from alembic import op
-from geoalchemy2 import Geometry
-from sqlalchemy.dialects import postgresql
 
-revision: str = "0026_basemap"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import (
+    JSONB,
+    create_geometry_index,
+    drop_geometry_index,
+    geometry_column,
+    now_column,
+    pk,
+)
+
+revision = "0026_basemap"
+down_revision = "0001"
 
 TABLES = (
     ("basemap_roads", "LINESTRING"),
@@ -40,59 +39,33 @@ def upgrade() -> None:
                 "class", sa.Text(), nullable=False, comment="the OSM tag value it is drawn by"
             ),
             sa.Column("name", sa.Text(), nullable=True, comment="name:zh when tagged, else name"),
-            sa.Column(
-                "geom",
-                Geometry(
-                    geometry_type=kind,
-                    srid=4326,
-                    dimension=2,
-                    spatial_index=False,
-                    from_text="ST_GeomFromEWKT",
-                    name="geometry",
-                    nullable=False,
-                ),
-                nullable=False,
-            ),
+            geometry_column(kind),
             sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}")),
         )
-        op.create_geospatial_index(
-            f"ix_{name}_geom",
-            name,
-            ["geom"],
-            unique=False,
-            postgresql_using="gist",
-            postgresql_ops={},
-        )
+        create_geometry_index(name)
     op.create_table(
         "basemap_imports",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("source", sa.Text(), nullable=False, comment="file name imported"),
-        sa.Column(
-            "imported_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        now_column("imported_at"),
         sa.Column(
             "counts",
-            postgresql.JSONB(astext_type=sa.Text()),
+            JSONB,
             nullable=False,
             comment="rows per table",
         ),
         sa.Column(
             "bounds",
-            postgresql.JSONB(astext_type=sa.Text()),
+            JSONB,
             nullable=True,
             comment="[x0, y0, x1, y1] of what was loaded",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_basemap_imports")),
+        pk("basemap_imports", "id"),
     )
 
 
 def downgrade() -> None:
     op.drop_table("basemap_imports")
     for name, _ in reversed(TABLES):
-        op.drop_geospatial_index(
-            f"ix_{name}_geom", table_name=name, postgresql_using="gist", column_name="geom"
-        )
+        drop_geometry_index(name)
         op.drop_table(name)

@@ -9,23 +9,20 @@ day and per month: by department × category × district/street (eval_roll_dept)
 area (eval_roll_area). The evaluation sums whole months and days from the rollups and reads only
 the partial days at the edges, the repeats of handling, the times and the open cases exactly
 (api/services/evaluation/rollup.py, docs/performance.md "2026-12-05").
-
-Revision ID: 0027_evaluation_rollup
-Revises: 0020_evaluation_facts, 0025_urge
-Create Date: 2026-12-05 04:00:00
 """
 
-from collections.abc import Sequence
+import importlib
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0027_evaluation_rollup"
-down_revision: str | tuple[str, ...] | None = ("0020_evaluation_facts", "0025_urge")
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import TS, create_index, create_partial_index, pk
 
-TS = sa.DateTime(timezone=True)
+revision = "0027_evaluation_rollup"
+down_revision = ("0020_evaluation_facts", "0025_urge")
+
+# the stored facts and the trigger function of the migration this one builds on
+_M20 = importlib.import_module("migrations.versions.0020_evaluation_facts")
 BUCKET_TZ = "Asia/Shanghai"
 # Facts summed in the rollups (one column each); `handles` counts handling reports.
 ROLLED = (
@@ -177,23 +174,11 @@ END $$
 """  # noqa: S608 (constants only)
 
 # 0020's trigger function, now also keeping the facts and rollups current.
-EVENTS_FUNCTION = """
-CREATE OR REPLACE FUNCTION gridgov_eval_events() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.action <> 'report'
-                   OR EXISTS (SELECT 1 FROM eval_incidents f WHERE f.incident_id = n.incident_id))
-       AND (SELECT count(*) = count(DISTINCT incident_id) FROM new_rows) THEN
-        INSERT INTO eval_incidents (incident_id, last_at, reported_at, report_dept, reworks)
-        SELECT incident_id, at, at, department_code, 0 FROM new_rows;
-    ELSE
-        PERFORM gridgov_eval_refresh(ARRAY(SELECT DISTINCT incident_id FROM new_rows));
-    END IF;
-    PERFORM gridgov_eval_facts(ARRAY(SELECT DISTINCT incident_id FROM new_rows));
-    RETURN NULL;
-END $$
-"""
-EVENTS_FUNCTION_0020 = EVENTS_FUNCTION.replace(
-    "    PERFORM gridgov_eval_facts(ARRAY(SELECT DISTINCT incident_id FROM new_rows));\n", ""
+EVENTS_FUNCTION_0020 = _M20.TRIGGER_FUNCTION.replace("CREATE", "CREATE OR REPLACE", 1)
+EVENTS_FUNCTION = EVENTS_FUNCTION_0020.replace(
+    "    RETURN NULL;\n",
+    "    PERFORM gridgov_eval_facts(ARRAY(SELECT DISTINCT incident_id FROM new_rows));\n"
+    "    RETURN NULL;\n",
 )
 
 # A change of an incident's category or areas (re-classification, boundary edit) moves its facts.
@@ -227,19 +212,7 @@ TRIGGERS = {
     "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_checkins()",
 }
 
-BACKFILL = """
-DO $$
-DECLARE lo bigint := 0; top bigint;
-BEGIN
-    SELECT coalesce(max(incident_id), 0) INTO top FROM eval_incidents;
-    WHILE lo <= top LOOP
-        PERFORM gridgov_eval_facts(ARRAY(
-            SELECT incident_id FROM eval_incidents
-            WHERE incident_id > lo AND incident_id <= lo + 50000));
-        lo := lo + 50000;
-    END LOOP;
-END $$
-"""
+BACKFILL = _M20.backfill("gridgov_eval_facts", "eval_incidents", distinct=False)
 
 
 def _key_columns() -> list[sa.Column[str]]:
@@ -257,8 +230,8 @@ def upgrade() -> None:
         *_key_columns(),
         sa.Column("secs", sa.Float(), nullable=True),
     )
-    op.create_index("ix_eval_facts_incident_id", "eval_facts", ["incident_id"])
-    op.create_index("ix_eval_facts_m_at", "eval_facts", ["m", "at"])
+    create_index("eval_facts", "incident_id")
+    create_index("eval_facts", "m", "at")
     op.create_table(
         "eval_times",
         sa.Column("incident_id", sa.BigInteger(), nullable=False),
@@ -267,8 +240,8 @@ def upgrade() -> None:
         sa.Column("dept", sa.Text(), nullable=True),
         *_key_columns(),
     )
-    op.create_index("ix_eval_times_incident_id", "eval_times", ["incident_id"])
-    op.create_index("ix_eval_times_at", "eval_times", ["at"])
+    create_index("eval_times", "incident_id")
+    create_index("eval_times", "at")
     op.create_table(
         "eval_open",
         sa.Column("incident_id", sa.BigInteger(), nullable=False),
@@ -276,7 +249,7 @@ def upgrade() -> None:
         sa.Column("due", TS, nullable=True, comment="deadline in force"),
         sa.Column("dept", sa.Text(), nullable=True),
         *_key_columns(),
-        sa.PrimaryKeyConstraint("incident_id", name=op.f("pk_eval_open")),
+        pk("eval_open", "incident_id"),
     )
     for table, keys in ROLLUPS.items():
         op.create_table(
@@ -297,11 +270,8 @@ def upgrade() -> None:
         "USING gist (tstzrange(reported_at, last_at, '[]'))"
     )
     # 督办后结案数 reads the incidents closed in the period that were urged
-    op.create_index(
-        "ix_incidents_urged_closed_at",
-        "incidents",
-        ["closed_at"],
-        postgresql_where=sa.text("urge_count > 0"),
+    create_partial_index(
+        "ix_incidents_urged_closed_at", "incidents", ["closed_at"], "urge_count > 0"
     )
     op.execute(FACTS_FUNCTION)
     op.execute(EVENTS_FUNCTION)
@@ -322,11 +292,7 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION gridgov_eval_checkins()")
     op.execute("DROP FUNCTION gridgov_eval_incident_keys()")
     op.execute("DROP FUNCTION gridgov_eval_facts(bigint[])")
-    op.drop_index(
-        "ix_incidents_urged_closed_at",
-        table_name="incidents",
-        postgresql_where=sa.text("urge_count > 0"),
-    )
+    op.drop_index("ix_incidents_urged_closed_at", table_name="incidents")
     op.execute("DROP INDEX ix_eval_incidents_span")
     for table in ROLLUPS:
         op.drop_table(table)

@@ -3,24 +3,17 @@
 `GET /api/v1/incidents?since=…` (the dispatch console's "changed since" and sync clients) had no
 index to answer `updated_at >= since`: its plan walked the primary key and filtered every row
 until the page was full (docs/performance.md, 2026-12-05).
-
-Revision ID: 0027_scale_reads
-Revises: 0001
 """
 
-from collections.abc import Sequence
+from migrations.ddl import create_index, drop_index
 
-from alembic import op
-
-revision: str = "0027_scale_reads"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0027_scale_reads"
+down_revision = "0001"
 
 
 def upgrade() -> None:
-    op.create_index("ix_incidents_updated_at", "incidents", ["updated_at"], unique=False)
+    create_index("incidents", "updated_at")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_incidents_updated_at", table_name="incidents")
+    drop_index("incidents", "updated_at")

@@ -3,24 +3,19 @@
 whistles.ended_at / ended_by / end_reason ('closed', 'rejected', 'withdrawn'); a summons still
 pending when its whistle ends is cancelled (whistle_checkins.cancelled_at) and can no longer be
 answered. Summonses whose deadline had already passed stay 'missing'.
-
-Revision ID: 0027_whistle_end
-Revises: 0004_workflow
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0027_whistle_end"
-down_revision: str | None = "0004_workflow"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import TS
+
+revision = "0027_whistle_end"
+down_revision = "0004_workflow"
 
 
 def upgrade() -> None:
-    op.add_column("whistles", sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("whistles", sa.Column("ended_at", TS, nullable=True))
     op.add_column("whistles", sa.Column("ended_by", sa.Text(), nullable=True))
     op.add_column(
         "whistles",
@@ -43,7 +38,7 @@ def upgrade() -> None:
     )
     op.add_column(
         "whistle_checkins",
-        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", TS, nullable=True),
     )
     op.create_check_constraint(
         op.f("ck_whistle_checkins_cancelled"),

@@ -14,22 +14,15 @@ Now (docs/performance.md, "2026-12-05 (afternoon)"):
 - `gridgov_eval_refresh` and `gridgov_eval_facts` over more than BATCH incidents run their
   statements with EXECUTE, so they are planned for the batch at hand (a single event keeps its
   cached plan).
-
-Revision ID: 0028_eval_fast
-Revises: 0027_evaluation_rollup
-Create Date: 2026-12-05 08:00:00
 """
 
 import importlib
 import re
-from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0028_eval_fast"
-down_revision: str | tuple[str, ...] | None = "0027_evaluation_rollup"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0028_eval_fast"
+down_revision = "0027_evaluation_rollup"
 
 # the function texts and rollup statements of the two migrations this one changes
 _M20 = importlib.import_module("migrations.versions.0020_evaluation_facts")
@@ -98,12 +91,7 @@ EVENTS_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION gridgov_eval_events() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE ids bigint[];
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.action <> 'report'
-                   OR EXISTS (SELECT 1 FROM eval_incidents f WHERE f.incident_id = n.incident_id))
-       AND (SELECT count(*) = count(DISTINCT incident_id) FROM new_rows) THEN
-        INSERT INTO eval_incidents (incident_id, last_at, reported_at, report_dept, reworks)
-        SELECT incident_id, at, at, department_code, 0 FROM new_rows;
-        PERFORM gridgov_eval_facts(ARRAY(SELECT DISTINCT incident_id FROM new_rows));
+{_M20.NEW_REPORTS}        PERFORM gridgov_eval_facts(ARRAY(SELECT DISTINCT incident_id FROM new_rows));
         RETURN NULL;
     END IF;
     IF EXISTS (SELECT 1 FROM new_rows WHERE action NOT IN ({_ACTIONS})) THEN

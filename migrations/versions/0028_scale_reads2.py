@@ -4,29 +4,22 @@
 building. Through `ix_incidents_closed_at` it read every closed incident of the window (≈ 250,000
 rows for 90 days at 1,000,000 a year) to keep those with a building; this partial index holds only
 those (docs/performance.md, 2026-12-05 afternoon).
-
-Revision ID: 0028_scale_reads2
-Revises: 0027_scale_reads
 """
 
-from collections.abc import Sequence
-
-import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0028_scale_reads2"
-down_revision: str | None = "0027_scale_reads"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from migrations.ddl import create_partial_index
+
+revision = "0028_scale_reads2"
+down_revision = "0027_scale_reads"
 
 
 def upgrade() -> None:
-    op.create_index(
+    create_partial_index(
         "ix_incidents_closed_building",
         "incidents",
         ["closed_at"],
-        unique=False,
-        postgresql_where=sa.text("status = 'closed' AND building_id IS NOT NULL"),
+        "status = 'closed' AND building_id IS NOT NULL",
     )
 
 

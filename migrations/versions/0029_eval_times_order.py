@@ -11,21 +11,13 @@ aggregate finds its input already sorted (docs/performance.md, "2026-12-05 (even
 The repeats of handling (a handling report whose previous one is in the period too: 处置数
 counts incidents) are read from `eval_facts` for the whole period, ≈ 99,000 rows for a year at
 1,000,000; a partial index carrying their groups serves them from the index alone.
-
-Revision ID: 0029_eval_times_order
-Revises: 0028_eval_fast
-Create Date: 2026-12-05 12:00:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0029_eval_times_order"
-down_revision: str | tuple[str, ...] | None = "0028_eval_fast"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0029_eval_times_order"
+down_revision = "0028_eval_fast"
 
 # The groupings whose p90 is read at the scale of a year (api/services/evaluation/rollup.py).
 ORDERED = ("grid", "dept", "category")
@@ -55,8 +47,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(
-        "ix_eval_facts_repeats", table_name="eval_facts", postgresql_where=sa.text(REPEATS)
-    )
+    op.drop_index("ix_eval_facts_repeats", table_name="eval_facts")
     for key in ORDERED:
         op.drop_index(f"ix_eval_times_{key}_secs", table_name="eval_times")

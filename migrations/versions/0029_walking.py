@@ -3,19 +3,12 @@
 `basemap_walk_edges` is filled by `gridgov basemap import` from `basemap_roads`
 (gis/walking.py). pgRouting (Debian: postgresql-15-pgrouting) is created when the server has it;
 without it the nearest officers stay straight-line (docs/patrols.md).
-
-Revision ID: 0029_walking
-Revises: 0026_basemap
 """
-
-from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0029_walking"
-down_revision: str | None = "0026_basemap"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0029_walking"
+down_revision = "0026_basemap"
 
 
 def upgrade() -> None:
