@@ -209,24 +209,12 @@ WITH facts AS (
     SELECT g, CASE g WHEN 'd' THEN (at AT TIME ZONE 'Asia/Shanghai')::date
                 ELSE date_trunc('month', at AT TIME ZONE 'Asia/Shanghai')::date END AS b,
            {cols}, {sums}
-    FROM eval_facts LEFT JOIN eval_groups USING (incident_id)
-    CROSS JOIN (VALUES ('d'), ('m')) v(g) GROUP BY 1, 2, {cols}
+    FROM eval_facts CROSS JOIN (VALUES ('d'), ('m')) v(g) GROUP BY 1, 2, {cols}
 ),
 stored AS (SELECT grain, bucket, {cols}, {rolled} FROM {table})
 (SELECT * FROM facts WHERE {nonzero} EXCEPT ALL SELECT * FROM stored WHERE {nonzero})
 UNION ALL
 (SELECT * FROM stored WHERE {nonzero} EXCEPT ALL SELECT * FROM facts WHERE {nonzero})
-"""
-
-
-GROUPS_CHECK = """
-SELECT f.incident_id FROM (SELECT DISTINCT incident_id FROM eval_facts) f
-JOIN incidents i ON i.id = f.incident_id
-LEFT JOIN eval_groups g ON g.incident_id = f.incident_id
-WHERE g.incident_id IS NULL
-   OR (g.category, g.district, g.street, g.community, g.grid, g.responsible) IS DISTINCT FROM
-      (i.category_code, i.district_code, i.street_code, i.community_code, i.grid_code,
-       i.responsible_area_code)
 """
 
 
@@ -248,8 +236,6 @@ def rollups_match_facts(conn: Any) -> None:
             ),
         )
         assert conn.execute(query).fetchall() == [], table
-    # migration 0030: each incident with facts has one group row, its current groups
-    assert conn.execute(GROUPS_CHECK).fetchall() == []
 
 
 # Every stored fact and rollup row, in a stable order.
@@ -258,7 +244,6 @@ STORED = [
     "SELECT * FROM eval_episodes ORDER BY incident_id, ep",
     "SELECT * FROM eval_handles ORDER BY event_id",
     "SELECT * FROM eval_facts ORDER BY incident_id, m, at, at2, dept",
-    "SELECT * FROM eval_groups ORDER BY incident_id",
     "SELECT * FROM eval_times ORDER BY incident_id, at",
     "SELECT * FROM eval_open ORDER BY incident_id",
     *(

@@ -40,9 +40,7 @@ def test_a_moved_incident_moves_its_facts(world: Any, world_db: str, token_for: 
         row = conn.execute("SELECT id FROM incidents WHERE public_id = %s", (cases[0],)).fetchone()
         assert row is not None
         before = conn.execute(
-            "SELECT grid, category FROM eval_facts JOIN eval_groups USING (incident_id) "
-            "WHERE incident_id = %s",
-            (row["id"],),
+            "SELECT grid, category FROM eval_facts WHERE incident_id = %s", (row["id"],)
         ).fetchall()
         assert before and {(f["grid"], f["category"]) for f in before} == {(G1, "SJ0102")}
         # what a boundary edit and a re-classification write (api/services/boundaries/impact.py)
@@ -51,9 +49,7 @@ def test_a_moved_incident_moves_its_facts(world: Any, world_db: str, token_for: 
             (G2, row["id"]),
         )
         after = conn.execute(
-            "SELECT DISTINCT grid, category FROM eval_facts JOIN eval_groups USING (incident_id) "
-            "WHERE incident_id = %s",
-            (row["id"],),
+            "SELECT DISTINCT grid, category FROM eval_facts WHERE incident_id = %s", (row["id"],)
         ).fetchall()
         assert [(f["grid"], f["category"]) for f in after] == [(G2, "BJ0101")]
         rollups_match_facts(conn)
@@ -86,12 +82,11 @@ INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_sta
 SELECT id, %(at)s, 'test', 'reassign', status, status, '{}'::jsonb FROM moved
 """
 FACTS_OF = """
-SELECT m, at, at2, dept, category, district, street, community, secs
-FROM eval_facts JOIN eval_groups USING (incident_id)
+SELECT m, at, at2, dept, category, district, street, community, secs FROM eval_facts
 WHERE incident_id = ANY(%(ids)s) ORDER BY 1, 2, 3, 4, 9
 """
 MOVED_GRIDS = """
-SELECT grid FROM eval_groups WHERE incident_id = ANY(%(ids)s)
+SELECT grid FROM eval_facts WHERE incident_id = ANY(%(ids)s)
 UNION SELECT grid FROM eval_times WHERE incident_id = ANY(%(ids)s)
 UNION SELECT grid FROM eval_open WHERE incident_id = ANY(%(ids)s)
 """

@@ -62,7 +62,7 @@ eval_handles = sa.Table(
     sa.Index("ix_eval_handles_incident_id", "incident_id"),
 )
 
-# 0027: the incident's groups (on each handling time and open case; the facts' are in eval_groups)
+# 0027: the incident's groups copied onto each fact (a change of them moves its facts)
 KEYS = ("category", "district", "street", "community", "grid", "responsible")
 # the facts summed per day and month (read by api.services.evaluation.rollup)
 ROLLED = (
@@ -96,27 +96,18 @@ eval_facts = sa.Table(
     sa.Column("at", TS, nullable=False, comment="when it counts"),
     sa.Column("at2", TS, comment="a repeat: the previous handling report"),
     sa.Column("dept", sa.Text),
+    *_keys(),
     sa.Column("secs", sa.Float),
     sa.Index("ix_eval_facts_incident_id", "incident_id"),
     sa.Index("ix_eval_facts_m_at", "m", "at"),
-    # the repeats of the period read from the index (migrations 0029, 0030), groups by incident
+    # the repeats of the period read from the index alone (migration 0029)
     sa.Index(
         "ix_eval_facts_repeats",
         "m",
         "at",
-        postgresql_include=["at2", "dept", "incident_id"],
+        postgresql_include=["at2", "dept", "category", "district", "street", "community", "grid"],
         postgresql_where=sa.text("m IN ('repeat', 'repeat_dept')"),
     ),
-)
-
-# 0030: the groups an incident's facts are summed under in the rollups (one row per incident,
-# so a change of groups rewrites this row, not every fact; eval_facts is read joined to it)
-eval_groups = sa.Table(
-    "eval_groups",
-    metadata,
-    sa.Column("incident_id", sa.BigInteger, primary_key=True),
-    *_keys(),
-    comment="the groups an incident's eval_facts are summed under in the rollups",
 )
 
 eval_times = sa.Table(

@@ -31,14 +31,6 @@ EXTRA = ("repeat_inc", "repeat_dept", "open", "overdue")
 # ROLLED's handle_due … reworked.
 T_DEPENDENT = ROLLED[ROLLED.index("handle_due") : ROLLED.index("reworked") + 1]
 
-# The facts with their incident's groups (migration 0030 keeps these once per incident, so a
-# boundary edit rewrites one row per incident, not each fact). A LEFT JOIN on the key: when no
-# group column is read (by department, unscoped) the planner leaves eval_groups out.
-FACTS = """(
-    SELECT f.incident_id, f.m, f.at, f.at2, f.dept, g.category, g.district, g.street,
-           g.community, g.grid, g.responsible
-    FROM eval_facts f LEFT JOIN eval_groups g ON g.incident_id = f.incident_id)"""
-
 SOURCES_SQL = """
 SELECT {key} AS key, {rolled}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue
 FROM {rollup} x {join}
@@ -51,7 +43,7 @@ FROM eval_facts x {join}
 WHERE x.m = ANY(%(rolled)s) AND ((x.at >= %(t_from)s AND x.at < %(e0)s)
                               OR (x.at >= %(e1)s AND x.at < %(t_end)s)) AND {conds}
 UNION ALL
--- the repeats of the period: an index scan of ix_eval_facts_repeats (migrations 0029, 0030)
+-- the repeats of the period: an index-only scan of ix_eval_facts_repeats (migration 0029)
 SELECT {key}, {zeros}, (x.m = 'repeat')::int, (x.m = 'repeat_dept')::int, 0, 0
 FROM eval_facts x {join}
 WHERE x.m IN ('repeat', 'repeat_dept') AND x.at >= %(t_from)s AND x.at < %(t_end)s
@@ -76,9 +68,6 @@ SELECT {key}, {stored_open}
 FROM eval_open x {join}
 WHERE x.incident_id = ANY(%(live)s) AND x.reported_at < %(t_end)s AND {conds}
 """
-
-SOURCES_SQL = SOURCES_SQL.replace("FROM eval_facts x", f"FROM {FACTS} x")
-CORRECTION_SQL = CORRECTION_SQL.replace("FROM eval_facts x", f"FROM {FACTS} x")
 
 QUERY_SQL = """
 WITH {prefix} src AS ({sources} {correction}),
