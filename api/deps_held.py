@@ -1,9 +1,9 @@
 """A pooled connection and its signed-in caller in two worker-thread hops instead of four.
 
 `ConnDep` + `CurrentUser` + a plain `def` route cost four hops into the thread pool per request
-(the connection taken, the user looked up, the route's body, the commit and return): ≈ 0.2 ms of
-CPU each on a busy server, which matters on a route called thousands of times a second (a
-patrol's batches of fixes, docs/performance.md, issue 22). `HeldConnDep` takes the connection and
+(the connection taken, the user looked up, the route's body, the commit and return): ≈ 20 % of
+the workers' Python time in a profile of a route called thousands of times a second (a patrol's
+batches of fixes, docs/performance.md, 2026-12-05 night). `HeldConnDep` takes the connection and
 signs the caller in within one hop; the route then does its work, commits and gives the
 connection back within a second (`Held.run`). The answers are those of `ConnDep` + `CurrentUser`:
 401/403 from the sign-in before the route's own parameters are checked (422), the transaction

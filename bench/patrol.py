@@ -19,8 +19,10 @@ grid with a running patrol, and GridGov under uvicorn (2 workers) on this machin
    /api/v1/patrols/coverage and /api/v1/stats) is timed.
 
 Figures only: nothing is asserted. The load generator runs on the same 2 cores as the server
-and PostgreSQL, so the ingest figure is a lower bound. Officers and their patrols are made in SQL
-(not timed); docs/patrols.md keeps the figures.
+and PostgreSQL, so the ingest figure is a lower bound; it is kept lean for that (bench/rawhttp.py:
+raw keep-alive connections, uploads serialised before the timed window), checks every answer is
+2xx and, afterwards, that `patrol_fixes` holds as many fixes as the server acknowledged.
+Officers and their patrols are made in SQL (not timed); docs/patrols.md keeps the figures.
 """
 
 from __future__ import annotations
