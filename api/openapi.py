@@ -238,9 +238,15 @@ def derived_errors(route: RouteContext, method: str, path: str) -> set[int]:
         codes.add(404)  # no such id (or a value that routes nowhere)
     if names & BAD_REQUEST_DEPS:
         codes.add(400)
-    if names & {"get_conn", "get_read_conn", "listener", "stream_slot"}:
+    if names & {"get_conn", "get_read_conn", "held_connection", "listener", "stream_slot"}:
         codes.add(503)  # database unreachable, query timeout (Retry-After); too many streams
-    if names & {"optional_user", "request_user", "read_request_user", "stream_user"}:
+    if names & {
+        "optional_user",
+        "request_user",
+        "read_request_user",
+        "stream_user",
+        "held_connection",
+    }:
         codes.add(401)  # a malformed, unknown, revoked or expired token
         if method not in {"GET", "HEAD", "OPTIONS"}:
             codes.add(403)  # a page session without its CSRF token

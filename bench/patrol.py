@@ -19,8 +19,10 @@ grid with a running patrol, and GridGov under uvicorn (2 workers) on this machin
    /api/v1/patrols/coverage and /api/v1/stats) is timed.
 
 Figures only: nothing is asserted. The load generator runs on the same 2 cores as the server
-and PostgreSQL, so the ingest figure is a lower bound. Officers and their patrols are made in SQL
-(not timed); docs/patrols.md keeps the figures.
+and PostgreSQL, so the ingest figure is a lower bound; it is kept lean for that (bench/rawhttp.py:
+raw keep-alive connections, uploads serialised before the timed window), checks every answer is
+2xx and, afterwards, that `patrol_fixes` holds as many fixes as the server acknowledged.
+Officers and their patrols are made in SQL (not timed); docs/patrols.md keeps the figures.
 """
 
 from __future__ import annotations
@@ -34,19 +36,21 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import httpx
 import orjson
 import psycopg
 from psycopg.rows import dict_row
 from rich.table import Table
+from uvloop import new_event_loop
 
 from api.services.identity.auth import TOKEN_PREFIX, hash_token
 from api.services.patrols.coverage import period_rows
 from api.settings import Settings
 from bench.common import bench_database, console, machine_line
 from bench.cpu import postmaster_pid, tree_cpu_seconds
+from bench.rawhttp import Connection, request_bytes, stream_lines
 from bench.servers import gridgov_server
 from bench.synthetic import DX, DY, X0, Y0, build_hierarchy
 
@@ -73,6 +77,7 @@ class Run:
     errors: int = 0
     latencies: list[float] = field(default_factory=list)
     sent: dict[tuple[int, str], float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)  # what the errors were
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds over the timed window
 
 
@@ -85,6 +90,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, help="timed ingest (default 60; quick 10)")
     p.add_argument("--hours", type=float, help="walk per officer for coverage (default 4)")
     p.add_argument("--workers", type=int, default=2, help="uvicorn workers")
+    p.add_argument(
+        "--plan-rate",
+        type=float,
+        default=8000.0,
+        help="fixes/s whose uploads are serialised before the timed window (beyond: on the fly)",
+    )
     return p.parse_args(argv)
 
 
@@ -142,46 +153,86 @@ def batch_of(o: Officer, start: dt.datetime, n: int) -> tuple[list[dict[str, Any
     return fixes, fixes[-1]["t"]
 
 
-async def upload(
-    client: httpx.AsyncClient, o: Officer, fixes: list[dict[str, Any]], run: Run
-) -> None:
-    r = await client.post(
+class Plan:
+    """The uploads in turn order (officer 0, 1, …, n-1, 0, …), serialised before the timed window
+    so that the generator spends its CPU on sending, not on building JSON; past the planned ones
+    they are built on the fly (`late` counts them)."""
+
+    def __init__(
+        self, officers: list[Officer], start: dt.datetime, batch: int, host: str, count: int
+    ) -> None:
+        self.officers, self.start, self.batch, self.host = officers, start, batch, host
+        self.sent = self.late = 0
+        self.requests = [self._build(k) for k in range(count)]
+
+    def _build(self, k: int) -> bytes:
+        o = self.officers[k % len(self.officers)]
+        fixes, _ = batch_of(o, self.start, self.batch)
+        return upload_request(self.host, o, fixes)
+
+    def next(self) -> bytes:
+        k = self.sent
+        self.sent += 1
+        if k < len(self.requests):
+            return self.requests[k]
+        self.late += 1
+        return self._build(k)
+
+    def settle(self) -> None:
+        """Each officer's step as far as its uploads were sent (the day's walk goes on there)."""
+        n = len(self.officers)
+        for k, o in enumerate(self.officers):
+            o.step = (self.sent // n + (1 if k < self.sent % n else 0)) * self.batch
+        self.requests = []
+
+
+def upload_request(host: str, o: Officer, fixes: list[dict[str, Any]]) -> bytes:
+    return request_bytes(
+        "POST",
+        host,
         f"/api/v1/patrols/{o.patrol}/points",
-        content=orjson.dumps({"fixes": fixes}),
-        headers={"Authorization": f"Bearer {o.token}", "Content-Type": "application/json"},
+        {"Authorization": f"Bearer {o.token}", "Content-Type": "application/json"},
+        orjson.dumps({"fixes": fixes}),
     )
+
+
+async def upload(conn: Connection, request: bytes, run: Run) -> None:
+    """Send one batch; the fixes the server says it stored count, any answer but 2xx is an error."""
     run.requests += 1
-    if r.status_code == 200:
-        run.fixes += int(r.json()["stored"])
+    try:
+        answer = await conn.send(request)
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+        await conn.close()
+        run.errors += 1
+        run.failures.append(repr(exc))
+        return
+    if 200 <= answer.status < 300:
+        run.fixes += int(orjson.loads(answer.body)["stored"])
     else:
         run.errors += 1
+        run.failures.append(f"HTTP {answer.status}: {answer.body[:200]!r}")
 
 
-async def follow(base: str, token: str, run: Run, ready: asyncio.Event) -> None:
+async def follow(host: str, port: int, token: str, run: Run, ready: asyncio.Event) -> None:
     """The admin's live stream: when each probe batch's `position` event arrived."""
-    headers = {"Authorization": f"Bearer {token}"}
-    async with (
-        httpx.AsyncClient(base_url=base, timeout=None) as client,
-        client.stream("GET", "/api/v1/patrols/live", headers=headers) as stream,
-    ):
-        if stream.status_code != 200:
-            raise RuntimeError(f"live stream: HTTP {stream.status_code} {await stream.aread()!r}")
-        async for line in stream.aiter_lines():
-            if line.startswith("event: positions") or line.startswith("event:positions"):
-                ready.set()
-            if not line.startswith("data:") or not ready.is_set():
-                continue
-            data = orjson.loads(line[5:])
-            if isinstance(data, dict):
-                key = (int(data["patrol"]), dt.datetime.fromisoformat(data["at"]).isoformat())
-                sent = run.sent.pop(key, None)
-                if sent is not None:
-                    run.latencies.append(time.perf_counter() - sent)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+    request = request_bytes("GET", host, "/api/v1/patrols/live", headers)
+    async for line in stream_lines(host, port, request):
+        if line.startswith(b"event:") and line[6:].strip() == b"positions":
+            ready.set()
+        if not line.startswith(b"data:") or not ready.is_set():
+            continue
+        data = orjson.loads(line[5:])
+        if isinstance(data, dict):
+            key = (int(data["patrol"]), dt.datetime.fromisoformat(data["at"]).isoformat())
+            sent = run.sent.pop(key, None)
+            if sent is not None:
+                run.latencies.append(time.perf_counter() - sent)
 
 
 async def load(
     base: str,
-    officers: list[Officer],
+    plan: Plan,
     probes: list[Officer],
     admin: str,
     a: Any,
@@ -191,42 +242,41 @@ async def load(
     """Phases 1 and 2 together: ingest for a.seconds while probes measure the live stream.
     `pids`: the process trees (server, PostgreSQL) whose CPU the timed window is charged."""
     run = Run()
+    url = urlsplit(base)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
     ready = asyncio.Event()
-    follower = asyncio.create_task(follow(base, admin, run, ready))
+    follower = asyncio.create_task(follow(host, port, admin, run, ready))
     waiting = asyncio.create_task(ready.wait())
     await asyncio.wait([waiting, follower], timeout=30, return_when=asyncio.FIRST_COMPLETED)
     if follower.done():
         follower.result()  # its error
     if not ready.is_set():
         raise RuntimeError("the live stream sent no snapshot in 30 s")
-    limits = httpx.Limits(max_connections=a.clients + 4, max_keepalive_connections=a.clients + 4)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-        turn = itertools.cycle(officers)
-        cpu0 = {k: tree_cpu_seconds(pid) for k, pid in pids.items()} | {"generator": cpu_now()}
-        t0 = time.perf_counter()
-        deadline = t0 + a.seconds
+    conns = [Connection(host, port) for _ in range(a.clients + 1)]
+    cpu0 = {k: tree_cpu_seconds(pid) for k, pid in pids.items()} | {"generator": cpu_now()}
+    t0 = time.perf_counter()
+    deadline = t0 + a.seconds
 
-        async def worker() -> None:
-            while time.perf_counter() < deadline:
-                o = next(turn)
-                fixes, _ = batch_of(o, start, a.batch)
-                await upload(client, o, fixes, run)
+    async def worker(conn: Connection) -> None:
+        while time.perf_counter() < deadline:
+            await upload(conn, plan.next(), run)
 
-        async def prober() -> None:
-            for o in itertools.cycle(probes):
-                if time.perf_counter() >= deadline:
-                    return
-                fixes, at = batch_of(o, start, 1)
-                run.sent[(o.patrol, dt.datetime.fromisoformat(at).isoformat())] = (
-                    time.perf_counter()
-                )
-                await upload(client, o, fixes, run)
-                await asyncio.sleep(0.5)
+    async def prober(conn: Connection) -> None:
+        for o in itertools.cycle(probes):
+            if time.perf_counter() >= deadline:
+                return
+            fixes, at = batch_of(o, start, 1)
+            request = upload_request(host, o, fixes)
+            run.sent[(o.patrol, dt.datetime.fromisoformat(at).isoformat())] = time.perf_counter()
+            await upload(conn, request, run)
+            await asyncio.sleep(0.5)
 
-        await asyncio.gather(*(worker() for _ in range(a.clients)), prober())
-        elapsed = time.perf_counter() - t0
-        cpu1 = {k: tree_cpu_seconds(pid) for k, pid in pids.items()} | {"generator": cpu_now()}
-        run.cpu = {k: cpu1[k] - cpu0[k] for k in cpu0}
+    await asyncio.gather(*(worker(c) for c in conns[1:]), prober(conns[0]))
+    elapsed = time.perf_counter() - t0
+    cpu1 = {k: tree_cpu_seconds(pid) for k, pid in pids.items()} | {"generator": cpu_now()}
+    run.cpu = {k: cpu1[k] - cpu0[k] for k in cpu0}
+    for c in conns:
+        await c.close()
     await asyncio.sleep(2.5)  # the last probes' events
     follower.cancel()
     return run, elapsed
@@ -382,11 +432,24 @@ def main(argv: list[str] | None = None) -> int:
                 pg = postmaster_pid(url)
                 if pg is not None:
                     pids["PostgreSQL"] = pg
-                run, elapsed = asyncio.run(
-                    load(server.base, officers, probes, admin, a, start, pids)
-                )
+                count = int(a.plan_rate * a.seconds / a.batch)
+                plan = Plan(officers, start, a.batch, urlsplit(server.base).netloc, count)
+                with asyncio.Runner(loop_factory=new_event_loop) as runner:  # uvloop: less CPU
+                    ingest = load(server.base, plan, probes, admin, a, start, pids)
+                    run, elapsed = runner.run(ingest)
                 loads["ingest"] = os.getloadavg()[0]
-        console.print(f"[dim]ingest: {run.fixes:,} fixes in {elapsed:.0f} s[/]")
+                plan.settle()
+        stored = conn.execute("SELECT count(*) AS n FROM patrol_fixes").fetchone()
+        assert stored is not None
+        console.print(
+            f"[dim]ingest: {run.fixes:,} fixes acknowledged in {elapsed:.0f} s, "
+            f"{stored['n']:,} in the database; {plan.late:,} uploads built during the run[/]"
+        )
+        for failure in run.failures[:5]:
+            console.print(f"[red]{failure}[/]")
+        if stored["n"] != run.fixes:
+            console.print("[red]the database does not hold the fixes the server acknowledged[/]")
+            run.errors += 1
         with console.status(f"the rest of a {hours:g} h walk per officer, in SQL"):
             t0 = time.perf_counter()
             bulk_day(conn, everyone, start, hours)

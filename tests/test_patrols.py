@@ -113,9 +113,17 @@ def test_bad_batches_write_nothing(world: Any, token_for: Any, db: Any) -> None:
         assert r.status_code == status, r.text
         assert r.json()["error"]["message"]
     assert counts(db) == 0
+    # the caller is refused before the body is looked at: 401 for no or an unknown token
+    for headers in ({}, {"Authorization": "Bearer ggt_unknown"}):
+        assert send(world, p["id"], headers, [good[0] | {"lat": 95}]).status_code == 401
+    # a refused body gives the connection back (the test pool holds 4): the next batch is stored
+    for _ in range(6):
+        assert send(world, p["id"], cast.officer, [good[0] | {"lat": 95}]).status_code == 422
+    assert send(world, p["id"], cast.officer, good).json()["stored"] == 2
     # another officer may not send positions into this patrol
-    r = send(world, p["id"], cast.other_officer, good)
-    assert r.status_code == 403 and counts(db) == 0
+    other = walk(now() + dt.timedelta(minutes=1), 2)
+    r = send(world, p["id"], cast.other_officer, other)
+    assert r.status_code == 403 and counts(db) == 2
     # residents and dispatchers do not start patrols
     for who in (cast.resident, cast.disp):
         assert world.post("/api/v1/patrols", json={}, headers=who).status_code == 403

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from psycopg import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -21,6 +22,7 @@ from api.deps import (
     ReadCurrentUser,
     SettingsDep,
 )
+from api.deps_held import HeldConnDep
 from api.responses import JSON
 from api.routers.workflow.stream import RETRY_MS, stream_user
 from api.schemas.patrols import FixBatchIn, PatrolEndIn, PatrolIn
@@ -177,17 +179,25 @@ def join(
     return JSON(patrol_document(conn, settings, user, patrol_id))
 
 
-@router.post("/patrols/{patrol_id}/points", response_class=JSON)
-def points(
+# Its own router, included first (api/main.py): every officer on patrol sends a batch a minute.
+ingest = APIRouter(prefix="/api/v1", tags=["patrols"])
+
+
+@ingest.post("/patrols/{patrol_id}/points", response_class=JSON)
+async def points(
     patrol_id: PatrolId,
     body: FixBatchIn,
-    conn: ConnDep,
+    held: HeldConnDep,
     settings: SettingsDep,
-    user: CurrentUser,
     clock: ClockDep,
 ) -> JSON:
     """A batch of GPS fixes (any order; a repeated point id is stored once)."""
-    return JSON(add_fixes(conn, settings, user, patrol_id, body, clock()))
+    now = clock()
+
+    def store(conn: Connection[Any], user: User) -> dict[str, Any]:
+        return add_fixes(conn, settings, user, patrol_id, body, now)
+
+    return JSON(await run_in_threadpool(held.run, store))
 
 
 @router.post("/patrols/{patrol_id}/end", response_class=JSON)
