@@ -47,41 +47,31 @@ VALUE_TYPES = {
     "UUID": N_("UUID"),
     "datetime": N_("date and time"),
 }
+# what a field of click's sentences holds: a quoted option name, a quoted or bare value
+OPTION, QUOTED, ANY, WORD = r"'[^']*'", r"'.*'", r".+", r"\w+"
+
+
+def _said_as(sentence: str, **fields: str) -> tuple[re.Pattern[str], str]:
+    """A catalogue sentence whose English is click's own, and the pattern of that English: each
+    {field} matches its regular expression in `fields`, the rest matches as written."""
+    parts = re.split(r"\{(\w+)\}", sentence)  # words, field, words, field, …
+    pattern = "".join(
+        f"(?P<{part}>{fields[part]})" if i % 2 else re.escape(part) for i, part in enumerate(parts)
+    )
+    return re.compile(pattern), sentence
+
+
 # reasons and usage errors click writes in English, and their catalogue sentence
 ENGLISH_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(r"Got unexpected extra argument\(s\) \((?P<args>.*)\)"),
-        N_("Got unexpected extra argument(s) ({args})"),
-    ),
-    (
-        re.compile(r"Option (?P<option>'[^']*') requires an argument\."),
-        N_("Option {option} requires an argument."),
-    ),
-    (
-        re.compile(r"Option (?P<option>'[^']*') requires (?P<n>\d+) arguments\."),
-        N_("Option {option} requires {n} arguments."),
-    ),
-    (
-        re.compile(r"Option (?P<option>'[^']*') does not take a value\."),
-        N_("Option {option} does not take a value."),
-    ),
-    (
-        re.compile(r"Value (?P<value>.+) is not a valid (?P<kind>\w+)\."),
-        N_("Value {value} is not a valid {kind}."),
-    ),
-    (
-        re.compile(r"(?P<value>'.*') is not one of (?P<choices>.+)\."),
-        N_("{value} is not one of {choices}."),
-    ),
+    _said_as(N_("Got unexpected extra argument(s) ({args})"), args=".*"),
+    _said_as(N_("Option {option} requires an argument."), option=OPTION),
+    _said_as(N_("Option {option} requires {n} arguments."), option=OPTION, n=r"\d+"),
+    _said_as(N_("Option {option} does not take a value."), option=OPTION),
+    _said_as(N_("Value {value} is not a valid {kind}."), value=ANY, kind=WORD),
+    _said_as(N_("{value} is not one of {choices}."), value=QUOTED, choices=ANY),
     # pydantic's, through typer's coercion
-    (
-        re.compile(r"Input should be greater than or equal to (?P<n>\S+)"),
-        N_("Input should be greater than or equal to {n}"),
-    ),
-    (
-        re.compile(r"Input should be less than or equal to (?P<n>\S+)"),
-        N_("Input should be less than or equal to {n}"),
-    ),
+    _said_as(N_("Input should be greater than or equal to {n}"), n=r"\S+"),
+    _said_as(N_("Input should be less than or equal to {n}"), n=r"\S+"),
     (re.compile(r"Input should be a valid integer.*"), N_("Input should be a whole number")),
     (re.compile(r"Input should be a valid number.*"), N_("Input should be a number")),
 )

@@ -15,7 +15,9 @@ import hashlib
 import re
 from urllib.parse import urlsplit
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Send
+
+from api.asgi_rewrite import WholeResponseRewrite
 
 # An inline script: a <script> element without a src attribute; group 1 is its exact text.
 INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.S | re.I)
@@ -60,41 +62,21 @@ def page_policy(html: bytes, basemap_url: str = "") -> str:
     )
 
 
-class SecurityHeaders:
+class SecurityHeaders(WholeResponseRewrite):
     """Add nosniff/referrer/frame headers everywhere and a hashed CSP to HTML responses."""
 
     def __init__(self, app: ASGIApp, basemap_url: str = "") -> None:
-        self.app, self.basemap_url = app, basemap_url
+        super().__init__(app)
+        self.basemap_url = basemap_url
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start: Message | None = None
-        chunks: list[bytes] = []
+    def on_start(self, message: Message) -> Message:
+        return {**message, "headers": [*message.get("headers", []), *ALWAYS]}
 
-        async def send_with_headers(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                headers = [*message.get("headers", []), *ALWAYS]
-                ctype = dict(message.get("headers", [])).get(b"content-type", b"")
-                message = {**message, "headers": headers}
-                if ctype.startswith(b"text/html"):
-                    start = message  # hold it until the whole page is here to hash its scripts
-                    return
-                await send(message)
-                return
-            if start is None or message["type"] != "http.response.body":
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            html = b"".join(chunks)
-            policy = page_policy(html, self.basemap_url).encode()
-            await send(
-                {**start, "headers": [*start["headers"], (b"content-security-policy", policy)]}
-            )
-            await send({"type": "http.response.body", "body": html, "more_body": False})
+    def hold(self, start: Message) -> bool:
+        # a page is held until it is all here, to hash its scripts
+        return dict(start["headers"]).get(b"content-type", b"").startswith(b"text/html")
 
-        await self.app(scope, receive, send_with_headers)
+    async def release(self, start: Message, body: bytes, send: Send) -> None:
+        policy = page_policy(body, self.basemap_url).encode()
+        await send({**start, "headers": [*start["headers"], (b"content-security-policy", policy)]})
+        await send({"type": "http.response.body", "body": body, "more_body": False})

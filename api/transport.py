@@ -23,6 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.asgi_rewrite import WholeResponseRewrite
 from api.settings import HttpSettings
 
 # Doors for other programs: every method they serve may be called from another origin.
@@ -127,45 +128,26 @@ def install(app: FastAPI, http: HttpSettings) -> None:
         app.add_middleware(ScopedCORS, origins=origins)
 
 
-class OgcExceptions:
+class OgcExceptions(WholeResponseRewrite):
     """Under /ogc, errors in the OGC exception form `{code, description}` (Features Part 1 §7.5).
 
     Errors are raised and given their status in one place (api/errors.py) as everywhere; this
     only rewrites the envelope of /ogc responses with a 4xx/5xx JSON body on the way out.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def applies(self, scope: Scope) -> bool:
+        return _under(scope["path"], ("/ogc",))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _under(scope["path"], ("/ogc",)):
-            await self.app(scope, receive, send)
-            return
-        start: Message | None = None
-        chunks: list[bytes] = []
+    def hold(self, start: Message) -> bool:
+        ctype = dict(start.get("headers", [])).get(b"content-type", b"")
+        return bool(start["status"] >= 400 and ctype.startswith(b"application/json"))
 
-        async def rewrite(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                ctype = dict(message.get("headers", [])).get(b"content-type", b"")
-                if message["status"] >= 400 and ctype.startswith(b"application/json"):
-                    start = message  # hold it until the body is known
-                    return
-                await send(message)
-                return
-            if start is None:
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            body = _ogc_exception(b"".join(chunks))
-            headers = [(k, v) for k, v in start.get("headers", []) if k not in (b"content-length",)]
-            headers.append((b"content-length", str(len(body)).encode()))
-            await send({**start, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-
-        await self.app(scope, receive, rewrite)
+    async def release(self, start: Message, body: bytes, send: Send) -> None:
+        body = _ogc_exception(body)
+        headers = [(k, v) for k, v in start.get("headers", []) if k not in (b"content-length",)]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _ogc_exception(body: bytes) -> bytes:

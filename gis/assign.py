@@ -33,7 +33,18 @@ from gis.topology import degrees_for
 
 GRID_RANK = 4  # level_rank of `grid` (district=1 … grid=4)
 
-ASSIGN_SQL = """
+# `anc`: the current area `n.code` and its ancestors (community, street, district), for a
+# nearest grid that must lie below the area covering the point.
+NEAR_CHAIN_SQL = """WITH RECURSIVE anc AS (
+                SELECT a.code, a.parent_code, 0 AS depth FROM areas a
+                WHERE a.code = n.code AND a.valid_to IS NULL
+                UNION ALL
+                SELECT a.code, a.parent_code, anc.depth + 1 FROM areas a
+                JOIN anc ON a.code = anc.parent_code AND a.valid_to IS NULL
+                WHERE anc.depth < 12
+            )"""
+
+ASSIGN_SQL = f"""
 WITH RECURSIVE
 pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g),
 -- MATERIALIZED: each of these is a tiny indexed probe; keeping them separate stops the planner
@@ -69,14 +80,7 @@ near_ok AS (
     SELECT n.code, n.d FROM near n
     WHERE n.d <= %(nearest_m)s
       AND (NOT EXISTS (SELECT 1 FROM cover) OR EXISTS (
-            WITH RECURSIVE anc AS (
-                SELECT a.code, a.parent_code, 0 AS depth FROM areas a
-                WHERE a.code = n.code AND a.valid_to IS NULL
-                UNION ALL
-                SELECT a.code, a.parent_code, anc.depth + 1 FROM areas a
-                JOIN anc ON a.code = anc.parent_code AND a.valid_to IS NULL
-                WHERE anc.depth < 12
-            )
+            {NEAR_CHAIN_SQL}
             SELECT 1 FROM anc JOIN cover ON cover.code = anc.code))
     ORDER BY n.d, n.code
     LIMIT 1
@@ -174,7 +178,7 @@ SELECT
         SELECT 1 FROM area_parts p
         WHERE ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(lat)s, %(lon)s), 4326)))
     END AS swapped_inside
-"""
+"""  # noqa: S608 (NEAR_CHAIN_SQL is a constant)
 
 
 # As of a past moment (`at`): the same rules over the versions valid then. History has no

@@ -18,9 +18,9 @@ from typing import Any
 from psycopg import Connection
 from psycopg.rows import dict_row
 
-from gis.assign import Assignment, assignment_from
+from gis.assign import NEAR_CHAIN_SQL, Assignment, assignment_from
 
-ASSIGN_MANY_SQL = """
+ASSIGN_MANY_SQL = f"""
 WITH RECURSIVE
 pt AS MATERIALIZED (
     SELECT i.id, i.geom AS g, i.category_code AS category,
@@ -66,14 +66,7 @@ near_ok AS MATERIALIZED (
     FROM near n
     WHERE n.d <= %(nearest_m)s
       AND (n.cover_code IS NULL OR EXISTS (
-            WITH RECURSIVE anc AS (
-                SELECT a.code, a.parent_code, 0 AS depth FROM areas a
-                WHERE a.code = n.code AND a.valid_to IS NULL
-                UNION ALL
-                SELECT a.code, a.parent_code, anc.depth + 1 FROM areas a
-                JOIN anc ON a.code = anc.parent_code AND a.valid_to IS NULL
-                WHERE anc.depth < 12
-            )
+            {NEAR_CHAIN_SQL}
             SELECT 1 FROM anc WHERE anc.code = n.cover_code))
     ORDER BY n.id, n.d, n.code
 ),
@@ -160,7 +153,7 @@ LEFT JOIN LATERAL (
         GROUP BY p.code
         HAVING min(ST_Distance(p.geom::geography, ch.g::geography)) <= %(near_m)s) n
 ) nb ON true
-"""
+"""  # noqa: S608 (NEAR_CHAIN_SQL is a constant)
 
 
 def assign_incidents(

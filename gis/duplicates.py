@@ -40,27 +40,9 @@ LIMIT %(limit)s
 """
 
 
-def nearby_open_incidents(
-    conn: Connection[Any],
-    *,
-    lon: float,
-    lat: float,
-    category: str,
-    radius_m: float,
-    since: dt.datetime,
-    until: dt.datetime,
-    exclude: str,
-) -> list[dict[str, Any]]:
-    """Open incidents of `category` within `radius_m` of the point reported in [since, until]."""
-    params = nearby_open_params(
-        lon=lon,
-        lat=lat,
-        category=category,
-        radius_m=radius_m,
-        since=since,
-        until=until,
-        exclude=exclude,
-    )
+def nearby_open_incidents(conn: Connection[Any], params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Open incidents of the category within the radius of the point reported in [since, until]
+    (`params`: those `nearby_open_params` gives)."""
     rows = conn.execute(NEARBY_OPEN_SQL, params, prepare=True).fetchall()
     return [dict(r) for r in rows]
 

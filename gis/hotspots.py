@@ -24,6 +24,8 @@ from typing import Any
 
 from psycopg import Connection, sql
 
+from gis.rows import one_row
+
 HOTSPOTS_SQL = """
 WITH pts AS MATERIALIZED (
     SELECT i.id, i.public_id, i.category_code, i.reported_at, i.status, u.utm,
@@ -111,7 +113,8 @@ def hotspot_features(
     # actual window and scope takes 0.2 s (10,000 incidents, docs/performance.md). SET LOCAL:
     # for this transaction only.
     conn.execute("SET LOCAL plan_cache_mode = auto")
-    row = conn.execute(
+    row = one_row(
+        conn,
         query,
         {
             **scope_params,
@@ -121,6 +124,5 @@ def hotspot_features(
             "min_count": min_count,
             "category": category,
         },
-    ).fetchone()
-    assert row is not None
+    )
     return str(row["features"])

@@ -12,6 +12,8 @@ from typing import Any
 
 from psycopg import Connection, sql
 
+from gis.rows import one_row
+
 LEVELS = ("building", "grid")
 
 # Per level: the incident column holding the place (as text, and as stored: incidents without
@@ -82,7 +84,8 @@ def repeat_features(
         geometry=sql.SQL(geometry),
         scope=scope,  # fixed fragments only
     )
-    row = conn.execute(
+    row = one_row(
+        conn,
         query,
         {
             **scope_params,
@@ -92,6 +95,5 @@ def repeat_features(
             "category": category,
             "level": level,
         },
-    ).fetchone()
-    assert row is not None
+    )
     return list(row["features"])

@@ -22,6 +22,14 @@ def counts(db: Any) -> tuple[int, int, int]:
     return row["i"], row["e"], row["a"]
 
 
+def read(db: Any, query: str, *params: Any) -> list[Any]:
+    """The rows of `query`, its transaction ended at once so that later reads see the app's
+    writes."""
+    rows = db.execute(query, params).fetchall()
+    db.commit()
+    return list(rows)
+
+
 def poly(x0, y0, x1, y1):  # type: ignore[no-untyped-def]
     return {
         "type": "Polygon",

@@ -28,6 +28,7 @@ from api.db.embedded import EmbeddedCluster
 from api.db.migrate import upgrade
 from api.main import create_app
 from api.settings import DatabaseSettings, Settings
+from tests.patrol_util import SCREENS, Screen
 from tests.world import load_world
 
 _counter = itertools.count()
@@ -279,3 +280,9 @@ def live(world_db: str) -> Iterator[str]:
     from tests.test_pages import serve
 
     yield from serve(settings_for(world_db))
+
+
+@pytest.fixture(params=SCREENS, ids=["phone", "desk"])
+def patrol_screen(request: pytest.FixtureRequest) -> Screen:
+    """The patrol page's screens and languages (tests/patrol_util.py SCREENS), a run each."""
+    return request.param  # type: ignore[no-any-return]

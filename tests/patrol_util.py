@@ -3,9 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 LAT_M = 1 / 111_195  # degrees of latitude per metre
+
+
+@dataclass(frozen=True)
+class Screen:
+    """Where the patrol page is tried (the `screen` fixture): a phone in Chinese and a desk
+    screen in English."""
+
+    size: tuple[int, int]
+    lang: str
+
+
+SCREENS = [Screen((390, 844), "zh_CN"), Screen((1366, 768), "en")]
+
+
+def fix(
+    client_id: str, t: dt.datetime, lon: float, lat: float, accuracy: float = 8.0
+) -> dict[str, Any]:
+    """One position as a patrol phone sends it (accuracy in metres)."""
+    return {"id": client_id, "t": t.isoformat(), "lon": lon, "lat": lat, "accuracy": accuracy}
 
 
 def walk(
@@ -13,13 +33,7 @@ def walk(
 ) -> list[dict[str, Any]]:
     """`n` fixes 10 s apart walking north at step_m per fix (1.4 m/s: walking)."""
     return [
-        {
-            "id": f"p{i}",
-            "t": (start + dt.timedelta(seconds=10 * i)).isoformat(),
-            "lon": lon,
-            "lat": lat + i * step_m * LAT_M,
-            "accuracy": 8.0,
-        }
+        fix(f"p{i}", start + dt.timedelta(seconds=10 * i), lon, lat + i * step_m * LAT_M)
         for i in range(n)
     ]
 

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from shapely.geometry import box
 
-from tests.areas_util import C1, G1, G2, assert_shape, etag, grid_feature, poly, reshape, versions
+from tests.areas_util import (
+    C1,
+    G1,
+    G2,
+    assert_shape,
+    etag,
+    grid_feature,
+    poly,
+    read,
+    reshape,
+    versions,
+)
 
 D, S1, S2 = "110199", "110199001", "110199002"
 
@@ -37,28 +48,26 @@ def close(db, public_id):  # type: ignore[no-untyped-def]
 
 
 def incident(db, public_id):  # type: ignore[no-untyped-def]
-    row = db.execute(
+    (row,) = read(
+        db,
         "SELECT grid_code, community_code, responsible_area_code, department_code, method, "
         "grid_version_id FROM incidents WHERE public_id = %s",
-        (public_id,),
-    ).fetchone()
-    db.commit()
+        public_id,
+    )
     return row
 
 
 def events(db, public_id):  # type: ignore[no-untyped-def]
-    rows = db.execute(
+    return read(
+        db,
         "SELECT e.action, e.actor, e.note, e.data, e.from_status, e.to_status FROM incident_events e "
         "JOIN incidents i ON i.id = e.incident_id WHERE i.public_id = %s ORDER BY e.id",
-        (public_id,),
-    ).fetchall()
-    db.commit()
-    return rows
+        public_id,
+    )
 
 
 def building_grids(db):  # type: ignore[no-untyped-def]
-    rows = db.execute("SELECT source_id, grid_code FROM buildings ORDER BY source_id").fetchall()
-    db.commit()
+    rows = read(db, "SELECT source_id, grid_code FROM buildings ORDER BY source_id")
     return {r["source_id"]: r["grid_code"] for r in rows}
 
 

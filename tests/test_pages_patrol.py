@@ -18,7 +18,7 @@ from tests.pages_workflow_util import (
     browsers,  # noqa: F401  (fixture)
     make_user,
 )
-from tests.patrol_util import LAT_M
+from tests.patrol_util import LAT_M, Screen
 from tests.test_pages import (
     chromium,  # noqa: F401  (fixture)
     external_urls,
@@ -87,20 +87,19 @@ def signed_in_walker(
     browsers: Any,  # noqa: F811
     live: str,
     world_db: str,
-    size: tuple[int, int],
-    lang: str,
+    screen: Screen,
     **options: Any,
 ) -> Any:
-    """Grid officer "walker" (G1) signed in on /patrol in a new context at `size`, standing in
+    """Grid officer "walker" (G1) signed in on /patrol in a new context on `screen`, standing in
     G1 with geolocation allowed; `options` go to the context."""
     make_user(world_db, "walker", "officer", G1)
     b = browsers(
-        viewport={"width": size[0], "height": size[1]},
+        viewport={"width": screen.size[0], "height": screen.size[1]},
         geolocation={"latitude": 39.010, "longitude": 116.010, "accuracy": 8},
         permissions=["geolocation"],
         **options,
     )
-    b.page.goto(f"{live}/lang/{lang}?next=/login%3Fnext%3D/patrol")
+    b.page.goto(f"{live}/lang/{screen.lang}?next=/login%3Fnext%3D/patrol")
     b.page.fill("input[name=name]", "walker")
     b.page.fill("input[name=password]", PASSWORD)
     b.page.click("button[type=submit]")
@@ -109,21 +108,16 @@ def signed_in_walker(
 
 @pytest.mark.browser
 @needs_chromium
-@pytest.mark.parametrize(
-    ("width", "height", "lang"), [(390, 844, "zh_CN"), (1366, 768, "en")], ids=["phone", "desk"]
-)
 def test_patrol_offline_queue_stores_each_fix_and_report_once(
     live: str,
     browsers: Any,  # noqa: F811
     world_db: str,
-    width: int,
-    height: int,
-    lang: str,
+    patrol_screen: Screen,
 ) -> None:
-    tr = Translator(lang)
+    tr = Translator(patrol_screen.lang)
     # this test loses answers with page.route, which Playwright cannot do for requests a
     # service worker sees; the worker has its own test (tests/test_pages_patrol_sw.py)
-    b = signed_in_walker(browsers, live, world_db, (width, height), lang, service_workers="block")
+    b = signed_in_walker(browsers, live, world_db, patrol_screen, service_workers="block")
     page, context = b.page, b.page.context
     root = page.locator("#gg-patrol")
     expect(root).to_have_attribute("data-ready", "true", timeout=WAIT)

@@ -13,6 +13,7 @@ from tests.pages_workflow_util import (
     WAIT,
     browsers,  # noqa: F401  (fixture)
 )
+from tests.patrol_util import Screen
 from tests.test_pages import (
     chromium,  # noqa: F401  (fixture)
     needs_chromium,
@@ -33,19 +34,14 @@ def test_the_service_worker_is_served_for_the_patrol_scope(world: Any) -> None:
 
 @pytest.mark.browser
 @needs_chromium
-@pytest.mark.parametrize(
-    ("width", "height", "lang"), [(390, 844, "zh_CN"), (1366, 768, "en")], ids=["phone", "desk"]
-)
 def test_patrol_page_opens_offline_and_uploads_when_back(
     live: str,
     browsers: Any,  # noqa: F811
     world_db: str,
-    width: int,
-    height: int,
-    lang: str,
+    patrol_screen: Screen,
 ) -> None:
-    tr = Translator(lang)
-    b = signed_in_walker(browsers, live, world_db, (width, height), lang)
+    tr = Translator(patrol_screen.lang)
+    b = signed_in_walker(browsers, live, world_db, patrol_screen)
     page, context = b.page, b.page.context
     root = page.locator("#gg-patrol")
     expect(root).to_have_attribute("data-ready", "true", timeout=WAIT)

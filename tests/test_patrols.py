@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.loop import make_cast
-from tests.patrol_util import LAT_M, send, start, walk
+from tests.patrol_util import LAT_M, fix, send, start, walk
 
 
 def now() -> dt.datetime:
@@ -47,28 +47,10 @@ def test_patrol_out_of_order_duplicates_jump_and_outside(
     assert doc["seconds"] == 290.0
     # a fix 10 s later but 556 m away (200 km/h) is flagged and left out of the distance
     jump_t = t0 + dt.timedelta(seconds=300)
-    far = {
-        "id": "jump",
-        "t": jump_t.isoformat(),
-        "lon": 116.010,
-        "lat": 39.010 + (29 * 14 + 556) * LAT_M,
-        "accuracy": 5.0,
-    }
+    far = fix("jump", jump_t, 116.010, 39.010 + (29 * 14 + 556) * LAT_M, accuracy=5.0)
     # a fix outside every area (but plausible in speed relative to nothing: alone after a gap)
-    outside = {
-        "id": "out",
-        "t": (t0 + dt.timedelta(hours=0.5)).isoformat(),
-        "lon": 115.99,
-        "lat": 39.01,
-        "accuracy": 5.0,
-    }
-    noisy = {
-        "id": "noisy",
-        "t": (t0 + dt.timedelta(seconds=305)).isoformat(),
-        "lon": 116.011,
-        "lat": 39.011,
-        "accuracy": 500.0,
-    }
+    outside = fix("out", t0 + dt.timedelta(hours=0.5), 115.99, 39.01, accuracy=5.0)
+    noisy = fix("noisy", t0 + dt.timedelta(seconds=305), 116.011, 39.011, accuracy=500.0)
     r = send(world, p["id"], cast.officer, [outside, noisy, far])
     assert r.status_code == 200, r.text
     assert r.json()["flagged"] == {"inaccurate": ["noisy"], "jump": ["jump"], "outside": ["out"]}

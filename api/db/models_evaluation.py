@@ -64,6 +64,10 @@ eval_handles = sa.Table(
 
 # 0027: the incident's groups copied onto each fact (a change of them moves its facts)
 KEYS = ("category", "district", "street", "community", "grid", "responsible")
+# the facts of a handling or closing obligation settled in the period (docs/metrics.md)
+SETTLED = ("handle_due", "handle_on_time", "close_due", "close_done", "close_on_time", "reworked")
+# the facts of a whistle's summons (吹哨报到)
+CHECKINS = ("checkin_due", "checkin_on_time")
 # the facts summed per day and month (read by api.services.evaluation.rollup)
 ROLLED = (
     "reported",
@@ -72,14 +76,8 @@ ROLLED = (
     "returned",
     "rejected",
     "closed",
-    "handle_due",
-    "handle_on_time",
-    "close_due",
-    "close_done",
-    "close_on_time",
-    "reworked",
-    "checkin_due",
-    "checkin_on_time",
+    *SETTLED,
+    *CHECKINS,
     "handles",
 )
 

@@ -85,12 +85,18 @@
     C.clearProblems();
   }
 
-  function startDraw() {
+  /** Start a mode: Geoman's drawing `tool` with `options` (none for merge), and `words` to guide. */
+  function startMode(mode, words, tool, options) {
     begin();
-    S.mode = "draw";
-    S.map.pm.enableDraw("Polygon", geomanOptions());
-    info(t("Click to place the corners; click the first corner to finish. Corners snap to nearby edges and corners."));
+    S.mode = mode;
+    if (tool) S.map.pm.enableDraw(tool, options);
+    info(words);
     updateTools();
+  }
+
+  function startDraw() {
+    startMode("draw", t("Click to place the corners; click the first corner to finish. Corners snap to nearby edges and corners."),
+      "Polygon", geomanOptions());
   }
 
   function selectedChild() {
@@ -111,28 +117,19 @@
   function startCut() {
     const child = selectedChild();
     if (!child) return;
-    begin();
-    S.mode = "cut";
-    S.map.pm.enableDraw("Cut", Object.assign(geomanOptions(), { layersToCut: [child.layer] }));
-    info(t("Draw the piece to cut out of {code}; click the first corner to finish.", { code: S.selected }));
-    updateTools();
+    startMode("cut", t("Draw the piece to cut out of {code}; click the first corner to finish.", { code: S.selected }),
+      "Cut", Object.assign(geomanOptions(), { layersToCut: [child.layer] }));
   }
 
   function startSplit() {
     if (!selectedChild()) return;
-    begin();
-    S.mode = "split";
-    S.map.pm.enableDraw("Line", geomanOptions());
-    info(t("Draw a line across {code} from edge to edge; click the last point again to finish.", { code: S.selected }));
-    updateTools();
+    startMode("split", t("Draw a line across {code} from edge to edge; click the last point again to finish.", { code: S.selected }),
+      "Line", geomanOptions());
   }
 
   function startMerge() {
     if (!selectedChild()) return;
-    begin();
-    S.mode = "merge";
-    info(t("Click the neighbouring area to merge {code} with.", { code: S.selected }));
-    updateTools();
+    startMode("merge", t("Click the neighbouring area to merge {code} with.", { code: S.selected }));
   }
 
   function startRetire() {

@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from api.errors import CodeTaken, NotFound, PreconditionRequired, StaleVersion
 from gis.codes import child_code, number_reading_order
 from gis.features import area_versions_geojson
+from gis.rows import one_row
 
 LEVELS = ("district", "street", "community", "grid")
 
@@ -149,7 +150,8 @@ def insert_version(
     """Open a new current version valid from `at`; returns its id (the ETag).
 
     `derived_from`: the versions a split or merge made it from (its lineage)."""
-    row = conn.execute(
+    row = one_row(
+        conn,
         "INSERT INTO areas (code, parent_code, name, level, level_rank, geom, attributes, "
         "valid_from, created_by, note, derived_from) VALUES (%(code)s, %(parent)s, %(name)s, "
         "%(level)s, %(rank)s, ST_GeomFromWKB(%(wkb)s, 4326), %(attrs)s, %(at)s, %(user)s, "
@@ -167,8 +169,7 @@ def insert_version(
             "note": note,
             "derived": derived_from,
         },
-    ).fetchone()
-    assert row is not None
+    )
     return int(row["id"])
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from psycopg import Connection, sql
 
+from api.db.models_evaluation import CHECKINS, SETTLED
 from api.services.evaluation.live_sets import incident_key, live_of_group
 from api.services.evaluation.rollup import live_incidents, rollup_rows, usable
 from api.services.identity.visibility import AREA_COND
@@ -29,20 +30,9 @@ STATS_WORK_MEM = "128MB"
 # dispatched and returned count events, since each dispatch is a new assignment to answer.
 DISTINCT_COUNTS = ("reported", "registered", "handled", "closed", "rejected")
 EVENT_COUNTS = ("dispatched", "returned")
-FACT_COUNTS = (
-    "handle_due",
-    "handle_on_time",
-    "close_due",
-    "close_done",
-    "close_on_time",
-    "reworked",
-    "open",
-    "overdue",
-    "checkin_due",
-    "checkin_on_time",
-)
+FACT_COUNTS = (*SETTLED, "open", "overdue", *CHECKINS)
 
-FACTS_SQL = """
+_FACTS_TEMPLATE = """
 inc AS MATERIALIZED (
     -- Incidents that can have a fact in the period: reported before its end and not finished
     -- (closed or rejected) before it began; with their stored facts (eval_incidents, kept current
@@ -203,26 +193,7 @@ facts AS (
     UNION ALL
     SELECT incident_id, dept, ikey, 'handled', v FROM hd
     UNION ALL
-    SELECT incident_id, dept, ikey, 'handle_due', NULL FROM ep WHERE settled_at >= %(t_from)s
-    UNION ALL
-    SELECT incident_id, dept, ikey, 'handle_on_time', NULL FROM ep
-    WHERE settled_at >= %(t_from)s AND settled_at = handled_at
-    UNION ALL
-    SELECT id, dept, ikey, 'close_due', NULL FROM st WHERE settled_at >= %(t_from)s
-    UNION ALL
-    SELECT id, dept, ikey, 'close_done', NULL FROM st
-    WHERE settled_at >= %(t_from)s AND closed_at IS NOT NULL
-    UNION ALL
-    SELECT id, dept, ikey, 'close_on_time', NULL FROM st
-    WHERE settled_at >= %(t_from)s AND settled_at = closed_at
-    UNION ALL
-    SELECT id, dept, ikey, 'reworked', NULL FROM st
-    WHERE settled_at >= %(t_from)s AND reworks > 0
-    UNION ALL
-    SELECT id, dept, ikey, 'open', NULL FROM st WHERE closed_at IS NULL AND rejected_at IS NULL
-    UNION ALL
-    SELECT id, dept, ikey, 'overdue', NULL FROM st
-    WHERE closed_at IS NULL AND rejected_at IS NULL AND due < %(t_end)s
+    {live_obligations}
     UNION ALL
     -- stored path: activity in the period (every stored event is before T)
     SELECT id, report_dept, ikey, 'reported', NULL FROM sc WHERE reported_at >= %(t_from)s
@@ -242,33 +213,52 @@ facts AS (
     FROM eval_facts x JOIN inc ON inc.id = x.incident_id AND NOT inc.live
     WHERE x.m = 'returned' AND x.at >= %(t_from)s
     UNION ALL
-    SELECT incident_id, lead, ikey, 'handle_due', NULL FROM se WHERE settled_at >= %(t_from)s
-    UNION ALL
-    SELECT incident_id, lead, ikey, 'handle_on_time', NULL FROM se
-    WHERE settled_at >= %(t_from)s AND settled_at = handled_at
-    UNION ALL
-    SELECT id, close_lead, ikey, 'close_due', NULL FROM sc WHERE settled_at >= %(t_from)s
-    UNION ALL
-    SELECT id, close_lead, ikey, 'close_done', NULL FROM sc
-    WHERE settled_at >= %(t_from)s AND closed_at IS NOT NULL
-    UNION ALL
-    SELECT id, close_lead, ikey, 'close_on_time', NULL FROM sc
-    WHERE settled_at >= %(t_from)s AND settled_at = closed_at
-    UNION ALL
-    SELECT id, close_lead, ikey, 'reworked', NULL FROM sc
-    WHERE settled_at >= %(t_from)s AND reworks > 0
-    UNION ALL
-    SELECT id, close_lead, ikey, 'open', NULL FROM sc
-    WHERE closed_at IS NULL AND rejected_at IS NULL
-    UNION ALL
-    SELECT id, close_lead, ikey, 'overdue', NULL FROM sc
-    WHERE closed_at IS NULL AND rejected_at IS NULL AND close_due < %(t_end)s
+    {stored_obligations}
     UNION ALL
     SELECT incident_id, dept, ikey, 'checkin_due', NULL FROM wh
     UNION ALL
     SELECT incident_id, dept, ikey, 'checkin_on_time', NULL FROM wh WHERE on_time
 )
 """
+
+
+# The obligations settled in the period and the cases open at its end, read alike on the log
+# path (episodes `ep`, cases `st`) and the stored path (`se`, `sc`).
+_OBLIGATIONS_SQL = """SELECT incident_id, {lead}, ikey, 'handle_due', NULL FROM {episodes}
+    WHERE settled_at >= %(t_from)s
+    UNION ALL
+    SELECT incident_id, {lead}, ikey, 'handle_on_time', NULL FROM {episodes}
+    WHERE settled_at >= %(t_from)s AND settled_at = handled_at
+    UNION ALL
+    SELECT id, {case_lead}, ikey, 'close_due', NULL FROM {cases}
+    WHERE settled_at >= %(t_from)s
+    UNION ALL
+    SELECT id, {case_lead}, ikey, 'close_done', NULL FROM {cases}
+    WHERE settled_at >= %(t_from)s AND closed_at IS NOT NULL
+    UNION ALL
+    SELECT id, {case_lead}, ikey, 'close_on_time', NULL FROM {cases}
+    WHERE settled_at >= %(t_from)s AND settled_at = closed_at
+    UNION ALL
+    SELECT id, {case_lead}, ikey, 'reworked', NULL FROM {cases}
+    WHERE settled_at >= %(t_from)s AND reworks > 0
+    UNION ALL
+    SELECT id, {case_lead}, ikey, 'open', NULL FROM {cases}
+    WHERE closed_at IS NULL AND rejected_at IS NULL
+    UNION ALL
+    SELECT id, {case_lead}, ikey, 'overdue', NULL FROM {cases}
+    WHERE closed_at IS NULL AND rejected_at IS NULL AND {due} < %(t_end)s"""
+_LOG_NAMES = {"episodes": "ep", "lead": "dept", "cases": "st", "case_lead": "dept", "due": "due"}
+_STORED_NAMES = {
+    "episodes": "se",
+    "lead": "lead",
+    "cases": "sc",
+    "case_lead": "close_lead",
+    "due": "close_due",
+}
+
+FACTS_SQL = _FACTS_TEMPLATE.replace(
+    "{live_obligations}", _OBLIGATIONS_SQL.format(**_LOG_NAMES)
+).replace("{stored_obligations}", _OBLIGATIONS_SQL.format(**_STORED_NAMES))
 
 
 def _aggregates(handled: str) -> sql.Composable:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from psycopg import Connection, sql
 
-from api.db.models_evaluation import ROLLED
+from api.db.models_evaluation import ROLLED, SETTLED
 
 # The day and month buckets of the rollups are local days of this zone (migration 0027).
 BUCKET_TZ = ZoneInfo("Asia/Shanghai")
@@ -28,8 +28,8 @@ EXTRA = ("repeat_inc", "repeat_dept", "open", "overdue")
 # The facts that depend on T, not only on the events before it: the deadline in force and the
 # department answering for a case can change later (an extension, a return), and a case open at
 # T may be closed since. For incidents with events at or after T these come from their log:
-# ROLLED's handle_due … reworked.
-T_DEPENDENT = ROLLED[ROLLED.index("handle_due") : ROLLED.index("reworked") + 1]
+# the settled obligations (handle_due … reworked).
+T_DEPENDENT = SETTLED
 
 SOURCES_SQL = """
 SELECT {key} AS key, {rolled}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue

@@ -236,27 +236,19 @@ def compute_stats(
     """The statistics document: one row per group, plus the total over the caller's scope."""
     level = check_grouping(group_by, level)
     scope = scope if scope is not None else scope_of(user)
-    raw = stats_rows(
-        conn,
-        t_from=period.start,
-        t_end=period.as_of,
-        group_by=group_by,
-        level=level,
-        scope_area=scope.area,
-        scope_department=scope.department,
-    )
+    # the period, grouping and scope every query of the document counts over
+    over: dict[str, Any] = {
+        "t_from": period.start,
+        "t_end": period.as_of,
+        "group_by": group_by,
+        "level": level,
+        "scope_area": scope.area,
+        "scope_department": scope.department,
+    }
+    raw = stats_rows(conn, **over)
     # 督办 and 回访 come from separate queries (api/services/evaluation/urge.py, stats_followup.py)
     for add_counts in (add_urge_counts, add_followup_counts):
-        raw = add_counts(
-            conn,
-            raw,
-            t_from=period.start,
-            t_end=period.as_of,
-            group_by=group_by,
-            level=level,
-            scope_area=scope.area,
-            scope_department=scope.department,
-        )
+        raw = add_counts(conn, raw, **over)
     total = next((r for r in raw if r["total"]), None)
     by_key = {r["key"]: r for r in raw if not r["total"]}
     codes = [k for k in by_key if k is not None]

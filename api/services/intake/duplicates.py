@@ -19,7 +19,7 @@ from api.services.identity.auth import User
 from api.services.identity.policy import require_read
 from api.services.identity.visibility import incident_visibility
 from api.settings import EarlyWarningSettings
-from gis.duplicates import nearby_open_incidents
+from gis.duplicates import nearby_open_incidents, nearby_open_params
 
 
 def possible_duplicates(
@@ -33,8 +33,7 @@ def possible_duplicates(
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
     """Open incidents the new report may repeat: id, status, distance (m) and age (hours)."""
-    rows = nearby_open_incidents(
-        conn,
+    params = nearby_open_params(
         lon=lon,
         lat=lat,
         category=category,
@@ -43,6 +42,7 @@ def possible_duplicates(
         until=now,
         exclude=public_id,
     )
+    rows = nearby_open_incidents(conn, params)
     return suggestions(rows, now)
 
 

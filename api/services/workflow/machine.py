@@ -25,6 +25,16 @@ VERIFY_FAILED = "in_progress"  # verify with passed=false: rework by the same de
 # 吹哨 summons help to work on a case: not once it is handled, on hold or finished.
 WHISTLE_STATES = frozenset({"reported", "registered", "dispatched", "in_progress"})
 
+# What can happen while a department answers for the case (dispatched, in progress), after
+# what only that status allows.
+_ANSWERING = {
+    "acknowledge": SAME,
+    "request_extension": SAME,
+    "approve_extension": SAME,
+    "suspend": "suspended",
+    "escalate": SAME,
+    "add_info": SAME,
+}
 # Every legal (status, action) pair and the status it leads to. Anything else is a 409.
 TRANSITIONS: dict[str, dict[str, str]] = {
     "reported": {
@@ -48,23 +58,13 @@ TRANSITIONS: dict[str, dict[str, str]] = {
         "return": "registered",
         "urge": SAME,
         "self_handle": "handled",
-        "acknowledge": SAME,
-        "request_extension": SAME,
-        "approve_extension": SAME,
-        "suspend": "suspended",
-        "escalate": SAME,
-        "add_info": SAME,
+        **_ANSWERING,
     },
     "in_progress": {
         "handle": "handled",
         "return": "registered",
         "urge": SAME,
-        "acknowledge": SAME,
-        "request_extension": SAME,
-        "approve_extension": SAME,
-        "suspend": "suspended",
-        "escalate": SAME,
-        "add_info": SAME,
+        **_ANSWERING,
     },
     "handled": {
         "verify": "closed",  # or VERIFY_FAILED when data.passed is false
