@@ -8,6 +8,8 @@ ix_<table>_<columns>).
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
@@ -15,6 +17,23 @@ from sqlalchemy.dialects import postgresql
 
 TS = sa.DateTime(timezone=True)
 JSONB = postgresql.JSONB(astext_type=sa.Text())
+
+
+def col(
+    name: str,
+    type_: sa.types.TypeEngine[Any],
+    comment: str | None = None,
+    *,
+    nullable: bool = True,
+    server_default: str | sa.TextClause | None = None,
+) -> sa.Column[object]:
+    """A column on one line: nullable unless told otherwise; `comment` is stored in the schema."""
+    return sa.Column(name, type_, server_default=server_default, nullable=nullable, comment=comment)
+
+
+def flag_column(name: str, comment: str | None = None) -> sa.Column[object]:
+    """A required boolean that defaults to false."""
+    return col(name, sa.Boolean(), comment, nullable=False, server_default=sa.text("false"))
 
 
 def now_column(name: str, comment: str | None = None) -> sa.Column[object]:

@@ -8,11 +8,13 @@ from migrations.ddl import (
     TS,
     check,
     checks,
+    col,
     create_geometry_index,
     create_index,
     drop_geometry_index,
     drop_index,
     fk,
+    flag_column,
     geometry_column,
     jsonb_column,
     now_column,
@@ -95,9 +97,7 @@ def upgrade() -> None:
         sa.Column("time_limit", sa.Numeric(), nullable=True),
         sa.Column("time_unit", sa.Text(), nullable=True),
         sa.Column("urgency", sa.Text(), server_default="normal", nullable=False),
-        sa.Column(
-            "area_code", sa.Text(), nullable=True, comment="owning area of a local ('X') category"
-        ),
+        col("area_code", sa.Text(), "owning area of a local ('X') category"),
         jsonb_column("attributes"),
         *checks(
             "categories",
@@ -156,7 +156,7 @@ def upgrade() -> None:
         sa.Column("role", sa.Text(), nullable=False),
         sa.Column("area_code", sa.Text(), nullable=True),
         sa.Column("department_code", sa.Text(), nullable=True),
-        sa.Column("disabled", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        flag_column("disabled"),
         now_column("created_at"),
         *checks(
             "users",
@@ -203,16 +203,14 @@ def upgrade() -> None:
         *[sa.Column(f"{level}_version_id", sa.BigInteger(), nullable=True) for level in LEVELS],
         sa.Column("department_code", sa.Text(), nullable=True),
         sa.Column("rule_id", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "assignment", JSONB, nullable=False, comment="the assignment as returned to the client"
-        ),
+        col("assignment", JSONB, "the assignment as returned to the client", nullable=False),
         sa.Column("due_at", TS, nullable=True),
         now_column("reported_at"),
         now_column("updated_at"),
         sa.Column("closed_at", TS, nullable=True),
         sa.Column("idempotency_key", sa.Text(), nullable=True),
         sa.Column("request_hash", sa.Text(), nullable=True),
-        sa.Column("is_demo", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        flag_column("is_demo"),
         *checks(
             "incidents",
             method="method IN ('building', 'inside', 'nearest', 'outside')",

@@ -3,49 +3,22 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, check, checks, create_index, create_partial_index, drop_index, fk, pk
+from migrations.ddl import TS, checks, col, create_index, create_partial_index, drop_index, fk, pk
 
 revision = "0004_workflow"
 down_revision = "0001"
 
+DUE_LEFT = "seconds left to due_at when suspended (clock paused)"
+
 
 def upgrade() -> None:
     # Defaults fill existing rows, so this runs forward on a populated database.
-    op.add_column(
-        "incidents", sa.Column("rework_count", sa.Integer(), server_default="0", nullable=False)
-    )
-    op.add_column(
-        "incidents",
-        sa.Column("escalation_level", sa.SmallInteger(), server_default="0", nullable=False),
-    )
-    op.add_column(
-        "incidents",
-        sa.Column(
-            "suspended_from", sa.Text(), nullable=True, comment="status to return to on reopen"
-        ),
-    )
-    op.add_column(
-        "incidents",
-        sa.Column(
-            "due_left_s",
-            sa.Double(),
-            nullable=True,
-            comment="seconds left to due_at when suspended (clock paused)",
-        ),
-    )
-    op.add_column(
-        "incidents",
-        sa.Column(
-            "extension_until",
-            TS,
-            nullable=True,
-            comment="pending extension request",
-        ),
-    )
-    op.add_column(
-        "incidents",
-        sa.Column("extension_requested_at", TS, nullable=True),
-    )
+    for name, type_ in (("rework_count", sa.Integer()), ("escalation_level", sa.SmallInteger())):
+        op.add_column("incidents", col(name, type_, nullable=False, server_default="0"))
+    op.add_column("incidents", col("suspended_from", sa.Text(), "status to return to on reopen"))
+    op.add_column("incidents", col("due_left_s", sa.Double(), DUE_LEFT))
+    op.add_column("incidents", col("extension_until", TS, "pending extension request"))
+    op.add_column("incidents", col("extension_requested_at", TS))
     op.create_check_constraint(
         op.f("ck_incidents_workflow_counts"),
         "incidents",
@@ -70,8 +43,8 @@ def upgrade() -> None:
         sa.Column("assigned_at", TS, nullable=False),
         sa.Column("acknowledged_at", TS, nullable=True),
         sa.Column("acknowledged_by", sa.Text(), nullable=True),
-        check(
-            "incident_supports", "ack_by", "(acknowledged_at IS NULL) = (acknowledged_by IS NULL)"
+        *checks(
+            "incident_supports", ack_by="(acknowledged_at IS NULL) = (acknowledged_by IS NULL)"
         ),
         fk("incident_supports", "department_code", "departments.code"),
         fk("incident_supports", "incident_id", "incidents.id"),
@@ -83,12 +56,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("incident_id", sa.BigInteger(), nullable=False),
         sa.Column("called_by", sa.Text(), nullable=False),
-        sa.Column(
-            "area_code",
-            sa.Text(),
-            nullable=True,
-            comment="scope area of the dispatcher who whistled",
-        ),
+        col("area_code", sa.Text(), "scope area of the dispatcher who whistled"),
         sa.Column("called_at", TS, nullable=False),
         sa.Column("deadline_minutes", sa.Integer(), nullable=False),
         sa.Column("deadline_at", TS, nullable=False),
@@ -109,10 +77,9 @@ def upgrade() -> None:
         sa.Column("checked_in_at", TS, nullable=True),
         sa.Column("checked_in_by", sa.Text(), nullable=True),
         sa.Column("late", sa.Boolean(), nullable=True),
-        check(
+        *checks(
             "whistle_checkins",
-            "checked_in",
-            "(checked_in_at IS NULL) = (late IS NULL) AND (checked_in_at IS NULL) = "
+            checked_in="(checked_in_at IS NULL) = (late IS NULL) AND (checked_in_at IS NULL) = "
             "(checked_in_by IS NULL)",
         ),
         fk("whistle_checkins", "department_code", "departments.code"),

@@ -3,19 +3,14 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, create_index, drop_index, fk, now_column, pk
+from migrations.ddl import TS, col, create_index, drop_index, fk, now_column, pk
 
 revision = "0006"
 down_revision = "0001"
 
 
 def upgrade() -> None:
-    op.add_column(
-        "users",
-        sa.Column(
-            "password_hash", sa.Text(), nullable=True, comment="argon2id; NULL = no page login"
-        ),
-    )
+    op.add_column("users", col("password_hash", sa.Text(), "argon2id; NULL = no page login"))
     op.create_table(
         "sessions",
         sa.Column("id_hash", sa.Text(), nullable=False, comment="sha256 hex of the cookie value"),

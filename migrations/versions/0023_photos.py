@@ -3,33 +3,28 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, checks, create_index, drop_index, fk, now_column, pk
+from migrations.ddl import (
+    TS,
+    checks,
+    col,
+    create_index,
+    drop_index,
+    fk,
+    flag_column,
+    now_column,
+    pk,
+)
 
 revision = "0023_photos"
 down_revision = "0001"
 
+OPEN311_MEDIA_URL = "a media_url sent by an Open311 client (not fetched)"
+
 
 def upgrade() -> None:
     # Defaults fill existing rows, so this runs forward on a populated database.
-    op.add_column(
-        "categories",
-        sa.Column(
-            "require_photos",
-            sa.Boolean(),
-            server_default=sa.text("false"),
-            nullable=False,
-            comment="handle needs an 'after' photo",
-        ),
-    )
-    op.add_column(
-        "incidents",
-        sa.Column(
-            "media_url",
-            sa.Text(),
-            nullable=True,
-            comment="a media_url sent by an Open311 client (not fetched)",
-        ),
-    )
+    op.add_column("categories", flag_column("require_photos", "handle needs an 'after' photo"))
+    op.add_column("incidents", col("media_url", sa.Text(), OPEN311_MEDIA_URL))
     op.create_table(
         "photo_files",
         sa.Column("sha256", sa.Text(), nullable=False),
@@ -51,19 +46,12 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.BigInteger(), nullable=False),
         sa.Column("stage", sa.Text(), nullable=False),
         sa.Column("sha256", sa.Text(), nullable=False),
-        sa.Column(
-            "upload_sha256", sa.Text(), nullable=False, comment="SHA-256 of the bytes as uploaded"
-        ),
+        col("upload_sha256", sa.Text(), "SHA-256 of the bytes as uploaded", nullable=False),
         sa.Column("original_format", sa.Text(), nullable=False),
         sa.Column("uploaded_at", TS, nullable=False),
         sa.Column("uploaded_by", sa.Text(), nullable=False),
         sa.Column("uploaded_by_user_id", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "captured_at",
-            TS,
-            nullable=True,
-            comment="EXIF DateTimeOriginal",
-        ),
+        col("captured_at", TS, "EXIF DateTimeOriginal"),
         sa.Column("capture_lon", sa.Double(), nullable=True, comment="EXIF GPS, WGS 84"),
         sa.Column("capture_lat", sa.Double(), nullable=True),
         sa.Column("hidden_at", TS, nullable=True),

@@ -8,6 +8,7 @@ from migrations.ddl import (
     JSONB,
     TS,
     checks,
+    col,
     create_index,
     create_partial_index,
     drop_index,
@@ -19,6 +20,8 @@ from migrations.ddl import (
 revision = "0025_notify"
 down_revision = "0001"
 
+SUBSCRIBER_CODE = "department code (department) or area code (dispatchers, officers)"
+
 
 def upgrade() -> None:
     op.create_table(
@@ -26,12 +29,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("scope", sa.Text(), nullable=False),
-        sa.Column(
-            "code",
-            sa.Text(),
-            nullable=True,
-            comment="department code (department) or area code (dispatchers, officers)",
-        ),
+        col("code", sa.Text(), SUBSCRIBER_CODE),
         sa.Column("channel", sa.Text(), nullable=False),
         sa.Column("address", sa.Text(), nullable=False, comment="e-mail address or webhook URL"),
         sa.Column("secret", sa.Text(), nullable=True, comment="webhook HMAC-SHA256 key"),

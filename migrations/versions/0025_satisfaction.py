@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, checks, create_index, create_partial_index, drop_index, fk, pk
+from migrations.ddl import TS, checks, col, create_index, create_partial_index, drop_index, fk, pk
 
 revision = "0025_satisfaction"
 down_revision = "0001"
@@ -15,25 +15,10 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.BigInteger(), nullable=False),
         sa.Column("rating", sa.Text(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),
-        sa.Column(
-            "channel",
-            sa.Text(),
-            nullable=False,
-            comment="reporter (online) or phone (by a dispatcher)",
-        ),
-        sa.Column(
-            "recorded_by",
-            sa.Text(),
-            nullable=True,
-            comment="the dispatcher who phoned; NULL when the reporter rated",
-        ),
+        col("channel", sa.Text(), "reporter (online) or phone (by a dispatcher)", nullable=False),
+        col("recorded_by", sa.Text(), "the dispatcher who phoned; NULL when the reporter rated"),
         sa.Column("rated_at", TS, nullable=False),
-        sa.Column(
-            "department_code",
-            sa.Text(),
-            nullable=True,
-            comment="the lead department when rated (evaluation)",
-        ),
+        col("department_code", sa.Text(), "the lead department when rated (evaluation)"),
         *checks(
             "incident_ratings",
             rating="rating IN ('satisfied', 'basically_satisfied', 'unsatisfied')",

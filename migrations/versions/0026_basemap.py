@@ -5,6 +5,7 @@ from alembic import op
 
 from migrations.ddl import (
     JSONB,
+    col,
     create_geometry_index,
     drop_geometry_index,
     geometry_column,
@@ -32,12 +33,8 @@ def upgrade() -> None:
         op.create_table(
             name,
             sa.Column("id", sa.BigInteger(), nullable=False),
-            sa.Column(
-                "osm_id", sa.BigInteger(), nullable=False, comment="way/node id; relations negative"
-            ),
-            sa.Column(
-                "class", sa.Text(), nullable=False, comment="the OSM tag value it is drawn by"
-            ),
+            col("osm_id", sa.BigInteger(), "way/node id; relations negative", nullable=False),
+            col("class", sa.Text(), "the OSM tag value it is drawn by", nullable=False),
             sa.Column("name", sa.Text(), nullable=True, comment="name:zh when tagged, else name"),
             geometry_column(kind),
             sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}")),
@@ -48,18 +45,8 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("source", sa.Text(), nullable=False, comment="file name imported"),
         now_column("imported_at"),
-        sa.Column(
-            "counts",
-            JSONB,
-            nullable=False,
-            comment="rows per table",
-        ),
-        sa.Column(
-            "bounds",
-            JSONB,
-            nullable=True,
-            comment="[x0, y0, x1, y1] of what was loaded",
-        ),
+        col("counts", JSONB, "rows per table", nullable=False),
+        col("bounds", JSONB, "[x0, y0, x1, y1] of what was loaded"),
         pk("basemap_imports", "id"),
     )
 

@@ -3,7 +3,17 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS, create_index, drop_index, fk, geometry_column, now_column, pk
+from migrations.ddl import (
+    TS,
+    col,
+    create_index,
+    drop_index,
+    fk,
+    flag_column,
+    geometry_column,
+    now_column,
+    pk,
+)
 
 revision = "0027_patrols"
 down_revision = "0001"
@@ -16,18 +26,8 @@ def upgrade() -> None:
         sa.Column("leader_user_id", sa.BigInteger(), nullable=False),
         sa.Column("leader", sa.Text(), nullable=False, comment="user name of the leader"),
         sa.Column("department_code", sa.Text(), nullable=True),
-        sa.Column(
-            "area_code",
-            sa.Text(),
-            nullable=True,
-            comment="scope area: the leader's or department's",
-        ),
-        sa.Column(
-            "client_id",
-            sa.Text(),
-            nullable=True,
-            comment="the phone's id of the start (idempotent)",
-        ),
+        col("area_code", sa.Text(), "scope area: the leader's or department's"),
+        col("client_id", sa.Text(), "the phone's id of the start (idempotent)"),
         sa.Column("started_at", TS, nullable=False),
         sa.Column("ended_at", TS, nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
@@ -57,12 +57,10 @@ def upgrade() -> None:
         sa.Column("at", TS, nullable=False),
         geometry_column("POINT"),
         sa.Column("accuracy_m", sa.Double(), nullable=True),
-        sa.Column(
-            "grid_code", sa.Text(), nullable=True, comment="grid holding the fix when received"
-        ),
-        sa.Column("inaccurate", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        sa.Column("jump", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        sa.Column("outside", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        col("grid_code", sa.Text(), "grid holding the fix when received"),
+        flag_column("inaccurate"),
+        flag_column("jump"),
+        flag_column("outside"),
         now_column("received_at"),
         fk("patrol_fixes", "patrol_id", "patrols.id", ondelete="CASCADE"),
         pk("patrol_fixes", "patrol_id", "client_id"),

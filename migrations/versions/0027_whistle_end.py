@@ -8,24 +8,18 @@ answered. Summonses whose deadline had already passed stay 'missing'.
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import TS
+from migrations.ddl import TS, col
 
 revision = "0027_whistle_end"
 down_revision = "0004_workflow"
 
+END_REASON = "closed or rejected (with the case), or withdrawn by a dispatcher"
+
 
 def upgrade() -> None:
-    op.add_column("whistles", sa.Column("ended_at", TS, nullable=True))
-    op.add_column("whistles", sa.Column("ended_by", sa.Text(), nullable=True))
-    op.add_column(
-        "whistles",
-        sa.Column(
-            "end_reason",
-            sa.Text(),
-            nullable=True,
-            comment="closed or rejected (with the case), or withdrawn by a dispatcher",
-        ),
-    )
+    op.add_column("whistles", col("ended_at", TS))
+    op.add_column("whistles", col("ended_by", sa.Text()))
+    op.add_column("whistles", col("end_reason", sa.Text(), END_REASON))
     op.create_check_constraint(
         op.f("ck_whistles_ended"),
         "whistles",
@@ -36,10 +30,7 @@ def upgrade() -> None:
         "whistles",
         "end_reason IN ('closed', 'rejected', 'withdrawn')",
     )
-    op.add_column(
-        "whistle_checkins",
-        sa.Column("cancelled_at", TS, nullable=True),
-    )
+    op.add_column("whistle_checkins", col("cancelled_at", TS))
     op.create_check_constraint(
         op.f("ck_whistle_checkins_cancelled"),
         "whistle_checkins",
