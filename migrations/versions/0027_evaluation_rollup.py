@@ -24,7 +24,8 @@ down_revision = ("0020_evaluation_facts", "0025_urge")
 # the stored facts and the trigger function of the migration this one builds on
 _M20 = importlib.import_module("migrations.versions.0020_evaluation_facts")
 BUCKET_TZ = "Asia/Shanghai"
-# Facts summed in the rollups (one column each); `handles` counts handling reports.
+# Facts summed in the rollups (one column each); `handles` counts handling reports. A frozen
+# copy of api/db/models_evaluation.ROLLED, on purpose: the revision must not follow later edits.
 ROLLED = (
     "reported",
     "registered",
