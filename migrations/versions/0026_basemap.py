@@ -16,7 +16,7 @@ from migrations.ddl import (
 revision = "0026_basemap"
 down_revision = "0001"
 
-# A frozen copy of api/db/models_basemap.TABLES, on purpose: this revision keeps creating
+# A frozen copy of api/db/models_basemap.BASEMAP_TABLES, on purpose: this revision keeps creating
 # these eight tables whatever the models say later.
 TABLES = (
     ("basemap_roads", "LINESTRING"),
