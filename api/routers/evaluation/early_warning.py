@@ -56,13 +56,15 @@ def list_hotspots(
         cache=request.app.state.hotspot_cache,
     )
     headers = {"X-Hotspot-Cache": "hit" if answer.cache_hit else "miss", "Vary": "Accept-Encoding"}
-    body = answer.body()
     http = settings.http
-    if http.gzip_min_bytes and len(body) >= http.gzip_min_bytes and accepts_gzip(accept_encoding):
+    size = len(answer.entry.head) + len(answer.tail)
+    if http.gzip_min_bytes and size >= http.gzip_min_bytes and accepts_gzip(accept_encoding):
         # compressed here, the cached part once (the gzip middleware leaves it alone)
         headers["Content-Encoding"] = "gzip"
-        body = answer.gzipped(http.gzip_level)
-    return Response(body, media_type=GeoJSON.media_type, headers=headers)
+        return Response(
+            answer.gzipped(http.gzip_level), media_type=GeoJSON.media_type, headers=headers
+        )
+    return Response(answer.body(), media_type=GeoJSON.media_type, headers=headers)
 
 
 @router.get("/repeats", response_class=GeoJSON)
