@@ -44,6 +44,7 @@ from api.routers.workflow import incidents
 from api.routers.workflow import notify as notify_router
 from api.routers.workflow import stream as stream_router
 from api.services.basemap.render import BasemapRenderer
+from api.services.evaluation.hotspot_cache import HotspotCache
 from api.services.interop.tile_cache import TileCache
 from api.services.notifications.admin import outbox_backlog
 from api.services.notifications.worker import NotifyWorker
@@ -93,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.tile_cache = TileCache(settings.tiles.cache_size)  # one per process; see tile_cache
+    app.state.hotspot_cache = HotspotCache()  # one per process; see hotspot_cache
     # one LISTEN connection per process for every SSE stream (api/services/workflow/stream_hub.py)
     app.state.stream_hub = StreamHub(
         database_url(settings.db), settings.api.stream_max_clients, settings.api.stream_per_user

@@ -9,7 +9,8 @@ Pure ASGI middleware, so the SSE stream and tile bytes pass untouched where they
 - **gzip** for JSON, GeoJSON and HTML bodies when the client asks (`Accept-Encoding`); vector
   tiles are compressed once when rendered and kept so in the tile cache
   (api/services/interop/tiles.py),
-  so this middleware leaves any response that already has a `Content-Encoding` alone.
+  so this middleware leaves any response that already has a `Content-Encoding` alone (hotspot
+  answers do the same: api/services/evaluation/hotspot_cache.py).
 - **HEAD** on `/open311`, `/ogc` and `/tiles`: answered as GET without the body (RFC 9110 §9.3.2),
   which Open311 and OGC clients probe with.
 - **OGC exceptions**: errors under `/ogc` in the form OGC API – Features prescribes.
@@ -157,3 +158,19 @@ def _ogc_exception(body: bytes) -> bytes:
         return orjson.dumps({"code": error["code"], "description": error["message"]})
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return body
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether `Accept-Encoding` admits gzip (`gzip;q=0` refuses it)."""
+    for part in (accept_encoding or "").split(","):
+        name, _, params = part.partition(";")
+        if name.strip().lower() not in {"gzip", "*"}:
+            continue
+        q = params.strip()
+        if not q.startswith("q="):
+            return True
+        try:
+            return float(q[2:]) > 0
+        except ValueError:
+            return False
+    return False

@@ -15,6 +15,15 @@ whatever plan PostgreSQL chose (a parallel scan returns rows in any order).
 The features are built as `json` (text: no binary `jsonb` to build and print again) and passed
 on as the database wrote them (no parse and re-serialisation of ≈ 1.3 MB in Python for a week
 of a city).
+
+The answer is a function of the incidents in the window (after the scope and category filters)
+through their id, public id, point, category, report time and whether they are closed, and of
+the grids and category names. `FINGERPRINT_SQL` reads just those (the window's rows by the
+`reported_at` index, ≈ 1/10 of the clustering's cost) and returns a fingerprint of them: a
+count and a 64-bit XOR of one hash per incident, and the row count and the sum of the row
+versions (`xmin`) of `areas`, `area_parts` and `categories`. `HOTSPOTS_SQL` returns the same
+fingerprint of the very rows it clustered (one statement, one snapshot), so a cached answer can
+be served whenever a later fingerprint equals it (api/services/evaluation/early_warning.py).
 """
 
 from __future__ import annotations
@@ -24,20 +33,41 @@ from typing import Any
 
 from psycopg import Connection, sql
 
-from gis.rows import one_row
+# What the answer depends on, per incident: one 64-bit hash of every input column (seeded hashes
+# chained, native types: no text formatting). Report time in UTC (injective, unlike local time).
+ROW_HASH = """hashint8extended(i.id, hashtextextended(i.public_id, hashtextextended(i.category_code,
+        hashfloat8extended(ST_X(i.geom), hashfloat8extended(ST_Y(i.geom),
+        timestamp_hash_extended(i.reported_at AT TIME ZONE 'UTC',
+                                (i.status = 'closed')::int::int8))))))"""
+
+# The incidents a hotspot call clusters (the window, not rejected, the category, the scope).
+WINDOW = """i.reported_at >= %(since)s AND i.reported_at < %(until)s
+      AND i.status <> 'rejected'
+      AND (%(category)s::text IS NULL OR starts_with(i.category_code, %(category)s::text))
+      AND {scope}"""
+
+# Grids (parts and names) and category names: any insert, update or delete changes a count or
+# the sum of the row versions. ≈ 3 ms for 10,000 grids.
+REFERENCE_PRINT = """concat_ws(':',
+        (SELECT count(*) || '/' || coalesce(sum(xmin::text::int8), 0) FROM areas),
+        (SELECT count(*) || '/' || coalesce(sum(xmin::text::int8), 0) FROM area_parts),
+        (SELECT count(*) || '/' || coalesce(sum(xmin::text::int8), 0) FROM categories))"""
+
+FINGERPRINT_SQL = """
+SELECT count(*) AS n, coalesce(bit_xor({row_hash}), 0) AS h, {refs} AS refs
+FROM incidents i
+WHERE {window}
+"""
 
 HOTSPOTS_SQL = """
 WITH pts AS MATERIALIZED (
     SELECT i.id, i.public_id, i.category_code, i.reported_at, i.status, u.utm,
-           ST_Transform(i.geom, u.utm) AS xy
+           ST_Transform(i.geom, u.utm) AS xy, {row_hash} AS h
     FROM incidents i
     CROSS JOIN LATERAL (
         SELECT CASE WHEN ST_Y(i.geom) >= 0 THEN 32600 ELSE 32700 END
                    + least(60, floor((ST_X(i.geom) + 180) / 6)::int + 1) AS utm) u
-    WHERE i.reported_at >= %(since)s AND i.reported_at < %(until)s
-      AND i.status <> 'rejected'
-      AND (%(category)s::text IS NULL OR starts_with(i.category_code, %(category)s::text))
-      AND {scope}
+    WHERE {window}
 ),
 clustered AS MATERIALIZED (
     SELECT c.* FROM (
@@ -83,15 +113,58 @@ SELECT coalesce(json_agg(json_build_object(
     'type', 'Feature', 'id', 'H' || r.rank,
     'geometry', ST_AsGeoJSON(r.hull, 7)::json,
     'properties', json_build_object(
-        'rank', r.rank, 'count', r.n, 'open', r.open_n,
+        'count', r.n, 'open', r.open_n,
         'first_at', r.first_at, 'last_at', r.last_at,
         'categories', c.categories, 'incidents', r.ids,
         'centroid', ST_AsGeoJSON(ST_Transform(r.centre_xy, 4326), 7)::json,
         'area_m2', round(r.area_m2::numeric, 1), 'epsg', r.utm,
         'grids', coalesce(g.grids, '[]'::json)))
-    ORDER BY r.rank), '[]'::json)::text AS features
+    ORDER BY r.rank), '[]'::json)::text AS features,
+    (SELECT count(*) FROM pts) AS n, (SELECT coalesce(bit_xor(h), 0) FROM pts) AS h,
+    {refs} AS refs
 FROM ranked r JOIN cats c USING (utm, cid) LEFT JOIN grids g USING (rank)
 """
+
+
+# (incidents clustered, XOR of their hashes, grids and categories): equal prints, equal answers
+Fingerprint = tuple[int, int, str]
+
+
+def _statement(template: str, scope: sql.Composable) -> sql.Composed:
+    """`template` with the shared pieces (window with the caller's scope, row hash, grids and
+    categories print) filled in."""
+    return sql.SQL(template).format(
+        window=sql.SQL(WINDOW).format(scope=scope),
+        row_hash=sql.SQL(ROW_HASH),
+        refs=sql.SQL(REFERENCE_PRINT),
+    )
+
+
+def _plan_custom(conn: Connection[Any]) -> None:
+    # The app's pool plans every parameterised statement generically (plan_cache_mode, for the
+    # hot intake statements); the clustering's generic plan took 3.8-4.7 s where a custom plan
+    # for the actual window and scope takes 0.2 s (10,000 incidents, docs/performance.md).
+    # SET LOCAL: for this transaction only.
+    conn.execute("SET LOCAL plan_cache_mode = auto")
+
+
+def hotspot_fingerprint(
+    conn: Connection[Any],
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    category: str | None,
+    scope: sql.Composable,
+    scope_params: dict[str, Any],
+) -> Fingerprint:
+    """The fingerprint of what `hotspot_features` would cluster now (see the module doc)."""
+    _plan_custom(conn)
+    row = conn.execute(
+        _statement(FINGERPRINT_SQL, scope),
+        {**scope_params, "since": since, "until": until, "category": category},
+    ).fetchone()
+    assert row is not None
+    return int(row["n"]), int(row["h"]), str(row["refs"])
 
 
 def hotspot_features(
@@ -104,18 +177,12 @@ def hotspot_features(
     category: str | None,
     scope: sql.Composable,
     scope_params: dict[str, Any],
-) -> str:
+) -> tuple[str, Fingerprint]:
     """Clusters of ≥ `min_count` incidents (DBSCAN core: that many within `radius_m`), as the
-    JSON text of a list of GeoJSON features."""
-    query = sql.SQL(HOTSPOTS_SQL).format(scope=scope)
-    # The app's pool plans every parameterised statement generically (plan_cache_mode, for the
-    # hot intake statements); this one's generic plan took 3.8-4.7 s where a custom plan for the
-    # actual window and scope takes 0.2 s (10,000 incidents, docs/performance.md). SET LOCAL:
-    # for this transaction only.
-    conn.execute("SET LOCAL plan_cache_mode = auto")
-    row = one_row(
-        conn,
-        query,
+    JSON text of a list of GeoJSON features, and the fingerprint of the rows they came from."""
+    _plan_custom(conn)
+    row = conn.execute(
+        _statement(HOTSPOTS_SQL, scope),
         {
             **scope_params,
             "since": since,
@@ -124,5 +191,6 @@ def hotspot_features(
             "min_count": min_count,
             "category": category,
         },
-    )
-    return str(row["features"])
+    ).fetchone()
+    assert row is not None
+    return str(row["features"]), (int(row["n"]), int(row["h"]), str(row["refs"]))

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import json
 
 import pytest
+from psycopg import sql
 from pyproj import Geod
 from shapely.geometry import MultiPoint, shape
 from shapely.testing import assert_geometries_equal
 
+from api.services.evaluation.hotspot_cache import CachedHotspots
+from gis.hotspots import hotspot_features
 from tests.loop import G1, G2, SH, ok
 
 T0 = dt.datetime(2025, 11, 3, 10, 0, tzinfo=SH)
@@ -202,3 +207,81 @@ def test_a_border_point_goes_to_the_cluster_reported_first(world, cast, clock):
         clusters = [f["properties"]["incidents"] for f in features]
         assert sorted(map(len, clusters)) == [4, 4, 5, 5]
         assert a_first + [a_border] in clusters and b_first + [b_border] in clusters
+
+
+def clustered_now(db, now, days=7, **params):
+    """The straightforward answer: the clustering itself, on the database, for `now` (admin)."""
+    features, _ = hotspot_features(
+        db,
+        since=now - dt.timedelta(days=days),
+        until=now,
+        radius_m=params.get("radius_m", 100),
+        min_count=params.get("min_count", 5),
+        category=params.get("category"),
+        scope=sql.SQL("TRUE"),
+        scope_params={},
+    )
+    db.rollback()
+    return json.loads(features)
+
+
+def test_an_answer_is_served_again_only_while_what_it_clusters_is_unchanged(world, cast, clock, db):
+    ids = []
+    for k in range(12):  # one cluster, a body over GRIDGOV_GZIP_MIN_BYTES (1 KB)
+        ids.append(post(world, "SJ0102", moved(CENTRE, 12 * k, 0)))
+        clock.advance(minutes=10)
+    calls = []
+
+    def check(expect):
+        r = world.get("/api/v1/hotspots", headers={**cast.admin, "Accept-Encoding": "gzip"})
+        assert r.status_code == 200, r.text
+        plain = world.get("/api/v1/hotspots", headers={**cast.admin, "Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        least = world.app.state.settings.http.gzip_min_bytes
+        gzipped = 0 < least <= len(plain.content)
+        assert r.headers.get("content-encoding") == ("gzip" if gzipped else None)
+        zipped.append(gzipped)
+        assert plain.content == r.content  # httpx un-gzipped the first one
+        doc = r.json()
+        assert doc["features"] == clustered_now(db, clock.now)
+        assert doc["parameters"]["to"] == clock.now.isoformat()
+        calls.append(r.headers["x-hotspot-cache"])
+        assert calls[-1] == expect, calls
+        return doc["features"]
+
+    zipped = []
+    first = check("miss")
+    assert [f["properties"]["incidents"] for f in first] == [ids]
+    assert check("hit") == first
+    clock.advance(hours=1)  # time passes, nobody left the window: the same answer
+    assert check("hit") == first
+    ok(world, ids[0], cast.officer, "self_handle", note="已处理")  # still open: no change
+    assert check("hit") == first
+    ok(world, ids[0], cast.officer, "verify", data={"passed": True})  # closed
+    assert check("miss")[0]["properties"]["open"] == 11
+    post(world, "SJ0102", moved(CENTRE, 3000, 0))  # a lone report far away: clustered again
+    clock.advance(minutes=1)  # (the window ends before now: a report at `now` is not in it)
+    assert check("miss") == check("hit")
+    db.execute("UPDATE categories SET name = '市容' WHERE code = 'SJ0102'")
+    db.commit()
+    assert check("miss")[0]["properties"]["categories"][0]["name"] == "市容"
+    ok(world, ids[1], cast.disp, "reject", data={"reason": "invalid"})
+    assert check("miss")[0]["properties"]["count"] == 11
+    # a week after the first report it leaves the window: no write, yet clustered again
+    clock.now = dt.datetime.fromisoformat(first[0]["properties"]["first_at"]) + dt.timedelta(
+        days=7, seconds=1
+    )
+    assert check("miss")[0]["properties"]["incidents"] == ids[2:]
+    assert check("hit")[0]["properties"]["count"] == 10
+    assert zipped.count(True) >= 8  # bodies over GRIDGOV_GZIP_MIN_BYTES went out compressed
+    # each user's scope is its own answer
+    assert world.get("/api/v1/hotspots", headers=cast.other_disp).json()["features"] == []
+
+
+def test_the_cached_gzip_form_is_the_body_compressed():
+    entry = CachedHotspots(
+        (1, 2, "x"), json.dumps([{"a": "点" * 5000, "b": list(range(999))}]).encode()
+    )
+    for level in (1, 6, 9):
+        for tail in (b',"parameters":{}}', b',"parameters":{"to":"2026-12-05"}}', b"}"):
+            assert gzip.decompress(entry.gzipped(tail, level)) == entry.body(tail)

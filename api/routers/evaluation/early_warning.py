@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Request
+from starlette.responses import Response
 
 from api.deps import ClockDep, ConnDep, CurrentUser, ReadConnDep, ReadCurrentUser, SettingsDep
 from api.responses import JSON, GeoJSON
 from api.services.evaluation.early_warning import HOTSPOT_DAYS, hotspots, repeats
 from api.services.intake.duplicates import duplicates_of_incident
+from api.transport import accepts_gzip
 
 router = APIRouter(prefix="/api/v1", tags=["early warning"])
 
@@ -25,9 +27,11 @@ CategoryQ = Annotated[
 
 @router.get("/hotspots", response_class=GeoJSON)
 def list_hotspots(
+    request: Request,
     user: ReadCurrentUser,
     conn: ReadConnDep,
     clock: ClockDep,
+    settings: SettingsDep,
     days: Annotated[
         int,
         Query(ge=1, le=365, description="reported in the last N days (default a week)"),
@@ -35,19 +39,32 @@ def list_hotspots(
     radius_m: Annotated[float, Query(gt=0, le=5000, description="DBSCAN distance, metres")] = 100,
     min_count: Annotated[int, Query(ge=2, le=1000, description="incidents per cluster")] = 5,
     category: CategoryQ = None,
-) -> GeoJSON:
-    """Space-time clusters: count, categories, first/last report, convex hull, grids touched."""
-    return GeoJSON(
-        hotspots(
-            conn,
-            user,
-            now=clock(),
-            days=days,
-            radius_m=radius_m,
-            min_count=min_count,
-            category=category,
-        )
+    accept_encoding: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """Space-time clusters: count, categories, first/last report, convex hull, grids touched.
+
+    `X-Hotspot-Cache` says whether the answer was clustered for this call (miss) or served
+    again because what it would cluster has not changed (hit)."""
+    answer = hotspots(
+        conn,
+        user,
+        now=clock(),
+        days=days,
+        radius_m=radius_m,
+        min_count=min_count,
+        category=category,
+        cache=request.app.state.hotspot_cache,
     )
+    headers = {"X-Hotspot-Cache": "hit" if answer.cache_hit else "miss", "Vary": "Accept-Encoding"}
+    http = settings.http
+    size = len(answer.entry.head) + len(answer.tail)
+    if http.gzip_min_bytes and size >= http.gzip_min_bytes and accepts_gzip(accept_encoding):
+        # compressed here, the cached part once (the gzip middleware leaves it alone)
+        headers["Content-Encoding"] = "gzip"
+        return Response(
+            answer.gzipped(http.gzip_level), media_type=GeoJSON.media_type, headers=headers
+        )
+    return Response(answer.body(), media_type=GeoJSON.media_type, headers=headers)
 
 
 @router.get("/repeats", response_class=GeoJSON)

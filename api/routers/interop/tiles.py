@@ -11,6 +11,7 @@ from api.deps import IncidentFilterDep, ReadConnDep, SettingsDep, user_on_primar
 from api.responses import JSON
 from api.services.identity.policy import check_feed_filter
 from api.services.interop.tiles import get_tile, tilejson
+from api.transport import accepts_gzip
 
 router = APIRouter(prefix="/tiles", tags=["vector tiles"])
 
@@ -80,19 +81,3 @@ def vector_tile(
     if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=MVT, headers=headers)
-
-
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether `Accept-Encoding` admits gzip (`gzip;q=0` refuses it)."""
-    for part in (accept_encoding or "").split(","):
-        name, _, params = part.partition(";")
-        if name.strip().lower() not in {"gzip", "*"}:
-            continue
-        q = params.strip()
-        if not q.startswith("q="):
-            return True
-        try:
-            return float(q[2:]) > 0
-        except ValueError:
-            return False
-    return False
