@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from psycopg import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -193,11 +192,11 @@ async def points(
 ) -> JSON:
     """A batch of GPS fixes (any order; a repeated point id is stored once)."""
     now = clock()
-
-    def store(conn: Connection[Any], user: User) -> dict[str, Any]:
-        return add_fixes(conn, settings, user, patrol_id, body, now)
-
-    return JSON(await run_in_threadpool(held.run, store))
+    return JSON(
+        await run_in_threadpool(
+            held.run, lambda conn, user: add_fixes(conn, settings, user, patrol_id, body, now)
+        )
+    )
 
 
 @router.post("/patrols/{patrol_id}/end", response_class=JSON)
