@@ -12,6 +12,8 @@ from api.db.migrate import alembic_config, current_heads, upgrade
 
 def test_migrations_from_empty_match_models_and_round_trip(databases):
     url = databases.create("t_migrations")
+    # One head, so that plain `alembic upgrade head` works too (docs/decisions.md).
+    assert len(current_heads(url)) == 1, current_heads(url)
     try:
         upgrade(url)
         with psycopg.connect(url) as conn:
