@@ -355,6 +355,23 @@ class PatrolSettings(BaseSettings):
         description="two clean fixes further apart in time are not joined (signal lost)",
     )
     patrol_batch_max: int = Field(default=1000, ge=1, le=100_000, description="fixes per batch")
+    patrol_fix_every_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="the patrol page keeps a GPS position this often "
+        "(or sooner once the officer has moved patrol_fix_min_move_m)",
+    )
+    patrol_fix_min_move_m: float = Field(
+        default=15.0, gt=0, le=1_000, description="the patrol page keeps a position this far away"
+    )
+    patrol_upload_every_s: float = Field(
+        default=30.0,
+        ge=5,
+        le=50,
+        description="the patrol page uploads its queue this often while online "
+        "(under the one minute of 'on patrol now')",
+    )
     patrol_buffer_m: float = Field(
         default=30.0, gt=0, le=1_000, description="streets this close to a track are covered"
     )

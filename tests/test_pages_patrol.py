@@ -132,6 +132,12 @@ def test_patrol_offline_queue_stores_each_fix_and_report_once(
     expect(sync).to_have_attribute("data-state", "synced", timeout=WAIT)
     expect(sync).to_have_text(tr("Everything is uploaded."))
     assert stored(world_db)["patrols"] == 1
+    # a position 5 m from the last within the page's 10 s is seen but not kept (docs/patrols.md)
+    context.set_geolocation({"latitude": 39.010 + 5 * LAT_M, "longitude": 116.010})
+    expect(fixes).to_have_attribute("data-seen", "2", timeout=WAIT)
+    expect(fixes).to_have_attribute("data-count", "1")
+    context.set_geolocation({"latitude": 39.010, "longitude": 116.010})
+    expect(fixes).to_have_attribute("data-seen", "3", timeout=WAIT)
 
     # the network goes: three more fixes (20 m apart) and a report wait on the phone
     context.set_offline(True)

@@ -32,13 +32,21 @@ def patrol_page(
     shell: str = "",
     max_accuracy_m: float = 100.0,
     batch_max: int = 1000,
+    fix_every_s: float = 10.0,
+    fix_min_move_m: float = 15.0,
+    upload_every_s: float = 30.0,
 ) -> str:
     """The patrol page; fixes less accurate than `max_accuracy_m` are sent but not counted in
-    the distance shown (the server flags them the same way)."""
+    the distance shown (the server flags them the same way). Of the browser's positions the
+    page keeps one every `fix_every_s`, or sooner once `fix_min_move_m` away from the last one
+    kept, and uploads what it kept every `upload_every_s` (docs/patrols.md)."""
     config = {
         "page": "patrol",
         "max_accuracy_m": max_accuracy_m,
         "batch_max": min(batch_max, 500),
+        "fix_every_ms": round(fix_every_s * 1000),
+        "fix_min_move_m": fix_min_move_m,
+        "upload_every_ms": round(upload_every_s * 1000),
         "service_worker": SERVICE_WORKER_PATH,
         "scope": PAGE_PATH,
     }

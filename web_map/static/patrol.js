@@ -1,14 +1,18 @@
 /*
  * The patrol page (/patrol), on top of gridgov.js and patrol_queue.js.
  *
- * Start → the browser's geolocation (watchPosition) gives fixes; each is written to the
- * offline queue (IndexedDB) with its point id and drawn on the map; the distance shown leaves out
- * fixes less accurate than the server's limit (it flags them the same way). "Report" places a
- * problem at the last fix and queues it with its own Idempotency-Key. The queue is uploaded at
- * start and end, every SEND_EVERY_MS, on each report, and as soon as the browser is back online.
+ * Start → the browser's geolocation (watchPosition) gives positions, often every second; the page
+ * keeps one every config.fix_every_ms, or sooner once config.fix_min_move_m away from the last
+ * kept, writes it to the offline queue (IndexedDB) with its point id and draws it on the map; the
+ * distance shown leaves out fixes less accurate than the server's limit (it flags them the same
+ * way). "Report" places a problem at the latest position and queues it with its own
+ * Idempotency-Key. The queue is uploaded at start and end, every config.upload_every_ms (a few
+ * fixes a request, well inside the one minute of "on patrol now"), on each report, and as soon as
+ * the browser is back online.
  *
  * State for tests: #gg-patrol data-state (loading, denied, idle, walking), #gg-patrol-sync
- * data-state (sending, queued, synced) and data-queued, #gg-patrol-fixes data-count,
+ * data-state (sending, queued, synced) and data-queued, #gg-patrol-fixes data-count (kept) and
+ * data-seen (positions the browser gave),
  * #gg-patrol-reported data-count. API text is only ever inserted as text.
  */
 (function () {
@@ -16,7 +20,6 @@
 
   const G = window.GridGov;
   const t = G.t;
-  const SEND_EVERY_MS = 10000;
   const PATROL_ROLES = ["officer", "department"];
   const R = 6371008.8; // mean Earth radius, metres (as gis/patrols.py)
 
@@ -64,7 +67,10 @@
     const sync = $("gg-patrol-sync");
     const error = $("gg-patrol-error");
     const reported = $("gg-patrol-reported");
-    const state = { patrol: null, watch: null, timer: null, line: null, marker: null, reported: 0 };
+    const state = {
+      patrol: null, watch: null, timer: null, line: null, marker: null, reported: 0,
+      seen: 0, kept: null,
+    };
     G.patrol = state;
 
     function showError(text) {
@@ -197,17 +203,23 @@
       const p = state.patrol;
       if (!p) return;
       const c = position.coords;
+      const at = position.timestamp || Date.now();
       const fix = {
-        t: new Date(position.timestamp || Date.now()).toISOString(),
+        t: new Date(at).toISOString(),
         lon: Number(c.longitude.toFixed(7)),
         lat: Number(c.latitude.toFixed(7)),
         accuracy: c.accuracy === null || c.accuracy === undefined ? null : Math.round(c.accuracy * 10) / 10,
       };
+      state.here = fix;
+      state.seen += 1;
+      $("gg-patrol-fixes").dataset.seen = String(state.seen);
+      const kept = state.kept;
+      if (kept && at - kept.at < config.fix_every_ms && metres(kept, fix) < config.fix_min_move_m) return;
+      state.kept = { at, lon: fix.lon, lat: fix.lat };
       if (fix.accuracy === null || fix.accuracy <= config.max_accuracy_m) {
         if (p.last) p.distance_m += metres(p.last, fix);
         p.last = { lon: fix.lon, lat: fix.lat };
       }
-      state.here = fix;
       await queue.addFix(p, fix);
       const latlng = L.latLng(fix.lat, fix.lon);
       if (!state.line) {
@@ -223,13 +235,14 @@
 
     function walking(p) {
       state.patrol = p;
+      state.kept = null;
       root.dataset.state = "walking";
       startButton.hidden = true;
       stopButton.hidden = false;
       form.hidden = false;
       figures();
       state.timer = setInterval(figures, 1000);
-      state.sendTimer = setInterval(() => queue.flush(), SEND_EVERY_MS);
+      state.sendTimer = setInterval(() => queue.flush(), config.upload_every_ms);
       if (navigator.geolocation) {
         state.watch = navigator.geolocation.watchPosition(onPosition,
           () => showError(t("Your location could not be found: allow location access for this page.")),

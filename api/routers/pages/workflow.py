@@ -103,6 +103,9 @@ def patrol(
         shell=page_shell(tr, user, PATROL_PATH),
         max_accuracy_m=cfg.patrol_max_accuracy_m,
         batch_max=cfg.patrol_batch_max,
+        fix_every_s=cfg.patrol_fix_every_s,
+        fix_min_move_m=cfg.patrol_fix_min_move_m,
+        upload_every_s=cfg.patrol_upload_every_s,
     )
     return HTMLResponse(html, headers=NO_STORE)
 
