@@ -64,6 +64,20 @@ eval_handles = sa.Table(
 
 # 0027: the incident's groups copied onto each fact (a change of them moves its facts)
 KEYS = ("category", "district", "street", "community", "grid", "responsible")
+# the areas a case lies in, from the district down (rollups: api.services.evaluation.rollup)
+AREA_KEYS = ("district", "street", "community", "grid")
+
+
+def off_hierarchy(alias: str = "") -> str:
+    """True for a fact whose responsible area is none of the areas its case lies in (a point
+    outside every grid, placed in the nearest): the rollups do not find it by that area."""
+    p = f"{alias}." if alias else ""
+    return " AND ".join(
+        [f"{p}responsible IS NOT NULL"]
+        + [f"{p}responsible IS DISTINCT FROM {p}{k}" for k in AREA_KEYS]
+    )
+
+
 # the facts of a handling or closing obligation settled in the period (docs/metrics.md)
 SETTLED = ("handle_due", "handle_on_time", "close_due", "close_done", "close_on_time", "reworked")
 # the facts of a whistle's summons (吹哨报到)
@@ -103,8 +117,24 @@ eval_facts = sa.Table(
         "ix_eval_facts_repeats",
         "m",
         "at",
-        postgresql_include=["at2", "dept", "category", "district", "street", "community", "grid"],
+        postgresql_include=[
+            "at2",
+            "dept",
+            "category",
+            "district",
+            "street",
+            "community",
+            "grid",
+            "responsible",
+        ],
         postgresql_where=sa.text("m IN ('repeat', 'repeat_dept')"),
+    ),
+    # an area scope's cases the rollups do not find by their areas (migration 0031)
+    sa.Index(
+        "ix_eval_facts_off_hierarchy",
+        "responsible",
+        "at",
+        postgresql_where=sa.text(off_hierarchy()),
     ),
 )
 

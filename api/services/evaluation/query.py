@@ -21,7 +21,7 @@ from psycopg import Connection, sql
 
 from api.db.models_evaluation import CHECKINS, SETTLED
 from api.services.evaluation.live_sets import incident_key, live_of_group
-from api.services.evaluation.rollup import live_incidents, rollup_rows, usable
+from api.services.evaluation.rollup import area_level, live_incidents, rollup_rows, usable
 from api.services.identity.visibility import AREA_COND
 
 STATS_WORK_MEM = "128MB"
@@ -304,13 +304,16 @@ def stats_rows(
             "SELECT set_config('work_mem', %s, true), set_config('plan_cache_mode', 'auto', true)",
             (STATS_WORK_MEM,),
         )
-        if usable(group_by, scope_area, scope_department):
+        scope_level = area_level(conn, scope_area)
+        if usable(group_by, level, scope_level, scope_department):
             # the incidents reported before T with events at or after it (none when T is now):
             # their facts at T come from their log
             if live_ids is None:
                 live_ids = live_incidents(conn, t_end)
                 if only_key and key is not None and live_ids:
                     live_ids = live_of_group(conn, live_ids, group_by, level, key)
+            if scope_area is not None and live_ids:
+                live_ids = _in_area(conn, live_ids, scope_area)
             live = sql.SQL(FACTS_SQL).format(
                 incident_scope=sql.SQL("i.id = ANY(%(live)s)"),
                 facts_scope=sql.SQL("f.incident_id = ANY(%(live)s)"),
@@ -327,6 +330,8 @@ def stats_rows(
                 group_by=group_by,
                 level=level,
                 scope_department=scope_department,
+                scope_area=scope_area,
+                scope_level=scope_level,
                 key=key,
                 only_key=only_key,
                 live=(live, live_ids),
@@ -345,6 +350,16 @@ def stats_rows(
 
 
 # The live incidents whose T-dependent facts can count for one group (trend charts): a
+def _in_area(conn: Connection[Any], ids: list[int], scope_area: str) -> list[int]:
+    """Those of the incidents `ids` within an area scope (docs/metrics.md "Who sees what")."""
+    query = sql.SQL(
+        "SELECT coalesce(array_agg(i.id), '{{}}') AS ids FROM incidents i "
+        "WHERE i.id = ANY(%(ids)s) AND {in_area}"
+    ).format(in_area=sql.SQL(AREA_COND).format(a=sql.Identifier("i")))
+    row = conn.execute(query, {"ids": ids, "vis_area": scope_area}).fetchone()
+    return list(row["ids"]) if row else []
+
+
 def _log_rows(
     conn: Connection[Any],
     *,

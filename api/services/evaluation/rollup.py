@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from psycopg import Connection, sql
 
-from api.db.models_evaluation import ROLLED, SETTLED
+from api.db.models_evaluation import ROLLED, ROLLUPS, SETTLED, off_hierarchy
 
 # The day and month buckets of the rollups are local days of this zone (migration 0027).
 BUCKET_TZ = ZoneInfo("Asia/Shanghai")
@@ -36,8 +36,8 @@ SELECT {key} AS key, {rolled}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 A
 FROM {rollup} x {join}
 WHERE ((x.grain = 'm' AND x.bucket >= %(m0)s AND x.bucket < %(m1)s)
     OR (x.grain = 'd' AND ((x.bucket >= %(d0)s AND x.bucket < %(m0)s)
-                        OR (x.bucket >= %(m1)s AND x.bucket < %(d1)s)))) AND {conds}
-UNION ALL
+                        OR (x.bucket >= %(m1)s AND x.bucket < %(d1)s)))) AND {rconds}
+UNION ALL{off_hierarchy}
 SELECT {key}, {rolled_facts}, 0, 0, 0, 0
 FROM eval_facts x {join}
 WHERE x.m = ANY(%(rolled)s) AND ((x.at >= %(t_from)s AND x.at < %(e0)s)
@@ -52,6 +52,17 @@ UNION ALL
 SELECT {key}, {zeros}, 0, 0, 1, (x.due < %(t_end)s)::int
 FROM eval_open x {join} WHERE x.reported_at < %(t_end)s AND {conds}
 """
+
+# An area scope: the rollups know where a case lies (district … grid), not the area it was
+# escalated to. The cases whose responsible area is not one of their own areas (a point outside
+# every grid, placed in the nearest) and is the scope's add their rolled facts of the whole days
+# from `eval_facts` (a partial index holds them: few).
+OFF_HIERARCHY_SQL = """
+SELECT {key}, {rolled_facts}, 0, 0, 0, 0
+FROM eval_facts x {join}
+WHERE x.responsible = %(scope_area)s AND {off} AND x.m = ANY(%(rolled)s)
+  AND x.at >= %(e0)s AND x.at < %(e1)s AND {dconds}
+UNION ALL"""
 
 # Incidents with events at or after T: their stored T-dependent facts are taken away and those
 # their log up to T implies added (`facts` of stats_query.FACTS_SQL over them).
@@ -109,24 +120,48 @@ def spans(t_from: dt.datetime, t_end: dt.datetime) -> dict[str, Any]:
     return {"m0": m0, "m1": m1, "d0": d0, "d1": d1, "e0": _midnight(d0), "e1": _midnight(d1)}
 
 
-def _key(group_by: str, level: str | None) -> tuple[str, sql.Composable, sql.Composable]:
+def _rollup(group_by: str, scope_department: str | None) -> str:
+    """The rollup a grouping reads: by area, the areas' own unless one department's figures."""
+    return "eval_roll_area" if group_by == "area" and scope_department is None else "eval_roll_dept"
+
+
+def _key(
+    group_by: str, level: str | None, scope_department: str | None
+) -> tuple[str, sql.Composable, sql.Composable]:
     """The rollup to read, the group key over `x` and the join it needs."""
     none = sql.SQL("")
     if group_by == "department":
         return "eval_roll_dept", sql.SQL("x.dept"), none
     if group_by == "area":
         assert level is not None
-        return "eval_roll_area", sql.SQL("x.{}").format(sql.Identifier(level)), none
+        rollup = _rollup(group_by, scope_department)
+        return rollup, sql.SQL("x.{}").format(sql.Identifier(level)), none
     if level == "major":
         join = sql.SQL("JOIN categories c ON c.code = x.category")
         return "eval_roll_dept", sql.SQL("coalesce(c.parent_code, c.code)"), join
     return "eval_roll_dept", sql.SQL("x.category"), none
 
 
-def usable(group_by: str, scope_area: str | None, scope_department: str | None) -> bool:
-    """Whether a rollup holds the grouping and scope (a department's figures by area, and area
-    scopes, read the log)."""
-    return scope_area is None and not (scope_department is not None and group_by == "area")
+def area_level(conn: Connection[Any], code: str | None) -> str | None:
+    """The level of a scope area (None: no scope; "" an unknown code, which no rollup holds)."""
+    if code is None:
+        return None
+    row = conn.execute(
+        "SELECT level FROM areas WHERE code = %s ORDER BY valid_to IS NULL DESC LIMIT 1", (code,)
+    ).fetchone()
+    return row["level"] if row else ""
+
+
+def usable(
+    group_by: str, level: str | None, scope_level: str | None, scope_department: str | None
+) -> bool:
+    """Whether a rollup holds the grouping and the scope: the area level grouped by and the
+    scope area's level (`area_level`) are among its columns. A department's figures by
+    community or grid, and its figures within a community or grid, read the log."""
+    columns = ROLLUPS[_rollup(group_by, scope_department)]
+    return (group_by != "area" or level in columns) and (
+        scope_level is None or scope_level in columns
+    )
 
 
 def live_incidents(conn: Connection[Any], t_end: dt.datetime) -> list[int]:
@@ -138,6 +173,11 @@ def live_incidents(conn: Connection[Any], t_end: dt.datetime) -> list[int]:
         (t_end, t_end),
     ).fetchone()
     return list(row["ids"]) if row else []
+
+
+def _rolled_facts() -> sql.Composable:
+    """A fact row of `eval_facts` as the rollups' columns: 1 in its own, 0 elsewhere."""
+    return sql.SQL(", ").join(sql.SQL("(x.m = {})::int").format(sql.Literal(n)) for n in ROLLED)
 
 
 def _wide(values: dict[str, str]) -> sql.Composable:
@@ -185,6 +225,8 @@ def rollup_rows(
     group_by: str,
     level: str | None,
     scope_department: str | None,
+    scope_area: str | None = None,
+    scope_level: str | None = None,
     key: str | None = None,
     only_key: bool = False,
     live: tuple[sql.Composable, list[int]] | None = None,
@@ -192,8 +234,9 @@ def rollup_rows(
     """The raw rows of `stats_query.stats_rows` from the rollups (call `usable` first).
 
     `live`: stats_query.FACTS_SQL over the incidents reported before T with events at or after
-    it (CTEs `inc`, `facts`), and their ids: their T-dependent facts are read from their log."""
-    rollup, k, join = _key(group_by, level)
+    it (CTEs `inc`, `facts`), and their ids — within the area scope, if any: their T-dependent
+    facts are read from their log."""
+    rollup, k, join = _key(group_by, level, scope_department)
     params: dict[str, Any] = {
         "t_from": t_from,
         "t_end": t_end,
@@ -201,10 +244,31 @@ def rollup_rows(
         "t_dependent": [*T_DEPENDENT, "open", "overdue"],
         **spans(t_from, t_end),
     }
-    cond, fcond, key_cond = sql.SQL("true"), sql.SQL("true"), sql.SQL("true")
+    cond: sql.Composable = sql.SQL("true")
+    fcond: sql.Composable = sql.SQL("true")
+    key_cond: sql.Composable = sql.SQL("true")
     if scope_department is not None:
         cond, fcond = sql.SQL("x.dept = %(scope_dept)s"), sql.SQL("f.dept = %(scope_dept)s")
         params["scope_dept"] = scope_department
+    # rows of a rollup (rconds), of the facts' tables (conds), of the extra facts (dconds)
+    rcond, dcond = cond, cond
+    off: sql.Composable = sql.SQL("")
+    if scope_area is not None:
+        assert scope_level is not None
+        params["scope_area"] = scope_area
+        lies_in = sql.SQL("x.{} = %(scope_area)s").format(sql.Identifier(scope_level))
+        off_cond = sql.SQL(off_hierarchy("x"))
+        rcond = sql.SQL("{} AND {}").format(cond, lies_in)
+        cond = sql.SQL("{} AND ({} OR (x.responsible = %(scope_area)s AND {}))").format(
+            cond, lies_in, off_cond
+        )
+        off = sql.SQL(OFF_HIERARCHY_SQL).format(
+            key=k,
+            rolled_facts=_rolled_facts(),
+            join=join,
+            off=off_cond,
+            dconds=dcond,
+        )
     if only_key:  # one group's figures (trend charts)
         key_cond = sql.SQL("key IS NOT DISTINCT FROM %(key)s")
         params["key"] = key
@@ -221,13 +285,13 @@ def rollup_rows(
         rolled=sql.SQL(", ").join(
             sql.SQL("x.{0} AS {0}").format(sql.Identifier(n)) for n in ROLLED
         ),
-        rolled_facts=sql.SQL(", ").join(
-            sql.SQL("(x.m = {})::int").format(sql.Literal(n)) for n in ROLLED
-        ),
+        rolled_facts=_rolled_facts(),
         zeros=sql.SQL(", ").join(sql.SQL("0") for _ in ROLLED),
         rollup=sql.Identifier(rollup),
         join=join,
         conds=cond,
+        rconds=rcond,
+        off_hierarchy=off,
     )
     fix: sql.Composable = sql.SQL("")
     prefix: sql.Composable | None = None
