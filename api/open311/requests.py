@@ -210,14 +210,10 @@ def list_requests(
             f.add("NOT (t.status = ANY(%(closed)s))", closed=list(CLOSED))
         elif q.statuses == {"closed"}:
             f.add("t.status = ANY(%(closed)s)", closed=list(CLOSED))
-        if q.start:
-            f.add("t.reported_at >= %(start)s", start=q.start)
-        if q.end:
-            f.add("t.reported_at <= %(end)s", end=q.end)
-        if q.updated_after:
-            f.add("t.updated_at >= %(after)s", after=q.updated_after)
-        if q.updated_before:
-            f.add("t.updated_at <= %(before)s", before=q.updated_before)
+        f.add_given("t.reported_at >= %(start)s", start=q.start)
+        f.add_given("t.reported_at <= %(end)s", end=q.end)
+        f.add_given("t.updated_at >= %(after)s", after=q.updated_after)
+        f.add_given("t.updated_at <= %(before)s", before=q.updated_before)
         rows = _rows(conn, f, limit=q.page_size, offset=(q.page - 1) * q.page_size)
     tz = ZoneInfo(settings.calendar.timezone)
     return [request_json(r, tz, base) for r in rows]
