@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from psycopg import Connection
 
@@ -207,6 +207,8 @@ def page_size(
 
 
 CursorDep = Annotated[int | None, Depends(cursor_param)]
+# A row's bigint id in the path (a photo, a patrol, a whistle): 422 outside 1 … 2^63 - 1.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 PageSizeDep = Annotated[int, Depends(page_size)]
 
 

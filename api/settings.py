@@ -9,10 +9,15 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class DatabaseSettings(BaseSettings):
-    """Where the PostGIS store lives: an explicit URL, or the project-local embedded cluster."""
+class GridGovSettings(BaseSettings):
+    """The base of every settings class: GRIDGOV_* variables; others in the environment are not
+    ours to refuse. A class that reads GRIDGOV_<X>_* sets only its `env_prefix`."""
 
     model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+
+class DatabaseSettings(GridGovSettings):
+    """Where the PostGIS store lives: an explicit URL, or the project-local embedded cluster."""
 
     database_url: str | None = Field(
         default=None, description="Any PostGIS server; overrides the embedded cluster."
@@ -47,19 +52,15 @@ class DatabaseSettings(BaseSettings):
     )
 
 
-class AssignmentSettings(BaseSettings):
+class AssignmentSettings(GridGovSettings):
     """Tolerances of spatial assignment, in metres."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     nearest_grid_m: float = Field(default=50.0, ge=0, le=10_000)
     near_boundary_m: float = Field(default=10.0, ge=0, le=1_000)
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(GridGovSettings):
     """HTTP behaviour: who may report without a token, page sizes."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     public_reporting: bool = Field(
         default=True, description="Allow POST /api/v1/incidents without a token."
@@ -79,10 +80,10 @@ class ApiSettings(BaseSettings):
     )
 
 
-class CalendarSettings(BaseSettings):
+class CalendarSettings(GridGovSettings):
     """The working calendar deadlines count on (GRIDGOV_CALENDAR_*)."""
 
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_CALENDAR_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_CALENDAR_")
 
     timezone: str = "Asia/Shanghai"
     weekdays: list[int] = Field(default=[1, 2, 3, 4, 5], description="ISO weekdays, 1 = Monday")
@@ -92,10 +93,8 @@ class CalendarSettings(BaseSettings):
     extra_workdays: list[dt.date] = Field(default_factory=list, description="调休 make-up days")
 
 
-class MapSettings(BaseSettings):
+class MapSettings(GridGovSettings):
     """Base map for pages: an XYZ tile URL template, or empty for none (intranet default)."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     basemap_url: str = ""
     basemap_attribution: str = ""
@@ -115,37 +114,33 @@ class MapSettings(BaseSettings):
     )
 
 
-class OgcSettings(BaseSettings):
+class OgcSettings(GridGovSettings):
     """OGC API – Features paging (GRIDGOV_OGC_*); the maximum limit is the standard's 10,000."""
 
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_OGC_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_OGC_")
 
     default_limit: int = Field(default=100, ge=1, le=10_000)
 
 
-class TileSettings(BaseSettings):
+class TileSettings(GridGovSettings):
     """Vector tiles (GRIDGOV_TILES_*): feature cap per tile, in-process cache size, zoom range."""
 
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_TILES_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_TILES_")
 
     max_features: int = Field(default=10_000, ge=1, le=1_000_000)
     cache_size: int = Field(default=4096, ge=0, description="tiles kept in memory; 0 = no cache")
     max_zoom: int = Field(default=22, ge=0, le=24)
 
 
-class TopologySettings(BaseSettings):
+class TopologySettings(GridGovSettings):
     """Boundary checks on save: parent containment tolerance (m), ignored overlap noise (m²)."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     boundary_tolerance_m: float = Field(default=0.5, ge=0, le=100)
     overlap_epsilon_m2: float = Field(default=0.01, ge=0, le=1_000)
 
 
-class EvaluationSettings(BaseSettings):
+class EvaluationSettings(GridGovSettings):
     """综合评价: negative-list (负面清单) thresholds and per-level labels (GRIDGOV_FLAG_*)."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     flag_on_time_rate_min: float = Field(default=0.8, ge=0, le=1, description="按期处置率 below")
     flag_closing_rate_min: float = Field(default=0.0, ge=0, le=1, description="结案率 below; 0 off")
@@ -168,19 +163,15 @@ class EvaluationSettings(BaseSettings):
     )
 
 
-class EarlyWarningSettings(BaseSettings):
+class EarlyWarningSettings(GridGovSettings):
     """源头治理: likely duplicates on report (GRIDGOV_DUPLICATE_*)."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     duplicate_radius_m: float = Field(default=50.0, gt=0, le=5_000)
     duplicate_hours: float = Field(default=72.0, gt=0, le=24 * 365)
 
 
-class LimitSettings(BaseSettings):
+class LimitSettings(GridGovSettings):
     """Abuse limits (GRIDGOV_*): body size, area geometry size, per-address rates (0 = off)."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="else 413")
     max_polygon_vertices: int = Field(
@@ -205,14 +196,12 @@ class LimitSettings(BaseSettings):
     )
 
 
-class ConnectionBudgetSettings(BaseSettings):
+class ConnectionBudgetSettings(GridGovSettings):
     """PostgreSQL connections the service may use, checked against max_connections at start-up.
 
     Each worker process opens at most `pool_max` request connections plus LISTENERS (the stream
     hub and the tile cache); a reserve is left for operators (psql, migrations, `gridgov` CLI).
     """
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     workers: int = Field(
         default=1, ge=1, le=256, description="worker processes (gridgov serve --workers sets it)"
@@ -225,10 +214,8 @@ class ConnectionBudgetSettings(BaseSettings):
     )
 
 
-class HttpSettings(BaseSettings):
+class HttpSettings(GridGovSettings):
     """Cross-origin access and compression (GRIDGOV_CORS_ORIGINS, GRIDGOV_GZIP_*)."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     cors_origins: str = Field(
         default="",
@@ -245,10 +232,8 @@ class HttpSettings(BaseSettings):
         return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
 
-class PhotoSettings(BaseSettings):
+class PhotoSettings(GridGovSettings):
     """Photos of the case file (GRIDGOV_*): where they are kept and what is accepted."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     photo_dir: Path | None = Field(
         default=None,
@@ -266,10 +251,8 @@ class PhotoSettings(BaseSettings):
     thumb_side: int = Field(default=320, ge=32, le=1_000)
 
 
-class NotifySettings(BaseSettings):
+class NotifySettings(GridGovSettings):
     """Notifications (GRIDGOV_*): SMTP server, the delivery worker's pace and its retries."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     smtp_url: str = Field(
         default="",
@@ -294,10 +277,10 @@ class NotifySettings(BaseSettings):
     )
 
 
-class BasemapSettings(BaseSettings):
+class BasemapSettings(GridGovSettings):
     """GridGov's own base map (GRIDGOV_BASEMAP_*): the Mapnik render processes."""
 
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_BASEMAP_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_BASEMAP_")
 
     python: str = Field(
         default="/usr/bin/python3",
@@ -310,20 +293,16 @@ class BasemapSettings(BaseSettings):
     max_zoom: int = Field(default=20, ge=0, le=22)
 
 
-class FollowupSettings(BaseSettings):
+class FollowupSettings(GridGovSettings):
     """回访 (GRIDGOV_*): what a 不满意 rating does (its thresholds: EvaluationSettings)."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     reopen_unsatisfied: bool = Field(
         default=False, description="不满意 sends a closed case back to the command centre"
     )
 
 
-class I18nSettings(BaseSettings):
+class I18nSettings(GridGovSettings):
     """Language of pages and API messages: zh_CN by default, en on request (docs/i18n.md)."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     locale: str = Field(
         default="zh_CN", description="default language (GRIDGOV_LOCALE): zh_CN or en"
@@ -334,10 +313,8 @@ class I18nSettings(BaseSettings):
     )
 
 
-class PatrolSettings(BaseSettings):
+class PatrolSettings(GridGovSettings):
     """大联勤 joint patrols (GRIDGOV_*): noise limits, coverage buffer, gaps, track retention."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     patrol_max_accuracy_m: float = Field(
         default=50.0, gt=0, le=10_000, description="fixes less accurate than this are flagged"
@@ -387,10 +364,8 @@ class PatrolSettings(BaseSettings):
     )
 
 
-class Settings(BaseSettings):
+class Settings(GridGovSettings):
     """All settings of one GridGov process."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     assignment: AssignmentSettings = Field(default_factory=AssignmentSettings)

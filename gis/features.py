@@ -76,6 +76,12 @@ class Filters:
         self.conds.append(fragment)
         self.params.update(params)
 
+    def add_given(self, fragment: str, **param: Any) -> None:
+        """AND a condition on one optional value, only when it is given (not None nor empty)."""
+        ((_, value),) = param.items()
+        if value:
+            self.add(fragment, **param)
+
     def bbox(self, bbox: BBox | None) -> None:
         """Keep features whose geometry's box meets the bbox."""
         if bbox is not None:
@@ -180,19 +186,14 @@ class IncidentFilter:
 
     def apply(self, f: Filters) -> None:
         """AND this filter's conditions (over alias `t`) to `f`."""
-        if self.statuses:
-            f.add("t.status = ANY(%(statuses)s)", statuses=list(self.statuses))
-        if self.grid:
-            f.add("t.grid_code = %(grid)s", grid=self.grid)
-        if self.department:
-            f.add("t.department_code = %(department)s", department=self.department)
-        if self.since:
-            f.add("t.updated_at >= %(since)s", since=self.since)
+        f.add_given("t.status = ANY(%(statuses)s)", statuses=list(self.statuses))
+        f.add_given("t.grid_code = %(grid)s", grid=self.grid)
+        f.add_given("t.department_code = %(department)s", department=self.department)
+        f.add_given("t.updated_at >= %(since)s", since=self.since)
         if self.overdue is not None:  # same test as the `overdue` property (INCIDENT_PROPS)
             late = "(t.due_at IS NOT NULL AND t.closed_at IS NULL AND t.due_at < now())"
             f.add(late if self.overdue else f"NOT {late}")
-        if self.category:
-            f.add("starts_with(t.category_code, %(category)s)", category=self.category)
+        f.add_given("starts_with(t.category_code, %(category)s)", category=self.category)
         if self.area:  # the stored grid/community/street/district or the responsible area
             f.add(
                 "%(area)s IN (t.grid_code, t.community_code, t.street_code, t.district_code, "
@@ -275,12 +276,9 @@ def areas_geojson(
     else:
         f.add(AREA_VALID_AT, at=at)
     f.bbox(bbox)
-    if level:
-        f.add("t.level = %(level)s", level=level)
-    if parent:
-        f.add("t.parent_code = %(parent)s", parent=parent)
-    if code:
-        f.add("t.code = %(code)s", code=code)
+    f.add_given("t.level = %(level)s", level=level)
+    f.add_given("t.parent_code = %(parent)s", parent=parent)
+    f.add_given("t.code = %(code)s", code=code)
     return _collection(
         conn,
         "areas",
@@ -330,6 +328,5 @@ def buildings_geojson(
     """Building footprints as a FeatureCollection."""
     f = Filters()
     f.bbox(bbox)
-    if grid:
-        f.add("t.grid_code = %(grid)s", grid=grid)
+    f.add_given("t.grid_code = %(grid)s", grid=grid)
     return _collection(conn, "buildings", BUILDING_PROPS, f, limit, cursor, srid=srid)

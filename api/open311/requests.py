@@ -24,9 +24,8 @@ from api.schemas.incidents import IncidentIn, LonLat, Reporter
 from api.services.identity.auth import User
 from api.services.identity.policy import incident_view
 from api.services.intake.outcome import PUBLIC_STEPS, REJECT_TEXT
-from api.services.intake.report import report_incident
-from api.services.photos.image import process_photo
 from api.services.photos.incident_photos import PHOTO_URL, save_photos
+from api.services.photos.intake import check_photos, report_checked
 from api.services.photos.store import PhotoWrites
 from api.services.reference import unknown_codes
 from api.settings import Settings
@@ -112,7 +111,7 @@ def submit_request(
     if problems:
         raise BadRequest(problems[0], {"problems": problems})
     # every photo is checked before anything is stored (issue 16)
-    photos = [process_photo(m.data, m.content_type, settings.photos) for m in form.media]
+    photos = check_photos(settings, form.media)
     try:
         report = IncidentIn(
             category=service.code,
@@ -129,14 +128,15 @@ def submit_request(
     # One transaction: the incident, its first event and the answers, or nothing.
     with conn.transaction():
         now = dt.datetime.now(dt.UTC)
-        result = report_incident(
+        result = report_checked(
             conn,
             settings,
             report,
+            photos,
             user=user,
             idempotency_key=idempotency_key,
             now=now,
-            photo_hashes=[p.upload_sha256 for p in photos] + ([media_url] if media_url else []),
+            media_keys=[media_url] if media_url else [],
         )
         public_id = result.incident["id"]
         if result.created:
@@ -146,16 +146,7 @@ def submit_request(
                 (Jsonb(answers), media_url, public_id),
             ).fetchone()
             assert row is not None
-            save_photos(
-                conn,
-                writes,
-                incident_id=row["id"],
-                stage="report",
-                photos=photos,
-                user=user,
-                now=now,
-                tz=settings.calendar.timezone,
-            )
+            save_photos(conn, settings, writes, row["id"], "report", photos, user, now)
         else:
             _check_replayed_answers(conn, public_id, answers, user)
     row = _rows(conn, _by_ids([public_id]), limit=1)[0]
@@ -219,14 +210,10 @@ def list_requests(
             f.add("NOT (t.status = ANY(%(closed)s))", closed=list(CLOSED))
         elif q.statuses == {"closed"}:
             f.add("t.status = ANY(%(closed)s)", closed=list(CLOSED))
-        if q.start:
-            f.add("t.reported_at >= %(start)s", start=q.start)
-        if q.end:
-            f.add("t.reported_at <= %(end)s", end=q.end)
-        if q.updated_after:
-            f.add("t.updated_at >= %(after)s", after=q.updated_after)
-        if q.updated_before:
-            f.add("t.updated_at <= %(before)s", before=q.updated_before)
+        f.add_given("t.reported_at >= %(start)s", start=q.start)
+        f.add_given("t.reported_at <= %(end)s", end=q.end)
+        f.add_given("t.updated_at >= %(after)s", after=q.updated_after)
+        f.add_given("t.updated_at <= %(before)s", before=q.updated_before)
         rows = _rows(conn, f, limit=q.page_size, offset=(q.page - 1) * q.page_size)
     tz = ZoneInfo(settings.calendar.timezone)
     return [request_json(r, tz, base) for r in rows]

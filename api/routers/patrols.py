@@ -19,6 +19,7 @@ from api.deps import (
     CurrentUser,
     ReadConnDep,
     ReadCurrentUser,
+    RowId,
     SettingsDep,
 )
 from api.deps_held import HeldConnDep
@@ -48,7 +49,6 @@ from api.services.workflow.stream import END
 from api.services.workflow.stream_hub import StreamHub, Subscription
 
 router = APIRouter(prefix="/api/v1", tags=["patrols"])
-PatrolId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.post("/patrols", response_class=JSON, status_code=201)
@@ -164,14 +164,14 @@ def nearest(
 
 
 @router.get("/patrols/{patrol_id}", response_class=JSON)
-def patrol(patrol_id: PatrolId, conn: ConnDep, settings: SettingsDep, user: CurrentUser) -> JSON:
+def patrol(patrol_id: RowId, conn: ConnDep, settings: SettingsDep, user: CurrentUser) -> JSON:
     """One patrol: members, distance and time of the clean track, flag counts, reports."""
     return JSON(patrol_document(conn, settings, user, patrol_id))
 
 
 @router.post("/patrols/{patrol_id}/join", response_class=JSON)
 def join(
-    patrol_id: PatrolId, conn: ConnDep, settings: SettingsDep, user: CurrentUser, clock: ClockDep
+    patrol_id: RowId, conn: ConnDep, settings: SettingsDep, user: CurrentUser, clock: ClockDep
 ) -> JSON:
     """A member confirms joining the patrol."""
     join_patrol(conn, user, patrol_id, clock())
@@ -184,7 +184,7 @@ ingest = APIRouter(prefix="/api/v1", tags=["patrols"])
 
 @ingest.post("/patrols/{patrol_id}/points", response_class=JSON)
 async def points(
-    patrol_id: PatrolId,
+    patrol_id: RowId,
     body: FixBatchIn,
     held: HeldConnDep,
     settings: SettingsDep,
@@ -201,7 +201,7 @@ async def points(
 
 @router.post("/patrols/{patrol_id}/end", response_class=JSON)
 def end(
-    patrol_id: PatrolId,
+    patrol_id: RowId,
     conn: ConnDep,
     settings: SettingsDep,
     user: CurrentUser,
@@ -214,6 +214,6 @@ def end(
 
 
 @router.get("/patrols/{patrol_id}/track", response_class=JSON)
-def track(patrol_id: PatrolId, conn: ConnDep, user: CurrentUser) -> JSON:
+def track(patrol_id: RowId, conn: ConnDep, user: CurrentUser) -> JSON:
     """The fixes with their flags (dispatchers and admins of the patrol's area only)."""
     return JSON(patrol_track(conn, user, patrol_id))

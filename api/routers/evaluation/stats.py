@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from api.deps import (
@@ -17,7 +17,7 @@ from api.deps import (
 from api.locale import TranslatorDep
 from api.responses import JSON
 from api.services.evaluation.flags import negative_list, trend
-from api.services.evaluation.stats import compute_stats, parse_period, stats_csv
+from api.services.evaluation.stats import Period, compute_stats, parse_period, stats_csv
 from api.services.patrols.figures import add_patrol_figures, add_unpatrolled_flags
 
 router = APIRouter(prefix="/api/v1/stats", tags=["evaluation"])
@@ -45,16 +45,24 @@ LevelQ = Annotated[
 ]
 
 
+def period_param(
+    settings: SettingsDep, clock: ClockDep, start: FromQ = None, to: ToQ = None
+) -> Period:
+    """The period of `from` and `to` in the calendar's time zone (400 when unreadable)."""
+    return parse_period(start, to, settings.calendar.timezone, clock())
+
+
+PeriodDep = Annotated[Period, Depends(period_param)]
+
+
 @router.get("", response_model=None)
 def stats(
     request: Request,
     user: ReadCurrentUser,
     conn: ReadConnDep,
     settings: SettingsDep,
-    clock: ClockDep,
+    period: PeriodDep,
     tr: TranslatorDep,
-    start: FromQ = None,
-    to: ToQ = None,
     group_by: GroupQ = "area",
     level: LevelQ = None,
     format: Annotated[Literal["json", "csv"], Query(description="csv: UTF-8 with BOM")] = "json",
@@ -64,7 +72,6 @@ def stats(
     ] = "labels",
 ) -> Response:
     """Counts and rates per group over a period (formulas: docs/metrics.md)."""
-    period = parse_period(start, to, settings.calendar.timezone, clock())
     if format == "csv":  # a download (a year, every grid): the export timeout
         allow_long_statements(request, conn)
     doc = compute_stats(conn, user, period, group_by, level)
@@ -85,13 +92,10 @@ def flags(
     user: ReadCurrentUser,
     conn: ReadConnDep,
     settings: SettingsDep,
-    clock: ClockDep,
-    start: FromQ = None,
-    to: ToQ = None,
+    period: PeriodDep,
     level: LevelQ = None,
 ) -> JSON:
     """负面清单: departments and areas breaching the GRIDGOV_FLAG_* thresholds, with reasons."""
-    period = parse_period(start, to, settings.calendar.timezone, clock())
     doc = negative_list(conn, user, settings.evaluation, period, level)
     add_unpatrolled_flags(conn, settings, doc, user, period.as_of)  # grids nobody walked lately
     return JSON(doc)
@@ -101,11 +105,8 @@ def flags(
 def stats_trend(
     user: ReadCurrentUser,
     conn: ReadConnDep,
-    settings: SettingsDep,
-    clock: ClockDep,
+    period: PeriodDep,
     code: Annotated[str, Query(max_length=64, description="the group's code")],
-    start: FromQ = None,
-    to: ToQ = None,
     group_by: GroupQ = "area",
     level: LevelQ = None,
     interval: Annotated[
@@ -114,5 +115,4 @@ def stats_trend(
     ] = None,
 ) -> JSON:
     """One group's figures per day, week or month of the period (for trend charts)."""
-    period = parse_period(start, to, settings.calendar.timezone, clock())
     return JSON(trend(conn, user, period, group_by, level, code, interval))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from api.deps import ClockDep, ConnDep, CurrentUser, OptionalUser, SettingsDep
+from api.deps import ClockDep, ConnDep, CurrentUser, OptionalUser, RowId, SettingsDep
 from api.deps_photos import PhotoWritesDep, form_value, is_multipart, read_parts
 from api.errors import NotFound, UnsupportedMediaType, ValidationFailed
 from api.responses import JSON
@@ -20,7 +20,6 @@ from api.services.photos.rules import STAGE_RULES, hide_photo
 from api.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["photos"])
-PhotoId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -110,7 +109,7 @@ def _image(settings: Settings, request: Request, key: str, variant: str) -> Resp
 
 @router.get("/photos/{photo_id}", response_class=Response)
 def photo(
-    photo_id: PhotoId, request: Request, conn: ConnDep, settings: SettingsDep, user: OptionalUser
+    photo_id: RowId, request: Request, conn: ConnDep, settings: SettingsDep, user: OptionalUser
 ) -> Response:
     """The photo (JPEG, at most 2048 px, no metadata) if the caller may see it."""
     return _image(settings, request, photo_key_for(conn, photo_id, user), "photo")
@@ -118,16 +117,14 @@ def photo(
 
 @router.get("/photos/{photo_id}/thumb", response_class=Response)
 def thumb(
-    photo_id: PhotoId, request: Request, conn: ConnDep, settings: SettingsDep, user: OptionalUser
+    photo_id: RowId, request: Request, conn: ConnDep, settings: SettingsDep, user: OptionalUser
 ) -> Response:
     """The photo's thumbnail (JPEG, at most 320 px)."""
     return _image(settings, request, photo_key_for(conn, photo_id, user), "thumb")
 
 
 @router.post("/photos/{photo_id}/hide", response_class=JSON)
-def hide(
-    photo_id: PhotoId, body: HideIn, conn: ConnDep, user: CurrentUser, clock: ClockDep
-) -> JSON:
+def hide(photo_id: RowId, body: HideIn, conn: ConnDep, user: CurrentUser, clock: ClockDep) -> JSON:
     """Hide a photo from the public view, with a reason (event `hide_photo`); staff still see it."""
     public_id = hide_photo(conn, user, photo_id, body.reason, clock())
     full = incident_view(conn, user, public_id) == "full"

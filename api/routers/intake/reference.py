@@ -67,30 +67,36 @@ def list_buildings(
     )
 
 
+def _listing(conn: ConnDep, key: str, query: str) -> JSON:
+    """Every row a reference query returns, as {key: [rows]}."""
+    return JSON({key: conn.execute(query).fetchall()})
+
+
 @router.get("/departments", response_class=JSON)
 def list_departments(conn: ConnDep) -> JSON:
     """All departments."""
-    rows = conn.execute(
-        "SELECT code, name, kind, area_code FROM departments ORDER BY code"
-    ).fetchall()
-    return JSON({"departments": rows})
+    return _listing(
+        conn, "departments", "SELECT code, name, kind, area_code FROM departments ORDER BY code"
+    )
 
 
 @router.get("/categories", response_class=JSON)
 def list_categories(conn: ConnDep) -> JSON:
     """All categories with their time limits."""
-    rows = conn.execute(
+    return _listing(
+        conn,
+        "categories",
         "SELECT code, name, parent_code, kind, time_limit, time_unit, urgency, area_code "
-        "FROM categories ORDER BY code"
-    ).fetchall()
-    return JSON({"categories": rows})
+        "FROM categories ORDER BY code",
+    )
 
 
 @router.get("/routing-rules", response_class=JSON)
 def list_routing_rules(conn: ConnDep) -> JSON:
     """All routing rules, most specific first."""
-    rows = conn.execute(
+    return _listing(
+        conn,
+        "routing_rules",
         "SELECT id, category_prefix, area_prefix, department_code, priority FROM routing_rules "
-        "ORDER BY length(area_prefix) DESC, length(category_prefix) DESC, priority DESC, id"
-    ).fetchall()
-    return JSON({"routing_rules": rows})
+        "ORDER BY length(area_prefix) DESC, length(category_prefix) DESC, priority DESC, id",
+    )

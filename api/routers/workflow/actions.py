@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from api.deps import ClockDep, ConnDep, CurrentUser, CursorDep, PageSizeDep, SettingsDep
+from api.deps import ClockDep, ConnDep, CurrentUser, CursorDep, PageSizeDep, RowId, SettingsDep
 from api.responses import JSON
 from api.schemas.workflow import ActionIn, CheckInIn, WhistleIn, WithdrawIn
 from api.services.workflow.actions import apply_action
@@ -49,7 +49,7 @@ def whistle(
 
 @router.post("/whistles/{whistle_id}/check-in", response_class=JSON)
 def whistle_check_in(
-    whistle_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    whistle_id: RowId,
     conn: ConnDep,
     user: CurrentUser,
     clock: ClockDep,
@@ -62,7 +62,7 @@ def whistle_check_in(
 
 @router.post("/whistles/{whistle_id}/withdraw", response_class=JSON)
 def whistle_withdraw(
-    whistle_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    whistle_id: RowId,
     conn: ConnDep,
     user: CurrentUser,
     clock: ClockDep,

@@ -73,16 +73,17 @@ def store_for(settings: Settings) -> FileStore:
 
 def save_photos(
     conn: Connection[Any],
+    settings: Settings,
     writes: PhotoWrites,
-    *,
     incident_id: int,
     stage: str,
     photos: Sequence[Processed],
     user: User | None,
     now: dt.datetime,
-    tz: str,
 ) -> list[int]:
-    """Store files (before commit; `writes` removes them on rollback) and rows; the new ids."""
+    """Store files (before commit; `writes` removes them on rollback) and rows; the new ids.
+    EXIF times without an offset are read in the calendar's time zone."""
+    tz = ZoneInfo(settings.calendar.timezone)
     ids = []
     for p in photos:
         key = p.sha256
@@ -107,7 +108,7 @@ def save_photos(
                     writes.store.put(key, variant, data)
         captured = p.captured_at
         if captured is not None and captured.tzinfo is None:
-            captured = captured.replace(tzinfo=ZoneInfo(tz))  # EXIF without offset: local time
+            captured = captured.replace(tzinfo=tz)  # EXIF without offset: local time
         new = conn.execute(
             INSERT_PHOTO_SQL,
             {

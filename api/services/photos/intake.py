@@ -16,7 +16,7 @@ from psycopg import Connection
 from api.schemas.incidents import IncidentIn
 from api.services.identity.auth import User
 from api.services.intake.report import IntakeResult, report_incident
-from api.services.photos.image import process_photo
+from api.services.photos.image import Processed, process_photo
 from api.services.photos.incident_photos import incident_photos, save_photos
 from api.services.photos.rules import require_stage
 from api.services.photos.store import PhotoWrites
@@ -28,6 +28,35 @@ class Uploaded(Protocol):
 
     data: bytes
     content_type: str | None
+
+
+def check_photos(settings: Settings, uploads: Sequence[Uploaded]) -> list[Processed]:
+    """Every upload decoded and re-encoded before anything is stored: one refused, none kept."""
+    return [process_photo(u.data, u.content_type, settings.photos) for u in uploads]
+
+
+def report_checked(
+    conn: Connection[Any],
+    settings: Settings,
+    report: IncidentIn,
+    photos: Sequence[Processed],
+    *,
+    user: User | None,
+    idempotency_key: str | None,
+    now: dt.datetime,
+    media_keys: Sequence[str] = (),
+) -> IntakeResult:
+    """`report_incident`, a replay of whose key must bring the same photos (by the hash of what
+    was uploaded) and the same other media (`media_keys`, e.g. an Open311 media_url)."""
+    return report_incident(
+        conn,
+        settings,
+        report,
+        user=user,
+        idempotency_key=idempotency_key,
+        now=now,
+        photo_hashes=[p.upload_sha256 for p in photos] + list(media_keys),
+    )
 
 
 def report_with_photos(
@@ -43,15 +72,9 @@ def report_with_photos(
 ) -> IntakeResult:
     """POST /api/v1/incidents: the report and its `report` photos, or nothing; a replay of the
     same key with the same photos answers the stored incident and writes no file."""
-    processed = [process_photo(u.data, u.content_type, settings.photos) for u in uploads]
-    result = report_incident(
-        conn,
-        settings,
-        report,
-        user=user,
-        idempotency_key=idempotency_key,
-        now=now,
-        photo_hashes=[p.upload_sha256 for p in processed],
+    processed = check_photos(settings, uploads)
+    result = report_checked(
+        conn, settings, report, processed, user=user, idempotency_key=idempotency_key, now=now
     )
     if not processed:
         return result
@@ -59,16 +82,7 @@ def report_with_photos(
     row = conn.execute("SELECT id FROM incidents WHERE public_id = %s", (doc["id"],)).fetchone()
     assert row is not None
     if result.created:
-        save_photos(
-            conn,
-            writes,
-            incident_id=row["id"],
-            stage="report",
-            photos=processed,
-            user=user,
-            now=now,
-            tz=settings.calendar.timezone,
-        )
+        save_photos(conn, settings, writes, row["id"], "report", processed, user, now)
     doc["photos"] = incident_photos(conn, row["id"], user, full=True)
     return result
 
@@ -85,16 +99,7 @@ def add_stage_photos(
 ) -> list[dict[str, Any]]:
     """POST /api/v1/incidents/{id}/photos: the new photos as the incident document lists them."""
     require_stage(conn, user, public_id, stage, lock=False)  # refuse before the costly decoding
-    processed = [process_photo(u.data, u.content_type, settings.photos) for u in uploads]
+    processed = check_photos(settings, uploads)
     inc = require_stage(conn, user, public_id, stage, lock=True)  # the status may have moved
-    ids = save_photos(
-        conn,
-        writes,
-        incident_id=inc["id"],
-        stage=stage,
-        photos=processed,
-        user=user,
-        now=now,
-        tz=settings.calendar.timezone,
-    )
+    ids = save_photos(conn, settings, writes, inc["id"], stage, processed, user, now)
     return [p for p in incident_photos(conn, inc["id"], user, full=True) if p["id"] in ids]

@@ -23,7 +23,7 @@ from api.errors import (
     invalid_value,
 )
 from api.services.identity.auth import User
-from api.services.workflow.events import append_event
+from api.services.workflow.events import append_aside
 from api.services.workflow.machine import CAPACITY_NAMES, load_incident, load_situation
 
 OPEN = frozenset({"reported", "registered", "dispatched", "in_progress", "handled", "suspended"})
@@ -162,15 +162,12 @@ def hide_photo(
         "WHERE id = %s",
         (now, user.name, reason, photo_id),
     )
-    append_event(
+    append_aside(
         conn,
-        incident_id=inc["id"],
-        public_id=inc["public_id"],
+        inc,
+        "hide_photo",
         at=now,
         actor=user.name,
-        action="hide_photo",
-        from_status=inc["status"],
-        to_status=inc["status"],
         note=reason,
         data={"photo_id": photo_id, "stage": row["stage"]},
     )

@@ -7,6 +7,7 @@ the notification commit together (PostgreSQL delivers a NOTIFY only on commit).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from psycopg import Connection
@@ -76,3 +77,31 @@ def append_event(
         data=data or {},
     )
     return event_id
+
+
+def append_aside(
+    conn: Connection[Any],
+    incident: Mapping[str, Any],
+    action: str,
+    *,
+    at: dt.datetime,
+    actor: str,
+    department: str | None = None,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> int:
+    """`append_event` for an event that leaves the incident (a row with its `id`, `public_id` and
+    `status`) in its status: a whistle, a check-in, a withdrawn whistle, a hidden photo."""
+    return append_event(
+        conn,
+        incident_id=incident["id"],
+        public_id=incident["public_id"],
+        at=at,
+        actor=actor,
+        action=action,
+        from_status=incident["status"],
+        to_status=incident["status"],
+        department=department,
+        note=note,
+        data=data,
+    )

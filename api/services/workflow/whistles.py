@@ -26,8 +26,13 @@ from api.services.identity.auth import User
 from api.services.identity.policy import require_read
 from api.services.identity.visibility import incident_visibility
 from api.services.reference import unknown_codes
-from api.services.workflow.events import append_event
-from api.services.workflow.machine import WHISTLE_STATES, load_incident, load_situation
+from api.services.workflow.events import append_aside
+from api.services.workflow.machine import (
+    WHISTLE_STATES,
+    Situation,
+    load_incident,
+    load_situation,
+)
 
 # A whistle is open while it has not ended and some summoned department has not reported in
 # (the same test is WHISTLE_JSON's 'open').
@@ -74,6 +79,18 @@ def whistle_detail(conn: Connection[Any], whistle_id: int, *, full: bool = True)
     return dict(row["doc"])
 
 
+def _as_whistler(
+    conn: Connection[Any], user: User, public_id: str, action: str, refusal: str
+) -> tuple[dict[str, Any], Situation]:
+    """The incident, locked, and `user`'s situation on it; 403 with `refusal` unless they are a
+    whistler there (a street or district dispatcher of its area, or an admin)."""
+    inc = load_incident(conn, public_id, lock=True)
+    s = load_situation(conn, user, inc)
+    if "whistler" not in s.caps:
+        raise Forbidden(refusal, {"action": action, "needed": ["whistler"]})
+    return inc, s
+
+
 def blow_whistle(
     conn: Connection[Any],
     user: User,
@@ -87,14 +104,14 @@ def blow_whistle(
     if len(set(departments)) != len(departments):
         raise BadRequest("Name each summoned department once.", {"departments": departments})
     with conn.transaction():
-        inc = load_incident(conn, public_id, lock=True)
-        s = load_situation(conn, user, inc)
-        if "whistler" not in s.caps:
-            raise Forbidden(
-                "Only a street or district dispatcher of this incident's area (or an admin) "
-                "may whistle on it.",
-                {"action": "whistle", "needed": ["whistler"]},
-            )
+        inc, s = _as_whistler(
+            conn,
+            user,
+            public_id,
+            "whistle",
+            "Only a street or district dispatcher of this incident's area (or an admin) "
+            "may whistle on it.",
+        )
         if s.status not in WHISTLE_STATES:
             raise InvalidTransition(
                 f"Cannot whistle on incident {public_id} while it is {s.status}.",
@@ -124,15 +141,12 @@ def blow_whistle(
                 "INSERT INTO whistle_checkins (whistle_id, department_code) VALUES (%s, %s)",
                 (whistle_id, code),
             )
-        append_event(
+        append_aside(
             conn,
-            incident_id=inc["id"],
-            public_id=public_id,
+            inc,
+            "whistle",
             at=now,
             actor=user.name,
-            action="whistle",
-            from_status=s.status,
-            to_status=s.status,
             note=note,
             data={
                 "whistle_id": whistle_id,
@@ -163,8 +177,8 @@ def check_in(
     with conn.transaction():
         # Lock the incident first (as every action does) so its log stays in order.
         w = conn.execute(
-            "SELECT w.id, w.deadline_at, w.called_at, w.ended_at, w.end_reason, "
-            "i.id AS incident_id, i.public_id, i.status "
+            "SELECT w.deadline_at, w.called_at, w.ended_at, w.end_reason, "
+            "i.id, i.public_id, i.status "
             "FROM whistles w JOIN incidents i ON i.id = w.incident_id WHERE w.id = %s "
             "FOR UPDATE OF i",
             (whistle_id,),
@@ -198,15 +212,12 @@ def check_in(
             "WHERE whistle_id = %s AND department_code = %s",
             (now, user.name, late, whistle_id, department),
         )
-        append_event(
+        append_aside(
             conn,
-            incident_id=w["incident_id"],
-            public_id=w["public_id"],
+            w,
+            "check_in",
             at=now,
             actor=user.name,
-            action="check_in",
-            from_status=w["status"],
-            to_status=w["status"],
             department=department,
             data={
                 "whistle_id": whistle_id,
@@ -312,29 +323,26 @@ def withdraw_whistle(
         ).fetchone()
         if row is None:
             raise NotFound(f"No whistle {whistle_id}.")
-        inc = load_incident(conn, row["public_id"], lock=True)
-        s = load_situation(conn, user, inc)
-        if "whistler" not in s.caps:
-            raise Forbidden(
-                "Only a street or district dispatcher of this incident's area (or an admin) "
-                "may withdraw its whistle.",
-                {"action": "withdraw_whistle", "needed": ["whistler"]},
-            )
+        inc, _ = _as_whistler(
+            conn,
+            user,
+            row["public_id"],
+            "withdraw_whistle",
+            "Only a street or district dispatcher of this incident's area (or an admin) "
+            "may withdraw its whistle.",
+        )
         ended = end_whistles(conn, inc["id"], "withdrawn", user.name, now, whistle_id)
         if not ended:
             raise Conflict(
                 f"Whistle {whistle_id} has already ended.",
                 {"action": "withdraw_whistle", "end_reason": row["end_reason"]},
             )
-        append_event(
+        append_aside(
             conn,
-            incident_id=inc["id"],
-            public_id=inc["public_id"],
+            inc,
+            "withdraw_whistle",
             at=now,
             actor=user.name,
-            action="withdraw_whistle",
-            from_status=s.status,
-            to_status=s.status,
             note=note,
             data={"whistle_id": whistle_id, "cancelled": ended[str(whistle_id)]},
         )
