@@ -24,11 +24,23 @@ count and a 64-bit XOR of one hash per incident, and the row count and the sum o
 versions (`xmin`) of `areas`, `area_parts` and `categories`. `HOTSPOTS_SQL` returns the same
 fingerprint of the very rows it clustered (one statement, one snapshot), so a cached answer can
 be served whenever a later fingerprint equals it (api/services/evaluation/early_warning.py).
+
+When it has changed, most clusters usually have not: a new report, a close or an incident
+leaving the window touches one or two of ≈ 600. A cluster's feature is a function of its
+incidents (through the same columns) and of the grids and category names, so each cluster gets a
+print — its count and the XOR of its incidents' hashes — and the statement, given the prints of
+an earlier answer's clusters and that answer's grids-and-names print, builds features only for
+clusters it has not seen (hull, centre, categories, incident list, grids touched: about half of
+the statement's cost) and takes the others' from the earlier answer, under their new rank. The
+clustering itself always runs on every incident of the window. Points enter the hull in report
+order, so even a hull of two or three points (a LineString) comes out the same from the same
+incidents.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import Connection, sql
@@ -59,6 +71,9 @@ FROM incidents i
 WHERE {window}
 """
 
+# One row of the fingerprint (rank 0), then one row per cluster in rank order: its print and,
+# unless the caller already holds its feature (`known` prints, with the same grids and category
+# names), the feature built here, as JSON text without its id (which is the rank's).
 HOTSPOTS_SQL = """
 WITH pts AS MATERIALIZED (
     SELECT i.id, i.public_id, i.category_code, i.reported_at, i.status, u.utm,
@@ -76,53 +91,68 @@ clustered AS MATERIALIZED (
         FROM pts p) c
     WHERE c.cid IS NOT NULL
 ),
-hot AS (
-    SELECT utm, cid, n, open_n, first_at, last_at, ST_ConvexHull(xys) AS hull_xy,
-           ST_Centroid(xys) AS centre_xy, ids
-    FROM (SELECT utm, cid, count(*) AS n, count(*) FILTER (WHERE status <> 'closed') AS open_n,
-                 min(reported_at) AS first_at, max(reported_at) AS last_at, ST_Collect(xy) AS xys,
-                 json_agg(public_id ORDER BY reported_at, id) AS ids
-          FROM clustered
-          GROUP BY utm, cid) h
-),
-cats AS (
-    SELECT utm, cid, json_agg(json_build_object('code', code, 'name', name, 'count', n)
-                               ORDER BY n DESC, code) AS categories
-    FROM (SELECT c.utm, c.cid, c.category_code AS code, k.name, count(*) AS n
-          FROM clustered c JOIN categories k ON k.code = c.category_code
-          GROUP BY c.utm, c.cid, c.category_code, k.name) x
-    GROUP BY utm, cid
-),
+refs AS MATERIALIZED (SELECT {refs} AS refs),
+-- every cluster: what ranks it, and its print (count and XOR of its incidents' hashes)
 ranked AS MATERIALIZED (
-    SELECT h.*, ST_Transform(h.hull_xy, 4326) AS hull, ST_Area(h.hull_xy) AS area_m2,
-           row_number() OVER (ORDER BY h.n DESC, h.last_at DESC, h.utm, h.cid) AS rank
-    FROM hot h
+    SELECT g.*, row_number() OVER (ORDER BY g.n DESC, g.last_at DESC, g.utm, g.cid) AS rank,
+           (SELECT refs FROM refs) = %(known_refs)s AND g.print = ANY(%(known)s::int8[]) AS known
+    FROM (SELECT utm, cid, count(*) AS n, max(reported_at) AS last_at,
+                 hashint8extended(bit_xor(h), count(*)) AS print
+          FROM clustered GROUP BY utm, cid) g
+),
+-- the incidents of the clusters whose features are built here
+members AS MATERIALIZED (
+    SELECT c.*, r.rank FROM clustered c JOIN ranked r USING (utm, cid) WHERE NOT r.known
+),
+hot AS MATERIALIZED (
+    SELECT rank, utm, n, open_n, first_at, last_at, ST_Transform(hull_xy, 4326) AS hull,
+           ST_Area(hull_xy) AS area_m2, centre_xy, ids
+    FROM (SELECT rank, utm, n, open_n, first_at, last_at, ST_ConvexHull(xys) AS hull_xy,
+                 ST_Centroid(xys) AS centre_xy, ids
+          FROM (SELECT rank, utm, count(*) AS n,
+                       count(*) FILTER (WHERE status <> 'closed') AS open_n,
+                       min(reported_at) AS first_at, max(reported_at) AS last_at,
+                       ST_Collect(xy ORDER BY reported_at, id) AS xys,
+                       json_agg(public_id ORDER BY reported_at, id) AS ids
+                FROM members
+                GROUP BY rank, utm) m) h
+),
+-- counted by code first (hashed), the names joined to the counts
+cats AS (
+    SELECT x.rank, json_agg(json_build_object('code', x.code, 'name', k.name, 'count', x.n)
+                            ORDER BY x.n DESC, x.code) AS categories
+    FROM (SELECT rank, category_code AS code, count(*) AS n
+          FROM members GROUP BY rank, category_code) x
+    JOIN categories k ON k.code = x.code
+    GROUP BY x.rank
 ),
 -- grids the hull touches, for every hull in one join: the indexable && on grid parts first,
 -- then the exact test
 grids AS (
     SELECT rank, json_agg(json_build_object('code', code, 'name', name) ORDER BY code) AS grids
-    FROM (SELECT DISTINCT r.rank, a.code, a.name
-          FROM ranked r
-          JOIN area_parts p ON p.level_rank = 4 AND p.geom && r.hull
-                               AND ST_Intersects(p.geom, r.hull)
+    FROM (SELECT DISTINCT h.rank, a.code, a.name
+          FROM hot h
+          JOIN area_parts p ON p.level_rank = 4 AND p.geom && h.hull
+                               AND ST_Intersects(p.geom, h.hull)
           JOIN areas a ON a.id = p.area_id) g
     GROUP BY rank
 )
-SELECT coalesce(json_agg(json_build_object(
-    'type', 'Feature', 'id', 'H' || r.rank,
-    'geometry', ST_AsGeoJSON(r.hull, 7)::json,
+SELECT 0::int8 AS rank, NULL::int8 AS print, NULL::text AS feature,
+       (SELECT count(*) FROM pts) AS n, (SELECT coalesce(bit_xor(h), 0) FROM pts) AS h,
+       (SELECT refs FROM refs) AS refs
+UNION ALL
+SELECT r.rank, r.print, CASE WHEN NOT r.known THEN json_build_object(
+    'geometry', ST_AsGeoJSON(h.hull, 7)::json,
     'properties', json_build_object(
-        'count', r.n, 'open', r.open_n,
-        'first_at', r.first_at, 'last_at', r.last_at,
-        'categories', c.categories, 'incidents', r.ids,
-        'centroid', ST_AsGeoJSON(ST_Transform(r.centre_xy, 4326), 7)::json,
-        'area_m2', round(r.area_m2::numeric, 1), 'epsg', r.utm,
-        'grids', coalesce(g.grids, '[]'::json)))
-    ORDER BY r.rank), '[]'::json)::text AS features,
-    (SELECT count(*) FROM pts) AS n, (SELECT coalesce(bit_xor(h), 0) FROM pts) AS h,
-    {refs} AS refs
-FROM ranked r JOIN cats c USING (utm, cid) LEFT JOIN grids g USING (rank)
+        'count', h.n, 'open', h.open_n,
+        'first_at', h.first_at, 'last_at', h.last_at,
+        'categories', c.categories, 'incidents', h.ids,
+        'centroid', ST_AsGeoJSON(ST_Transform(h.centre_xy, 4326), 7)::json,
+        'area_m2', round(h.area_m2::numeric, 1), 'epsg', h.utm,
+        'grids', coalesce(g.grids, '[]'::json)))::text END, NULL, NULL, NULL
+FROM ranked r LEFT JOIN hot h USING (rank) LEFT JOIN cats c USING (rank)
+LEFT JOIN grids g USING (rank)
+ORDER BY rank
 """
 
 
@@ -167,6 +197,22 @@ def hotspot_fingerprint(
     return int(row["n"]), int(row["h"]), str(row["refs"])
 
 
+@dataclass(frozen=True)
+class Hotspots:
+    """An answer: the features as JSON text (a list), the fingerprint of the rows they were
+    clustered from, and where each cluster's feature lies in the text by the cluster's print,
+    less its id (`{"type" : "Feature", "id" : "H12", ` comes before it)."""
+
+    text: bytes
+    fingerprint: Fingerprint
+    bodies: dict[int, tuple[int, int]]  # cluster print → start, end of its feature's body
+    reused: int = 0  # features taken from the answer passed as `reuse`
+
+    def body(self, cluster: int) -> bytes:
+        start, end = self.bodies[cluster]
+        return self.text[start:end]
+
+
 def hotspot_features(
     conn: Connection[Any],
     *,
@@ -177,11 +223,16 @@ def hotspot_features(
     category: str | None,
     scope: sql.Composable,
     scope_params: dict[str, Any],
-) -> tuple[str, Fingerprint]:
+    reuse: Hotspots | None = None,
+) -> Hotspots:
     """Clusters of ≥ `min_count` incidents (DBSCAN core: that many within `radius_m`), as the
-    JSON text of a list of GeoJSON features, and the fingerprint of the rows they came from."""
+    JSON text of a list of GeoJSON features, and the fingerprint of the rows they came from.
+
+    With `reuse` (an earlier answer for the same scope and parameters), a cluster with the same
+    print as one of its clusters, while the grids and category names are the same, takes that
+    cluster's feature from it instead of building it again (see the module doc)."""
     _plan_custom(conn)
-    row = conn.execute(
+    rows = conn.execute(
         _statement(HOTSPOTS_SQL, scope),
         {
             **scope_params,
@@ -190,7 +241,27 @@ def hotspot_features(
             "radius": radius_m,
             "min_count": min_count,
             "category": category,
+            "known": list(reuse.bodies) if reuse is not None else [],
+            "known_refs": reuse.fingerprint[2] if reuse is not None else "",
         },
-    ).fetchone()
-    assert row is not None
-    return str(row["features"]), (int(row["n"]), int(row["h"]), str(row["refs"]))
+    ).fetchall()
+    head, clusters = rows[0], rows[1:]
+    fingerprint = (int(head["n"]), int(head["h"]), str(head["refs"]))
+    parts: list[bytes] = [b"["]
+    bodies: dict[int, tuple[int, int]] = {}
+    size, reused = 1, 0
+    for k, row in enumerate(clusters):
+        print_ = int(row["print"])
+        if row["feature"] is None:  # known: the earlier answer's body
+            assert reuse is not None
+            body = reuse.body(print_)
+            reused += 1
+        else:  # '{"geometry" : …}' less its opening brace
+            body = row["feature"].encode()[1:]
+        lead = (b", " if k else b"") + b'{"type" : "Feature", "id" : "H%d", ' % row["rank"]
+        parts += (lead, body)
+        size += len(lead)
+        bodies[print_] = (size, size + len(body))
+        size += len(body)
+    parts.append(b"]")
+    return Hotspots(b"".join(parts), fingerprint, bodies, reused)

@@ -41,6 +41,7 @@ class HotspotAnswer:
     entry: CachedHotspots
     tail: bytes  # ,"parameters":{…}}
     cache_hit: bool
+    reused: int = 0  # on a miss: features taken from the earlier answer (clusters unchanged)
 
     def body(self) -> bytes:
         return self.entry.body(self.tail)
@@ -64,12 +65,13 @@ def hotspots(
 
     With `cache`, an earlier answer for the same scope and parameters is served when the
     fingerprint of what would be clustered now equals its own (api/services/evaluation/
-    hotspot_cache.py): the same answer the clustering would give, for ≈ 1/10 of its cost."""
+    hotspot_cache.py): the same answer the clustering would give, for ≈ 1/10 of its cost; when
+    it differs, the clusters that did not change keep their features from it."""
     _staff(user, "Hotspots")
     scope, params = incident_visibility(user, "i")
     since = now - dt.timedelta(days=days)
     key = (scope.as_string(conn), repr(sorted(params.items())), days, radius_m, min_count, category)
-    entry = cache.get(key) if cache is not None else None
+    entry = earlier = cache.get(key) if cache is not None else None
     if entry is not None:
         now_print = hotspot_fingerprint(
             conn, since=since, until=now, category=category, scope=scope, scope_params=params
@@ -77,8 +79,10 @@ def hotspots(
         if now_print != entry.fingerprint:
             entry = None
     hit = entry is not None
+    reused = 0
     if entry is None:
-        features, fingerprint = hotspot_features(
+        # clustered again; the features of unchanged clusters come from the earlier answer
+        found = hotspot_features(
             conn,
             since=since,
             until=now,
@@ -87,9 +91,11 @@ def hotspots(
             category=category,
             scope=scope,
             scope_params=params,
+            reuse=earlier.hotspots if earlier is not None else None,
         )
+        reused = found.reused
         # the features as the database wrote them (JSON text), spliced in without a parse
-        entry = CachedHotspots(fingerprint, features.encode())
+        entry = CachedHotspots(found)
         if cache is not None:
             cache.put(key, entry)
     if cache is not None:
@@ -103,7 +109,7 @@ def hotspots(
         "to": now,
         "method": "ST_ClusterDBSCAN in the WGS 84 / UTM zone of each incident",
     }
-    return HotspotAnswer(entry, b',"parameters":' + dumps(parameters) + b"}", hit)
+    return HotspotAnswer(entry, b',"parameters":' + dumps(parameters) + b"}", hit, reused)
 
 
 def repeats(
