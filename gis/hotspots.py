@@ -18,12 +18,13 @@ of a city).
 
 The answer is a function of the incidents in the window (after the scope and category filters)
 through their id, public id, point, category, report time and whether they are closed, and of
-the grids and category names. `FINGERPRINT_SQL` reads just those (the window's rows by the
-`reported_at` index, ≈ 1/10 of the clustering's cost) and returns a fingerprint of them: a
-count and a 64-bit XOR of one hash per incident, and the row count and the sum of the row
-versions (`xmin`) of `areas`, `area_parts` and `categories`. `HOTSPOTS_SQL` returns the same
-fingerprint of the very rows it clustered (one statement, one snapshot), so a cached answer can
-be served whenever a later fingerprint equals it (api/services/evaluation/early_warning.py).
+the grids and category names. `HOTSPOTS_SQL` first reads just those (the window's rows by the
+`reported_at` index) into a fingerprint: a count and a 64-bit XOR of one hash per incident, and
+the row count and the sum of the row versions (`xmin`) of `areas`, `area_parts` and
+`categories`. Given the fingerprint of an earlier answer (`seen`) that is still equal, it stops
+there (≈ 1/10 of the clustering's cost) and the earlier answer is served again
+(api/services/evaluation/early_warning.py); otherwise it clusters the very rows it printed (one
+statement, one snapshot) and returns their fingerprint with the answer.
 
 When it has changed, most clusters usually have not: a new report, a close or an incident
 leaving the window touches one or two of ≈ 600. A cluster's feature is a function of its
@@ -65,37 +66,40 @@ REFERENCE_PRINT = """concat_ws(':',
         (SELECT count(*) || '/' || coalesce(sum(xmin::text::int8), 0) FROM area_parts),
         (SELECT count(*) || '/' || coalesce(sum(xmin::text::int8), 0) FROM categories))"""
 
-FINGERPRINT_SQL = """
-SELECT count(*) AS n, coalesce(bit_xor({row_hash}), 0) AS h, {refs} AS refs
-FROM incidents i
-WHERE {window}
-"""
-
 # One row of the fingerprint (rank 0), then one row per cluster in rank order: its print and,
 # unless the caller already holds its feature (`known` prints, with the same grids and category
-# names), the feature built here, as JSON text without its id (which is the rank's).
+# names), the feature built here, as JSON text without its id (which is the rank's). When the
+# fingerprint equals `seen` (the caller's answer is still the answer) only its row comes back:
+# the clustering's input is empty then (a one-time filter), so nothing past the scan runs.
 HOTSPOTS_SQL = """
 WITH pts AS MATERIALIZED (
-    SELECT i.id, i.public_id, i.category_code, i.reported_at, i.status, u.utm,
-           ST_Transform(i.geom, u.utm) AS xy, {row_hash} AS h
+    SELECT i.id, i.public_id, i.category_code, i.reported_at, i.status, i.geom, u.utm,
+           {row_hash} AS h
     FROM incidents i
     CROSS JOIN LATERAL (
         SELECT CASE WHEN ST_Y(i.geom) >= 0 THEN 32600 ELSE 32700 END
                    + least(60, floor((ST_X(i.geom) + 180) / 6)::int + 1) AS utm) u
     WHERE {window}
 ),
+refs AS MATERIALIZED (SELECT {refs} AS refs),
+print AS MATERIALIZED (
+    SELECT count(*) AS n, coalesce(bit_xor({row_hash}), 0) AS h, (SELECT refs FROM refs) AS refs
+    FROM incidents i WHERE {window}
+),
 clustered AS MATERIALIZED (
     SELECT c.* FROM (
         SELECT p.*, ST_ClusterDBSCAN(p.xy, eps := %(radius)s, minpoints := %(min_count)s)
                         OVER (PARTITION BY p.utm ORDER BY p.reported_at, p.id) AS cid
-        FROM pts p) c
+        FROM (SELECT pts.*, ST_Transform(pts.geom, pts.utm) AS xy FROM pts
+              WHERE (SELECT (n, h, refs) IS DISTINCT FROM
+                            (%(seen_n)s::int8, %(seen_h)s::int8, %(seen_refs)s::text)
+                     FROM print)) p) c
     WHERE c.cid IS NOT NULL
 ),
-refs AS MATERIALIZED (SELECT {refs} AS refs),
 -- every cluster: what ranks it, and its print (count and XOR of its incidents' hashes)
 ranked AS MATERIALIZED (
     SELECT g.*, row_number() OVER (ORDER BY g.n DESC, g.last_at DESC, g.utm, g.cid) AS rank,
-           (SELECT refs FROM refs) = %(known_refs)s AND g.print = ANY(%(known)s::int8[]) AS known
+           (SELECT refs FROM refs) = %(seen_refs)s AND g.print = ANY(%(known)s::int8[]) AS known
     FROM (SELECT utm, cid, count(*) AS n, max(reported_at) AS last_at,
                  hashint8extended(bit_xor(h), count(*)) AS print
           FROM clustered GROUP BY utm, cid) g
@@ -137,9 +141,7 @@ grids AS (
           JOIN areas a ON a.id = p.area_id) g
     GROUP BY rank
 )
-SELECT 0::int8 AS rank, NULL::int8 AS print, NULL::text AS feature,
-       (SELECT count(*) FROM pts) AS n, (SELECT coalesce(bit_xor(h), 0) FROM pts) AS h,
-       (SELECT refs FROM refs) AS refs
+SELECT 0::int8 AS rank, NULL::int8 AS print, NULL::text AS feature, n, h, refs FROM print
 UNION ALL
 SELECT r.rank, r.print, CASE WHEN NOT r.known THEN json_build_object(
     'geometry', ST_AsGeoJSON(h.hull, 7)::json,
@@ -174,27 +176,15 @@ def _plan_custom(conn: Connection[Any]) -> None:
     # The app's pool plans every parameterised statement generically (plan_cache_mode, for the
     # hot intake statements); the clustering's generic plan took 3.8-4.7 s where a custom plan
     # for the actual window and scope takes 0.2 s (10,000 incidents, docs/performance.md).
+    # No parallel workers either: for the ≈ 17,000 rows of a week a worker saved no time and cost
+    # ≈ 25 ms of CPU per call (its start and the rows passed to the leader). No merge joins: with
+    # every cluster known, a merge join still sorted all clustered rows to find none (8 ms) where
+    # a hash join on the empty side stops at once (docs/performance.md, 2026-12-05 (night)).
     # SET LOCAL: for this transaction only.
-    conn.execute("SET LOCAL plan_cache_mode = auto")
-
-
-def hotspot_fingerprint(
-    conn: Connection[Any],
-    *,
-    since: dt.datetime,
-    until: dt.datetime,
-    category: str | None,
-    scope: sql.Composable,
-    scope_params: dict[str, Any],
-) -> Fingerprint:
-    """The fingerprint of what `hotspot_features` would cluster now (see the module doc)."""
-    _plan_custom(conn)
-    row = conn.execute(
-        _statement(FINGERPRINT_SQL, scope),
-        {**scope_params, "since": since, "until": until, "category": category},
-    ).fetchone()
-    assert row is not None
-    return int(row["n"]), int(row["h"]), str(row["refs"])
+    conn.execute(
+        "SET LOCAL plan_cache_mode = auto; SET LOCAL max_parallel_workers_per_gather = 0;"
+        " SET LOCAL enable_mergejoin = off"
+    )
 
 
 @dataclass(frozen=True)
@@ -228,10 +218,13 @@ def hotspot_features(
     """Clusters of ≥ `min_count` incidents (DBSCAN core: that many within `radius_m`), as the
     JSON text of a list of GeoJSON features, and the fingerprint of the rows they came from.
 
-    With `reuse` (an earlier answer for the same scope and parameters), a cluster with the same
-    print as one of its clusters, while the grids and category names are the same, takes that
-    cluster's feature from it instead of building it again (see the module doc)."""
+    With `reuse` (an earlier answer for the same scope and parameters): when the fingerprint of
+    what would be clustered now is its own, `reuse` itself, for the cost of reading the window
+    (no clustering); otherwise a cluster with the same print as one of its clusters, while the
+    grids and category names are the same, takes that cluster's feature from it instead of
+    building it again (see the module doc)."""
     _plan_custom(conn)
+    seen = reuse.fingerprint if reuse is not None else (-1, 0, "")  # -1: no count is
     rows = conn.execute(
         _statement(HOTSPOTS_SQL, scope),
         {
@@ -241,12 +234,16 @@ def hotspot_features(
             "radius": radius_m,
             "min_count": min_count,
             "category": category,
+            "seen_n": seen[0],
+            "seen_h": seen[1],
+            "seen_refs": seen[2],
             "known": list(reuse.bodies) if reuse is not None else [],
-            "known_refs": reuse.fingerprint[2] if reuse is not None else "",
         },
     ).fetchall()
     head, clusters = rows[0], rows[1:]
     fingerprint = (int(head["n"]), int(head["h"]), str(head["refs"]))
+    if reuse is not None and fingerprint == reuse.fingerprint:
+        return reuse  # unchanged: nothing was clustered
     parts: list[bytes] = [b"["]
     bodies: dict[int, tuple[int, int]] = {}
     size, reused = 1, 0

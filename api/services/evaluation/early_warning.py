@@ -17,7 +17,7 @@ from api.services.evaluation.hotspot_cache import CachedHotspots, HotspotCache
 from api.services.identity.auth import User
 from api.services.identity.policy import require_read
 from api.services.identity.visibility import incident_visibility
-from gis.hotspots import hotspot_features, hotspot_fingerprint
+from gis.hotspots import hotspot_features
 from gis.repeats import repeat_features
 
 
@@ -71,29 +71,24 @@ def hotspots(
     scope, params = incident_visibility(user, "i")
     since = now - dt.timedelta(days=days)
     key = (scope.as_string(conn), repr(sorted(params.items())), days, radius_m, min_count, category)
-    entry = earlier = cache.get(key) if cache is not None else None
-    if entry is not None:
-        now_print = hotspot_fingerprint(
-            conn, since=since, until=now, category=category, scope=scope, scope_params=params
-        )
-        if now_print != entry.fingerprint:
-            entry = None
-    hit = entry is not None
-    reused = 0
-    if entry is None:
-        # clustered again; the features of unchanged clusters come from the earlier answer
-        found = hotspot_features(
-            conn,
-            since=since,
-            until=now,
-            radius_m=radius_m,
-            min_count=min_count,
-            category=category,
-            scope=scope,
-            scope_params=params,
-            reuse=earlier.hotspots if earlier is not None else None,
-        )
-        reused = found.reused
+    earlier = cache.get(key) if cache is not None else None
+    # one statement: the fingerprint of what would be clustered now, and only when it is not
+    # the earlier answer's, the clustering, whose unchanged clusters keep their features
+    found = hotspot_features(
+        conn,
+        since=since,
+        until=now,
+        radius_m=radius_m,
+        min_count=min_count,
+        category=category,
+        scope=scope,
+        scope_params=params,
+        reuse=earlier.hotspots if earlier is not None else None,
+    )
+    hit = earlier is not None and found is earlier.hotspots
+    if earlier is not None and found is earlier.hotspots:
+        entry = earlier
+    else:
         # the features as the database wrote them (JSON text), spliced in without a parse
         entry = CachedHotspots(found)
         if cache is not None:
@@ -109,7 +104,8 @@ def hotspots(
         "to": now,
         "method": "ST_ClusterDBSCAN in the WGS 84 / UTM zone of each incident",
     }
-    return HotspotAnswer(entry, b',"parameters":' + dumps(parameters) + b"}", hit, reused)
+    tail = b',"parameters":' + dumps(parameters) + b"}"
+    return HotspotAnswer(entry, tail, hit, 0 if hit else found.reused)
 
 
 def repeats(

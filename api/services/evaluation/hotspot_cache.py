@@ -1,17 +1,18 @@
 """Hotspot answers kept in memory and served again only while their data is provably the same.
 
 Clustering a week of a city (≈ 17,000 incidents at 1,000,000 a year) costs ≈ 150 ms of database
-CPU; reading the fingerprint of what it would cluster (`gis.hotspots.FINGERPRINT_SQL`: the
-window's incidents by the `reported_at` index, the grids and the category names) ≈ 15 ms. An
-answer is stored with the fingerprint of the rows it was clustered from (read in the same
-statement, so they belong together) and served again to a call with the same scope and
-parameters whose fingerprint is equal: the same incidents with the same points, categories,
-report times and closed-or-not, and the same grids and category names, so the clustering would
-give the same features. Nothing is ever served stale: a new report, a close or reopen, a
-rejection, a move, an incident leaving the window as time passes, or a boundary edit changes the
-fingerprint, and the next call clusters again. Status changes between open states (register,
-dispatch, accept…) leave it alone, since the answer only counts open vs closed. Each process
-keeps its own cache (no invalidation messages needed), bounded by `MAX_ENTRIES` answers (LRU).
+CPU; reading the fingerprint of what it would cluster (the window's incidents by the
+`reported_at` index, the grids and the category names: the first step of
+`gis.hotspots.HOTSPOTS_SQL`) ≈ 15 ms. An answer is stored with the fingerprint of the rows it was
+clustered from (read in the same statement, so they belong together) and served again to a call
+with the same scope and parameters whose fingerprint is equal — the statement stops after the
+fingerprint then: the same incidents with the same points, categories, report times and
+closed-or-not, and the same grids and category names, so the clustering would give the same
+features. Nothing is ever served stale: a new report, a close or reopen, a rejection, a move, an
+incident leaving the window as time passes, or a boundary edit changes the fingerprint, and the
+call clusters again. Status changes between open states (register, dispatch, accept…) leave it
+alone, since the answer only counts open vs closed. Each process keeps its own cache (no
+invalidation messages needed), bounded by `MAX_ENTRIES` answers (LRU).
 
 A call whose fingerprint differs clusters again, but hands the stored answer to the statement:
 the features of clusters whose incidents are all the same (by each cluster's print) are taken
