@@ -87,7 +87,8 @@ print AS MATERIALIZED (
     FROM incidents i WHERE {window}
 ),
 clustered AS MATERIALIZED (
-    SELECT c.* FROM (
+    SELECT c.id, c.public_id, c.category_code, c.reported_at, c.status, c.utm, c.xy, c.h, c.cid
+    FROM (
         SELECT p.*, ST_ClusterDBSCAN(p.xy, eps := %(radius)s, minpoints := %(min_count)s)
                         OVER (PARTITION BY p.utm ORDER BY p.reported_at, p.id) AS cid
         FROM (SELECT pts.*, ST_Transform(pts.geom, pts.utm) AS xy FROM pts
