@@ -29,13 +29,13 @@ statement, one snapshot) and returns their fingerprint with the answer.
 When it has changed, most clusters usually have not: a new report, a close or an incident
 leaving the window touches one or two of ≈ 600. A cluster's feature is a function of its
 incidents (through the same columns) and of the grids and category names, so each cluster gets a
-print — its count and the XOR of its incidents' hashes — and the statement, given the prints of
-an earlier answer's clusters and that answer's grids-and-names print, builds features only for
-clusters it has not seen (hull, centre, categories, incident list, grids touched: about half of
-the statement's cost) and takes the others' from the earlier answer, under their new rank. The
-clustering itself always runs on every incident of the window. Points enter the hull in report
-order, so even a hull of two or three points (a LineString) comes out the same from the same
-incidents.
+print: its count and the XOR of its incidents' hashes (a false match needs a 64-bit collision,
+as for the fingerprint). Given the prints of an earlier answer's clusters and that answer's
+grids-and-names print, the statement builds features only for clusters it has not seen (hull,
+centre, categories, incident list, grids touched: about half of the statement's cost) and takes
+the others' from the earlier answer, under their new rank. The clustering itself always runs on
+every incident of the window. Points enter the hull in report order, so even a hull of two or
+three points (a LineString) comes out the same from the same incidents.
 """
 
 from __future__ import annotations
@@ -100,7 +100,9 @@ clustered AS MATERIALIZED (
 -- every cluster: what ranks it, and its print (count and XOR of its incidents' hashes)
 ranked AS MATERIALIZED (
     SELECT g.*, row_number() OVER (ORDER BY g.n DESC, g.last_at DESC, g.utm, g.cid) AS rank,
-           (SELECT refs FROM refs) = %(seen_refs)s AND g.print = ANY(%(known)s::int8[]) AS known
+           (SELECT refs FROM refs) = %(seen_refs)s
+           -- a hashed set: thousands of clusters (small radius, long window) stay linear
+           AND g.print IN (SELECT unnest(%(known)s::int8[])) AS known
     FROM (SELECT utm, cid, count(*) AS n, max(reported_at) AS last_at,
                  hashint8extended(bit_xor(h), count(*)) AS print
           FROM clustered GROUP BY utm, cid) g
