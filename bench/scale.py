@@ -53,6 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-page", action="store_true", help="no /map/dispatch in Chromium")
     p.add_argument("--skip-export", action="store_true", help="no CSV export of the year")
     p.add_argument(
+        "--reads", metavar="TEXT", help="only the reads whose label holds TEXT (e.g. hotspots)"
+    )
+    p.add_argument(
         "--edit-open",
         type=int,
         default=0,
@@ -235,7 +238,13 @@ def main(argv: list[str] | None = None) -> int:
             with gridgov_server(url, a.workers) as server:
                 if not a.skip_reads:
                     reads = run_reads(
-                        server, url, now, 5 if a.quick else a.runs, runs, stats=not a.skip_eval
+                        server,
+                        url,
+                        now,
+                        5 if a.quick else a.runs,
+                        runs,
+                        stats=not a.skip_eval,
+                        only=a.reads,
                     )
                     console.print(
                         latency_table("2. Interactive reads over HTTP (sequential)", reads)

@@ -86,10 +86,17 @@ def _after_report(c: httpx.Client, at: dict[str, float], path: str) -> httpx.Res
 
 
 def run_reads(
-    server: Server, url: str, now: dt.datetime, runs: int, slow: int = 3, *, stats: bool = True
+    server: Server,
+    url: str,
+    now: dt.datetime,
+    runs: int,
+    slow: int = 3,
+    *,
+    stats: bool = True,
+    only: str | None = None,
 ) -> list[Latency]:
     """One Latency row per read; `runs` calls each (`slow` for the trend and the year); the
-    evaluation's reads only with `stats`."""
+    evaluation's reads only with `stats`; with `only`, just the reads whose label holds it."""
     s = samples(url)
     rng = random.Random(13)
     day = now.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
@@ -117,32 +124,37 @@ def run_reads(
     }
     with httpx.Client(base_url=server.base, headers=s["headers"], timeout=600) as c:
         c.get("/healthz")
+
+        def timed(label: str, calls: list[Callable[[httpx.Client], httpx.Response]]) -> None:
+            if only is None or only in label:
+                out.append(_run(label, calls, c))
+
         for label, params in filters.items():
-            out.append(_run(f"list, {label}", same("/api/v1/incidents", limit=100, **params), c))
-        out.append(_run("list, cursor paging (pages 2-21)", _pages(c, runs), c))
+            timed(f"list, {label}", same("/api/v1/incidents", limit=100, **params))
+        timed("list, cursor paging (pages 2-21)", _pages(c, runs))
         ids = s["ids"]
         detail = [lambda c, i=rng.choice(ids): c.get(f"/api/v1/incidents/{i}") for _ in range(runs)]
-        out.append(_run("detail", detail, c))
+        timed("detail", detail)
         dups = [
             lambda c, i=rng.choice(ids): c.get(f"/api/v1/incidents/{i}/possible-duplicates")
             for _ in range(runs)
         ]
-        out.append(_run("duplicate search", dups, c))
+        timed("duplicate search", dups)
         for z in range(10, 17):
             tiles = []
             for _ in range(runs):
                 tx, ty = tile_of(rng.uniform(x0, x1), rng.uniform(y0, y1), z)
                 tiles.append(lambda c, p=f"/tiles/incidents/{z}/{tx}/{ty}.pbf": c.get(p))
-            out.append(_run(f"incident tile z{z}", tiles, c))
-        out.append(_run("hotspots (default: 7 days)", same("/api/v1/hotspots"), c))
+            timed(f"incident tile z{z}", tiles)
+        timed("hotspots (default: 7 days)", same("/api/v1/hotspots"))
         # each call after a new report in the city: the answer is clustered again (a miss)
         fresh = []
         for _ in range(runs):
             at = {"lon": rng.uniform(x0, x1), "lat": rng.uniform(y0, y1)}
             fresh.append(lambda c, at=at: _after_report(c, at, "/api/v1/hotspots"))
-        out.append(_run("hotspots after a new report", fresh, c))
-        out.append(_run("repeats (90 days)", same("/api/v1/repeats", days=90), c))
-        if stats:
+        timed("hotspots after a new report", fresh)
+        timed("repeats (90 days)", same("/api/v1/repeats", days=90))
+        if stats and only is None:
             out += _stats_reads(c, month, year, runs, slow)
         ogc = [
             lambda c, o=rng.randrange(0, 5000) * 100: c.get(
@@ -150,14 +162,11 @@ def run_reads(
             )
             for _ in range(runs)
         ]
-        out.append(_run("OGC items, limit 100 at random offsets", ogc, c))
+        timed("OGC items, limit 100 at random offsets", ogc)
         week = (now - dt.timedelta(days=7)).isoformat(), now.isoformat()
-        out.append(
-            _run(
-                "Open311 GET requests, 7 days",
-                same("/open311/v2/requests.json", start_date=week[0], end_date=week[1]),
-                c,
-            )
+        timed(
+            "Open311 GET requests, 7 days",
+            same("/open311/v2/requests.json", start_date=week[0], end_date=week[1]),
         )
         intake = [
             lambda c: c.post(
@@ -170,7 +179,7 @@ def run_reads(
             )
             for _ in range(runs)
         ]
-        out.append(_run("intake (POST /api/v1/incidents)", intake, c))
+        timed("intake (POST /api/v1/incidents)", intake)
     return out
 
 

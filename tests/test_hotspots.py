@@ -13,7 +13,7 @@ from shapely.geometry import MultiPoint, shape
 from shapely.testing import assert_geometries_equal
 
 from api.services.evaluation.hotspot_cache import CachedHotspots
-from gis.hotspots import hotspot_features
+from gis.hotspots import Hotspots, hotspot_features
 from tests.loop import G1, G2, SH, ok
 
 T0 = dt.datetime(2025, 11, 3, 10, 0, tzinfo=SH)
@@ -211,7 +211,7 @@ def test_a_border_point_goes_to_the_cluster_reported_first(world, cast, clock):
 
 def clustered_now(db, now, days=7, **params):
     """The straightforward answer: the clustering itself, on the database, for `now` (admin)."""
-    features, _ = hotspot_features(
+    found = hotspot_features(
         db,
         since=now - dt.timedelta(days=days),
         until=now,
@@ -222,7 +222,7 @@ def clustered_now(db, now, days=7, **params):
         scope_params={},
     )
     db.rollback()
-    return json.loads(features)
+    return json.loads(found.text)
 
 
 def test_an_answer_is_served_again_only_while_what_it_clusters_is_unchanged(world, cast, clock, db):
@@ -278,10 +278,56 @@ def test_an_answer_is_served_again_only_while_what_it_clusters_is_unchanged(worl
     assert world.get("/api/v1/hotspots", headers=cast.other_disp).json()["features"] == []
 
 
+def test_a_changed_answer_keeps_the_features_of_the_clusters_that_did_not_change(
+    world, cast, clock, db
+):
+    # four clusters of five, 400 m apart; each change below touches one of them
+    spots = [moved(CENTRE, 400 * (k % 2), 400 * (k // 2)) for k in range(4)]
+    members = []
+    for spot in spots:
+        members.append([post(world, "SJ0102", moved(spot, 15 * j, 0)) for j in range(5)])
+        clock.advance(minutes=10)
+
+    def check(reused):
+        r = world.get("/api/v1/hotspots", headers=cast.admin)
+        assert r.status_code == 200, r.text
+        assert r.headers["x-hotspot-cache"] == "miss"
+        features = r.json()["features"]
+        assert features == clustered_now(db, clock.now)  # as if clustered from nothing
+        assert r.headers["x-hotspot-reused"] == str(reused)
+        return features
+
+    first = check(0)
+    assert sorted(f["properties"]["incidents"] for f in first) == sorted(members)
+    assert first[3]["properties"]["incidents"] == members[0]  # equal counts: the newest first
+    # two more reports at the first spot: H4 changes and becomes H1, the others move down
+    grown = members[0] + [post(world, "SJ0102", moved(spots[0], 15 * j, 10)) for j in (1, 2)]
+    clock.advance(minutes=1)
+    second = check(3)
+    assert second[0]["id"] == "H1" and second[0]["properties"]["incidents"] == grown
+    assert [f["properties"] for f in second[1:]] == [f["properties"] for f in first[:3]]
+    assert [f["id"] for f in second] == ["H1", "H2", "H3", "H4"]
+    # a close in another cluster (its `open` changes), a new cluster far away
+    ok(world, members[2][0], cast.officer, "self_handle", note="已处理")
+    ok(world, members[2][0], cast.officer, "verify", data={"passed": True})
+    far = [post(world, "SJ0102", moved(CENTRE, 15 * j, 2000)) for j in range(6)]
+    clock.advance(minutes=1)
+    third = check(3)  # the grown one and two others unchanged
+    assert [f["properties"]["incidents"] for f in third[:2]] == [grown, far]  # 7, then 6
+    closed = [f for f in third if members[2][0] in f["properties"]["incidents"]]
+    assert [f["properties"]["open"] for f in closed] == [4]
+    # a rejection dissolves the second cluster (four left); the rest is taken over
+    ok(world, members[1][2], cast.disp, "reject", data={"reason": "invalid"})
+    assert len(check(4)) == 4
+    # a category renamed: every feature is built again
+    db.execute("UPDATE categories SET name = '市容' WHERE code = 'SJ0102'")
+    db.commit()
+    assert {f["properties"]["categories"][0]["name"] for f in check(0)} == {"市容"}
+
+
 def test_the_cached_gzip_form_is_the_body_compressed():
-    entry = CachedHotspots(
-        (1, 2, "x"), json.dumps([{"a": "点" * 5000, "b": list(range(999))}]).encode()
-    )
+    text = json.dumps([{"a": "点" * 5000, "b": list(range(999))}]).encode()
+    entry = CachedHotspots(Hotspots(text, (1, 2, "x"), {}))
     for level in (1, 6, 9):
         for tail in (b',"parameters":{}}', b',"parameters":{"to":"2026-12-05"}}', b"}"):
             assert gzip.decompress(entry.gzipped(tail, level)) == entry.body(tail)

@@ -44,7 +44,8 @@ def list_hotspots(
     """Space-time clusters: count, categories, first/last report, convex hull, grids touched.
 
     `X-Hotspot-Cache` says whether the answer was clustered for this call (miss) or served
-    again because what it would cluster has not changed (hit)."""
+    again because what it would cluster has not changed (hit); on a miss, `X-Hotspot-Reused`
+    counts the clusters whose features were taken from the earlier answer (unchanged)."""
     answer = hotspots(
         conn,
         user,
@@ -56,8 +57,10 @@ def list_hotspots(
         cache=request.app.state.hotspot_cache,
     )
     headers = {"X-Hotspot-Cache": "hit" if answer.cache_hit else "miss", "Vary": "Accept-Encoding"}
+    if not answer.cache_hit:
+        headers["X-Hotspot-Reused"] = str(answer.reused)
     http = settings.http
-    size = len(answer.entry.head) + len(answer.tail)
+    size = answer.entry.size + len(answer.tail)
     if http.gzip_min_bytes and size >= http.gzip_min_bytes and accepts_gzip(accept_encoding):
         # compressed here, the cached part once (the gzip middleware leaves it alone)
         headers["Content-Encoding"] = "gzip"

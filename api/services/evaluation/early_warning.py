@@ -17,7 +17,7 @@ from api.services.evaluation.hotspot_cache import CachedHotspots, HotspotCache
 from api.services.identity.auth import User
 from api.services.identity.policy import require_read
 from api.services.identity.visibility import incident_visibility
-from gis.hotspots import hotspot_features, hotspot_fingerprint
+from gis.hotspots import hotspot_features
 from gis.repeats import repeat_features
 
 
@@ -41,6 +41,7 @@ class HotspotAnswer:
     entry: CachedHotspots
     tail: bytes  # ,"parameters":{…}}
     cache_hit: bool
+    reused: int = 0  # on a miss: features taken from the earlier answer (clusters unchanged)
 
     def body(self) -> bytes:
         return self.entry.body(self.tail)
@@ -64,32 +65,32 @@ def hotspots(
 
     With `cache`, an earlier answer for the same scope and parameters is served when the
     fingerprint of what would be clustered now equals its own (api/services/evaluation/
-    hotspot_cache.py): the same answer the clustering would give, for ≈ 1/10 of its cost."""
+    hotspot_cache.py): the same answer the clustering would give, for ≈ 1/10 of its cost; when
+    it differs, the clusters that did not change keep their features from it."""
     _staff(user, "Hotspots")
     scope, params = incident_visibility(user, "i")
     since = now - dt.timedelta(days=days)
     key = (scope.as_string(conn), repr(sorted(params.items())), days, radius_m, min_count, category)
-    entry = cache.get(key) if cache is not None else None
-    if entry is not None:
-        now_print = hotspot_fingerprint(
-            conn, since=since, until=now, category=category, scope=scope, scope_params=params
-        )
-        if now_print != entry.fingerprint:
-            entry = None
-    hit = entry is not None
-    if entry is None:
-        features, fingerprint = hotspot_features(
-            conn,
-            since=since,
-            until=now,
-            radius_m=radius_m,
-            min_count=min_count,
-            category=category,
-            scope=scope,
-            scope_params=params,
-        )
+    earlier = cache.get(key) if cache is not None else None
+    # one statement: the fingerprint of what would be clustered now, and only when it is not
+    # the earlier answer's, the clustering, whose unchanged clusters keep their features
+    found = hotspot_features(
+        conn,
+        since=since,
+        until=now,
+        radius_m=radius_m,
+        min_count=min_count,
+        category=category,
+        scope=scope,
+        scope_params=params,
+        reuse=earlier.hotspots if earlier is not None else None,
+    )
+    hit = earlier is not None and found is earlier.hotspots
+    if earlier is not None and found is earlier.hotspots:
+        entry = earlier
+    else:
         # the features as the database wrote them (JSON text), spliced in without a parse
-        entry = CachedHotspots(fingerprint, features.encode())
+        entry = CachedHotspots(found)
         if cache is not None:
             cache.put(key, entry)
     if cache is not None:
@@ -103,7 +104,8 @@ def hotspots(
         "to": now,
         "method": "ST_ClusterDBSCAN in the WGS 84 / UTM zone of each incident",
     }
-    return HotspotAnswer(entry, b',"parameters":' + dumps(parameters) + b"}", hit)
+    tail = b',"parameters":' + dumps(parameters) + b"}"
+    return HotspotAnswer(entry, tail, hit, 0 if hit else found.reused)
 
 
 def repeats(
