@@ -163,10 +163,11 @@ def reassign_incidents(
     why: str,
     areas: list[str],
 ) -> list[dict[str, Any]]:
-    """Assign open incidents again (rows of gis.reassign.OPEN_INCIDENTS_NEAR_SQL's shape, locked,
-    by id) with the rules of a new report and update those whose areas changed, with a `reassign`
-    event each: one statement (MOVE_SQL). Returns {id, status, from, to} per moved incident, by
-    id. One outside every area keeps its last known assignment."""
+    """Assign open incidents again (rows with their `id`, locked, by id: gis.reassign's
+    open_incidents_near, gis.bulk_assign's open_incidents_to_regrid) with the rules of a new
+    report and update those whose areas changed, with a `reassign` event each: one statement
+    (MOVE_SQL). Returns {id, status, from, to} per moved incident, by id. One outside every area
+    keeps its last known assignment."""
     if not incs:
         return []
     a = settings.assignment
