@@ -396,16 +396,21 @@ def localise(message: str, tr: Translator) -> str:
     return _templates().translate(message, tr)
 
 
+_NO_PROBLEMS = frozenset({"geometry", "impact"})
+
+
 def localise_problems(doc: Any, tr: Translator) -> Any:
     """A copy of `doc` whose topology problems (GeoJSON Features whose properties carry `kind`
-    and `message`, anywhere inside) have their messages in `tr`'s language."""
+    and `message`, anywhere inside) have their messages in `tr`'s language. Geometries and a
+    save's `impact` (the moved incidents and buildings: 5,000 after a busy grid's split, 0.1 s to
+    copy) hold none and are passed as they are."""
     if tr.locale == "en":
         return doc
     if isinstance(doc, list):
         return [localise_problems(v, tr) for v in doc]
     if not isinstance(doc, dict):
         return doc
-    out = {k: v if k == "geometry" else localise_problems(v, tr) for k, v in doc.items()}
+    out = {k: v if k in _NO_PROBLEMS else localise_problems(v, tr) for k, v in doc.items()}
     props = out.get("properties")
     if out.get("type") == "Feature" and isinstance(props, dict) and "kind" in props:
         if isinstance(props.get("message"), str):

@@ -44,6 +44,18 @@ def tree_cpu_seconds(pid: int) -> float:
     return sum(cpu_seconds(p) for p in process_tree(pid))
 
 
+def tree_cpu_by_pid(pid: int) -> dict[int, float]:
+    """CPU of each process of a tree as it is now, by pid."""
+    return {p: cpu_seconds(p) for p in process_tree(pid)}
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU a tree used between two tree_cpu_by_pid snapshots: each process's own increase. One
+    that started in between counts whole; one that exited in between (a closed connection's
+    backend) counts nothing, where a difference of sums would subtract its whole past."""
+    return sum(cpu - before.get(p, 0.0) for p, cpu in after.items() if cpu)
+
+
 def postmaster_pid(url: str) -> int | None:
     """The PostgreSQL server process behind `url` when it runs on this machine and /proc shows
     it (the parent of a backend), else None."""

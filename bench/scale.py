@@ -258,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
                     console.print(
                         f"4. boundary edit: split grid {edit.grid} holding {edit.open_in_grid:,} "
                         f"open cases: {edit.seconds:.2f} s, {edit.moved:,} re-assigned "
-                        f"(HTTP {edit.status})"
+                        f"(HTTP {edit.status}); CPU: app {edit.server_cpu:.2f} s, database "
+                        f"{'-' if edit.db_cpu is None else f'{edit.db_cpu:.2f} s'}; "
+                        f"load average {edit.load:.2f}"
                     )
         if not (a.skip_reads or a.skip_export):
             seconds, size, peak = export_year(url)

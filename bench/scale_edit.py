@@ -6,7 +6,9 @@ database is changed — run it on a copy), then splits that grid in two along a 
 through its middle with `POST /api/v1/areas/{code}/split` on the real app: one transaction that
 closes the grid's version, inserts the two new grids, re-derives the buildings' grids, and
 assigns every open incident near the grid again, updating the ones that move with a `reassign`
-event each (api.services.boundaries.impact). Times the request, and counts what moved.
+event each (api.services.boundaries.impact). Times the request, counts what moved, and
+measures the CPU the request cost: the server's processes and the database's (the postmaster's
+tree: on a shared machine the wall time follows the load average, the CPU time does not).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from psycopg.rows import dict_row
 
 from api.services.identity.auth import add_user, create_token
 from bench.common import console
+from bench.cpu import cpu_between, postmaster_pid, tree_cpu_by_pid
 from bench.servers import Server
 
 # The busiest grid of the year, its current version and bounds.
@@ -71,6 +74,9 @@ class EditRun:
     seconds: float
     moved: int
     status: int
+    server_cpu: float  # s, the app's processes during the request
+    db_cpu: float | None  # s, the database's processes (None: not on this machine)
+    load: float  # 1-minute load average after the request
 
 
 def boundary_edit(server: Server, url: str, n: int) -> EditRun:
@@ -96,8 +102,10 @@ def boundary_edit(server: Server, url: str, n: int) -> EditRun:
         "type": "LineString",
         "coordinates": [[mid, grid["y0"] - 0.001], [mid, grid["y1"] + 0.001]],
     }
+    db_pid = postmaster_pid(url)
     with httpx.Client(base_url=server.base, headers=headers, timeout=600) as c:
         etag = c.get(f"/api/v1/areas/{grid['code']}").headers["etag"]
+        app0, db0 = tree_cpu_by_pid(server.pid), tree_cpu_by_pid(db_pid) if db_pid else {}
         t0 = time.perf_counter()
         r = c.post(
             f"/api/v1/areas/{grid['code']}/split",
@@ -105,5 +113,15 @@ def boundary_edit(server: Server, url: str, n: int) -> EditRun:
             headers={"If-Match": etag},
         )
         seconds = time.perf_counter() - t0
+        app1, db1 = tree_cpu_by_pid(server.pid), tree_cpu_by_pid(db_pid) if db_pid else {}
     moved = len(r.json().get("impact", {}).get("incidents", [])) if r.status_code == 200 else 0
-    return EditRun(grid["code"], open_in_grid, seconds, moved, r.status_code)
+    return EditRun(
+        grid["code"],
+        open_in_grid,
+        seconds,
+        moved,
+        r.status_code,
+        cpu_between(app0, app1),
+        cpu_between(db0, db1) if db_pid else None,
+        os.getloadavg()[0],
+    )

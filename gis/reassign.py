@@ -34,10 +34,10 @@ RETURNING b.id, c.name, c.old_grid, c.new_grid
 
 # Open incidents whose point lies within `margin` metres of the touched region (the box is an
 # indexable prefilter in degrees, the spheroid distance decides). Locked: they may be updated.
+# Their ids only: the re-assignment reads the rest in its own statement (api.services.boundaries
+# .impact.MOVE_SQL).
 OPEN_INCIDENTS_NEAR_SQL = """
-SELECT i.id, i.public_id, i.status, i.category_code, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
-       i.grid_code, i.community_code, i.street_code, i.district_code,
-       i.responsible_area_code, i.department_code
+SELECT i.id
 FROM incidents i, (SELECT ST_GeomFromWKB(%(wkb)s, 4326) AS g) t
 WHERE i.status NOT IN ('closed', 'rejected')
   AND i.geom && ST_Expand(t.g, %(dx)s, %(dy)s)
@@ -56,7 +56,7 @@ def regrid_buildings(conn: Connection[Any], touched: BaseGeometry) -> list[dict[
 def open_incidents_near(
     conn: Connection[Any], touched: BaseGeometry, margin_m: float
 ) -> list[dict[str, Any]]:
-    """Open incidents within `margin_m` of `touched`, locked for update, by id."""
+    """Open incidents within `margin_m` of `touched`, locked for update, by id ({id} rows)."""
     lat = max(abs(touched.bounds[1]), abs(touched.bounds[3]))
     dx, dy = degrees_for(margin_m, lat)
     rows = conn.execute(

@@ -11,6 +11,7 @@ import json
 import random
 
 import psycopg
+import pytest
 
 from gis.assign import assign_point
 from gis.assign_many import assign_incidents
@@ -81,6 +82,48 @@ def test_many_equals_one_by_one_before_and_after_a_boundary_change(world, db, to
     )
     assert r.status_code == 200, r.text
     assert compare(db) >= len(PLACES)
+    assert stored_as_reported(db) > 0
+
+
+# What MOVE_SQL (api/services/boundaries/impact.py) writes for an incident it moves, built in SQL.
+STORED_SQL = """
+SELECT i.id, i.category_code, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.method, i.distance_m,
+       i.building_id, i.grid_code, i.community_code, i.street_code, i.district_code,
+       i.responsible_area_code, i.grid_version_id, i.community_version_id, i.street_version_id,
+       i.district_version_id, i.department_code, i.rule_id, i.assignment
+FROM incidents i
+WHERE EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = i.id AND e.action = 'reassign')
+"""
+
+
+def stored_as_reported(db) -> int:  # type: ignore[no-untyped-def]
+    """Every re-assigned incident's stored assignment == what intake stores for a new report at
+    its point (api/services/intake/report.py: Assignment.as_json and its columns); how many."""
+    rows = db.execute(STORED_SQL).fetchall()
+    for r in rows:
+        one = assign_point(
+            db, r["lon"], r["lat"], category=r["category_code"], nearest_m=50.0, near_m=10.0
+        )
+        answer = one.as_json(r["category_code"])
+        expected = {
+            "method": one.method,
+            "building_id": one.building["id"] if one.building else None,
+            "grid_code": one.code("grid"),
+            "community_code": one.code("community"),
+            "street_code": one.code("street"),
+            "district_code": one.code("district"),
+            "responsible_area_code": one.responsible_area_code,
+            "grid_version_id": one.version_id("grid"),
+            "community_version_id": one.version_id("community"),
+            "street_version_id": one.version_id("street"),
+            "district_version_id": one.version_id("district"),
+            "department_code": answer["department"]["code"] if answer["department"] else None,
+            "rule_id": answer["rule"]["id"] if answer["rule"] else None,
+            "assignment": answer,
+        }
+        assert {k: r[k] for k in expected} == expected, r
+        assert r["distance_m"] == pytest.approx(one.distance_m), r
+    return len(rows)
 
 
 def test_a_boundary_edit_moves_many_in_one_go_with_an_event_and_a_notify_each(

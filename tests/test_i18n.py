@@ -251,3 +251,8 @@ def test_topology_problems_in_error_details_follow_the_language() -> None:
     )
     assert problem["properties"]["message"].startswith("12.5 m²")  # the input is not changed
     assert localise_problems(doc, Translator("en")) is doc
+    # a save's impact (thousands of moved incidents after a grid split) is passed, not copied
+    impact = {"incidents": [{"id": "GG-1", "from": {"grid": "G1"}}], "buildings": []}
+    saved = localise_problems({"warnings": doc["problems"], "impact": impact}, Translator("zh_CN"))
+    assert saved["impact"] is impact
+    assert saved["warnings"]["features"][0]["properties"]["message"].startswith("C1 有")

@@ -3,10 +3,10 @@
 Runs inside the save's transaction, after the new versions are written (so `area_parts` already
 holds them): buildings in the touched region get their grid re-derived first (the building rule
 of assignment depends on it), then every open incident near the touched region is assigned again
-with the same rules as a new report (gis.assign, here gis.assign_many: all of them in one
-statement). Those whose areas change are updated, with a `reassign` event saying why, again in
-one statement for all (set-based: 5,000 incidents of a busy grid are two statements, not 15,000;
-docs/performance.md, 2026-12-05); closed and rejected incidents keep their historical assignment.
+with the same rules as a new report (gis.assign, here gis.assign_many's statement), and those
+whose areas change are updated, with a `reassign` event saying why, in the same statement
+(set-based: 5,000 incidents of a busy grid are one statement, not 15,000; docs/performance.md,
+2026-12-05); closed and rejected incidents keep their historical assignment.
 """
 
 from __future__ import annotations
@@ -20,52 +20,100 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from shapely.geometry.base import BaseGeometry
 
-from api.responses import dumps
 from api.services.notifications.rules import notifies, queue_for_event
 from api.services.workflow.events import CHANNEL
 from api.settings import Settings
-from gis.assign import Assignment
-from gis.assign_many import assign_incidents
+from gis.assign_many import ASSIGN_MANY_SQL
 from gis.reassign import open_incidents_near, regrid_buildings
 
 AREA_KEYS = ("grid", "community", "street", "district", "responsible_area")
 
-# Every incident that moves, in one statement: its row updated, its `reassign` event appended
-# (the statement-level triggers — evaluation facts, tile invalidation — run once for all), and
-# the NOTIFY that append_event would send for each event, in event id order.
-MOVE_SQL = """
-WITH r AS MATERIALIZED (
-    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
-        id bigint, public_id text, status text, method text, distance_m double precision,
-        building_id bigint, grid text, community text, street text, district text,
-        responsible_area text, grid_v bigint, community_v bigint, street_v bigint,
-        district_v bigint, department text, rule_id bigint, assignment jsonb, note text,
-        data jsonb)
+# Every open incident assigned again and every one that moves written, in one statement:
+# gis.assign_many's rules (ASSIGN_MANY_SQL, as it is, in `a`); for each incident its new
+# `assignment` document (gis.assign.Assignment.as_json for its category), event note and data
+# built here with jsonb_build_object, not in Python (5,000 incidents were ≈ 15,000 JSON
+# documents parsed, rebuilt and sent back: docs/performance.md, 2026-12-05 late evening); those
+# whose areas changed are updated with a `reassign` event each (the statement-level triggers —
+# evaluation facts, tile invalidation — run once for all), and the NOTIFY that append_event would
+# send for each event, in event id order. Returns the moved incidents' before/after codes only.
+MOVE_SQL = f"""
+WITH a AS MATERIALIZED (
+{ASSIGN_MANY_SQL}
+), c AS MATERIALIZED (
+    SELECT i.id, i.public_id, i.status, a.method, coalesce(a.distance_m, 0) AS distance_m,
+           a.levels, a.responsible_area_code, a.building, a.near_boundary,
+           -- as_json(category): the route of the incident's category, none without one
+           CASE WHEN i.category_code <> '' THEN a.routes -> 0 END AS route,
+           i.grid_code AS f_grid, i.community_code AS f_community, i.street_code AS f_street,
+           i.district_code AS f_district, i.responsible_area_code AS f_responsible_area,
+           i.department_code AS f_department
+    FROM a JOIN incidents i ON i.id = a.id
+    WHERE a.method IS NOT NULL  -- outside every area: keeps its last known assignment
+), r AS MATERIALIZED (
+    SELECT c.*, c.levels -> 'grid' ->> 'code' AS t_grid,
+           c.levels -> 'community' ->> 'code' AS t_community,
+           c.levels -> 'street' ->> 'code' AS t_street,
+           c.levels -> 'district' ->> 'code' AS t_district,
+           c.responsible_area_code AS t_responsible_area,
+           c.route -> 'department' ->> 'code' AS t_department
+    FROM c
+), m AS MATERIALIZED (
+    SELECT r.*, jsonb_build_object(
+        'grid', r.levels -> 'grid', 'community', r.levels -> 'community',
+        'street', r.levels -> 'street', 'district', r.levels -> 'district',
+        'responsible_area', r.responsible_area_code, 'building', r.building,
+        'department', r.route -> 'department', 'method', r.method,
+        'distance_m', round(r.distance_m::numeric, 2)::float8,
+        'near_boundary', r.near_boundary, 'rule', r.route -> 'rule') AS assignment,
+        format('Boundary change (%%s): grid %%s → %%s, department %%s → %%s.', %(why)s::text,
+               coalesce(nullif(r.f_grid, ''), '-'), coalesce(nullif(r.t_grid, ''), '-'),
+               coalesce(nullif(r.f_department, ''), '-'),
+               coalesce(nullif(r.t_department, ''), '-')) AS note,
+        jsonb_build_object(
+            'reason', 'boundary_change', 'areas', %(areas)s::jsonb,
+            'from', jsonb_build_object(
+                'grid', r.f_grid, 'community', r.f_community, 'street', r.f_street,
+                'district', r.f_district, 'responsible_area', r.f_responsible_area,
+                'department', r.f_department),
+            'to', jsonb_build_object(
+                'grid', r.t_grid, 'community', r.t_community, 'street', r.t_street,
+                'district', r.t_district, 'responsible_area', r.t_responsible_area,
+                'department', r.t_department)) AS data
+    FROM r
+    WHERE (r.f_grid, r.f_community, r.f_street, r.f_district, r.f_responsible_area)
+          IS DISTINCT FROM (r.t_grid, r.t_community, r.t_street, r.t_district,
+                            r.t_responsible_area)
 ), moved AS (
     UPDATE incidents i SET
-        method = r.method, distance_m = r.distance_m, building_id = r.building_id,
-        grid_code = r.grid, community_code = r.community, street_code = r.street,
-        district_code = r.district, responsible_area_code = r.responsible_area,
-        grid_version_id = r.grid_v, community_version_id = r.community_v,
-        street_version_id = r.street_v, district_version_id = r.district_v,
-        department_code = r.department, rule_id = r.rule_id, assignment = r.assignment,
-        updated_at = %(at)s
-    FROM r WHERE i.id = r.id
+        method = m.method, distance_m = m.distance_m,
+        building_id = (m.building ->> 'id')::bigint,
+        grid_code = m.t_grid, community_code = m.t_community, street_code = m.t_street,
+        district_code = m.t_district, responsible_area_code = m.t_responsible_area,
+        grid_version_id = (m.levels -> 'grid' ->> 'version_id')::bigint,
+        community_version_id = (m.levels -> 'community' ->> 'version_id')::bigint,
+        street_version_id = (m.levels -> 'street' ->> 'version_id')::bigint,
+        district_version_id = (m.levels -> 'district' ->> 'version_id')::bigint,
+        department_code = m.t_department, rule_id = (m.route -> 'rule' ->> 'id')::bigint,
+        assignment = m.assignment, updated_at = %(at)s
+    FROM m WHERE i.id = m.id
     RETURNING i.id
 ), ev AS (
     INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status,
                                  department_code, note, data)
-    SELECT r.id, %(at)s, %(actor)s, 'reassign', r.status, r.status, r.department, r.note, r.data
-    FROM r ORDER BY r.id
+    SELECT m.id, %(at)s, %(actor)s, 'reassign', m.status, m.status, m.t_department, m.note,
+           m.data
+    FROM m ORDER BY m.id
     RETURNING id, incident_id, from_status, to_status, department_code
 )
-SELECT ev.id, ev.incident_id, ev.from_status, ev.to_status, ev.department_code,
+SELECT ev.id, ev.from_status, ev.to_status, ev.department_code, m.public_id,
+       m.f_grid, m.f_community, m.f_street, m.f_district, m.f_responsible_area, m.f_department,
+       m.t_grid, m.t_community, m.t_street, m.t_district, m.t_responsible_area, m.t_department,
        pg_notify(%(channel)s, json_build_object(
-           'event_id', ev.id, 'incident', r.public_id, 'action', 'reassign',
+           'event_id', ev.id, 'incident', m.public_id, 'action', 'reassign',
            'status', ev.to_status)::text) AS notified
-FROM ev JOIN r ON r.id = ev.incident_id
+FROM ev JOIN m ON m.id = ev.incident_id
 ORDER BY ev.id
-"""
+"""  # noqa: S608 (ASSIGN_MANY_SQL is a constant)
 
 
 @dataclass
@@ -78,21 +126,6 @@ class Impact:
     def as_json(self) -> dict[str, Any]:
         """The `impact` member of a save or preview response."""
         return {"incidents": self.incidents, "buildings": self.buildings}
-
-
-def _json(value: Any) -> str:
-    return dumps(value).decode()  # orjson, as append_event writes event data
-
-
-def _before(rec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "grid": rec["grid_code"],
-        "community": rec["community_code"],
-        "street": rec["street_code"],
-        "district": rec["district_code"],
-        "responsible_area": rec["responsible_area_code"],
-        "department": rec["department_code"],
-    }
 
 
 def settle_assignments(
@@ -120,41 +153,6 @@ def settle_assignments(
     return impact
 
 
-def _moved(
-    inc: dict[str, Any], new: Assignment, why: str, areas: list[str]
-) -> dict[str, Any] | None:
-    """The row MOVE_SQL writes for one incident, or None when none of its areas changed."""
-    answer = new.as_json(inc["category_code"])
-    before = _before(inc)
-    after = {level: new.code(level) for level in ("grid", "community", "street", "district")}
-    after["responsible_area"] = new.responsible_area_code
-    after["department"] = answer["department"]["code"] if answer["department"] else None
-    if all(before[k] == after[k] for k in AREA_KEYS):
-        return None
-    note = (
-        f"Boundary change ({why}): grid {before['grid'] or '-'} → {after['grid'] or '-'}, "
-        f"department {before['department'] or '-'} → {after['department'] or '-'}."
-    )
-    return {
-        "id": inc["id"],
-        "public_id": inc["public_id"],
-        "status": inc["status"],
-        "method": new.method,
-        "distance_m": new.distance_m,
-        "building_id": new.building["id"] if new.building else None,
-        **{k: after[k] for k in AREA_KEYS},
-        "department": after["department"],
-        "grid_v": new.version_id("grid"),
-        "community_v": new.version_id("community"),
-        "street_v": new.version_id("street"),
-        "district_v": new.version_id("district"),
-        "rule_id": answer["rule"]["id"] if answer["rule"] else None,
-        "assignment": answer,
-        "note": note,
-        "data": {"reason": "boundary_change", "areas": areas, "from": before, "to": after},
-    }
-
-
 def reassign_incidents(
     conn: Connection[Any],
     settings: Settings,
@@ -165,49 +163,41 @@ def reassign_incidents(
     why: str,
     areas: list[str],
 ) -> list[dict[str, Any]]:
-    """Assign open incidents again (rows of gis.reassign.OPEN_INCIDENTS_NEAR_SQL's shape, locked,
-    by id) with the rules of a new report, all in one statement (gis.assign_many); those whose
-    areas changed are updated with a `reassign` event each, in one more statement (MOVE_SQL).
-    Returns {id, status, from, to} per moved incident. One outside every area keeps its last
-    known assignment."""
+    """Assign open incidents again (rows with their `id`, locked, by id: gis.reassign's
+    open_incidents_near, gis.bulk_assign's open_incidents_to_regrid) with the rules of a new
+    report and update those whose areas changed, with a `reassign` event each: one statement
+    (MOVE_SQL). Returns {id, status, from, to} per moved incident, by id. One outside every area
+    keeps its last known assignment."""
+    if not incs:
+        return []
     a = settings.assignment
-    news = assign_incidents(
-        conn, [inc["id"] for inc in incs], nearest_m=a.nearest_grid_m, near_m=a.near_boundary_m
-    )
-    rows = []
-    for inc in incs:
-        new = news.get(inc["id"])
-        row = None if new is None else _moved(inc, new, why, areas)
-        if row is not None:
-            rows.append(row)
-    if rows:
-        _write(conn, rows, at=at, actor=actor)
-    return [
-        {
-            "id": r["public_id"],
-            "status": r["status"],
-            "from": r["data"]["from"],
-            "to": r["data"]["to"],
-        }
-        for r in rows
-    ]
-
-
-def _write(
-    conn: Connection[Any], rows: list[dict[str, Any]], *, at: dt.datetime, actor: str
-) -> None:
-    """MOVE_SQL, then the outbox rows append_event would queue (none for `reassign` today: the
-    check keeps the two paths the same if the notification rules change). Each event's data is
-    the row's own (not read back: 5,000 JSON documents parsed for nothing)."""
-    params = {"rows": Jsonb(rows, dumps=_json), "at": at, "actor": actor, "channel": CHANNEL}
+    # A custom plan, as gis.assign_many.assign_incidents does (and for the rest of the
+    # transaction: the evaluation triggers' statements are planned for the batch's size).
+    conn.execute("SET LOCAL plan_cache_mode = auto")
+    params = {
+        "ids": [inc["id"] for inc in incs],
+        "nearest_m": a.nearest_grid_m,
+        "near_m": a.near_boundary_m,
+        "near_dy": a.near_boundary_m / 110_574.0 * 1.1,  # as gis.assign.assign_params
+        "why": why,
+        "areas": Jsonb(areas),
+        "at": at,
+        "actor": actor,
+        "channel": CHANNEL,
+    }
     with conn.cursor(row_factory=dict_row) as cur:
         events = cur.execute(MOVE_SQL, params).fetchall()
-    data = {r["id"]: r["data"] for r in rows}
+    moved = []
     for ev in events:
-        ev["data"] = data[ev["incident_id"]]
-        if notifies(
-            "reassign", ev["from_status"], ev["to_status"], ev["department_code"], ev["data"]
-        ):
+        before = {k: ev["f_" + k] for k in (*AREA_KEYS, "department")}
+        after = {k: ev["t_" + k] for k in (*AREA_KEYS, "department")}
+        moved.append(
+            {"id": ev["public_id"], "status": ev["to_status"], "from": before, "to": after}
+        )
+        # the outbox rows append_event would queue (none for `reassign` today: the check keeps
+        # the two paths the same if the notification rules change)
+        data = {"reason": "boundary_change", "areas": areas, "from": before, "to": after}
+        if notifies("reassign", ev["from_status"], ev["to_status"], ev["department_code"], data):
             queue_for_event(
                 conn,
                 event_id=ev["id"],
@@ -215,5 +205,6 @@ def _write(
                 from_status=ev["from_status"],
                 to_status=ev["to_status"],
                 department=ev["department_code"],
-                data=ev["data"],
+                data=data,
             )
+    return moved
