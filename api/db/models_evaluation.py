@@ -18,7 +18,7 @@ eval_incidents = sa.Table(
     "eval_incidents",
     metadata,
     sa.Column("incident_id", sa.BigInteger, primary_key=True),
-    sa.Column("last_at", TS, nullable=False, comment="time of the last event"),
+    sa.Column("last_at", TS, nullable=False, comment="at or after the last event a fact reads"),
     sa.Column("reported_at", TS),
     sa.Column("report_dept", sa.Text),
     sa.Column("registered_at", TS),
