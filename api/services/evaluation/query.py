@@ -349,7 +349,6 @@ def stats_rows(
         )
 
 
-# The live incidents whose T-dependent facts can count for one group (trend charts): a
 def _in_area(conn: Connection[Any], ids: list[int], scope_area: str) -> list[int]:
     """Those of the incidents `ids` within an area scope (docs/metrics.md "Who sees what")."""
     query = sql.SQL(
