@@ -201,12 +201,17 @@ SELECT per.grid_code, per.day, per.distance_m, per.seconds, per.patrols,
                  / nullif(ST_Area(g.geom::geography), 0) END AS covered_share
 FROM per
 JOIN areas g ON g.code = per.grid_code AND g.valid_to IS NULL
--- the buffer of the track as the union of its segments' buffers (the same area): GEOS buffers a
--- long line that crosses itself 5-15 times slower (docs/performance.md, 2026-12-05 evening)
+-- the buffer of the track as the union of the buffers of its pieces of 8 consecutive segments
+-- (the same area, within the arcs' approximation): GEOS buffers a long line that crosses itself
+-- 5-15 times slower, and a buffer per segment gives the union 8 times as many polygons to merge
+-- (docs/performance.md, 2026-12-06)
 CROSS JOIN LATERAL (
     SELECT ST_Union(ARRAY(
-        SELECT ST_Buffer(d.geom::geography, %(buffer_m)s, 'quad_segs=4')::geometry
-        FROM ST_DumpSegments(per.track) d)) AS reach
+        SELECT ST_Buffer(ST_LineMerge(ST_Collect(d.geom))::geography, %(buffer_m)s,
+                         'quad_segs=4')::geometry
+        FROM ST_DumpSegments(per.track) d
+        GROUP BY d.path[1:array_length(d.path, 1) - 1],
+                 (d.path[array_length(d.path, 1)] - 1) / 8)) AS reach
 ) rc
 LEFT JOIN LATERAL (
     SELECT sum(ST_Length(ST_Intersection(x.line, rc.reach)::geography)) AS covered,
