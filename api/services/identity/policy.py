@@ -33,26 +33,21 @@ from api.services.identity.auth import ROLES, User
 
 Rule = Literal["all", "scope", "department", "own", "public", "none"]
 
+# GET /api/v1/incidents, GET /api/v1/stream, early warning: filtered lists
+_INCIDENT_LIST: dict[str, tuple[Rule, ...]] = {
+    "admin": ("all",),
+    "dispatcher": ("scope", "own"),
+    "officer": ("scope", "own"),
+    "department": ("department", "own"),
+    "resident": ("own",),
+    "anonymous": ("none",),
+}
+
 # What each role sees of incidents, per surface. Anonymous callers are the `anonymous` column.
 READ: dict[str, dict[str, tuple[Rule, ...]]] = {
-    # GET /api/v1/incidents, GET /api/v1/stream, early warning: filtered lists
-    "incident_list": {
-        "admin": ("all",),
-        "dispatcher": ("scope", "own"),
-        "officer": ("scope", "own"),
-        "department": ("department", "own"),
-        "resident": ("own",),
-        "anonymous": ("none",),
-    },
+    "incident_list": _INCIDENT_LIST,
     # GET /api/v1/whistles: staff only (api/services/whistles refuses residents with 403)
-    "whistle_list": {
-        "admin": ("all",),
-        "dispatcher": ("scope", "own"),
-        "officer": ("scope", "own"),
-        "department": ("department", "own"),
-        "resident": ("none",),
-        "anonymous": ("none",),
-    },
+    "whistle_list": {**_INCIDENT_LIST, "resident": ("none",)},
     # GET /api/v1/incidents/{id}: the full document where the list rule matches, else public view
     "incident_detail": {
         "admin": ("all",),
