@@ -6,6 +6,9 @@ The application queries with plain SQL (psycopg); these tables document the stor
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
@@ -40,6 +43,21 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def id_column() -> sa.Column[int]:
+    """The surrogate key: `id` BIGINT PRIMARY KEY (a BIGSERIAL in the migrations)."""
+    return sa.Column("id", sa.BigInteger, primary_key=True)
+
+
+def incident_column(**kw: Any) -> sa.Column[int]:
+    """`incident_id`, a reference to incidents.id (`kw`: nullable, primary_key)."""
+    return sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), **kw)
+
+
+def now_column(name: str) -> sa.Column[dt.datetime]:
+    """A moment the database stamps: TIMESTAMPTZ NOT NULL DEFAULT now()."""
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
+
+
 def _geom(kind: str) -> Geometry:
     # spatial_index=False: GiST indexes are declared explicitly below, so autogenerate sees one.
     return Geometry(kind, srid=4326, spatial_index=False)
@@ -56,9 +74,7 @@ areas = sa.Table(
     sa.Column("level_rank", sa.SmallInteger, nullable=False),
     sa.Column("geom", _geom("MULTIPOLYGON"), nullable=False),
     sa.Column("attributes", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
-    sa.Column(
-        "valid_from", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    now_column("valid_from"),
     sa.Column("valid_to", sa.DateTime(timezone=True)),
     sa.Column("created_by", sa.Text),
     sa.Column("note", sa.Text),
@@ -81,7 +97,7 @@ areas = sa.Table(
 area_parts = sa.Table(
     "area_parts",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
+    id_column(),
     sa.Column(
         "area_id", sa.BigInteger, sa.ForeignKey("areas.id", ondelete="CASCADE"), nullable=False
     ),
@@ -133,7 +149,7 @@ categories = sa.Table(
 routing_rules = sa.Table(
     "routing_rules",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
+    id_column(),
     sa.Column("category_prefix", sa.Text, nullable=False, server_default=""),
     sa.Column("area_prefix", sa.Text, nullable=False, server_default=""),
     sa.Column(
@@ -149,7 +165,7 @@ routing_rules = sa.Table(
 buildings = sa.Table(
     "buildings",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
+    id_column(),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("source_id", sa.Text, nullable=False),
     sa.Column("name", sa.Text),
@@ -168,16 +184,14 @@ buildings = sa.Table(
 users = sa.Table(
     "users",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
+    id_column(),
     sa.Column("name", sa.Text, nullable=False, unique=True),
     sa.Column("role", sa.Text, nullable=False),
     sa.Column("area_code", sa.Text),
     sa.Column("department_code", sa.Text, sa.ForeignKey("departments.code")),
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.text("false")),
     sa.Column("password_hash", sa.Text, comment="argon2id; NULL = no page login"),
-    sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    now_column("created_at"),
     sa.CheckConstraint(_in("role", ROLES), name="role"),
     sa.CheckConstraint("role <> 'department' OR department_code IS NOT NULL", name="dept_has_dept"),
     sa.CheckConstraint(
@@ -188,7 +202,7 @@ users = sa.Table(
 api_tokens = sa.Table(
     "api_tokens",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
+    id_column(),
     sa.Column(
         "user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
     ),
@@ -196,9 +210,7 @@ api_tokens = sa.Table(
         "token_hash", sa.Text, nullable=False, unique=True, comment="sha256 hex; never the token"
     ),
     sa.Column("prefix", sa.Text, nullable=False),
-    sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    now_column("created_at"),
     sa.Column("expires_at", sa.DateTime(timezone=True)),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
 )
@@ -206,7 +218,7 @@ api_tokens = sa.Table(
 incidents = sa.Table(
     "incidents",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
+    id_column(),
     sa.Column("public_id", sa.Text, nullable=False, unique=True),
     sa.Column("geom", _geom("POINT"), nullable=False),
     sa.Column("orig_x", sa.Double, nullable=False),
@@ -236,12 +248,8 @@ incidents = sa.Table(
         "assignment", JSONB, nullable=False, comment="the assignment as returned to the client"
     ),
     sa.Column("due_at", sa.DateTime(timezone=True)),
-    sa.Column(
-        "reported_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
-    sa.Column(
-        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    now_column("reported_at"),
+    now_column("updated_at"),
     sa.Column("closed_at", sa.DateTime(timezone=True)),
     sa.Column("idempotency_key", sa.Text, unique=True),
     sa.Column("request_hash", sa.Text),
@@ -288,9 +296,9 @@ incidents = sa.Table(
 incident_events = sa.Table(
     "incident_events",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    id_column(),
+    incident_column(nullable=False),
+    now_column("at"),
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("action", sa.Text, nullable=False),
     sa.Column("from_status", sa.Text),

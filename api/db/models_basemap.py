@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from api.db.models import _geom, metadata
+from api.db.models import _geom, id_column, metadata, now_column
 
 # (table, geometry type): roads and railways as lines, water both ways, the rest as drawn.
 BASEMAP_TABLES = (
@@ -25,7 +25,7 @@ def _feature_table(name: str, kind: str) -> sa.Table:
     return sa.Table(
         name,
         metadata,
-        sa.Column("id", sa.BigInteger, primary_key=True),
+        id_column(),
         sa.Column(
             "osm_id", sa.BigInteger, nullable=False, comment="way/node id; relations negative"
         ),
@@ -41,11 +41,9 @@ basemap_features = {name: _feature_table(name, kind) for name, kind in BASEMAP_T
 basemap_imports = sa.Table(
     "basemap_imports",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
+    id_column(),
     sa.Column("source", sa.Text, nullable=False, comment="file name imported"),
-    sa.Column(
-        "imported_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    now_column("imported_at"),
     sa.Column("counts", JSONB, nullable=False, comment="rows per table"),
     sa.Column("bounds", JSONB, comment="[x0, y0, x1, y1] of what was loaded"),
 )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from api.db.models import incidents, metadata
+from api.db.models import incident_column, incidents, metadata
 
 RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
 
 incident_ratings = sa.Table(
     "incident_ratings",
     metadata,
-    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), primary_key=True),
+    incident_column(primary_key=True),
     sa.Column("rating", sa.Text, nullable=False),
     sa.Column("comment", sa.Text),
     sa.Column(

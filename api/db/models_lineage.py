@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from api.db.models import areas, metadata
+from api.db.models import areas, id_column, metadata, now_column
 
 # Written by `gridgov import areas` / `gridgov demo` (true) or by a person through the API (false):
 # a re-import leaves areas people edited alone unless told otherwise.
@@ -22,7 +22,7 @@ sa.Index("ix_areas_derived_from", areas.c.derived_from, postgresql_using="gin")
 accepted_problems = sa.Table(
     "accepted_problems",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
+    id_column(),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("codes", ARRAY(sa.Text), nullable=False),
     sa.Column("parent_code", sa.Text),
@@ -31,9 +31,7 @@ accepted_problems = sa.Table(
     sa.Column("geom", Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("accepted_by", sa.Text, nullable=False),
-    sa.Column(
-        "accepted_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    now_column("accepted_at"),
     sa.CheckConstraint(
         "kind IN ('invalid_geometry','outside_parent','overlap','gap')", name="kind"
     ),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from api.db.models import metadata
+from api.db.models import id_column, incident_column, metadata, now_column
 
 SCOPES = ("department", "dispatchers", "officers", "sms")
 CHANNELS = ("email", "webhook")
@@ -28,7 +28,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 notify_subscribers = sa.Table(
     "notify_subscribers",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
+    id_column(),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("scope", sa.Text, nullable=False),
     sa.Column(
@@ -38,9 +38,7 @@ notify_subscribers = sa.Table(
     sa.Column("address", sa.Text, nullable=False, comment="e-mail address or webhook URL"),
     sa.Column("secret", sa.Text, comment="webhook HMAC-SHA256 key"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.text("true")),
-    sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    now_column("created_at"),
     sa.CheckConstraint(_in("scope", SCOPES), name="scope"),
     sa.CheckConstraint(_in("channel", CHANNELS), name="channel"),
     sa.CheckConstraint("(scope = 'sms') = (code IS NULL)", name="code"),
@@ -52,10 +50,10 @@ notify_subscribers = sa.Table(
 notifications = sa.Table(
     "notifications",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
+    id_column(),
     sa.Column("delivery_id", UUID(as_uuid=False), nullable=False, unique=True),
     sa.Column("event_id", sa.BigInteger, sa.ForeignKey("incident_events.id")),
-    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id")),
+    incident_column(),
     sa.Column("rule", sa.Text, nullable=False),
     sa.Column("channel", sa.Text, nullable=False),
     sa.Column(
@@ -65,13 +63,9 @@ notifications = sa.Table(
     sa.Column("payload", JSONB, nullable=False),
     sa.Column("state", sa.Text, nullable=False, server_default="pending"),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column(
-        "next_attempt_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    now_column("next_attempt_at"),
     sa.Column("last_error", sa.Text),
-    sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    now_column("created_at"),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
     sa.CheckConstraint(_in("rule", RULES), name="rule"),
     sa.CheckConstraint(_in("channel", CHANNELS), name="channel"),

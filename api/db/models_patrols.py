@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from api.db.models import _geom, metadata
+from api.db.models import _geom, id_column, incident_column, metadata, now_column
 
 patrols = sa.Table(
     "patrols",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
+    id_column(),
     sa.Column("leader_user_id", sa.BigInteger, sa.ForeignKey("users.id"), nullable=False),
     sa.Column("leader", sa.Text, nullable=False, comment="user name of the leader"),
     sa.Column("department_code", sa.Text, sa.ForeignKey("departments.code"), nullable=True),
@@ -64,9 +64,7 @@ patrol_fixes = sa.Table(
     sa.Column("inaccurate", sa.Boolean, nullable=False, server_default=sa.text("false")),
     sa.Column("jump", sa.Boolean, nullable=False, server_default=sa.text("false")),
     sa.Column("outside", sa.Boolean, nullable=False, server_default=sa.text("false")),
-    sa.Column(
-        "received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    now_column("received_at"),
     sa.Index("ix_patrol_fixes_patrol_at", "patrol_id", "at"),
     sa.Index("ix_patrol_fixes_at", "at"),
 )
@@ -75,7 +73,7 @@ patrol_reports = sa.Table(
     "patrol_reports",
     metadata,
     _patrol_key(),
-    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), primary_key=True),
+    incident_column(primary_key=True),
 )
 
 patrol_grid_days = sa.Table(

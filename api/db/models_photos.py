@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from api.db.models import categories, incidents, metadata
+from api.db.models import categories, id_column, incident_column, incidents, metadata, now_column
 
 STAGES = ("report", "before", "after", "verify", "info")
 
@@ -35,9 +35,7 @@ photo_files = sa.Table(
     sa.Column("thumb_bytes", sa.Integer, nullable=False),
     sa.Column("width", sa.Integer, nullable=False),
     sa.Column("height", sa.Integer, nullable=False),
-    sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    now_column("created_at"),
     sa.CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
     sa.CheckConstraint("bytes > 0 AND thumb_bytes > 0 AND width > 0 AND height > 0", name="sizes"),
 )
@@ -45,8 +43,8 @@ photo_files = sa.Table(
 incident_photos = sa.Table(
     "incident_photos",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), nullable=False),
+    id_column(),
+    incident_column(nullable=False),
     sa.Column("stage", sa.Text, nullable=False),
     sa.Column("sha256", sa.Text, sa.ForeignKey("photo_files.sha256"), nullable=False),
     sa.Column("upload_sha256", sa.Text, nullable=False, comment="SHA-256 of the bytes as uploaded"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from api.db.models import metadata
+from api.db.models import metadata, now_column
 
 sessions = sa.Table(
     "sessions",
@@ -14,12 +14,8 @@ sessions = sa.Table(
         "user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
     ),
     sa.Column("csrf_token", sa.Text, nullable=False),
-    sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
-    sa.Column(
-        "last_seen_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    now_column("created_at"),
+    now_column("last_seen_at"),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_sessions_user_id", "user_id"),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from api.db.models import incidents, metadata
+from api.db.models import id_column, incident_column, incidents, metadata
 
 # `?overdue=true` and overdue counts look only at open incidents with a deadline.
 sa.Index(
@@ -21,7 +21,7 @@ sa.Index(
 incident_supports = sa.Table(
     "incident_supports",
     metadata,
-    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), primary_key=True),
+    incident_column(primary_key=True),
     sa.Column("department_code", sa.Text, sa.ForeignKey("departments.code"), primary_key=True),
     sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("acknowledged_at", sa.DateTime(timezone=True)),
@@ -33,8 +33,8 @@ incident_supports = sa.Table(
 whistles = sa.Table(
     "whistles",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), nullable=False),
+    id_column(),
+    incident_column(nullable=False),
     sa.Column("called_by", sa.Text, nullable=False),
     sa.Column("area_code", sa.Text, comment="scope area of the dispatcher who whistled"),
     sa.Column("called_at", sa.DateTime(timezone=True), nullable=False),
