@@ -47,3 +47,19 @@ class GeoJSON(Response):
         if isinstance(content, bytes | str):
             return content.encode() if isinstance(content, str) else content
         return dumps(content)
+
+
+def tile_responses(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """A tile route's documented 200: bytes of `media_type`."""
+    return {200: {"content": {media_type: {}}, "description": description}}
+
+
+def tile_or_not_modified(
+    body: bytes, media_type: str, headers: dict[str, str], if_none_match: str | None
+) -> Response:
+    """The tile, or 304 when If-None-Match lists its ETag (`headers["ETag"]`)."""
+    if if_none_match is not None and headers["ETag"] in {
+        t.strip() for t in if_none_match.split(",")
+    }:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)

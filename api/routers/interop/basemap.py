@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from starlette.responses import Response
 
+from api.responses import tile_or_not_modified, tile_responses
 from api.services.basemap.tiles import get_basemap_tile
 
 router = APIRouter(prefix="/basemap", tags=["base map"])
@@ -17,7 +18,7 @@ PNG = "image/png"
 @router.get(
     "/{z}/{x}/{y}.png",
     response_class=Response,
-    responses={200: {"content": {PNG: {}}, "description": "a 256 px PNG base map tile"}},
+    responses=tile_responses(PNG, "a 256 px PNG base map tile"),
 )
 def basemap_tile(
     z: int,
@@ -37,6 +38,4 @@ def basemap_tile(
         "Cache-Control": "no-cache",  # revalidate: a re-import replaces every tile at once
         "X-Tile-Cache": "hit" if tile.cache_hit else "miss",
     }
-    if if_none_match is not None and tile.etag in {t.strip() for t in if_none_match.split(",")}:
-        return Response(status_code=304, headers=headers)
-    return Response(tile.data, media_type=PNG, headers=headers)
+    return tile_or_not_modified(tile.data, PNG, headers, if_none_match)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.responses import Response
 
 from api.deps import IncidentFilterDep, ReadConnDep, SettingsDep, user_on_primary
-from api.responses import JSON
+from api.responses import JSON, tile_or_not_modified, tile_responses
 from api.services.identity.policy import check_feed_filter
 from api.services.interop.tiles import get_tile, tilejson
 from api.transport import accepts_gzip
@@ -37,7 +37,7 @@ TileNumber = Annotated[int, Path(ge=-(2**32), le=2**32)]
 @router.get(
     "/{layer}/{z}/{x}/{y}.pbf",
     response_class=Response,
-    responses={200: {"content": {MVT: {}}, "description": "a Mapbox vector tile (maybe empty)"}},
+    responses=tile_responses(MVT, "a Mapbox vector tile (maybe empty)"),
 )
 def vector_tile(
     layer: str,
@@ -78,6 +78,4 @@ def vector_tile(
         body, etag = answer.gzipped, answer.etag[:-1] + '-gz"'
         headers["Content-Encoding"] = "gzip"
     headers["ETag"] = etag
-    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=MVT, headers=headers)
+    return tile_or_not_modified(body, MVT, headers, if_none_match)
