@@ -11,16 +11,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from api.db.models import id_column, incident_column, metadata, now_column
+from api.db.models import _in, id_column, incident_column, metadata, now_column
 
 SCOPES = ("department", "dispatchers", "officers", "sms")
 CHANNELS = ("email", "webhook")
 RULES = ("reporter", "department", "dispatcher", "officer", "test")
 STATES = ("pending", "sent", "dead")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 # A department's inbox, an area's dispatchers or officers, or the SMS gateway that texts
