@@ -9,7 +9,8 @@ import typer
 
 from api.cli_common import console, database, settings, tr
 from api.cli_toolkit import CliApp
-from api.services.patrols.coverage import prune_tracks
+from api.services.patrols.coverage import fold_all, prune_tracks
+from gis.patrol_cells import MARK_ALL_SQL, ROADS_SQL
 
 patrols_app = CliApp(no_args_is_help=True, help=tr("Joint patrols: tracks and retention."))
 
@@ -40,6 +41,39 @@ def patrols_prune(
         cutoff=out["cutoff"].isoformat(),
         fixes=out["fixes"],
         days=out["days"],
+    )
+    console.print(said, highlight=False)
+
+
+@patrols_app.command(
+    "fold",
+    help=tr(
+        "Fold the fixes received since the last fold into the coverage figures (each app "
+        "process does it every GRIDGOV_PATROL_FOLD_S; this is for GRIDGOV_PATROL_FOLD_S=0 "
+        "and after importing streets with --all)."
+    ),
+)
+def patrols_fold(
+    everything: Annotated[
+        bool,
+        typer.Option(
+            "--all", help=tr("fold every stored fix again (after importing base map streets)")
+        ),
+    ] = False,
+) -> None:
+    """Fold the marked pieces of tracks into parts and grid-days."""
+    s = settings()
+    with database(s) as conn:
+        if everything:
+            with conn.transaction():
+                conn.execute(ROADS_SQL)
+                conn.execute(MARK_ALL_SQL)
+        out = fold_all(conn, s)
+    said = tr(
+        "{pieces} pieces of tracks folded: {parts} parts, {grid_days} grid-days",
+        pieces=out["pieces"],
+        parts=out["parts"],
+        grid_days=out["grid_days"],
     )
     console.print(said, highlight=False)
 

@@ -48,6 +48,7 @@ from api.services.evaluation.hotspot_cache import HotspotCache
 from api.services.interop.tile_cache import TileCache
 from api.services.notifications.admin import outbox_backlog
 from api.services.notifications.worker import NotifyWorker
+from api.services.patrols.folder import CoverageFolder
 from api.services.workflow.stream_hub import StreamHub
 from api.settings import Settings
 from api.transport import install as install_transport
@@ -72,12 +73,19 @@ def create_app(settings: Settings) -> FastAPI:
         worker = NotifyWorker(settings) if settings.notify.notify_worker else None
         if worker is not None:
             worker.start()  # the outbox: e-mail and webhooks (SKIP LOCKED across nodes)
+        folder = (
+            CoverageFolder(settings, app.state.pool) if settings.patrols.patrol_fold_s else None
+        )
+        if folder is not None:
+            folder.start()  # patrol coverage kept current (one fold at a time across nodes)
         try:
             yield
         finally:
             await app.state.stream_hub.close()
             if worker is not None:
                 worker.stop()
+            if folder is not None:
+                folder.stop()
             app.state.tile_cache.close()
             app.state.read_pool.close()
             app.state.basemap.close()

@@ -352,6 +352,20 @@ class PatrolSettings(GridGovSettings):
     patrol_buffer_m: float = Field(
         default=30.0, gt=0, le=1_000, description="streets this close to a track are covered"
     )
+    patrol_cell_m: float = Field(
+        default=10.0,
+        ge=1,
+        le=100,
+        description="side of the cells in which coverage periods are united "
+        "(larger for grids of more than 262,144 cells)",
+    )
+    patrol_fold_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=3_600,
+        description="each app process folds new fixes into the coverage figures this often "
+        "(0: never; then `gridgov patrols fold` must run)",
+    )
     patrol_max_gap_days: int = Field(
         default=3, ge=1, le=365, description="grids unpatrolled this long join the negative list"
     )

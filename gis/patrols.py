@@ -35,6 +35,9 @@ _HAVERSINE = """2 * {r} * asin(least(1.0, sqrt(
 #   accurate new ones; `judge` walks it carrying the last clean fix. A fix is a jump when it lies
 #   at most %(max_seg)s after that fix and was reached faster than %(max_mps)s. New fixes are
 #   inserted with their flag; stored ones whose flag changed are updated.
+# - The 15-minute pieces whose segments may have changed (from %(max_seg)s before the earliest
+#   new or re-judged fix to the latest) are marked for the coverage fold (gis.patrol_cells); an
+#   upsert, so that a fold taking the mark waits for this batch to commit.
 # - When anything was stored, the live stream is told the patrol's newest clean fix (the last
 #   clean one of `seq`: every accurate fix from t0 on is in it, and the anchor before them).
 # One row back: how many were stored and, per flag, the batch's client ids bearing it.
@@ -114,7 +117,7 @@ changed AS (
     UPDATE patrol_fixes s SET jump = j.jump FROM judged j
     WHERE s.patrol_id = %(patrol)s AND s.client_id = j.client_id
       AND NOT j.fresh AND NOT j.anchor AND j.jump <> j.was
-    RETURNING s.client_id
+    RETURNING s.client_id, s.at
 ),
 ins AS (
     INSERT INTO patrol_fixes AS t
@@ -124,6 +127,18 @@ ins AS (
     FROM new f LEFT JOIN judged j ON j.fresh AND j.client_id = f.client_id
     ON CONFLICT (patrol_id, client_id) DO NOTHING
     RETURNING t.client_id, t.inaccurate, t.jump, t.outside
+),
+span AS (
+    SELECT min(at) AS lo, max(at) AS hi
+    FROM (SELECT at FROM new UNION ALL SELECT at FROM changed) x
+),
+marked AS (
+    INSERT INTO patrol_cover_dirty AS m (patrol_id, chunk)
+    SELECT %(patrol)s, c
+    FROM span, generate_series(floor((extract(epoch FROM span.lo) - %(max_seg)s) / 900)::int,
+                               floor(extract(epoch FROM span.hi) / 900)::int) c
+    WHERE EXISTS (SELECT 1 FROM ins) OR EXISTS (SELECT 1 FROM changed)
+    ON CONFLICT (patrol_id, chunk) DO UPDATE SET marks = m.marks + 1
 ),
 fl AS (
     SELECT client_id, inaccurate, jump, outside FROM ins
@@ -177,52 +192,6 @@ PATROL_TOTALS_SQL = (
 SELECT coalesce(sum(d), 0) AS distance_m, coalesce(sum(secs), 0) AS seconds FROM seg"""
 )
 
-# Per grid (and local day when %(by_day)s): distance, time, patrols and covered share.
-# %(roads)s: whether basemap_roads holds streets (the caller checks the table exists).
-COVERAGE_SQL = (
-    "WITH "  # noqa: S608 (constants only)
-    + SEGMENTS_CTE
-    + """,
-per AS (
-    SELECT seg.grid_code,
-           CASE WHEN %(by_day)s THEN (seg.at AT TIME ZONE %(tz)s)::date END AS day,
-           sum(seg.d) AS distance_m, sum(seg.secs) AS seconds,
-           count(DISTINCT seg.patrol_id) AS patrols,
-           -- the day's track: each segment once (snapped to 1e-5° ≈ 1 m, either direction),
-           -- merged and simplified (1e-5°): a walk goes over the same streets again and again
-           ST_Simplify(ST_LineMerge(ST_Collect(
-               DISTINCT ST_Normalize(ST_SnapToGrid(seg.line, 1e-5)))), 1e-5) AS track
-    FROM seg WHERE seg.grid_code IS NOT NULL
-    GROUP BY 1, 2
-)
-SELECT per.grid_code, per.day, per.distance_m, per.seconds, per.patrols,
-       CASE WHEN r.len > 0 THEN r.covered / r.len
-            ELSE ST_Area(ST_Intersection(g.geom, rc.reach)::geography)
-                 / nullif(ST_Area(g.geom::geography), 0) END AS covered_share
-FROM per
-JOIN areas g ON g.code = per.grid_code AND g.valid_to IS NULL
--- the buffer of the track as the union of the buffers of its pieces of 8 consecutive segments
--- (the same area, within the arcs' approximation): GEOS buffers a long line that crosses itself
--- 5-15 times slower, and a buffer per segment gives the union 8 times as many polygons to merge
--- (docs/performance.md, 2026-12-06)
-CROSS JOIN LATERAL (
-    SELECT ST_Union(ARRAY(
-        SELECT ST_Buffer(ST_LineMerge(ST_Collect(d.geom))::geography, %(buffer_m)s,
-                         'quad_segs=4')::geometry
-        FROM ST_DumpSegments(per.track) d
-        GROUP BY d.path[1:array_length(d.path, 1) - 1],
-                 (d.path[array_length(d.path, 1)] - 1) / 8)) AS reach
-) rc
-LEFT JOIN LATERAL (
-    SELECT sum(ST_Length(ST_Intersection(x.line, rc.reach)::geography)) AS covered,
-           sum(ST_Length(x.line::geography)) AS len
-    FROM (SELECT ST_Intersection(b.geom, g.geom) AS line FROM basemap_roads b
-          WHERE %(roads)s AND b.geom && g.geom AND ST_Intersects(b.geom, g.geom)) x
-) r ON true
-ORDER BY per.grid_code, per.day
-"""
-)
-
 # Current grids under %(root)s (every grid when NULL).
 GRIDS_UNDER_CTE = """
 sub AS (
@@ -233,15 +202,15 @@ sub AS (
     WHERE a.valid_to IS NULL
 )"""
 
-# The last local day each grid under %(root)s was patrolled (fixes, then pruned figures).
+# The last local day each grid under %(root)s was patrolled: its last folded grid-day (a day
+# on which a segment of clean fixes starts in it; gis.patrol_cells), or a day pruned before
+# migration 0033. One index probe per grid (the primary key), whatever the fixes' volume.
 LAST_PATROLLED_SQL = (
     "WITH RECURSIVE "  # noqa: S608 (constants only)
     + GRIDS_UNDER_CTE
     + """
-SELECT g.code, g.name, greatest(
-    (SELECT max((f.at AT TIME ZONE %(tz)s)::date) FROM patrol_fixes f
-     WHERE f.grid_code = g.code AND NOT f.inaccurate AND NOT f.jump),
-    (SELECT max(d.day) FROM patrol_grid_days d WHERE d.grid_code = g.code)) AS last_day
+SELECT g.code, g.name,
+       (SELECT max(d.day) FROM patrol_grid_days d WHERE d.grid_code = g.code) AS last_day
 FROM sub g WHERE g.level = 'grid'
 ORDER BY g.code
 """

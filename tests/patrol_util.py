@@ -46,3 +46,15 @@ def start(client: Any, headers: dict[str, str], **body: Any) -> dict[str, Any]:
 
 def send(client: Any, patrol: int, headers: dict[str, str], fixes: list[dict[str, Any]]) -> Any:
     return client.post(f"/api/v1/patrols/{patrol}/points", json={"fixes": fixes}, headers=headers)
+
+
+def fold(url: str) -> str:
+    """`gridgov patrols fold` on database `url` (what each app process does every
+    GRIDGOV_PATROL_FOLD_S); its output."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    r = CliRunner().invoke(app, ["patrols", "fold"], env={"GRIDGOV_DATABASE_URL": url})
+    assert r.exit_code == 0, (r.output, r.exception)
+    return str(r.output)

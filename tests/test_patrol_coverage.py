@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from tests.loop import G1, G2, make_cast
-from tests.patrol_util import LAT_M, send, start, walk
+from tests.patrol_util import LAT_M, fold, send, start, walk
 
 SH = ZoneInfo("Asia/Shanghai")
 G1_BOX = (116.00, 39.00, 116.025, 39.05)
@@ -34,9 +34,17 @@ def grid_area_m2() -> float:
     return abs(area)
 
 
-def patrol_at(world: Any, cast: Any, t0: dt.datetime) -> int:
+def one_piece(t: dt.datetime) -> dt.datetime:
+    """A minute into t's quarter hour: the worked example's 290 s walk is one piece (part) of
+    the coverage fold, whose figures are exact (gis.patrol_cells)."""
+    return dt.datetime.fromtimestamp(int(t.timestamp()) // 900 * 900 + 60, dt.UTC)
+
+
+def patrol_at(world: Any, cast: Any, t0: dt.datetime, url: str) -> int:
+    """A patrol of the worked example's walk from t0, folded into the coverage figures."""
     p = start(world, cast.officer)
     assert send(world, p["id"], cast.officer, walk(t0, 30)).status_code == 200
+    fold(url)
     return int(p["id"])
 
 
@@ -50,11 +58,13 @@ def coverage(world: Any, headers: Any, day: dt.date, interval: str = "day") -> A
     return r.json()
 
 
-def test_worked_example_area_share_week_stats_and_csv(world: Any, token_for: Any) -> None:
+def test_worked_example_area_share_week_stats_and_csv(
+    world: Any, world_db: str, token_for: Any
+) -> None:
     cast = make_cast(token_for)
-    t0 = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
+    t0 = one_piece(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
     day = t0.astimezone(SH).date()
-    patrol_at(world, cast, t0)
+    patrol_at(world, cast, t0, world_db)
     (row,) = coverage(world, cast.disp, day)["rows"]
     expected = (TRACK_M * 2 * BUFFER_M + math.pi * BUFFER_M**2) / grid_area_m2()
     assert row["grid"] == G1 and row["start"] == day.isoformat() and row["patrols"] == 1
@@ -83,7 +93,7 @@ def test_worked_example_area_share_week_stats_and_csv(world: Any, token_for: Any
     assert next(x for x in lines if x.startswith(G1)).endswith(str(row["covered_share"]))
 
 
-def test_worked_example_with_streets(world: Any, token_for: Any, db: Any) -> None:
+def test_worked_example_with_streets(world: Any, world_db: str, token_for: Any, db: Any) -> None:
     cast = make_cast(token_for)
     road_m = 1665.0
     y0 = 39.005
@@ -95,8 +105,8 @@ def test_worked_example_with_streets(world: Any, token_for: Any, db: Any) -> Non
             (i + 1, i + 1, f"路{i}", f"LINESTRING({lon} {y0}, {lon} {y1})"),
         )
     db.commit()
-    t0 = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
-    patrol_at(world, cast, t0)
+    t0 = one_piece(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    patrol_at(world, cast, t0, world_db)
     (row,) = coverage(world, cast.admin, t0.astimezone(SH).date())["rows"]
     assert row["covered_share"] == pytest.approx((TRACK_M + 2 * BUFFER_M) / (2 * road_m), rel=0.01)
 
@@ -104,13 +114,15 @@ def test_worked_example_with_streets(world: Any, token_for: Any, db: Any) -> Non
 GAP = "patrol_gap_days"
 
 
-def test_unpatrolled_grids_join_the_negative_list(world: Any, token_for: Any) -> None:
+def test_unpatrolled_grids_join_the_negative_list(
+    world: Any, world_db: str, token_for: Any
+) -> None:
     cast = make_cast(token_for)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     # no patrol recorded yet: patrols are not in use here, no grid is flagged for them
     flags = world.get("/api/v1/stats/flags", headers=cast.disp).json()["flags"]
     assert not [r for f in flags for r in f["reasons"] if r["metric"] == GAP]
-    patrol_at(world, cast, now - dt.timedelta(days=5))
+    patrol_at(world, cast, now - dt.timedelta(days=5), world_db)
     flags = world.get("/api/v1/stats/flags", headers=cast.disp).json()
     gaps = {
         f["code"]: f["reasons"][0]
@@ -123,7 +135,7 @@ def test_unpatrolled_grids_join_the_negative_list(world: Any, token_for: Any) ->
     assert gaps[G1]["value"] == (today - last).days and gaps[G1]["threshold"] == 3
     assert gaps[G1]["last_patrolled"] == last.isoformat()
     # a patrol today takes G1 off the list
-    patrol_at(world, cast, now - dt.timedelta(minutes=30))
+    patrol_at(world, cast, now - dt.timedelta(minutes=30), world_db)
     flags = world.get("/api/v1/stats/flags", headers=cast.disp).json()
     listed = {f["code"] for f in flags["flags"] for r in f["reasons"] if r["metric"] == GAP}
     assert listed == {G2}
@@ -132,8 +144,8 @@ def test_unpatrolled_grids_join_the_negative_list(world: Any, token_for: Any) ->
 def test_prune_keeps_daily_figures(world: Any, world_db: str, token_for: Any, db: Any) -> None:
     cast = make_cast(token_for)
     old = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=100)
-    pid = patrol_at(world, cast, old)
-    recent = patrol_at(world, cast, dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
+    pid = patrol_at(world, cast, old, world_db)
+    recent = patrol_at(world, cast, dt.datetime.now(dt.UTC) - dt.timedelta(hours=2), world_db)
     day = old.astimezone(SH).date()
     before = coverage(world, cast.admin, day)["rows"]
     r = CliRunner().invoke(app, ["patrols", "prune"], env={"GRIDGOV_DATABASE_URL": world_db})

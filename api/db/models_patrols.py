@@ -12,8 +12,22 @@ whose fixes were pruned (GRIDGOV_TRACK_RETENTION_DAYS).
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import BIT
 
 from api.db.models import _geom, id_column, incident_column, metadata, now_column
+
+VARBIT = BIT(varying=True)
+
+
+def _sums() -> list[sa.Column[object]]:
+    """What a part (and a grid-day, summed) keeps for the estimate of a period's union."""
+    return [
+        sa.Column("reach_m2", sa.Double, nullable=True, comment="Σ exact covered area (m²)"),
+        sa.Column("reach_cells", sa.Integer, nullable=True, comment="Σ covered cells"),
+        sa.Column("road_m", sa.Double, nullable=True, comment="Σ exact covered streets (m)"),
+        sa.Column("road_cells", sa.Integer, nullable=True, comment="Σ covered street cells"),
+    ]
+
 
 patrols = sa.Table(
     "patrols",
@@ -85,4 +99,52 @@ patrol_grid_days = sa.Table(
     sa.Column("seconds", sa.Double, nullable=False),
     sa.Column("covered_share", sa.Double, nullable=True),
     sa.Column("patrols", sa.Integer, nullable=False),
+    sa.Column("lattice_id", sa.BigInteger, nullable=True),
+    sa.Column("cells", VARBIT, nullable=True),
+    *_sums(),
+)
+
+patrol_lattices = sa.Table(
+    "patrol_lattices",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column(
+        "area_id",
+        sa.BigInteger,
+        sa.ForeignKey("areas.id"),
+        nullable=False,
+        comment="the grid's version",
+    ),
+    sa.Column("grid_code", sa.Text, nullable=False),
+    *(sa.Column(name, sa.Double, nullable=False) for name in ("x0", "y0", "dx", "dy")),
+    sa.Column("ncols", sa.Integer, nullable=False),
+    sa.Column("nrows", sa.Integer, nullable=False),
+    sa.Column("mask", VARBIT, nullable=False, comment="cells whose centre is in the grid"),
+    sa.Column("roads", VARBIT, nullable=False, comment="cells of the grid holding a street"),
+    sa.Column("area_m2", sa.Double, nullable=False),
+    sa.Column("road_len_m", sa.Double, nullable=False),
+    sa.Index("ix_patrol_lattices_area_id", "area_id", unique=True),
+)
+
+patrol_cover_dirty = sa.Table(
+    "patrol_cover_dirty",
+    metadata,
+    sa.Column("patrol_id", sa.BigInteger, primary_key=True),
+    sa.Column("chunk", sa.Integer, primary_key=True, comment="epoch seconds / 900"),
+    sa.Column("marks", sa.Integer, nullable=False, server_default=sa.text("1")),
+)
+
+patrol_cover_parts = sa.Table(
+    "patrol_cover_parts",
+    metadata,
+    _patrol_key(),
+    sa.Column("chunk", sa.Integer, primary_key=True, comment="epoch seconds / 900"),
+    sa.Column("grid_code", sa.Text, primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("lattice_id", sa.BigInteger, sa.ForeignKey("patrol_lattices.id"), nullable=False),
+    sa.Column("distance_m", sa.Double, nullable=False),
+    sa.Column("seconds", sa.Double, nullable=False),
+    sa.Column("cells", VARBIT, nullable=False),
+    *_sums(),
+    sa.Index("ix_patrol_cover_parts_grid_code_day", "grid_code", "day"),
 )

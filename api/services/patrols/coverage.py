@@ -1,8 +1,10 @@
 """Patrol coverage per grid and day/week, grids not patrolled lately, and the retention prune.
 
-Definitions: docs/metrics.md (巡查覆盖). The live figures come from the fixes (gis.patrols.
-COVERAGE_SQL); days whose fixes were pruned (GRIDGOV_TRACK_RETENTION_DAYS) are read from
-`patrol_grid_days`, which the prune fills with the same query before deleting the fixes.
+Definitions: docs/metrics.md (巡查覆盖). The figures are folded as patrols are walked
+(gis.patrol_cells): every batch of fixes marks its 15-minute pieces, and `fold` — run by each app
+process every GRIDGOV_PATROL_FOLD_S (api/services/patrols/folder.py), by `gridgov patrols fold`
+and before the prune — turns them into parts and grid-days. A period is then a read of its
+grid-days (`period_rows`), whatever its length.
 """
 
 from __future__ import annotations
@@ -14,91 +16,105 @@ from zoneinfo import ZoneInfo
 from psycopg import Connection
 
 from api.settings import Settings
-from gis.patrols import COVERAGE_SQL, LAST_PATROLLED_SQL
+from gis.patrol_cells import (
+    CHUNK_S,
+    DELETE_PARTS_SQL,
+    GRID_DAYS_SQL,
+    LATTICES_SQL,
+    PARTS_SQL,
+    PERIOD_SQL,
+    TAKE_DIRTY_SQL,
+)
+from gis.patrols import LAST_PATROLLED_SQL
 
 FOREVER = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
-
-
-def has_roads(conn: Connection[Any]) -> bool:
-    """Whether the base map holds streets (then coverage measures street length)."""
-    row = conn.execute("SELECT to_regclass('basemap_roads') IS NOT NULL AS t").fetchone()
-    if not (row and row["t"]):
-        return False
-    row = conn.execute("SELECT EXISTS (SELECT 1 FROM basemap_roads) AS r").fetchone()
-    return bool(row and row["r"])
-
-
-def live_coverage(
-    conn: Connection[Any],
-    settings: Settings,
-    since: dt.datetime,
-    until: dt.datetime,
-    *,
-    by_day: bool,
-) -> list[dict[str, Any]]:
-    """Rows {grid_code, day, distance_m, seconds, patrols, covered_share} from the fixes."""
-    cfg = settings.patrols
-    rows = conn.execute(
-        COVERAGE_SQL,
-        {
-            "since": since,
-            "until": until,
-            "max_seg": cfg.patrol_max_segment_s,
-            "patrol": None,
-            "by_day": by_day,
-            "tz": settings.calendar.timezone,
-            "buffer_m": cfg.patrol_buffer_m,
-            "roads": has_roads(conn),
-        },
-    ).fetchall()
-    return [dict(r) for r in rows]
+FOLD_LOCK = 0x6767_7061_7472  # one fold at a time, over every process ("ggpatr")
+FOLD_PIECES = 2_000  # pieces per fold transaction: a few seconds at most
+MAX_CELLS = 262_144  # cells per lattice: 32 KB per grid-day at most
 
 
 def local_day_start(day: dt.date, tz: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), ZoneInfo(tz))
 
 
+def fold(
+    conn: Connection[Any],
+    settings: Settings,
+    *,
+    wait: bool = True,
+    limit: int = FOLD_PIECES,
+    since: dt.datetime | None = None,
+) -> dict[str, int]:
+    """Fold up to `limit` marked pieces into parts and grid-days; one transaction.
+
+    `wait`: wait for a fold running elsewhere (else return at once, {"busy": 1}). Pieces before
+    `since` (the retention's cutoff: their fixes are pruned) are forgotten, not folded, so that
+    a late fix cannot wipe a pruned day's figures."""
+    cfg = settings.patrols
+    with conn.transaction():
+        if wait:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (FOLD_LOCK,))
+        else:
+            row = conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS ok", (FOLD_LOCK,))
+            if not (got := row.fetchone()) or not got["ok"]:
+                return {"busy": 1, "pieces": 0, "parts": 0, "grid_days": 0}
+        taken = conn.execute(TAKE_DIRTY_SQL, {"limit": limit}).fetchall()
+        first = int(since.timestamp()) // CHUNK_S if since is not None else None
+        pieces = [r for r in taken if first is None or r["chunk"] >= first]
+        if not pieces:
+            return {"busy": 0, "pieces": len(taken), "parts": 0, "grid_days": 0}
+        params: dict[str, Any] = {
+            "patrols": [r["patrol_id"] for r in pieces],
+            "chunks": [r["chunk"] for r in pieces],
+            "cell_m": cfg.patrol_cell_m,
+            "max_cells": MAX_CELLS,
+            "tz": settings.calendar.timezone,
+            "max_seg": cfg.patrol_max_segment_s,
+            "buffer_m": cfg.patrol_buffer_m,
+        }
+        conn.execute(LATTICES_SQL, params)
+        gone = conn.execute(DELETE_PARTS_SQL, params).fetchall()
+        made = conn.execute(PARTS_SQL, params).fetchall()
+        touched = sorted({(r["grid_code"], r["day"]) for r in [*gone, *made]})
+        conn.execute(
+            GRID_DAYS_SQL,
+            {"grids": [g for g, _ in touched], "days": [d for _, d in touched]},
+        )
+    return {"busy": 0, "pieces": len(taken), "parts": len(made), "grid_days": len(touched)}
+
+
+def fold_all(
+    conn: Connection[Any], settings: Settings, *, since: dt.datetime | None = None
+) -> dict[str, int]:
+    """Fold every marked piece (waiting for a fold running elsewhere); the counts summed."""
+    total = {"pieces": 0, "parts": 0, "grid_days": 0}
+    while True:
+        out = fold(conn, settings, since=since)
+        for k in total:
+            total[k] += out[k]
+        if out["pieces"] == 0:
+            return total
+
+
 def period_rows(
     conn: Connection[Any], settings: Settings, b0: dt.date, b1: dt.date, *, by_day: bool
 ) -> list[dict[str, Any]]:
-    """Local days [b0, b1): per grid (and day when `by_day`), live fixes plus pruned days.
-    Over a period, the covered share is that of the union of its tracks; a pruned day
-    contributes its own share as a lower bound (the union is gone with the fixes)."""
-    tz = settings.calendar.timezone
-    rows = live_coverage(
-        conn, settings, local_day_start(b0, tz), local_day_start(b1, tz), by_day=by_day
-    )
-    pruned = conn.execute(
-        "SELECT grid_code, day, distance_m, seconds, patrols, covered_share "
-        "FROM patrol_grid_days WHERE day >= %s AND day < %s",
-        (b0, b1),
-    ).fetchall()
-    merged: dict[tuple[str, dt.date], dict[str, Any]] = {}
-    for r in [*rows, *pruned]:
-        key = (r["grid_code"], r["day"] if by_day else b0)
-        cur = merged.setdefault(
-            key,
-            {
-                "grid": key[0],
-                "start": key[1],
-                "distance_m": 0.0,
-                "seconds": 0.0,
-                "patrols": 0,
-                "covered_share": None,
-            },
-        )
-        cur["distance_m"] += float(r["distance_m"])
-        cur["seconds"] += float(r["seconds"])
-        cur["patrols"] += int(r["patrols"])
-        if r["covered_share"] is not None:
-            cur["covered_share"] = max(cur["covered_share"] or 0.0, float(r["covered_share"]))
-    out = [merged[k] for k in sorted(merged)]
-    for r in out:
-        r["distance_m"] = round(r["distance_m"], 1)
-        r["seconds"] = round(r["seconds"], 1)
-        if r["covered_share"] is not None:
-            r["covered_share"] = round(min(r["covered_share"], 1.0), 4)
-    return out
+    """Local days [b0, b1): per grid (and day when `by_day`) {grid, start, distance_m, seconds,
+    patrols, covered_share} from the folded grid-days (gis.patrol_cells.PERIOD_SQL)."""
+    rows = conn.execute(PERIOD_SQL, {"b0": b0, "b1": b1, "by_day": by_day}).fetchall()
+    return [
+        {
+            "grid": r["grid_code"],
+            "start": r["day"] if by_day else b0,
+            "distance_m": round(float(r["distance_m"]), 1),
+            "seconds": round(float(r["seconds"]), 1),
+            "patrols": int(r["patrols"]),
+            "covered_share": None
+            if r["covered_share"] is None
+            else round(min(float(r["covered_share"]), 1.0), 6),
+        }
+        for r in rows
+    ]
 
 
 def coverage(
@@ -125,9 +141,7 @@ def unpatrolled_grids(
     """Grids under `root` with no clean patrol fix on any of the GRIDGOV_PATROL_MAX_GAP_DAYS days
     before `today` (nor today): {code, name, last_patrolled, days} — days None when never."""
     gap = settings.patrols.patrol_max_gap_days
-    rows = conn.execute(
-        LAST_PATROLLED_SQL, {"tz": settings.calendar.timezone, "root": root}
-    ).fetchall()
+    rows = conn.execute(LAST_PATROLLED_SQL, {"root": root}).fetchall()
     out = []
     for r in rows:
         last = r["last_day"]
@@ -138,27 +152,17 @@ def unpatrolled_grids(
 
 
 def prune_tracks(conn: Connection[Any], settings: Settings, now: dt.datetime) -> dict[str, Any]:
-    """Reduce fixes older than GRIDGOV_TRACK_RETENTION_DAYS (whole local days) to daily
-    per-grid figures in patrol_grid_days, then delete them; one transaction."""
+    """Fold what is marked, then delete the fixes (positions) and parts of whole local days
+    older than GRIDGOV_TRACK_RETENTION_DAYS; their grid-days (figures and covered cells) stay."""
     tz = settings.calendar.timezone
     today = now.astimezone(ZoneInfo(tz)).date()
     cutoff = local_day_start(today - dt.timedelta(days=settings.patrols.track_retention_days), tz)
+    fold_all(conn, settings)
     with conn.transaction():
-        oldest = conn.execute(
-            "SELECT min(at) AS t FROM patrol_fixes WHERE at < %s", (cutoff,)
+        days = conn.execute(
+            "SELECT count(DISTINCT day) AS n FROM patrol_cover_parts WHERE day < %s",
+            (cutoff.date(),),
         ).fetchone()
-        if oldest is None or oldest["t"] is None:
-            return {"cutoff": cutoff, "days": 0, "fixes": 0}
-        rows = live_coverage(conn, settings, oldest["t"], cutoff, by_day=True)
-        for r in rows:
-            conn.execute(
-                "INSERT INTO patrol_grid_days AS d (grid_code, day, distance_m, seconds, "
-                "covered_share, patrols) VALUES (%(grid_code)s, %(day)s, %(distance_m)s, "
-                "%(seconds)s, %(covered_share)s, %(patrols)s) ON CONFLICT (grid_code, day) DO "
-                "UPDATE SET distance_m = d.distance_m + excluded.distance_m, "
-                "seconds = d.seconds + excluded.seconds, patrols = d.patrols + excluded.patrols, "
-                "covered_share = greatest(d.covered_share, excluded.covered_share)",
-                r,
-            )
+        conn.execute("DELETE FROM patrol_cover_parts WHERE day < %s", (cutoff.date(),))
         deleted = conn.execute("DELETE FROM patrol_fixes WHERE at < %s", (cutoff,)).rowcount
-    return {"cutoff": cutoff, "days": len({r["day"] for r in rows}), "fixes": deleted}
+    return {"cutoff": cutoff, "days": int(days["n"]) if days else 0, "fixes": deleted}

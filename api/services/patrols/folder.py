@@ -1,0 +1,75 @@
+"""The coverage fold in the background: each app process, every GRIDGOV_PATROL_FOLD_S.
+
+One fold runs at a time over all processes (an advisory lock; a process finding it taken skips
+its turn). A turn folds every marked piece, a transaction per FOLD_PIECES, on a connection of
+the app's pool held only for the turn, with the long statement timeout of the CLI (a day of
+backlog after an outage is folded in pieces, each well under it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from api.services.patrols.coverage import fold, local_day_start
+from api.settings import Settings
+
+log = logging.getLogger("gridgov.patrols")
+
+
+class CoverageFolder:
+    """A daemon thread folding marked pieces until stopped."""
+
+    def __init__(self, settings: Settings, pool: ConnectionPool[Any]) -> None:
+        self.settings = settings
+        self.pool = pool
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="gridgov-coverage", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask the thread to finish its fold and wait for it."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def turn(self) -> int:
+        """Fold what is marked now; the pieces taken (0 when another process is folding)."""
+        s = self.settings
+        tz = s.calendar.timezone
+        today = dt.datetime.now(ZoneInfo(tz)).date()
+        since = local_day_start(today - dt.timedelta(days=s.patrols.track_retention_days), tz)
+        taken = 0
+        with self.pool.connection() as conn:
+            conn.autocommit = True  # each fold is its own transaction
+            conn.execute(
+                "SELECT set_config('statement_timeout', %s, false)",
+                (str(s.db.long_statement_timeout_ms),),
+            )
+            try:
+                while not self._stop.is_set():
+                    out = fold(conn, s, wait=False, since=since)
+                    taken += out["pieces"]
+                    if out["busy"] or out["pieces"] == 0:
+                        break
+            finally:
+                conn.execute("RESET statement_timeout")  # the pool's (connection option)
+                conn.autocommit = False
+        return taken
+
+    def _loop(self) -> None:
+        pause = self.settings.patrols.patrol_fold_s
+        while not self._stop.wait(pause):
+            try:
+                self.turn()
+            except psycopg.Error as exc:
+                # The database restarting must not end the folder: try again next turn.
+                log.warning("coverage fold: %s", exc)
