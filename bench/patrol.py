@@ -15,8 +15,10 @@ grid with a running patrol, and GridGov under uvicorn (2 workers) on this machin
 2. Live: meanwhile a few probe officers send one fix each 0.5 s and an admin follows
    GET /api/v1/patrols/live; the time from sending a batch to its `position` event.
 3. Coverage: the rest of the day's walk (--hours per officer) is written in SQL, then the day's
-   coverage per grid (api.services.patrols.coverage.period_rows, the figures behind
-   /api/v1/patrols/coverage and /api/v1/stats) is timed.
+   pieces are folded into the coverage figures from nothing (api.services.patrols.coverage.
+   fold_all; in service the app folds them every minute as they come) and timed. The folded day
+   is then copied to the 29 days before it, and periods of 1, 7 and 30 days by grid are read
+   (period_rows, the figures behind /api/v1/patrols/coverage and /api/v1/stats).
 
 Figures only: nothing is asserted. The load generator runs on the same 2 cores as the server
 and PostgreSQL, so the ingest figure is a lower bound; it is kept lean for that (bench/rawhttp.py:
@@ -46,13 +48,14 @@ from rich.table import Table
 from uvloop import new_event_loop
 
 from api.services.identity.auth import TOKEN_PREFIX, hash_token
-from api.services.patrols.coverage import period_rows
+from api.services.patrols.coverage import fold_all, period_rows
 from api.settings import Settings
 from bench.common import bench_database, console, machine_line
 from bench.cpu import postmaster_pid, tree_cpu_seconds
 from bench.rawhttp import Connection, request_bytes, stream_lines
 from bench.servers import gridgov_server
 from bench.synthetic import DX, DY, X0, Y0, build_hierarchy
+from gis.patrol_cells import MARK_ALL_SQL
 
 STEP_M, ROW_M, MARGIN_M, LANE_M = 14.0, 15.0, 5.0, 90.0  # the walk inside a ≈ 100 m grid
 FIX_S = 10  # a fix every 10 s
@@ -328,8 +331,33 @@ def bulk_day(
     }
     with conn.transaction():
         n = conn.execute(BULK_SQL, params).rowcount
+        conn.execute(MARK_ALL_SQL)  # as every batch does: its pieces wait for the fold
     conn.execute("ANALYZE patrol_fixes")
     return n
+
+
+def period_reads(
+    conn: psycopg.Connection[Any], settings: Settings, day: dt.date
+) -> dict[int, tuple[float, int]]:
+    """The folded day copied to the 29 days before it (the same walks every day: the volume a
+    month of grid-days holds), then periods of 1, 7 and 30 days up to `day` read as
+    /api/v1/stats and /api/v1/patrols/coverage read them: {days: (seconds, grid rows)}."""
+    with conn.transaction():
+        conn.execute(
+            "INSERT INTO patrol_grid_days SELECT grid_code, day - k, distance_m, seconds, "
+            "covered_share, patrols, lattice_id, cells, reach_m2, reach_cells, road_m, "
+            "road_cells FROM patrol_grid_days, generate_series(1, 29) k WHERE day = %s",
+            (day,),
+        )
+    conn.execute("VACUUM ANALYZE patrol_grid_days")
+    out = {}
+    for days in (1, 7, 30):
+        b0 = day - dt.timedelta(days=days - 1)
+        period_rows(conn, settings, b0, day + dt.timedelta(days=1), by_day=False)  # warm
+        t0 = time.perf_counter()
+        rows = period_rows(conn, settings, b0, day + dt.timedelta(days=1), by_day=False)
+        out[days] = (time.perf_counter() - t0, len(rows))
+    return out
 
 
 def cpu_now() -> float:
@@ -379,8 +407,8 @@ def report(
         f"one day's coverage ≤ {TARGETS['coverage']:.0f} s",
         f"{seconds:.1f} s",
         "yes" if seconds <= TARGETS["coverage"] else "no",
-        f"{fixes:,} fixes of {n:,} officers → {grids:,} grid rows (period_rows, by day); "
-        "10,000 grids",
+        f"{fixes:,} fixes of {n:,} officers → {grids:,} grid-days (the day's pieces folded "
+        "from nothing: api.services.patrols.coverage.fold_all); 10,000 grids",
         f"{loads['coverage']:.2f}",
     )
     t.add_row(
@@ -456,10 +484,20 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[dim]the day's walk written in {time.perf_counter() - t0:.0f} s[/]")
         fixes = conn.execute("SELECT count(*) AS n FROM patrol_fixes").fetchone()
         assert fixes is not None
-        with console.status("one day's coverage"):
+        with console.status("one day's coverage: the day's pieces folded"):
             t0 = time.perf_counter()
-            rows = period_rows(conn, settings, day, day + dt.timedelta(days=1), by_day=True)
+            folded = fold_all(conn, settings)
             seconds = time.perf_counter() - t0
             loads["coverage"] = os.getloadavg()[0]
-        console.print(report(a, n, run, elapsed, (seconds, len(rows), fixes["n"]), url, loads))
+        console.print(
+            f"[dim]fold: {folded['pieces']:,} pieces → {folded['parts']:,} parts, "
+            f"{folded['grid_days']:,} grid-days[/]"
+        )
+        with console.status("periods of 1, 7 and 30 days read"):
+            reads = period_reads(conn, settings, day)
+        for days, (secs, grids) in reads.items():
+            console.print(f"period of {days:>2} days by grid: {secs:.3f} s, {grids:,} grid rows")
+        console.print(
+            report(a, n, run, elapsed, (seconds, folded["grid_days"], fixes["n"]), url, loads)
+        )
     return 0

@@ -189,8 +189,9 @@ CROSS JOIN LATERAL (
         FROM ST_DumpSegments(per.track) d
         GROUP BY d.path[1:array_length(d.path, 1) - 1],
                  (d.path[array_length(d.path, 1)] - 1) / 8)) AS reach
+    OFFSET 0  -- computed once: pulled up, the union ran again for every cell tested
 ) rc
-CROSS JOIN LATERAL (SELECT ST_Intersection(rc.reach, g.geom) AS inside) x
+CROSS JOIN LATERAL (SELECT ST_Intersection(rc.reach, g.geom) AS inside OFFSET 0) x
 CROSS JOIN LATERAL (
     SELECT coalesce(bit_or(set_bit(l.mask # l.mask, j.j * l.ncols + k.i, 1)), l.mask # l.mask)
                AS cells

@@ -122,11 +122,13 @@ def add_patrol_figures(
     as_of: dt.datetime,
 ) -> None:
     """Patrol columns on the grid rows of a statistics document (group_by=area, level=grid),
-    over the local days from `start` to `as_of`; the total sums distance and time."""
+    over the local days of [start, as_of); the total sums distance and time."""
     if doc.get("group_by") != "area" or doc.get("level") != "grid":
         return
     tz = ZoneInfo(settings.calendar.timezone)
-    first, last = start.astimezone(tz).date(), as_of.astimezone(tz).date()
+    # [start, as_of) ends at the next midnight for a past period: its last day is the one before
+    first = start.astimezone(tz).date()
+    last = (as_of - dt.timedelta(microseconds=1)).astimezone(tz).date()
     rows = period_rows(conn, settings, first, last + dt.timedelta(days=1), by_day=False)
     by_grid = {r["grid"]: r for r in rows}
     listed = [by_grid[r["code"]] for r in doc["rows"] if r["code"] in by_grid]

@@ -1,0 +1,125 @@
+"""The coverage fold (gis.patrol_cells): a period unites its days' tracks, a late fix folds its
+pieces again, and the app folds by itself.
+
+The reference for a covered share is computed straight from the definition (docs/metrics.md):
+the area of G1 within 30 m of the union of the walks (PostGIS geography buffers of the walks'
+lines, united, cut by G1) over G1's area.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from tests.conftest import settings_for
+from tests.loop import G1, make_cast
+from tests.patrol_util import LAT_M, fix, fold, send, start, walk
+from tests.test_patrol_coverage import SH, coverage, one_piece
+
+LON = 116.010
+M_LON = 1 / (111_195 * 0.7766)  # degrees of longitude per metre at 39.01° N (cos 39.01° ≈ 0.7766)
+WALK_M = 29 * 14.0
+
+
+def walked(world: Any, cast: Any, t0: dt.datetime, lon: float) -> int:
+    p = start(world, cast.officer)
+    assert send(world, p["id"], cast.officer, walk(t0, 30, lon=lon)).status_code == 200
+    return int(p["id"])
+
+
+def reference_share(db: Any, lons: list[float]) -> float:
+    lines = [f"LINESTRING({x} 39.010, {x} {39.010 + WALK_M * LAT_M})" for x in lons]
+    row = db.execute(
+        "SELECT ST_Area(ST_Intersection(u.reach, g.geom)::geography) "
+        "/ ST_Area(g.geom::geography) AS share FROM areas g, (SELECT ST_Union(ARRAY("
+        "SELECT ST_Buffer(ST_GeomFromText(l, 4326)::geography, 30)::geometry "
+        "FROM unnest(%s::text[]) l)) AS reach) u WHERE g.code = %s AND g.valid_to IS NULL",
+        (lines, G1),
+    ).fetchone()
+    return float(row["share"])
+
+
+def period_share(world: Any, headers: Any, first: dt.date, last: dt.date) -> Any:
+    params = {
+        "group_by": "area",
+        "level": "grid",
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+    }
+    doc = world.get("/api/v1/stats", params=params, headers=headers).json()
+    return next(r for r in doc["rows"] if r["code"] == G1)
+
+
+def test_a_period_unites_its_days(world: Any, world_db: str, token_for: Any, db: Any) -> None:
+    cast = make_cast(token_for)
+    base = dt.datetime.combine(
+        dt.datetime.now(SH).date() - dt.timedelta(days=3), dt.time(10, 1), SH
+    )
+    east, shifted = LON + 0.005, LON + 30 * M_LON  # ≈ 430 m east (apart); 30 m east (overlapping)
+    walked(world, cast, base, LON)
+    walked(world, cast, base + dt.timedelta(days=1), LON)  # the same street again
+    walked(world, cast, base + dt.timedelta(days=1, minutes=30), east)
+    walked(world, cast, base + dt.timedelta(days=2), shifted)
+    fold(world_db)
+    d1, d2, d3 = ((base + dt.timedelta(days=k)).astimezone(SH).date() for k in range(3))
+    days = {r["start"]: r for r in coverage(world, cast.disp, d1)["rows"]}
+    assert days[d1.isoformat()]["covered_share"] == pytest.approx(
+        reference_share(db, [LON]), rel=0.01
+    )
+    # one day, two patrols apart: their areas add up
+    (day2,) = coverage(world, cast.disp, d2)["rows"]
+    assert day2["patrols"] == 2
+    assert day2["covered_share"] == pytest.approx(reference_share(db, [LON, east]), rel=0.01)
+    # two days walking the same street count it once
+    two = period_share(world, cast.disp, d1, d2)
+    assert two["patrol_km"] == pytest.approx(3 * WALK_M / 1000, rel=0.01)
+    assert two["patrol_coverage"] == pytest.approx(reference_share(db, [LON, east]), rel=0.01)
+    # a third day half over the first street: the union, not the sum
+    three = period_share(world, cast.disp, d1, d3)
+    union = reference_share(db, [LON, east, shifted])
+    assert three["patrol_coverage"] == pytest.approx(union, rel=0.03)
+    assert three["patrol_coverage"] < day2["covered_share"] + reference_share(db, [shifted])
+
+
+def test_a_late_fix_folds_the_piece_before_it_again(
+    world: Any, world_db: str, token_for: Any
+) -> None:
+    """The walk straddles two pieces: fix 14 lies 5 s before the quarter hour, fix 15 5 s after.
+    Fix 15 comes late and 10 m east of the line: the segment 14→16 (piece one) becomes 14→15
+    (piece one) and 15→16 (piece two)."""
+    cast = make_cast(token_for)
+    boundary = one_piece(dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)) - dt.timedelta(seconds=60)
+    fixes = walk(boundary - dt.timedelta(seconds=145), 30)
+    late = fixes.pop(15)
+    p = start(world, cast.officer)
+    assert send(world, p["id"], cast.officer, fixes).status_code == 200
+    fold(world_db)
+    day = boundary.astimezone(SH).date()
+    (row,) = coverage(world, cast.disp, day)["rows"]
+    assert row["distance_m"] == pytest.approx(WALK_M, abs=1.0)
+    moved = fix(late["id"], dt.datetime.fromisoformat(late["t"]), LON + 10 * M_LON, late["lat"])
+    assert send(world, p["id"], cast.officer, [moved]).status_code == 200
+    fold(world_db)
+    (row,) = coverage(world, cast.disp, day)["rows"]
+    detour = 2 * (14.0**2 + 10.0**2) ** 0.5 - 28.0  # 14→15→16 instead of 14→16
+    assert row["distance_m"] == pytest.approx(WALK_M + detour, abs=1.0)
+
+
+def test_the_app_folds_by_itself(world_db: str, token_for: Any) -> None:
+    s = settings_for(world_db)
+    s.patrols.patrol_fold_s = 0.2
+    cast = make_cast(token_for)
+    t0 = one_piece(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    with TestClient(create_app(s)) as client:
+        walked(client, cast, t0, LON)
+        deadline = time.monotonic() + 20
+        rows: list[Any] = []
+        while not rows and time.monotonic() < deadline:
+            time.sleep(0.2)
+            rows = coverage(client, cast.disp, t0.astimezone(SH).date())["rows"]
+    assert rows and rows[0]["distance_m"] == pytest.approx(WALK_M, rel=0.005)
