@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from typing import Any
 
 import psycopg
 from psycopg import Connection
 
 from api.db.session import connect
+from api.services.background import Background
 from api.services.notifications.channels import DeliveryFailed, send_email, send_webhook
 from api.services.notifications.rules import queue_due
 from api.services.notifications.text import render
@@ -116,22 +116,14 @@ def run_round(
     return {"queued_due": queued, **deliver(conn, settings, now, tr)}
 
 
-class NotifyWorker:
+class NotifyWorker(Background):
     """A background thread running rounds until stopped; one per app process or CLI worker."""
+
+    thread_name = "gridgov-notify"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="gridgov-notify", daemon=True)
-
-    def start(self) -> None:
-        """Start the thread."""
-        self._thread.start()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """Ask the thread to finish its round and wait for it."""
-        self._stop.set()
-        self._thread.join(timeout)
+        super().__init__()
 
     def run_forever(self) -> None:
         """Run rounds in this thread until interrupted (`gridgov notify worker`)."""

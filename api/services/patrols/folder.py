@@ -10,36 +10,28 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from api.services.background import Background
 from api.services.patrols.coverage import fold, local_day_start
 from api.settings import Settings
 
 log = logging.getLogger("gridgov.patrols")
 
 
-class CoverageFolder:
+class CoverageFolder(Background):
     """A daemon thread folding marked pieces until stopped."""
+
+    thread_name = "gridgov-coverage"
 
     def __init__(self, settings: Settings, pool: ConnectionPool[Any]) -> None:
         self.settings = settings
         self.pool = pool
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="gridgov-coverage", daemon=True)
-
-    def start(self) -> None:
-        """Start the thread."""
-        self._thread.start()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """Ask the thread to finish its fold and wait for it."""
-        self._stop.set()
-        self._thread.join(timeout)
+        super().__init__()
 
     def turn(self) -> int:
         """Fold what is marked now; the pieces taken (0 when another process is folding)."""

@@ -1,0 +1,32 @@
+"""A daemon thread of an app process doing periodic work until the process stops.
+
+Subclasses say what one thread does in `_loop`, which runs until `self._stop` is set
+(the notification outbox, api/services/notifications/worker.py; the patrol coverage fold,
+api/services/patrols/folder.py).
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class Background:
+    """A daemon thread running `_loop` from `start` until `stop`."""
+
+    thread_name = "gridgov-background"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask the thread to finish what it is doing and wait for it."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        raise NotImplementedError
