@@ -31,6 +31,10 @@ VARBIT = BIT(varying=True)
 _SUMS = ("reach_m2", "reach_cells", "road_m", "road_cells")
 
 
+def _required(type_: sa.types.TypeEngine[object], *names: str) -> list[sa.Column[object]]:
+    return [sa.Column(name, type_, nullable=False) for name in names]
+
+
 def _sums() -> list[sa.Column[object]]:
     return [
         sa.Column("reach_m2", sa.Double(), nullable=True, comment="Σ exact covered area (m²)"),
@@ -45,17 +49,12 @@ def upgrade() -> None:
         "patrol_lattices",
         sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
         sa.Column("area_id", sa.BigInteger(), nullable=False, comment="the grid's version"),
-        sa.Column("grid_code", sa.Text(), nullable=False),
-        sa.Column("x0", sa.Double(), nullable=False),
-        sa.Column("y0", sa.Double(), nullable=False),
-        sa.Column("dx", sa.Double(), nullable=False),
-        sa.Column("dy", sa.Double(), nullable=False),
-        sa.Column("ncols", sa.Integer(), nullable=False),
-        sa.Column("nrows", sa.Integer(), nullable=False),
+        *_required(sa.Text(), "grid_code"),
+        *_required(sa.Double(), "x0", "y0", "dx", "dy"),
+        *_required(sa.Integer(), "ncols", "nrows"),
         sa.Column("mask", VARBIT, nullable=False, comment="cells whose centre is in the grid"),
         sa.Column("roads", VARBIT, nullable=False, comment="cells of the grid holding a street"),
-        sa.Column("area_m2", sa.Double(), nullable=False),
-        sa.Column("road_len_m", sa.Double(), nullable=False),
+        *_required(sa.Double(), "area_m2", "road_len_m"),
         fk("patrol_lattices", "area_id", "areas.id"),
         pk("patrol_lattices", "id"),
     )
@@ -71,12 +70,11 @@ def upgrade() -> None:
         "patrol_cover_parts",
         sa.Column("patrol_id", sa.BigInteger(), nullable=False),
         sa.Column("chunk", sa.Integer(), nullable=False, comment="epoch seconds / 900"),
-        sa.Column("grid_code", sa.Text(), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("lattice_id", sa.BigInteger(), nullable=False),
-        sa.Column("distance_m", sa.Double(), nullable=False),
-        sa.Column("seconds", sa.Double(), nullable=False),
-        sa.Column("cells", VARBIT, nullable=False),
+        *_required(sa.Text(), "grid_code"),
+        *_required(sa.Date(), "day"),
+        *_required(sa.BigInteger(), "lattice_id"),
+        *_required(sa.Double(), "distance_m", "seconds"),
+        *_required(VARBIT, "cells"),
         *_sums(),
         fk("patrol_cover_parts", "patrol_id", "patrols.id", ondelete="CASCADE"),
         fk("patrol_cover_parts", "lattice_id", "patrol_lattices.id"),
