@@ -50,9 +50,14 @@ WHERE x.m = ANY(%(rolled)s) AND ((x.at >= %(t_from)s AND x.at < %(e0)s)
 # one range of it, a department's one range per community (`{reach}`: the communities found by
 # `fact_communities`, and the facts of none).
 FACTS_SQL = """
-SELECT {key} AS key, {rolled_named}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue
-FROM eval_facts x {join}
-WHERE x.m = ANY(%(rolled)s) AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {rconds} AND {reach}
+SELECT f.key, {rolled_counts}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue
+FROM (
+    SELECT {key} AS key, x.m, count(*)::int AS n
+    FROM eval_facts x {join}
+    WHERE x.m = ANY(%(rolled)s) AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {rconds}
+      AND {reach}
+    GROUP BY 1, 2
+) f
 """
 
 # The communities of the facts, in index order: one probe of ix_eval_facts_community_dept each
@@ -225,12 +230,9 @@ def live_incidents(conn: Connection[Any], t_end: dt.datetime) -> list[int]:
     return list(row["ids"]) if row else []
 
 
-def _rolled_facts(named: bool = False) -> sql.Composable:
+def _rolled_facts() -> sql.Composable:
     """A fact row of `eval_facts` as the rollups' columns: 1 in its own, 0 elsewhere."""
-    column = "(x.m = {0})::int AS {1}" if named else "(x.m = {0})::int"
-    return sql.SQL(", ").join(
-        sql.SQL(column).format(sql.Literal(n), sql.Identifier(n)) for n in ROLLED
-    )
+    return sql.SQL(", ").join(sql.SQL("(x.m = {})::int").format(sql.Literal(n)) for n in ROLLED)
 
 
 def _wide(values: dict[str, str]) -> sql.Composable:
@@ -343,7 +345,10 @@ def rollup_rows(
             sql.SQL("x.{0} AS {0}").format(sql.Identifier(n)) for n in ROLLED
         ),
         "rolled_facts": _rolled_facts(),
-        "rolled_named": _rolled_facts(named=True),
+        "rolled_counts": sql.SQL(", ").join(
+            sql.SQL("(f.m = {0})::int * f.n AS {1}").format(sql.Literal(n), sql.Identifier(n))
+            for n in ROLLED
+        ),
         "zeros": sql.SQL(", ").join(sql.SQL("0") for _ in ROLLED),
         "rollup": sql.Identifier(rollup),
         "join": join,
