@@ -10,6 +10,9 @@ department's) is in the period too, handling times come from `eval_times`, the o
 from `eval_open`. The stored facts describe the log as it is now, so this path serves a period
 only when no incident has an event at or after T (the usual "up to now"); otherwise
 `api.services.evaluation.query` reads the log of the incidents touched since (docs/performance.md).
+A grouping or scope no rollup holds (a department's figures by community or grid, a community's
+by department or category) reads the rolled facts of the whole period from `eval_facts` instead
+of a rollup, through an index of their own (migration 0033); everything else is the same.
 """
 
 from __future__ import annotations
