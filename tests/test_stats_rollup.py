@@ -11,7 +11,7 @@ from psycopg.rows import dict_row
 
 from api.db.models_evaluation import ROLLED
 from api.services.evaluation.query import _log_rows, stats_rows
-from api.services.evaluation.rollup import area_level, usable
+from api.services.evaluation.rollup import area_level, source
 from tests.loop import COMMUNITY, G1, G2, SH, STREET, Clock, ok, report
 from tests.test_stats_random import rollups_match_facts
 
@@ -173,8 +173,10 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
     world: Any, world_db: str, token_for: Any
 ) -> None:
     """A dispatcher's area and a department's figures by street read the rollups (migration
-    0031), and equal the log path's: with a case escalated past its own areas (found by its
-    responsible area), live cases, whole months, whole days and partial edge days."""
+    0031), a department's by community or grid and a community's by department or category the
+    facts (0033), and equal the log path's: with a case escalated past its own areas (found by
+    its responsible area), a case in no community answered for by the community, live cases,
+    whole months, whole days and partial edge days."""
     clock = Clock(START)
     world.app.state.clock = clock
     admin = token_for("root", "admin")
@@ -199,6 +201,15 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
             (G2, cases[1], G1),
         ).fetchone()
         assert moved is not None
+        # a case of G2 in no community (data written by other tools) that the community answers
+        # for: a department finds its facts apart from the communities', the community by its
+        # responsible area
+        loose = conn.execute(
+            "UPDATE incidents SET community_code = NULL, responsible_area_code = %s "
+            "WHERE public_id = %s AND grid_code = %s RETURNING id",
+            (COMMUNITY, cases[4], G2),
+        ).fetchone()
+        assert loose is not None
         ok(world, cases[0], admin, "accept")  # an event late in the history: live before it
         clock.advance(hours=5)
         dept = conn.execute("SELECT department_code FROM incidents LIMIT 1").fetchone()
@@ -208,7 +219,7 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
         scopes = [{"scope_area": a, "scope_department": None} for a in (G1, G2, COMMUNITY, STREET)]
         scopes += [{"scope_area": None, "scope_department": dept["department_code"]}]
         scopes += [{"scope_area": STREET, "scope_department": dept["department_code"]}]
-        served = 0
+        served = {"rollup": 0, "facts": 0, "log": 0}
         for t_end in ends:
             for group_by, level in groupings:
                 for scope in scopes:
@@ -220,7 +231,7 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
                         **scope,
                     }
                     scope_level = area_level(conn, scope["scope_area"])
-                    served += usable(group_by, level, scope_level, scope["scope_department"])
+                    served[source(group_by, level, scope_level, scope["scope_department"])] += 1
                     fast = by_key(stats_rows(conn, **kw))
                     slow = by_key(_log_rows(conn, **kw, key=None, only_key=False))
                     assert fast == slow, (t_end, group_by, level, scope)
@@ -229,6 +240,7 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
                         want = conn.execute(REPORTED_IN_G2, {**kw, "moved": moved["id"]})
                         assert fast[(None, True)]["reported"] == want.fetchone()["n"]
         # from the rollups: every grouping of a street's scope and every grouping by area of a
-        # grid's or community's; not a department's figures by community or grid (2 scopes),
-        # nor the department or category figures of a community or grid (3 scopes)
-        assert served == 2 * (5 * 6 - 2 * 2 - 3 * 2)
+        # grid's or community's; from the facts: a department's figures by community or grid
+        # (2 scopes) and the department or category figures of the community; from the log
+        # those of a grid (2 grids)
+        assert served == {"rollup": 2 * 20, "facts": 2 * (2 * 2 + 2), "log": 2 * 2 * 2}

@@ -136,6 +136,15 @@ eval_facts = sa.Table(
         "at",
         postgresql_where=sa.text(off_hierarchy()),
     ),
+    # a community's facts, and a department's per community, read from the index alone
+    # (migration 0033)
+    sa.Index(
+        "ix_eval_facts_community_dept",
+        "community",
+        "dept",
+        "at",
+        postgresql_include=["m", "grid", "category"],
+    ),
 )
 
 eval_times = sa.Table(

@@ -11,7 +11,7 @@ from psycopg import Connection
 from api.errors import BadRequest
 from api.services.evaluation.live_sets import live_of_ends
 from api.services.evaluation.query import stats_rows
-from api.services.evaluation.rollup import area_level, usable
+from api.services.evaluation.rollup import area_level, source
 from api.services.evaluation.stats import (
     Period,
     check_grouping,
@@ -171,7 +171,7 @@ def trend(
     interval, spans = buckets(period, interval)
     # the incidents live at each bucket's end that can count for the group, found at once
     live: dict[dt.datetime, list[int]] = {}
-    if usable(group_by, level, area_level(conn, scope.area), scope.department):
+    if source(group_by, level, area_level(conn, scope.area), scope.department) != "log":
         live = live_of_ends(
             conn, [min(end, period.as_of) for _, end in spans], group_by, level, code
         )

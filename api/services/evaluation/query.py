@@ -21,7 +21,7 @@ from psycopg import Connection, sql
 
 from api.db.models_evaluation import CHECKINS, SETTLED
 from api.services.evaluation.live_sets import incident_key, live_of_group
-from api.services.evaluation.rollup import area_level, live_incidents, rollup_rows, usable
+from api.services.evaluation.rollup import area_level, live_incidents, rollup_rows, source
 from api.services.identity.visibility import AREA_COND
 
 STATS_WORK_MEM = "128MB"
@@ -305,7 +305,8 @@ def stats_rows(
             (STATS_WORK_MEM,),
         )
         scope_level = area_level(conn, scope_area)
-        if usable(group_by, level, scope_level, scope_department):
+        read_from = source(group_by, level, scope_level, scope_department)
+        if read_from != "log":
             # the incidents reported before T with events at or after it (none when T is now):
             # their facts at T come from their log
             if live_ids is None:
@@ -335,6 +336,7 @@ def stats_rows(
                 key=key,
                 only_key=only_key,
                 live=(live, live_ids),
+                from_facts=read_from == "facts",
             )
         return _log_rows(
             conn,

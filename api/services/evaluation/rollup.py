@@ -10,6 +10,9 @@ department's) is in the period too, handling times come from `eval_times`, the o
 from `eval_open`. The stored facts describe the log as it is now, so this path serves a period
 only when no incident has an event at or after T (the usual "up to now"); otherwise
 `api.services.evaluation.query` reads the log of the incidents touched since (docs/performance.md).
+A grouping or scope no rollup holds (a department's figures by community or grid, a community's
+by department or category) reads the rolled facts of the whole period from `eval_facts` instead
+of a rollup, through an index of their own (migration 0033); everything else is the same.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from psycopg import Connection, sql
 
-from api.db.models_evaluation import ROLLED, ROLLUPS, SETTLED, off_hierarchy
+from api.db.models_evaluation import AREA_KEYS, ROLLED, ROLLUPS, SETTLED, off_hierarchy
 
 # The day and month buckets of the rollups are local days of this zone (migration 0027).
 BUCKET_TZ = ZoneInfo("Asia/Shanghai")
@@ -31,17 +34,49 @@ EXTRA = ("repeat_inc", "repeat_dept", "open", "overdue")
 # the settled obligations (handle_due … reworked).
 T_DEPENDENT = SETTLED
 
-SOURCES_SQL = """
+ROLLUP_SQL = """
 SELECT {key} AS key, {rolled}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue
 FROM {rollup} x {join}
 WHERE ((x.grain = 'm' AND x.bucket >= %(m0)s AND x.bucket < %(m1)s)
     OR (x.grain = 'd' AND ((x.bucket >= %(d0)s AND x.bucket < %(m0)s)
                         OR (x.bucket >= %(m1)s AND x.bucket < %(d1)s)))) AND {rconds}
-UNION ALL{off_hierarchy}
+UNION ALL
 SELECT {key}, {rolled_facts}, 0, 0, 0, 0
 FROM eval_facts x {join}
 WHERE x.m = ANY(%(rolled)s) AND ((x.at >= %(t_from)s AND x.at < %(e0)s)
-                              OR (x.at >= %(e1)s AND x.at < %(t_end)s)) AND {conds}
+                              OR (x.at >= %(e1)s AND x.at < %(t_end)s)) AND {conds}{off_hierarchy}
+"""
+
+# No rollup holds the grouping or the scope (a department's figures by community or grid, the
+# department or category figures of a community): the rolled facts of the whole period from
+# `eval_facts`, read from ix_eval_facts_community_dept alone (migration 0033) — a community's are
+# one range of it, a department's one range per community (`{reach}`: the communities found by
+# `fact_communities`, and the facts of none).
+FACTS_SQL = """
+SELECT f.key, {rolled_counts}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue
+FROM (
+    SELECT {key} AS key, x.m, count(*)::int AS n
+    FROM eval_facts x {join}
+    WHERE x.m = ANY(%(rolled)s) AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {rconds}
+      AND {reach}
+    GROUP BY 1, 2
+) f
+"""
+
+# The communities of the facts, in index order: one probe of ix_eval_facts_community_dept each
+# (PostgreSQL 15 has no skip scan), so that a department's facts are read community by community.
+COMMUNITIES_SQL = """
+WITH RECURSIVE c(code) AS (
+    (SELECT community FROM eval_facts WHERE community IS NOT NULL ORDER BY community LIMIT 1)
+    UNION ALL
+    SELECT (SELECT x.community FROM eval_facts x WHERE x.community > c.code
+            ORDER BY x.community LIMIT 1)
+    FROM c WHERE c.code IS NOT NULL
+)
+SELECT coalesce(array_agg(code), '{}') AS codes FROM c WHERE code IS NOT NULL
+"""
+
+OTHERS_SQL = """
 UNION ALL
 -- the repeats of the period: an index-only scan of ix_eval_facts_repeats (migration 0029)
 SELECT {key}, {zeros}, (x.m = 'repeat')::int, (x.m = 'repeat_dept')::int, 0, 0
@@ -58,11 +93,11 @@ FROM eval_open x {join} WHERE x.reported_at < %(t_end)s AND {conds}
 # every grid, placed in the nearest) and is the scope's add their rolled facts of the whole days
 # from `eval_facts` (a partial index holds them: few).
 OFF_HIERARCHY_SQL = """
+UNION ALL
 SELECT {key}, {rolled_facts}, 0, 0, 0, 0
 FROM eval_facts x {join}
 WHERE x.responsible = %(scope_area)s AND {off} AND x.m = ANY(%(rolled)s)
-  AND x.at >= %(e0)s AND x.at < %(e1)s AND {dconds}
-UNION ALL"""
+  AND x.at >= %(e0)s AND x.at < %(e1)s AND {dconds}"""
 
 # Incidents with events at or after T: their stored T-dependent facts are taken away and those
 # their log up to T implies added (`facts` of stats_query.FACTS_SQL over them).
@@ -157,11 +192,34 @@ def usable(
 ) -> bool:
     """Whether a rollup holds the grouping and the scope: the area level grouped by and the
     scope area's level (`area_level`) are among its columns. A department's figures by
-    community or grid, and its figures within a community or grid, read the log."""
+    community or grid, and its figures within a community or grid, are not in one."""
     columns = ROLLUPS[_rollup(group_by, scope_department)]
     return (group_by != "area" or level in columns) and (
         scope_level is None or scope_level in columns
     )
+
+
+def source(
+    group_by: str, level: str | None, scope_level: str | None, scope_department: str | None
+) -> str:
+    """Where `stats_query.stats_rows` reads the figures: "rollup" (`usable`); "facts", the rolled
+    facts of the whole period from ix_eval_facts_community_dept, for a department's figures
+    (within a community or above) and a community's; "log" otherwise — a grid's department or
+    category figures (a few hundred cases a year), an unknown scope area."""
+    if usable(group_by, level, scope_level, scope_department):
+        return "rollup"
+    # the grouping and the scope are columns of eval_facts, and the index finds the scope's facts
+    areas = (None, *AREA_KEYS[:-1])
+    if (group_by != "area" or level in AREA_KEYS) and scope_level in areas:
+        if scope_department is not None or scope_level == "community":
+            return "facts"
+    return "log"
+
+
+def fact_communities(conn: Connection[Any]) -> list[str]:
+    """The communities the facts lie in (COMMUNITIES_SQL)."""
+    row = conn.execute(COMMUNITIES_SQL).fetchone()
+    return list(row["codes"]) if row else []
 
 
 def live_incidents(conn: Connection[Any], t_end: dt.datetime) -> list[int]:
@@ -230,8 +288,10 @@ def rollup_rows(
     key: str | None = None,
     only_key: bool = False,
     live: tuple[sql.Composable, list[int]] | None = None,
+    from_facts: bool = False,
 ) -> list[dict[str, Any]]:
-    """The raw rows of `stats_query.stats_rows` from the rollups (call `usable` first).
+    """The raw rows of `stats_query.stats_rows` from the rollups, or with `from_facts` from the
+    rolled facts of the whole period (call `source` first).
 
     `live`: stats_query.FACTS_SQL over the incidents reported before T with events at or after
     it (CTEs `inc`, `facts`), and their ids — within the area scope, if any: their T-dependent
@@ -244,6 +304,8 @@ def rollup_rows(
         "t_dependent": [*T_DEPENDENT, "open", "overdue"],
         **spans(t_from, t_end),
     }
+    if from_facts:  # the cases found by their responsible area: the whole period
+        params["e0"], params["e1"] = t_from, t_end
     cond: sql.Composable = sql.SQL("true")
     fcond: sql.Composable = sql.SQL("true")
     key_cond: sql.Composable = sql.SQL("true")
@@ -280,19 +342,39 @@ def rollup_rows(
         f"CASE WHEN GROUPING(key) = 1 THEN sum(handles) - sum({total_repeat}) "
         f"ELSE sum(handles) - sum({rows_repeat}) END"
     )
-    sources = sql.SQL(SOURCES_SQL).format(
-        key=k,
-        rolled=sql.SQL(", ").join(
+    parts = {
+        "key": k,
+        "rolled": sql.SQL(", ").join(
             sql.SQL("x.{0} AS {0}").format(sql.Identifier(n)) for n in ROLLED
         ),
-        rolled_facts=_rolled_facts(),
-        zeros=sql.SQL(", ").join(sql.SQL("0") for _ in ROLLED),
-        rollup=sql.Identifier(rollup),
-        join=join,
-        conds=cond,
-        rconds=rcond,
-        off_hierarchy=off,
-    )
+        "rolled_facts": _rolled_facts(),
+        "rolled_counts": sql.SQL(", ").join(
+            sql.SQL("(f.m = {0})::int * f.n AS {1}").format(sql.Literal(n), sql.Identifier(n))
+            for n in ROLLED
+        ),
+        "zeros": sql.SQL(", ").join(sql.SQL("0") for _ in ROLLED),
+        "rollup": sql.Identifier(rollup),
+        "join": join,
+        "conds": cond,
+        "rconds": rcond,
+        "off_hierarchy": off,
+    }
+    if not from_facts:
+        rolled: sql.Composable = sql.SQL(ROLLUP_SQL).format(**parts)
+    else:
+        # a community's facts are one range of the index; others' are found community by
+        # community, and those of no community apart
+        reach = ["true"]
+        if scope_level != "community":
+            params["communities"] = fact_communities(conn)
+            reach = ["x.community = ANY(%(communities)s)", "x.community IS NULL"]
+        rolled = sql.SQL("{}{}").format(
+            sql.SQL("UNION ALL").join(
+                sql.SQL(FACTS_SQL).format(reach=sql.SQL(r), **parts) for r in reach
+            ),
+            off,
+        )
+    sources = sql.SQL("{}{}").format(rolled, sql.SQL(OTHERS_SQL).format(**parts))
     fix: sql.Composable = sql.SQL("")
     prefix: sql.Composable | None = None
     if live is not None and live[1]:
