@@ -174,7 +174,7 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
 ) -> None:
     """A dispatcher's area and a department's figures by street read the rollups (migration
     0031), a department's by community or grid and a community's by department or category the
-    facts (0033), and equal the log path's: with a case escalated past its own areas (found by
+    facts (0034), and equal the log path's: with a case escalated past its own areas (found by
     its responsible area), a case in no community answered for by the community, live cases,
     whole months, whole days and partial edge days."""
     clock = Clock(START)

@@ -137,7 +137,7 @@ eval_facts = sa.Table(
         postgresql_where=sa.text(off_hierarchy()),
     ),
     # a community's facts, and a department's per community, read from the index alone
-    # (migration 0033)
+    # (migration 0034)
     sa.Index(
         "ix_eval_facts_community_dept",
         "community",

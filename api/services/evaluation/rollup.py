@@ -12,7 +12,7 @@ only when no incident has an event at or after T (the usual "up to now"); otherw
 `api.services.evaluation.query` reads the log of the incidents touched since (docs/performance.md).
 A grouping or scope no rollup holds (a department's figures by community or grid, a community's
 by department or category) reads the rolled facts of the whole period from `eval_facts` instead
-of a rollup, through an index of their own (migration 0033); everything else is the same.
+of a rollup, through an index of their own (migration 0034); everything else is the same.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ WHERE x.m = ANY(%(rolled)s) AND ((x.at >= %(t_from)s AND x.at < %(e0)s)
 
 # No rollup holds the grouping or the scope (a department's figures by community or grid, the
 # department or category figures of a community): the rolled facts of the whole period from
-# `eval_facts`, read from ix_eval_facts_community_dept alone (migration 0033) — a community's are
+# `eval_facts`, read from ix_eval_facts_community_dept alone (migration 0034) — a community's are
 # one range of it, a department's one range per community (`{reach}`: the communities found by
 # `fact_communities`, and the facts of none).
 FACTS_SQL = """

@@ -10,8 +10,8 @@ per community (api/services/evaluation/rollup.py, docs/performance.md).
 
 from alembic import op
 
-revision = "0033_eval_dept_grid"
-down_revision = "0032_eval_last_fact"
+revision = "0034_eval_dept_grid"
+down_revision = "0033_patrol_cells"
 
 
 def upgrade() -> None:
