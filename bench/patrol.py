@@ -409,11 +409,22 @@ def report(
         f"{loads['ingest']:.2f}",
     )
     t.add_row(
-        f"one day's coverage ≤ {TARGETS['coverage']:.0f} s",
-        f"{seconds:.1f} s from nothing · {steady:.1f} s per minute of fixes",
+        f"one day's coverage ≤ {TARGETS['coverage']:.0f} s (as folded)",
+        f"{steady:.1f} s after the day's last minute",
+        "yes" if steady <= TARGETS["coverage"] else "no",
+        f"in service the app folds every minute's fixes as they come: the day's figures are "
+        f"complete one fold after its last fix; here the fold of one more minute of every "
+        f"officer's fixes at the end of a {fixes:,}-fix day (their 15-minute pieces computed "
+        "again in full)",
+        f"{loads['coverage']:.2f}",
+    )
+    t.add_row(
+        f"one day's coverage ≤ {TARGETS['coverage']:.0f} s (from nothing)",
+        f"{seconds:.1f} s",
         "yes" if seconds <= TARGETS["coverage"] else "no",
-        f"{fixes:,} fixes of {n:,} officers → {grids:,} grid-days (the day's pieces folded "
-        "from nothing: api.services.patrols.coverage.fold_all); 10,000 grids",
+        f"the whole day folded at once (`gridgov patrols fold --all`, or the backlog after "
+        f"an outage): {fixes:,} fixes of {n:,} officers, {grids:,} grid-day updates; "
+        "10,000 grids",
         f"{loads['coverage']:.2f}",
     )
     t.add_row(
