@@ -502,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
         assert fixes is not None
         with console.status("one day's coverage: the day's pieces folded"):
             t0 = time.perf_counter()
-            folded = fold_all(conn, settings)
+            end = start + dt.timedelta(hours=hours)  # the clock of the simulated day
+            folded = fold_all(conn, settings, now=end)
             seconds = time.perf_counter() - t0
             loads["coverage"] = os.getloadavg()[0]
         console.print(
@@ -514,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
                 o.step = int(hours * 3600 / FIX_S)
             bulk_day(conn, everyone, start, hours + 60 / 3600)
             t0 = time.perf_counter()
-            minute = fold_all(conn, settings)
+            minute = fold_all(conn, settings, now=end + dt.timedelta(minutes=1))
             steady = time.perf_counter() - t0
         console.print(
             f"steady fold: one more minute of {len(everyone):,} officers' fixes folded in "

@@ -8,10 +8,13 @@ per day of 5,000 officers, so the coverage is folded as it is walked (docs/patro
   bounding box, numbered row by row from the south-west (cell k = row × ncols + col). `mask`
   marks the cells whose centre lies in the grid, `roads` those of them holding a street of the
   base map (sampled every half cell along the streets).
-- A **part** is what one patrol walked in one grid within one 15-minute piece (`chunk`, epoch
-  seconds / 900) of one local day: its distance and time (segments as in gis.patrols), the
-  cells whose centre lies within `buffer_m` of its track, and — exactly, from geometry — the
-  area of the grid and the length of its streets within `buffer_m` of the track.
+- A **part** is what one patrol walked in one grid on one local day within a range of 15-minute
+  pieces (`chunk` … `chunk_to`, epoch seconds / 900): its distance and time (segments as in
+  gis.patrols), the cells whose centre lies within `buffer_m` of its track, and — exactly, from
+  geometry — the area of the grid and the length of its streets within `buffer_m` of the track.
+  A piece still being walked is a range of its own, folded again each time fixes come; pieces
+  folded together later (a backlog, a late upload, a refold) form one range, so that a track
+  walked over and over is buffered once (api.services.patrols.coverage.fold chooses the ranges).
 - A **grid-day** sums its parts and ORs their cells. A period ORs its days' cells.
 
 The covered area of a union U of parts is estimated as |U's cells| × Σ exact area / Σ cells of
@@ -44,10 +47,11 @@ def share_sql(u: str, lattice: str, sums: str) -> str:
     )
 
 
-# Pieces whose fixes changed: taken (and forgotten) by one fold, %(limit)s at most, oldest first.
+# Pieces whose fixes changed: taken (and forgotten) by one fold, %(limit)s at most, by patrol
+# (its consecutive pieces fold as one range).
 TAKE_DIRTY_SQL = """
 DELETE FROM patrol_cover_dirty d
-USING (SELECT patrol_id, chunk FROM patrol_cover_dirty ORDER BY chunk, patrol_id
+USING (SELECT patrol_id, chunk FROM patrol_cover_dirty ORDER BY patrol_id, chunk
        LIMIT %(limit)s FOR UPDATE SKIP LOCKED) x
 WHERE d.patrol_id = x.patrol_id AND d.chunk = x.chunk
 RETURNING d.patrol_id, d.chunk"""
@@ -58,7 +62,15 @@ INSERT INTO patrol_cover_dirty (patrol_id, chunk)
 SELECT DISTINCT patrol_id, floor(extract(epoch FROM at) / 900)::int FROM patrol_fixes
 ON CONFLICT (patrol_id, chunk) DO UPDATE SET marks = patrol_cover_dirty.marks + 1"""
 
-_TAKEN = "unnest(%(patrols)s::bigint[], %(chunks)s::int[]) AS d(patrol_id, chunk)"
+# The ranges of pieces to fold: patrol, first and last piece.
+_TAKEN = "unnest(%(patrols)s::bigint[], %(c0s)s::int[], %(c1s)s::int[]) AS d(patrol_id, c0, c1)"
+
+# The stored parts overlapping the ranges (a range folded again takes in every part it touches).
+OVERLAPS_SQL = (
+    "SELECT DISTINCT p.patrol_id, p.chunk, p.chunk_to FROM patrol_cover_parts p JOIN "  # noqa: S608
+    + _TAKEN
+    + " ON p.patrol_id = d.patrol_id AND p.chunk <= d.c1 AND p.chunk_to >= d.c0"
+)
 
 # The street cells (`rd.roads`) and length (`rl.len`) of lattice `m` (with its grid `m.geom`).
 _ROADS = """
@@ -80,7 +92,7 @@ LEFT JOIN LATERAL (
 ) rl ON true
 """
 
-# A lattice for each current grid the taken pieces' fixes lie in that has none yet.
+# A lattice for each current grid the ranges' fixes lie in that has none yet.
 LATTICES_SQL = (
     """
 WITH need AS (
@@ -88,7 +100,7 @@ WITH need AS (
     + _TAKEN
     + """
     JOIN patrol_fixes f ON f.patrol_id = d.patrol_id
-     AND f.at >= to_timestamp(d.chunk * 900.0) AND f.at < to_timestamp((d.chunk + 1) * 900.0)
+     AND f.at >= to_timestamp(d.c0 * 900.0) AND f.at < to_timestamp((d.c1 + 1) * 900.0)
     WHERE f.grid_code IS NOT NULL
 ),
 g AS (
@@ -129,15 +141,16 @@ FROM m
 ON CONFLICT (area_id) DO NOTHING"""
 )
 
-# The taken pieces' old parts, gone; their grid-days are to be summed again.
+# The ranges' old parts, gone; their grid-days are to be summed again.
 DELETE_PARTS_SQL = (
     "DELETE FROM patrol_cover_parts p USING "  # noqa: S608 (constants only)
     + _TAKEN
-    + " WHERE p.patrol_id = d.patrol_id AND p.chunk = d.chunk RETURNING p.grid_code, p.day"
+    + " WHERE p.patrol_id = d.patrol_id AND p.chunk <= d.c1 AND p.chunk_to >= d.c0"
+    + " RETURNING p.grid_code, p.day"
 )
 
-# The taken pieces' parts from their fixes. Segments as gis.patrols.SEGMENTS_CTE (clean fixes,
-# at most %(max_seg)s apart; the grid and local day of the first fix), a piece holding the
+# The ranges' parts from their fixes. Segments as gis.patrols.SEGMENTS_CTE (clean fixes,
+# at most %(max_seg)s apart; the grid and local day of the first fix), a range holding the
 # segments that start in it. The track and its reach as gis.patrols does for a day:
 # - the track: each segment once (snapped to 1e-5° ≈ 1 m, either direction), merged, simplified;
 # - the reach: the union of the buffers of its pieces of 8 consecutive segments (GEOS buffers a
@@ -145,7 +158,7 @@ DELETE_PARTS_SQL = (
 PARTS_SQL = (
     "WITH seg AS ("  # noqa: S608 (constants only)
     + """
-    SELECT d.patrol_id, d.chunk, s.prev_grid AS grid_code,
+    SELECT d.patrol_id, d.c0, d.c1, s.prev_grid AS grid_code,
            (s.prev_at AT TIME ZONE %(tz)s)::date AS day,
            ST_Distance(s.prev_geom::geography, s.geom::geography) AS d,
            extract(epoch FROM s.at - s.prev_at) AS secs,
@@ -158,25 +171,25 @@ PARTS_SQL = (
                lag(f.grid_code) OVER w AS prev_grid
         FROM patrol_fixes f
         WHERE f.patrol_id = d.patrol_id AND NOT f.inaccurate AND NOT f.jump
-          AND f.at >= to_timestamp(d.chunk * 900.0) - make_interval(secs => %(max_seg)s)
-          AND f.at < to_timestamp((d.chunk + 1) * 900.0) + make_interval(secs => %(max_seg)s)
+          AND f.at >= to_timestamp(d.c0 * 900.0) - make_interval(secs => %(max_seg)s)
+          AND f.at < to_timestamp((d.c1 + 1) * 900.0) + make_interval(secs => %(max_seg)s)
         WINDOW w AS (ORDER BY f.at, f.client_id)
     ) s
-    WHERE s.prev_at >= to_timestamp(d.chunk * 900.0)
-      AND s.prev_at < to_timestamp((d.chunk + 1) * 900.0)
+    WHERE s.prev_at >= to_timestamp(d.c0 * 900.0)
+      AND s.prev_at < to_timestamp((d.c1 + 1) * 900.0)
       AND s.at - s.prev_at <= make_interval(secs => %(max_seg)s)
       AND s.prev_grid IS NOT NULL
 ),
 per AS (
-    SELECT patrol_id, chunk, grid_code, day, sum(d) AS distance_m, sum(secs) AS seconds,
+    SELECT patrol_id, c0, c1, grid_code, day, sum(d) AS distance_m, sum(secs) AS seconds,
            ST_Simplify(ST_LineMerge(ST_Collect(
                DISTINCT ST_Normalize(ST_SnapToGrid(line, 1e-5)))), 1e-5) AS track
-    FROM seg GROUP BY 1, 2, 3, 4
+    FROM seg GROUP BY 1, 2, 3, 4, 5
 )
 INSERT INTO patrol_cover_parts AS t
-    (patrol_id, chunk, grid_code, day, lattice_id, distance_m, seconds, cells,
+    (patrol_id, chunk, chunk_to, grid_code, day, lattice_id, distance_m, seconds, cells,
      reach_m2, reach_cells, road_m, road_cells)
-SELECT per.patrol_id, per.chunk, per.grid_code, per.day, l.id, per.distance_m, per.seconds,
+SELECT per.patrol_id, per.c0, per.c1, per.grid_code, per.day, l.id, per.distance_m, per.seconds,
        c.cells, ST_Area(x.inside::geography), bit_count(c.cells), coalesce(r.len, 0),
        bit_count(c.cells & l.roads)
 FROM per

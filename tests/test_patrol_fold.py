@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.services.patrols.coverage import MAX_RANGE, ranges
 from tests.conftest import settings_for
 from tests.loop import G1, make_cast
 from tests.patrol_util import LAT_M, fix, fold, send, start, walk
@@ -123,3 +124,15 @@ def test_the_app_folds_by_itself(world_db: str, token_for: Any) -> None:
             time.sleep(0.2)
             rows = coverage(client, cast.disp, t0.astimezone(SH).date())["rows"]
     assert rows and rows[0]["distance_m"] == pytest.approx(WALK_M, rel=0.005)
+
+
+def test_ranges_merge_closed_pieces_and_take_in_the_parts_they_touch() -> None:
+    # patrol 1: pieces 10-12 closed (before 13) form one range; 13 and 14 are still walked
+    pieces = [(1, 10), (1, 11), (1, 12), (1, 13), (1, 14), (2, 5), (2, 7)]
+    assert ranges(pieces, 13, []) == [(1, 10, 12), (1, 13, 13), (1, 14, 14), (2, 5, 5), (2, 7, 7)]
+    # a stored part 4-7 of patrol 2 is folded again whole, with pieces 5 and 7 in one range
+    assert ranges(pieces, 13, [(2, 4, 7), (1, 20, 22)])[-1:] == [(2, 4, 7)]
+    assert ranges(pieces, 13, [(2, 6, 8)])[-2:] == [(2, 5, 5), (2, 6, 8)]
+    # a day at most in one range
+    day = [(3, c) for c in range(200)]
+    assert [c1 - c0 + 1 for _, c0, c1 in ranges(day, 1_000, [])] == [MAX_RANGE, MAX_RANGE, 8]

@@ -9,8 +9,8 @@ Coverage; docs/performance.md, 2026-12-06):
   of the base map (`roads`), with the grid's exact area and street length.
 - `patrol_cover_dirty`: the 15-minute pieces (`chunk`: epoch seconds / 900) of a patrol that
   received fixes since they were last folded. Every batch of fixes marks its pieces.
-- `patrol_cover_parts`: per patrol, piece, grid and local day: distance, time, the covered cells,
-  and the exact covered area and street length of that piece's track.
+- `patrol_cover_parts`: per patrol, range of pieces, grid and local day: distance, time, the
+  covered cells, and the exact covered area and street length of that range's track.
 - `patrol_grid_days` gains the day's union of covered cells and the sums the estimate of a
   period's union needs. Rows without cells (days pruned before this migration) keep their
   covered share.
@@ -69,7 +69,8 @@ def upgrade() -> None:
     op.create_table(
         "patrol_cover_parts",
         sa.Column("patrol_id", sa.BigInteger(), nullable=False),
-        sa.Column("chunk", sa.Integer(), nullable=False, comment="epoch seconds / 900"),
+        sa.Column("chunk", sa.Integer(), nullable=False, comment="first piece: epoch s / 900"),
+        sa.Column("chunk_to", sa.Integer(), nullable=False, comment="last piece"),
         *_required(sa.Text(), "grid_code"),
         *_required(sa.Date(), "day"),
         *_required(sa.BigInteger(), "lattice_id"),

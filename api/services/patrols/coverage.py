@@ -21,6 +21,7 @@ from gis.patrol_cells import (
     DELETE_PARTS_SQL,
     GRID_DAYS_SQL,
     LATTICES_SQL,
+    OVERLAPS_SQL,
     PARTS_SQL,
     PERIOD_SQL,
     TAKE_DIRTY_SQL,
@@ -30,11 +31,48 @@ from gis.patrols import LAST_PATROLLED_SQL
 FOREVER = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 FOLD_LOCK = 0x6767_7061_7472  # one fold at a time, over every process ("ggpatr")
 FOLD_PIECES = 2_000  # pieces per fold transaction: a few seconds at most
+MAX_RANGE = 96  # pieces folded as one range at most: a day
 MAX_CELLS = 262_144  # cells per lattice: 32 KB per grid-day at most
 
 
 def local_day_start(day: dt.date, tz: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), ZoneInfo(tz))
+
+
+def ranges(
+    pieces: list[tuple[int, int]], closed_before: int, parts: list[tuple[int, int, int]]
+) -> list[tuple[int, int, int]]:
+    """The ranges (patrol, first piece, last piece) to fold for marked `pieces` (patrol, piece).
+
+    Consecutive marked pieces of a patrol that are closed (before piece `closed_before`: no
+    segment can start in them any more unless a late fix comes) form one range, at most
+    MAX_RANGE pieces; a piece still walked is a range of its own (folded again each minute, it
+    must stay small). A range then takes in every stored part it overlaps (`parts`: patrol,
+    chunk, chunk_to), which is folded again whole."""
+    out: list[list[int]] = []
+    for patrol, chunk in sorted(set(pieces)):
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and last[0] == patrol
+            and last[2] + 1 == chunk
+            and chunk < closed_before
+            and chunk - last[1] < MAX_RANGE
+        ):
+            last[2] = chunk
+        else:
+            out.append([patrol, chunk, chunk])
+    for patrol, c0, c1 in parts:
+        for r in out:
+            if r[0] == patrol and c0 <= r[2] and c1 >= r[1]:
+                r[1], r[2] = min(r[1], c0), max(r[2], c1)
+    merged: list[list[int]] = []
+    for r in sorted(out):  # ranges that took in the same part now overlap: one range
+        if merged and merged[-1][0] == r[0] and r[1] <= merged[-1][2]:
+            merged[-1][2] = max(merged[-1][2], r[2])
+        else:
+            merged.append(r)
+    return [(p, c0, c1) for p, c0, c1 in merged]
 
 
 def fold(
@@ -44,13 +82,17 @@ def fold(
     wait: bool = True,
     limit: int = FOLD_PIECES,
     since: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> dict[str, int]:
     """Fold up to `limit` marked pieces into parts and grid-days; one transaction.
 
     `wait`: wait for a fold running elsewhere (else return at once, {"busy": 1}). Pieces before
     `since` (the retention's cutoff: their fixes are pruned) are forgotten, not folded, so that
-    a late fix cannot wipe a pruned day's figures."""
+    a late fix cannot wipe a pruned day's figures. `now` (default: the clock) tells which pieces
+    are closed (see `ranges`)."""
     cfg = settings.patrols
+    now = now or dt.datetime.now(dt.UTC)
+    closed_before = int(now.timestamp() - cfg.patrol_max_segment_s - 60) // CHUNK_S
     with conn.transaction():
         if wait:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (FOLD_LOCK,))
@@ -61,18 +103,25 @@ def fold(
         conn.execute("SET LOCAL jit = off")  # compiling these plans took seconds per fold
         taken = conn.execute(TAKE_DIRTY_SQL, {"limit": limit}).fetchall()
         first = int(since.timestamp()) // CHUNK_S if since is not None else None
-        pieces = [r for r in taken if first is None or r["chunk"] >= first]
+        pieces = [
+            (r["patrol_id"], r["chunk"]) for r in taken if first is None or r["chunk"] >= first
+        ]
         if not pieces:
             return {"busy": 0, "pieces": len(taken), "parts": 0, "grid_days": 0}
         params: dict[str, Any] = {
-            "patrols": [r["patrol_id"] for r in pieces],
-            "chunks": [r["chunk"] for r in pieces],
             "cell_m": cfg.patrol_cell_m,
             "max_cells": MAX_CELLS,
             "tz": settings.calendar.timezone,
             "max_seg": cfg.patrol_max_segment_s,
             "buffer_m": cfg.patrol_buffer_m,
         }
+        todo = ranges(pieces, closed_before, [])
+        params |= _range_params(todo)
+        stored = conn.execute(OVERLAPS_SQL, params).fetchall()
+        todo = ranges(
+            pieces, closed_before, [(r["patrol_id"], r["chunk"], r["chunk_to"]) for r in stored]
+        )
+        params |= _range_params(todo)
         conn.execute(LATTICES_SQL, params)
         gone = conn.execute(DELETE_PARTS_SQL, params).fetchall()
         made = conn.execute(PARTS_SQL, params).fetchall()
@@ -84,13 +133,25 @@ def fold(
     return {"busy": 0, "pieces": len(taken), "parts": len(made), "grid_days": len(touched)}
 
 
+def _range_params(todo: list[tuple[int, int, int]]) -> dict[str, list[int]]:
+    return {
+        "patrols": [p for p, _, _ in todo],
+        "c0s": [c0 for _, c0, _ in todo],
+        "c1s": [c1 for _, _, c1 in todo],
+    }
+
+
 def fold_all(
-    conn: Connection[Any], settings: Settings, *, since: dt.datetime | None = None
+    conn: Connection[Any],
+    settings: Settings,
+    *,
+    since: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> dict[str, int]:
     """Fold every marked piece (waiting for a fold running elsewhere); the counts summed."""
     total = {"pieces": 0, "parts": 0, "grid_days": 0}
     while True:
-        out = fold(conn, settings, since=since)
+        out = fold(conn, settings, since=since, now=now)
         for k in total:
             total[k] += out[k]
         if out["pieces"] == 0:
