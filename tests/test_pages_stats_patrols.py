@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.loop import G1, G2, make_cast
 from tests.pages_workflow_util import PASSWORD, WAIT, give_password
-from tests.patrol_util import send, start, walk
+from tests.patrol_util import fold, send, start, walk
 from tests.test_pages import needs_chromium
 
 RED, YELLOW_GREEN = "#d73027", "#91cf60"
@@ -33,6 +33,7 @@ def test_coverage_choropleth(
     t0 = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
     p = start(world, cast.officer)
     assert send(world, p["id"], cast.officer, walk(t0, 30)).status_code == 200
+    fold(world_db)  # what the app does every GRIDGOV_PATROL_FOLD_S
     today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
     first = today - dt.timedelta(days=1)
     stats = world.get(
