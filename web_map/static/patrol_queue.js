@@ -212,6 +212,7 @@
       end: async (p) => {
         p.ended_at = new Date().toISOString();
         await savePatrol(p);
+        await changed("queued"); // the end waits for its upload: not "everything is uploaded"
       },
       changed: changed,
     };
