@@ -28,7 +28,6 @@ from gis.patrol_cells import (
 )
 from gis.patrols import LAST_PATROLLED_SQL
 
-FOREVER = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 FOLD_LOCK = 0x6767_7061_7472  # one fold at a time, over every process ("ggpatr")
 FOLD_PIECES = 2_000  # pieces per fold transaction: a few seconds at most
 MAX_RANGE = 96  # pieces folded as one range at most: a day
