@@ -58,6 +58,11 @@ def now_column(name: str) -> sa.Column[dt.datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
 
 
+def required(type_: Any, *names: str) -> list[sa.Column[Any]]:
+    """Columns of one type, NOT NULL, in the order named."""
+    return [sa.Column(name, type_, nullable=False) for name in names]
+
+
 def _geom(kind: str) -> Geometry:
     # spatial_index=False: GiST indexes are declared explicitly below, so autogenerate sees one.
     return Geometry(kind, srid=4326, spatial_index=False)

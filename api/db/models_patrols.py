@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import BIT
 
-from api.db.models import _geom, id_column, incident_column, metadata, now_column
+from api.db.models import _geom, id_column, incident_column, metadata, now_column, required
 
 VARBIT = BIT(varying=True)
 
@@ -95,10 +95,9 @@ patrol_grid_days = sa.Table(
     metadata,
     sa.Column("grid_code", sa.Text, primary_key=True),
     sa.Column("day", sa.Date, primary_key=True),
-    sa.Column("distance_m", sa.Double, nullable=False),
-    sa.Column("seconds", sa.Double, nullable=False),
+    *required(sa.Double, "distance_m", "seconds"),
     sa.Column("covered_share", sa.Double, nullable=True),
-    sa.Column("patrols", sa.Integer, nullable=False),
+    *required(sa.Integer, "patrols"),
     sa.Column("lattice_id", sa.BigInteger, nullable=True),
     sa.Column("cells", VARBIT, nullable=True),
     *_sums(),
@@ -115,14 +114,12 @@ patrol_lattices = sa.Table(
         nullable=False,
         comment="the grid's version",
     ),
-    sa.Column("grid_code", sa.Text, nullable=False),
-    *(sa.Column(name, sa.Double, nullable=False) for name in ("x0", "y0", "dx", "dy")),
-    sa.Column("ncols", sa.Integer, nullable=False),
-    sa.Column("nrows", sa.Integer, nullable=False),
+    *required(sa.Text, "grid_code"),
+    *required(sa.Double, "x0", "y0", "dx", "dy"),
+    *required(sa.Integer, "ncols", "nrows"),
     sa.Column("mask", VARBIT, nullable=False, comment="cells whose centre is in the grid"),
     sa.Column("roads", VARBIT, nullable=False, comment="cells of the grid holding a street"),
-    sa.Column("area_m2", sa.Double, nullable=False),
-    sa.Column("road_len_m", sa.Double, nullable=False),
+    *required(sa.Double, "area_m2", "road_len_m"),
     sa.Index("ix_patrol_lattices_area_id", "area_id", unique=True),
 )
 
@@ -143,9 +140,8 @@ patrol_cover_parts = sa.Table(
     sa.Column("grid_code", sa.Text, primary_key=True),
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("lattice_id", sa.BigInteger, sa.ForeignKey("patrol_lattices.id"), nullable=False),
-    sa.Column("distance_m", sa.Double, nullable=False),
-    sa.Column("seconds", sa.Double, nullable=False),
-    sa.Column("cells", VARBIT, nullable=False),
+    *required(sa.Double, "distance_m", "seconds"),
+    *required(VARBIT, "cells"),
     *_sums(),
     sa.Index("ix_patrol_cover_parts_grid_code_day", "grid_code", "day"),
 )

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from api.db.models import categories, id_column, incident_column, incidents, metadata, now_column
+from api.db.models import (
+    categories,
+    id_column,
+    incident_column,
+    incidents,
+    metadata,
+    now_column,
+    required,
+)
 
 STAGES = ("report", "before", "after", "verify", "info")
 
@@ -31,10 +39,7 @@ photo_files = sa.Table(
     "photo_files",
     metadata,
     sa.Column("sha256", sa.Text, primary_key=True),
-    sa.Column("bytes", sa.Integer, nullable=False),
-    sa.Column("thumb_bytes", sa.Integer, nullable=False),
-    sa.Column("width", sa.Integer, nullable=False),
-    sa.Column("height", sa.Integer, nullable=False),
+    *required(sa.Integer, "bytes", "thumb_bytes", "width", "height"),
     now_column("created_at"),
     sa.CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
     sa.CheckConstraint("bytes > 0 AND thumb_bytes > 0 AND width > 0 AND height > 0", name="sizes"),
