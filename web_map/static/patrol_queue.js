@@ -212,7 +212,8 @@
       end: async (p) => {
         p.ended_at = new Date().toISOString();
         await savePatrol(p);
-        await changed("queued"); // the end waits for its upload: not "everything is uploaded"
+        // the end waits for its upload: not "everything is uploaded" until it is sent
+        await changed(navigator.onLine ? "sending" : "queued");
       },
       changed: changed,
     };
