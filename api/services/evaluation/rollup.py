@@ -3,8 +3,9 @@
 `eval_roll_dept` (department × category × district/street) and `eval_roll_area` (per
 area) hold, per local day and per month, the facts of docs/metrics.md that count at one instant
 (a report, a dispatch, a settled deadline…), kept current by the trigger that keeps the facts.
-A period [from, T) is read as its whole months and whole days from a rollup plus the facts of
-its partial first and last days from `eval_facts` (by time); what does not add up is read
+A period [from, T) is read as its whole months and whole days from a rollup (a month more than
+half in the period whole, less its other days: `spans`) plus the facts of its partial first and
+last days from `eval_facts` (by time); what does not add up is read
 exactly: 处置数 subtracts the handling reports whose previous one (the incident's, or its
 department's) is in the period too, handling times come from `eval_times`, the open cases at T
 from `eval_open`. The stored facts describe the log as it is now, so this path serves a period
@@ -40,6 +41,12 @@ FROM {rollup} x {join}
 WHERE ((x.grain = 'm' AND x.bucket >= %(m0)s AND x.bucket < %(m1)s)
     OR (x.grain = 'd' AND ((x.bucket >= %(d0)s AND x.bucket < %(m0)s)
                         OR (x.bucket >= %(m1)s AND x.bucket < %(d1)s)))) AND {rconds}
+UNION ALL
+-- the days of a month read whole that are not in the period (`spans`)
+SELECT {key}, {rolled_negated}, 0, 0, 0, 0
+FROM {rollup} x {join}
+WHERE x.grain = 'd' AND ((x.bucket >= %(m0)s AND x.bucket < %(d0)s)
+                      OR (x.bucket >= %(d1)s AND x.bucket < %(m1)s)) AND {rconds}
 UNION ALL
 SELECT {key}, {rolled_facts}, 0, 0, 0, 0
 FROM eval_facts x {join}
@@ -140,18 +147,41 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), BUCKET_TZ)
 
 
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _mostly(first: dt.date, last: dt.date) -> bool:
+    """Whether the days [first, last) of one month are more than half of it: then the month's
+    row minus its other days is fewer rows than the days themselves (docs/performance.md)."""
+    days = (_next_month(first) - first.replace(day=1)).days
+    return 2 * (last - first).days > days
+
+
 def spans(t_from: dt.datetime, t_end: dt.datetime) -> dict[str, Any]:
     """[t_from, t_end) as whole months [m0, m1), whole days [d0, m0) and [m1, d1), and the
-    partial days [t_from, e0) and [e1, t_end) (local days of BUCKET_TZ)."""
+    partial days [t_from, e0) and [e1, t_end) (local days of BUCKET_TZ).
+
+    A month more than half of which is in [d0, d1) is read whole and its other days taken away:
+    m0 <= d0 or d1 <= m1 then, and the days [m0, d0) and [d1, m1) count negatively
+    (ROLLUP_SQL). The sums are the same (a month's row is the sum of its days' rows): 30 days
+    read as one month, less 5 days, and 5 days are 2-3 times fewer rows than 30 days."""
     start = t_from.astimezone(BUCKET_TZ)
     d0 = start.date() + dt.timedelta(days=0 if start == _midnight(start.date()) else 1)
     d1 = t_end.astimezone(BUCKET_TZ).date()
     if d0 >= d1:  # no whole day: all of it read exactly
         return {"m0": d0, "m1": d0, "d0": d0, "d1": d0, "e0": t_end, "e1": t_end}
-    m0 = d0 if d0.day == 1 else (d0.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    m0 = d0 if d0.day == 1 else _next_month(d0)
     m1 = d1.replace(day=1)
-    if m0 >= m1:
+    if m0 > m1:  # within one month, not whole
         m0 = m1 = d1
+        if _mostly(d0, d1):
+            m0, m1 = d0.replace(day=1), _next_month(d0)
+    else:
+        if m0 > d0 and _mostly(d0, m0):
+            m0 = d0.replace(day=1)
+        if d1 > m1 and _mostly(m1, d1):
+            m1 = _next_month(m1)
     return {"m0": m0, "m1": m1, "d0": d0, "d1": d1, "e0": _midnight(d0), "e1": _midnight(d1)}
 
 
@@ -346,6 +376,9 @@ def rollup_rows(
         "key": k,
         "rolled": sql.SQL(", ").join(
             sql.SQL("x.{0} AS {0}").format(sql.Identifier(n)) for n in ROLLED
+        ),
+        "rolled_negated": sql.SQL(", ").join(
+            sql.SQL("-x.{}").format(sql.Identifier(n)) for n in ROLLED
         ),
         "rolled_facts": _rolled_facts(),
         "rolled_counts": sql.SQL(", ").join(
