@@ -142,7 +142,8 @@ times AS (
 SELECT m.*, t.handling_n, t.handling_avg_s, t.handling_p90_s FROM main m
 LEFT JOIN times t ON t.total = m.total AND coalesce(t.key, '') = coalesce(m.key, '')
 WHERE m.total OR {nonzero}
-ORDER BY m.total, m.key NULLS LAST
+-- (codes in byte order, as Python sorts them: comparing in the database's collation is slower)
+ORDER BY m.total, m.key COLLATE "C" NULLS LAST
 """
 
 
@@ -434,5 +435,6 @@ def rollup_rows(
             sql.SQL("m.{} <> 0").format(sql.Identifier(n)) for n in (*names, "open", "handled")
         ),
     )
-    with conn.cursor(row_factory=dict_row) as cur:  # 10,000 rows by grid: not copied again
+    # 10,000 rows by grid: binary (no numbers parsed from text), not copied again
+    with conn.cursor(row_factory=dict_row, binary=True) as cur:
         return cur.execute(query, params).fetchall()
