@@ -253,23 +253,32 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
 def test_spans_count_every_day_of_the_period_once() -> None:
     """`spans` reads a month more than half in the period whole, less its other days: summed
     with their signs (whole months, days [d0, m0) and [m1, d1), minus days [m0, d0) and
-    [d1, m1)), the buckets count each whole day of the period once and no other day."""
+    [d1, m1)), the buckets count each whole day of the period once and no other day; with
+    `last_day_whole`, the day T falls in too, less its facts from T on."""
     first = dt.date(2026, 1, 1)
     ends = [first + dt.timedelta(days=n) for n in range(0, 130, 3)]
     complemented = 0
-    for a in ends:
-        for b in ends:
-            if b <= a:
-                continue
-            t_from = dt.datetime.combine(a, dt.time(0), SH) - dt.timedelta(hours=7)
-            s = spans(t_from, dt.datetime.combine(b, dt.time(15), SH))
-            m0, m1, d0, d1 = s["m0"], s["m1"], s["d0"], s["d1"]
-            assert (d0, d1) == (a, b)
-            complemented += m0 < d0 or d1 < m1
-            for n in range(-40, 170):
-                day = first + dt.timedelta(days=n)
-                count = int(m0 <= day.replace(day=1) < m1)  # its month's row
-                count += int(d0 <= day < m0 or m1 <= day < d1)
-                count -= int(m0 <= day < d0 or d1 <= day < m1)
-                assert count == int(d0 <= day < d1), (a, b, day)
-    assert complemented > 100
+    for a, b, whole in itertools.product(ends, ends, (False, True)):
+        if b <= a:
+            continue
+        t_from = dt.datetime.combine(a, dt.time(0), SH) - dt.timedelta(hours=7)
+        t_end = dt.datetime.combine(b, dt.time(15), SH)
+        s = spans(t_from, t_end, last_day_whole=whole)
+        m0, m1, d0, d1 = s["m0"], s["m1"], s["d0"], s["d1"]
+        last = b + dt.timedelta(days=1) if whole else b
+        assert (d0, d1) == (a, last)
+        # the partial days read from the facts: [t_from, e0) and [e1, t_end), less [t_end, e2)
+        assert s["e0"] == dt.datetime.combine(a, dt.time(0), SH)
+        assert (s["e1"], s["e2"]) == (
+            (t_end, dt.datetime.combine(last, dt.time(0), SH))
+            if whole
+            else (dt.datetime.combine(b, dt.time(0), SH), t_end)
+        )
+        complemented += m0 < d0 or d1 < m1
+        for n in range(-40, 170):
+            day = first + dt.timedelta(days=n)
+            count = int(m0 <= day.replace(day=1) < m1)  # its month's row
+            count += int(d0 <= day < m0 or m1 <= day < d1)
+            count -= int(m0 <= day < d0 or d1 <= day < m1)
+            assert count == int(d0 <= day < d1), (a, b, day)
+    assert complemented > 200

@@ -53,6 +53,11 @@ SELECT {key}, {rolled_facts}, 0, 0, 0, 0
 FROM eval_facts x {join}
 WHERE x.m = ANY(%(rolled)s) AND ((x.at >= %(t_from)s AND x.at < %(e0)s)
                               OR (x.at >= %(e1)s AND x.at < %(t_end)s)) AND {conds}{off_hierarchy}
+UNION ALL
+-- the facts at or after T of a last day read whole (`spans`)
+SELECT {key}, {rolled_facts_negated}, 0, 0, 0, 0
+FROM eval_facts x {join}
+WHERE x.m = ANY(%(rolled)s) AND x.at >= %(t_end)s AND x.at < %(e2)s AND {rconds}
 """
 
 # No rollup holds the grouping or the scope (a department's figures by community or grid, the
@@ -92,14 +97,16 @@ FROM eval_facts x {join}
 WHERE x.m IN ('repeat', 'repeat_dept') AND x.at >= %(t_from)s AND x.at < %(t_end)s
   AND x.at2 >= %(t_from)s AND {conds}
 UNION ALL
-SELECT {key}, {zeros}, 0, 0, 1, (x.due < %(t_end)s)::int
+-- (a case without a deadline is not overdue: 0, not NULL, so that a group's sum does not
+-- depend on whether other rows of it are read, as a last day read whole adds some)
+SELECT {key}, {zeros}, 0, 0, 1, coalesce(x.due < %(t_end)s, false)::int
 FROM eval_open x {join} WHERE x.reported_at < %(t_end)s AND {conds}
 """
 
 # An area scope: the rollups know where a case lies (district … grid), not the area it was
 # escalated to. The cases whose responsible area is not one of their own areas (a point outside
-# every grid, placed in the nearest) and is the scope's add their rolled facts of the whole days
-# from `eval_facts` (a partial index holds them: few).
+# every grid, placed in the nearest) and is the scope's add their rolled facts of the days read
+# from the rollup, [e0, e1), from `eval_facts` (a partial index holds them: few).
 OFF_HIERARCHY_SQL = """
 UNION ALL
 SELECT {key}, {rolled_facts}, 0, 0, 0, 0
@@ -162,19 +169,29 @@ def _mostly(first: dt.date, last: dt.date) -> bool:
     return 2 * (last - first).days > days
 
 
-def spans(t_from: dt.datetime, t_end: dt.datetime) -> dict[str, Any]:
+def spans(
+    t_from: dt.datetime, t_end: dt.datetime, *, last_day_whole: bool = False
+) -> dict[str, Any]:
     """[t_from, t_end) as whole months [m0, m1), whole days [d0, m0) and [m1, d1), and the
     partial days [t_from, e0) and [e1, t_end) (local days of BUCKET_TZ).
 
     A month more than half of which is in [d0, d1) is read whole and its other days taken away:
     m0 <= d0 or d1 <= m1 then, and the days [m0, d0) and [d1, m1) count negatively
     (ROLLUP_SQL). The sums are the same (a month's row is the sum of its days' rows): 30 days
-    read as one month, less 5 days, and 5 days are 2-3 times fewer rows than 30 days."""
+    read as one month, less 5 days, and 5 days are 2-3 times fewer rows than 30 days.
+
+    `last_day_whole` (T is after every event, so the facts after it are the few deadlines still
+    to come): the day T falls in is read whole and its facts at or after T, [t_end, e2), taken
+    away; e1 = t_end then. Otherwise e2 = t_end (none taken away)."""
     start = t_from.astimezone(BUCKET_TZ)
     d0 = start.date() + dt.timedelta(days=0 if start == _midnight(start.date()) else 1)
-    d1 = t_end.astimezone(BUCKET_TZ).date()
+    end = t_end.astimezone(BUCKET_TZ)
+    d1 = end.date()
+    whole = last_day_whole and end != _midnight(d1)
+    if whole:
+        d1 += dt.timedelta(days=1)
     if d0 >= d1:  # no whole day: all of it read exactly
-        return {"m0": d0, "m1": d0, "d0": d0, "d1": d0, "e0": t_end, "e1": t_end}
+        return {"m0": d0, "m1": d0, "d0": d0, "d1": d0, "e0": t_end, "e1": t_end, "e2": t_end}
     m0 = d0 if d0.day == 1 else _next_month(d0)
     m1 = d1.replace(day=1)
     if m0 > m1:  # within one month, not whole
@@ -186,7 +203,8 @@ def spans(t_from: dt.datetime, t_end: dt.datetime) -> dict[str, Any]:
             m0 = d0.replace(day=1)
         if d1 > m1 and _mostly(m1, d1):
             m1 = _next_month(m1)
-    return {"m0": m0, "m1": m1, "d0": d0, "d1": d1, "e0": _midnight(d0), "e1": _midnight(d1)}
+    e1, e2 = (t_end, _midnight(d1)) if whole else (_midnight(d1), t_end)
+    return {"m0": m0, "m1": m1, "d0": d0, "d1": d1, "e0": _midnight(d0), "e1": e1, "e2": e2}
 
 
 def _rollup(group_by: str, scope_department: str | None) -> str:
@@ -288,7 +306,7 @@ def correction(
     fkey = "f.dept" if group_by == "department" else "f.ikey"
     log = {n: f"(f.m = '{n}')::int" for n in (*T_DEPENDENT, "open", "overdue")}
     stored = {n: f"-(x.m = '{n}')::int" for n in T_DEPENDENT}
-    stored_open = {"open": "-1", "overdue": "-(x.due < %(t_end)s)::int"}
+    stored_open = {"open": "-1", "overdue": "-coalesce(x.due < %(t_end)s, false)::int"}
     return sql.SQL(CORRECTION_SQL).format(
         fkey=sql.SQL(fkey),
         log_facts=_wide(log),
@@ -336,10 +354,11 @@ def rollup_rows(
         "t_end": t_end,
         "rolled": list(ROLLED),
         "t_dependent": [*T_DEPENDENT, "open", "overdue"],
-        **spans(t_from, t_end),
+        # no incident has an event at or after T (T is now): its day is read whole
+        **spans(t_from, t_end, last_day_whole=live is None or not live[1]),
     }
     if from_facts:  # the cases found by their responsible area: the whole period
-        params["e0"], params["e1"] = t_from, t_end
+        params["e0"], params["e1"], params["e2"] = t_from, t_end, t_end
     cond: sql.Composable = sql.SQL("true")
     fcond: sql.Composable = sql.SQL("true")
     key_cond: sql.Composable = sql.SQL("true")
@@ -385,6 +404,9 @@ def rollup_rows(
             sql.SQL("-x.{}").format(sql.Identifier(n)) for n in ROLLED
         ),
         "rolled_facts": _rolled_facts(),
+        "rolled_facts_negated": sql.SQL(", ").join(
+            sql.SQL("-(x.m = {})::int").format(sql.Literal(n)) for n in ROLLED
+        ),
         "rolled_counts": sql.SQL(", ").join(
             sql.SQL("(f.m = {0})::int * f.n AS {1}").format(sql.Literal(n), sql.Identifier(n))
             for n in ROLLED
