@@ -4,6 +4,7 @@ category (a boundary edit, a re-classification), and read the same figures as th
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 import psycopg
@@ -11,7 +12,7 @@ from psycopg.rows import dict_row
 
 from api.db.models_evaluation import ROLLED
 from api.services.evaluation.query import _log_rows, stats_rows
-from api.services.evaluation.rollup import area_level, source
+from api.services.evaluation.rollup import area_level, source, spans
 from tests.loop import COMMUNITY, G1, G2, SH, STREET, Clock, ok, report
 from tests.test_stats_random import rollups_match_facts
 
@@ -220,11 +221,14 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
         scopes += [{"scope_area": None, "scope_department": dept["department_code"]}]
         scopes += [{"scope_area": STREET, "scope_department": dept["department_code"]}]
         served = {"rollup": 0, "facts": 0, "log": 0}
-        for t_end in ends:
+        # from before the first case, or from its fourth day: a month more than half in the
+        # period is read whole, less its other days (`spans`), which hold facts in the second
+        starts = (START - dt.timedelta(hours=30), START + dt.timedelta(days=3))
+        for t_from, t_end in itertools.product(starts, ends):
             for group_by, level in groupings:
                 for scope in scopes:
                     kw: dict[str, Any] = {
-                        "t_from": START - dt.timedelta(hours=30),
+                        "t_from": t_from,
                         "t_end": t_end,
                         "group_by": group_by,
                         "level": level,
@@ -234,7 +238,7 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
                     served[source(group_by, level, scope_level, scope["scope_department"])] += 1
                     fast = by_key(stats_rows(conn, **kw))
                     slow = by_key(_log_rows(conn, **kw, key=None, only_key=False))
-                    assert fast == slow, (t_end, group_by, level, scope)
+                    assert fast == slow, (t_from, t_end, group_by, level, scope)
                     if scope["scope_area"] == G2 and group_by == "department":
                         # G2's own cases and G1's case answered for by G2
                         want = conn.execute(REPORTED_IN_G2, {**kw, "moved": moved["id"]})
@@ -243,4 +247,38 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
         # grid's or community's; from the facts: a department's figures by community or grid
         # (2 scopes) and the department or category figures of the community; from the log
         # those of a grid (2 grids)
-        assert served == {"rollup": 2 * 20, "facts": 2 * (2 * 2 + 2), "log": 2 * 2 * 2}
+        assert served == {"rollup": 4 * 20, "facts": 4 * (2 * 2 + 2), "log": 4 * 2 * 2}
+
+
+def test_spans_count_every_day_of_the_period_once() -> None:
+    """`spans` reads a month more than half in the period whole, less its other days: summed
+    with their signs (whole months, days [d0, m0) and [m1, d1), minus days [m0, d0) and
+    [d1, m1)), the buckets count each whole day of the period once and no other day; with
+    `last_day_whole`, the day T falls in too, less its facts from T on."""
+    first = dt.date(2026, 1, 1)
+    ends = [first + dt.timedelta(days=n) for n in range(0, 130, 3)]
+    complemented = 0
+    for a, b, whole in itertools.product(ends, ends, (False, True)):
+        if b <= a:
+            continue
+        t_from = dt.datetime.combine(a, dt.time(0), SH) - dt.timedelta(hours=7)
+        t_end = dt.datetime.combine(b, dt.time(15), SH)
+        s = spans(t_from, t_end, last_day_whole=whole)
+        m0, m1, d0, d1 = s["m0"], s["m1"], s["d0"], s["d1"]
+        last = b + dt.timedelta(days=1) if whole else b
+        assert (d0, d1) == (a, last)
+        # the partial days read from the facts: [t_from, e0) and [e1, t_end), less [t_end, e2)
+        assert s["e0"] == dt.datetime.combine(a, dt.time(0), SH)
+        assert (s["e1"], s["e2"]) == (
+            (t_end, dt.datetime.combine(last, dt.time(0), SH))
+            if whole
+            else (dt.datetime.combine(b, dt.time(0), SH), t_end)
+        )
+        complemented += m0 < d0 or d1 < m1
+        for n in range(-40, 170):
+            day = first + dt.timedelta(days=n)
+            count = int(m0 <= day.replace(day=1) < m1)  # its month's row
+            count += int(d0 <= day < m0 or m1 <= day < d1)
+            count -= int(m0 <= day < d0 or d1 <= day < m1)
+            assert count == int(d0 <= day < d1), (a, b, day)
+    assert complemented > 200

@@ -18,6 +18,7 @@ import datetime as dt
 from typing import Any
 
 from psycopg import Connection, sql
+from psycopg.rows import tuple_row
 
 from api.db.models_evaluation import CHECKINS, SETTLED
 from api.services.evaluation.live_sets import incident_key, live_of_group
@@ -263,7 +264,8 @@ FACTS_SQL = _FACTS_TEMPLATE.replace(
 
 def _aggregates(handled: str) -> sql.Composable:
     """Counts per group: plain counts, hashable (no DISTINCT, no ordered-set aggregate)."""
-    parts: list[sql.Composable] = [sql.SQL(handled + " AS handled")]
+    # an integer like the other counts (a sum of 1.0s per incident when counting incidents)
+    parts: list[sql.Composable] = [sql.SQL(f"({handled})::bigint AS handled")]
     for name in DISTINCT_COUNTS + EVENT_COUNTS + FACT_COUNTS:
         if name == "handled":
             continue
@@ -433,21 +435,25 @@ def group_names(conn: Connection[Any], group_by: str, codes: list[str]) -> dict[
 # Current areas of one level at or below a scope area, for rows with nothing to count.
 SCOPE_AREAS_SQL = """
 WITH RECURSIVE down AS (
-    SELECT code, level, 0 AS depth FROM areas WHERE valid_to IS NULL AND code = %(scope)s
+    SELECT code, name, level, 0 AS depth FROM areas WHERE valid_to IS NULL AND code = %(scope)s
     UNION ALL
-    SELECT a.code, a.level, down.depth + 1 FROM areas a JOIN down ON a.parent_code = down.code
+    SELECT a.code, a.name, a.level, down.depth + 1
+    FROM areas a JOIN down ON a.parent_code = down.code
     WHERE a.valid_to IS NULL AND down.depth < 12
 )
-SELECT DISTINCT code FROM down WHERE level = %(level)s ORDER BY code
+SELECT DISTINCT code, name FROM down WHERE level = %(level)s ORDER BY code
 """
 
 
-def areas_in_scope(conn: Connection[Any], level: str, scope_area: str | None) -> list[str]:
-    """Codes of current areas at `level` at or below the scope area (all when None)."""
-    if scope_area is None:
-        rows = conn.execute(
-            "SELECT code FROM areas WHERE valid_to IS NULL AND level = %s ORDER BY code", (level,)
-        ).fetchall()
-    else:
-        rows = conn.execute(SCOPE_AREAS_SQL, {"scope": scope_area, "level": level}).fetchall()
-    return [r["code"] for r in rows]
+def areas_in_scope(conn: Connection[Any], level: str, scope_area: str | None) -> dict[str, str]:
+    """Codes and names of current areas at `level` at or below the scope area (all when None),
+    in code order: the rows of a table by area, and their names (`group_names`' for these)."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        if scope_area is None:
+            cur.execute(
+                "SELECT code, name FROM areas WHERE valid_to IS NULL AND level = %s ORDER BY code",
+                (level,),
+            )
+        else:
+            cur.execute(SCOPE_AREAS_SQL, {"scope": scope_area, "level": level})
+        return dict(cur.fetchall())

@@ -91,11 +91,14 @@ def add_urge_counts(
 def merge_counts(
     raw: list[dict[str, Any]], extra: list[dict[str, Any]], keys: tuple[str, ...]
 ) -> list[dict[str, Any]]:
-    """Add `keys` of `extra` rows to the raw rows with the same (key, total); append new groups."""
+    """Add `keys` of `extra` rows to the raw rows with the same (key, total); append new groups.
+
+    A row no extra row matches is returned as it is, without `keys` (`stats.figures` reads an
+    absent count as 0): most rows of a city's 10,000 grids have no urge or rating."""
     found = {(r["key"], r["total"]): r for r in extra}
     out = []
     for row in raw:
-        more = found.pop((row["key"], row["total"]), None) or {}
-        out.append({**row, **{k: more.get(k, 0) for k in keys}})
+        more = found.pop((row["key"], row["total"]), None)
+        out.append(row if more is None else {**row, **{k: more.get(k, 0) for k in keys}})
     out.extend(dict(r) for r in found.values() if any(r[k] for k in keys))
     return out

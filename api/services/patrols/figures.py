@@ -137,11 +137,19 @@ def add_patrol_figures(
         "seconds": sum(r["seconds"] for r in listed),
         "covered_share": None,
     }
-    for row in [*doc["rows"], doc["total"]]:
-        fig = total if row is doc["total"] else by_grid.get(row["code"] or "", {})
-        row["patrol_km"] = round(fig.get("distance_m", 0.0) / 1000, 3)
-        row["patrol_hours"] = round(fig.get("seconds", 0.0) / 3600, 2)
-        row["patrol_coverage"] = fig.get("covered_share")
+
+    def columns(fig: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "patrol_km": round(fig.get("distance_m", 0.0) / 1000, 3),
+            "patrol_hours": round(fig.get("seconds", 0.0) / 3600, 2),
+            "patrol_coverage": fig.get("covered_share"),
+        }
+
+    unpatrolled = columns({})  # the grids nobody walked (most rows of a city: computed once)
+    for row in doc["rows"]:
+        fig = by_grid.get(row["code"] or "")
+        row.update(unpatrolled if fig is None else columns(fig))
+    doc["total"].update(columns(total))
     doc["metrics"] += [
         {"key": k, "label": f"{zh} {en}", "kind": kind, "good": good}
         for k, zh, en, kind, good in PATROL_METRICS
