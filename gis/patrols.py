@@ -1,4 +1,4 @@
-"""Spatial SQL of 大联勤 patrols: storing GPS fixes, the clean track, coverage per grid and day.
+"""Spatial SQL of 大联勤 patrols: storing GPS fixes, the clean track, the last patrolled days.
 
 A *clean* fix is one neither `inaccurate` nor a `jump`. A *segment* joins two consecutive clean
 fixes of one patrol at most `max_segment_s` apart (longer gaps: signal lost, not counted). A
@@ -8,6 +8,8 @@ segment belongs to the grid of its first fix and to that fix's local day. Per gr
 - seconds: the segments' durations;
 - covered_share: with base-map roads in the grid, the share of their length within `buffer_m` of
   the period's tracks in the grid; without roads, the share of the grid's area within `buffer_m`.
+
+Those per-grid figures are kept current by the coverage fold: gis/patrol_cells.py.
 """
 
 from __future__ import annotations
