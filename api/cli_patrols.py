@@ -9,8 +9,7 @@ import typer
 
 from api.cli_common import console, database, settings, tr
 from api.cli_toolkit import CliApp
-from api.services.patrols.coverage import fold_all, prune_tracks
-from gis.patrol_cells import MARK_ALL_SQL, ROADS_SQL
+from api.services.patrols.coverage import fold_all, prune_tracks, refold_all
 
 patrols_app = CliApp(no_args_is_help=True, help=tr("Joint patrols: tracks and retention."))
 
@@ -64,11 +63,7 @@ def patrols_fold(
     """Fold the marked pieces of tracks into parts and grid-days."""
     s = settings()
     with database(s) as conn:
-        if everything:
-            with conn.transaction():
-                conn.execute(ROADS_SQL)
-                conn.execute(MARK_ALL_SQL)
-        out = fold_all(conn, s)
+        out = refold_all(conn, s) if everything else fold_all(conn, s)
     said = tr(
         "{pieces} pieces of tracks folded: {parts} parts, {grid_days} grid-days",
         pieces=out["pieces"],

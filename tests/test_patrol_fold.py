@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from api.cli import app
 from api.main import create_app
 from api.services.patrols.coverage import MAX_RANGE, ranges
 from tests.conftest import settings_for
@@ -136,3 +138,32 @@ def test_ranges_merge_closed_pieces_and_take_in_the_parts_they_touch() -> None:
     # a day at most in one range
     day = [(3, c) for c in range(200)]
     assert [c1 - c0 + 1 for _, c0, c1 in ranges(day, 1_000, [])] == [MAX_RANGE, MAX_RANGE, 8]
+
+
+def test_fold_all_measures_streets_imported_after_the_walk(
+    world: Any, world_db: str, token_for: Any, db: Any
+) -> None:
+    cast = make_cast(token_for)
+    t0 = one_piece(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    day = t0.astimezone(SH).date()
+    walked(world, cast, t0, LON)
+    fold(world_db)
+    (before,) = coverage(world, cast.disp, day)["rows"]
+    assert before["covered_share"] == pytest.approx(reference_share(db, [LON]), rel=0.01)
+    # a street under the walk, 1,000 m long, imported afterwards: the share becomes the
+    # street's covered length (the walk plus 30 m at each end) over its length
+    db.execute(
+        "INSERT INTO basemap_roads (id, osm_id, class, name, geom) VALUES (1, 1, 'residential', "
+        "'路', ST_GeomFromText(%s, 4326))",
+        (f"LINESTRING({LON} 39.005, {LON} {39.005 + 1000 * LAT_M})",),
+    )
+    db.commit()
+    fold(world_db)  # nothing marked: the lattice keeps its street-less cells
+    assert coverage(world, cast.disp, day)["rows"][0] == before
+    r = CliRunner().invoke(
+        app, ["patrols", "fold", "--all"], env={"GRIDGOV_DATABASE_URL": world_db}
+    )
+    assert r.exit_code == 0, r.output
+    (after,) = coverage(world, cast.disp, day)["rows"]
+    assert after["distance_m"] == before["distance_m"]
+    assert after["covered_share"] == pytest.approx((WALK_M + 60) / 1000, rel=0.01)

@@ -21,9 +21,11 @@ from gis.patrol_cells import (
     DELETE_PARTS_SQL,
     GRID_DAYS_SQL,
     LATTICES_SQL,
+    MARK_ALL_SQL,
     OVERLAPS_SQL,
     PARTS_SQL,
     PERIOD_SQL,
+    ROADS_SQL,
     TAKE_DIRTY_SQL,
 )
 from gis.patrols import LAST_PATROLLED_SQL
@@ -140,6 +142,22 @@ def _range_params(todo: list[tuple[int, int, int]]) -> dict[str, list[int]]:
     }
 
 
+def retention_cutoff(settings: Settings, now: dt.datetime) -> dt.datetime:
+    """The start of the oldest local day GRIDGOV_TRACK_RETENTION_DAYS keeps the fixes of."""
+    tz = settings.calendar.timezone
+    today = now.astimezone(ZoneInfo(tz)).date()
+    return local_day_start(today - dt.timedelta(days=settings.patrols.track_retention_days), tz)
+
+
+def refold_all(conn: Connection[Any], settings: Settings) -> dict[str, int]:
+    """Every lattice's streets computed again, every stored fix's piece marked, then folded
+    (after importing base map streets: `gridgov patrols fold --all`)."""
+    with conn.transaction():
+        conn.execute(ROADS_SQL)
+        conn.execute(MARK_ALL_SQL)
+    return fold_all(conn, settings)
+
+
 def fold_all(
     conn: Connection[Any],
     settings: Settings,
@@ -215,9 +233,7 @@ def unpatrolled_grids(
 def prune_tracks(conn: Connection[Any], settings: Settings, now: dt.datetime) -> dict[str, Any]:
     """Fold what is marked, then delete the fixes (positions) and parts of whole local days
     older than GRIDGOV_TRACK_RETENTION_DAYS; their grid-days (figures and covered cells) stay."""
-    tz = settings.calendar.timezone
-    today = now.astimezone(ZoneInfo(tz)).date()
-    cutoff = local_day_start(today - dt.timedelta(days=settings.patrols.track_retention_days), tz)
+    cutoff = retention_cutoff(settings, now)
     fold_all(conn, settings)
     with conn.transaction():
         days = conn.execute(

@@ -11,13 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
 from api.services.background import Background
-from api.services.patrols.coverage import fold, local_day_start
+from api.services.patrols.coverage import fold, retention_cutoff
 from api.settings import Settings
 
 log = logging.getLogger("gridgov.patrols")
@@ -36,9 +35,7 @@ class CoverageFolder(Background):
     def turn(self) -> int:
         """Fold what is marked now; the pieces taken (0 when another process is folding)."""
         s = self.settings
-        tz = s.calendar.timezone
-        today = dt.datetime.now(ZoneInfo(tz)).date()
-        since = local_day_start(today - dt.timedelta(days=s.patrols.track_retention_days), tz)
+        since = retention_cutoff(s, dt.datetime.now(dt.UTC))
         taken = 0
         with self.pool.connection() as conn:
             conn.autocommit = True  # each fold is its own transaction
