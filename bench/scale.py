@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                         now,
                         5 if a.quick else a.runs,
                         runs,
-                        stats=not a.skip_eval,
+                        stats=not a.skip_eval or a.reads is not None,
                         only=a.reads,
                     )
                     console.print(

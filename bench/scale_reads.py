@@ -154,8 +154,8 @@ def run_reads(
             fresh.append(lambda c, at=at: _after_report(c, at, "/api/v1/hotspots"))
         timed("hotspots after a new report", fresh)
         timed("repeats (90 days)", same("/api/v1/repeats", days=90))
-        if stats and only is None:
-            out += _stats_reads(c, month, year, runs, slow)
+        if stats:
+            out += [r for r in _stats_reads(c, month, year, runs, slow, only) if r]
         ogc = [
             lambda c, o=rng.randrange(0, 5000) * 100: c.get(
                 "/ogc/collections/incidents/items", params={"limit": 100, "offset": o}
@@ -184,19 +184,28 @@ def run_reads(
 
 
 def _stats_reads(
-    c: httpx.Client, month: tuple[str, str], year: tuple[str, str], runs: int, slow: int
-) -> list[Latency]:
+    c: httpx.Client,
+    month: tuple[str, str],
+    year: tuple[str, str],
+    runs: int,
+    slow: int,
+    only: str | None,
+) -> list[Latency | None]:
     def same(path: str, n: int, **params: Any) -> list[Callable[[httpx.Client], httpx.Response]]:
         return [lambda c, p=params: c.get(path, params=p) for _ in range(n)]
 
     stats_month = {"from": month[0], "to": month[1]}
     year_params = {"from": year[0], "to": year[1]}
     trend = same("/api/v1/stats/trend", slow, code="WATER", **stats_month)
+    reads = {
+        "stats, 30 days": same("/api/v1/stats", runs, **stats_month),
+        "flags, 30 days": same("/api/v1/stats/flags", runs, **stats_month),
+        "trend, 30 days by day": trend,
+        "stats, 365 days (HTTP)": same("/api/v1/stats", slow, **year_params),
+    }
     return [
-        _run("stats, 30 days", same("/api/v1/stats", runs, **stats_month), c),
-        _run("flags, 30 days", same("/api/v1/stats/flags", runs, **stats_month), c),
-        _run("trend, 30 days by day", trend, c),
-        _run("stats, 365 days (HTTP)", same("/api/v1/stats", slow, **year_params), c),
+        _run(label, calls, c) if only is None or only in label else None
+        for label, calls in reads.items()
     ]
 
 
