@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from api.services.evaluation.query import stats_rows
+from api.services.evaluation.query import Over, stats_rows
 from bench.scale import main as scale_main
 from bench.scale_data import build_scale, mix_table
 from tests import stats_reference as ref
@@ -61,15 +61,7 @@ def test_the_evaluation_of_the_year_agrees_with_the_plain_reading(scale_db: str)
             (NOW - dt.timedelta(days=365), NOW),
             (NOW - dt.timedelta(days=60), NOW - dt.timedelta(days=30)),
         ):
-            rows = stats_rows(
-                conn,
-                t_from=start,
-                t_end=end,
-                group_by="department",
-                level=None,
-                scope_area=None,
-                scope_department=None,
-            )
+            rows = stats_rows(conn, Over(start, end, "department", None, None, None))
             total = next(r for r in rows if r["total"])
             _, want = ref.evaluate(incidents, checkins, start, end, "department")
             for key in (

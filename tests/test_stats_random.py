@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 
 from api.db.models_evaluation import ROLLED, ROLLUPS
 from api.services.evaluation.live_sets import live_of_ends
-from api.services.evaluation.query import stats_rows
+from api.services.evaluation.query import Over, stats_rows
 from api.services.evaluation.stats import figures
 from tests import stats_reference as ref
 from tests.loop import SH, Clock, act, report
@@ -293,15 +293,16 @@ def one_group_agrees(conn: Any, start: str, end: str) -> None:
     for group_by, level in (("department", None), ("area", "grid"), ("category", "category")):
         kw: dict[str, Any] = {"t_from": t_from, "t_end": t_end, "group_by": group_by}
         kw |= {"level": level, "scope_area": None, "scope_department": None}
-        everything = stats_rows(conn, **kw)
+        over = Over(**kw)
+        everything = stats_rows(conn, over)
         rows = {r["key"]: r for r in everything if not r["total"]}
         for key, row in rows.items():
-            one = [r for r in stats_rows(conn, **kw, key=key, only_key=True) if not r["total"]]
+            one = [r for r in stats_rows(conn, over, key=key, only_key=True) if not r["total"]]
             assert one == [row], (start, end, group_by, key)
             if key is not None:  # a trend: the live incidents of every bucket end found at once
                 live = live_of_ends(conn, [t_end], group_by, level, key)[t_end]
-                kw_live = {**kw, "key": key, "only_key": True, "live_ids": live}
-                one = [r for r in stats_rows(conn, **kw_live) if not r["total"]]
+                kw_live: dict[str, Any] = {"key": key, "only_key": True, "live_ids": live}
+                one = [r for r in stats_rows(conn, over, **kw_live) if not r["total"]]
                 assert one == [row], (start, end, group_by, key, "live_of_ends")
         # the handling times read in (group, seconds) order from migration 0029's indexes, no
         # sort: the same figures as a sort of the period's times
@@ -309,7 +310,7 @@ def one_group_agrees(conn: Any, start: str, end: str) -> None:
         conn.execute("SET enable_seqscan = off")
         conn.execute("SET enable_bitmapscan = off")
         try:
-            ordered = stats_rows(conn, **kw)
+            ordered = stats_rows(conn, over)
             # (a sum in another order may differ in its last bits: compared as published)
             assert [(r["key"], r["total"], figures(r)) for r in ordered] == [
                 (r["key"], r["total"], figures(r)) for r in everything

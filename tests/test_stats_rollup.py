@@ -11,7 +11,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from api.db.models_evaluation import ROLLED
-from api.services.evaluation.query import _log_rows, stats_rows
+from api.services.evaluation.query import Over, _log_rows, stats_rows
 from api.services.evaluation.rollup import area_level, source, spans
 from tests.loop import COMMUNITY, G1, G2, SH, STREET, Clock, ok, report
 from tests.test_stats_random import rollups_match_facts
@@ -65,10 +65,10 @@ def test_a_moved_incident_moves_its_facts(world: Any, world_db: str, token_for: 
                 "scope_area": None,
                 "scope_department": None,
             }
-            fast = by_key(stats_rows(conn, **kw))
-            slow = by_key(_log_rows(conn, **kw, key=None, only_key=False))
+            fast = by_key(stats_rows(conn, Over(**kw)))
+            slow = by_key(_log_rows(conn, Over(**kw), key=None, only_key=False))
             assert fast == slow, group_by
-        grids = by_key(stats_rows(conn, **{**kw, "group_by": "area", "level": "grid"}))
+        grids = by_key(stats_rows(conn, Over(**{**kw, "group_by": "area", "level": "grid"})))
         assert grids[(G2, False)]["reported"] == 1 and grids[(G2, False)]["handled"] == 1
         assert grids[(G1, False)]["reported"] == 2
 
@@ -160,8 +160,8 @@ def test_a_reassignment_moves_facts_between_grids_once(
                 "scope_area": None,
                 "scope_department": None,
             }
-            fast = by_key(stats_rows(conn, **kw))
-            assert fast == by_key(_log_rows(conn, **kw, key=None, only_key=False))
+            fast = by_key(stats_rows(conn, Over(**kw)))
+            assert fast == by_key(_log_rows(conn, Over(**kw), key=None, only_key=False))
 
 
 REPORTED_IN_G2 = """
@@ -236,8 +236,8 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
                     }
                     scope_level = area_level(conn, scope["scope_area"])
                     served[source(group_by, level, scope_level, scope["scope_department"])] += 1
-                    fast = by_key(stats_rows(conn, **kw))
-                    slow = by_key(_log_rows(conn, **kw, key=None, only_key=False))
+                    fast = by_key(stats_rows(conn, Over(**kw)))
+                    slow = by_key(_log_rows(conn, Over(**kw), key=None, only_key=False))
                     assert fast == slow, (t_from, t_end, group_by, level, scope)
                     if scope["scope_area"] == G2 and group_by == "department":
                         # G2's own cases and G1's case answered for by G2

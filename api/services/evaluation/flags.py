@@ -10,7 +10,7 @@ from psycopg import Connection
 
 from api.errors import BadRequest
 from api.services.evaluation.live_sets import live_of_ends
-from api.services.evaluation.query import stats_rows
+from api.services.evaluation.query import Over, stats_rows
 from api.services.evaluation.rollup import area_level, source
 from api.services.evaluation.stats import (
     Period,
@@ -177,14 +177,10 @@ def trend(
         )
     series = []
     for start, end in spans:
+        bucket = Over(start, min(end, period.as_of), group_by, level, scope.area, scope.department)
         raw = stats_rows(
             conn,
-            t_from=start,
-            t_end=min(end, period.as_of),
-            group_by=group_by,
-            level=level,
-            scope_area=scope.area,
-            scope_department=scope.department,
+            bucket,
             key=code,
             only_key=True,
             live_ids=live.get(min(end, period.as_of)),

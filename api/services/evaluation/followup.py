@@ -10,6 +10,7 @@ from typing import Any
 
 from psycopg import Connection
 
+from api.services.evaluation.query import Over
 from api.services.evaluation.urge import add_fact_counts
 
 FOLLOWUP_COUNTS = ("rated", "satisfied")
@@ -31,7 +32,7 @@ LIMIT 100000
 
 
 def add_followup_counts(
-    conn: Connection[Any], raw: list[dict[str, Any]], **kw: Any
+    conn: Connection[Any], raw: list[dict[str, Any]], over: Over
 ) -> list[dict[str, Any]]:
     """The raw rows with 回访数 and 满意数 added (new groups appended)."""
-    return add_fact_counts(conn, raw, FOLLOWUP_SQL, FOLLOWUP_COUNTS, **kw)
+    return add_fact_counts(conn, raw, FOLLOWUP_SQL, FOLLOWUP_COUNTS, over)

@@ -20,7 +20,7 @@ from api.dates import check_year
 from api.errors import BadRequest, Forbidden
 from api.services.evaluation.followup import add_followup_counts
 from api.services.evaluation.live_sets import AREA_LEVELS
-from api.services.evaluation.query import areas_in_scope, group_names, stats_rows
+from api.services.evaluation.query import Over, areas_in_scope, group_names, stats_rows
 from api.services.evaluation.urge import add_urge_counts
 from api.services.identity.auth import User
 from api.services.identity.policy import READ, role_of
@@ -266,18 +266,11 @@ def compute_stats(
     level = check_grouping(group_by, level)
     scope = scope if scope is not None else scope_of(user)
     # the period, grouping and scope every query of the document counts over
-    over: dict[str, Any] = {
-        "t_from": period.start,
-        "t_end": period.as_of,
-        "group_by": group_by,
-        "level": level,
-        "scope_area": scope.area,
-        "scope_department": scope.department,
-    }
-    raw = stats_rows(conn, **over)
+    over = Over(period.start, period.as_of, group_by, level, scope.area, scope.department)
+    raw = stats_rows(conn, over)
     # 督办 and 回访 come from separate queries (api/services/evaluation/urge.py, stats_followup.py)
     for add_counts in (add_urge_counts, add_followup_counts):
-        raw = add_counts(conn, raw, **over)
+        raw = add_counts(conn, raw, over)
     total = next((r for r in raw if r["total"]), None)
     by_key = {r["key"]: r for r in raw if not r["total"]}
     codes = [k for k in by_key if k is not None]

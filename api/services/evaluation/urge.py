@@ -7,11 +7,11 @@ in it (ix_incidents_closed_at), and adds its counts to the raw rows `stats_rows`
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from psycopg import Connection, sql
 
+from api.services.evaluation.query import Over
 from api.services.identity.visibility import AREA_COND
 
 URGE_COUNTS = ("urges", "urged", "closed_urged")
@@ -56,36 +56,30 @@ def add_fact_counts(
     raw: list[dict[str, Any]],
     template: str,
     counts: tuple[str, ...],
-    *,
-    t_from: dt.datetime,
-    t_end: dt.datetime,
-    group_by: str,
-    level: str | None,
-    scope_area: str | None,
-    scope_department: str | None,
+    over: Over,
 ) -> list[dict[str, Any]]:
     """The raw rows of `stats_rows` with `counts` from a separate per-group query added (new
     groups appended). `template` groups by `{k}` and filters on `{conds}` over `i` (incidents)
     and `f.dept` (the department the fact is attributed to)."""
     conds: list[sql.Composable] = [sql.SQL("true")]
-    params: dict[str, Any] = {"t_from": t_from, "t_end": t_end}
-    if scope_area is not None:
+    params: dict[str, Any] = {"t_from": over.t_from, "t_end": over.t_end}
+    if over.scope_area is not None:
         conds.append(sql.SQL(AREA_COND).format(a=sql.Identifier("i")))
-        params["vis_area"] = scope_area
-    if scope_department is not None:
+        params["vis_area"] = over.scope_area
+    if over.scope_department is not None:
         conds.append(sql.SQL("f.dept = %(scope_dept)s"))
-        params["scope_dept"] = scope_department
+        params["scope_dept"] = over.scope_department
     query = sql.SQL(template).format(
-        k=group_key(group_by, level), conds=sql.SQL(" AND ").join(conds)
+        k=group_key(over.group_by, over.level), conds=sql.SQL(" AND ").join(conds)
     )
     return merge_counts(raw, conn.execute(query, params).fetchall(), counts)
 
 
 def add_urge_counts(
-    conn: Connection[Any], raw: list[dict[str, Any]], **kw: Any
+    conn: Connection[Any], raw: list[dict[str, Any]], over: Over
 ) -> list[dict[str, Any]]:
     """The raw rows with the urge counts (督办次数, 督办件数, 督办后结案数) added."""
-    return add_fact_counts(conn, raw, URGE_FACTS_SQL, URGE_COUNTS, **kw)
+    return add_fact_counts(conn, raw, URGE_FACTS_SQL, URGE_COUNTS, over)
 
 
 def merge_counts(
