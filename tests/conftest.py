@@ -286,3 +286,35 @@ def live(world_db: str) -> Iterator[str]:
 def patrol_screen(request: pytest.FixtureRequest) -> Screen:
     """The patrol page's screens and languages (tests/patrol_util.py SCREENS), a run each."""
     return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def walker(
+    browsers: Any, live: str, world_db: str, patrol_screen: Screen
+) -> Callable[..., tuple[Any, Any, Any]]:
+    """`walker(**context_options)`: grid officer "walker" (G1) signed in on /patrol in a new
+    context on `patrol_screen`, standing in G1 with geolocation allowed, the page ready; the
+    context (`browsers`), the page's #gg-patrol and a Translator for the screen's language."""
+    from playwright.sync_api import expect
+
+    from tests.loop import G1
+    from tests.pages_workflow_util import PASSWORD, WAIT, make_user
+    from web_map.i18n import Translator
+
+    def open_patrol(**options: Any) -> tuple[Any, Any, Any]:
+        make_user(world_db, "walker", "officer", G1)
+        b = browsers(
+            viewport={"width": patrol_screen.size[0], "height": patrol_screen.size[1]},
+            geolocation={"latitude": 39.010, "longitude": 116.010, "accuracy": 8},
+            permissions=["geolocation"],
+            **options,
+        )
+        b.page.goto(f"{live}/lang/{patrol_screen.lang}?next=/login%3Fnext%3D/patrol")
+        b.page.fill("input[name=name]", "walker")
+        b.page.fill("input[name=password]", PASSWORD)
+        b.page.click("button[type=submit]")
+        root = b.page.locator("#gg-patrol")
+        expect(root).to_have_attribute("data-ready", "true", timeout=WAIT)
+        return b, root, Translator(patrol_screen.lang)
+
+    return open_patrol

@@ -230,13 +230,16 @@ def test_case_round_the_loop(live, browsers, world_db, token_for):
     steps = ["report", "register", "dispatch", "accept", "handle", "verify"]
     assert timeline(off) == steps
     tl = off.locator("#gg-timeline li")
-    assert [li.get_attribute("data-to-status") for li in tl.all()] == [
-        "reported",
-        "registered",
-        "dispatched",
-        "in_progress",
-        "handled",
-        "closed",
+    # each step and the status it led to
+    assert [
+        (li.get_attribute("data-action"), li.get_attribute("data-to-status")) for li in tl.all()
+    ] == [
+        ("report", "reported"),
+        ("register", "registered"),
+        ("dispatch", "dispatched"),
+        ("accept", "in_progress"),
+        ("handle", "handled"),
+        ("verify", "closed"),
     ]
     expect(tl.nth(4)).to_contain_text("已清运 cleared")
     expect(tl.nth(4)).to_contain_text("cm")

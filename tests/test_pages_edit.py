@@ -1,4 +1,5 @@
-"""The boundary editor page /map/edit: sign-in, local assets only, and editing in a real browser.
+"""The boundary editor page /map/edit, editing in a real browser (over HTTP: sign-in and local
+assets only, tests/test_pages_edit_http.py).
 
 World (tests/world.py): community C1 = [116.000, 116.050] × [39.00, 39.05] holds grid G1 =
 [116.000, 116.025] and G2 = [116.025, 116.049]; the strip [116.049, 116.050] has no grid. An
@@ -8,22 +9,18 @@ positions computed from the map; every save goes through the page's own buttons.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, expect
 from shapely.geometry import box, shape
 
-from api.settings import MapSettings
 from tests.areas_util import C1, G1, G2, G3, STRIP
 from tests.pages_edit_util import (
     OFFICER,
-    PASSWORD,
     EditorBrowser,
     grids_of_c1,
     located_grid,
@@ -31,87 +28,9 @@ from tests.pages_edit_util import (
     report,
     signed_in,
 )
-from tests.test_pages import TILE_URL, external_urls, needs_chromium
-from web_map.edit import edit_page
-from web_map.pages import page_references
+from tests.test_pages import needs_chromium
 
-GEOMAN = "/static/vendor/leaflet-geoman"
-
-# --- HTTP ------------------------------------------------------------------------------------
-
-
-def test_editor_sends_anonymous_visitors_to_sign_in(world: TestClient) -> None:
-    r = world.get("/map/edit", follow_redirects=False)
-    assert r.status_code == 303
-    assert r.headers["location"] == "/login?next=/map/edit"
-    r = world.get(f"/map/edit?parent={C1}", follow_redirects=False)
-    assert r.headers["location"] == f"/login?next=/map/edit%3Fparent%3D{C1}"
-    # a bad token is refused outright, not redirected
-    assert world.get("/map/edit", headers={"Authorization": "Bearer nope"}).status_code == 401
-
-
-def test_editor_comes_back_after_sign_in_and_loads_only_local_files(
-    world: TestClient, world_db: str
-) -> None:
-    make_officer(world_db)
-    r = world.post(
-        "/login",
-        data={"name": OFFICER, "password": PASSWORD, "next": f"/map/edit?parent={C1}"},
-        follow_redirects=False,
-    )
-    assert (r.status_code, r.headers["location"]) == (303, f"/map/edit?parent={C1}")
-    page = world.get("/map/edit")
-    assert page.status_code == 200
-    assert page.headers["cache-control"] == "no-store"
-    refs = page_references(page.text)
-    for ref in (
-        "/static/vendor/leaflet/leaflet.js",
-        f"{GEOMAN}/leaflet-geoman.js",
-        f"{GEOMAN}/leaflet-geoman.css",
-        "/static/gridgov.js",
-        "/static/edit.js",
-        "/static/edit_tools.js",
-        "/static/gridgov.css",
-    ):
-        assert ref in refs, ref
-    # Geoman patches Leaflet as it loads: after Leaflet, before any page script
-    assert (
-        refs.index(f"{GEOMAN}/leaflet-geoman.js")
-        == refs.index("/static/vendor/leaflet/leaflet.js") + 1
-    )
-    for ref in refs:
-        assert ref.startswith("/static/"), ref
-        assert world.get(ref).status_code == 200, ref
-    assert external_urls(page.text) == []
-    for name in ("jquery", "bootstrap", "awesome", "cdn", "unpkg"):
-        assert name not in page.text.lower(), name
-    # no base map URL configured: GridGov's own base map, from this origin
-    assert re.findall(r'L\.tileLayer\(\s*"([^"]*)"', page.text) == ["/basemap/{z}/{x}/{y}.png"]
-
-
-def test_editor_with_a_basemap_references_only_that_template() -> None:
-    html = edit_page(MapSettings(basemap_url=TILE_URL))
-    assert "L.tileLayer" in html
-    assert external_urls(html) == [TILE_URL]
-    assert all(ref.startswith("/static/") for ref in page_references(html))
-
-
-def test_geoman_is_vendored_with_its_licence(world: TestClient) -> None:
-    js = world.get(f"{GEOMAN}/leaflet-geoman.js")
-    assert js.status_code == 200
-    assert 'name:"@geoman-io/leaflet-geoman-free",version:"2.17.0"' in js.text
-    licence = world.get(f"{GEOMAN}/LICENSE")
-    assert licence.status_code == 200 and licence.text.startswith("MIT License")
-    readme = world.get("/static/vendor/README.md").text
-    assert "| Leaflet-Geoman (free) | 2.17.0 |" in readme
-    # its stylesheet draws icons from inline data: URLs only
-    css = world.get(f"{GEOMAN}/leaflet-geoman.css").text
-    assert [
-        u for u in re.findall(r"url\(['\"]?([^'\")]+)", css) if not u.startswith(("data:", "%23"))
-    ] == []
-
-
-# --- browser ---------------------------------------------------------------------------------
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture
@@ -129,8 +48,6 @@ def api(editor: EditorBrowser, token_for: Any) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.mark.browser
-@needs_chromium
 def test_draw_a_new_grid_in_the_strip_and_save_it(editor: EditorBrowser, api: httpx.Client) -> None:
     page = editor.page
     assert page.locator("#gg-draw").is_enabled()
@@ -176,8 +93,6 @@ def test_draw_a_new_grid_in_the_strip_and_save_it(editor: EditorBrowser, api: ht
     editor.assert_offline()
 
 
-@pytest.mark.browser
-@needs_chromium
 def test_an_overlapping_grid_is_refused_then_snapped(
     editor: EditorBrowser, api: httpx.Client
 ) -> None:
@@ -216,8 +131,6 @@ def test_an_overlapping_grid_is_refused_then_snapped(
     editor.assert_offline()
 
 
-@pytest.mark.browser
-@needs_chromium
 def test_edit_a_vertex_previews_the_impact_then_saves_a_version(
     editor: EditorBrowser, api: httpx.Client, db: psycopg.Connection[Any]
 ) -> None:
@@ -279,8 +192,6 @@ def change_g2_behind_the_page(api: httpx.Client, properties: dict[str, str]) -> 
     assert r.status_code == 200, r.text
 
 
-@pytest.mark.browser
-@needs_chromium
 def test_a_stale_edit_says_someone_else_changed_the_area_and_reloads(
     editor: EditorBrowser, api: httpx.Client
 ) -> None:
@@ -331,8 +242,6 @@ def test_a_stale_edit_says_someone_else_changed_the_area_and_reloads(
     editor.assert_offline()
 
 
-@pytest.mark.browser
-@needs_chromium
 def test_a_grid_officer_works_in_their_community_but_changes_only_their_grid(
     world_db: str,
     chromium: Browser,

@@ -13,18 +13,15 @@ from playwright.sync_api import Route, expect
 
 from tests.loop import G1
 from tests.pages_workflow_util import (
-    PASSWORD,
     WAIT,
     browsers,  # noqa: F401  (fixture)
-    make_user,
 )
-from tests.patrol_util import LAT_M, Screen
+from tests.patrol_util import LAT_M
 from tests.test_pages import (
     chromium,  # noqa: F401  (fixture)
     external_urls,
     needs_chromium,
 )
-from web_map.i18n import Translator
 from web_map.pages import page_references
 
 
@@ -83,44 +80,13 @@ def lose_first_answer(page: Any, pattern: str) -> list[str]:
     return lost
 
 
-def signed_in_walker(
-    browsers: Any,  # noqa: F811
-    live: str,
-    world_db: str,
-    screen: Screen,
-    **options: Any,
-) -> Any:
-    """Grid officer "walker" (G1) signed in on /patrol in a new context on `screen`, standing in
-    G1 with geolocation allowed; `options` go to the context."""
-    make_user(world_db, "walker", "officer", G1)
-    b = browsers(
-        viewport={"width": screen.size[0], "height": screen.size[1]},
-        geolocation={"latitude": 39.010, "longitude": 116.010, "accuracy": 8},
-        permissions=["geolocation"],
-        **options,
-    )
-    b.page.goto(f"{live}/lang/{screen.lang}?next=/login%3Fnext%3D/patrol")
-    b.page.fill("input[name=name]", "walker")
-    b.page.fill("input[name=password]", PASSWORD)
-    b.page.click("button[type=submit]")
-    return b
-
-
 @pytest.mark.browser
 @needs_chromium
-def test_patrol_offline_queue_stores_each_fix_and_report_once(
-    live: str,
-    browsers: Any,  # noqa: F811
-    world_db: str,
-    patrol_screen: Screen,
-) -> None:
-    tr = Translator(patrol_screen.lang)
+def test_patrol_offline_queue_stores_each_fix_and_report_once(walker: Any, world_db: str) -> None:
     # this test loses answers with page.route, which Playwright cannot do for requests a
     # service worker sees; the worker has its own test (tests/test_pages_patrol_sw.py)
-    b = signed_in_walker(browsers, live, world_db, patrol_screen, service_workers="block")
+    b, root, tr = walker(service_workers="block")
     page, context = b.page, b.page.context
-    root = page.locator("#gg-patrol")
-    expect(root).to_have_attribute("data-ready", "true", timeout=WAIT)
     start = page.locator("#gg-patrol-start")
     expect(start).to_have_text(tr("Start patrol"))
     expect(page.locator(".gg-shell a[href='/patrol']")).to_have_count(1)

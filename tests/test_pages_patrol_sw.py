@@ -13,13 +13,11 @@ from tests.pages_workflow_util import (
     WAIT,
     browsers,  # noqa: F401  (fixture)
 )
-from tests.patrol_util import Screen
 from tests.test_pages import (
     chromium,  # noqa: F401  (fixture)
     needs_chromium,
 )
-from tests.test_pages_patrol import signed_in_walker, stored
-from web_map.i18n import Translator
+from tests.test_pages_patrol import stored
 
 KEPT = "caches.keys().then((names) => names.sort())"
 
@@ -34,17 +32,9 @@ def test_the_service_worker_is_served_for_the_patrol_scope(world: Any) -> None:
 
 @pytest.mark.browser
 @needs_chromium
-def test_patrol_page_opens_offline_and_uploads_when_back(
-    live: str,
-    browsers: Any,  # noqa: F811
-    world_db: str,
-    patrol_screen: Screen,
-) -> None:
-    tr = Translator(patrol_screen.lang)
-    b = signed_in_walker(browsers, live, world_db, patrol_screen)
+def test_patrol_page_opens_offline_and_uploads_when_back(walker: Any, world_db: str) -> None:
+    b, root, tr = walker()
     page, context = b.page, b.page.context
-    root = page.locator("#gg-patrol")
-    expect(root).to_have_attribute("data-ready", "true", timeout=WAIT)
     # the worker runs and holds the page, its scripts and the session
     expect(root).to_have_attribute("data-offline", "ready", timeout=WAIT)
     assert page.evaluate(KEPT) == ["gridgov-patrol-tiles-v1", "gridgov-patrol-v1"]

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
@@ -73,15 +74,23 @@ def bars(page: Any) -> list[str]:
     )
 
 
+def signed_in_on_stats(browsers: Any, live: str, name: str, query: str = "") -> Any:
+    """A new browser context that opens /map/stats`query`, is sent to sign in first, signs in
+    as `name` and is sent back; the context (`browsers`)."""
+    b = browsers()
+    path = f"/map/stats{query}"
+    b.page.goto(live + path)
+    expect(b.page).to_have_url(f"{live}/login?next={quote(path, safe='/')}")
+    send_sign_in(b.page, name)
+    expect(b.page).to_have_url(live + path)
+    return b
+
+
 @pytest.mark.browser
 @needs_chromium
 def test_choropleth_table_and_trend_in_an_offline_browser(live, world_db, browsers):
-    b = browsers()
+    b = signed_in_on_stats(browsers, live, "root", f"?from={WEEK_FROM}&to={WEEK_TO}")
     page = b.page
-    page.goto(f"{live}/map/stats?from={WEEK_FROM}&to={WEEK_TO}")
-    expect(page).to_have_url(re.compile(r"/login\?next=/map/stats%3Ffrom%3D"))
-    send_sign_in(page, "root")
-    expect(page).to_have_url(f"{live}/map/stats?from={WEEK_FROM}&to={WEEK_TO}")
     status = page.locator("#status")
     expect(status).to_have_attribute("data-state", "ready", timeout=WAIT)
     expect(status).to_have_text("Grid: 2 areas · 8 reported")
@@ -161,10 +170,8 @@ def test_choropleth_table_and_trend_in_an_offline_browser(live, world_db, browse
 @pytest.mark.browser
 @needs_chromium
 def test_a_resident_sees_the_refusal(live, world_db, browsers):
-    b = browsers()
+    b = signed_in_on_stats(browsers, live, "res")
     page = b.page
-    page.goto(f"{live}/login?next=/map/stats")
-    send_sign_in(page, "res")
     status = page.locator("#status")
     expect(status).to_have_attribute("data-state", "error", timeout=WAIT)
     expect(status).to_contain_text("Statistics are for admins")

@@ -170,6 +170,21 @@ WHERE reported_at >= %(t_from)s AND reported_at < %(t_end)s
 """
 
 
+def answered_for_by(
+    conn: psycopg.Connection[Any], area: str, case: str, grid: str, *, in_community: bool = True
+) -> dict[str, Any]:
+    """Make `area` answer for `case` of `grid` (as other tools may write it), out of any
+    community unless `in_community`; the case's row (its id)."""
+    row = conn.execute(
+        "UPDATE incidents SET responsible_area_code = %(area)s, "
+        "community_code = CASE WHEN %(in_community)s THEN community_code END "
+        "WHERE public_id = %(case)s AND grid_code = %(grid)s RETURNING id",
+        {"area": area, "case": case, "grid": grid, "in_community": in_community},
+    ).fetchone()
+    assert row is not None
+    return row
+
+
 def test_scoped_figures_from_the_rollups_equal_the_log(
     world: Any, world_db: str, token_for: Any
 ) -> None:
@@ -196,21 +211,11 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
         clock.advance(days=5, hours=7)
     with psycopg.connect(world_db, row_factory=dict_row, autocommit=True) as conn:
         # a case of G1 answered for by G2: its responsible area is none of its own areas
-        moved = conn.execute(
-            "UPDATE incidents SET responsible_area_code = %s WHERE public_id = %s "
-            "AND grid_code = %s RETURNING id",
-            (G2, cases[1], G1),
-        ).fetchone()
-        assert moved is not None
+        moved = answered_for_by(conn, G2, cases[1], G1)
         # a case of G2 in no community (data written by other tools) that the community answers
         # for: a department finds its facts apart from the communities', the community by its
         # responsible area
-        loose = conn.execute(
-            "UPDATE incidents SET community_code = NULL, responsible_area_code = %s "
-            "WHERE public_id = %s AND grid_code = %s RETURNING id",
-            (COMMUNITY, cases[4], G2),
-        ).fetchone()
-        assert loose is not None
+        answered_for_by(conn, COMMUNITY, cases[4], G2, in_community=False)
         ok(world, cases[0], admin, "accept")  # an event late in the history: live before it
         clock.advance(hours=5)
         dept = conn.execute("SELECT department_code FROM incidents LIMIT 1").fetchone()

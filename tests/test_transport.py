@@ -37,11 +37,11 @@ def preflight(client: TestClient, path: str, method: str, headers: str = "") -> 
 @pytest.mark.parametrize(
     ("path", "method", "headers"),
     [
-        ("/ogc/collections/areas-grid/items", "GET", "authorization"),
-        ("/tiles/areas/12/3370/1552.pbf", "GET", ""),
-        ("/open311/v2/requests.json", "POST", "content-type"),
-        ("/api/v1/locate", "GET", ""),
-        ("/api/v1/categories", "GET", "accept-language"),
+        pytest.param("/ogc/collections/areas-grid/items", "GET", "authorization", id="ogc"),
+        pytest.param("/tiles/areas/12/3370/1552.pbf", "GET", "", id="tiles"),
+        pytest.param("/open311/v2/requests.json", "POST", "content-type", id="open311"),
+        pytest.param("/api/v1/locate", "GET", "", id="locate"),
+        pytest.param("/api/v1/categories", "GET", "accept-language", id="categories"),
     ],
 )
 def test_preflight_is_answered_on_machine_doors(

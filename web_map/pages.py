@@ -214,26 +214,29 @@ def add_page_config(fmap: folium.Map, config: dict[str, Any]) -> None:
     figure_of(fmap).html.add_child(RawHtml(block))
 
 
+@dataclass(frozen=True)
+class Panel:
+    """What a one-panel page is made of: its title (a catalogue id), its scripts (`page_js`),
+    the template of its panel's markup, and whether it shows the grid layer."""
+
+    title: str
+    js: list[tuple[str, str]]
+    template: str
+    grids: bool = False
+
+
 def panel_page(
-    settings: MapSettings,
-    tr: Translator,
-    *,
-    title: str,
-    shell: str,
-    js: list[tuple[str, str]],
-    template: str,
-    config: dict[str, Any],
-    grids: bool = False,
+    settings: MapSettings, tr: Translator, panel: Panel, *, shell: str, config: dict[str, Any]
 ) -> str:
-    """A map with one panel (the residents' and the patrol pages): the base map, the page's
-    scripts, `template`'s markup and the page config; `grids` adds the grid layer (its levels
+    """A map with one panel (the residents' and the patrol pages): the base map, the panel's
+    scripts and markup and the page config; a panel with `grids` adds the grid layer (its levels
     go into the config after "page"). The page's HTML."""
-    fmap = base_map(settings, tr, title=title, shell=shell)
-    fmap.default_js = list(js)
-    if grids:
+    fmap = base_map(settings, tr, title=panel.title, shell=shell)
+    fmap.default_js = list(panel.js)
+    if panel.grids:
         levels = area_layers(fmap, only=("grid",), tr=tr, labels=settings.level_labels)
         config = {"page": config["page"], "levels": levels, **config}
-    figure_of(fmap).html.add_child(RawHtml(render(template, tr)))
+    figure_of(fmap).html.add_child(RawHtml(render(panel.template, tr)))
     add_page_config(fmap, config)
     return render_page(fmap)
 

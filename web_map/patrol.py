@@ -15,14 +15,14 @@ from pathlib import Path
 
 from api.settings import MapSettings
 from web_map.i18n import CHINESE, N_, Translator
-from web_map.pages import page_js, panel_page
+from web_map.pages import Panel, page_js, panel_page
 
 PAGE_PATH = "/patrol"
 # The page's service worker (static/patrol_sw.js): served from the site's root so that its scope
 # may be PAGE_PATH; it lets the page open offline once it was opened online.
 SERVICE_WORKER_PATH = "/patrol-sw.js"
 SERVICE_WORKER_FILE = Path(__file__).parent / "static" / "patrol_sw.js"
-PATROL_JS = page_js("patrol_queue", "patrol")
+PATROL = Panel(N_("Patrol"), page_js("patrol_queue", "patrol"), "patrol.html", grids=True)
 
 
 def patrol_page(
@@ -50,13 +50,4 @@ def patrol_page(
         "service_worker": SERVICE_WORKER_PATH,
         "scope": PAGE_PATH,
     }
-    return panel_page(
-        settings,
-        tr,
-        title=N_("Patrol"),
-        shell=shell,
-        js=PATROL_JS,
-        template="patrol.html",
-        config=config,
-        grids=True,
-    )
+    return panel_page(settings, tr, PATROL, shell=shell, config=config)

@@ -11,12 +11,15 @@ from typing import Any
 
 from api.settings import MapSettings
 from web_map.i18n import CHINESE, N_, Translator
-from web_map.pages import page_js, panel_page
+from web_map.pages import Panel, page_js, panel_page
 from web_map.photo_labels import photo_labels
 from web_map.workflow_labels import labels
 
 REPORT_JS = page_js("photos", "report")
 STATUS_JS = page_js("photos", "report_status")
+REPORT = Panel(N_("Report a problem"), REPORT_JS, "report_form.html", grids=True)
+STATUS = Panel(N_("Report status"), STATUS_JS, "report_status.html")
+MINE = Panel(N_("My reports"), STATUS_JS, "report_mine.html")
 
 
 def report_page(
@@ -36,16 +39,7 @@ def report_page(
         **labels(tr),
         **(photos or photo_labels(tr=tr)),
     }
-    return panel_page(
-        settings,
-        tr,
-        title=N_("Report a problem"),
-        shell=shell,
-        js=REPORT_JS,
-        template="report_form.html",
-        config=config,
-        grids=True,
-    )
+    return panel_page(settings, tr, REPORT, shell=shell, config=config)
 
 
 def report_status_page(
@@ -58,27 +52,13 @@ def report_status_page(
 ) -> str:
     """The reporter's view of one report: outcome, public steps, the 回访 rating form."""
     config = {"page": "report_status", "incident": incident_id, "signed_in": signed_in}
-    return panel_page(
-        settings,
-        tr,
-        title=N_("Report status"),
-        shell=shell,
-        js=STATUS_JS,
-        template="report_status.html",
-        config={**config, **labels(tr), **photo_labels(tr=tr)},
-    )
+    config |= labels(tr) | photo_labels(tr=tr)
+    return panel_page(settings, tr, STATUS, shell=shell, config=config)
 
 
 def report_mine_page(
     settings: MapSettings, tr: Translator = CHINESE, *, signed_in: bool = False, shell: str = ""
 ) -> str:
     """My reports (signed in) and the lookup by tracking id + phone or e-mail."""
-    return panel_page(
-        settings,
-        tr,
-        title=N_("My reports"),
-        shell=shell,
-        js=STATUS_JS,
-        template="report_mine.html",
-        config={"page": "report_mine", "signed_in": signed_in, **labels(tr)},
-    )
+    config = {"page": "report_mine", "signed_in": signed_in, **labels(tr)}
+    return panel_page(settings, tr, MINE, shell=shell, config=config)

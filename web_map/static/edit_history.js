@@ -8,21 +8,9 @@
   "use strict";
 
   const G = window.GridGov;
+  // Words a person reads go through t() (docs/i18n.md: English ids, Chinese in the catalogue),
+  // which also fills their {name} placeholders.
   const { el, t } = G;
-  // Every word a person reads here (docs/i18n.md: English ids, Chinese in the catalogue).
-  const TEXT = {
-    loading: t("Loading…"),
-    current: t("current"),
-    mergedFrom: t("merged from {codes}"),
-    splitFrom: t("split from {code}"),
-    ancestor: t("Came from"),
-    successor: t("Became"),
-    generation: t("generation {n}"),
-    accepted: t("Accepted"),
-    acceptedBy: t(" ({at}, {by}, {source})"),
-    acceptedCount: t(", {n} accepted"),
-  };
-  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_m, k) => String(values[k]));
   const when = (iso) => (iso ? G.when(iso) : "");
 
   function drawShape(feature) {
@@ -37,8 +25,8 @@
   function derivation(props, codeOf) {
     const from = (props.derived_from || []).map((id) => codeOf.get(id) || "v" + id);
     if (from.length === 0) return null;
-    const text = from.length > 1 ? fill(TEXT.mergedFrom, { codes: from.join("、") })
-      : fill(TEXT.splitFrom, { code: from[0] });
+    const text = from.length > 1 ? t("merged from {codes}", { codes: from.join("、") })
+      : t("split from {code}", { code: from[0] });
     return el("span", { className: "gg-derived", dataset: { from: from.join(",") } }, text);
   }
 
@@ -47,7 +35,7 @@
     const item = el("li", { dataset: { version: p.version_id } },
       el("button", { type: "button", className: "gg-version" },
         el("strong", {}, "v" + p.version_id), " ", when(p.valid_from), " – ",
-        p.valid_to ? when(p.valid_to) : TEXT.current),
+        p.valid_to ? when(p.valid_to) : t("current")),
       el("span", { className: "gg-version-by" }, " ", p.created_by || "—",
         p.note ? " · " + p.note : ""));
     const derived = derivation(p, codeOf);
@@ -60,14 +48,14 @@
   function lineageItem(f) {
     const p = f.properties;
     const depth = p.lineage_depth;
-    const label = (depth > 0 ? TEXT.ancestor : TEXT.successor) + " " +
-      fill(TEXT.generation, { n: Math.abs(depth) });
+    const label = (depth > 0 ? t("Came from") : t("Became")) + " " +
+      t("generation {n}", { n: Math.abs(depth) });
     const item = el("li", { className: "gg-lineage", dataset: { code: p.code, depth: depth } },
       el("span", { className: "gg-lineage-kind" }, label), " ",
       el("button", { type: "button", className: "gg-version" },
         el("strong", {}, p.code), " ", p.name),
       el("span", { className: "gg-version-by" }, " ", when(p.valid_from), " – ",
-        p.valid_to ? when(p.valid_to) : TEXT.current));
+        p.valid_to ? when(p.valid_to) : t("current")));
     item.querySelector("button").addEventListener("click", () => drawShape(f));
     return item;
   }
@@ -87,7 +75,7 @@
     }
     section.hidden = false;
     document.getElementById("gg-history-code").textContent = code;
-    list.replaceChildren(el("li", {}, TEXT.loading));
+    list.replaceChildren(el("li", {}, t("Loading…")));
     const result = await C.send("GET", C.S.api + "/areas/" + encodeURIComponent(code) +
       "/history?lineage=true&limit=1000");
     if (C.S.selected !== code) return;
@@ -128,13 +116,13 @@
     const accepted = features.filter((f) => f.properties.accepted).length;
     C.problemLayer(features, C.S.layers.coverage, (f) => {
       const a = f.properties.accepted;
-      return a ? TEXT.accepted + fill(TEXT.acceptedBy, { at: when(a.at), by: a.by,
+      return a ? t("Accepted") + t(" ({at}, {by}, {source})", { at: when(a.at), by: a.by,
         source: a.source }) + " " : "";
     });
     count.dataset.count = String(features.length);
     count.dataset.accepted = String(accepted);
     count.textContent = "(" + features.length +
-      (accepted ? fill(TEXT.acceptedCount, { n: accepted }) : "") + ")";
+      (accepted ? t(", {n} accepted", { n: accepted }) : "") + ")";
   }
 
   window.GridGov.editorHistory = { loadHistory, loadCoverage };
