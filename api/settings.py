@@ -215,7 +215,7 @@ class ConnectionBudgetSettings(GridGovSettings):
 
 
 class HttpSettings(GridGovSettings):
-    """Cross-origin access and compression (GRIDGOV_CORS_ORIGINS, GRIDGOV_GZIP_*)."""
+    """Cross-origin access and compression (GRIDGOV_CORS_ORIGINS, GRIDGOV_GZIP_*, _ZSTD_LEVEL)."""
 
     cors_origins: str = Field(
         default="",
@@ -226,6 +226,9 @@ class HttpSettings(GridGovSettings):
         default=1024, ge=0, description="compress bodies from this size when asked; 0 = never"
     )
     gzip_level: int = Field(default=6, ge=1, le=9)
+    zstd_level: int = Field(
+        default=3, ge=1, le=19, description="zstd's level, for the clients that accept zstd"
+    )
 
     def origins(self) -> list[str]:
         """The allowed origins as a list (empty: CORS off)."""

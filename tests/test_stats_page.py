@@ -176,3 +176,17 @@ def test_a_resident_sees_the_refusal(live, world_db, browsers):
     expect(status).to_have_attribute("data-state", "error", timeout=WAIT)
     expect(status).to_contain_text("Statistics are for admins")
     assert b.blocked == []
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_the_browser_reads_the_table_compressed(live, world_db, browsers):
+    """The statistics reach the browser zstd-compressed (Chromium accepts zstd from 123) and the
+    page draws them (api/transport.py)."""
+    b = signed_in_on_stats(browsers, live, "root", f"?from={WEEK_FROM}&to={WEEK_TO}")
+    page = b.page
+    with page.expect_response(lambda r: "/api/v1/stats?" in r.url) as answer:
+        page.reload()
+    expect(page.locator("#status")).to_have_text("Grid: 2 areas · 8 reported", timeout=WAIT)
+    assert answer.value.all_headers().get("content-encoding") == "zstd"
+    assert answer.value.json()["group_by"] == "area"

@@ -1,4 +1,5 @@
-"""CORS on the machine doors only, gzip when asked (tiles kept compressed), HEAD on Open311/OGC."""
+"""CORS on the machine doors only, zstd or gzip when asked (tiles kept compressed), HEAD on
+Open311/OGC."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ from collections.abc import Iterator
 import httpx
 import mapbox_vector_tile
 import pytest
+import zstandard
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.responses import StreamingResponse
 
 from api.main import create_app
+from api.settings import HttpSettings
+from api.transport import Compression
 from tests.conftest import settings_for
 from tests.test_tiles import tile_of
 
@@ -118,6 +124,66 @@ def test_json_is_gzipped_when_asked(world: TestClient) -> None:
         assert r.headers["content-encoding"] == "gzip"
     assert len(raw) < len(plain.content)
     assert gzip.decompress(raw) == plain.content
+
+
+@pytest.mark.parametrize(
+    ("accept", "coding"),
+    [
+        ("gzip, deflate, br, zstd", "zstd"),  # what Chrome sends
+        ("zstd", "zstd"),
+        ("zstd;q=0, gzip", "gzip"),
+        ("zstd;q=0", None),
+    ],
+)
+def test_zstd_to_the_clients_that_accept_it(
+    world: TestClient, accept: str, coding: str | None
+) -> None:
+    path = "/ogc/collections/areas-grid/items?limit=50"
+    plain = world.get(path, headers={"Accept-Encoding": "identity"})
+    with world.stream("GET", path, headers={"Accept-Encoding": accept}) as r:
+        raw = b"".join(r.iter_raw())
+        headers = r.headers
+    assert headers.get("content-encoding") == coding
+    assert "Accept-Encoding" in headers["vary"]
+    unpack = {"zstd": zstandard.ZstdDecompressor().decompressobj().decompress}
+    unpack |= {"gzip": gzip.decompress, None: bytes}
+    assert unpack[coding](raw) == plain.content
+    if coding is not None:
+        assert int(headers["content-length"]) == len(raw) < len(plain.content)
+
+
+def test_zstd_streams_a_body_sent_in_parts() -> None:
+    """A streamed body is compressed part by part (each flushed, so a client can read it as it
+    comes) and decodes to the whole; a small body and an event stream pass as they are."""
+    parts = [f"行,{i},网格巡查\n".encode() * 200 for i in range(5)]
+    app = FastAPI()
+
+    @app.get("/parts")
+    def streamed() -> StreamingResponse:
+        return StreamingResponse(iter(parts), media_type="text/csv")
+
+    @app.get("/events")
+    def events() -> StreamingResponse:
+        return StreamingResponse(iter(parts), media_type="text/event-stream")
+
+    @app.get("/small")
+    def small() -> dict[str, str]:
+        return {"ok": "小"}
+
+    app.add_middleware(Compression, http=HttpSettings())
+    with TestClient(app) as client:
+        with client.stream("GET", "/parts", headers={"Accept-Encoding": "zstd"}) as r:
+            chunks = list(r.iter_raw())
+            assert r.headers["content-encoding"] == "zstd"
+            assert "content-length" not in r.headers
+        stream = zstandard.ZstdDecompressor().decompressobj()
+        # each part is flushed as it goes: the first chunk alone decodes to the first part
+        assert stream.decompress(chunks[0]) == parts[0]
+        assert parts[0] + b"".join(stream.decompress(c) for c in chunks[1:]) == b"".join(parts)
+        sse = client.get("/events", headers={"Accept-Encoding": "zstd"})
+        assert "content-encoding" not in sse.headers and sse.content == b"".join(parts)
+        tiny = client.get("/small", headers={"Accept-Encoding": "zstd"})
+        assert "content-encoding" not in tiny.headers and tiny.json() == {"ok": "小"}
 
 
 def test_tiles_are_kept_compressed_in_the_cache(world: TestClient) -> None:
