@@ -131,6 +131,23 @@ def refuse_children(conn: Connection[Any], row: AreaRow, action: str) -> None:
         )
 
 
+def lock_to_retire(
+    conn: Connection[Any],
+    parent_code: str | None,
+    codes: list[str],
+    versions: list[int],
+    action: str,
+) -> tuple[AreaRow | None, list[AreaRow]]:
+    """Lock the parent, then the areas' current versions (in code order); 412 unless they are
+    the versions read, 409 while any still has children. For changes that retire areas."""
+    parent = lock_parent(conn, parent_code)
+    rows = [require_current(conn, c, lock=True) for c in sorted(codes)]
+    check_fresh(conn, rows, versions)
+    for r in rows:
+        refuse_children(conn, r, action)
+    return parent, rows
+
+
 def child_level(level: str | None, parent: AreaRow | None) -> str:
     """The level a new area must have under `parent` (one below it; top level: district)."""
     if parent is None:
@@ -348,10 +365,7 @@ def retire_area(
     current = require_current(conn, code, lock=False)
     require_editor(conn, user, code, "retire this area")
     with conn.transaction():
-        lock_parent(conn, current.parent_code)
-        row = require_current(conn, code, lock=True)
-        check_fresh(conn, [row], versions)
-        refuse_children(conn, row, "retire")
+        _, (row,) = lock_to_retire(conn, current.parent_code, [code], versions, "retire")
         open_ids = open_incidents_of(conn, code, row.geom, settings.assignment.nearest_grid_m)
         if open_ids:
             shown = ", ".join(open_ids[:20]) + ("…" if len(open_ids) > 20 else "")

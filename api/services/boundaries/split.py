@@ -16,15 +16,13 @@ from shapely.geometry.base import BaseGeometry
 from api.errors import CodeTaken, ValidationFailed
 from api.services.boundaries.edit import (
     gap_warnings,
-    lock_parent,
+    lock_to_retire,
     refuse,
-    refuse_children,
     require_editor,
 )
 from api.services.boundaries.impact import Impact, settle_assignments
 from api.services.boundaries.store import (
     AreaRow,
-    check_fresh,
     children,
     close_version,
     code_ever_used,
@@ -105,10 +103,7 @@ def split_area(
     if current.parent_code is None:
         raise ValidationFailed("Top-level areas cannot be split: their codes are not numbered.")
     with conn.transaction():
-        parent = lock_parent(conn, current.parent_code)
-        row = require_current(conn, code, lock=True)
-        check_fresh(conn, [row], versions)
-        refuse_children(conn, row, "split")
+        parent, (row,) = lock_to_retire(conn, current.parent_code, [code], versions, "split")
         pieces = split_by_line(row.geom, line, settings.topology.overlap_epsilon_m2)
         # reading order of the pieces themselves: the order of `names` and of the response
         order = number_reading_order(list(pieces))
@@ -184,11 +179,7 @@ def merge_areas(
     if parent_code is None:
         raise ValidationFailed("Top-level areas cannot be merged: their codes are not numbered.")
     with conn.transaction():
-        parent = lock_parent(conn, parent_code)
-        rows = [require_current(conn, c, lock=True) for c in sorted(codes)]
-        check_fresh(conn, rows, versions)
-        for r in rows:
-            refuse_children(conn, r, "merge")
+        parent, rows = lock_to_retire(conn, parent_code, codes, versions, "merge")
         merged = MultiPolygon([merge_adjacent([r.geom for r in rows])])
         siblings = children(conn, parent_code, exclude=codes)
         if code and code_ever_used(conn, code):
