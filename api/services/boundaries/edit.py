@@ -19,14 +19,14 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from api.errors import AreaInUse, CodeTaken, ValidationFailed
-from api.services.boundaries.impact import Impact, settle_assignments
+from api.services.boundaries.impact import Cause, Impact, settle_assignments
 from api.services.boundaries.import_checks import unaccepted
 from api.services.boundaries.store import (
     LEVELS,
     AreaRow,
     check_fresh,
     children,
-    close_version,
+    close_versions,
     code_ever_used,
     current_area,
     insert_version,
@@ -256,10 +256,7 @@ def create_area(
             settings,
             touched=geom,
             grids_changed=level == "grid",
-            at=at,
-            actor=user.name,
-            why=f"area {code} created",
-            areas=[code],
+            cause=Cause(at, user.name, f"area {code} created", [code]),
         )
         feature = version_features(conn, [vid])[0]
     return SaveResult(feature, vid, warnings, fix_report, impact)
@@ -321,8 +318,7 @@ def update_area(
             # nothing would change (and no note asks for a version): no new version, no
             # re-assignment, the ETag stays
             return SaveResult(version_features(conn, [row.id])[0], row.id, fix=fix_report)
-        at = save_moment(conn)
-        close_version(conn, row.id, at)
+        at = close_versions(conn, [row.id])
         vid = insert_version(
             conn,
             code=code,
@@ -343,10 +339,7 @@ def update_area(
                 settings,
                 touched=shapely.union(row.geom, geom),
                 grids_changed=row.level == "grid",
-                at=at,
-                actor=user.name,
-                why=f"area {code} redrawn",
-                areas=[code],
+                cause=Cause(at, user.name, f"area {code} redrawn", [code]),
             )
         if dry_run:
             props = result.feature["properties"]
@@ -374,17 +367,13 @@ def retire_area(
                 "area instead of retiring it.",
                 {"incidents": open_ids[:20]},
             )
-        at = save_moment(conn)
-        close_version(conn, row.id, at)
+        at = close_versions(conn, [row.id])
         impact = settle_assignments(
             conn,
             settings,
             touched=row.geom,
             grids_changed=row.level == "grid",
-            at=at,
-            actor=user.name,
-            why=f"area {code} retired",
-            areas=[code],
+            cause=Cause(at, user.name, f"area {code} retired", [code]),
         )
         feature = version_features(conn, [row.id])[0]
     return SaveResult(feature, row.id, [], None, impact)

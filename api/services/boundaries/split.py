@@ -20,17 +20,16 @@ from api.services.boundaries.edit import (
     refuse,
     require_editor,
 )
-from api.services.boundaries.impact import Impact, settle_assignments
+from api.services.boundaries.impact import Cause, Impact, settle_assignments
 from api.services.boundaries.store import (
     AreaRow,
     children,
-    close_version,
+    close_versions,
     code_ever_used,
     insert_version,
     new_codes,
     require_current,
     require_versions,
-    save_moment,
     version_features,
 )
 from api.services.identity.auth import User
@@ -118,8 +117,7 @@ def split_area(
         codes = new_codes(conn, current.parent_code, list(pieces), siblings)
         new = [(c, MultiPolygon([p])) for c, p in zip(codes, pieces, strict=True)]
         _check_all(settings, new, parent, siblings)
-        at = save_moment(conn)
-        close_version(conn, row.id, at)
+        at = close_versions(conn, [row.id])
         vids = [
             insert_version(
                 conn,
@@ -143,10 +141,7 @@ def split_area(
             settings,
             touched=row.geom,
             grids_changed=row.level == "grid",
-            at=at,
-            actor=user.name,
-            why=f"{code} split into {', '.join(codes)}",
-            areas=[code, *codes],
+            cause=Cause(at, user.name, f"{code} split into {', '.join(codes)}", [code, *codes]),
         )
     return result
 
@@ -189,9 +184,7 @@ def merge_areas(
             )
         new_code = code or new_codes(conn, parent_code, [merged], siblings)[0]
         _check_all(settings, [(new_code, merged)], parent, siblings)
-        at = save_moment(conn)
-        for r in rows:
-            close_version(conn, r.id, at)
+        at = close_versions(conn, [r.id for r in rows])
         first = next(r for r in rows if r.code == codes[0])
         vid = insert_version(
             conn,
@@ -213,9 +206,8 @@ def merge_areas(
             settings,
             touched=merged,
             grids_changed=level == "grid",
-            at=at,
-            actor=user.name,
-            why=f"{', '.join(codes)} merged into {new_code}",
-            areas=[*codes, new_code],
+            cause=Cause(
+                at, user.name, f"{', '.join(codes)} merged into {new_code}", [*codes, new_code]
+            ),
         )
     return result
