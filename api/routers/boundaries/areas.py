@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query
-from psycopg import Connection
 
 from api.deps import ConnDep, CurrentUser, CursorDep, OptionalUser, PageSizeDep, SettingsDep
 from api.error_messages import localise_problems
@@ -51,7 +50,7 @@ class Editing:
     """One boundary edit's context: who edits, on which connection, with which settings; the
     answer speaks the caller's language."""
 
-    conn: Connection[Any]
+    conn: ConnDep
     settings: Settings
     tr: Translator
     user: User

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from psycopg import Connection
 from starlette.responses import Response
 
 from api.deps import (
@@ -64,7 +63,7 @@ class Reading:
     connection and the period."""
 
     user: User
-    conn: Connection[Any]
+    conn: ReadConnDep
     period: Period
 
 
