@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request
@@ -223,6 +224,23 @@ async def get_clock(request: Request) -> Callable[[], dt.datetime]:
 
 
 ClockDep = Annotated[Callable[[], dt.datetime], Depends(get_clock)]
+
+
+@dataclass(frozen=True)
+class Acting:
+    """A signed-in caller changing something: the connection, who acts, and the app's clock."""
+
+    conn: Connection[Any]
+    user: User
+    clock: Callable[[], dt.datetime]
+
+
+async def acting(conn: ConnDep, user: CurrentUser, clock: ClockDep) -> Acting:
+    """The action's context (async: it only gathers what the other dependencies gave)."""
+    return Acting(conn, user, clock)
+
+
+ActingDep = Annotated[Acting, Depends(acting)]
 
 
 def output_crs(

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+from collections.abc import Callable
 from typing import Any
 
 import orjson
+from fastapi import APIRouter
+from fastapi.types import DecoratedCallable
 from starlette.responses import Response
 
 
@@ -49,9 +52,14 @@ class GeoJSON(Response):
         return dumps(content)
 
 
-def tile_responses(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
-    """A tile route's documented 200: bytes of `media_type`."""
-    return {200: {"content": {media_type: {}}, "description": description}}
+def tile_route(
+    router: APIRouter, path: str, media_type: str, description: str
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """GET `path` as a tile route: raw bytes, documented as a 200 of `media_type`."""
+    responses: dict[int | str, dict[str, Any]] = {
+        200: {"content": {media_type: {}}, "description": description}
+    }
+    return router.get(path, response_class=Response, responses=responses)
 
 
 def tile_or_not_modified(

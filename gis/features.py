@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from psycopg import Connection, sql
 
@@ -89,18 +89,25 @@ class Filters:
             self.add(BBOX_COND.format(alias="t"), x0=x0, y0=y0, x1=x1, y1=y1)
 
 
+# Each table's feature id and the decimals of its served coordinates (areas: AREA_PRECISION).
+_FEATURE_ID_AND_PRECISION = {
+    "incidents": ("t.public_id", 7),
+    "areas": ("t.code", AREA_PRECISION),
+    "buildings": ("t.id", 7),
+}
+
+
 def _collection(
     conn: Connection[Any],
-    table: str,
+    table: Literal["incidents", "areas", "buildings"],
     props: str,
     filters: Filters,
     limit: int,
     cursor: int | None,
-    id_prop: str = "t.id",
-    precision: int = 7,
     srid: int = 4326,
     newest_first: bool = False,
 ) -> bytes:
+    id_prop, precision = _FEATURE_ID_AND_PRECISION[table]
     geom, crs_member = _output_crs(conn, srid)
     if cursor is not None:
         filters.add("t.id < %(cursor)s" if newest_first else "t.id > %(cursor)s", cursor=cursor)
@@ -245,15 +252,7 @@ def incidents_geojson(
         # cheaper way. ~1 ms of planning. For this transaction only.
         conn.execute("SET LOCAL plan_cache_mode = auto")
     return _collection(
-        conn,
-        "incidents",
-        INCIDENT_PROPS,
-        f,
-        limit,
-        cursor,
-        id_prop="t.public_id",
-        srid=srid,
-        newest_first=newest_first,
+        conn, "incidents", INCIDENT_PROPS, f, limit, cursor, srid=srid, newest_first=newest_first
     )
 
 
@@ -279,17 +278,7 @@ def areas_geojson(
     f.add_given("t.level = %(level)s", level=level)
     f.add_given("t.parent_code = %(parent)s", parent=parent)
     f.add_given("t.code = %(code)s", code=code)
-    return _collection(
-        conn,
-        "areas",
-        AREA_PROPS,
-        f,
-        limit,
-        cursor,
-        id_prop="t.code",
-        srid=srid,
-        precision=AREA_PRECISION,
-    )
+    return _collection(conn, "areas", AREA_PROPS, f, limit, cursor, srid=srid)
 
 
 def area_versions_geojson(
@@ -311,9 +300,7 @@ def area_versions_geojson(
     if version_ids is not None:
         f.add("t.id = ANY(%(ids)s)", ids=version_ids)
     props = AREA_HISTORY_PROPS if with_users else AREA_PUBLIC_HISTORY_PROPS
-    return _collection(
-        conn, "areas", props, f, limit, cursor, id_prop="t.code", precision=AREA_PRECISION
-    )
+    return _collection(conn, "areas", props, f, limit, cursor)
 
 
 def buildings_geojson(

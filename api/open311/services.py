@@ -145,18 +145,23 @@ def get_service(conn: Connection[Any], code: str) -> Service:
     return _service(row)
 
 
+# GeoReport v2's field order for a service-definition attribute (`values`: [{key, name}]).
+ATTRIBUTE_FIELDS = (
+    "variable",
+    "code",
+    "datatype",
+    "required",
+    "datatype_description",
+    "order",
+    "description",
+    "values",
+)
+
+
 def attribute_json(a: ServiceAttribute) -> dict[str, Any]:
     """One attribute of a service definition, in the spec's field order."""
-    return {
-        "variable": a.variable,
-        "code": a.code,
-        "datatype": a.datatype,
-        "required": a.required,
-        "datatype_description": a.datatype_description,
-        "order": a.order,
-        "description": a.description,
-        "values": [{"key": v.key, "name": v.name} for v in a.values],
-    }
+    fields = a.model_dump()
+    return {name: fields[name] for name in ATTRIBUTE_FIELDS}
 
 
 def service_definition(conn: Connection[Any], code: str) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 
 from api.deps import ConnDep, CurrentUser, CursorDep, OptionalUser, PageSizeDep, SettingsDep
 from api.error_messages import localise_problems
@@ -16,6 +17,7 @@ from api.schemas.areas import AreaFeature, MergeIn, SplitFeature
 from api.services.boundaries.coverage import coverage_geojson
 from api.services.boundaries.edit import (
     AreaChange,
+    SaveResult,
     create_area,
     retire_area,
     update_area,
@@ -23,10 +25,12 @@ from api.services.boundaries.edit import (
 from api.services.boundaries.lineage import history_with_lineage
 from api.services.boundaries.split import merge_areas, split_area
 from api.services.boundaries.store import parse_if_match
+from api.services.identity.auth import User
 from api.services.identity.policy import role_of
 from api.settings import Settings
 from gis.features import area_versions_geojson
 from gis.limits import check_geometry_size
+from web_map.i18n import Translator
 
 router = APIRouter(prefix="/api/v1", tags=["boundary editing"])
 PUBLIC_ROLES = {"anonymous", "resident"}  # area history without the names of who saved
@@ -39,6 +43,33 @@ IfMatch = Annotated[
     str | None,
     Header(description='ETag(s) of the version(s) you read, e.g. "42" (merge: "42", "43")'),
 ]
+
+
+@dataclass(frozen=True)
+class Editing:
+    """One boundary edit's context: who edits, on which connection, with which settings; the
+    answer speaks the caller's language."""
+
+    conn: ConnDep
+    settings: Settings
+    tr: Translator
+    user: User
+
+    def answer(
+        self, body: Any, status_code: int = 200, headers: dict[str, str] | None = None
+    ) -> JSON:
+        """The result with its topology problems worded for the caller."""
+        return JSON(localise_problems(body, self.tr), status_code=status_code, headers=headers)
+
+
+async def editing(
+    conn: ConnDep, settings: SettingsDep, tr: TranslatorDep, user: CurrentUser
+) -> Editing:
+    """The edit's context (async: it only gathers what the other dependencies gave)."""
+    return Editing(conn, settings, tr, user)
+
+
+EditingDep = Annotated[Editing, Depends(editing)]
 
 
 def _change(feature: AreaFeature, settings: Settings) -> AreaChange:
@@ -61,36 +92,45 @@ def _etag(version_id: int | None) -> dict[str, str]:
 
 
 @router.post("/areas", response_class=JSON, status_code=201)
-def post_area(
-    feature: AreaFeature,
-    conn: ConnDep,
-    settings: SettingsDep,
-    tr: TranslatorDep,
-    user: CurrentUser,
-    fix: Fix = None,
-) -> JSON:
+def post_area(feature: AreaFeature, edit: EditingDep, fix: Fix = None) -> JSON:
     """Create an area from a GeoJSON Feature; 201 with ETag, warnings (gaps) and impact."""
-    result = create_area(conn, settings, user, _change(feature, settings), fix=fix)
+    change = _change(feature, edit.settings)
+    result = create_area(edit.conn, edit.settings, edit.user, change, fix=fix)
     code = result.feature["properties"]["code"]
     headers = {**_etag(result.version_id), "Location": f"/api/v1/areas/{code}"}
-    return JSON(localise_problems(result.body(), tr), status_code=201, headers=headers)
+    return edit.answer(result.body(), status_code=201, headers=headers)
+
+
+def _save(
+    code: str,
+    feature: AreaFeature,
+    edit: Editing,
+    if_match: str | None,
+    fix: str | None,
+    *,
+    dry_run: bool,
+) -> SaveResult:
+    """The change a PUT (or its preview) asks for, saved (or tried and rolled back)."""
+    change, versions = _change(feature, edit.settings), parse_if_match(if_match)
+    return update_area(
+        edit.conn,
+        edit.settings,
+        edit.user,
+        code,
+        change,
+        versions=versions,
+        fix=fix,
+        dry_run=dry_run,
+    )
 
 
 @router.put("/areas/{code}", response_class=JSON)
 def put_area(
-    code: str,
-    feature: AreaFeature,
-    conn: ConnDep,
-    settings: SettingsDep,
-    tr: TranslatorDep,
-    user: CurrentUser,
-    if_match: IfMatch = None,
-    fix: Fix = None,
+    code: str, feature: AreaFeature, edit: EditingDep, if_match: IfMatch = None, fix: Fix = None
 ) -> JSON:
     """Save a new version (geometry and/or name, attributes); needs If-Match."""
-    change, versions = _change(feature, settings), parse_if_match(if_match)
-    result = update_area(conn, settings, user, code, change, versions=versions, fix=fix)
-    return JSON(localise_problems(result.body(), tr), headers=_etag(result.version_id))
+    result = _save(code, feature, edit, if_match, fix, dry_run=False)
+    return edit.answer(result.body(), headers=_etag(result.version_id))
 
 
 @router.delete("/areas/{code}", response_class=JSON)
@@ -104,66 +144,42 @@ def delete_area(
 
 @router.post("/areas/{code}/preview", response_class=JSON)
 def preview_area(
-    code: str,
-    feature: AreaFeature,
-    conn: ConnDep,
-    settings: SettingsDep,
-    tr: TranslatorDep,
-    user: CurrentUser,
-    if_match: IfMatch = None,
-    fix: Fix = None,
+    code: str, feature: AreaFeature, edit: EditingDep, if_match: IfMatch = None, fix: Fix = None
 ) -> JSON:
     """What saving this geometry would do (incidents and buildings that move); stores nothing."""
-    change, versions = _change(feature, settings), parse_if_match(if_match)
-    result = update_area(
-        conn, settings, user, code, change, versions=versions, fix=fix, dry_run=True
-    )
-    return JSON(localise_problems(result.body(), tr))
+    return edit.answer(_save(code, feature, edit, if_match, fix, dry_run=True).body())
 
 
 @router.post("/areas/{code}/split", response_class=JSON)
 def post_split(
-    code: str,
-    feature: SplitFeature,
-    conn: ConnDep,
-    settings: SettingsDep,
-    tr: TranslatorDep,
-    user: CurrentUser,
-    if_match: IfMatch = None,
+    code: str, feature: SplitFeature, edit: EditingDep, if_match: IfMatch = None
 ) -> JSON:
     """Cut an area along a line; returns the new areas as a FeatureCollection."""
-    limits = settings.limits
+    limits = edit.settings.limits
     check_geometry_size(feature.geometry, limits.max_polygon_vertices, limits.max_polygon_parts)
     result = split_area(
-        conn,
-        settings,
-        user,
+        edit.conn,
+        edit.settings,
+        edit.user,
         code,
         feature.geometry,
         names=feature.properties.names,
         note=feature.properties.note,
         versions=parse_if_match(if_match),
     )
-    return JSON(localise_problems(result.body(), tr))
+    return edit.answer(result.body())
 
 
 @router.post("/areas/merge", response_class=JSON)
-def post_merge(
-    body: MergeIn,
-    conn: ConnDep,
-    settings: SettingsDep,
-    tr: TranslatorDep,
-    user: CurrentUser,
-    if_match: IfMatch = None,
-) -> JSON:
+def post_merge(body: MergeIn, edit: EditingDep, if_match: IfMatch = None) -> JSON:
     """Merge adjacent siblings into one new area; versions in If-Match or body.versions."""
     versions = parse_if_match(if_match)
     if body.versions:
         versions = [*(versions or []), *body.versions.values()]
     result = merge_areas(
-        conn,
-        settings,
-        user,
+        edit.conn,
+        edit.settings,
+        edit.user,
         body.codes,
         name=body.name,
         code=body.code,
@@ -172,7 +188,7 @@ def post_merge(
         versions=versions,
     )
     new = result.features[0]["properties"]["version_id"]
-    return JSON(localise_problems(result.body(), tr), headers=_etag(new))
+    return edit.answer(result.body(), headers=_etag(new))
 
 
 @router.get("/areas/{code}/history", response_class=GeoJSON)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,6 +19,7 @@ from api.locale import TranslatorDep
 from api.responses import JSON
 from api.services.evaluation.flags import negative_list, trend
 from api.services.evaluation.stats import Period, compute_stats, parse_period, stats_csv
+from api.services.identity.auth import User
 from api.services.patrols.figures import add_patrol_figures, add_unpatrolled_flags
 
 router = APIRouter(prefix="/api/v1/stats", tags=["evaluation"])
@@ -55,13 +57,29 @@ def period_param(
 PeriodDep = Annotated[Period, Depends(period_param)]
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What every evaluation read needs: the caller (whose scope bounds the figures), the
+    connection and the period."""
+
+    user: User
+    conn: ReadConnDep
+    period: Period
+
+
+async def reading(user: ReadCurrentUser, conn: ReadConnDep, period: PeriodDep) -> Reading:
+    """The read's context (async: it only gathers what the other dependencies gave)."""
+    return Reading(user, conn, period)
+
+
+ReadingDep = Annotated[Reading, Depends(reading)]
+
+
 @router.get("", response_model=None)
 def stats(
     request: Request,
-    user: ReadCurrentUser,
-    conn: ReadConnDep,
+    read: ReadingDep,
     settings: SettingsDep,
-    period: PeriodDep,
     tr: TranslatorDep,
     group_by: GroupQ = "area",
     level: LevelQ = None,
@@ -72,9 +90,10 @@ def stats(
     ] = "labels",
 ) -> Response:
     """Counts and rates per group over a period (formulas: docs/metrics.md)."""
+    conn, period = read.conn, read.period
     if format == "csv":  # a download (a year, every grid): the export timeout
         allow_long_statements(request, conn)
-    doc = compute_stats(conn, user, period, group_by, level)
+    doc = compute_stats(conn, read.user, period, group_by, level)
     add_patrol_figures(conn, settings, doc, period.start, period.as_of)  # 大联勤 coverage
     if format == "csv":
         day = period.start.astimezone(period.tz).date().isoformat()
@@ -88,24 +107,17 @@ def stats(
 
 
 @router.get("/flags", response_class=JSON)
-def flags(
-    user: ReadCurrentUser,
-    conn: ReadConnDep,
-    settings: SettingsDep,
-    period: PeriodDep,
-    level: LevelQ = None,
-) -> JSON:
+def flags(read: ReadingDep, settings: SettingsDep, level: LevelQ = None) -> JSON:
     """负面清单: departments and areas breaching the GRIDGOV_FLAG_* thresholds, with reasons."""
-    doc = negative_list(conn, user, settings.evaluation, period, level)
-    add_unpatrolled_flags(conn, settings, doc, user, period.as_of)  # grids nobody walked lately
+    doc = negative_list(read.conn, read.user, settings.evaluation, read.period, level)
+    # grids nobody walked lately
+    add_unpatrolled_flags(read.conn, settings, doc, read.user, read.period.as_of)
     return JSON(doc)
 
 
 @router.get("/trend", response_class=JSON)
 def stats_trend(
-    user: ReadCurrentUser,
-    conn: ReadConnDep,
-    period: PeriodDep,
+    read: ReadingDep,
     code: Annotated[str, Query(max_length=64, description="the group's code")],
     group_by: GroupQ = "area",
     level: LevelQ = None,
@@ -115,4 +127,4 @@ def stats_trend(
     ] = None,
 ) -> JSON:
     """One group's figures per day, week or month of the period (for trend charts)."""
-    return JSON(trend(conn, user, period, group_by, level, code, interval))
+    return JSON(trend(read.conn, read.user, read.period, group_by, level, code, interval))

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from api.deps import BBoxDep, ConnDep, CrsDep, CursorDep, PageSizeDep
 from api.errors import NotFound
 from api.responses import JSON, GeoJSON
+from api.services.reference import Listed, reference_rows
 from gis.features import areas_geojson, buildings_geojson
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
@@ -67,36 +68,24 @@ def list_buildings(
     )
 
 
-def _listing(conn: ConnDep, key: str, query: str) -> JSON:
-    """Every row a reference query returns, as {key: [rows]}."""
-    return JSON({key: conn.execute(query).fetchall()})
+def _listing(conn: ConnDep, table: Listed) -> JSON:
+    """Every row of a reference table, as {table: [rows]}."""
+    return JSON({table: reference_rows(conn, table)})
 
 
 @router.get("/departments", response_class=JSON)
 def list_departments(conn: ConnDep) -> JSON:
     """All departments."""
-    return _listing(
-        conn, "departments", "SELECT code, name, kind, area_code FROM departments ORDER BY code"
-    )
+    return _listing(conn, "departments")
 
 
 @router.get("/categories", response_class=JSON)
 def list_categories(conn: ConnDep) -> JSON:
     """All categories with their time limits."""
-    return _listing(
-        conn,
-        "categories",
-        "SELECT code, name, parent_code, kind, time_limit, time_unit, urgency, area_code "
-        "FROM categories ORDER BY code",
-    )
+    return _listing(conn, "categories")
 
 
 @router.get("/routing-rules", response_class=JSON)
 def list_routing_rules(conn: ConnDep) -> JSON:
     """All routing rules, most specific first."""
-    return _listing(
-        conn,
-        "routing_rules",
-        "SELECT id, category_prefix, area_prefix, department_code, priority FROM routing_rules "
-        "ORDER BY length(area_prefix) DESC, length(category_prefix) DESC, priority DESC, id",
-    )
+    return _listing(conn, "routing_rules")

@@ -8,18 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from starlette.responses import Response
 
-from api.responses import tile_or_not_modified, tile_responses
+from api.responses import tile_or_not_modified, tile_route
 from api.services.basemap.tiles import get_basemap_tile
 
 router = APIRouter(prefix="/basemap", tags=["base map"])
 PNG = "image/png"
 
 
-@router.get(
-    "/{z}/{x}/{y}.png",
-    response_class=Response,
-    responses=tile_responses(PNG, "a 256 px PNG base map tile"),
-)
+@tile_route(router, "/{z}/{x}/{y}.png", PNG, "a 256 px PNG base map tile")
 def basemap_tile(
     z: int,
     x: int,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.responses import Response
 
 from api.deps import IncidentFilterDep, ReadConnDep, SettingsDep, user_on_primary
-from api.responses import JSON, tile_or_not_modified, tile_responses
+from api.responses import JSON, tile_or_not_modified, tile_route
 from api.services.identity.policy import check_feed_filter
 from api.services.interop.tiles import get_tile, tilejson
 from api.transport import accepts_gzip
@@ -34,11 +34,7 @@ def layer_tilejson(
 TileNumber = Annotated[int, Path(ge=-(2**32), le=2**32)]
 
 
-@router.get(
-    "/{layer}/{z}/{x}/{y}.pbf",
-    response_class=Response,
-    responses=tile_responses(MVT, "a Mapbox vector tile (maybe empty)"),
-)
+@tile_route(router, "/{layer}/{z}/{x}/{y}.pbf", MVT, "a Mapbox vector tile (maybe empty)")
 def vector_tile(
     layer: str,
     z: TileNumber,

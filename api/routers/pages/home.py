@@ -6,10 +6,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.staticfiles import StaticFiles
 
-from api.deps import OptionalUser, SettingsDep
-from api.locale import TranslatorDep
 from api.routers.pages import shell as pages_shell
-from api.routers.pages.shell import page_shell
+from api.routers.pages.shell import PageDep
 from web_map.pages import STATIC_DIR, STATIC_URL, overview_page
 from web_map.shell import home_of
 
@@ -17,13 +15,12 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse, response_model=None)
-def overview(
-    settings: SettingsDep, user: OptionalUser, tr: TranslatorDep
-) -> HTMLResponse | RedirectResponse:
+def overview(page: PageDep) -> HTMLResponse | RedirectResponse:
     """The overview map of all governance areas; a signed-in user goes on to their home page."""
+    user = page.user
     if user is not None and home_of(user.role) != "/":
         return RedirectResponse(home_of(user.role), status_code=303)
-    html = overview_page(settings.map, tr, shell=page_shell(tr, user, "/"))
+    html = overview_page(page.settings.map, page.tr, shell=page.shell("/"))
     return HTMLResponse(html, headers={"Cache-Control": "no-store", "Vary": "Cookie"})
 
 

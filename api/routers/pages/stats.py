@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.deps import ClockDep, OptionalUser, SettingsDep
-from api.locale import TranslatorDep
-from api.routers.pages.shell import page_shell
+from api.deps import ClockDep
+from api.routers.pages.shell import PageDep, login_redirect
 from api.services.evaluation.stats import DEFAULT_DAYS, METRICS
 from web_map.stats import PAGE_PATH, stats_page
 
@@ -19,13 +17,11 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
 @router.get(PAGE_PATH, response_class=HTMLResponse, response_model=None)
-def stats_map(
-    request: Request, settings: SettingsDep, user: OptionalUser, clock: ClockDep, tr: TranslatorDep
-) -> HTMLResponse | RedirectResponse:
+def stats_map(request: Request, page: PageDep, clock: ClockDep) -> HTMLResponse | RedirectResponse:
     """Choropleth + table + trend; anonymous visitors sign in first and come back here."""
-    if user is None:
-        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
+    if page.user is None:
+        return login_redirect(request)
+    settings, tr = page.settings, page.tr
     today = clock().astimezone(ZoneInfo(settings.calendar.timezone)).date()
     period = {
         "from": (today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
@@ -35,7 +31,7 @@ def stats_map(
     html = stats_page(
         settings.map,
         tr,
-        shell=page_shell(tr, user, PAGE_PATH),
+        shell=page.shell(PAGE_PATH),
         metrics=metrics,
         period=period,
         level_labels=settings.evaluation.level_labels,

@@ -7,9 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from api.deps import OptionalUser, SettingsDep
-from api.locale import TranslatorDep
-from api.routers.pages.shell import page_shell
+from api.routers.pages.shell import PageDep
 from api.services.identity.auth import User
 from api.services.identity.policy import PAGE_REDIRECTS
 from web_map.dispatch import PAGE_PATH, dispatch_page
@@ -35,32 +33,32 @@ def _away(user: User | None, path: str) -> RedirectResponse | None:
 
 
 @router.get(PAGE_PATH, response_class=HTMLResponse, response_model=None)
-def dispatch_console(
-    settings: SettingsDep, user: OptionalUser, tr: TranslatorDep
-) -> HTMLResponse | RedirectResponse:
+def dispatch_console(page: PageDep) -> HTMLResponse | RedirectResponse:
     """The dispatch console; anonymous visitors sign in first, residents go to the report form."""
-    if (away := _away(user, PAGE_PATH)) is not None:
+    if (away := _away(page.user, PAGE_PATH)) is not None:
         return away
-    photos = photo_labels(settings.photos.max_photos, settings.photos.max_photo_bytes, tr=tr)
-    page = dispatch_page(
+    settings = page.settings
+    photos = photo_labels(settings.photos.max_photos, settings.photos.max_photo_bytes, tr=page.tr)
+    html = dispatch_page(
         settings.map,
-        tr,
-        shell=page_shell(tr, user, PAGE_PATH),
+        page.tr,
+        shell=page.shell(PAGE_PATH),
         max_page_size=settings.api.max_page_size,
         photos=photos,
     )
-    return HTMLResponse(page, headers=NO_STORE)
+    return HTMLResponse(html, headers=NO_STORE)
 
 
 @router.get("/report", response_class=HTMLResponse)
-def report_form(settings: SettingsDep, user: OptionalUser, tr: TranslatorDep) -> HTMLResponse:
+def report_form(page: PageDep) -> HTMLResponse:
     """Report a problem on the map; a signed-in user's report is linked to them."""
+    settings, tr = page.settings, page.tr
     html = report_page(
         settings.map,
         tr,
-        signed_in=user is not None,
+        signed_in=page.user is not None,
         public_reporting=settings.api.public_reporting,
-        shell=page_shell(tr, user, "/report"),
+        shell=page.shell("/report"),
         photos=photo_labels(settings.photos.max_photos, settings.photos.max_photo_bytes, tr=tr),
     )
     return HTMLResponse(html, headers=NO_STORE)
@@ -69,38 +67,36 @@ def report_form(settings: SettingsDep, user: OptionalUser, tr: TranslatorDep) ->
 @router.get("/report/{incident_id}", response_class=HTMLResponse)
 def report_status(
     incident_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")],
-    settings: SettingsDep,
-    user: OptionalUser,
-    tr: TranslatorDep,
+    page: PageDep,
 ) -> HTMLResponse:
     """Follow one report: its public outcome, public steps and the 回访 rating form."""
-    shell = page_shell(tr, user, f"/report/{incident_id}")
+    shell = page.shell(f"/report/{incident_id}")
     html = report_status_page(
-        settings.map, incident_id, tr, signed_in=user is not None, shell=shell
+        page.settings.map, incident_id, page.tr, signed_in=page.user is not None, shell=shell
     )
     return HTMLResponse(html, headers=NO_STORE)
 
 
 @router.get("/reports", response_class=HTMLResponse)
-def my_reports_page(settings: SettingsDep, user: OptionalUser, tr: TranslatorDep) -> HTMLResponse:
+def my_reports_page(page: PageDep) -> HTMLResponse:
     """我的上报: a signed-in resident's reports, and the lookup by tracking id + contact."""
-    shell = page_shell(tr, user, "/reports")
-    html = report_mine_page(settings.map, tr, signed_in=user is not None, shell=shell)
+    shell = page.shell("/reports")
+    html = report_mine_page(
+        page.settings.map, page.tr, signed_in=page.user is not None, shell=shell
+    )
     return HTMLResponse(html, headers=NO_STORE)
 
 
 @router.get(PATROL_PATH, response_class=HTMLResponse, response_model=None)
-def patrol(
-    settings: SettingsDep, user: OptionalUser, tr: TranslatorDep
-) -> HTMLResponse | RedirectResponse:
+def patrol(page: PageDep) -> HTMLResponse | RedirectResponse:
     """大联勤: the patrol page for phones; anonymous visitors sign in first."""
-    if (away := _away(user, PATROL_PATH)) is not None:
+    if (away := _away(page.user, PATROL_PATH)) is not None:
         return away
-    cfg = settings.patrols
+    cfg = page.settings.patrols
     html = patrol_page(
-        settings.map,
-        tr,
-        shell=page_shell(tr, user, PATROL_PATH),
+        page.settings.map,
+        page.tr,
+        shell=page.shell(PATROL_PATH),
         max_accuracy_m=cfg.patrol_max_accuracy_m,
         batch_max=cfg.patrol_batch_max,
         fix_every_s=cfg.patrol_fix_every_s,

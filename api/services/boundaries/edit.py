@@ -19,14 +19,14 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from api.errors import AreaInUse, CodeTaken, ValidationFailed
-from api.services.boundaries.impact import Impact, settle_assignments
+from api.services.boundaries.impact import Cause, Impact, settle_assignments
 from api.services.boundaries.import_checks import unaccepted
 from api.services.boundaries.store import (
     LEVELS,
     AreaRow,
     check_fresh,
     children,
-    close_version,
+    close_versions,
     code_ever_used,
     current_area,
     insert_version,
@@ -129,6 +129,23 @@ def refuse_children(conn: Connection[Any], row: AreaRow, action: str) -> None:
             f"{'…' if len(kids) > 5 else ''}): retire or redraw them before you {action} it.",
             {"children": kids},
         )
+
+
+def lock_to_retire(
+    conn: Connection[Any],
+    parent_code: str | None,
+    codes: list[str],
+    versions: list[int],
+    action: str,
+) -> tuple[AreaRow | None, list[AreaRow]]:
+    """Lock the parent, then the areas' current versions (in code order); 412 unless they are
+    the versions read, 409 while any still has children. For changes that retire areas."""
+    parent = lock_parent(conn, parent_code)
+    rows = [require_current(conn, c, lock=True) for c in sorted(codes)]
+    check_fresh(conn, rows, versions)
+    for r in rows:
+        refuse_children(conn, r, action)
+    return parent, rows
 
 
 def child_level(level: str | None, parent: AreaRow | None) -> str:
@@ -239,10 +256,7 @@ def create_area(
             settings,
             touched=geom,
             grids_changed=level == "grid",
-            at=at,
-            actor=user.name,
-            why=f"area {code} created",
-            areas=[code],
+            cause=Cause(at, user.name, f"area {code} created", [code]),
         )
         feature = version_features(conn, [vid])[0]
     return SaveResult(feature, vid, warnings, fix_report, impact)
@@ -304,8 +318,7 @@ def update_area(
             # nothing would change (and no note asks for a version): no new version, no
             # re-assignment, the ETag stays
             return SaveResult(version_features(conn, [row.id])[0], row.id, fix=fix_report)
-        at = save_moment(conn)
-        close_version(conn, row.id, at)
+        at = close_versions(conn, [row.id])
         vid = insert_version(
             conn,
             code=code,
@@ -326,10 +339,7 @@ def update_area(
                 settings,
                 touched=shapely.union(row.geom, geom),
                 grids_changed=row.level == "grid",
-                at=at,
-                actor=user.name,
-                why=f"area {code} redrawn",
-                areas=[code],
+                cause=Cause(at, user.name, f"area {code} redrawn", [code]),
             )
         if dry_run:
             props = result.feature["properties"]
@@ -348,10 +358,7 @@ def retire_area(
     current = require_current(conn, code, lock=False)
     require_editor(conn, user, code, "retire this area")
     with conn.transaction():
-        lock_parent(conn, current.parent_code)
-        row = require_current(conn, code, lock=True)
-        check_fresh(conn, [row], versions)
-        refuse_children(conn, row, "retire")
+        _, (row,) = lock_to_retire(conn, current.parent_code, [code], versions, "retire")
         open_ids = open_incidents_of(conn, code, row.geom, settings.assignment.nearest_grid_m)
         if open_ids:
             shown = ", ".join(open_ids[:20]) + ("…" if len(open_ids) > 20 else "")
@@ -360,17 +367,13 @@ def retire_area(
                 "area instead of retiring it.",
                 {"incidents": open_ids[:20]},
             )
-        at = save_moment(conn)
-        close_version(conn, row.id, at)
+        at = close_versions(conn, [row.id])
         impact = settle_assignments(
             conn,
             settings,
             touched=row.geom,
             grids_changed=row.level == "grid",
-            at=at,
-            actor=user.name,
-            why=f"area {code} retired",
-            areas=[code],
+            cause=Cause(at, user.name, f"area {code} retired", [code]),
         )
         feature = version_features(conn, [row.id])[0]
     return SaveResult(feature, row.id, [], None, impact)

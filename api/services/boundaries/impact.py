@@ -128,16 +128,24 @@ class Impact:
         return {"incidents": self.incidents, "buildings": self.buildings}
 
 
+@dataclass(frozen=True)
+class Cause:
+    """Why open incidents move, as their `reassign` events record it: when, who, what change
+    (`why`) and which areas it concerned."""
+
+    at: dt.datetime
+    actor: str
+    why: str
+    areas: list[str]
+
+
 def settle_assignments(
     conn: Connection[Any],
     settings: Settings,
     *,
     touched: BaseGeometry,
     grids_changed: bool,
-    at: dt.datetime,
-    actor: str,
-    why: str,
-    areas: list[str],
+    cause: Cause,
 ) -> Impact:
     """Move buildings and open incidents whose grid/department the change altered."""
     impact = Impact()
@@ -147,9 +155,7 @@ def settle_assignments(
             for b in regrid_buildings(conn, touched)
         ]
     near = open_incidents_near(conn, touched, settings.assignment.nearest_grid_m)
-    impact.incidents = reassign_incidents(
-        conn, settings, near, at=at, actor=actor, why=why, areas=areas
-    )
+    impact.incidents = reassign_incidents(conn, settings, near, cause)
     return impact
 
 
@@ -157,11 +163,7 @@ def reassign_incidents(
     conn: Connection[Any],
     settings: Settings,
     incs: list[dict[str, Any]],
-    *,
-    at: dt.datetime,
-    actor: str,
-    why: str,
-    areas: list[str],
+    cause: Cause,
 ) -> list[dict[str, Any]]:
     """Assign open incidents again (rows with their `id`, locked, by id: gis.reassign's
     open_incidents_near, gis.bulk_assign's open_incidents_to_regrid) with the rules of a new
@@ -179,10 +181,10 @@ def reassign_incidents(
         "nearest_m": a.nearest_grid_m,
         "near_m": a.near_boundary_m,
         "near_dy": a.near_boundary_m / 110_574.0 * 1.1,  # as gis.assign.assign_params
-        "why": why,
-        "areas": Jsonb(areas),
-        "at": at,
-        "actor": actor,
+        "why": cause.why,
+        "areas": Jsonb(cause.areas),
+        "at": cause.at,
+        "actor": cause.actor,
         "channel": CHANNEL,
     }
     with conn.cursor(row_factory=dict_row) as cur:
@@ -196,7 +198,7 @@ def reassign_incidents(
         )
         # the outbox rows append_event would queue (none for `reassign` today: the check keeps
         # the two paths the same if the notification rules change)
-        data = {"reason": "boundary_change", "areas": areas, "from": before, "to": after}
+        data = {"reason": "boundary_change", "areas": cause.areas, "from": before, "to": after}
         if notifies("reassign", ev["from_status"], ev["to_status"], ev["department_code"], data):
             queue_for_event(
                 conn,

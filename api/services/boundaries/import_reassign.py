@@ -9,26 +9,17 @@ import's transaction. Closed and rejected incidents keep their historical assign
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from psycopg import Connection
 
-from api.services.boundaries.impact import reassign_incidents
+from api.services.boundaries.impact import Cause, reassign_incidents
 from api.settings import Settings
 from gis.bulk_assign import open_incidents_to_regrid
 
 
 def reassign_after_import(
-    conn: Connection[Any],
-    settings: Settings,
-    *,
-    at: dt.datetime,
-    actor: str,
-    why: str,
-    areas: list[str],
+    conn: Connection[Any], settings: Settings, cause: Cause
 ) -> list[dict[str, Any]]:
     """Move the open incidents whose grid the import changed; returns {id, status, from, to}."""
-    return reassign_incidents(
-        conn, settings, open_incidents_to_regrid(conn), at=at, actor=actor, why=why, areas=areas
-    )
+    return reassign_incidents(conn, settings, open_incidents_to_regrid(conn), cause)

@@ -19,6 +19,7 @@ from psycopg import Connection
 from psycopg.types.json import Jsonb
 
 from api.errors import BadRequest
+from api.services.boundaries.impact import Cause
 from api.services.boundaries.import_checks import import_problems, refuse_or_accept
 from api.services.boundaries.import_reassign import reassign_after_import
 from api.services.boundaries.store import require_current_code
@@ -224,14 +225,13 @@ def import_areas(
             changed = conn.execute(
                 "SELECT code FROM import_areas WHERE state IN ('new', 'changed') ORDER BY code"
             ).fetchall()
-            moved = reassign_after_import(
-                conn,
-                config,
+            cause = Cause(
                 at=conn.execute("SELECT now() AS t").fetchone()["t"],  # type: ignore[index]
                 actor=actor,
                 why=note or f"import of {path.name}",
                 areas=[r["code"] for r in changed],
             )
+            moved = reassign_after_import(conn, config, cause)
     return ImportReport(
         created=counts.get("new", 0),
         updated=counts.get("changed", 0),

@@ -16,23 +16,20 @@ from shapely.geometry.base import BaseGeometry
 from api.errors import CodeTaken, ValidationFailed
 from api.services.boundaries.edit import (
     gap_warnings,
-    lock_parent,
+    lock_to_retire,
     refuse,
-    refuse_children,
     require_editor,
 )
-from api.services.boundaries.impact import Impact, settle_assignments
+from api.services.boundaries.impact import Cause, Impact, settle_assignments
 from api.services.boundaries.store import (
     AreaRow,
-    check_fresh,
     children,
-    close_version,
+    close_versions,
     code_ever_used,
     insert_version,
     new_codes,
     require_current,
     require_versions,
-    save_moment,
     version_features,
 )
 from api.services.identity.auth import User
@@ -105,10 +102,7 @@ def split_area(
     if current.parent_code is None:
         raise ValidationFailed("Top-level areas cannot be split: their codes are not numbered.")
     with conn.transaction():
-        parent = lock_parent(conn, current.parent_code)
-        row = require_current(conn, code, lock=True)
-        check_fresh(conn, [row], versions)
-        refuse_children(conn, row, "split")
+        parent, (row,) = lock_to_retire(conn, current.parent_code, [code], versions, "split")
         pieces = split_by_line(row.geom, line, settings.topology.overlap_epsilon_m2)
         # reading order of the pieces themselves: the order of `names` and of the response
         order = number_reading_order(list(pieces))
@@ -123,8 +117,7 @@ def split_area(
         codes = new_codes(conn, current.parent_code, list(pieces), siblings)
         new = [(c, MultiPolygon([p])) for c, p in zip(codes, pieces, strict=True)]
         _check_all(settings, new, parent, siblings)
-        at = save_moment(conn)
-        close_version(conn, row.id, at)
+        at = close_versions(conn, [row.id])
         vids = [
             insert_version(
                 conn,
@@ -148,10 +141,7 @@ def split_area(
             settings,
             touched=row.geom,
             grids_changed=row.level == "grid",
-            at=at,
-            actor=user.name,
-            why=f"{code} split into {', '.join(codes)}",
-            areas=[code, *codes],
+            cause=Cause(at, user.name, f"{code} split into {', '.join(codes)}", [code, *codes]),
         )
     return result
 
@@ -184,11 +174,7 @@ def merge_areas(
     if parent_code is None:
         raise ValidationFailed("Top-level areas cannot be merged: their codes are not numbered.")
     with conn.transaction():
-        parent = lock_parent(conn, parent_code)
-        rows = [require_current(conn, c, lock=True) for c in sorted(codes)]
-        check_fresh(conn, rows, versions)
-        for r in rows:
-            refuse_children(conn, r, "merge")
+        parent, rows = lock_to_retire(conn, parent_code, codes, versions, "merge")
         merged = MultiPolygon([merge_adjacent([r.geom for r in rows])])
         siblings = children(conn, parent_code, exclude=codes)
         if code and code_ever_used(conn, code):
@@ -198,9 +184,7 @@ def merge_areas(
             )
         new_code = code or new_codes(conn, parent_code, [merged], siblings)[0]
         _check_all(settings, [(new_code, merged)], parent, siblings)
-        at = save_moment(conn)
-        for r in rows:
-            close_version(conn, r.id, at)
+        at = close_versions(conn, [r.id for r in rows])
         first = next(r for r in rows if r.code == codes[0])
         vid = insert_version(
             conn,
@@ -222,9 +206,8 @@ def merge_areas(
             settings,
             touched=merged,
             grids_changed=level == "grid",
-            at=at,
-            actor=user.name,
-            why=f"{', '.join(codes)} merged into {new_code}",
-            areas=[*codes, new_code],
+            cause=Cause(
+                at, user.name, f"{', '.join(codes)} merged into {new_code}", [*codes, new_code]
+            ),
         )
     return result

@@ -133,6 +133,14 @@ def close_version(conn: Connection[Any], version_id: int, at: dt.datetime) -> No
     assert done == 1, f"version {version_id} was not current"
 
 
+def close_versions(conn: Connection[Any], version_ids: list[int]) -> dt.datetime:
+    """End these current versions at this save's moment; returns it (new versions start then)."""
+    at = save_moment(conn)
+    for version_id in version_ids:
+        close_version(conn, version_id, at)
+    return at
+
+
 def insert_version(
     conn: Connection[Any],
     *,
