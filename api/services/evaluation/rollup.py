@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from psycopg import Connection, sql
-from psycopg.rows import dict_row
+from psycopg.rows import tuple_row
 
 from api.db.models_evaluation import AREA_KEYS, ROLLED, ROLLUPS, SETTLED, off_hierarchy
 
@@ -460,25 +460,33 @@ def rollup_rows(
             sql.SQL("m.{} <> 0").format(sql.Identifier(n)) for n in (*names, "open", "handled")
         ),
     )
-    # 10,000 rows by grid: binary (no numbers parsed from text), not copied again
-    with conn.cursor(row_factory=dict_row, binary=True) as cur:
-        return _joined(cur.execute(query, params).fetchall())
+    # 10,000 rows by grid: binary (no numbers parsed from text), as tuples (a dict is made for
+    # the groups' rows only, not for their handling times)
+    with conn.cursor(row_factory=tuple_row, binary=True) as cur:
+        cur.execute(query, params)
+        columns = [c.name for c in cur.description or ()]
+        return _joined(columns, cur.fetchall())
 
 
-def _joined(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """QUERY_SQL's rows of `main` with the handling times of their group (`times`), in order:
-    the groups by code (byte order, as Python sorts: NULL last), then the total."""
-    out: dict[tuple[bool, str | None], dict[str, Any]] = {}
-    times = []
+# (the handling times are the last three columns of QUERY_SQL)
+TIMES = ("handling_n", "handling_avg_s", "handling_p90_s")
+
+
+def _joined(columns: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """QUERY_SQL's rows of `main` (first column true) with the handling times of their group
+    (`times`), as dicts without that column, in order: the groups by code (byte order, as
+    Python sorts: NULL last), then the total. Times of a group with nothing else to count are
+    not shown."""
+    names = columns[1:]
+    groups: dict[tuple[bool, str | None], tuple[Any, ...]] = {}
+    times: dict[tuple[bool, str | None], tuple[Any, ...]] = {}
     for r in rows:
-        if r.pop("main"):
-            out[r["total"], r["key"]] = r
-        else:
-            times.append(r)
-    for t in times:
-        row = out.get((t["total"], t["key"]))
-        if row is not None:  # (times of a group with nothing else to count are not shown)
-            row["handling_n"] = t["handling_n"]
-            row["handling_avg_s"] = t["handling_avg_s"]
-            row["handling_p90_s"] = t["handling_p90_s"]
-    return sorted(out.values(), key=lambda r: (r["total"], r["key"] is None, r["key"] or ""))
+        (groups if r[0] else times)[r[2], r[1]] = r
+    out = []
+    for at in sorted(groups, key=lambda k: (k[0], k[1] is None, k[1] or "")):
+        row = dict(zip(names, groups[at][1:], strict=True))
+        t = times.get(at)
+        if t is not None:
+            row.update(zip(TIMES, t[-3:], strict=True))
+        out.append(row)
+    return out
