@@ -40,11 +40,12 @@ three points (a LineString) comes out the same from the same incidents.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from psycopg import Connection, sql
+
+from gis.window import Window
 
 # What the answer depends on, per incident: one 64-bit hash of every input column (seeded hashes
 # chained, native types: no text formatting). Report time in UTC (injective, unlike local time).
@@ -208,17 +209,13 @@ class Hotspots:
 
 def hotspot_features(
     conn: Connection[Any],
+    window: Window,
     *,
-    since: dt.datetime,
-    until: dt.datetime,
     radius_m: float,
-    min_count: int,
-    category: str | None,
-    scope: sql.Composable,
-    scope_params: dict[str, Any],
     reuse: Hotspots | None = None,
 ) -> Hotspots:
-    """Clusters of ≥ `min_count` incidents (DBSCAN core: that many within `radius_m`), as the
+    """Clusters of ≥ `min_count` incidents of the window (DBSCAN core: that many within
+    `radius_m`), as the
     JSON text of a list of GeoJSON features, and the fingerprint of the rows they came from.
 
     With `reuse` (an earlier answer for the same scope and parameters): when the fingerprint of
@@ -229,14 +226,10 @@ def hotspot_features(
     _plan_custom(conn)
     seen = reuse.fingerprint if reuse is not None else (-1, 0, "")  # -1: no count is
     rows = conn.execute(
-        _statement(HOTSPOTS_SQL, scope),
+        _statement(HOTSPOTS_SQL, window.scope),
         {
-            **scope_params,
-            "since": since,
-            "until": until,
+            **window.params(),
             "radius": radius_m,
-            "min_count": min_count,
-            "category": category,
             "seen_n": seen[0],
             "seen_h": seen[1],
             "seen_refs": seen[2],

@@ -7,12 +7,12 @@ features with the building footprint or the current grid boundary.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from psycopg import Connection, sql
 
 from gis.rows import one_row
+from gis.window import Window
 
 LEVELS = ("building", "grid")
 
@@ -65,35 +65,14 @@ LEFT JOIN categories cl ON cl.code = g.class
 """
 
 
-def repeat_features(
-    conn: Connection[Any],
-    *,
-    level: str,
-    since: dt.datetime,
-    until: dt.datetime,
-    min_count: int,
-    category: str | None,
-    scope: sql.Composable,
-    scope_params: dict[str, Any],
-) -> list[dict[str, Any]]:
+def repeat_features(conn: Connection[Any], window: Window, *, level: str) -> list[dict[str, Any]]:
     """Places (buildings or grids) with ≥ `min_count` closed incidents of one major class."""
     place, column, geometry = PLACE[level]
     query = sql.SQL(REPEATS_SQL).format(
         place=sql.SQL(place),
         column=sql.SQL(column),
         geometry=sql.SQL(geometry),
-        scope=scope,  # fixed fragments only
+        scope=window.scope,  # fixed fragments only
     )
-    row = one_row(
-        conn,
-        query,
-        {
-            **scope_params,
-            "since": since,
-            "until": until,
-            "min_count": min_count,
-            "category": category,
-            "level": level,
-        },
-    )
+    row = one_row(conn, query, {**window.params(), "level": level})
     return list(row["features"])

@@ -14,7 +14,10 @@ from shapely.testing import assert_geometries_equal
 
 from api.services.evaluation.hotspot_cache import CachedHotspots
 from gis.hotspots import Hotspots, hotspot_features
+from gis.window import Window
 from tests.loop import G1, G2, SH, ok
+
+ALL = sql.SQL("TRUE")  # the admin's scope: every incident
 
 T0 = dt.datetime(2025, 11, 3, 10, 0, tzinfo=SH)
 GEOD = Geod(ellps="WGS84")
@@ -211,16 +214,9 @@ def test_a_border_point_goes_to_the_cluster_reported_first(world, cast, clock):
 
 def clustered_now(db, now, days=7, **params):
     """The straightforward answer: the clustering itself, on the database, for `now` (admin)."""
-    found = hotspot_features(
-        db,
-        since=now - dt.timedelta(days=days),
-        until=now,
-        radius_m=params.get("radius_m", 100),
-        min_count=params.get("min_count", 5),
-        category=params.get("category"),
-        scope=sql.SQL("TRUE"),
-        scope_params={},
-    )
+    since = now - dt.timedelta(days=days)
+    window = Window(since, now, params.get("min_count", 5), params.get("category"), ALL, {})
+    found = hotspot_features(db, window, radius_m=params.get("radius_m", 100))
     db.rollback()
     return json.loads(found.text)
 

@@ -19,6 +19,7 @@ from api.services.identity.policy import require_read
 from api.services.identity.visibility import incident_visibility
 from gis.hotspots import hotspot_features
 from gis.repeats import repeat_features
+from gis.window import Window
 
 
 def _staff(user: User, what: str) -> None:
@@ -76,13 +77,8 @@ def hotspots(
     # the earlier answer's, the clustering, whose unchanged clusters keep their features
     found = hotspot_features(
         conn,
-        since=since,
-        until=now,
+        Window(since, now, min_count, category, scope, params),
         radius_m=radius_m,
-        min_count=min_count,
-        category=category,
-        scope=scope,
-        scope_params=params,
         reuse=earlier.hotspots if earlier is not None else None,
     )
     hit = earlier is not None and found is earlier.hotspots
@@ -122,16 +118,8 @@ def repeats(
     _staff(user, "Repeat locations")
     scope, params = incident_visibility(user, "i")
     since = now - dt.timedelta(days=days)
-    features = repeat_features(
-        conn,
-        level=level,
-        since=since,
-        until=now,
-        min_count=min_count,
-        category=category,
-        scope=scope,
-        scope_params=params,
-    )
+    window = Window(since, now, min_count, category, scope, params)
+    features = repeat_features(conn, window, level=level)
     return {
         "type": "FeatureCollection",
         "features": features,
