@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from api.deps import ClockDep, ConnDep, CurrentUser, ReadConnDep, ReadCurrentUser, SettingsDep
 from api.responses import JSON, GeoJSON
-from api.services.evaluation.early_warning import HOTSPOT_DAYS, hotspots, repeats
+from api.services.evaluation.early_warning import HOTSPOT_DAYS, Ask, hotspots, repeats
 from api.services.intake.duplicates import duplicates_of_incident
 from api.transport import accepts_gzip
 
@@ -46,15 +46,9 @@ def list_hotspots(
     `X-Hotspot-Cache` says whether the answer was clustered for this call (miss) or served
     again because what it would cluster has not changed (hit); on a miss, `X-Hotspot-Reused`
     counts the clusters whose features were taken from the earlier answer (unchanged)."""
+    ask = Ask(days, min_count, category)
     answer = hotspots(
-        conn,
-        user,
-        now=clock(),
-        days=days,
-        radius_m=radius_m,
-        min_count=min_count,
-        category=category,
-        cache=request.app.state.hotspot_cache,
+        conn, user, clock(), ask, radius_m=radius_m, cache=request.app.state.hotspot_cache
     )
     headers = {"X-Hotspot-Cache": "hit" if answer.cache_hit else "miss", "Vary": "Accept-Encoding"}
     if not answer.cache_hit:
@@ -81,17 +75,7 @@ def list_repeats(
     category: CategoryQ = None,
 ) -> GeoJSON:
     """Buildings or grids with ≥ min_count closed incidents of one major class: 源头治理."""
-    return GeoJSON(
-        repeats(
-            conn,
-            user,
-            now=clock(),
-            days=days,
-            min_count=min_count,
-            level=level,
-            category=category,
-        )
-    )
+    return GeoJSON(repeats(conn, user, clock(), Ask(days, min_count, category), level=level))
 
 
 @router.get("/incidents/{incident_id}/possible-duplicates", response_class=JSON)

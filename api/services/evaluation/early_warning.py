@@ -36,6 +36,25 @@ HOTSPOT_DAYS = 7
 
 
 @dataclass(frozen=True)
+class Ask:
+    """What a caller asks of an early-warning map: incidents of the last `days` days (up to
+    now), of `category` (a code or prefix; None: all), places from `min_count` of them."""
+
+    days: int
+    min_count: int
+    category: str | None
+
+
+def _window(user: User, what: str, now: dt.datetime, ask: Ask) -> Window:
+    """The incidents the map counts for this caller: the last `days` up to `now` of those it may
+    follow (staff only: `what` names the map in the refusal)."""
+    _staff(user, what)
+    scope, params = incident_visibility(user, "i")
+    since = now - dt.timedelta(days=ask.days)
+    return Window(since, now, ask.min_count, ask.category, scope, params)
+
+
+@dataclass(frozen=True)
 class HotspotAnswer:
     """A hotspot FeatureCollection: the (maybe cached) features and this call's parameters."""
 
@@ -54,12 +73,10 @@ class HotspotAnswer:
 def hotspots(
     conn: Connection[Any],
     user: User,
-    *,
     now: dt.datetime,
-    days: int,
+    ask: Ask,
+    *,
     radius_m: float,
-    min_count: int,
-    category: str | None,
     cache: HotspotCache | None = None,
 ) -> HotspotAnswer:
     """Clusters of incidents reported in the last `days` days, a GeoJSON FeatureCollection.
@@ -68,16 +85,21 @@ def hotspots(
     fingerprint of what would be clustered now equals its own (api/services/evaluation/
     hotspot_cache.py): the same answer the clustering would give, for ≈ 1/10 of its cost; when
     it differs, the clusters that did not change keep their features from it."""
-    _staff(user, "Hotspots")
-    scope, params = incident_visibility(user, "i")
-    since = now - dt.timedelta(days=days)
-    key = (scope.as_string(conn), repr(sorted(params.items())), days, radius_m, min_count, category)
+    window = _window(user, "Hotspots", now, ask)
+    key = (
+        window.scope.as_string(conn),
+        repr(sorted(window.scope_params.items())),
+        ask.days,
+        radius_m,
+        ask.min_count,
+        ask.category,
+    )
     earlier = cache.get(key) if cache is not None else None
     # one statement: the fingerprint of what would be clustered now, and only when it is not
     # the earlier answer's, the clustering, whose unchanged clusters keep their features
     found = hotspot_features(
         conn,
-        Window(since, now, min_count, category, scope, params),
+        window,
         radius_m=radius_m,
         reuse=earlier.hotspots if earlier is not None else None,
     )
@@ -92,11 +114,11 @@ def hotspots(
     if cache is not None:
         cache.count(hit)
     parameters = {
-        "days": days,
+        "days": ask.days,
         "radius_m": radius_m,
-        "min_count": min_count,
-        "category": category,
-        "from": since,
+        "min_count": ask.min_count,
+        "category": ask.category,
+        "from": window.since,
         "to": now,
         "method": "ST_ClusterDBSCAN in the WGS 84 / UTM zone of each incident",
     }
@@ -105,30 +127,20 @@ def hotspots(
 
 
 def repeats(
-    conn: Connection[Any],
-    user: User,
-    *,
-    now: dt.datetime,
-    days: int,
-    min_count: int,
-    level: str,
-    category: str | None,
+    conn: Connection[Any], user: User, now: dt.datetime, ask: Ask, *, level: str
 ) -> dict[str, Any]:
     """Buildings or grids with ≥ `min_count` incidents of one major class closed in `days`."""
-    _staff(user, "Repeat locations")
-    scope, params = incident_visibility(user, "i")
-    since = now - dt.timedelta(days=days)
-    window = Window(since, now, min_count, category, scope, params)
+    window = _window(user, "Repeat locations", now, ask)
     features = repeat_features(conn, window, level=level)
     return {
         "type": "FeatureCollection",
         "features": features,
         "parameters": {
-            "days": days,
-            "min_count": min_count,
+            "days": ask.days,
+            "min_count": ask.min_count,
             "level": level,
-            "category": category,
-            "from": since,
+            "category": ask.category,
+            "from": window.since,
             "to": now,
         },
     }
