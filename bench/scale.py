@@ -161,8 +161,14 @@ def targets_table(
     def row(target: str, figure: str, met: bool | None) -> None:
         t.add_row(target, figure, "-" if met is None else ("yes" if met else "NO"))
 
+    # a year's statistics over HTTP is the one-year evaluation read through the door, not an
+    # interactive read: it is held to the evaluation's 2 s
+    year_reads = [r for r in reads if "365 days" in r.label]
+    reads = [r for r in reads if r not in year_reads]
     if year_s is not None:
         row("one-year evaluation ≤ 2 s", f"{year_s:.2f} s", year_s <= 2)
+    for r in year_reads:
+        row(f"one-year evaluation ≤ 2 s ({r.label}, p95)", f"{p95(r) / 1000:.2f} s", p95(r) <= 2000)
     row(
         "growth N/10 → N ≤ 12×",
         "-" if growth is None else f"{growth:.1f}×",
