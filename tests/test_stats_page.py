@@ -189,4 +189,4 @@ def test_the_browser_reads_the_table_compressed(live, world_db, browsers):
         page.reload()
     expect(page.locator("#status")).to_have_text("Grid: 2 areas · 8 reported", timeout=WAIT)
     assert answer.value.all_headers().get("content-encoding") == "zstd"
-    assert answer.value.json()["group_by"] == "area"
+    assert answer.value.json()["rows"]  # (decoded by the browser)

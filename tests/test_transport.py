@@ -4,6 +4,7 @@ Open311/OGC."""
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -115,6 +116,14 @@ def test_cors_is_off_by_default(world: TestClient) -> None:
     assert preflight(world, "/ogc/collections", "GET").status_code == 405
 
 
+def stamped_alike(body: bytes, other: bytes) -> bool:
+    """Two OGC item pages are the same but for their `timeStamp` (the second each was made in:
+    two requests may fall on either side of a second)."""
+    a, b = json.loads(body), json.loads(other)
+    a.pop("timeStamp"), b.pop("timeStamp")
+    return bool(a == b)
+
+
 def test_json_is_gzipped_when_asked(world: TestClient) -> None:
     path = "/ogc/collections/areas-grid/items?limit=50"
     plain = world.get(path, headers={"Accept-Encoding": "identity"})
@@ -123,7 +132,7 @@ def test_json_is_gzipped_when_asked(world: TestClient) -> None:
         raw = b"".join(r.iter_raw())
         assert r.headers["content-encoding"] == "gzip"
     assert len(raw) < len(plain.content)
-    assert gzip.decompress(raw) == plain.content
+    assert stamped_alike(gzip.decompress(raw), plain.content)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +156,7 @@ def test_zstd_to_the_clients_that_accept_it(
     assert "Accept-Encoding" in headers["vary"]
     unpack = {"zstd": zstandard.ZstdDecompressor().decompressobj().decompress}
     unpack |= {"gzip": gzip.decompress, None: bytes}
-    assert unpack[coding](raw) == plain.content
+    assert stamped_alike(unpack[coding](raw), plain.content)
     if coding is not None:
         assert int(headers["content-length"]) == len(raw) < len(plain.content)
 
