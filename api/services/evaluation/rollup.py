@@ -468,25 +468,21 @@ def rollup_rows(
         return _joined(columns, cur.fetchall())
 
 
-# (the handling times are the last three columns of QUERY_SQL)
-TIMES = ("handling_n", "handling_avg_s", "handling_p90_s")
-
-
 def _joined(columns: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """QUERY_SQL's rows of `main` (first column true) with the handling times of their group
-    (`times`), as dicts without that column, in order: the groups by code (byte order, as
-    Python sorts: NULL last), then the total. Times of a group with nothing else to count are
-    not shown."""
+    (`times`: the last three columns), as dicts without that first column, in order: the groups
+    by code (byte order, as Python sorts), the group without a code, then the total. Times of a
+    group with nothing else to count are not shown."""
     names = columns[1:]
     groups: dict[tuple[bool, str | None], tuple[Any, ...]] = {}
     times: dict[tuple[bool, str | None], tuple[Any, ...]] = {}
     for r in rows:
         (groups if r[0] else times)[r[2], r[1]] = r
-    out = []
-    for at in sorted(groups, key=lambda k: (k[0], k[1] is None, k[1] or "")):
-        row = dict(zip(names, groups[at][1:], strict=True))
-        t = times.get(at)
-        if t is not None:
-            row.update(zip(TIMES, t[-3:], strict=True))
-        out.append(row)
-    return out
+    codes = sorted(k for total, k in groups if not total and k is not None)
+    order: list[tuple[bool, str | None]] = [(False, k) for k in codes]
+    order += [at for at in ((False, None), (True, None)) if at in groups]
+    # (a group without times keeps its own NULLs)
+    return [
+        dict(zip(names, groups[at][1:-3] + times.get(at, groups[at])[-3:], strict=True))
+        for at in order
+    ]
