@@ -21,6 +21,8 @@ Pure ASGI middleware, so the SSE stream and tile bytes pass untouched where they
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import orjson
 import zstandard
@@ -170,20 +172,17 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
 
 
 def accepts(coding: str, accept_encoding: str | None) -> bool:
-    """Whether `Accept-Encoding` admits the content coding (`zstd;q=0` refuses it; `*` admits
-    what it does not name)."""
+    """Whether `Accept-Encoding` admits the content coding: its own entry if it has one
+    (`zstd;q=0` refuses it), else `*`'s (RFC 9110 §12.5.3), else no."""
+    weights: dict[str, bool] = {}
     for part in (accept_encoding or "").split(","):
         name, _, params = part.partition(";")
-        if name.strip().lower() not in {coding, "*"}:
-            continue
         q = params.strip()
-        if not q.startswith("q="):
-            return True
         try:
-            return float(q[2:]) > 0
+            weights[name.strip().lower()] = not q.startswith("q=") or float(q[2:]) > 0
         except ValueError:
-            return False
-    return False
+            weights[name.strip().lower()] = False
+    return weights.get(coding, weights.get("*", False))
 
 
 class Compression:
@@ -216,9 +215,12 @@ class ZstdResponder(IdentityResponder):
 
     def __init__(self, app: ASGIApp, minimum_size: int, level: int) -> None:
         super().__init__(app, minimum_size)
-        self._stream = zstandard.ZstdCompressor(level=level).compressobj()
+        self.level = level
+        self._stream: Any = None  # made for the first body compressed: most responses are small
 
     def _compress(self, body: bytes, more_body: bool) -> bytes:
+        if self._stream is None:
+            self._stream = zstandard.ZstdCompressor(level=self.level).compressobj()
         flush = (
             zstandard.COMPRESSOBJ_FLUSH_BLOCK if more_body else zstandard.COMPRESSOBJ_FLUSH_FINISH
         )

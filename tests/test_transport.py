@@ -142,6 +142,8 @@ def test_json_is_gzipped_when_asked(world: TestClient) -> None:
         ("zstd", "zstd"),
         ("zstd;q=0, gzip", "gzip"),
         ("zstd;q=0", None),
+        ("gzip, *, zstd;q=0", "gzip"),  # a coding's own weight over the wildcard's
+        ("br;q=1, *;q=0.5", "zstd"),
     ],
 )
 def test_zstd_to_the_clients_that_accept_it(

@@ -147,7 +147,8 @@ times AS (
     GROUP BY GROUPING SETS ((hashtext({key}), {key}), ())
 )
 -- the two apart, not joined: PostgreSQL can run them at once in two parallel workers (a
--- Parallel Append: a month by grid 137 → 60 ms); `rollup_rows` joins them
+-- Parallel Append: a month by grid 141–161 → 91–107 ms, docs/performance.md); `_joined` joins
+-- them
 SELECT true AS main, m.*, NULL AS handling_n, NULL AS handling_avg_s, NULL AS handling_p90_s
 FROM main m WHERE m.total OR {nonzero}
 UNION ALL
