@@ -166,11 +166,6 @@ def _ogc_exception(body: bytes) -> bytes:
         return body
 
 
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether `Accept-Encoding` admits gzip (`gzip;q=0` refuses it)."""
-    return accepts("gzip", accept_encoding)
-
-
 def accepts(coding: str, accept_encoding: str | None) -> bool:
     """Whether `Accept-Encoding` admits the content coding: its own entry if it has one
     (`zstd;q=0` refuses it), else `*`'s (RFC 9110 §12.5.3), else no."""

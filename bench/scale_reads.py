@@ -155,7 +155,7 @@ def run_reads(
         timed("hotspots after a new report", fresh)
         timed("repeats (90 days)", same("/api/v1/repeats", days=90))
         if stats:
-            out += [r for r in _stats_reads(c, month, year, runs, slow, only) if r]
+            out += [r for r in _stats_reads(c, month, year, runs, slow, only) if r is not None]
         ogc = [
             lambda c, o=rng.randrange(0, 5000) * 100: c.get(
                 "/ogc/collections/incidents/items", params={"limit": 100, "offset": o}

@@ -11,7 +11,7 @@ from api.deps import ClockDep, ConnDep, CurrentUser, ReadConnDep, ReadCurrentUse
 from api.responses import JSON, GeoJSON
 from api.services.evaluation.early_warning import HOTSPOT_DAYS, Ask, hotspots, repeats
 from api.services.intake.duplicates import duplicates_of_incident
-from api.transport import accepts_gzip
+from api.transport import accepts
 
 router = APIRouter(prefix="/api/v1", tags=["early warning"])
 
@@ -55,7 +55,7 @@ def list_hotspots(
         headers["X-Hotspot-Reused"] = str(answer.reused)
     http = settings.http
     size = answer.entry.size + len(answer.tail)
-    if http.gzip_min_bytes and size >= http.gzip_min_bytes and accepts_gzip(accept_encoding):
+    if http.gzip_min_bytes and size >= http.gzip_min_bytes and accepts("gzip", accept_encoding):
         # compressed here, the cached part once (the gzip middleware leaves it alone)
         headers["Content-Encoding"] = "gzip"
         return Response(

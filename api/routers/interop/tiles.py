@@ -11,7 +11,7 @@ from api.deps import IncidentFilterDep, ReadConnDep, SettingsDep, user_on_primar
 from api.responses import JSON, tile_or_not_modified, tile_route
 from api.services.identity.policy import check_feed_filter
 from api.services.interop.tiles import get_tile, tilejson
-from api.transport import accepts_gzip
+from api.transport import accepts
 
 router = APIRouter(prefix="/tiles", tags=["vector tiles"])
 
@@ -69,7 +69,7 @@ def vector_tile(
         headers["X-Tile-Truncated"] = "true"
     body, etag = answer.data, answer.etag
     headers["Vary"] = "Accept-Encoding"
-    if answer.gzipped and accepts_gzip(accept_encoding):
+    if answer.gzipped and accepts("gzip", accept_encoding):
         # another representation, so another strong ETag (RFC 9110 §8.8.3)
         body, etag = answer.gzipped, answer.etag[:-1] + '-gz"'
         headers["Content-Encoding"] = "gzip"
