@@ -368,6 +368,38 @@ def test_flags_list_the_breaches_with_reasons(world, cast, week):
     }
 
 
+def test_flags_carry_the_rows_of_the_statistics_table(world, cast, week):
+    """The negative list judges the groups' raw rows and builds figures for the flagged only:
+    each flag's figures and name are its row of the statistics table, and the rows it leaves
+    out are exactly those that pass every threshold in force."""
+    settings = world.app.state.settings.evaluation
+    settings.flag_rework_rate_max = 0.15
+    settings.flag_return_rate_max = 0.5
+    doc = world.get("/api/v1/stats/flags", params=PERIOD, headers=cast.admin).json()
+    flagged = {(f["kind"], f["code"]): f for f in doc["flags"]}
+    assert [(f["kind"], f["code"]) for f in doc["flags"]] == sorted(
+        flagged, key=lambda k: (k[0] != "department", k[1])
+    )
+    for kind in ("department", "area"):
+        table = stats(world, cast.admin, group_by=kind)
+        # the figures of docs/metrics.md (the table adds the patrols' by area)
+        keys = ["code", "name", *(m["key"] for m in table["metrics"] if "patrol" not in m["key"])]
+        for row in table["rows"]:
+            if row["code"] is None:
+                continue
+            # the thresholds in force, by hand
+            due = row["handle_due"] >= 1
+            breach = (due and row["on_time_handling_rate"] < 0.8) or row["checkin_missed"] > 0
+            breach |= row["close_due"] >= 1 and row["rework_rate"] > 0.15
+            breach |= row["dispatched"] >= 1 and row["return_rate"] > 0.5
+            flag = flagged.pop((kind, row["code"]), None)
+            assert (flag is not None) == breach, row
+            if flag is not None:
+                assert flag["figures"] == {k: row[k] for k in keys}
+                assert flag["name"] == row["name"]
+    assert flagged == {}, "a flag for a group the table does not have"
+
+
 def test_trend_per_day_uses_the_same_definitions(world, cast, week):
     r = world.get(
         "/api/v1/stats/trend",

@@ -10,13 +10,16 @@ from psycopg import Connection
 
 from api.errors import BadRequest
 from api.services.evaluation.live_sets import live_of_ends
-from api.services.evaluation.query import Over, stats_rows
+from api.services.evaluation.query import Over, group_names, stats_rows
 from api.services.evaluation.rollup import area_level, source
 from api.services.evaluation.stats import (
     Period,
     check_grouping,
-    compute_stats,
+    figure_row,
     figures,
+    group_rows,
+    missed_checkins,
+    rate_of,
     scope_of,
 )
 from api.services.identity.auth import User
@@ -30,37 +33,51 @@ def _pct(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
-def breaches(row: dict[str, Any], s: EvaluationSettings) -> list[dict[str, Any]]:
-    """Why a row is on the negative list (empty: it is not)."""
-    out: list[dict[str, Any]] = []
+# The rates the negative list can judge: (rate, label, threshold setting, flagged below it),
+# each off at the threshold that nothing passes (GRIDGOV_FLAG_*)
+RULES = (
+    ("on_time_handling_rate", "按期处置率", "flag_on_time_rate_min", True),
+    ("closing_rate", "结案率", "flag_closing_rate_min", True),
+    ("rework_rate", "返工率", "flag_rework_rate_max", False),
+    ("return_rate", "退回率", "flag_return_rate_max", False),
+    ("satisfaction_rate", "满意率", "flag_satisfaction_rate_min", True),  # 回访 (followup.py)
+    ("followup_rate", "回访率", "flag_followup_rate_min", True),
+)
 
-    def rate(metric: str, label: str, due: str, threshold: float, below: bool) -> None:
-        value = row[metric]
-        if value is None or row[due] < s.flag_min_due:
-            return
+
+def rules(s: EvaluationSettings) -> list[tuple[str, str, float, bool]]:
+    """The rules in force: the on-time handling rate always, the others unless switched off."""
+    out = []
+    for rate, label, setting, below in RULES:
+        threshold = getattr(s, setting)
+        if rate == "on_time_handling_rate" or (threshold > 0 if below else threshold < 1):
+            out.append((rate, label, threshold, below))
+    return out
+
+
+def breaches(
+    raw: dict[str, Any],
+    s: EvaluationSettings,
+    in_force: list[tuple[str, str, float, bool]] | None = None,
+) -> list[dict[str, Any]]:
+    """Why a group is on the negative list (empty: it is not), from its raw row (`stats_rows`),
+    with the rates `figures` would give it. `in_force`: `rules(s)`, found once for many rows."""
+    out: list[dict[str, Any]] = []
+    for rate, label, threshold, below in rules(s) if in_force is None else in_force:
+        value, due = rate_of(raw, rate)
+        if value is None or due < s.flag_min_due:
+            continue
         if (below and value < threshold) or (not below and value > threshold):
             sign = "<" if below else ">"
             out.append(
                 {
-                    "metric": metric,
+                    "metric": rate,
                     "value": value,
                     "threshold": threshold,
                     "message": f"{label} {_pct(value)} {sign} {_pct(threshold)}",
                 }
             )
-
-    rate("on_time_handling_rate", "按期处置率", "handle_due", s.flag_on_time_rate_min, True)
-    if s.flag_closing_rate_min > 0:
-        rate("closing_rate", "结案率", "close_due", s.flag_closing_rate_min, True)
-    if s.flag_rework_rate_max < 1:
-        rate("rework_rate", "返工率", "close_due", s.flag_rework_rate_max, False)
-    if s.flag_return_rate_max < 1:
-        rate("return_rate", "退回率", "dispatched", s.flag_return_rate_max, False)
-    if s.flag_satisfaction_rate_min > 0:  # 回访 (api/services/evaluation/followup.py)
-        rate("satisfaction_rate", "满意率", "rated", s.flag_satisfaction_rate_min, True)
-    if s.flag_followup_rate_min > 0:
-        rate("followup_rate", "回访率", "closed", s.flag_followup_rate_min, True)
-    missed = row["checkin_missed"]
+    missed = missed_checkins(raw)
     if missed > s.flag_missed_checkins_max:
         out.append(
             {
@@ -95,25 +112,36 @@ def negative_list(
     period: Period,
     level: str | None,
 ) -> dict[str, Any]:
-    """Departments and areas (at `level`) breaching a threshold in the period, with reasons."""
+    """Departments and areas (at `level`) breaching a threshold in the period, with reasons.
+
+    Judged on the groups' raw rows; only the flagged ones are named and given their figures (a
+    city's 10,000 grids: the rows with nothing to count cannot breach, docs/performance.md)."""
     scope = scope_of(user)
     flags: list[dict[str, Any]] = []
     level = check_grouping("area", level)
+    in_force = rules(settings)
     for group_by, lvl in (("department", None), ("area", level)):
-        doc = compute_stats(conn, user, period, group_by, lvl, scope=scope)
-        for row in doc["rows"]:
-            reasons = breaches(row, settings) if row["code"] is not None else []
-            if reasons:
-                flags.append(
-                    {
-                        "kind": group_by,
-                        "level": lvl,
-                        "code": row["code"],
-                        "name": row["name"],
-                        "reasons": reasons,
-                        "figures": row,
-                    }
-                )
+        over = Over(period.start, period.as_of, group_by, lvl, scope.area, scope.department)
+        found: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        for raw in group_rows(conn, over):
+            if not raw["total"] and raw["key"] is not None:
+                reasons = breaches(raw, settings, in_force)
+                if reasons:
+                    found[raw["key"]] = (raw, reasons)
+        names = group_names(conn, group_by, list(found)) if found else {}
+        for code in sorted(found):
+            raw, reasons = found[code]
+            name = names.get(code, code)
+            flags.append(
+                {
+                    "kind": group_by,
+                    "level": lvl,
+                    "code": code,
+                    "name": name,
+                    "reasons": reasons,
+                    "figures": figure_row(code, name, raw),
+                }
+            )
     return {
         "period": period.as_json(),
         "level": level,

@@ -200,6 +200,21 @@ def check_grouping(group_by: str, level: str | None) -> str | None:
     return None
 
 
+RATE_PARTS = {rate: (numerator, denominator) for rate, numerator, denominator in RATES}
+
+
+def rate_of(raw: dict[str, Any], rate: str) -> tuple[float | None, int]:
+    """One rate of a group's raw row (as `figures` gives it) and its denominator."""
+    numerator, denominator = RATE_PARTS[rate]
+    due = raw.get(denominator) or 0
+    return (_ratio(raw.get(numerator) or 0, due) if due else None), due
+
+
+def missed_checkins(raw: dict[str, Any]) -> int:
+    """未按时报到数 of a group's raw row (as `figures` gives it)."""
+    return (raw.get("checkin_due") or 0) - (raw.get("checkin_on_time") or 0)
+
+
 @functools.lru_cache(maxsize=4096)
 def _ratio(numerator: int, denominator: int) -> float:
     """numerator / denominator to RATE_DIGITS: cached, as a page of 10,000 rows has a few
@@ -253,6 +268,15 @@ def figure_row(code: str | None, name: str, raw: dict[str, Any] | None) -> dict[
     return dict(zip(ROW_KEYS, [code, name, *_values(raw)], strict=True))
 
 
+def group_rows(conn: Connection[Any], over: Over) -> list[dict[str, Any]]:
+    """The raw rows of every group with something to count, and the total (`total` true)."""
+    raw = stats_rows(conn, over)
+    # 督办 and 回访 come from separate queries (api/services/evaluation/urge.py, followup.py)
+    for add_counts in (add_urge_counts, add_followup_counts):
+        raw = add_counts(conn, raw, over)
+    return raw
+
+
 def compute_stats(
     conn: Connection[Any],
     user: User | None,
@@ -267,10 +291,7 @@ def compute_stats(
     scope = scope if scope is not None else scope_of(user)
     # the period, grouping and scope every query of the document counts over
     over = Over(period.start, period.as_of, group_by, level, scope.area, scope.department)
-    raw = stats_rows(conn, over)
-    # 督办 and 回访 come from separate queries (api/services/evaluation/urge.py, stats_followup.py)
-    for add_counts in (add_urge_counts, add_followup_counts):
-        raw = add_counts(conn, raw, over)
+    raw = group_rows(conn, over)
     total = next((r for r in raw if r["total"]), None)
     by_key = {r["key"]: r for r in raw if not r["total"]}
     codes = [k for k in by_key if k is not None]
