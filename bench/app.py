@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from psycopg import Connection
 
 from api.deps import ConnDep
-from api.main import create_app
+from api.main import create_app, freeze_startup
 from api.responses import JSON
 from api.schemas.incidents import IncidentIn
 from api.settings import Settings
@@ -56,4 +56,4 @@ def bench_app() -> FastAPI:
         """The reference: validate the report body, INSERT one row, answer 201."""
         return JSON(insert_reference(conn, report), status_code=201)
 
-    return app
+    return freeze_startup(app)  # as api.main.app_from_env

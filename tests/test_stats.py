@@ -368,20 +368,33 @@ def test_flags_list_the_breaches_with_reasons(world, cast, week):
     }
 
 
-def test_flags_carry_the_rows_of_the_statistics_table(world, cast, week):
-    """The negative list judges the groups' raw rows and builds figures for the flagged only:
-    each flag's figures and name are its row of the statistics table, and the rows it leaves
-    out are exactly those that pass every threshold in force."""
+@pytest.mark.parametrize(
+    "who",
+    [
+        "admin",  # the rollups
+        "disp",  # a street: the rollups within it
+        "community_disp",  # a community: the rolled facts
+        "water",  # one department: the rolled facts by area
+        "grid_disp",  # a grid: the log
+    ],
+)
+def test_flags_carry_the_rows_of_the_statistics_table(world, cast, week, token_for, who):
+    """The negative list judges the groups' raw rows, without a total row, and builds figures
+    for the flagged only: each flag's figures and name are its row of the statistics table,
+    and the rows it leaves out are exactly those that pass every threshold in force; whichever
+    way the caller's scope is read (api/services/evaluation/rollup.py `source`)."""
+    headers = token_for("gdisp", "dispatcher", G1) if who == "grid_disp" else getattr(cast, who)
     settings = world.app.state.settings.evaluation
     settings.flag_rework_rate_max = 0.15
     settings.flag_return_rate_max = 0.5
-    doc = world.get("/api/v1/stats/flags", params=PERIOD, headers=cast.admin).json()
+    doc = world.get("/api/v1/stats/flags", params=PERIOD, headers=headers).json()
     flagged = {(f["kind"], f["code"]): f for f in doc["flags"]}
+    assert {kind for kind, _ in flagged} == {"department", "area"}, doc
     assert [(f["kind"], f["code"]) for f in doc["flags"]] == sorted(
         flagged, key=lambda k: (k[0] != "department", k[1])
     )
     for kind in ("department", "area"):
-        table = stats(world, cast.admin, group_by=kind)
+        table = stats(world, headers, group_by=kind)
         # the figures of docs/metrics.md (the table adds the patrols' by area)
         keys = ["code", "name", *(m["key"] for m in table["metrics"] if "patrol" not in m["key"])]
         for row in table["rows"]:

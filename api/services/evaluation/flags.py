@@ -10,7 +10,7 @@ from psycopg import Connection
 
 from api.errors import BadRequest
 from api.services.evaluation.live_sets import live_of_ends
-from api.services.evaluation.query import Over, group_names, stats_rows
+from api.services.evaluation.query import Over, areas_in_scope, group_names, stats_rows
 from api.services.evaluation.rollup import area_level, source
 from api.services.evaluation.stats import (
     Period,
@@ -105,6 +105,20 @@ def thresholds(s: EvaluationSettings) -> dict[str, Any]:
     }
 
 
+def _names(conn: Connection[Any], over: Over, codes: list[str]) -> dict[str, str]:
+    """The names of the groups `codes`, as the statistics table names them: by area, those of
+    every current area of the level in the scope at once (4,000 grids of a city: one index
+    scan, not 4,000 codes sent), and the others by code."""
+    names: dict[str, str] = {}
+    if codes and over.group_by == "area" and over.scope_department is None:
+        assert over.level is not None
+        names = areas_in_scope(conn, over.level, over.scope_area)
+    unnamed = [c for c in codes if c not in names]
+    if unnamed:
+        names |= group_names(conn, over.group_by, unnamed)
+    return names
+
+
 def negative_list(
     conn: Connection[Any],
     user: User | None,
@@ -121,14 +135,16 @@ def negative_list(
     level = check_grouping("area", level)
     in_force = rules(settings)
     for group_by, lvl in (("department", None), ("area", level)):
-        over = Over(period.start, period.as_of, group_by, lvl, scope.area, scope.department)
+        over = Over(
+            period.start, period.as_of, group_by, lvl, scope.area, scope.department, total=False
+        )
         found: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
         for raw in group_rows(conn, over):
-            if not raw["total"] and raw["key"] is not None:
+            if raw["key"] is not None:
                 reasons = breaches(raw, settings, in_force)
                 if reasons:
                     found[raw["key"]] = (raw, reasons)
-        names = group_names(conn, group_by, list(found)) if found else {}
+        names = _names(conn, over, list(found))
         for code in sorted(found):
             raw, reasons = found[code]
             name = names.get(code, code)

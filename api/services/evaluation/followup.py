@@ -26,7 +26,7 @@ SELECT {k} AS key, GROUPING({k}) = 1 AS total,
        count(*) FILTER (WHERE f.rating IN ('satisfied', 'basically_satisfied')) AS satisfied
 FROM f JOIN incidents i ON i.id = f.incident_id JOIN categories c ON c.code = i.category_code
 WHERE {conds}
-GROUP BY GROUPING SETS (({k}), ())
+GROUP BY GROUPING SETS (({k}){overall})
 LIMIT 100000
 """
 

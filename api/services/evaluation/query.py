@@ -23,7 +23,13 @@ from psycopg.rows import tuple_row
 
 from api.db.models_evaluation import CHECKINS, SETTLED
 from api.services.evaluation.live_sets import incident_key, live_of_group
-from api.services.evaluation.rollup import area_level, live_incidents, rollup_rows, source
+from api.services.evaluation.rollup import (
+    area_level,
+    live_incidents,
+    overall,
+    rollup_rows,
+    source,
+)
 from api.services.identity.visibility import AREA_COND
 
 STATS_WORK_MEM = "128MB"
@@ -289,6 +295,9 @@ class Over:
     level: str | None
     scope_area: str | None
     scope_department: str | None
+    # the total row over the scope as well (the negative list reads the groups only: without it,
+    # a month by grid at 1,000,000 cases takes ≈ 11 ms less — its p90 sorts every handling time)
+    total: bool = True
 
 
 def stats_rows(
@@ -299,7 +308,8 @@ def stats_rows(
     only_key: bool = False,
     live_ids: list[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Aggregated facts per group plus one total row (`total` true); raw counts and seconds.
+    """Aggregated facts per group plus one total row (`total` true; none if `over.total` is
+    false); raw counts and seconds.
 
     `live_ids`: the incidents whose T-dependent facts are read from their log, when the caller
     found them already (`live_of_ends`, for one group and several T); by default all incidents
@@ -389,11 +399,11 @@ def _log_rows(
         handled = handled if group_by == "department" else once
     query = sql.SQL(
         "WITH {facts}, main AS (SELECT {k} AS key, GROUPING({k}) = 1 AS total, {aggs} "
-        "FROM facts f WHERE {conds} GROUP BY GROUPING SETS (({k}), ())), "
+        "FROM facts f WHERE {conds} GROUP BY GROUPING SETS (({k}){overall})), "
         "times AS (SELECT {k} AS key, GROUPING({k}) = 1 AS total, count(*) AS handling_n, "
         "avg(f.v) AS handling_avg_s, "
         "percentile_cont(0.9) WITHIN GROUP (ORDER BY f.v) AS handling_p90_s "
-        "FROM timing f WHERE {conds} GROUP BY GROUPING SETS (({k}), ())) "
+        "FROM timing f WHERE {conds} GROUP BY GROUPING SETS (({k}){overall})) "
         "SELECT m.*, t.handling_n, t.handling_avg_s, t.handling_p90_s FROM main m "
         # a hash join (codes are never empty): IS NOT DISTINCT FROM would compare every pair
         "LEFT JOIN times t ON t.total = m.total AND coalesce(t.key, '') = coalesce(m.key, '') "
@@ -407,6 +417,7 @@ def _log_rows(
         k=k,
         aggs=_aggregates(handled),
         conds=sql.SQL(" AND ").join(conds),
+        overall=overall(over.total),
     )
     return [dict(r) for r in conn.execute(query, params).fetchall()]
 

@@ -134,7 +134,7 @@ QUERY_SQL = """
 WITH {prefix} src AS ({sources} {correction}),
 main AS (
     SELECT key, GROUPING(key) = 1 AS total, {sums}, {handled} AS handled
-    FROM src WHERE {key_cond} GROUP BY GROUPING SETS ((key), ())
+    FROM src WHERE {key_cond} GROUP BY GROUPING SETS ((key){overall})
 ),
 times AS (
     SELECT {key} AS key, GROUPING({key}) = 1 AS total, count(*) AS handling_n,
@@ -144,7 +144,7 @@ times AS (
     WHERE x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds} AND {times_key_cond}
     -- sorted by the key's hash first: codes share their first digits, which makes comparing
     -- them slow (a month by grid: 70,000 times, 12 → 30 ms for the sort)
-    GROUP BY GROUPING SETS ((hashtext({key}), {key}), ())
+    GROUP BY GROUPING SETS ((hashtext({key}), {key}){overall})
 )
 -- the two apart, not joined: PostgreSQL can run them at once in two parallel workers (a
 -- Parallel Append: a month by grid 141–161 → 91–107 ms, docs/performance.md); `_joined` joins
@@ -322,6 +322,12 @@ def correction(
     )
 
 
+def overall(total: bool) -> sql.Composable:
+    """The grouping set of the total row after a query's groups (`GROUPING SETS ((key){})`),
+    or none: `Over.total`."""
+    return sql.SQL(", ()" if total else "")
+
+
 def times_key_cond(k: sql.Composable, key: str | None) -> sql.Composable:
     """One group's handling times: an equality an index on (group, at) can serve (a trend
     bucket reads a month of one group, not the month of every group)."""
@@ -344,6 +350,7 @@ def rollup_rows(
     only_key: bool = False,
     live: tuple[sql.Composable, list[int]] | None = None,
     from_facts: bool = False,
+    total: bool = True,
 ) -> list[dict[str, Any]]:
     """The raw rows of `stats_query.stats_rows` from the rollups, or with `from_facts` from the
     rolled facts of the whole period (call `source` first).
@@ -456,6 +463,7 @@ def rollup_rows(
         key=k,
         join=join,
         conds=cond,
+        overall=overall(total),
         nulls=sql.SQL(", ").join(sql.SQL("NULL") for _ in (*names, "open", "overdue", "handled")),
         nonzero=sql.SQL(" OR ").join(
             sql.SQL("m.{} <> 0").format(sql.Identifier(n)) for n in (*names, "open", "handled")

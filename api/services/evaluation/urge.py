@@ -12,6 +12,7 @@ from typing import Any
 from psycopg import Connection, sql
 
 from api.services.evaluation.query import Over
+from api.services.evaluation.rollup import overall
 from api.services.identity.visibility import AREA_COND
 
 URGE_COUNTS = ("urges", "urged", "closed_urged")
@@ -35,7 +36,7 @@ SELECT {k} AS key, GROUPING({k}) = 1 AS total,
        count(*) FILTER (WHERE f.m = 'closed_urged') AS closed_urged
 FROM f JOIN incidents i ON i.id = f.incident_id JOIN categories c ON c.code = i.category_code
 WHERE {conds}
-GROUP BY GROUPING SETS (({k}), ())
+GROUP BY GROUPING SETS (({k}){overall})
 LIMIT 100000
 """
 
@@ -70,7 +71,9 @@ def add_fact_counts(
         conds.append(sql.SQL("f.dept = %(scope_dept)s"))
         params["scope_dept"] = over.scope_department
     query = sql.SQL(template).format(
-        k=group_key(over.group_by, over.level), conds=sql.SQL(" AND ").join(conds)
+        k=group_key(over.group_by, over.level),
+        conds=sql.SQL(" AND ").join(conds),
+        overall=overall(over.total),
     )
     return merge_counts(raw, conn.execute(query, params).fetchall(), counts)
 
