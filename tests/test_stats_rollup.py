@@ -227,8 +227,13 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
         scopes += [{"scope_area": STREET, "scope_department": dept["department_code"]}]
         served = {"rollup": 0, "facts": 0, "log": 0}
         # from before the first case, or from its fourth day: a month more than half in the
-        # period is read whole, less its other days (`spans`), which hold facts in the second
-        starts = (START - dt.timedelta(hours=30), START + dt.timedelta(days=3))
+        # period is read whole, less its other days (`spans`), which hold facts in the second;
+        # or from 70 days before it: the grids' handling times in index order (TIMES_LONG)
+        starts = (
+            START - dt.timedelta(hours=30),
+            START + dt.timedelta(days=3),
+            START - dt.timedelta(days=70),
+        )
         for t_from, t_end in itertools.product(starts, ends):
             for group_by, level in groupings:
                 for scope in scopes:
@@ -252,7 +257,12 @@ def test_scoped_figures_from_the_rollups_equal_the_log(
         # grid's or community's; from the facts: a department's figures by community or grid
         # (2 scopes) and the department or category figures of the community; from the log
         # those of a grid (2 grids)
-        assert served == {"rollup": 4 * 20, "facts": 4 * (2 * 2 + 2), "log": 4 * 2 * 2}
+        periods = len(starts) * len(ends)
+        assert served == {
+            "rollup": periods * 20,
+            "facts": periods * (2 * 2 + 2),
+            "log": periods * 2 * 2,
+        }
 
 
 def test_spans_count_every_day_of_the_period_once() -> None:

@@ -221,7 +221,16 @@ def trend(
         )
     series = []
     for start, end in spans:
-        bucket = Over(start, min(end, period.as_of), group_by, level, scope.area, scope.department)
+        # (one group's row: no total)
+        bucket = Over(
+            start,
+            min(end, period.as_of),
+            group_by,
+            level,
+            scope.area,
+            scope.department,
+            total=False,
+        )
         raw = stats_rows(
             conn,
             bucket,
