@@ -16,8 +16,11 @@ import pytest
 from psycopg.rows import dict_row
 
 from api.services.evaluation.query import Over, stats_rows
+from bench import page
 from bench.scale import main as scale_main
 from bench.scale_data import build_scale, mix_table
+from bench.servers import gridgov_server
+from bench.synthetic import DISTRICT
 from tests import stats_reference as ref
 
 NOW = dt.datetime(2026, 11, 30, 16, 0, tzinfo=dt.UTC)
@@ -96,3 +99,15 @@ def test_the_scale_command_runs(empty_db: str, capsys: Any) -> None:
             "SELECT count(*) FROM incident_events WHERE action = 'reassign' AND actor LIKE 'bench-editor-%'"
         ).fetchone()
     assert moved is not None and moved[0] >= 40
+
+
+@pytest.mark.parametrize("path", sorted(page.PAGES))
+def test_the_page_timing_waits_for_the_pages_own_readiness(scale_db: str, path: str) -> None:
+    """`bench scale`'s browser figures (bench/page.py): a district dispatcher signs in and the
+    page is timed to the readiness its own tests wait for, on the page's clock, served locally."""
+    with gridgov_server(scale_db, 1) as server:
+        (run,) = page.run_page(server, DISTRICT, scale_db, 1, path)
+    assert run.page_ready_s > 0 and run.requests > 0 and run.foreign == []
+    assert (run.page_live_s > 0) == page.PAGES[path].live
+    assert run.interactive_s == max(run.page_ready_s, run.page_live_s)
+    assert "/api/v1/" in run.slowest  # the API reads the page made, by time
