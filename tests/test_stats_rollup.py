@@ -269,7 +269,7 @@ def test_spans_count_every_day_of_the_period_once() -> None:
     """`spans` reads a month more than half in the period whole, less its other days: summed
     with their signs (whole months, days [d0, m0) and [m1, d1), minus days [m0, d0) and
     [d1, m1)), the buckets count each whole day of the period once and no other day; with
-    `last_day_whole`, the day T falls in too, less its facts from T on."""
+    `last_day_whole`, the day T falls in too, less its facts from T on, and its month whole."""
     first = dt.date(2026, 1, 1)
     ends = [first + dt.timedelta(days=n) for n in range(0, 130, 3)]
     complemented = 0
@@ -290,6 +290,10 @@ def test_spans_count_every_day_of_the_period_once() -> None:
             else (dt.datetime.combine(b, dt.time(0), SH), t_end)
         )
         complemented += m0 < d0 or d1 < m1
+        if whole and last.day != 1 and a <= last.replace(day=1):
+            # T is after every event: the month it falls in is read as its month's row, less
+            # the days after T's, which hold only deadlines still to come
+            assert m1 > last, (a, b)
         for n in range(-40, 170):
             day = first + dt.timedelta(days=n)
             count = int(m0 <= day.replace(day=1) < m1)  # its month's row

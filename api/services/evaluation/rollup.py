@@ -176,10 +176,13 @@ def _next_month(day: dt.date) -> dt.date:
     return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
 
 
-def _mostly(first: dt.date, last: dt.date) -> bool:
+def _mostly(first: dt.date, last: dt.date, *, now: bool = False) -> bool:
     """Whether the days [first, last) of one month are more than half of it: then the month's
-    row minus its other days is fewer rows than the days themselves (docs/performance.md)."""
-    days = (_next_month(first) - first.replace(day=1)).days
+    row minus its other days is fewer rows than the days themselves (docs/performance.md).
+    `now`: `last` is the day after T's, and T is after every event: the month's days after
+    `last` hold only the deadlines still to come, and do not count (the current month read
+    whole: a month by grid at 1,000,000 cases reads 7,600 rows instead of 6 days' 20,500)."""
+    days = ((last if now else _next_month(first)) - first.replace(day=1)).days
     return 2 * (last - first).days > days
 
 
@@ -210,12 +213,12 @@ def spans(
     m1 = d1.replace(day=1)
     if m0 > m1:  # within one month, not whole
         m0 = m1 = d1
-        if _mostly(d0, d1):
+        if _mostly(d0, d1, now=last_day_whole):
             m0, m1 = d0.replace(day=1), _next_month(d0)
     else:
         if m0 > d0 and _mostly(d0, m0):
             m0 = d0.replace(day=1)
-        if d1 > m1 and _mostly(m1, d1):
+        if d1 > m1 and _mostly(m1, d1, now=last_day_whole):
             m1 = _next_month(m1)
     e1, e2 = (t_end, _midnight(d1)) if whole else (_midnight(d1), t_end)
     return {"m0": m0, "m1": m1, "d0": d0, "d1": d1, "e0": _midnight(d0), "e1": e1, "e2": e2}
