@@ -155,7 +155,8 @@ def run_reads(
         timed("hotspots after a new report", fresh)
         timed("repeats (90 days)", same("/api/v1/repeats", days=90))
         if stats:
-            out += [r for r in _stats_reads(c, month, year, runs, slow, only) if r is not None]
+            reads = _stats_reads(c, month, year, runs, slow, only, s["grid"])
+            out += [r for r in reads if r is not None]
         ogc = [
             lambda c, o=rng.randrange(0, 5000) * 100: c.get(
                 "/ogc/collections/incidents/items", params={"limit": 100, "offset": o}
@@ -190,17 +191,21 @@ def _stats_reads(
     runs: int,
     slow: int,
     only: str | None,
+    grid: str,
 ) -> list[Latency | None]:
     def same(path: str, n: int, **params: Any) -> list[Callable[[httpx.Client], httpx.Response]]:
         return [lambda c, p=params: c.get(path, params=p) for _ in range(n)]
 
     stats_month = {"from": month[0], "to": month[1]}
     year_params = {"from": year[0], "to": year[1]}
-    trend = same("/api/v1/stats/trend", slow, code="WATER", **stats_month)
+    # the trend charts the stats page draws for a clicked group: a department, a grid
+    trend = {"group_by": "department", "code": "WATER", **stats_month}
+    grid_trend = {"group_by": "area", "level": "grid", "code": grid, **stats_month}
     reads = {
         "stats, 30 days": same("/api/v1/stats", runs, **stats_month),
         "flags, 30 days": same("/api/v1/stats/flags", runs, **stats_month),
-        "trend, 30 days by day": trend,
+        "trend, 30 days by day, department WATER": same("/api/v1/stats/trend", slow, **trend),
+        "trend, 30 days by day, the busiest grid": same("/api/v1/stats/trend", runs, **grid_trend),
         "stats, 365 days (HTTP)": same("/api/v1/stats", slow, **year_params),
     }
     return [
