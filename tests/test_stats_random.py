@@ -20,8 +20,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from api.db.models_evaluation import ROLLED, ROLLUPS
-from api.services.evaluation.live_sets import live_of_ends
+from api.services.evaluation.live_sets import live_of_ends, live_of_group
 from api.services.evaluation.query import Over, stats_rows
+from api.services.evaluation.rollup import live_incidents
 from api.services.evaluation.stats import figures
 from tests import stats_reference as ref
 from tests.loop import SH, Clock, act, report
@@ -300,7 +301,12 @@ def one_group_agrees(conn: Any, start: str, end: str) -> None:
             one = [r for r in stats_rows(conn, over, key=key, only_key=True) if not r["total"]]
             assert one == [row], (start, end, group_by, key)
             if key is not None:  # a trend: the live incidents of every bucket end found at once
-                live = live_of_ends(conn, [t_end], group_by, level, key)[t_end]
+                ends = [t_end - dt.timedelta(days=d) for d in (3, 1, 0)]
+                at_ends = live_of_ends(conn, ends, group_by, level, key)
+                for end_at in ends:  # each end's: those live at it, of the group
+                    alone = live_of_group(conn, live_incidents(conn, end_at), group_by, level, key)
+                    assert sorted(at_ends[end_at]) == sorted(alone), (end_at, group_by, key)
+                live = at_ends[t_end]
                 kw_live: dict[str, Any] = {"key": key, "only_key": True, "live_ids": live}
                 one = [r for r in stats_rows(conn, over, **kw_live) if not r["total"]]
                 assert one == [row], (start, end, group_by, key, "live_of_ends")

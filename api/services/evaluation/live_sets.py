@@ -50,16 +50,22 @@ def live_of_group(
 
 
 # The same for several T at once (a trend's bucket ends), in one statement: per T the incidents
-# reported before it with an event at or after it (ix_eval_incidents_span), of one group.
+# reported before it with an event at or after it, of one group. The incidents live at one of
+# the ends at least are found once (ix_eval_incidents_span: their span meets the ends') and
+# checked against the group once each, then matched to the ends they are live at — not checked
+# again for every end (a department's 30 days by day at 1,000,000 cases: 31 × 8,200 checks,
+# 360 ms, before).
 LIVE_OF_ENDS_SQL = """
+WITH live AS MATERIALIZED (
+    SELECT f.incident_id, f.reported_at, f.last_at FROM eval_incidents f
+    WHERE tstzrange(f.reported_at, f.last_at, '[]') && tstzrange(%(first)s, %(last)s, '[]')
+      AND f.reported_at < %(last)s AND {of_group}
+)
 SELECT t.t_end, coalesce(array_agg(f.incident_id) FILTER (WHERE f.incident_id IS NOT NULL),
                          '{{}}') AS ids
 FROM unnest(%(ends)s::timestamptz[]) t(t_end)
-LEFT JOIN LATERAL (
-    SELECT f.incident_id FROM eval_incidents f
-    WHERE tstzrange(f.reported_at, f.last_at, '[]') @> t.t_end AND f.reported_at < t.t_end
-      AND {of_group}
-) f ON true
+-- live at T: its span [reported_at, last_at] holds T, and it was reported before T
+LEFT JOIN live f ON f.reported_at < t.t_end AND f.last_at >= t.t_end
 GROUP BY t.t_end
 """
 OF_DEPARTMENT = """EXISTS (SELECT 1 FROM eval_episodes e
@@ -77,6 +83,8 @@ def live_of_ends(
 ) -> dict[dt.datetime, list[int]]:
     """For each T of `ends`: the incidents live at T (`rollup.live_incidents`) that can have a
     T-dependent fact of group `key`, as `live_of_group` finds them; one statement for all."""
+    if not ends:
+        return {}
     of_group: sql.Composable = sql.SQL(OF_GROUP).format(ikey=incident_key(group_by, level))
     if group_by == "department":
         of_group = sql.SQL(OF_DEPARTMENT)
@@ -84,5 +92,6 @@ def live_of_ends(
     with conn.transaction():
         # its cost estimate passes the JIT threshold; compiling costs more than it saves
         conn.execute("SELECT set_config('jit', 'off', true)")
-        rows = conn.execute(query, {"ends": ends, "key": key}).fetchall()
+        params = {"ends": ends, "first": min(ends), "last": max(ends), "key": key}
+        rows = conn.execute(query, params).fetchall()
     return {r["t_end"]: list(r["ids"]) for r in rows}
