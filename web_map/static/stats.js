@@ -21,6 +21,10 @@
   const BLUES = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"];
   const RATE_BREAKS = { up: [0.6, 0.7, 0.8, 0.9], down: [0.05, 0.1, 0.2, 0.3] };
   const SUMMARY = ["reported", "overdue"]; // table columns besides the chosen metric
+  // A city's 10,000 grids: the table shows the worst rows (the CSV has them all) and the negative
+  // list its first entries, so that the page lays out hundreds of rows, not tens of thousands
+  const TABLE_ROWS = 500;
+  const FLAG_ROWS = 500;
 
   const S = {
     config: null,
@@ -162,9 +166,10 @@
           layer.on("click", () => select("area", feature.id));
         },
       }
-    ).addTo(S.map);
+    );
     if (fit && S.layer.getLayers().length) {
-      // keep the areas clear of the side panels
+      // keep the areas clear of the side panels; the view is set before the areas are added,
+      // so that 10,000 paths are drawn once, not drawn and then moved
       const left = document.getElementById("gg-stats").offsetWidth + 20;
       const right = document.getElementById("gg-detail").offsetWidth + 20;
       G.fitClear(S.map, S.layer.getBounds(), {
@@ -172,6 +177,7 @@
         paddingBottomRight: [right, 20],
       });
     }
+    S.layer.addTo(S.map);
   }
 
   function tooltipFor(feature) {
@@ -221,9 +227,19 @@
       }
       return tr;
     };
+    const sorted = sortRows(doc.rows, metric);
+    const rows = sorted.slice(0, TABLE_ROWS);
+    const picked = S.selected && S.selected.kind === S.tab
+      ? sorted.find((row, i) => i >= TABLE_ROWS && row.code === S.selected.code) : null;
+    if (picked) rows.push(picked); // the selected group stays in view
+    const more = [];
+    if (sorted.length > TABLE_ROWS) {
+      more.push(el("tr", { className: "gg-more" }, el("td", { colspan: shown.length + 2 },
+        t("The {n} worst of {total} rows: the CSV download has them all", {
+          n: G.number(TABLE_ROWS), total: G.number(sorted.length) }))));
+    }
     table.tBodies[0].replaceChildren(
-      ...sortRows(doc.rows, metric).map((row) => line(row, false)),
-      line(doc.total, true)
+      ...rows.map((row) => line(row, false)), ...more, line(doc.total, true)
     );
   }
 
@@ -251,15 +267,19 @@
       list.replaceChildren(el("li", { className: "gg-hint" }, t("None")));
       return;
     }
-    list.replaceChildren(
-      ...doc.flags.map((flag) =>
-        el(
-          "li", { dataset: { kind: flag.kind, code: flag.code } },
-          el("strong", {}, flag.name + " (" + flag.code + ")"), ": ",
-          flag.reasons.map(reasonText).join("; ")
-        )
+    const items = doc.flags.slice(0, FLAG_ROWS).map((flag) =>
+      el(
+        "li", { dataset: { kind: flag.kind, code: flag.code } },
+        el("strong", {}, flag.name + " (" + flag.code + ")"), ": ",
+        flag.reasons.map(reasonText).join("; ")
       )
     );
+    const more = doc.flags.length - FLAG_ROWS;
+    if (more > 0) {
+      items.push(el("li", { className: "gg-hint gg-more" },
+        t("… and {n} more: the table shows them by the chosen figure", { n: G.number(more) })));
+    }
+    list.replaceChildren(...items);
   }
 
   // --- the detail panel and its trend chart ----------------------------------------------
