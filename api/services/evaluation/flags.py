@@ -10,7 +10,12 @@ from psycopg import Connection
 
 from api.errors import BadRequest
 from api.services.evaluation.live_sets import live_of_ends
-from api.services.evaluation.query import Over, areas_in_scope, group_names, stats_rows
+from api.services.evaluation.query import (
+    Over,
+    areas_in_scope,
+    bucket_rows,
+    group_names,
+)
 from api.services.evaluation.rollup import area_level, source
 from api.services.evaluation.stats import (
     Period,
@@ -213,39 +218,26 @@ def trend(
     level = check_grouping(group_by, level)
     scope = scope_of(user)
     interval, spans = buckets(period, interval)
+    ends = [min(end, period.as_of) for _, end in spans]
     # the incidents live at each bucket's end that can count for the group, found at once
-    live: dict[dt.datetime, list[int]] = {}
+    live: list[list[int]] | None = None
     if source(group_by, level, area_level(conn, scope.area), scope.department) != "log":
-        live = live_of_ends(
-            conn, [min(end, period.as_of) for _, end in spans], group_by, level, code
-        )
-    series = []
-    for start, end in spans:
-        # (one group's row: no total)
-        bucket = Over(
-            start,
-            min(end, period.as_of),
-            group_by,
-            level,
-            scope.area,
-            scope.department,
-            total=False,
-        )
-        raw = stats_rows(
-            conn,
-            bucket,
-            key=code,
-            only_key=True,
-            live_ids=live.get(min(end, period.as_of)),
-        )
-        row = next((r for r in raw if not r["total"]), None)
-        series.append(
-            {
-                "from": start.astimezone(period.tz).isoformat(),
-                "to": end.astimezone(period.tz).isoformat(),
-                **figures(row),
-            }
-        )
+        found = live_of_ends(conn, ends, group_by, level, code)
+        live = [found.get(end, []) for end in ends]
+    # (one group's row per bucket: no total)
+    overs = [
+        Over(start, end, group_by, level, scope.area, scope.department, total=False)
+        for (start, _), end in zip(spans, ends, strict=True)
+    ]
+    rows = bucket_rows(conn, overs, code, live) if overs else []
+    series = [
+        {
+            "from": start.astimezone(period.tz).isoformat(),
+            "to": end.astimezone(period.tz).isoformat(),
+            **figures(row),
+        }
+        for (start, end), row in zip(spans, rows, strict=True)
+    ]
     return {
         "period": period.as_json(),
         "group_by": group_by,

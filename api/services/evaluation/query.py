@@ -24,11 +24,13 @@ from psycopg.rows import tuple_row
 from api.db.models_evaluation import CHECKINS, SETTLED
 from api.services.evaluation.live_sets import incident_key, live_of_group
 from api.services.evaluation.rollup import (
+    PAIR_BASE,
     area_level,
     live_incidents,
     overall,
     rollup_rows,
     source,
+    trend_rows,
 )
 from api.services.identity.visibility import AREA_COND
 
@@ -41,18 +43,7 @@ EVENT_COUNTS = ("dispatched", "returned")
 FACT_COUNTS = (*SETTLED, "open", "overdue", *CHECKINS)
 
 _FACTS_TEMPLATE = """
-inc AS MATERIALIZED (
-    -- Incidents that can have a fact in the period: reported before its end and not finished
-    -- (closed or rejected) before it began; with their stored facts (eval_incidents, kept current
-    -- by a trigger on every event). `live`: an event at or after T exists, so the stored facts
-    -- (which know that event) do not describe T and the log is read instead.
-    SELECT i.id, {ikey} AS ikey, coalesce(f.last_at >= %(t_end)s, false) AS live,
-           f.reported_at, f.report_dept, f.registered_at, f.register_dept, f.rejected_at,
-           f.rejected_dept, f.closed_at, f.closed_dept, f.reworks, f.close_due, f.close_lead
-    FROM incidents i JOIN categories c ON c.code = i.category_code
-    LEFT JOIN eval_incidents f ON f.incident_id = i.id AND {facts_scope}
-    WHERE i.reported_at < %(t_end)s AND (i.closed_at IS NULL OR i.closed_at >= %(t_from)s)
-      AND {incident_scope}
+inc AS MATERIALIZED ({inc}
 ),
 -- The log path, for live incidents only (none when T is now). Each event is read once, in one
 -- window pass over each incident's log in id order, with its place in that log: mk = deadline
@@ -65,7 +56,8 @@ ev AS MATERIALIZED (
            count(*) FILTER (WHERE x.is_bound) OVER w AS ep,
            count(*) FILTER (WHERE x.action = 'handle') OVER w AS hn
     FROM (
-        SELECT e.id, e.incident_id, inc.ikey, e.at, e.action, e.department_code AS dept,
+        SELECT e.id, inc.id AS incident_id, inc.ikey, inc.t_from, inc.t_end, e.at, e.action,
+               e.department_code AS dept,
                -- the due_at a mark leaves behind (NULL = none / paused)
                CASE WHEN e.action IN ('dispatch', 'approve_extension', 'reopen')
                     THEN (e.data ->> 'due_at')::timestamptz END AS due,
@@ -75,7 +67,7 @@ ev AS MATERIALIZED (
                CASE WHEN e.action = 'verify' THEN e.data ->> 'passed' = 'true' END AS passed
         -- one index probe per live incident: their number, not the log's size, sets the cost
         FROM inc CROSS JOIN LATERAL (
-            SELECT * FROM incident_events e WHERE e.incident_id = inc.id AND e.at < %(t_end)s
+            SELECT * FROM incident_events e WHERE e.incident_id = inc.incident AND e.at < inc.t_end
             OFFSET 0  -- keeps the probe per incident (no merge join over the whole log)
         ) e
         WHERE inc.live
@@ -85,13 +77,14 @@ ev AS MATERIALIZED (
 marks AS MATERIALIZED (SELECT incident_id, mk, due FROM ev WHERE is_mark),
 -- A dispatch episode lasts until the next dispatch, return or self-handling (the next bound).
 bounds AS MATERIALIZED (
-    SELECT incident_id, ikey, ep, at, action, dept, mk, hn FROM ev WHERE is_bound
+    SELECT incident_id, ikey, t_from, t_end, ep, at, action, dept, mk, hn FROM ev WHERE is_bound
 ),
 life AS MATERIALIZED (
     -- per incident: marks and bounds before T, the first passed verification (C) and where it
     -- falls in the log, the rejection and the failed verifications
-    SELECT inc.id, inc.ikey, coalesce(a.mk, 0) AS mk, coalesce(a.ep, 0) AS ep, a.closed_at,
-           a.closed_mk, a.closed_ep, a.rejected_at, coalesce(a.reworks, 0) AS reworks
+    SELECT inc.id, inc.ikey, inc.t_from, inc.t_end, coalesce(a.mk, 0) AS mk,
+           coalesce(a.ep, 0) AS ep, a.closed_at, a.closed_mk, a.closed_ep, a.rejected_at,
+           coalesce(a.reworks, 0) AS reworks
     FROM inc LEFT JOIN (
         SELECT incident_id, max(mk) AS mk, max(ep) AS ep,
                min(at) FILTER (WHERE passed) AS closed_at,
@@ -107,11 +100,11 @@ ep AS (
     SELECT e.*, CASE
         WHEN e.due IS NULL THEN NULL
         WHEN e.handled_at IS NOT NULL AND e.handled_at <= e.due THEN e.handled_at
-        WHEN e.due < %(t_end)s AND (e.end_at IS NULL OR e.end_at > e.due) THEN e.due
+        WHEN e.due < e.t_end AND (e.end_at IS NULL OR e.end_at > e.due) THEN e.due
     END AS settled_at
     FROM (
-        SELECT b.incident_id, b.ikey, b.dept, b.at AS dispatched_at, nb.at AS end_at,
-               h.at AS handled_at, m.due
+        SELECT b.incident_id, b.ikey, b.t_from, b.t_end, b.dept, b.at AS dispatched_at,
+               nb.at AS end_at, h.at AS handled_at, m.due
         FROM bounds b
         -- the department's first handling report in the episode
         LEFT JOIN ev h ON h.incident_id = b.incident_id AND h.action = 'handle'
@@ -129,7 +122,7 @@ st AS (
            CASE
         WHEN l.closed_at IS NOT NULL AND (m.due IS NULL OR l.closed_at <= m.due)
             THEN l.closed_at
-        WHEN l.rejected_at IS NULL AND m.due < %(t_end)s THEN m.due
+        WHEN l.rejected_at IS NULL AND m.due < l.t_end THEN m.due
     END AS settled_at
     FROM life l
     -- the deadline in force when it closed (or at the end of observation)
@@ -139,18 +132,18 @@ st AS (
 ),
 -- The stored path: every other incident, from its facts (all its events are before T).
 se AS (
-    SELECT e.*, inc.ikey, CASE
+    SELECT e.*, inc.ikey, inc.t_from, inc.t_end, CASE
         WHEN e.due IS NULL THEN NULL
         WHEN e.handled_at IS NOT NULL AND e.handled_at <= e.due THEN e.handled_at
-        WHEN e.due < %(t_end)s AND (e.end_at IS NULL OR e.end_at > e.due) THEN e.due
+        WHEN e.due < inc.t_end AND (e.end_at IS NULL OR e.end_at > e.due) THEN e.due
     END AS settled_at
-    FROM eval_episodes e JOIN inc ON inc.id = e.incident_id AND NOT inc.live
+    FROM eval_episodes e JOIN inc ON inc.incident = e.incident_id AND NOT inc.live
 ),
 sc AS (
     SELECT inc.*, CASE
         WHEN inc.closed_at IS NOT NULL AND (inc.close_due IS NULL OR inc.closed_at <= inc.close_due)
             THEN inc.closed_at
-        WHEN inc.rejected_at IS NULL AND inc.close_due < %(t_end)s THEN inc.close_due
+        WHEN inc.rejected_at IS NULL AND inc.close_due < inc.t_end THEN inc.close_due
     END AS settled_at FROM inc WHERE NOT inc.live
 ),
 wh AS (
@@ -171,21 +164,21 @@ hd AS (
     FROM (
         SELECT DISTINCT incident_id, dept, ikey FROM (
             SELECT incident_id, dept, ikey FROM ev
-            WHERE at >= %(t_from)s AND action IN ('handle', 'self_handle')
+            WHERE at >= t_from AND action IN ('handle', 'self_handle')
             UNION ALL
-            SELECT h.incident_id, h.dept, inc.ikey
-            FROM eval_handles h JOIN inc ON inc.id = h.incident_id AND NOT inc.live
-            WHERE h.at >= %(t_from)s
+            SELECT inc.id, h.dept, inc.ikey
+            FROM eval_handles h JOIN inc ON inc.incident = h.incident_id AND NOT inc.live
+            WHERE h.at >= inc.t_from
         ) h
     ) d
 ),
 -- Handling times of episodes handled in the period.
 timing AS (
     SELECT incident_id, dept, ikey, extract(epoch FROM handled_at - dispatched_at) AS v
-    FROM ep WHERE handled_at >= %(t_from)s
+    FROM ep WHERE handled_at >= t_from
     UNION ALL
     SELECT incident_id, lead, ikey, extract(epoch FROM handled_at - dispatched_at)
-    FROM se WHERE handled_at >= %(t_from)s
+    FROM se WHERE handled_at >= t_from
 ),
 -- Report, register, reject and the passing verification happen at most once per incident (the
 -- workflow allows them once), so counting these facts counts incidents.
@@ -196,7 +189,7 @@ facts AS (
             WHEN 'reject' THEN 'rejected' ELSE 'closed'
         END AS m, NULL::float8 AS v
     FROM ev
-    WHERE at >= %(t_from)s AND (action IN ('report', 'register', 'dispatch', 'return', 'reject')
+    WHERE at >= t_from AND (action IN ('report', 'register', 'dispatch', 'return', 'reject')
         OR passed)
     UNION ALL
     SELECT incident_id, dept, ikey, 'handled', v FROM hd
@@ -204,22 +197,22 @@ facts AS (
     {live_obligations}
     UNION ALL
     -- stored path: activity in the period (every stored event is before T)
-    SELECT id, report_dept, ikey, 'reported', NULL FROM sc WHERE reported_at >= %(t_from)s
+    SELECT id, report_dept, ikey, 'reported', NULL FROM sc WHERE reported_at >= t_from
     UNION ALL
     SELECT id, register_dept, ikey, 'registered', NULL FROM sc
-    WHERE registered_at >= %(t_from)s
+    WHERE registered_at >= t_from
     UNION ALL
-    SELECT id, rejected_dept, ikey, 'rejected', NULL FROM sc WHERE rejected_at >= %(t_from)s
+    SELECT id, rejected_dept, ikey, 'rejected', NULL FROM sc WHERE rejected_at >= t_from
     UNION ALL
-    SELECT id, closed_dept, ikey, 'closed', NULL FROM sc WHERE closed_at >= %(t_from)s
+    SELECT id, closed_dept, ikey, 'closed', NULL FROM sc WHERE closed_at >= t_from
     UNION ALL
     SELECT incident_id, lead, ikey, 'dispatched', NULL FROM se
-    WHERE dispatched_at >= %(t_from)s
+    WHERE dispatched_at >= t_from
     UNION ALL
     -- every return (also one ending a self-handling), from eval_facts
-    SELECT x.incident_id, x.dept, inc.ikey, 'returned', NULL
-    FROM eval_facts x JOIN inc ON inc.id = x.incident_id AND NOT inc.live
-    WHERE x.m = 'returned' AND x.at >= %(t_from)s
+    SELECT inc.id, x.dept, inc.ikey, 'returned', NULL
+    FROM eval_facts x JOIN inc ON inc.incident = x.incident_id AND NOT inc.live
+    WHERE x.m = 'returned' AND x.at >= inc.t_from
     UNION ALL
     {stored_obligations}
     UNION ALL
@@ -233,28 +226,28 @@ facts AS (
 # The obligations settled in the period and the cases open at its end, read alike on the log
 # path (episodes `ep`, cases `st`) and the stored path (`se`, `sc`).
 _OBLIGATIONS_SQL = """SELECT incident_id, {lead}, ikey, 'handle_due', NULL FROM {episodes}
-    WHERE settled_at >= %(t_from)s
+    WHERE settled_at >= t_from
     UNION ALL
     SELECT incident_id, {lead}, ikey, 'handle_on_time', NULL FROM {episodes}
-    WHERE settled_at >= %(t_from)s AND settled_at = handled_at
+    WHERE settled_at >= t_from AND settled_at = handled_at
     UNION ALL
     SELECT id, {case_lead}, ikey, 'close_due', NULL FROM {cases}
-    WHERE settled_at >= %(t_from)s
+    WHERE settled_at >= t_from
     UNION ALL
     SELECT id, {case_lead}, ikey, 'close_done', NULL FROM {cases}
-    WHERE settled_at >= %(t_from)s AND closed_at IS NOT NULL
+    WHERE settled_at >= t_from AND closed_at IS NOT NULL
     UNION ALL
     SELECT id, {case_lead}, ikey, 'close_on_time', NULL FROM {cases}
-    WHERE settled_at >= %(t_from)s AND settled_at = closed_at
+    WHERE settled_at >= t_from AND settled_at = closed_at
     UNION ALL
     SELECT id, {case_lead}, ikey, 'reworked', NULL FROM {cases}
-    WHERE settled_at >= %(t_from)s AND reworks > 0
+    WHERE settled_at >= t_from AND reworks > 0
     UNION ALL
     SELECT id, {case_lead}, ikey, 'open', NULL FROM {cases}
     WHERE closed_at IS NULL AND rejected_at IS NULL
     UNION ALL
     SELECT id, {case_lead}, ikey, 'overdue', NULL FROM {cases}
-    WHERE closed_at IS NULL AND rejected_at IS NULL AND {due} < %(t_end)s"""
+    WHERE closed_at IS NULL AND rejected_at IS NULL AND {due} < t_end"""
 _LOG_NAMES = {"episodes": "ep", "lead": "dept", "cases": "st", "case_lead": "dept", "due": "due"}
 _STORED_NAMES = {
     "episodes": "se",
@@ -264,9 +257,44 @@ _STORED_NAMES = {
     "due": "close_due",
 }
 
-FACTS_SQL = _FACTS_TEMPLATE.replace(
+# `inc` for one period [t_from, t_end): the incidents in it, each once.
+_INC_ONE = """
+    -- Incidents that can have a fact in the period: reported before its end and not finished
+    -- (closed or rejected) before it began; with their stored facts (eval_incidents, kept current
+    -- by a trigger on every event). `live`: an event at or after T exists, so the stored facts
+    -- (which know that event) do not describe T and the log is read instead. `id` names the
+    -- incident in every later step, `incident` is the one whose log is read; each row carries
+    -- its period, which the later steps read from it.
+    SELECT i.id, i.id AS incident, %(t_from)s::timestamptz AS t_from,
+           %(t_end)s::timestamptz AS t_end, {ikey} AS ikey,
+           coalesce(f.last_at >= %(t_end)s, false) AS live,
+           f.reported_at, f.report_dept, f.registered_at, f.register_dept, f.rejected_at,
+           f.rejected_dept, f.closed_at, f.closed_dept, f.reworks, f.close_due, f.close_lead
+    FROM incidents i JOIN categories c ON c.code = i.category_code
+    LEFT JOIN eval_incidents f ON f.incident_id = i.id AND {facts_scope}
+    WHERE i.reported_at < %(t_end)s AND (i.closed_at IS NULL OR i.closed_at >= %(t_from)s)
+      AND {incident_scope}"""
+
+# `inc` for several periods at once (a trend's buckets, CTE `bk`: b, t_from, t_end): one row per
+# (incident, bucket) of CTE `pairs` (incident, b), the incidents live at the bucket's end, whose
+# log is read as of that end. Its id is the pair's, `incident * PAIR_BASE + b`, so every later
+# step (partitions, joins on incident_id) keeps the pairs apart without knowing of them.
+_INC_PAIRS = """
+    SELECT i.id * {base} + bk.b AS id, i.id AS incident, bk.t_from, bk.t_end, {ikey} AS ikey,
+           true AS live,
+           f.reported_at, f.report_dept, f.registered_at, f.register_dept, f.rejected_at,
+           f.rejected_dept, f.closed_at, f.closed_dept, f.reworks, f.close_due, f.close_lead
+    FROM pairs p JOIN bk ON bk.b = p.b JOIN incidents i ON i.id = p.incident
+    JOIN categories c ON c.code = i.category_code
+    LEFT JOIN eval_incidents f ON f.incident_id = i.id
+    WHERE i.reported_at < bk.t_end AND (i.closed_at IS NULL OR i.closed_at >= bk.t_from)"""
+
+_FACTS = _FACTS_TEMPLATE.replace(
     "{live_obligations}", _OBLIGATIONS_SQL.format(**_LOG_NAMES)
 ).replace("{stored_obligations}", _OBLIGATIONS_SQL.format(**_STORED_NAMES))
+FACTS_SQL = _FACTS.replace("{inc}", _INC_ONE)
+# (every pair is live: the stored path has no rows; whistles are not T-dependent: none either)
+FACTS_PAIRS_SQL = _FACTS.replace("{inc}", _INC_PAIRS.replace("{base}", str(PAIR_BASE)))
 
 
 def _aggregates(handled: str) -> sql.Composable:
@@ -357,6 +385,58 @@ def stats_rows(
                 from_facts=read_from == "facts",
             )
         return _log_rows(conn, over, key=key, only_key=only_key)
+
+
+def bucket_rows(
+    conn: Connection[Any], overs: list[Over], key: str, live: list[list[int]] | None
+) -> list[dict[str, Any] | None]:
+    """Group `key`'s raw row (or None: nothing counts) in each of `overs`, contiguous periods of
+    one grouping and scope (a trend's buckets); `live[i]`: the incidents live at period i's end
+    that can count for the group (`live_of_ends`), or None to find them per period.
+
+    Where a rollup holds the grouping and the scope, one statement reads every period
+    (`rollup.trend_rows`); otherwise one `stats_rows` per period."""
+    first = overs[0]
+    with conn.transaction():
+        scope_level = area_level(conn, first.scope_area)
+        read_from = source(first.group_by, first.level, scope_level, first.scope_department)
+        if read_from == "rollup" and live is not None and len(overs) <= PAIR_BASE:
+            # as stats_rows: no JIT, the sorts in memory, plans for these bounds
+            conn.execute(
+                "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true), "
+                "set_config('plan_cache_mode', 'auto', true)",
+                (STATS_WORK_MEM,),
+            )
+            if first.scope_area is not None:
+                inside = set(
+                    _in_area(conn, sorted({i for ids in live for i in ids}), first.scope_area)
+                )
+                live = [[i for i in ids if i in inside] for ids in live]
+            if sum(map(len, live)) > 50:  # (stats_rows: the log path's estimates)
+                conn.execute("SELECT set_config('enable_nestloop', 'off', true)")
+            return trend_rows(
+                conn,
+                periods=[(o.t_from, o.t_end) for o in overs],
+                live=live,
+                facts=sql.SQL(FACTS_PAIRS_SQL).format(
+                    incident_scope=sql.SQL("false"),
+                    facts_scope=sql.SQL("true"),
+                    ikey=incident_key(first.group_by, first.level),
+                ),
+                group_by=first.group_by,
+                level=first.level,
+                scope_department=first.scope_department,
+                scope_area=first.scope_area,
+                scope_level=scope_level,
+                key=key,
+            )
+    out: list[dict[str, Any] | None] = []
+    for i, over in enumerate(overs):
+        raw = stats_rows(
+            conn, over, key=key, only_key=True, live_ids=None if live is None else live[i]
+        )
+        out.append(next((r for r in raw if not r["total"]), None))
+    return out
 
 
 def _in_area(conn: Connection[Any], ids: list[int], scope_area: str) -> list[int]:

@@ -19,6 +19,7 @@ of a rollup, through an index of their own (migration 0034); everything else is 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,9 @@ EXTRA = ("repeat_inc", "repeat_dept", "open", "overdue")
 # T may be closed since. For incidents with events at or after T these come from their log:
 # the settled obligations (handle_due … reworked).
 T_DEPENDENT = SETTLED
+# `trend_rows` reads the log of (incident, bucket) pairs as if each were an incident, its id
+# `incident * PAIR_BASE + bucket`: more buckets than flags.MAX_BUCKETS
+PAIR_BASE = 1024
 
 ROLLUP_SQL = """
 SELECT {key} AS key, {rolled}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue
@@ -116,9 +120,10 @@ WHERE x.responsible = %(scope_area)s AND {off} AND x.m = ANY(%(rolled)s)
 
 # Incidents with events at or after T: their stored T-dependent facts are taken away and those
 # their log up to T implies added (`facts` of stats_query.FACTS_SQL over them).
-CORRECTION_SQL = """
+CORRECTION_LOG_SQL = """
 UNION ALL
-SELECT {fkey}, {log_facts} FROM facts f WHERE f.m = ANY(%(t_dependent)s) AND {fconds}
+SELECT {bucket}{fkey}, {log_facts} FROM facts f WHERE f.m = ANY(%(t_dependent)s) AND {fconds}"""
+CORRECTION_SQL = """
 UNION ALL
 SELECT {key}, {stored_facts}
 FROM eval_facts x {join}
@@ -317,21 +322,31 @@ def correction(
     key: sql.Composable,
     join: sql.Composable,
     cond: sql.Composable,
-    fcond: sql.Composable,
 ) -> sql.Composable:
-    """The sources correcting the rollups for the incidents with events at or after T."""
-    fkey = "f.dept" if group_by == "department" else "f.ikey"
-    log = {n: f"(f.m = '{n}')::int" for n in (*T_DEPENDENT, "open", "overdue")}
+    """The sources taking away the stored T-dependent facts of the incidents with events at or
+    after T (`correction_log` adds those of their log)."""
     stored = {n: f"-(x.m = '{n}')::int" for n in T_DEPENDENT}
     stored_open = {"open": "-1", "overdue": "-coalesce(x.due < %(t_end)s, false)::int"}
     return sql.SQL(CORRECTION_SQL).format(
-        fkey=sql.SQL(fkey),
-        log_facts=_wide(log),
         stored_facts=_wide(stored),
         stored_open=_wide(stored_open),
         key=key,
         join=join,
         conds=cond,
+    )
+
+
+def correction_log(
+    group_by: str, fcond: sql.Composable, bucket: sql.Composable | None = None
+) -> sql.Composable:
+    """The source adding the T-dependent facts the log of those incidents implies (`facts`);
+    with `bucket`, that expression first (`trend_rows`)."""
+    fkey = "f.dept" if group_by == "department" else "f.ikey"
+    log = {n: f"(f.m = '{n}')::int" for n in (*T_DEPENDENT, "open", "overdue")}
+    return sql.SQL(CORRECTION_LOG_SQL).format(
+        bucket=sql.SQL("") if bucket is None else sql.SQL("{}, ").format(bucket),
+        fkey=sql.SQL(fkey),
+        log_facts=_wide(log),
         fconds=fcond,
     )
 
@@ -365,7 +380,21 @@ def times_key_cond(k: sql.Composable, key: str | None) -> sql.Composable:
     return sql.SQL("{} = %(key)s").format(k)
 
 
-def rollup_rows(
+@dataclass
+class _Sources:
+    """What `rollup_rows` and `trend_rows` read: the rows to sum (`sources`, columns `key`,
+    ROLLED, EXTRA), the group key over `x` and its join, the conditions on the facts' tables
+    (`cond`) and on the log's facts (`fcond`), and the statement's parameters."""
+
+    sources: sql.Composable
+    key: sql.Composable
+    join: sql.Composable
+    cond: sql.Composable
+    fcond: sql.Composable
+    params: dict[str, Any]
+
+
+def _sources(
     conn: Connection[Any],
     *,
     t_from: dt.datetime,
@@ -373,34 +402,25 @@ def rollup_rows(
     group_by: str,
     level: str | None,
     scope_department: str | None,
-    scope_area: str | None = None,
-    scope_level: str | None = None,
-    key: str | None = None,
-    only_key: bool = False,
-    live: tuple[sql.Composable, list[int]] | None = None,
-    from_facts: bool = False,
-    total: bool = True,
-) -> list[dict[str, Any]]:
-    """The raw rows of `stats_query.stats_rows` from the rollups, or with `from_facts` from the
-    rolled facts of the whole period (call `source` first).
-
-    `live`: stats_query.FACTS_SQL over the incidents reported before T with events at or after
-    it (CTEs `inc`, `facts`), and their ids — within the area scope, if any: their T-dependent
-    facts are read from their log."""
+    scope_area: str | None,
+    scope_level: str | None,
+    from_facts: bool,
+    last_day_whole: bool,
+) -> _Sources:
+    """The sources of one period from the rollups, or with `from_facts` from the rolled facts of
+    the whole period, before any correction for incidents with events at or after T."""
     rollup, k, join = _key(group_by, level, scope_department)
     params: dict[str, Any] = {
         "t_from": t_from,
         "t_end": t_end,
         "rolled": list(ROLLED),
         "t_dependent": [*T_DEPENDENT, "open", "overdue"],
-        # no incident has an event at or after T (T is now): its day is read whole
-        **spans(t_from, t_end, last_day_whole=live is None or not live[1]),
+        **spans(t_from, t_end, last_day_whole=last_day_whole),
     }
     if from_facts:  # the cases found by their responsible area: the whole period
         params["e0"], params["e1"], params["e2"] = t_from, t_end, t_end
     cond: sql.Composable = sql.SQL("true")
     fcond: sql.Composable = sql.SQL("true")
-    key_cond: sql.Composable = sql.SQL("true")
     if scope_department is not None:
         cond, fcond = sql.SQL("x.dept = %(scope_dept)s"), sql.SQL("f.dept = %(scope_dept)s")
         params["scope_dept"] = scope_department
@@ -423,17 +443,6 @@ def rollup_rows(
             off=off_cond,
             dconds=dcond,
         )
-    if only_key:  # one group's figures (trend charts)
-        key_cond = sql.SQL("key IS NOT DISTINCT FROM %(key)s")
-        params["key"] = key
-    names = [n for n in ROLLED if n != "handles"]
-    # 处置数 counts incidents (per department: incident and department) handled in the period
-    rows_repeat = "repeat_dept" if group_by == "department" or scope_department else "repeat_inc"
-    total_repeat = "repeat_dept" if scope_department else "repeat_inc"
-    handled = (
-        f"CASE WHEN GROUPING(key) = 1 THEN sum(handles) - sum({total_repeat}) "
-        f"ELSE sum(handles) - sum({rows_repeat}) END"
-    )
     parts = {
         "key": k,
         "rolled": sql.SQL(", ").join(
@@ -473,36 +482,108 @@ def rollup_rows(
             off,
         )
     sources = sql.SQL("{}{}").format(rolled, sql.SQL(OTHERS_SQL).format(**parts))
+    return _Sources(sources, k, join, cond, fcond, params)
+
+
+def _repeats(group_by: str, scope_department: str | None) -> tuple[str, str]:
+    """The repeat column 处置数 subtracts for a group's rows and for the total: it counts
+    incidents (per department: incident and department) handled in the period."""
+    rows_repeat = "repeat_dept" if group_by == "department" or scope_department else "repeat_inc"
+    total_repeat = "repeat_dept" if scope_department else "repeat_inc"
+    return rows_repeat, total_repeat
+
+
+def _sums() -> sql.Composable:
+    return sql.SQL(", ").join(
+        sql.SQL("sum({0})::bigint AS {0}").format(sql.Identifier(n))
+        for n in (*SUMMED, "open", "overdue")
+    )
+
+
+def _nonzero(alias: str) -> sql.Composable:
+    """A main row worth showing: something counted (times alone are not shown)."""
+    return sql.SQL(" OR ").join(
+        sql.SQL("{}.{} <> 0").format(sql.Identifier(alias), sql.Identifier(n))
+        for n in (*SUMMED, "open", "handled")
+    )
+
+
+# The sums of the sources, per group; 处置数 (handled) is computed from `handles`
+SUMMED = tuple(n for n in ROLLED if n != "handles")
+
+
+def rollup_rows(
+    conn: Connection[Any],
+    *,
+    t_from: dt.datetime,
+    t_end: dt.datetime,
+    group_by: str,
+    level: str | None,
+    scope_department: str | None,
+    scope_area: str | None = None,
+    scope_level: str | None = None,
+    key: str | None = None,
+    only_key: bool = False,
+    live: tuple[sql.Composable, list[int]] | None = None,
+    from_facts: bool = False,
+    total: bool = True,
+) -> list[dict[str, Any]]:
+    """The raw rows of `stats_query.stats_rows` from the rollups, or with `from_facts` from the
+    rolled facts of the whole period (call `source` first).
+
+    `live`: stats_query.FACTS_SQL over the incidents reported before T with events at or after
+    it (CTEs `inc`, `facts`), and their ids — within the area scope, if any: their T-dependent
+    facts are read from their log."""
+    src = _sources(
+        conn,
+        t_from=t_from,
+        t_end=t_end,
+        group_by=group_by,
+        level=level,
+        scope_department=scope_department,
+        scope_area=scope_area,
+        scope_level=scope_level,
+        from_facts=from_facts,
+        # no incident has an event at or after T (T is now): its day is read whole
+        last_day_whole=live is None or not live[1],
+    )
+    k, params = src.key, src.params
+    key_cond: sql.Composable = sql.SQL("true")
+    if only_key:  # one group's figures (trend charts)
+        key_cond = sql.SQL("key IS NOT DISTINCT FROM %(key)s")
+        params["key"] = key
+    rows_repeat, total_repeat = _repeats(group_by, scope_department)
+    handled = (
+        f"CASE WHEN GROUPING(key) = 1 THEN sum(handles) - sum({total_repeat}) "
+        f"ELSE sum(handles) - sum({rows_repeat}) END"
+    )
     fix: sql.Composable = sql.SQL("")
     prefix: sql.Composable | None = None
     if live is not None and live[1]:
         prefix, params["live"] = live
-        fix = correction(group_by, k, join, cond, fcond)
-    nulls = sql.SQL(", ").join(sql.SQL("NULL") for _ in (*names, "open", "overdue", "handled"))
+        fix = sql.SQL("{}{}").format(
+            correction_log(group_by, src.fcond), correction(group_by, k, src.join, src.cond)
+        )
+    nulls = sql.SQL(", ").join(sql.SQL("NULL") for _ in (*SUMMED, "open", "overdue", "handled"))
     times_cond = times_key_cond(k, key) if only_key else sql.SQL("true")
     query = sql.SQL(QUERY_SQL).format(
         prefix=sql.SQL("") if prefix is None else sql.SQL("{}, ").format(prefix),
-        sources=sources,
+        sources=src.sources,
         correction=fix,
         key_cond=key_cond,
         times_key_cond=times_cond,
-        sums=sql.SQL(", ").join(
-            sql.SQL("sum({0})::bigint AS {0}").format(sql.Identifier(n))
-            for n in (*names, "open", "overdue")
-        ),
+        sums=_sums(),
         handled=sql.SQL(handled),
         key=k,
-        join=join,
-        conds=cond,
+        join=src.join,
+        conds=src.cond,
         overall=overall(total),
         times_grouping=times_grouping(group_by, level, k, t_end - t_from),
         times_total=sql.SQL(TIMES_TOTAL_SQL if total else "").format(
-            nulls=nulls, join=join, conds=cond, times_key_cond=times_cond
+            nulls=nulls, join=src.join, conds=src.cond, times_key_cond=times_cond
         ),
         nulls=nulls,
-        nonzero=sql.SQL(" OR ").join(
-            sql.SQL("m.{} <> 0").format(sql.Identifier(n)) for n in (*names, "open", "handled")
-        ),
+        nonzero=_nonzero("m"),
     )
     # 10,000 rows by grid: binary (no numbers parsed from text), as tuples (a dict is made for
     # the groups' rows only, not for their handling times)
@@ -510,6 +591,123 @@ def rollup_rows(
         cur.execute(query, params)
         columns = [c.name for c in cur.description or ()]
         return _joined(columns, cur.fetchall())
+
+
+# One group's figures for several periods at once: a trend's buckets, contiguous (`bk`: b,
+# their bounds and `spans`, and `live`, the incidents live at the bucket's end that can count
+# for the group). The rollups are read per bucket (the sources of ROLLUP_SQL and OTHERS_SQL and
+# the stored correction, their parameters the bucket's columns), the log of the live incidents
+# for every (incident, bucket) pair at once (stats_query.FACTS_PAIRS_SQL, CTEs `inc` … `facts`:
+# a pair's id holds its bucket), and the handling times of every bucket in one pass over the
+# group's (width_bucket of the buckets' bounds). One statement instead of one per bucket
+# (docs/performance.md, 2026-12-06 night).
+TREND_SQL = """
+WITH pairs AS MATERIALIZED (
+    SELECT * FROM unnest(%(p_incident)s::bigint[], %(p_b)s::int[]) p(incident, b)
+),
+bk AS MATERIALIZED (
+    SELECT u.*, coalesce(l.live, '{{}}') AS live
+    FROM unnest(%(b)s::int[], %(b_t_from)s::timestamptz[], %(b_t_end)s::timestamptz[],
+                %(b_m0)s::date[], %(b_m1)s::date[], %(b_d0)s::date[], %(b_d1)s::date[],
+                %(b_e0)s::timestamptz[], %(b_e1)s::timestamptz[], %(b_e2)s::timestamptz[])
+         u(b, t_from, t_end, m0, m1, d0, d1, e0, e1, e2)
+    LEFT JOIN (SELECT b, array_agg(incident) AS live FROM pairs GROUP BY b) l ON l.b = u.b
+), {facts},
+src AS (
+    SELECT bk.b, s.* FROM bk CROSS JOIN LATERAL ({sources}) s
+    {correction}
+),
+main AS (
+    SELECT b, {sums}, sum(handles) - sum({repeat}) AS handled
+    FROM src WHERE key IS NOT DISTINCT FROM %(key)s GROUP BY b
+),
+times AS (
+    SELECT width_bucket(x.at, %(bounds)s::timestamptz[]) - 1 AS b, count(*) AS handling_n,
+           avg(x.secs) AS handling_avg_s,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY x.secs) AS handling_p90_s
+    FROM eval_times x {join}
+    WHERE x.at >= %(first)s AND x.at < %(last)s AND {conds} AND {times_key_cond}
+    GROUP BY 1
+)
+SELECT m.*, t.handling_n, t.handling_avg_s, t.handling_p90_s
+FROM main m LEFT JOIN times t ON t.b = m.b WHERE {nonzero}
+"""
+# the parameters of a bucket's sources that are its columns in TREND_SQL
+BUCKET_PARAMS = ("t_from", "t_end", "m0", "m1", "d0", "d1", "e0", "e1", "e2", "live")
+
+
+def trend_rows(
+    conn: Connection[Any],
+    *,
+    periods: list[tuple[dt.datetime, dt.datetime]],
+    live: list[list[int]],
+    facts: sql.Composable,
+    group_by: str,
+    level: str | None,
+    scope_department: str | None,
+    scope_area: str | None,
+    scope_level: str | None,
+    key: str,
+) -> list[dict[str, Any] | None]:
+    """`rollup_rows(..., key=key, only_key=True)` of each period (contiguous, at most
+    stats_query.PAIR_BASE) in one statement (TREND_SQL): its group's row, or None where nothing
+    counts. `live[i]`: the incidents live at period i's end that can count for the group (within
+    the area scope); `facts`: FACTS_PAIRS_SQL."""
+    assert all(a[1] == b[0] for a, b in zip(periods, periods[1:], strict=False))
+    src = _sources(
+        conn,
+        t_from=periods[0][0],
+        t_end=periods[0][1],
+        group_by=group_by,
+        level=level,
+        scope_department=scope_department,
+        scope_area=scope_area,
+        scope_level=scope_level,
+        from_facts=False,
+        last_day_whole=not live[0],
+    )
+    params = src.params
+    # the bucket's values as arrays; in its sources, its columns
+    cols: dict[str, list[Any]] = {n: [] for n in BUCKET_PARAMS if n != "live"}
+    for (t_from, t_end), ids in zip(periods, live, strict=True):
+        bounds = {"t_from": t_from, "t_end": t_end}
+        bounds.update(spans(t_from, t_end, last_day_whole=not ids))
+        for n, values in cols.items():
+            values.append(bounds[n])
+    params.update({f"b_{n}": v for n, v in cols.items()})
+    params["b"] = list(range(len(periods)))
+    params["p_incident"] = [i for ids in live for i in ids]
+    params["p_b"] = [b for b, ids in enumerate(live) for _ in ids]
+    params.update(key=key, first=periods[0][0], last=periods[-1][1])
+    params["bounds"] = [p[0] for p in periods] + [periods[-1][1]]
+    k = src.key
+    per_bucket = sql.SQL("{}{}").format(src.sources, correction(group_by, k, src.join, src.cond))
+    text = per_bucket.as_string(conn)
+    for n in BUCKET_PARAMS:
+        text = text.replace(f"%({n})s", f"bk.{n}")
+    query = sql.SQL(TREND_SQL).format(
+        facts=facts,
+        sources=sql.SQL(text),
+        correction=correction_log(
+            group_by, src.fcond, sql.SQL("mod(f.incident_id, {})::int").format(PAIR_BASE)
+        ),
+        sums=_sums(),
+        repeat=sql.SQL(_repeats(group_by, scope_department)[0]),
+        join=src.join,
+        conds=src.cond,
+        times_key_cond=times_key_cond(k, key),
+        nonzero=_nonzero("m"),
+    )
+    with conn.cursor(row_factory=tuple_row, binary=True) as cur:
+        cur.execute(query, params)
+        columns = [c.name for c in cur.description or ()]
+        found = {r[0]: r for r in cur.fetchall()}
+    return [
+        None
+        if b not in found
+        else {"key": key, "total": False, **dict(zip(columns[1:], found[b][1:], strict=True))}
+        for b in range(len(periods))
+    ]
 
 
 def _joined(columns: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
