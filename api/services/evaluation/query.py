@@ -66,10 +66,15 @@ ev AS MATERIALIZED (
                e.action IN ('dispatch', 'return', 'self_handle') AS is_bound,
                CASE WHEN e.action = 'verify' THEN e.data ->> 'passed' = 'true' END AS passed
         -- one index probe per live incident: their number, not the log's size, sets the cost
-        FROM inc CROSS JOIN LATERAL (
-            SELECT * FROM incident_events e WHERE e.incident_id = inc.incident AND e.at < inc.t_end
-            OFFSET 0  -- keeps the probe per incident (no merge join over the whole log)
-        ) e
+        -- (an incident in several rows of `inc`, a trend's pairs, is read once, up to its last T)
+        FROM inc JOIN (
+            SELECT e.* FROM (
+                SELECT incident, max(t_end) AS t_end FROM inc WHERE live GROUP BY incident
+            ) u CROSS JOIN LATERAL (
+                SELECT * FROM incident_events e WHERE e.incident_id = u.incident AND e.at < u.t_end
+                OFFSET 0  -- keeps the probe per incident (no merge join over the whole log)
+            ) e
+        ) e ON e.incident_id = inc.incident AND e.at < inc.t_end
         WHERE inc.live
     ) x
     WINDOW w AS (PARTITION BY x.incident_id ORDER BY x.id ROWS UNBOUNDED PRECEDING)
@@ -276,7 +281,8 @@ _INC_ONE = """
       AND {incident_scope}"""
 
 # `inc` for several periods at once (a trend's buckets, CTE `bk`: b, t_from, t_end): one row per
-# (incident, bucket) of CTE `pairs` (incident, b), the incidents live at the bucket's end, whose
+# (incident, bucket) of CTE `pairs` (incident, b; `incidents`: their distinct incidents), the
+# incidents live at the bucket's end, whose
 # log is read as of that end. Its id is the pair's, `incident * PAIR_BASE + b`, so every later
 # step (partitions, joins on incident_id) keeps the pairs apart without knowing of them.
 _INC_PAIRS = """
@@ -286,8 +292,10 @@ _INC_PAIRS = """
            f.rejected_dept, f.closed_at, f.closed_dept, f.reworks, f.close_due, f.close_lead
     FROM pairs p JOIN bk ON bk.b = p.b JOIN incidents i ON i.id = p.incident
     JOIN categories c ON c.code = i.category_code
-    LEFT JOIN eval_incidents f ON f.incident_id = i.id
-    WHERE i.reported_at < bk.t_end AND (i.closed_at IS NULL OR i.closed_at >= bk.t_from)"""
+    -- (the pairs' incidents by their ids, `incidents`: found by index, not by a join)
+    LEFT JOIN eval_incidents f ON f.incident_id = i.id AND f.incident_id = ANY(%(incidents)s)
+    WHERE i.reported_at < bk.t_end AND (i.closed_at IS NULL OR i.closed_at >= bk.t_from)
+      AND i.id = ANY(%(incidents)s)"""
 
 _FACTS = _FACTS_TEMPLATE.replace(
     "{live_obligations}", _OBLIGATIONS_SQL.format(**_LOG_NAMES)

@@ -125,15 +125,19 @@ UNION ALL
 SELECT {bucket}{fkey}, {log_facts} FROM facts f WHERE f.m = ANY(%(t_dependent)s) AND {fconds}"""
 CORRECTION_SQL = """
 UNION ALL
-SELECT {key}, {stored_facts}
-FROM eval_facts x {join}
+SELECT {bucket}{key}, {stored_facts}
+FROM eval_facts x {join}{pairs}
 WHERE x.incident_id = ANY(%(live)s) AND x.m = ANY(%(t_dependent)s)
   AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds}
 UNION ALL
-SELECT {key}, {stored_open}
-FROM eval_open x {join}
+SELECT {bucket}{key}, {stored_open}
+FROM eval_open x {join}{pairs}
 WHERE x.incident_id = ANY(%(live)s) AND x.reported_at < %(t_end)s AND {conds}
 """
+# `trend_rows`: the stored facts of every (incident, bucket) pair at once, found by incident
+# (the pairs' distinct incidents, `incidents`: an index probe each) and matched to their buckets
+CORRECTION_PAIRS = " JOIN pairs p ON p.incident = x.incident_id JOIN bk ON bk.b = p.b"
+PAIRS_PARAMS = {"%(t_from)s": "bk.t_from", "%(t_end)s": "bk.t_end", "%(live)s": "%(incidents)s"}
 
 QUERY_SQL = """
 WITH {prefix} src AS ({sources} {correction}),
@@ -322,18 +326,27 @@ def correction(
     key: sql.Composable,
     join: sql.Composable,
     cond: sql.Composable,
+    *,
+    pairs: bool = False,
 ) -> sql.Composable:
     """The sources taking away the stored T-dependent facts of the incidents with events at or
-    after T (`correction_log` adds those of their log)."""
+    after T (`correction_log` adds those of their log); with `pairs`, of a trend's (incident,
+    bucket) pairs, the bucket first (`trend_rows`)."""
     stored = {n: f"-(x.m = '{n}')::int" for n in T_DEPENDENT}
     stored_open = {"open": "-1", "overdue": "-coalesce(x.due < %(t_end)s, false)::int"}
-    return sql.SQL(CORRECTION_SQL).format(
-        stored_facts=_wide(stored),
-        stored_open=_wide(stored_open),
-        key=key,
-        join=join,
-        conds=cond,
+    text = CORRECTION_SQL.format(
+        bucket="bk.b, " if pairs else "",
+        pairs=CORRECTION_PAIRS if pairs else "",
+        stored_facts=_wide(stored).as_string(None),
+        stored_open=_wide(stored_open).as_string(None),
+        key="{key}",
+        join="{join}",
+        conds="{conds}",
     )
+    if pairs:
+        for param, column in PAIRS_PARAMS.items():
+            text = text.replace(param, column)
+    return sql.SQL(text).format(key=key, join=join, conds=cond)
 
 
 def correction_log(
@@ -593,25 +606,25 @@ def rollup_rows(
         return _joined(columns, cur.fetchall())
 
 
-# One group's figures for several periods at once: a trend's buckets, contiguous (`bk`: b,
-# their bounds and `spans`, and `live`, the incidents live at the bucket's end that can count
-# for the group). The rollups are read per bucket (the sources of ROLLUP_SQL and OTHERS_SQL and
-# the stored correction, their parameters the bucket's columns), the log of the live incidents
-# for every (incident, bucket) pair at once (stats_query.FACTS_PAIRS_SQL, CTEs `inc` … `facts`:
-# a pair's id holds its bucket), and the handling times of every bucket in one pass over the
-# group's (width_bucket of the buckets' bounds). One statement instead of one per bucket
+# One group's figures for several periods at once: a trend's buckets, contiguous (`bk`: b and
+# their bounds and `spans`; `pairs`: (incident, b), the incidents live at a bucket's end that can
+# count for the group). The rollups are read per bucket (the sources of ROLLUP_SQL and
+# OTHERS_SQL, their parameters the bucket's columns, through a lateral join); the live
+# incidents' stored T-dependent facts for every pair at once (CORRECTION_SQL by pairs), their
+# log for every pair at once (stats_query.FACTS_PAIRS_SQL, CTEs `inc` … `facts`: a pair's id
+# holds its bucket); the handling times of every bucket in one pass over the group's
+# (width_bucket of the buckets' bounds). One statement instead of one per bucket
 # (docs/performance.md, 2026-12-06 night).
 TREND_SQL = """
 WITH pairs AS MATERIALIZED (
     SELECT * FROM unnest(%(p_incident)s::bigint[], %(p_b)s::int[]) p(incident, b)
 ),
 bk AS MATERIALIZED (
-    SELECT u.*, coalesce(l.live, '{{}}') AS live
+    SELECT u.*
     FROM unnest(%(b)s::int[], %(b_t_from)s::timestamptz[], %(b_t_end)s::timestamptz[],
                 %(b_m0)s::date[], %(b_m1)s::date[], %(b_d0)s::date[], %(b_d1)s::date[],
                 %(b_e0)s::timestamptz[], %(b_e1)s::timestamptz[], %(b_e2)s::timestamptz[])
          u(b, t_from, t_end, m0, m1, d0, d1, e0, e1, e2)
-    LEFT JOIN (SELECT b, array_agg(incident) AS live FROM pairs GROUP BY b) l ON l.b = u.b
 ), {facts},
 src AS (
     SELECT bk.b, s.* FROM bk CROSS JOIN LATERAL ({sources}) s
@@ -633,7 +646,7 @@ SELECT m.*, t.handling_n, t.handling_avg_s, t.handling_p90_s
 FROM main m LEFT JOIN times t ON t.b = m.b WHERE {nonzero}
 """
 # the parameters of a bucket's sources that are its columns in TREND_SQL
-BUCKET_PARAMS = ("t_from", "t_end", "m0", "m1", "d0", "d1", "e0", "e1", "e2", "live")
+BUCKET_PARAMS = ("t_from", "t_end", "m0", "m1", "d0", "d1", "e0", "e1", "e2")
 
 
 def trend_rows(
@@ -668,7 +681,7 @@ def trend_rows(
     )
     params = src.params
     # the bucket's values as arrays; in its sources, its columns
-    cols: dict[str, list[Any]] = {n: [] for n in BUCKET_PARAMS if n != "live"}
+    cols: dict[str, list[Any]] = {n: [] for n in BUCKET_PARAMS}
     for (t_from, t_end), ids in zip(periods, live, strict=True):
         bounds = {"t_from": t_from, "t_end": t_end}
         bounds.update(spans(t_from, t_end, last_day_whole=not ids))
@@ -678,18 +691,21 @@ def trend_rows(
     params["b"] = list(range(len(periods)))
     params["p_incident"] = [i for ids in live for i in ids]
     params["p_b"] = [b for b, ids in enumerate(live) for _ in ids]
+    params["incidents"] = sorted(set(params["p_incident"]))
     params.update(key=key, first=periods[0][0], last=periods[-1][1])
     params["bounds"] = [p[0] for p in periods] + [periods[-1][1]]
     k = src.key
-    per_bucket = sql.SQL("{}{}").format(src.sources, correction(group_by, k, src.join, src.cond))
-    text = per_bucket.as_string(conn)
+    text = src.sources.as_string(conn)
     for n in BUCKET_PARAMS:
         text = text.replace(f"%({n})s", f"bk.{n}")
     query = sql.SQL(TREND_SQL).format(
         facts=facts,
         sources=sql.SQL(text),
-        correction=correction_log(
-            group_by, src.fcond, sql.SQL("mod(f.incident_id, {})::int").format(PAIR_BASE)
+        correction=sql.SQL("{}{}").format(
+            correction(group_by, k, src.join, src.cond, pairs=True),
+            correction_log(
+                group_by, src.fcond, sql.SQL("mod(f.incident_id, {})::int").format(PAIR_BASE)
+            ),
         ),
         sums=_sums(),
         repeat=sql.SQL(_repeats(group_by, scope_department)[0]),
