@@ -328,10 +328,12 @@ def one_group_agrees(conn: Any, start: str, end: str) -> int:
             assert one == [row], (start, end, group_by, key)
             if key is not None:  # a trend: the live incidents of every bucket end found at once
                 ends = [t_end - dt.timedelta(days=d) for d in (3, 1, 0)]
-                at_ends = live_of_ends(conn, ends, group_by, level, key)
+                at_ends = live_of_ends(conn, ends, group_by, level, key, one_pass=True)
+                by_end = live_of_ends(conn, ends, group_by, level, key, one_pass=False)
                 for end_at in ends:  # each end's: those live at it, of the group
                     alone = live_of_group(conn, live_incidents(conn, end_at), group_by, level, key)
                     assert sorted(at_ends[end_at]) == sorted(alone), (end_at, group_by, key)
+                    assert sorted(by_end[end_at]) == sorted(alone), (end_at, group_by, key)
                 live = at_ends[t_end]
                 kw_live: dict[str, Any] = {"key": key, "only_key": True, "live_ids": live}
                 one = [r for r in stats_rows(conn, over, **kw_live) if not r["total"]]
