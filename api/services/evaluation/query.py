@@ -395,6 +395,27 @@ def stats_rows(
         return _log_rows(conn, over, key=key, only_key=only_key)
 
 
+# The most (incident, bucket) pairs one trend statement reads from the log (≈ 30 µs each at
+# 1,000,000 cases: ≈ 0.6 s). A large group's buckets (a district's: ≈ 8,000 pairs a day) are
+# read a few at a time, so that each statement stays well within GRIDGOV_STATEMENT_TIMEOUT_MS
+# (in one, a district's 30 days by day ran past 10 s; docs/performance.md, 2026-12-06 late night)
+PAIRS_PER_STATEMENT = 20_000
+
+
+def _chunks(live: list[list[int]]) -> list[slice]:
+    """Consecutive buckets, as few per statement as keep its pairs within PAIRS_PER_STATEMENT
+    (a bucket with more is read alone)."""
+    out: list[slice] = []
+    start, pairs = 0, 0
+    for i, ids in enumerate(live):
+        if i > start and pairs + len(ids) > PAIRS_PER_STATEMENT:
+            out.append(slice(start, i))
+            start, pairs = i, 0
+        pairs += len(ids)
+    out.append(slice(start, len(live)))
+    return out
+
+
 def bucket_rows(
     conn: Connection[Any], overs: list[Over], key: str, live: list[list[int]] | None
 ) -> list[dict[str, Any] | None]:
@@ -403,7 +424,8 @@ def bucket_rows(
     that can count for the group (`live_of_ends`), or None to find them per period.
 
     Where a rollup holds the grouping and the scope, one statement reads every period
-    (`rollup.trend_rows`); otherwise one `stats_rows` per period."""
+    (`rollup.trend_rows`; a large group's in several, `_chunks`); otherwise one `stats_rows`
+    per period."""
     first = overs[0]
     with conn.transaction():
         scope_level = area_level(conn, first.scope_area)
@@ -422,22 +444,26 @@ def bucket_rows(
                 live = [[i for i in ids if i in inside] for ids in live]
             if sum(map(len, live)) > 50:  # (stats_rows: the log path's estimates)
                 conn.execute("SELECT set_config('enable_nestloop', 'off', true)")
-            return trend_rows(
-                conn,
-                periods=[(o.t_from, o.t_end) for o in overs],
-                live=live,
-                facts=sql.SQL(FACTS_PAIRS_SQL).format(
-                    incident_scope=sql.SQL("false"),
-                    facts_scope=sql.SQL("true"),
-                    ikey=incident_key(first.group_by, first.level),
-                ),
-                group_by=first.group_by,
-                level=first.level,
-                scope_department=first.scope_department,
-                scope_area=first.scope_area,
-                scope_level=scope_level,
-                key=key,
+            facts = sql.SQL(FACTS_PAIRS_SQL).format(
+                incident_scope=sql.SQL("false"),
+                facts_scope=sql.SQL("true"),
+                ikey=incident_key(first.group_by, first.level),
             )
+            rows: list[dict[str, Any] | None] = []
+            for part in _chunks(live):
+                rows += trend_rows(
+                    conn,
+                    periods=[(o.t_from, o.t_end) for o in overs[part]],
+                    live=live[part],
+                    facts=facts,
+                    group_by=first.group_by,
+                    level=first.level,
+                    scope_department=first.scope_department,
+                    scope_area=first.scope_area,
+                    scope_level=scope_level,
+                    key=key,
+                )
+            return rows
     out: list[dict[str, Any] | None] = []
     for i, over in enumerate(overs):
         raw = stats_rows(
