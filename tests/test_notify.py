@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import time
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from api.services.notifications import worker
 from api.services.notifications.admin import add_subscriber
 from api.services.notifications.channels import verify
 from api.services.notifications.worker import CLAIM_SQL, deliver
@@ -258,3 +261,29 @@ def test_bad_subscribers_are_refused(db):
         with pytest.raises(ValidationFailed):
             add_subscriber(db, name="x", secret=None, **kwargs)
     assert db.execute("SELECT count(*) AS n FROM notify_subscribers").fetchone()["n"] == 0
+
+
+def test_a_failed_round_does_not_end_the_worker(settings, monkeypatch, caplog):
+    """A fault of one round that is not the database's is logged with its traceback, and the
+    worker goes on with the next rounds (it used to end: no notification sent again)."""
+    settings.notify.notify_poll_s = 0.05
+    rounds = []
+    real = worker.run_round
+
+    def flaky(conn, *args):
+        rounds.append(1)
+        if len(rounds) == 1:
+            raise RuntimeError("a fault of one round")
+        return real(conn, *args)
+
+    monkeypatch.setattr(worker, "run_round", flaky)
+    running = worker.NotifyWorker(settings)
+    with caplog.at_level(logging.ERROR, logger="gridgov.notify"):
+        running.start()
+        deadline = time.monotonic() + 15
+        while len(rounds) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        running.stop()
+    assert len(rounds) >= 3  # rounds after the fault ran, on the database
+    assert "notification round failed" in caplog.text
+    assert "RuntimeError: a fault of one round" in caplog.text

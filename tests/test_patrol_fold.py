@@ -9,16 +9,19 @@ lines, united, cut by G1) over G1's area.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from psycopg_pool import ConnectionPool
 from typer.testing import CliRunner
 
 from api.cli import app
 from api.main import create_app
 from api.services.patrols.coverage import MAX_RANGE, ranges
+from api.services.patrols.folder import CoverageFolder
 from tests.conftest import settings_for
 from tests.loop import G1, make_cast
 from tests.patrol_util import LAT_M, fix, fold, send, start, walk
@@ -126,6 +129,35 @@ def test_the_app_folds_by_itself(world_db: str, token_for: Any) -> None:
             time.sleep(0.2)
             rows = coverage(client, cast.disp, t0.astimezone(SH).date())["rows"]
     assert rows and rows[0]["distance_m"] == pytest.approx(WALK_M, rel=0.005)
+
+
+def test_a_failed_turn_does_not_end_the_folder(
+    world_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fault of one turn that is not the database's is logged with its traceback, and the
+    folder goes on with the next turns (it used to end: coverage no longer kept current)."""
+    s = settings_for(world_db)
+    s.patrols.patrol_fold_s = 0.05
+    turns: list[int] = []
+
+    class OneFaultyTurn(CoverageFolder):
+        def turn(self) -> int:
+            turns.append(1)
+            if len(turns) == 1:
+                raise RuntimeError("a fault of one turn")
+            return super().turn()  # the real fold, on the database
+
+    with ConnectionPool(world_db, min_size=1, max_size=1) as pool:
+        folder = OneFaultyTurn(s, pool)
+        with caplog.at_level(logging.ERROR, logger="gridgov.patrols"):
+            folder.start()
+            deadline = time.monotonic() + 15
+            while len(turns) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            folder.stop()
+    assert len(turns) >= 3
+    assert "coverage fold failed" in caplog.text
+    assert "RuntimeError: a fault of one turn" in caplog.text
 
 
 def test_ranges_merge_closed_pieces_and_take_in_the_parts_they_touch() -> None:

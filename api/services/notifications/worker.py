@@ -141,9 +141,14 @@ class NotifyWorker(Background):
                 while run_round(conn, self.settings.notify, _now(), tr)["sent"]:
                     if self._stop.is_set():
                         break
-            except psycopg.Error as exc:
-                # The database restarting must not end the worker: reconnect next round.
-                log.warning("notification worker: %s", exc)
+            except Exception as exc:
+                # The database restarting must not end the worker, nor a fault of one round
+                # (logged with its traceback; no notification would be sent again until the
+                # process restarts): reconnect next round.
+                if isinstance(exc, psycopg.Error):
+                    log.warning("notification worker: %s", exc)
+                else:
+                    log.exception("notification round failed; trying again next round")
                 if conn is not None:
                     conn.close()
                 conn = None

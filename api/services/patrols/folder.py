@@ -62,3 +62,7 @@ class CoverageFolder(Background):
             except psycopg.Error as exc:
                 # The database restarting must not end the folder: try again next turn.
                 log.warning("coverage fold: %s", exc)
+            except Exception:
+                # Nor must a fault of one turn (logged with its traceback): the coverage would
+                # silently stop being kept current until the process restarts.
+                log.exception("coverage fold failed; trying again next turn")
