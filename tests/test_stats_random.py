@@ -21,10 +21,10 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from api.db.models_evaluation import ROLLED, ROLLUPS
-from api.services.evaluation import query
-from api.services.evaluation.live_sets import live_of_ends, live_of_group
-from api.services.evaluation.query import Over, bucket_rows, stats_rows
-from api.services.evaluation.rollup import live_incidents
+from api.services.evaluation import buckets
+from api.services.evaluation.buckets import bucket_rows
+from api.services.evaluation.live_sets import live_incidents, live_of_ends, live_of_group
+from api.services.evaluation.query import Over, stats_rows
 from api.services.evaluation.stats import figures
 from tests import stats_reference as ref
 from tests.loop import SH, Clock, act, report
@@ -296,11 +296,11 @@ def trend_agrees(conn: Any, kw: dict[str, Any], key: str) -> int:
     live = [found[e] for e in edges[1:]]
     together = bucket_rows(conn, overs, key, live)
     # a large group's buckets are read a few at a time: here one by one, the same rows
-    default, query.PAIRS_PER_STATEMENT = query.PAIRS_PER_STATEMENT, 1
+    default, buckets.PAIRS_PER_STATEMENT = buckets.PAIRS_PER_STATEMENT, 1
     try:
         assert bucket_rows(conn, overs, key, live) == together, (overs, key, "in parts")
     finally:
-        query.PAIRS_PER_STATEMENT = default
+        buckets.PAIRS_PER_STATEMENT = default
     for over, row in zip(overs, together, strict=True):
         alone = [r for r in stats_rows(conn, over, key=key, only_key=True) if not r["total"]]
         assert (row is None) == (alone == []), (over, key)

@@ -9,11 +9,11 @@ from typing import Any
 from psycopg import Connection
 
 from api.errors import BadRequest
+from api.services.evaluation.buckets import bucket_rows
 from api.services.evaluation.live_sets import live_of_ends
 from api.services.evaluation.query import (
     Over,
     areas_in_scope,
-    bucket_rows,
     group_names,
 )
 from api.services.evaluation.rollup import area_level, source

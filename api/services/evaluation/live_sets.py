@@ -24,6 +24,17 @@ def incident_key(group_by: str, level: str | None) -> sql.Composable:
     return sql.SQL("NULL::text")
 
 
+def live_incidents(conn: Connection[Any], t_end: dt.datetime) -> list[int]:
+    """Incidents reported before T with an event at or after it (ix_eval_incidents_span): for
+    these the stored facts, which know the later events, do not describe T."""
+    row = conn.execute(
+        "SELECT coalesce(array_agg(incident_id), '{}') AS ids FROM eval_incidents "
+        "WHERE tstzrange(reported_at, last_at, '[]') @> %s::timestamptz AND reported_at < %s",
+        (t_end, t_end),
+    ).fetchone()
+    return list(row["ids"]) if row else []
+
+
 # department answers for an episode it leads or a case it leads at closing, and both leads are
 # departments of dispatches (eval_episodes holds every dispatch of the log); an area or category
 # is the incident's own (its stored facts carry it, migrations 0027/0028).
@@ -101,7 +112,7 @@ def live_of_ends(
     *,
     one_pass: bool | None = None,
 ) -> dict[dt.datetime, list[int]]:
-    """For each T of `ends`: the incidents live at T (`rollup.live_incidents`) that can have a
+    """For each T of `ends`: the incidents live at T (`live_incidents`) that can have a
     T-dependent fact of group `key`, as `live_of_group` finds them; one statement for all:
     `one_pass` (LIVE_OF_ENDS_SQL) or end by end (LIVE_AT_EACH_END_SQL), by default as the
     ends' spacing says."""

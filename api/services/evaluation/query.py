@@ -22,15 +22,12 @@ from psycopg import Connection, sql
 from psycopg.rows import tuple_row
 
 from api.db.models_evaluation import CHECKINS, SETTLED
-from api.services.evaluation.live_sets import incident_key, live_of_group
+from api.services.evaluation.live_sets import incident_key, live_incidents, live_of_group
 from api.services.evaluation.rollup import (
-    PAIR_BASE,
     area_level,
-    live_incidents,
     overall,
     rollup_rows,
     source,
-    trend_rows,
 )
 from api.services.identity.visibility import AREA_COND
 
@@ -280,29 +277,11 @@ _INC_ONE = """
     WHERE i.reported_at < %(t_end)s AND (i.closed_at IS NULL OR i.closed_at >= %(t_from)s)
       AND {incident_scope}"""
 
-# `inc` for several periods at once (a trend's buckets, CTE `bk`: b, t_from, t_end): one row per
-# (incident, bucket) of CTE `pairs` (incident, b; `incidents`: their distinct incidents), the
-# incidents live at the bucket's end, whose
-# log is read as of that end. Its id is the pair's, `incident * PAIR_BASE + b`, so every later
-# step (partitions, joins on incident_id) keeps the pairs apart without knowing of them.
-_INC_PAIRS = """
-    SELECT i.id * {base} + bk.b AS id, i.id AS incident, bk.t_from, bk.t_end, {ikey} AS ikey,
-           true AS live,
-           f.reported_at, f.report_dept, f.registered_at, f.register_dept, f.rejected_at,
-           f.rejected_dept, f.closed_at, f.closed_dept, f.reworks, f.close_due, f.close_lead
-    FROM pairs p JOIN bk ON bk.b = p.b JOIN incidents i ON i.id = p.incident
-    JOIN categories c ON c.code = i.category_code
-    -- (the pairs' incidents by their ids, `incidents`: found by index, not by a join)
-    LEFT JOIN eval_incidents f ON f.incident_id = i.id AND f.incident_id = ANY(%(incidents)s)
-    WHERE i.reported_at < bk.t_end AND (i.closed_at IS NULL OR i.closed_at >= bk.t_from)
-      AND i.id = ANY(%(incidents)s)"""
-
-_FACTS = _FACTS_TEMPLATE.replace(
+# the facts' CTEs with `{inc}` to fill: FACTS_SQL here, buckets.FACTS_PAIRS_SQL
+FACTS_OF_INC = _FACTS_TEMPLATE.replace(
     "{live_obligations}", _OBLIGATIONS_SQL.format(**_LOG_NAMES)
 ).replace("{stored_obligations}", _OBLIGATIONS_SQL.format(**_STORED_NAMES))
-FACTS_SQL = _FACTS.replace("{inc}", _INC_ONE)
-# (every pair is live: the stored path has no rows; whistles are not T-dependent: none either)
-FACTS_PAIRS_SQL = _FACTS.replace("{inc}", _INC_PAIRS.replace("{base}", str(PAIR_BASE)))
+FACTS_SQL = FACTS_OF_INC.replace("{inc}", _INC_ONE)
 
 
 def _aggregates(handled: str) -> sql.Composable:
@@ -373,7 +352,7 @@ def stats_rows(
                 if only_key and key is not None and live_ids:
                     live_ids = live_of_group(conn, live_ids, group_by, level, key)
             if scope_area is not None and live_ids:
-                live_ids = _in_area(conn, live_ids, scope_area)
+                live_ids = in_area(conn, live_ids, scope_area)
             live = sql.SQL(FACTS_SQL).format(
                 incident_scope=sql.SQL("i.id = ANY(%(live)s)"),
                 facts_scope=sql.SQL("f.incident_id = ANY(%(live)s)"),
@@ -395,85 +374,7 @@ def stats_rows(
         return _log_rows(conn, over, key=key, only_key=only_key)
 
 
-# The most (incident, bucket) pairs one trend statement reads from the log (≈ 30 µs each at
-# 1,000,000 cases: ≈ 0.6 s). A large group's buckets (a district's: ≈ 8,000 pairs a day) are
-# read a few at a time, so that each statement stays well within GRIDGOV_STATEMENT_TIMEOUT_MS
-# (in one, a district's 30 days by day ran past 10 s; docs/performance.md, 2026-12-06 late night)
-PAIRS_PER_STATEMENT = 20_000
-
-
-def _chunks(live: list[list[int]]) -> list[slice]:
-    """Consecutive buckets, as few per statement as keep its pairs within PAIRS_PER_STATEMENT
-    (a bucket with more is read alone)."""
-    out: list[slice] = []
-    start, pairs = 0, 0
-    for i, ids in enumerate(live):
-        if i > start and pairs + len(ids) > PAIRS_PER_STATEMENT:
-            out.append(slice(start, i))
-            start, pairs = i, 0
-        pairs += len(ids)
-    out.append(slice(start, len(live)))
-    return out
-
-
-def bucket_rows(
-    conn: Connection[Any], overs: list[Over], key: str, live: list[list[int]] | None
-) -> list[dict[str, Any] | None]:
-    """Group `key`'s raw row (or None: nothing counts) in each of `overs`, contiguous periods of
-    one grouping and scope (a trend's buckets); `live[i]`: the incidents live at period i's end
-    that can count for the group (`live_of_ends`), or None to find them per period.
-
-    Where a rollup holds the grouping and the scope, one statement reads every period
-    (`rollup.trend_rows`; a large group's in several, `_chunks`); otherwise one `stats_rows`
-    per period."""
-    first = overs[0]
-    with conn.transaction():
-        scope_level = area_level(conn, first.scope_area)
-        read_from = source(first.group_by, first.level, scope_level, first.scope_department)
-        if read_from == "rollup" and live is not None and len(overs) <= PAIR_BASE:
-            # as stats_rows: no JIT, the sorts in memory, plans for these bounds
-            conn.execute(
-                "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true), "
-                "set_config('plan_cache_mode', 'auto', true)",
-                (STATS_WORK_MEM,),
-            )
-            if first.scope_area is not None:
-                inside = set(
-                    _in_area(conn, sorted({i for ids in live for i in ids}), first.scope_area)
-                )
-                live = [[i for i in ids if i in inside] for ids in live]
-            if sum(map(len, live)) > 50:  # (stats_rows: the log path's estimates)
-                conn.execute("SELECT set_config('enable_nestloop', 'off', true)")
-            facts = sql.SQL(FACTS_PAIRS_SQL).format(
-                incident_scope=sql.SQL("false"),
-                facts_scope=sql.SQL("true"),
-                ikey=incident_key(first.group_by, first.level),
-            )
-            rows: list[dict[str, Any] | None] = []
-            for part in _chunks(live):
-                rows += trend_rows(
-                    conn,
-                    periods=[(o.t_from, o.t_end) for o in overs[part]],
-                    live=live[part],
-                    facts=facts,
-                    group_by=first.group_by,
-                    level=first.level,
-                    scope_department=first.scope_department,
-                    scope_area=first.scope_area,
-                    scope_level=scope_level,
-                    key=key,
-                )
-            return rows
-    out: list[dict[str, Any] | None] = []
-    for i, over in enumerate(overs):
-        raw = stats_rows(
-            conn, over, key=key, only_key=True, live_ids=None if live is None else live[i]
-        )
-        out.append(next((r for r in raw if not r["total"]), None))
-    return out
-
-
-def _in_area(conn: Connection[Any], ids: list[int], scope_area: str) -> list[int]:
+def in_area(conn: Connection[Any], ids: list[int], scope_area: str) -> list[int]:
     """Those of the incidents `ids` within an area scope (docs/metrics.md "Who sees what")."""
     query = sql.SQL(
         "SELECT coalesce(array_agg(i.id), '{{}}') AS ids FROM incidents i "

@@ -27,6 +27,19 @@ from psycopg import Connection, sql
 from psycopg.rows import tuple_row
 
 from api.db.models_evaluation import AREA_KEYS, ROLLED, ROLLUPS, SETTLED, off_hierarchy
+from api.services.evaluation.rollup_sql import (
+    COMMUNITIES_SQL,
+    CORRECTION_LOG_SQL,
+    CORRECTION_PAIRS,
+    CORRECTION_SQL,
+    FACTS_SQL,
+    OFF_HIERARCHY_SQL,
+    OTHERS_SQL,
+    PAIRS_PARAMS,
+    QUERY_SQL,
+    ROLLUP_SQL,
+    TIMES_TOTAL_SQL,
+)
 
 # The day and month buckets of the rollups are local days of this zone (migration 0027).
 BUCKET_TZ = ZoneInfo("Asia/Shanghai")
@@ -36,140 +49,6 @@ EXTRA = ("repeat_inc", "repeat_dept", "open", "overdue")
 # T may be closed since. For incidents with events at or after T these come from their log:
 # the settled obligations (handle_due … reworked).
 T_DEPENDENT = SETTLED
-# `trend_rows` reads the log of (incident, bucket) pairs as if each were an incident, its id
-# `incident * PAIR_BASE + bucket`: more buckets than flags.MAX_BUCKETS
-PAIR_BASE = 1024
-
-ROLLUP_SQL = """
-SELECT {key} AS key, {rolled}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue
-FROM {rollup} x {join}
-WHERE ((x.grain = 'm' AND x.bucket >= %(m0)s AND x.bucket < %(m1)s)
-    OR (x.grain = 'd' AND ((x.bucket >= %(d0)s AND x.bucket < %(m0)s)
-                        OR (x.bucket >= %(m1)s AND x.bucket < %(d1)s)))) AND {rconds}
-UNION ALL
--- the days of a month read whole that are not in the period (`spans`)
-SELECT {key}, {rolled_negated}, 0, 0, 0, 0
-FROM {rollup} x {join}
-WHERE x.grain = 'd' AND ((x.bucket >= %(m0)s AND x.bucket < %(d0)s)
-                      OR (x.bucket >= %(d1)s AND x.bucket < %(m1)s)) AND {rconds}
-UNION ALL
-SELECT {key}, {rolled_facts}, 0, 0, 0, 0
-FROM eval_facts x {join}
-WHERE x.m = ANY(%(rolled)s) AND ((x.at >= %(t_from)s AND x.at < %(e0)s)
-                              OR (x.at >= %(e1)s AND x.at < %(t_end)s)) AND {conds}{off_hierarchy}
-UNION ALL
--- the facts at or after T of a last day read whole (`spans`)
-SELECT {key}, {rolled_facts_negated}, 0, 0, 0, 0
-FROM eval_facts x {join}
-WHERE x.m = ANY(%(rolled)s) AND x.at >= %(t_end)s AND x.at < %(e2)s AND {rconds}
-"""
-
-# No rollup holds the grouping or the scope (a department's figures by community or grid, the
-# department or category figures of a community): the rolled facts of the whole period from
-# `eval_facts`, read from ix_eval_facts_community_dept alone (migration 0034) — a community's are
-# one range of it, a department's one range per community (`{reach}`: the communities found by
-# `fact_communities`, and the facts of none).
-FACTS_SQL = """
-SELECT f.key, {rolled_counts}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue
-FROM (
-    SELECT {key} AS key, x.m, count(*)::int AS n
-    FROM eval_facts x {join}
-    WHERE x.m = ANY(%(rolled)s) AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {rconds}
-      AND {reach}
-    GROUP BY 1, 2
-) f
-"""
-
-# The communities of the facts, in index order: one probe of ix_eval_facts_community_dept each
-# (PostgreSQL 15 has no skip scan), so that a department's facts are read community by community.
-COMMUNITIES_SQL = """
-WITH RECURSIVE c(code) AS (
-    (SELECT community FROM eval_facts WHERE community IS NOT NULL ORDER BY community LIMIT 1)
-    UNION ALL
-    SELECT (SELECT x.community FROM eval_facts x WHERE x.community > c.code
-            ORDER BY x.community LIMIT 1)
-    FROM c WHERE c.code IS NOT NULL
-)
-SELECT coalesce(array_agg(code), '{}') AS codes FROM c WHERE code IS NOT NULL
-"""
-
-OTHERS_SQL = """
-UNION ALL
--- the repeats of the period: an index-only scan of ix_eval_facts_repeats (migration 0029)
-SELECT {key}, {zeros}, (x.m = 'repeat')::int, (x.m = 'repeat_dept')::int, 0, 0
-FROM eval_facts x {join}
-WHERE x.m IN ('repeat', 'repeat_dept') AND x.at >= %(t_from)s AND x.at < %(t_end)s
-  AND x.at2 >= %(t_from)s AND {conds}
-UNION ALL
--- (a case without a deadline is not overdue: 0, not NULL, so that a group's sum does not
--- depend on whether other rows of it are read, as a last day read whole adds some)
-SELECT {key}, {zeros}, 0, 0, 1, coalesce(x.due < %(t_end)s, false)::int
-FROM eval_open x {join} WHERE x.reported_at < %(t_end)s AND {conds}
-"""
-
-# An area scope: the rollups know where a case lies (district … grid), not the area it was
-# escalated to. The cases whose responsible area is not one of their own areas (a point outside
-# every grid, placed in the nearest) and is the scope's add their rolled facts of the days read
-# from the rollup, [e0, e1), from `eval_facts` (a partial index holds them: few).
-OFF_HIERARCHY_SQL = """
-UNION ALL
-SELECT {key}, {rolled_facts}, 0, 0, 0, 0
-FROM eval_facts x {join}
-WHERE x.responsible = %(scope_area)s AND {off} AND x.m = ANY(%(rolled)s)
-  AND x.at >= %(e0)s AND x.at < %(e1)s AND {dconds}"""
-
-# Incidents with events at or after T: their stored T-dependent facts are taken away and those
-# their log up to T implies added (`facts` of stats_query.FACTS_SQL over them).
-CORRECTION_LOG_SQL = """
-UNION ALL
-SELECT {bucket}{fkey}, {log_facts} FROM facts f WHERE f.m = ANY(%(t_dependent)s) AND {fconds}"""
-CORRECTION_SQL = """
-UNION ALL
-SELECT {bucket}{key}, {stored_facts}
-FROM eval_facts x {join}{pairs}
-WHERE x.incident_id = ANY(%(live)s) AND x.m = ANY(%(t_dependent)s)
-  AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds}
-UNION ALL
-SELECT {bucket}{key}, {stored_open}
-FROM eval_open x {join}{pairs}
-WHERE x.incident_id = ANY(%(live)s) AND x.reported_at < %(t_end)s AND {conds}
-"""
-# `trend_rows`: the stored facts of every (incident, bucket) pair at once, found by incident
-# (the pairs' distinct incidents, `incidents`: an index probe each) and matched to their buckets
-CORRECTION_PAIRS = " JOIN pairs p ON p.incident = x.incident_id JOIN bk ON bk.b = p.b"
-PAIRS_PARAMS = {"%(t_from)s": "bk.t_from", "%(t_end)s": "bk.t_end", "%(live)s": "%(incidents)s"}
-
-QUERY_SQL = """
-WITH {prefix} src AS ({sources} {correction}),
-main AS (
-    SELECT key, GROUPING(key) = 1 AS total, {sums}, {handled} AS handled
-    FROM src WHERE {key_cond} GROUP BY GROUPING SETS ((key){overall})
-),
-times AS (
-    SELECT {key} AS key, false AS total, count(*) AS handling_n,
-           avg(x.secs) AS handling_avg_s,
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY x.secs) AS handling_p90_s
-    FROM eval_times x {join}
-    WHERE x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds} AND {times_key_cond}
-    GROUP BY {times_grouping}
-)
--- the parts apart, not joined: PostgreSQL can run them at once in parallel workers (a Parallel
--- Append: a month by grid 141–161 → 91–107 ms, docs/performance.md); `_joined` joins them
-SELECT true AS main, m.*, NULL AS handling_n, NULL AS handling_avg_s, NULL AS handling_p90_s
-FROM main m WHERE m.total OR {nonzero}
-UNION ALL
-SELECT false, t.key, t.total, {nulls}, t.handling_n, t.handling_avg_s, t.handling_p90_s
-FROM times t{times_total}
-"""
-
-# The total's handling times: a part of its own, so that its sort of every handling time of the
-# period (a year at 1,000,000 cases: 820,000, ≈ 200 ms) runs beside the groups', not after it
-TIMES_TOTAL_SQL = """
-UNION ALL
-SELECT false, NULL, true, {nulls}, count(*), avg(x.secs),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY x.secs)
-FROM eval_times x {join}
-WHERE x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds} AND {times_key_cond}"""
 
 # The groupings whose handling times an index holds in (group, seconds) order (migration 0029)
 TIMES_ORDERED = (("department", None), ("category", "category"), ("area", "grid"))
@@ -300,17 +179,6 @@ def fact_communities(conn: Connection[Any]) -> list[str]:
     return list(row["codes"]) if row else []
 
 
-def live_incidents(conn: Connection[Any], t_end: dt.datetime) -> list[int]:
-    """Incidents reported before T with an event at or after it (ix_eval_incidents_span): for
-    these the stored facts, which know the later events, do not describe T."""
-    row = conn.execute(
-        "SELECT coalesce(array_agg(incident_id), '{}') AS ids FROM eval_incidents "
-        "WHERE tstzrange(reported_at, last_at, '[]') @> %s::timestamptz AND reported_at < %s",
-        (t_end, t_end),
-    ).fetchone()
-    return list(row["ids"]) if row else []
-
-
 def _rolled_facts() -> sql.Composable:
     """A fact row of `eval_facts` as the rollups' columns: 1 in its own, 0 elsewhere."""
     return sql.SQL(", ").join(sql.SQL("(x.m = {})::int").format(sql.Literal(n)) for n in ROLLED)
@@ -394,7 +262,7 @@ def times_key_cond(k: sql.Composable, key: str | None) -> sql.Composable:
 
 
 @dataclass
-class _Sources:
+class Sources:
     """What `rollup_rows` and `trend_rows` read: the rows to sum (`sources`, columns `key`,
     ROLLED, EXTRA), the group key over `x` and its join, the conditions on the facts' tables
     (`cond`) and on the log's facts (`fcond`), and the statement's parameters."""
@@ -407,7 +275,7 @@ class _Sources:
     params: dict[str, Any]
 
 
-def _sources(
+def period_sources(
     conn: Connection[Any],
     *,
     t_from: dt.datetime,
@@ -419,7 +287,7 @@ def _sources(
     scope_level: str | None,
     from_facts: bool,
     last_day_whole: bool,
-) -> _Sources:
+) -> Sources:
     """The sources of one period from the rollups, or with `from_facts` from the rolled facts of
     the whole period, before any correction for incidents with events at or after T."""
     rollup, k, join = _key(group_by, level, scope_department)
@@ -495,10 +363,10 @@ def _sources(
             off,
         )
     sources = sql.SQL("{}{}").format(rolled, sql.SQL(OTHERS_SQL).format(**parts))
-    return _Sources(sources, k, join, cond, fcond, params)
+    return Sources(sources, k, join, cond, fcond, params)
 
 
-def _repeats(group_by: str, scope_department: str | None) -> tuple[str, str]:
+def repeat_columns(group_by: str, scope_department: str | None) -> tuple[str, str]:
     """The repeat column 处置数 subtracts for a group's rows and for the total: it counts
     incidents (per department: incident and department) handled in the period."""
     rows_repeat = "repeat_dept" if group_by == "department" or scope_department else "repeat_inc"
@@ -506,14 +374,14 @@ def _repeats(group_by: str, scope_department: str | None) -> tuple[str, str]:
     return rows_repeat, total_repeat
 
 
-def _sums() -> sql.Composable:
+def sum_columns() -> sql.Composable:
     return sql.SQL(", ").join(
         sql.SQL("sum({0})::bigint AS {0}").format(sql.Identifier(n))
         for n in (*SUMMED, "open", "overdue")
     )
 
 
-def _nonzero(alias: str) -> sql.Composable:
+def nonzero_cond(alias: str) -> sql.Composable:
     """A main row worth showing: something counted (times alone are not shown)."""
     return sql.SQL(" OR ").join(
         sql.SQL("{}.{} <> 0").format(sql.Identifier(alias), sql.Identifier(n))
@@ -547,7 +415,7 @@ def rollup_rows(
     `live`: stats_query.FACTS_SQL over the incidents reported before T with events at or after
     it (CTEs `inc`, `facts`), and their ids — within the area scope, if any: their T-dependent
     facts are read from their log."""
-    src = _sources(
+    src = period_sources(
         conn,
         t_from=t_from,
         t_end=t_end,
@@ -565,7 +433,7 @@ def rollup_rows(
     if only_key:  # one group's figures (trend charts)
         key_cond = sql.SQL("key IS NOT DISTINCT FROM %(key)s")
         params["key"] = key
-    rows_repeat, total_repeat = _repeats(group_by, scope_department)
+    rows_repeat, total_repeat = repeat_columns(group_by, scope_department)
     handled = (
         f"CASE WHEN GROUPING(key) = 1 THEN sum(handles) - sum({total_repeat}) "
         f"ELSE sum(handles) - sum({rows_repeat}) END"
@@ -585,7 +453,7 @@ def rollup_rows(
         correction=fix,
         key_cond=key_cond,
         times_key_cond=times_cond,
-        sums=_sums(),
+        sums=sum_columns(),
         handled=sql.SQL(handled),
         key=k,
         join=src.join,
@@ -596,7 +464,7 @@ def rollup_rows(
             nulls=nulls, join=src.join, conds=src.cond, times_key_cond=times_cond
         ),
         nulls=nulls,
-        nonzero=_nonzero("m"),
+        nonzero=nonzero_cond("m"),
     )
     # 10,000 rows by grid: binary (no numbers parsed from text), as tuples (a dict is made for
     # the groups' rows only, not for their handling times)
@@ -604,126 +472,6 @@ def rollup_rows(
         cur.execute(query, params)
         columns = [c.name for c in cur.description or ()]
         return _joined(columns, cur.fetchall())
-
-
-# One group's figures for several periods at once: a trend's buckets, contiguous (`bk`: b and
-# their bounds and `spans`; `pairs`: (incident, b), the incidents live at a bucket's end that can
-# count for the group). The rollups are read per bucket (the sources of ROLLUP_SQL and
-# OTHERS_SQL, their parameters the bucket's columns, through a lateral join); the live
-# incidents' stored T-dependent facts for every pair at once (CORRECTION_SQL by pairs), their
-# log for every pair at once (stats_query.FACTS_PAIRS_SQL, CTEs `inc` … `facts`: a pair's id
-# holds its bucket); the handling times of every bucket in one pass over the group's
-# (width_bucket of the buckets' bounds). One statement instead of one per bucket
-# (docs/performance.md, 2026-12-06 night).
-TREND_SQL = """
-WITH pairs AS MATERIALIZED (
-    SELECT * FROM unnest(%(p_incident)s::bigint[], %(p_b)s::int[]) p(incident, b)
-),
-bk AS MATERIALIZED (
-    SELECT u.*
-    FROM unnest(%(b)s::int[], %(b_t_from)s::timestamptz[], %(b_t_end)s::timestamptz[],
-                %(b_m0)s::date[], %(b_m1)s::date[], %(b_d0)s::date[], %(b_d1)s::date[],
-                %(b_e0)s::timestamptz[], %(b_e1)s::timestamptz[], %(b_e2)s::timestamptz[])
-         u(b, t_from, t_end, m0, m1, d0, d1, e0, e1, e2)
-), {facts},
-src AS (
-    SELECT bk.b, s.* FROM bk CROSS JOIN LATERAL ({sources}) s
-    {correction}
-),
-main AS (
-    SELECT b, {sums}, sum(handles) - sum({repeat}) AS handled
-    FROM src WHERE key IS NOT DISTINCT FROM %(key)s GROUP BY b
-),
-times AS (
-    SELECT width_bucket(x.at, %(bounds)s::timestamptz[]) - 1 AS b, count(*) AS handling_n,
-           avg(x.secs) AS handling_avg_s,
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY x.secs) AS handling_p90_s
-    FROM eval_times x {join}
-    WHERE x.at >= %(first)s AND x.at < %(last)s AND {conds} AND {times_key_cond}
-    GROUP BY 1
-)
-SELECT m.*, t.handling_n, t.handling_avg_s, t.handling_p90_s
-FROM main m LEFT JOIN times t ON t.b = m.b WHERE {nonzero}
-"""
-# the parameters of a bucket's sources that are its columns in TREND_SQL
-BUCKET_PARAMS = ("t_from", "t_end", "m0", "m1", "d0", "d1", "e0", "e1", "e2")
-
-
-def trend_rows(
-    conn: Connection[Any],
-    *,
-    periods: list[tuple[dt.datetime, dt.datetime]],
-    live: list[list[int]],
-    facts: sql.Composable,
-    group_by: str,
-    level: str | None,
-    scope_department: str | None,
-    scope_area: str | None,
-    scope_level: str | None,
-    key: str,
-) -> list[dict[str, Any] | None]:
-    """`rollup_rows(..., key=key, only_key=True)` of each period (contiguous, at most
-    stats_query.PAIR_BASE) in one statement (TREND_SQL): its group's row, or None where nothing
-    counts. `live[i]`: the incidents live at period i's end that can count for the group (within
-    the area scope); `facts`: FACTS_PAIRS_SQL."""
-    assert all(a[1] == b[0] for a, b in zip(periods, periods[1:], strict=False))
-    src = _sources(
-        conn,
-        t_from=periods[0][0],
-        t_end=periods[0][1],
-        group_by=group_by,
-        level=level,
-        scope_department=scope_department,
-        scope_area=scope_area,
-        scope_level=scope_level,
-        from_facts=False,
-        last_day_whole=not live[0],
-    )
-    params = src.params
-    # the bucket's values as arrays; in its sources, its columns
-    cols: dict[str, list[Any]] = {n: [] for n in BUCKET_PARAMS}
-    for (t_from, t_end), ids in zip(periods, live, strict=True):
-        bounds = {"t_from": t_from, "t_end": t_end}
-        bounds.update(spans(t_from, t_end, last_day_whole=not ids))
-        for n, values in cols.items():
-            values.append(bounds[n])
-    params.update({f"b_{n}": v for n, v in cols.items()})
-    params["b"] = list(range(len(periods)))
-    params["p_incident"] = [i for ids in live for i in ids]
-    params["p_b"] = [b for b, ids in enumerate(live) for _ in ids]
-    params["incidents"] = sorted(set(params["p_incident"]))
-    params.update(key=key, first=periods[0][0], last=periods[-1][1])
-    params["bounds"] = [p[0] for p in periods] + [periods[-1][1]]
-    k = src.key
-    text = src.sources.as_string(conn)
-    for n in BUCKET_PARAMS:
-        text = text.replace(f"%({n})s", f"bk.{n}")
-    query = sql.SQL(TREND_SQL).format(
-        facts=facts,
-        sources=sql.SQL(text),
-        correction=sql.SQL("{}{}").format(
-            correction(group_by, k, src.join, src.cond, pairs=True),
-            correction_log(
-                group_by, src.fcond, sql.SQL("mod(f.incident_id, {})::int").format(PAIR_BASE)
-            ),
-        ),
-        sums=_sums(),
-        repeat=sql.SQL(_repeats(group_by, scope_department)[0]),
-        join=src.join,
-        conds=src.cond,
-        times_key_cond=times_key_cond(k, key),
-        nonzero=_nonzero("m"),
-    )
-    with conn.cursor(row_factory=tuple_row, binary=True) as cur:
-        cur.execute(query, params)
-        columns = [c.name for c in cur.description or ()]
-        found = {r[0]: r for r in cur.fetchall()}
-    return [
-        None
-        if b not in found
-        else {"key": key, "total": False, **dict(zip(columns[1:], found[b][1:], strict=True))}
-        for b in range(len(periods))
-    ]
 
 
 def _joined(columns: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:

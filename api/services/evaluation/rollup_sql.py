@@ -1,0 +1,133 @@
+"""The SQL texts of the evaluation from the rollups (`api.services.evaluation.rollup`, which
+fills and runs them; its docstring says what each part reads)."""
+
+ROLLUP_SQL = """
+SELECT {key} AS key, {rolled}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue
+FROM {rollup} x {join}
+WHERE ((x.grain = 'm' AND x.bucket >= %(m0)s AND x.bucket < %(m1)s)
+    OR (x.grain = 'd' AND ((x.bucket >= %(d0)s AND x.bucket < %(m0)s)
+                        OR (x.bucket >= %(m1)s AND x.bucket < %(d1)s)))) AND {rconds}
+UNION ALL
+-- the days of a month read whole that are not in the period (`spans`)
+SELECT {key}, {rolled_negated}, 0, 0, 0, 0
+FROM {rollup} x {join}
+WHERE x.grain = 'd' AND ((x.bucket >= %(m0)s AND x.bucket < %(d0)s)
+                      OR (x.bucket >= %(d1)s AND x.bucket < %(m1)s)) AND {rconds}
+UNION ALL
+SELECT {key}, {rolled_facts}, 0, 0, 0, 0
+FROM eval_facts x {join}
+WHERE x.m = ANY(%(rolled)s) AND ((x.at >= %(t_from)s AND x.at < %(e0)s)
+                              OR (x.at >= %(e1)s AND x.at < %(t_end)s)) AND {conds}{off_hierarchy}
+UNION ALL
+-- the facts at or after T of a last day read whole (`spans`)
+SELECT {key}, {rolled_facts_negated}, 0, 0, 0, 0
+FROM eval_facts x {join}
+WHERE x.m = ANY(%(rolled)s) AND x.at >= %(t_end)s AND x.at < %(e2)s AND {rconds}
+"""
+
+# No rollup holds the grouping or the scope (a department's figures by community or grid, the
+# department or category figures of a community): the rolled facts of the whole period from
+# `eval_facts`, read from ix_eval_facts_community_dept alone (migration 0034) — a community's are
+# one range of it, a department's one range per community (`{reach}`: the communities found by
+# `fact_communities`, and the facts of none).
+FACTS_SQL = """
+SELECT f.key, {rolled_counts}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue
+FROM (
+    SELECT {key} AS key, x.m, count(*)::int AS n
+    FROM eval_facts x {join}
+    WHERE x.m = ANY(%(rolled)s) AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {rconds}
+      AND {reach}
+    GROUP BY 1, 2
+) f
+"""
+
+# The communities of the facts, in index order: one probe of ix_eval_facts_community_dept each
+# (PostgreSQL 15 has no skip scan), so that a department's facts are read community by community.
+COMMUNITIES_SQL = """
+WITH RECURSIVE c(code) AS (
+    (SELECT community FROM eval_facts WHERE community IS NOT NULL ORDER BY community LIMIT 1)
+    UNION ALL
+    SELECT (SELECT x.community FROM eval_facts x WHERE x.community > c.code
+            ORDER BY x.community LIMIT 1)
+    FROM c WHERE c.code IS NOT NULL
+)
+SELECT coalesce(array_agg(code), '{}') AS codes FROM c WHERE code IS NOT NULL
+"""
+
+OTHERS_SQL = """
+UNION ALL
+-- the repeats of the period: an index-only scan of ix_eval_facts_repeats (migration 0029)
+SELECT {key}, {zeros}, (x.m = 'repeat')::int, (x.m = 'repeat_dept')::int, 0, 0
+FROM eval_facts x {join}
+WHERE x.m IN ('repeat', 'repeat_dept') AND x.at >= %(t_from)s AND x.at < %(t_end)s
+  AND x.at2 >= %(t_from)s AND {conds}
+UNION ALL
+-- (a case without a deadline is not overdue: 0, not NULL, so that a group's sum does not
+-- depend on whether other rows of it are read, as a last day read whole adds some)
+SELECT {key}, {zeros}, 0, 0, 1, coalesce(x.due < %(t_end)s, false)::int
+FROM eval_open x {join} WHERE x.reported_at < %(t_end)s AND {conds}
+"""
+
+# An area scope: the rollups know where a case lies (district … grid), not the area it was
+# escalated to. The cases whose responsible area is not one of their own areas (a point outside
+# every grid, placed in the nearest) and is the scope's add their rolled facts of the days read
+# from the rollup, [e0, e1), from `eval_facts` (a partial index holds them: few).
+OFF_HIERARCHY_SQL = """
+UNION ALL
+SELECT {key}, {rolled_facts}, 0, 0, 0, 0
+FROM eval_facts x {join}
+WHERE x.responsible = %(scope_area)s AND {off} AND x.m = ANY(%(rolled)s)
+  AND x.at >= %(e0)s AND x.at < %(e1)s AND {dconds}"""
+
+# Incidents with events at or after T: their stored T-dependent facts are taken away and those
+# their log up to T implies added (`facts` of stats_query.FACTS_SQL over them).
+CORRECTION_LOG_SQL = """
+UNION ALL
+SELECT {bucket}{fkey}, {log_facts} FROM facts f WHERE f.m = ANY(%(t_dependent)s) AND {fconds}"""
+CORRECTION_SQL = """
+UNION ALL
+SELECT {bucket}{key}, {stored_facts}
+FROM eval_facts x {join}{pairs}
+WHERE x.incident_id = ANY(%(live)s) AND x.m = ANY(%(t_dependent)s)
+  AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds}
+UNION ALL
+SELECT {bucket}{key}, {stored_open}
+FROM eval_open x {join}{pairs}
+WHERE x.incident_id = ANY(%(live)s) AND x.reported_at < %(t_end)s AND {conds}
+"""
+# `trend_rows`: the stored facts of every (incident, bucket) pair at once, found by incident
+# (the pairs' distinct incidents, `incidents`: an index probe each) and matched to their buckets
+CORRECTION_PAIRS = " JOIN pairs p ON p.incident = x.incident_id JOIN bk ON bk.b = p.b"
+PAIRS_PARAMS = {"%(t_from)s": "bk.t_from", "%(t_end)s": "bk.t_end", "%(live)s": "%(incidents)s"}
+
+QUERY_SQL = """
+WITH {prefix} src AS ({sources} {correction}),
+main AS (
+    SELECT key, GROUPING(key) = 1 AS total, {sums}, {handled} AS handled
+    FROM src WHERE {key_cond} GROUP BY GROUPING SETS ((key){overall})
+),
+times AS (
+    SELECT {key} AS key, false AS total, count(*) AS handling_n,
+           avg(x.secs) AS handling_avg_s,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY x.secs) AS handling_p90_s
+    FROM eval_times x {join}
+    WHERE x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds} AND {times_key_cond}
+    GROUP BY {times_grouping}
+)
+-- the parts apart, not joined: PostgreSQL can run them at once in parallel workers (a Parallel
+-- Append: a month by grid 141–161 → 91–107 ms, docs/performance.md); `_joined` joins them
+SELECT true AS main, m.*, NULL AS handling_n, NULL AS handling_avg_s, NULL AS handling_p90_s
+FROM main m WHERE m.total OR {nonzero}
+UNION ALL
+SELECT false, t.key, t.total, {nulls}, t.handling_n, t.handling_avg_s, t.handling_p90_s
+FROM times t{times_total}
+"""
+
+# The total's handling times: a part of its own, so that its sort of every handling time of the
+# period (a year at 1,000,000 cases: 820,000, ≈ 200 ms) runs beside the groups', not after it
+TIMES_TOTAL_SQL = """
+UNION ALL
+SELECT false, NULL, true, {nulls}, count(*), avg(x.secs),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY x.secs)
+FROM eval_times x {join}
+WHERE x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds} AND {times_key_cond}"""
