@@ -8,10 +8,12 @@ fsync off) and removed at the end. Migrations run once into template databases; 
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -318,3 +320,23 @@ def walker(
         return b, root, Translator(patrol_screen.lang)
 
     return open_patrol
+
+
+def wait_until(condition: Any, message: str, seconds: float = 10.0) -> None:
+    """Poll (up to 10 s, or `seconds`) for something that happens asynchronously; fail with `message`."""
+    pause = threading.Event()
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        pause.wait(0.02)
+    pytest.fail(message)
+
+
+def runs_on_after_a_fault(thread: Any, calls: list[int], logger: str, caplog: Any) -> str:
+    """Start a background thread (api.services.background) whose first call fails, wait for two
+    calls more, stop it; the errors it logged."""
+    with caplog.at_level(logging.ERROR, logger=logger):
+        thread.start()
+        wait_until(lambda: len(calls) >= 3, f"{thread.thread_name} ended after a fault", 15)
+        thread.stop()
+    return str(caplog.text)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
-import time
 
 import psycopg
 import pytest
@@ -16,6 +14,7 @@ from api.services.notifications.admin import add_subscriber
 from api.services.notifications.channels import verify
 from api.services.notifications.worker import CLAIM_SQL, deliver
 from api.services.workflow.events import append_event
+from tests.conftest import runs_on_after_a_fault
 from tests.loop import act, advance_to, ok
 from tests.notify_util import (  # noqa: F401  (fixtures)
     T0,
@@ -277,13 +276,7 @@ def test_a_failed_round_does_not_end_the_worker(settings, monkeypatch, caplog):
         return real(conn, *args)
 
     monkeypatch.setattr(worker, "run_round", flaky)
-    running = worker.NotifyWorker(settings)
-    with caplog.at_level(logging.ERROR, logger="gridgov.notify"):
-        running.start()
-        deadline = time.monotonic() + 15
-        while len(rounds) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        running.stop()
-    assert len(rounds) >= 3  # rounds after the fault ran, on the database
-    assert "notification round failed" in caplog.text
-    assert "RuntimeError: a fault of one round" in caplog.text
+    # rounds after the fault ran, on the database
+    logged = runs_on_after_a_fault(worker.NotifyWorker(settings), rounds, "gridgov.notify", caplog)
+    assert "notification round failed" in logged
+    assert "RuntimeError: a fault of one round" in logged

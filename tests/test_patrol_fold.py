@@ -9,7 +9,6 @@ lines, united, cut by G1) over G1's area.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from typing import Any
 
@@ -22,7 +21,7 @@ from api.cli import app
 from api.main import create_app
 from api.services.patrols.coverage import MAX_RANGE, ranges
 from api.services.patrols.folder import CoverageFolder
-from tests.conftest import settings_for
+from tests.conftest import runs_on_after_a_fault, settings_for
 from tests.loop import G1, make_cast
 from tests.patrol_util import LAT_M, fix, fold, send, start, walk
 from tests.test_patrol_coverage import SH, coverage, one_piece
@@ -148,16 +147,9 @@ def test_a_failed_turn_does_not_end_the_folder(
             return super().turn()  # the real fold, on the database
 
     with ConnectionPool(world_db, min_size=1, max_size=1) as pool:
-        folder = OneFaultyTurn(s, pool)
-        with caplog.at_level(logging.ERROR, logger="gridgov.patrols"):
-            folder.start()
-            deadline = time.monotonic() + 15
-            while len(turns) < 3 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            folder.stop()
-    assert len(turns) >= 3
-    assert "coverage fold failed" in caplog.text
-    assert "RuntimeError: a fault of one turn" in caplog.text
+        logged = runs_on_after_a_fault(OneFaultyTurn(s, pool), turns, "gridgov.patrols", caplog)
+    assert "coverage fold failed" in logged
+    assert "RuntimeError: a fault of one turn" in logged
 
 
 def test_ranges_merge_closed_pieces_and_take_in_the_parts_they_touch() -> None:

@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 
 from api.main import create_app
-from tests.conftest import one_row, settings_for
+from tests.conftest import one_row, settings_for, wait_until
 from tests.loop import make_cast
 
 # Every read waits at most this long, so a missing event fails the test instead of hanging it.
@@ -75,16 +75,6 @@ def serve(world_db: str) -> Iterator[Any]:
 @pytest.fixture
 def server(serve: Any) -> str:
     return str(serve())
-
-
-def wait_until(condition: Any, message: str) -> None:
-    """Poll (up to 10 s) for something that happens asynchronously; fail with `message`."""
-    pause = threading.Event()
-    for _ in range(500):
-        if condition():
-            return
-        pause.wait(0.02)
-    pytest.fail(message)
 
 
 def backends(world_db: str, where: LiteralString) -> int:

@@ -24,6 +24,7 @@ from api.services.evaluation.query import (
     stats_rows,
 )
 from api.services.evaluation.rollup import (
+    Grouping,
     area_level,
     correction,
     correction_log,
@@ -108,11 +109,7 @@ def trend_rows(
     periods: list[tuple[dt.datetime, dt.datetime]],
     live: list[list[int]],
     facts: sql.Composable,
-    group_by: str,
-    level: str | None,
-    scope_department: str | None,
-    scope_area: str | None,
-    scope_level: str | None,
+    grouping: Grouping,
     key: str,
 ) -> list[dict[str, Any] | None]:
     """`rollup.rollup_rows(..., key=key, only_key=True)` of each period (contiguous, at most
@@ -120,18 +117,8 @@ def trend_rows(
     counts. `live[i]`: the incidents live at period i's end that can count for the group (within
     the area scope); `facts`: FACTS_PAIRS_SQL."""
     assert all(a[1] == b[0] for a, b in zip(periods, periods[1:], strict=False))
-    src = period_sources(
-        conn,
-        t_from=periods[0][0],
-        t_end=periods[0][1],
-        group_by=group_by,
-        level=level,
-        scope_department=scope_department,
-        scope_area=scope_area,
-        scope_level=scope_level,
-        from_facts=False,
-        last_day_whole=not live[0],
-    )
+    group_by = grouping.group_by
+    src = period_sources(conn, grouping, *periods[0], from_facts=False, last_day_whole=not live[0])
     params = src.params
     # the bucket's values as arrays; in its sources, its columns
     cols: dict[str, list[Any]] = {n: [] for n in BUCKET_PARAMS}
@@ -161,7 +148,7 @@ def trend_rows(
             ),
         ),
         sums=sum_columns(),
-        repeat=sql.SQL(repeat_columns(group_by, scope_department)[0]),
+        repeat=sql.SQL(repeat_columns(group_by, grouping.scope_department)[0]),
         join=src.join,
         conds=src.cond,
         times_key_cond=times_key_cond(k, key),
@@ -233,19 +220,14 @@ def bucket_rows(
                 facts_scope=sql.SQL("true"),
                 ikey=incident_key(first.group_by, first.level),
             )
+            grouping = Grouping(
+                first.group_by, first.level, first.scope_department, first.scope_area, scope_level
+            )
             rows: list[dict[str, Any] | None] = []
             for part in _chunks(live):
+                periods = [(o.t_from, o.t_end) for o in overs[part]]
                 rows += trend_rows(
-                    conn,
-                    periods=[(o.t_from, o.t_end) for o in overs[part]],
-                    live=live[part],
-                    facts=facts,
-                    group_by=first.group_by,
-                    level=first.level,
-                    scope_department=first.scope_department,
-                    scope_area=first.scope_area,
-                    scope_level=scope_level,
-                    key=key,
+                    conn, periods=periods, live=live[part], facts=facts, grouping=grouping, key=key
                 )
             return rows
     out: list[dict[str, Any] | None] = []

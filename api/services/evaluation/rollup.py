@@ -275,21 +275,31 @@ class Sources:
     params: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Grouping:
+    """The rows a rollup read makes and the scope it counts within (`area_level` of the scope
+    area: `scope_level`)."""
+
+    group_by: str
+    level: str | None
+    scope_department: str | None
+    scope_area: str | None
+    scope_level: str | None
+
+
 def period_sources(
     conn: Connection[Any],
-    *,
+    g: Grouping,
     t_from: dt.datetime,
     t_end: dt.datetime,
-    group_by: str,
-    level: str | None,
-    scope_department: str | None,
-    scope_area: str | None,
-    scope_level: str | None,
+    *,
     from_facts: bool,
     last_day_whole: bool,
 ) -> Sources:
     """The sources of one period from the rollups, or with `from_facts` from the rolled facts of
     the whole period, before any correction for incidents with events at or after T."""
+    group_by, level, scope_department = g.group_by, g.level, g.scope_department
+    scope_area, scope_level = g.scope_area, g.scope_level
     rollup, k, join = _key(group_by, level, scope_department)
     params: dict[str, Any] = {
         "t_from": t_from,
@@ -415,15 +425,12 @@ def rollup_rows(
     `live`: stats_query.FACTS_SQL over the incidents reported before T with events at or after
     it (CTEs `inc`, `facts`), and their ids — within the area scope, if any: their T-dependent
     facts are read from their log."""
+    grouping = Grouping(group_by, level, scope_department, scope_area, scope_level)
     src = period_sources(
         conn,
-        t_from=t_from,
-        t_end=t_end,
-        group_by=group_by,
-        level=level,
-        scope_department=scope_department,
-        scope_area=scope_area,
-        scope_level=scope_level,
+        grouping,
+        t_from,
+        t_end,
         from_facts=from_facts,
         # no incident has an event at or after T (T is now): its day is read whole
         last_day_whole=live is None or not live[1],
