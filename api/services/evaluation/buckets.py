@@ -18,9 +18,10 @@ from psycopg.rows import tuple_row
 from api.services.evaluation.live_sets import incident_key
 from api.services.evaluation.query import (
     FACTS_OF_INC,
-    STATS_WORK_MEM,
     Over,
+    evaluation_config,
     in_area,
+    log_path_config,
     stats_rows,
 )
 from api.services.evaluation.rollup import (
@@ -41,7 +42,7 @@ from api.services.evaluation.rollup import (
 PAIR_BASE = 1024
 
 # `inc` for several periods at once (a trend's buckets, CTE `bk`: b, t_from, t_end): one row per
-# (incident, bucket) of CTE `pairs` (incident, b; `incidents`: their distinct incidents), the
+# (incident, bucket) of CTE `pairs` (incident, b; `live`: their distinct incidents), the
 # incidents live at the bucket's end, whose log is read as of that end. Its id is the pair's,
 # `incident * PAIR_BASE + b`, so every later step (partitions, joins on incident_id) keeps the
 # pairs apart without knowing of them.
@@ -52,10 +53,10 @@ _INC_PAIRS = """
            f.rejected_dept, f.closed_at, f.closed_dept, f.reworks, f.close_due, f.close_lead
     FROM pairs p JOIN bk ON bk.b = p.b JOIN incidents i ON i.id = p.incident
     JOIN categories c ON c.code = i.category_code
-    -- (the pairs' incidents by their ids, `incidents`: found by index, not by a join)
-    LEFT JOIN eval_incidents f ON f.incident_id = i.id AND f.incident_id = ANY(%(incidents)s)
+    -- (the pairs' incidents by their ids, `live`: found by index, not by a join)
+    LEFT JOIN eval_incidents f ON f.incident_id = i.id AND f.incident_id = ANY(%(live)s)
     WHERE i.reported_at < bk.t_end AND (i.closed_at IS NULL OR i.closed_at >= bk.t_from)
-      AND i.id = ANY(%(incidents)s)"""
+      AND i.id = ANY(%(live)s)"""
 
 # (every pair is live: the stored path has no rows; whistles are not T-dependent: none either)
 FACTS_PAIRS_SQL = FACTS_OF_INC.replace("{inc}", _INC_PAIRS.replace("{base}", str(PAIR_BASE)))
@@ -103,6 +104,15 @@ FROM main m LEFT JOIN times t ON t.b = m.b WHERE {nonzero}
 BUCKET_PARAMS = ("t_from", "t_end", "m0", "m1", "d0", "d1", "e0", "e1", "e2")
 
 
+def _by_bucket(conn: Connection[Any], part: sql.Composable) -> sql.Composable:
+    """`part` of one period's query with each bucket parameter (BUCKET_PARAMS) read from the
+    bucket's row of `bk` instead."""
+    text = part.as_string(conn)
+    for n in BUCKET_PARAMS:
+        text = text.replace(f"%({n})s", f"bk.{n}")
+    return sql.SQL(text)
+
+
 def trend_rows(
     conn: Connection[Any],
     *,
@@ -131,18 +141,15 @@ def trend_rows(
     params["b"] = list(range(len(periods)))
     params["p_incident"] = [i for ids in live for i in ids]
     params["p_b"] = [b for b, ids in enumerate(live) for _ in ids]
-    params["incidents"] = sorted(set(params["p_incident"]))
+    params["live"] = sorted(set(params["p_incident"]))
     params.update(key=key, first=periods[0][0], last=periods[-1][1])
     params["bounds"] = [p[0] for p in periods] + [periods[-1][1]]
     k = src.key
-    text = src.sources.as_string(conn)
-    for n in BUCKET_PARAMS:
-        text = text.replace(f"%({n})s", f"bk.{n}")
     query = sql.SQL(TREND_SQL).format(
         facts=facts,
-        sources=sql.SQL(text),
+        sources=_by_bucket(conn, src.sources),
         correction=sql.SQL("{}{}").format(
-            correction(group_by, k, src.join, src.cond, pairs=True),
+            _by_bucket(conn, correction(k, src.join, src.cond, pairs=True)),
             correction_log(
                 group_by, src.fcond, sql.SQL("mod(f.incident_id, {})::int").format(PAIR_BASE)
             ),
@@ -195,26 +202,20 @@ def bucket_rows(
     that can count for the group (`live_of_ends`), or None to find them per period.
 
     Where a rollup holds the grouping and the scope, one statement reads every period
-    (`rollup.trend_rows`; a large group's in several, `_chunks`); otherwise one `stats_rows`
-    per period."""
+    (`trend_rows`; a large group's in several, `_chunks`); otherwise one `stats_rows` per
+    period."""
     first = overs[0]
     with conn.transaction():
         scope_level = area_level(conn, first.scope_area)
         read_from = source(first.group_by, first.level, scope_level, first.scope_department)
         if read_from == "rollup" and live is not None and len(overs) <= PAIR_BASE:
-            # as stats_rows: no JIT, the sorts in memory, plans for these bounds
-            conn.execute(
-                "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true), "
-                "set_config('plan_cache_mode', 'auto', true)",
-                (STATS_WORK_MEM,),
-            )
+            evaluation_config(conn)
             if first.scope_area is not None:
                 inside = set(
                     in_area(conn, sorted({i for ids in live for i in ids}), first.scope_area)
                 )
                 live = [[i for i in ids if i in inside] for ids in live]
-            if sum(map(len, live)) > 50:  # (stats_rows: the log path's estimates)
-                conn.execute("SELECT set_config('enable_nestloop', 'off', true)")
+            log_path_config(conn, sum(map(len, live)))
             facts = sql.SQL(FACTS_PAIRS_SQL).format(
                 incident_scope=sql.SQL("false"),
                 facts_scope=sql.SQL("true"),

@@ -11,11 +11,7 @@ from psycopg import Connection
 from api.errors import BadRequest
 from api.services.evaluation.buckets import bucket_rows
 from api.services.evaluation.live_sets import live_of_ends
-from api.services.evaluation.query import (
-    Over,
-    areas_in_scope,
-    group_names,
-)
+from api.services.evaluation.query import Over, areas_in_scope, group_names
 from api.services.evaluation.rollup import area_level, source
 from api.services.evaluation.stats import (
     Period,

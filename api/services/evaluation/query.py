@@ -315,6 +315,27 @@ class Over:
     total: bool = True
 
 
+def evaluation_config(conn: Connection[Any]) -> None:
+    """The settings of an evaluation statement, local to the caller's transaction: no JIT
+    (compiling this many expressions costs more than it saves: 20 s → 5 s at 100,000 incidents
+    on 2 busy cores); a year's handling times (≈ 820,000 at 1,000,000 incidents) sorted in
+    memory, not on disk; plans for this period's bounds, not the pool's generic ones
+    (docs/performance.md, 2026-12-05 afternoon)."""
+    conn.execute(
+        "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true), "
+        "set_config('plan_cache_mode', 'auto', true)",
+        (STATS_WORK_MEM,),
+    )
+
+
+def log_path_config(conn: Connection[Any], live: int) -> None:
+    """With more than 50 incidents (or pairs) read from their log: no nested loops. The
+    estimates of the log path's joins of CTEs are far too low, and nested loops over CTE scans
+    would compare every pair (1 s a month at 100,000 incidents)."""
+    if live > 50:
+        conn.execute("SELECT set_config('enable_nestloop', 'off', true)")
+
+
 def stats_rows(
     conn: Connection[Any],
     over: Over,
@@ -332,16 +353,7 @@ def stats_rows(
     t_end, group_by, level = over.t_end, over.group_by, over.level
     scope_area, scope_department = over.scope_area, over.scope_department
     with conn.transaction():
-        # JIT compiling this many expressions costs more than it saves (measured: 20 s → 5 s at
-        # 100,000 incidents on 2 busy cores); local to this transaction
-        conn.execute("SELECT set_config('jit', 'off', true)")
-        # A year's handling times (≈ 820,000 at 1,000,000 incidents) sort in memory, not on disk;
-        # and plans for this period's bounds, not the pool's generic ones (docs/performance.md,
-        # 2026-12-05 afternoon)
-        conn.execute(
-            "SELECT set_config('work_mem', %s, true), set_config('plan_cache_mode', 'auto', true)",
-            (STATS_WORK_MEM,),
-        )
+        evaluation_config(conn)
         scope_level = area_level(conn, scope_area)
         read_from = source(group_by, level, scope_level, scope_department)
         if read_from != "log":
@@ -358,10 +370,7 @@ def stats_rows(
                 facts_scope=sql.SQL("f.incident_id = ANY(%(live)s)"),
                 ikey=incident_key(group_by, level),
             )
-            if len(live_ids) > 50:
-                # the estimates of the log path's joins of CTEs are far too low: nested loops
-                # over CTE scans would compare every pair (1 s a month at 100,000 incidents)
-                conn.execute("SELECT set_config('enable_nestloop', 'off', true)")
+            log_path_config(conn, len(live_ids))
             return rollup_rows(
                 conn,
                 **asdict(over),

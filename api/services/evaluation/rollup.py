@@ -35,7 +35,6 @@ from api.services.evaluation.rollup_sql import (
     FACTS_SQL,
     OFF_HIERARCHY_SQL,
     OTHERS_SQL,
-    PAIRS_PARAMS,
     QUERY_SQL,
     ROLLUP_SQL,
     TIMES_TOTAL_SQL,
@@ -190,7 +189,6 @@ def _wide(values: dict[str, str]) -> sql.Composable:
 
 
 def correction(
-    group_by: str,
     key: sql.Composable,
     join: sql.Composable,
     cond: sql.Composable,
@@ -199,22 +197,19 @@ def correction(
 ) -> sql.Composable:
     """The sources taking away the stored T-dependent facts of the incidents with events at or
     after T (`correction_log` adds those of their log); with `pairs`, of a trend's (incident,
-    bucket) pairs, the bucket first (`trend_rows`)."""
+    bucket) pairs, the bucket first (`buckets.trend_rows`, which reads the period's bounds from
+    `bk`)."""
     stored = {n: f"-(x.m = '{n}')::int" for n in T_DEPENDENT}
     stored_open = {"open": "-1", "overdue": "-coalesce(x.due < %(t_end)s, false)::int"}
-    text = CORRECTION_SQL.format(
-        bucket="bk.b, " if pairs else "",
-        pairs=CORRECTION_PAIRS if pairs else "",
-        stored_facts=_wide(stored).as_string(None),
-        stored_open=_wide(stored_open).as_string(None),
-        key="{key}",
-        join="{join}",
-        conds="{conds}",
+    return sql.SQL(CORRECTION_SQL).format(
+        bucket=sql.SQL("bk.b, " if pairs else ""),
+        pairs=sql.SQL(CORRECTION_PAIRS if pairs else ""),
+        stored_facts=_wide(stored),
+        stored_open=_wide(stored_open),
+        key=key,
+        join=join,
+        conds=cond,
     )
-    if pairs:
-        for param, column in PAIRS_PARAMS.items():
-            text = text.replace(param, column)
-    return sql.SQL(text).format(key=key, join=join, conds=cond)
 
 
 def correction_log(
@@ -450,7 +445,7 @@ def rollup_rows(
     if live is not None and live[1]:
         prefix, params["live"] = live
         fix = sql.SQL("{}{}").format(
-            correction_log(group_by, src.fcond), correction(group_by, k, src.join, src.cond)
+            correction_log(group_by, src.fcond), correction(k, src.join, src.cond)
         )
     nulls = sql.SQL(", ").join(sql.SQL("NULL") for _ in (*SUMMED, "open", "overdue", "handled"))
     times_cond = times_key_cond(k, key) if only_key else sql.SQL("true")

@@ -96,9 +96,8 @@ FROM eval_open x {join}{pairs}
 WHERE x.incident_id = ANY(%(live)s) AND x.reported_at < %(t_end)s AND {conds}
 """
 # `trend_rows`: the stored facts of every (incident, bucket) pair at once, found by incident
-# (the pairs' distinct incidents, `incidents`: an index probe each) and matched to their buckets
+# (`live`: the pairs' distinct incidents, an index probe each) and matched to their buckets
 CORRECTION_PAIRS = " JOIN pairs p ON p.incident = x.incident_id JOIN bk ON bk.b = p.b"
-PAIRS_PARAMS = {"%(t_from)s": "bk.t_from", "%(t_end)s": "bk.t_end", "%(live)s": "%(incidents)s"}
 
 QUERY_SQL = """
 WITH {prefix} src AS ({sources} {correction}),
