@@ -154,6 +154,18 @@ def test_stream_delivers_to_whom_it_concerns_and_replays(server, token_for, worl
             assert ev["data"]["incident"]["properties"]["status"] == "registered"
             register_event = int(ev["id"])
             assert register_event > first_event
+            # A stream checks who may see an event when it reads it. Before the whistle, let the
+            # department's stream read the register event (not its to see yet): a later report
+            # routed to it arrives after that read, in the same batch or the next.
+            marker_r = client.post(
+                "/api/v1/incidents",
+                json={"category": "SJ0102", "location": {"lon": 116.070, "lat": 39.020}},
+            )
+            assert marker_r.status_code == 201, marker_r.text
+            ev = sanitation.next()
+            assert (
+                ev["event"] == "incident" and ev["data"]["incident"]["id"] == marker_r.json()["id"]
+            )
 
             w = client.post(
                 f"/api/v1/incidents/{first}/whistle",
