@@ -58,7 +58,7 @@ def test_phone_report_with_photo_seen_by_dispatcher_and_public(
     world_db: str,
 ) -> None:
     base, photo_dir = live
-    phone = browsers(has_touch=True)
+    phone = browsers(has_touch=True, locale="zh-CN")  # a resident's phone, in Chinese
     page = phone.page
     page.set_viewport_size(PHONE)
     page.goto(base + "/report")
@@ -69,6 +69,17 @@ def test_phone_report_with_photo_seen_by_dispatcher_and_public(
     picker = page.locator(".gg-photo-gallery")  # or photos already taken
     assert picker.get_attribute("capture") is None and picker.get_attribute("multiple") is not None
     assert camera.get_attribute("accept") == picker.get_attribute("accept") == "image/*"
+    # The buttons are the labels in the page's language; the browser's own file-input words
+    # ("Choose Files", in the browser's language) are not drawn: the inputs take no room.
+    buttons = page.locator(".gg-photo-add")
+    expect(buttons).to_have_text(["拍照", "从相册选择"])
+    for native in (camera, picker):
+        box = native.bounding_box()
+        assert box is not None and box["width"] <= 1 and box["height"] <= 1
+    boxes = [b.bounding_box() for b in buttons.all()]
+    assert all(b is not None and b["height"] >= 44 for b in boxes)  # a thumb's target
+    buttons.first.scroll_into_view_if_needed()
+    shot(page, "report-phone-picker")
 
     # two photos chosen, one removed again before sending
     picker.set_input_files(
@@ -185,6 +196,13 @@ def test_department_handles_with_before_and_after_photos(
         [{"name": "after.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}]
     )
     expect(form.locator(".gg-photo-preview")).to_have_count(2)
+    # four buttons in the page's words (two stages × camera, gallery), no browser file words
+    expect(form.locator(".gg-photo-add")).to_have_count(4)
+    for native in form.locator("input[type=file]").all():
+        box = native.bounding_box()
+        assert box is not None and box["width"] <= 1
+    form.locator(".gg-photo-picker").first.scroll_into_view_if_needed()
+    shot(page, "handle-form-pickers")
     form.locator("textarea[name=note]").fill("已清运完毕")
     form.locator("button.gg-confirm").click()
     case = page.locator("#gg-case")
