@@ -194,6 +194,9 @@ MESSAGES: tuple[str, ...] = (
     N_("A {role} needs an area scope (--area CODE)."),
     N_("A department user needs --department CODE."),
     N_("No department with code '{code}'."),
+    # GET /api/v1/stats/trend (api/services/evaluation/flags.py)
+    N_("No area of level {level} has ever had code '{code}'."),
+    N_("No category with code '{code}'."),
     N_("No active user named '{name}'."),
     N_("A user named '{name}' already exists."),
     N_("No user named '{name}'."),

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from tests.evaluation_week import QUERY_AT, WEEK_FROM, WEEK_TO, build_week
-from tests.loop import G1, G2, Clock
+from tests.loop import G1, G2, STREET, Clock
 
 PERIOD = {"from": WEEK_FROM, "to": WEEK_TO}
 
@@ -449,6 +449,37 @@ def test_trend_per_day_uses_the_same_definitions(world, cast, week):
         ("2025-11-03", 5),
         ("2025-11-10", 0),
     ]
+
+
+def test_trend_of_a_code_that_names_no_group_is_404(world, cast, week):
+    """A typo must not read as a trend of zeros; a real group answers."""
+    asks = [
+        ({"group_by": "department", "code": "WATR"}, "No department with code 'WATR'."),
+        ({"group_by": "area", "level": "grid", "code": "1101"}, "level grid"),
+        # a real street's code, asked for as a grid
+        ({"group_by": "area", "level": "grid", "code": STREET}, f"'{STREET}'"),
+        ({"group_by": "category", "code": "SJ99"}, "No category with code 'SJ99'."),
+    ]
+    english = {**cast.admin, "Accept-Language": "en"}
+    for params, words in asks:
+        r = world.get("/api/v1/stats/trend", params={**PERIOD, **params}, headers=english)
+        assert r.status_code == 404, (params, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "not_found" and words in error["message"], error
+        assert error["details"]["code"] == params["code"]
+    chinese = world.get(  # the default language
+        "/api/v1/stats/trend",
+        params={**PERIOD, "group_by": "category", "code": "SJ99"},
+        headers=cast.admin,
+    )
+    assert chinese.json()["error"]["message"] == "没有编码为“SJ99”的类别。"
+    # known groups answer
+    for params in (
+        {"group_by": "area", "level": "street", "code": STREET},
+        {"group_by": "category", "level": "major", "code": "SJ01"},
+    ):
+        r = world.get("/api/v1/stats/trend", params={**PERIOD, **params}, headers=cast.admin)
+        assert r.status_code == 200, (params, r.text)
 
 
 def test_cli_prints_the_table_and_writes_csv(world_db, week, tmp_path):

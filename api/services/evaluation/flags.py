@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg import Connection
 
-from api.errors import BadRequest
+from api.errors import BadRequest, NotFound
 from api.services.evaluation.buckets import bucket_rows
 from api.services.evaluation.live_sets import live_of_ends
 from api.services.evaluation.query import Over, areas_in_scope, group_names
@@ -201,6 +201,29 @@ def buckets(period: Period, interval: str | None) -> tuple[str, list[tuple[dt.da
     return interval, out
 
 
+# Whether a code names a group: its reference row. Departments and categories are never deleted
+# (incidents refer to them) and areas keep every version, so a code with history is always found.
+KNOWN_CODE_SQL = {
+    "department": "SELECT EXISTS (SELECT 1 FROM departments WHERE code = %(code)s) AS known",
+    "area": "SELECT EXISTS (SELECT 1 FROM areas WHERE code = %(code)s AND level = %(level)s) "
+    "AS known",
+    "category": "SELECT EXISTS (SELECT 1 FROM categories WHERE code = %(code)s) AS known",
+}
+UNKNOWN_CODE = {
+    "department": "No department with code '{code}'.",
+    "area": "No area of level {level} has ever had code '{code}'.",
+    "category": "No category with code '{code}'.",
+}
+
+
+def require_group(conn: Connection[Any], group_by: str, level: str | None, code: str) -> None:
+    """404 for a code that names no group (a typo must not read as a trend of zeros)."""
+    row = conn.execute(KNOWN_CODE_SQL[group_by], {"code": code, "level": level}).fetchone()
+    if row is None or not row["known"]:
+        message = UNKNOWN_CODE[group_by].format(code=code, level=level)
+        raise NotFound(message, {"code": code, "group_by": group_by, "level": level})
+
+
 def trend(
     conn: Connection[Any],
     user: User | None,
@@ -212,7 +235,8 @@ def trend(
 ) -> dict[str, Any]:
     """One group's figures per calendar bucket of the period (same definitions as the table)."""
     level = check_grouping(group_by, level)
-    scope = scope_of(user)
+    scope = scope_of(user)  # 403 first: who may not read figures learns nothing of codes
+    require_group(conn, group_by, level, code)
     interval, spans = buckets(period, interval)
     ends = [min(end, period.as_of) for _, end in spans]
     # the incidents live at each bucket's end that can count for the group, found at once
