@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import contextmanager
 
 import pytest
 from typer.testing import CliRunner
@@ -449,6 +450,48 @@ def test_trend_per_day_uses_the_same_definitions(world, cast, week):
         ("2025-11-03", 5),
         ("2025-11-10", 0),
     ]
+
+
+def test_a_large_trend_read_in_two_parts_at_once_gives_the_same_series(
+    world, cast, week, monkeypatch
+):
+    """A trend with many (incident, bucket) pairs reads its later buckets on a spare connection
+    of the pool meanwhile (buckets.PARALLEL_PAIRS; lowered here for the worked week's few); the
+    same series as one part after the other, and the same when no connection is free."""
+    from api.db.read_pool import ReadPool
+    from api.services.evaluation import buckets
+
+    params = {**PERIOD, "group_by": "department", "code": "WATER", "interval": "day"}
+
+    def series() -> list[dict]:
+        r = world.get("/api/v1/stats/trend", params=params, headers=cast.admin)
+        assert r.status_code == 200, r.text
+        return r.json()["series"]
+
+    alone = series()
+    assert any(s["handle_due"] for s in alone)
+    taken: list[bool] = []
+    spare = ReadPool.spare
+
+    @contextmanager
+    def counted(self, on_replica):
+        with spare(self, on_replica) as conn:
+            taken.append(conn is not None)
+            yield conn
+
+    monkeypatch.setattr(ReadPool, "spare", counted)
+    monkeypatch.setattr(buckets, "PARALLEL_PAIRS", 1)
+    assert series() == alone
+    assert taken == [True]  # read at once, on a second connection
+
+    @contextmanager
+    def none_free(self, on_replica):
+        taken.append(False)
+        yield None
+
+    monkeypatch.setattr(ReadPool, "spare", none_free)
+    assert series() == alone
+    assert taken == [True, False]
 
 
 def test_trend_of_a_code_that_names_no_group_is_404(world, cast, week):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import pairwise
 from typing import Any
 
@@ -284,9 +286,14 @@ def batch_path_agrees(conn: Any) -> None:
     assert [conn.execute(q).fetchall() for q in STORED] == before
 
 
-def trend_agrees(conn: Any, kw: dict[str, Any], key: str) -> int:
+# how many times a trend was read in two parts at once (`bucket_rows` with a spare connection)
+AT_ONCE: list[int] = []
+
+
+def trend_agrees(conn: Any, kw: dict[str, Any], key: str, url: str) -> int:
     """A trend's buckets read in one statement (`bucket_rows`: the log of every (incident,
-    bucket) pair at once) give each bucket's row as the bucket read alone; the number of pairs."""
+    bucket) pair at once) give each bucket's row as the bucket read alone; the number of pairs.
+    Read in two parts at once (a second connection), the same rows."""
     t_from, t_end = kw["t_from"], kw["t_end"]
     # three buckets of a third each: their edges fall within days, as a trend's last one does
     edges = [t_from + (t_end - t_from) * i / 3 for i in range(3)] + [t_end]
@@ -301,6 +308,18 @@ def trend_agrees(conn: Any, kw: dict[str, Any], key: str) -> int:
         assert bucket_rows(conn, overs, key, live) == together, (overs, key, "in parts")
     finally:
         buckets.PAIRS_PER_STATEMENT = default
+
+    @contextmanager
+    def spare() -> Iterator[Any]:
+        AT_ONCE.append(1)
+        with psycopg.connect(url, row_factory=dict_row) as other:
+            yield other
+
+    parallel, buckets.PARALLEL_PAIRS = buckets.PARALLEL_PAIRS, 1
+    try:
+        assert bucket_rows(conn, overs, key, live, spare) == together, (overs, key, "at once")
+    finally:
+        buckets.PARALLEL_PAIRS = parallel
     for over, row in zip(overs, together, strict=True):
         alone = [r for r in stats_rows(conn, over, key=key, only_key=True) if not r["total"]]
         assert (row is None) == (alone == []), (over, key)
@@ -313,7 +332,7 @@ def trend_agrees(conn: Any, kw: dict[str, Any], key: str) -> int:
     return sum(map(len, live))
 
 
-def one_group_agrees(conn: Any, start: str, end: str) -> int:
+def one_group_agrees(conn: Any, start: str, end: str, url: str) -> int:
     """One group's figures (a trend bucket: only the live incidents that can count for it are
     read from their log) equal that group's row of the whole table; the (incident, bucket) pairs
     the trends read from the log."""
@@ -345,7 +364,7 @@ def one_group_agrees(conn: Any, start: str, end: str) -> int:
                 kw_live: dict[str, Any] = {"key": key, "only_key": True, "live_ids": live}
                 one = [r for r in stats_rows(conn, over, **kw_live) if not r["total"]]
                 assert one == [row], (start, end, group_by, key, "live_of_ends")
-                pairs += trend_agrees(conn, kw, key)
+                pairs += trend_agrees(conn, kw, key, url)
         # the handling times read in (group, seconds) order from migration 0029's indexes, no
         # sort: the same figures as a sort of the period's times
         conn.execute("SET enable_sort = off")
@@ -368,6 +387,7 @@ def one_group_agrees(conn: Any, start: str, end: str) -> int:
 def test_random_histories_match_a_plain_reading_of_the_definitions(
     world: Any, world_db: str, token_for: Any, seed: int
 ) -> None:
+    AT_ONCE.clear()
     rng = random.Random(seed)
     clock = Clock(START)
     world.app.state.clock = clock
@@ -404,8 +424,9 @@ def test_random_histories_match_a_plain_reading_of_the_definitions(
         pairs = 0
         for start, end in periods_read:
             compare(world, admin, conn, start, end)
-            pairs += one_group_agrees(conn, start, end)
+            pairs += one_group_agrees(conn, start, end, world_db)
         assert pairs > 0  # the trends read some incidents' log as of past bucket ends
+        assert AT_ONCE  # and some in two parts at once
     # last: the refresh sets each last_at to the incident's last event, where the periods above
     # read it as the events left it (only those a fact reads move it: migration 0032)
     with psycopg.connect(world_db, row_factory=dict_row, autocommit=True) as conn:

@@ -34,6 +34,9 @@ LAG_CHECK_S = 1.0  # how often the replica's replay lag is asked (one query per 
 # A checkout waits this long for a replica connection before the primary takes the read: a
 # replica that is down must cost a request a moment, not the pool's full timeout.
 CHECKOUT_S = 0.25
+# A spare connection (`ReadPool.spare`) is taken only if one comes at once: a read that can use
+# a second core must never make another request wait for a connection.
+SPARE_S = 0.02
 
 # Lag as the replica sees it: nothing received but not replayed → 0; otherwise the age of the
 # last replayed commit (an upper bound: after a quiet spell, WAL just received counts as old as
@@ -150,6 +153,22 @@ class ReadPool:
             raise
         finally:
             self.replica.putconn(conn)
+
+    @contextmanager
+    def spare(self, on_replica: bool) -> Iterator[Connection[dict] | None]:
+        """A second connection for one request's read that can run in parts at once (a trend's
+        buckets, api/services/evaluation/buckets.py), from the pool its first came from; None
+        when none is free at once (SPARE_S). Rolled back when given back: it only reads."""
+        pool = self.replica if on_replica and self.replica is not None else self.primary
+        try:
+            conn = pool.getconn(timeout=SPARE_S)
+        except (PoolTimeout, psycopg.OperationalError):
+            yield None
+            return
+        try:
+            yield conn
+        finally:
+            pool.putconn(conn)  # the pool rolls back what is left open, or discards a broken one
 
     def close(self) -> None:
         """Close the replica's pool (the primary's belongs to the app)."""

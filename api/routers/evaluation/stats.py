@@ -117,6 +117,7 @@ def flags(read: ReadingDep, settings: SettingsDep, level: LevelQ = None) -> JSON
 
 @router.get("/trend", response_class=JSON)
 def stats_trend(
+    request: Request,
     read: ReadingDep,
     code: Annotated[str, Query(max_length=64, description="the group's code")],
     group_by: GroupQ = "area",
@@ -127,4 +128,16 @@ def stats_trend(
     ] = None,
 ) -> JSON:
     """One group's figures per day, week or month of the period (for trend charts)."""
-    return JSON(trend(read.conn, read.user, read.period, group_by, level, code, interval))
+    pool, on_replica = request.app.state.read_pool, request.state.read_on_replica
+    return JSON(
+        trend(
+            read.conn,
+            read.user,
+            read.period,
+            group_by,
+            level,
+            code,
+            interval,
+            spare=lambda: pool.spare(on_replica),
+        )
+    )

@@ -10,6 +10,9 @@ which serves the other groupings (docs/performance.md, 2026-12-06 late night).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from typing import Any
 
 from psycopg import Connection, sql
@@ -180,13 +183,24 @@ def trend_rows(
 PAIRS_PER_STATEMENT = 20_000
 
 
-def _chunks(live: list[list[int]]) -> list[slice]:
-    """Consecutive buckets, as few per statement as keep its pairs within PAIRS_PER_STATEMENT
-    (a bucket with more is read alone)."""
+# A trend with at least this many pairs is read in two parts at once, the second on a spare
+# connection of the request's pool when one is free (`Spare`): its statements use one core each
+# (a department's 30 days by day at 1,000,000 cases: ≈ 9,700 pairs; docs/performance.md,
+# 2026-12-06 evening)
+PARALLEL_PAIRS = 4_000
+
+# `spare()`: a context giving a second connection to the request's database, or None when none
+# is free at once (api.db.read_pool.ReadPool.spare)
+Spare = Callable[[], AbstractContextManager[Connection[Any] | None]]
+
+
+def _chunks(live: list[list[int]], most: int = PAIRS_PER_STATEMENT) -> list[slice]:
+    """Consecutive buckets, as few per statement as keep its pairs within `most` (a bucket with
+    more is read alone)."""
     out: list[slice] = []
     start, pairs = 0, 0
     for i, ids in enumerate(live):
-        if i > start and pairs + len(ids) > PAIRS_PER_STATEMENT:
+        if i > start and pairs + len(ids) > most:
             out.append(slice(start, i))
             start, pairs = i, 0
         pairs += len(ids)
@@ -195,7 +209,11 @@ def _chunks(live: list[list[int]]) -> list[slice]:
 
 
 def bucket_rows(
-    conn: Connection[Any], overs: list[Over], key: str, live: list[list[int]] | None
+    conn: Connection[Any],
+    overs: list[Over],
+    key: str,
+    live: list[list[int]] | None,
+    spare: Spare | None = None,
 ) -> list[dict[str, Any] | None]:
     """Group `key`'s raw row (or None: nothing counts) in each of `overs`, contiguous periods of
     one grouping and scope (a trend's buckets); `live[i]`: the incidents live at period i's end
@@ -224,13 +242,33 @@ def bucket_rows(
             grouping = Grouping(
                 first.group_by, first.level, first.scope_department, first.scope_area, scope_level
             )
-            rows: list[dict[str, Any] | None] = []
-            for part in _chunks(live):
-                periods = [(o.t_from, o.t_end) for o in overs[part]]
-                rows += trend_rows(
-                    conn, periods=periods, live=live[part], facts=facts, grouping=grouping, key=key
-                )
-            return rows
+
+            def read(on: Connection[Any], parts: list[slice]) -> list[dict[str, Any] | None]:
+                rows: list[dict[str, Any] | None] = []
+                for part in parts:
+                    periods = [(o.t_from, o.t_end) for o in overs[part]]
+                    rows += trend_rows(
+                        on,
+                        periods=periods,
+                        live=live[part],
+                        facts=facts,
+                        grouping=grouping,
+                        key=key,
+                    )
+                return rows
+
+            pairs = sum(map(len, live))
+            if spare is None or pairs < PARALLEL_PAIRS:
+                return read(conn, _chunks(live))
+            # two parts of about half the pairs each (or more parts, each within the limit)
+            parts = _chunks(live, min(PAIRS_PER_STATEMENT, -(-pairs // 2)))
+            if len(parts) < 2:
+                return read(conn, parts)
+            half = len(parts) // 2
+            with spare() as other:
+                if other is None:  # no connection free: one part after the other
+                    return read(conn, parts)
+                return _at_once(conn, other, parts[:half], parts[half:], read, pairs)
     out: list[dict[str, Any] | None] = []
     for i, over in enumerate(overs):
         raw = stats_rows(
@@ -238,3 +276,32 @@ def bucket_rows(
         )
         out.append(next((r for r in raw if not r["total"]), None))
     return out
+
+
+def _at_once(
+    conn: Connection[Any],
+    other: Connection[Any],
+    mine: list[slice],
+    theirs: list[slice],
+    read: Callable[[Connection[Any], list[slice]], list[dict[str, Any] | None]],
+    pairs: int,
+) -> list[dict[str, Any] | None]:
+    """`read` of the buckets `mine` on `conn` and, meanwhile, of `theirs` (the later ones) on
+    `other` in a thread of its own, under the same statement settings; the rows in bucket order.
+    Each bucket is read whole by one statement, as when the parts run one after the other (each
+    statement of a transaction at READ COMMITTED sees the data of its own start)."""
+
+    def on_other() -> list[dict[str, Any] | None]:
+        with other.transaction():
+            evaluation_config(other)
+            log_path_config(other, pairs)
+            return read(other, theirs)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridgov-trend") as pool:
+        later = pool.submit(on_other)
+        try:
+            first = read(conn, mine)
+        except BaseException:
+            other.cancel_safe()  # its statement ends too; the first error is the one told
+            raise
+        return first + later.result()

@@ -9,7 +9,7 @@ from typing import Any
 from psycopg import Connection
 
 from api.errors import BadRequest, NotFound
-from api.services.evaluation.buckets import bucket_rows
+from api.services.evaluation.buckets import Spare, bucket_rows
 from api.services.evaluation.live_sets import live_of_ends
 from api.services.evaluation.query import Over, areas_in_scope, group_names
 from api.services.evaluation.rollup import area_level, source
@@ -232,8 +232,11 @@ def trend(
     level: str | None,
     code: str,
     interval: str | None,
+    spare: Spare | None = None,
 ) -> dict[str, Any]:
-    """One group's figures per calendar bucket of the period (same definitions as the table)."""
+    """One group's figures per calendar bucket of the period (same definitions as the table);
+    `spare`: a second connection's source, to read a large group's buckets in two parts at once
+    (`buckets.bucket_rows`)."""
     level = check_grouping(group_by, level)
     scope = scope_of(user)  # 403 first: who may not read figures learns nothing of codes
     require_group(conn, group_by, level, code)
@@ -249,7 +252,7 @@ def trend(
         Over(start, end, group_by, level, scope.area, scope.department, total=False)
         for (start, _), end in zip(spans, ends, strict=True)
     ]
-    rows = bucket_rows(conn, overs, code, live) if overs else []
+    rows = bucket_rows(conn, overs, code, live, spare) if overs else []
     series = [
         {
             "from": start.astimezone(period.tz).isoformat(),
