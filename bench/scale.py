@@ -120,7 +120,7 @@ def _evaluation(conn: psycopg.Connection[Any], now: dt.datetime, runs: int) -> d
         ("flags, 365 days", lambda: negative_list(conn, ADMIN, EvaluationSettings(), year, None)),
         (
             "trend, 365 days by month (12 buckets)",
-            lambda: trend(conn, ADMIN, year, "department", None, "WATER", "month"),
+            lambda: trend(conn, ADMIN, year, ("department", None, "WATER"), "month", None),
         ),
     ]
     return {label: timed(fn, runs)[0] for label, fn in calls}

@@ -129,15 +129,6 @@ def stats_trend(
 ) -> JSON:
     """One group's figures per day, week or month of the period (for trend charts)."""
     pool, on_replica = request.app.state.read_pool, request.state.read_on_replica
-    return JSON(
-        trend(
-            read.conn,
-            read.user,
-            read.period,
-            group_by,
-            level,
-            code,
-            interval,
-            spare=lambda: pool.spare(on_replica),
-        )
-    )
+    group = (group_by, level, code)
+    spare = lambda: pool.spare(on_replica)  # noqa: E731
+    return JSON(trend(read.conn, read.user, read.period, group, interval, spare))

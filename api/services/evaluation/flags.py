@@ -224,19 +224,22 @@ def require_group(conn: Connection[Any], group_by: str, level: str | None, code:
         raise NotFound(message, {"code": code, "group_by": group_by, "level": level})
 
 
+# one group of a grouping: (group_by, level, code), e.g. ("area", "grid", "110199001001001")
+GroupCode = tuple[str, str | None, str]
+
+
 def trend(
     conn: Connection[Any],
     user: User | None,
     period: Period,
-    group_by: str,
-    level: str | None,
-    code: str,
+    group: GroupCode,
     interval: str | None,
-    spare: Spare | None = None,
+    spare: Spare | None,
 ) -> dict[str, Any]:
     """One group's figures per calendar bucket of the period (same definitions as the table);
     `spare`: a second connection's source, to read a large group's buckets in two parts at once
-    (`buckets.bucket_rows`)."""
+    (`buckets.bucket_rows`; None: one part after the other)."""
+    group_by, level, code = group
     level = check_grouping(group_by, level)
     scope = scope_of(user)  # 403 first: who may not read figures learns nothing of codes
     require_group(conn, group_by, level, code)
