@@ -318,8 +318,10 @@ def trend_agrees(conn: Any, kw: dict[str, Any], key: str, url: str) -> int:
     parallel, buckets.PARALLEL_PAIRS = buckets.PARALLEL_PAIRS, 1
     try:
         assert bucket_rows(conn, overs, key, live, spare) == together, (overs, key, "at once")
+        buckets.PAIRS_PER_STATEMENT = 1  # each side in parts too
+        assert bucket_rows(conn, overs, key, live, spare) == together, (overs, key, "both")
     finally:
-        buckets.PARALLEL_PAIRS = parallel
+        buckets.PARALLEL_PAIRS, buckets.PAIRS_PER_STATEMENT = parallel, default
     for over, row in zip(overs, together, strict=True):
         alone = [r for r in stats_rows(conn, over, key=key, only_key=True) if not r["total"]]
         assert (row is None) == (alone == []), (over, key)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from typing import Any
 
+import psycopg
 from psycopg import Connection, sql
 from psycopg.rows import tuple_row
 
@@ -194,18 +195,29 @@ PARALLEL_PAIRS = 4_000
 Spare = Callable[[], AbstractContextManager[Connection[Any] | None]]
 
 
-def _chunks(live: list[list[int]], most: int = PAIRS_PER_STATEMENT) -> list[slice]:
-    """Consecutive buckets, as few per statement as keep its pairs within `most` (a bucket with
-    more is read alone)."""
+def _chunks(live: list[list[int]], lo: int = 0, hi: int | None = None) -> list[slice]:
+    """Consecutive buckets of live[lo:hi], as few per statement as keep its pairs within
+    PAIRS_PER_STATEMENT (a bucket with more is read alone)."""
+    hi = len(live) if hi is None else hi
     out: list[slice] = []
-    start, pairs = 0, 0
-    for i, ids in enumerate(live):
-        if i > start and pairs + len(ids) > most:
+    start, pairs = lo, 0
+    for i in range(lo, hi):
+        if i > start and pairs + len(live[i]) > PAIRS_PER_STATEMENT:
             out.append(slice(start, i))
             start, pairs = i, 0
-        pairs += len(ids)
-    out.append(slice(start, len(live)))
+        pairs += len(live[i])
+    out.append(slice(start, hi))
     return out
+
+
+def _middle(live: list[list[int]]) -> int:
+    """Where to cut the buckets (1 … len - 1) so that both sides hold about half the pairs."""
+    half, seen, best, gap = sum(map(len, live)) / 2, 0, 1, float("inf")
+    for i in range(1, len(live)):
+        seen += len(live[i - 1])
+        if abs(seen - half) < gap:
+            best, gap = i, abs(seen - half)
+    return best
 
 
 def bucket_rows(
@@ -258,17 +270,15 @@ def bucket_rows(
                 return rows
 
             pairs = sum(map(len, live))
-            if spare is None or pairs < PARALLEL_PAIRS:
+            if spare is None or pairs < PARALLEL_PAIRS or len(live) < 2:
                 return read(conn, _chunks(live))
-            # two parts of about half the pairs each (or more parts, each within the limit)
-            parts = _chunks(live, min(PAIRS_PER_STATEMENT, -(-pairs // 2)))
-            if len(parts) < 2:
-                return read(conn, parts)
-            half = len(parts) // 2
+            # two sides of about half the pairs each, each in parts within the limit
+            middle = _middle(live)
+            mine, theirs = _chunks(live, 0, middle), _chunks(live, middle)
             with spare() as other:
-                if other is None:  # no connection free: one part after the other
-                    return read(conn, parts)
-                return _at_once(conn, other, parts[:half], parts[half:], read, pairs)
+                if other is None:  # no connection free: one side after the other
+                    return read(conn, mine + theirs)
+                return _at_once(conn, other, mine, theirs, read, pairs)
     out: list[dict[str, Any] | None] = []
     for i, over in enumerate(overs):
         raw = stats_rows(
@@ -302,6 +312,7 @@ def _at_once(
         try:
             first = read(conn, mine)
         except BaseException:
-            other.cancel_safe()  # its statement ends too; the first error is the one told
+            with suppress(psycopg.Error):  # its statement ends too; the first error is told
+                other.cancel_safe()
             raise
         return first + later.result()
