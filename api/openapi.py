@@ -185,7 +185,7 @@ OPERATIONS: dict[str, Doc] = {
     ),
     "GET /api/v1/stats": _doc(r.Stats, 400, 403, media=("text/csv",)),
     "GET /api/v1/stats/flags": _doc(r.Flags, 400, 403),
-    "GET /api/v1/stats/trend": _doc(r.Trend, 400, 403),
+    "GET /api/v1/stats/trend": _doc(r.Trend, 400, 403, 404),  # 404: a code that names no group
     "GET /api/v1/hotspots": _doc(r.FeatureCollection, 403),
     "GET /api/v1/repeats": _doc(r.FeatureCollection, 403),
     "GET /api/v1/incidents/{incident_id}/possible-duplicates": _doc(r.PossibleDuplicates, 403),
