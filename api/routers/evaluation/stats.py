@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -130,5 +131,5 @@ def stats_trend(
     """One group's figures per day, week or month of the period (for trend charts)."""
     pool, on_replica = request.app.state.read_pool, request.state.read_on_replica
     group = (group_by, level, code)
-    spare = lambda: pool.spare(on_replica)  # noqa: E731
+    spare = partial(pool.spare, on_replica)
     return JSON(trend(read.conn, read.user, read.period, group, interval, spare))

@@ -245,7 +245,8 @@ def bucket_rows(
                     in_area(conn, sorted({i for ids in live for i in ids}), first.scope_area)
                 )
                 live = [[i for i in ids if i in inside] for ids in live]
-            log_path_config(conn, sum(map(len, live)))
+            pairs = sum(map(len, live))
+            log_path_config(conn, pairs)
             facts = sql.SQL(FACTS_PAIRS_SQL).format(
                 incident_scope=sql.SQL("false"),
                 facts_scope=sql.SQL("true"),
@@ -269,7 +270,6 @@ def bucket_rows(
                     )
                 return rows
 
-            pairs = sum(map(len, live))
             if spare is None or pairs < PARALLEL_PAIRS or len(live) < 2:
                 return read(conn, _chunks(live))
             # two sides of about half the pairs each, each in parts within the limit
