@@ -4,11 +4,13 @@ zoom (≤ 18) and spreads the three markers apart instead of zooming to a few me
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.conftest import settings_for
@@ -17,6 +19,23 @@ from tests.test_pages import needs_chromium, serve
 
 SPOT = {"lon": 116.012, "lat": 39.021}  # grid 一社区第1网格, no building near
 IN_BUILDING = {"lon": 116.0242, "lat": 39.0105}  # inside 一号楼
+
+# The centre of each incident's marker on screen (null when not drawn or not in view).
+CENTRES = """(ids) => JSON.parse(ids).map((id) => {
+  const el = document.querySelector(`.gg-inc[data-incident="${id}"]`);
+  const r = el && el.getBoundingClientRect();
+  if (!r || r.width === 0 || r.bottom < 0 || r.top > innerHeight || r.right < 0 || r.left > innerWidth) return null;
+  return [Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2)];
+})"""
+
+# True once every marker is drawn, at a distinct place, the same as at the previous poll.
+SPREAD_AND_STILL = f"""(ids) => {{
+  const now = JSON.stringify(({CENTRES})(ids));
+  const still = now === window.ggLastCentres;
+  window.ggLastCentres = now;
+  const centres = JSON.parse(now);
+  return still && centres.every((c) => c) && new Set(centres.map(String)).size === centres.length;
+}}"""
 
 
 @pytest.fixture
@@ -59,12 +78,12 @@ def test_list_says_where_and_keeps_a_street_zoom(live: dict[str, Any], screen: S
     expect(case).to_have_attribute("data-focused", live["spot"][1], timeout=WAIT)
     zoom = page.evaluate("gridgovMap.getZoom()")
     assert 16 <= zoom <= 18, zoom
-    markers = [page.locator(f'.gg-inc[data-incident="{i}"]') for i in live["spot"]]
-    for m in markers:
-        expect(m).to_be_visible(timeout=WAIT)
-    boxes = [m.bounding_box() for m in markers]
-    centres = {
-        (round(x["x"] + x["width"] / 2), round(x["y"] + x["height"] / 2)) for x in boxes if x
-    }
-    assert len(centres) == 3, boxes  # spread apart, each one clickable
+    # The spread-out markers move into place (Leaflet.markercluster animates them) and may be
+    # drawn again by a later redraw: wait until the three stand still, apart, each in view.
+    spot = json.dumps(live["spot"])
+    try:
+        page.wait_for_function(SPREAD_AND_STILL, arg=spot, polling=200, timeout=WAIT)
+    except PlaywrightTimeout:
+        centres = page.evaluate(CENTRES, spot)
+        pytest.fail(f"the three reports at one spot are not spread apart: {centres}")
     assert b.problems == []
