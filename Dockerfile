@@ -3,13 +3,13 @@
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-# Dependencies first (a layer that changes only with pyproject.toml), then the code.
-COPY pyproject.toml README.md ./
+# Dependencies first, at the versions CI tested (constraints.txt), then the code.
+COPY pyproject.toml README.md constraints.txt ./
 COPY api ./api
 COPY gis ./gis
 COPY web_map ./web_map
 COPY migrations ./migrations
-RUN python -m venv /opt/gridgov && /opt/gridgov/bin/pip install /src
+RUN python -m venv /opt/gridgov && /opt/gridgov/bin/pip install -c constraints.txt /src
 
 FROM python:3.11-slim-bookworm
 # fonts-noto-cjk and python3-mapnik: the base map is rendered by Debian's Mapnik (system Python,

@@ -6,7 +6,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup system-packages run test lint bench clean db-down messages screenshots
+.PHONY: setup system-packages run test lint bench clean db-down messages screenshots constraints
 
 setup: system-packages $(VENV)/.installed
 
@@ -40,11 +40,16 @@ system-packages:
 	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose; }; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
+
+# After a deliberate upgrade (pip install -U … in .venv, then `make test`): pin what was tested.
+constraints: $(VENV)/.installed
+	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -vi '^gridgov'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 run: setup
 	$(BIN)/gridgov db up

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tomllib
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +59,33 @@ def test_image_installs_at_build_time_and_runs_unprivileged() -> None:
     user = [ln.split()[1] for ln in lines if ln.startswith("USER ")]
     assert user == ["gridgov"]
     runs = " ".join(ln for ln in lines if ln.startswith("RUN "))
-    assert "pip install /src" in runs
+    assert "pip install -c constraints.txt /src" in runs  # the versions CI tested
     cmd = [ln for ln in lines if ln.startswith("CMD ")]
     assert cmd and "pip" not in cmd[-1] and "gridgov" in cmd[-1]
     assert "HEALTHCHECK" in "\n".join(lines)
+
+
+def test_every_dependency_is_pinned_and_installed_at_its_pin() -> None:
+    """constraints.txt pins each requirement of pyproject.toml (and theirs), and the test
+    environment (make setup) holds exactly those versions: CI runs what was tested."""
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"not an exact pin: {line}"
+            pins[canonical(name)] = version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["dev"]
+    for requirement in wanted:
+        name = canonical(re.split(r"[\[<>=~! ;]", requirement, maxsplit=1)[0])
+        assert name in pins, f"{name} is not pinned in constraints.txt"
+        assert metadata.version(name) == pins[name], name
+    for name, version in pins.items():
+        assert metadata.version(name) == version, name
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def test_proxy_config_names_files_that_exist() -> None:
