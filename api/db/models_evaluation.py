@@ -50,6 +50,7 @@ eval_episodes = sa.Table(
     sa.Column("end_dept", sa.Text),
     sa.Column("handled_at", TS, comment="first handling report"),
     sa.Column("due", TS, comment="deadline before handling, end or now"),
+    sa.Index("ix_eval_episodes_lead", "lead", "incident_id"),  # a department's (migration 0035)
 )
 
 eval_handles = sa.Table(
