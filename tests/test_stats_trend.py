@@ -3,6 +3,7 @@ names no group, and a large trend read in two parts at once."""
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,9 +19,12 @@ def test_a_large_trend_read_in_two_parts_at_once_gives_the_same_series(
 ) -> None:
     """A trend with many (incident, bucket) pairs reads its later buckets on a spare connection
     of the pool meanwhile (buckets.PARALLEL_PAIRS; lowered here for the worked week's few); the
-    same series as one part after the other, and the same when no connection is free."""
+    same series as one part after the other, and the same when no connection is free. (Nothing
+    kept here: every call computes its buckets; tests/test_stats_kept.py has the kept ones.)"""
     from api.db.read_pool import ReadPool
-    from api.services.evaluation import buckets
+    from api.services.evaluation import bucket_cache, buckets
+
+    monkeypatch.setattr(bucket_cache, "KEEP_AFTER", dt.timedelta(days=365_000))
 
     params = {**PERIOD, "group_by": "department", "code": "WATER", "interval": "day"}
 

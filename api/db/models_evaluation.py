@@ -9,6 +9,7 @@ with their times and groups and the day and month rollups read by `api.services.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from api.db.models import incidents, metadata
 
@@ -197,4 +198,26 @@ sa.Index(
     "ix_incidents_urged_closed_at",
     incidents.c.closed_at,
     postgresql_where=sa.text("urge_count > 0"),
+)
+
+# A trend's past buckets, kept while `eval_stale.generation` is theirs (migration 0036,
+# api/services/evaluation/bucket_cache.py); the generation, raised by triggers whenever a write
+# can change a past bucket.
+eval_stale = sa.Table(
+    "eval_stale",
+    metadata,
+    sa.Column("one", sa.Boolean, primary_key=True, server_default=sa.text("true")),
+    sa.Column("generation", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.CheckConstraint("one", name="eval_stale_one_check"),
+)
+eval_bucket_cache = sa.Table(
+    "eval_bucket_cache",
+    metadata,
+    sa.Column("fingerprint", sa.Text, primary_key=True),  # code, schema, grouping and scope
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("t_from", TS, primary_key=True),
+    sa.Column("t_end", TS, primary_key=True),
+    sa.Column("generation", sa.BigInteger, nullable=False),
+    sa.Column("figures", JSONB),  # the bucket's raw row; null: nothing counts
+    sa.Column("kept_at", TS, nullable=False, server_default=sa.text("now()")),
 )

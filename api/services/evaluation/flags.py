@@ -9,6 +9,7 @@ from typing import Any
 from psycopg import Connection
 
 from api.errors import BadRequest, NotFound
+from api.services.evaluation.bucket_cache import keep, open_kept, read_kept
 from api.services.evaluation.buckets import Spare, bucket_rows
 from api.services.evaluation.live_sets import live_of_ends
 from api.services.evaluation.query import Over, areas_in_scope, group_names
@@ -245,24 +246,30 @@ def trend(
     require_group(conn, group_by, level, code)
     interval, spans = buckets(period, interval)
     ends = [min(end, period.as_of) for _, end in spans]
-    # the incidents live at each bucket's end that can count for the group, found at once
-    live: list[list[int]] | None = None
-    if source(group_by, level, area_level(conn, scope.area), scope.department) != "log":
-        found = live_of_ends(conn, ends, group_by, level, code)
-        live = [found.get(end, []) for end in ends]
     # (one group's row per bucket: no total)
     overs = [
         Over(start, end, group_by, level, scope.area, scope.department, total=False)
         for (start, _), end in zip(spans, ends, strict=True)
     ]
-    rows = bucket_rows(conn, overs, code, live, spare) if overs else []
+    # the buckets that ended an hour ago or more, kept (bucket_cache); the others computed
+    kept = open_kept(conn, (group_by, level, scope.area, scope.department))
+    periods = [(o.t_from, o.t_end) for o in overs]
+    rows = read_kept(conn, kept, code, periods)
+    todo = [i for i in range(len(overs)) if i not in rows]
+    from_log = source(group_by, level, area_level(conn, scope.area), scope.department) == "log"
+    for run in _runs(todo):
+        # the incidents live at each bucket's end that can count for the group, found at once
+        live = None if from_log else _live(conn, [ends[i] for i in run], group_by, level, code)
+        computed = bucket_rows(conn, overs[run[0] : run[-1] + 1], code, live, spare)
+        rows.update(zip(run, computed, strict=True))
+    keep(conn, kept, code, [(periods[i], rows[i]) for i in todo])
     series = [
         {
             "from": start.astimezone(period.tz).isoformat(),
             "to": end.astimezone(period.tz).isoformat(),
             **figures(row),
         }
-        for (start, end), row in zip(spans, rows, strict=True)
+        for (start, end), row in zip(spans, [rows[i] for i in range(len(spans))], strict=True)
     ]
     return {
         "period": period.as_json(),
@@ -272,3 +279,21 @@ def trend(
         "interval": interval,
         "series": series,
     }
+
+
+def _runs(indexes: list[int]) -> list[list[int]]:
+    """`indexes` (ascending) in runs of consecutive ones: the contiguous buckets to compute."""
+    runs: list[list[int]] = []
+    for i in indexes:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def _live(
+    conn: Connection[Any], ends: list[dt.datetime], group_by: str, level: str | None, code: str
+) -> list[list[int]]:
+    found = live_of_ends(conn, ends, group_by, level, code)
+    return [found.get(end, []) for end in ends]

@@ -1,0 +1,122 @@
+"""A trend's past buckets, kept (migration 0036): read once, then from `eval_bucket_cache`.
+
+A bucket's figures are those of the log up to its end (docs/metrics.md), so once it has ended
+what happens next cannot change them — except what `eval_stale.generation` counts: a row dated
+in the past, a re-keyed incident, a write to whistles, check-ins, categories, departments or
+areas (the triggers of migration 0036). A bucket is kept with the generation read *before* its
+figures, and used only while that generation is the current one: a write that lands between the
+two makes the kept row stale at once, never a stale row current.
+
+Kept are the buckets that ended at least KEEP_AFTER ago (a write's transaction dates its rows
+at its start: the hour leaves it time to commit). The fingerprint names what else the figures
+depend on: this package's code, the schema's revision (the triggers that keep the facts), the
+grouping and the viewer's scope. On a read-only replica kept buckets are read, not written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from psycopg import Connection
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+KEEP_AFTER = dt.timedelta(hours=1)
+
+# the evaluation's own code: a new definition of a figure is a new fingerprint
+_CODE = hashlib.sha256(
+    b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py")))
+).hexdigest()
+
+_STATE_SQL = """
+SELECT s.generation, pg_is_in_recovery() AS replica,
+       (SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version) AS schema
+FROM eval_stale s
+"""
+_READ_SQL = """
+SELECT t_from, t_end, figures FROM eval_bucket_cache
+WHERE fingerprint = %(fp)s AND key = %(key)s AND generation = %(generation)s
+  AND (t_from, t_end) IN (SELECT * FROM unnest(%(t_from)s::timestamptz[], %(t_end)s::timestamptz[]))
+"""
+_KEEP_SQL = """
+INSERT INTO eval_bucket_cache AS k (fingerprint, key, t_from, t_end, generation, figures)
+VALUES (%(fp)s, %(key)s, %(t_from)s, %(t_end)s, %(generation)s, %(figures)s)
+ON CONFLICT (fingerprint, key, t_from, t_end) DO UPDATE
+SET generation = excluded.generation, figures = excluded.figures, kept_at = now()
+WHERE k.generation <= excluded.generation
+"""
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One trend's view of the kept buckets: its fingerprint, the generation read before any of
+    its figures, and whether this connection may keep more (not on a replica)."""
+
+    fingerprint: str
+    generation: int
+    writable: bool
+    before: dt.datetime  # buckets ending at or before this are kept
+
+
+def open_kept(conn: Connection[Any], grouping: tuple[Any, ...]) -> Kept:
+    """The generation (read first: see the module's docstring) and the fingerprint of
+    `grouping` (group_by, level, scope area, scope department)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(_STATE_SQL).fetchone()
+    assert row is not None
+    generation, replica, schema = (row[k] for k in ("generation", "replica", "schema"))
+    fingerprint = hashlib.sha256(json.dumps([_CODE, schema, *grouping]).encode()).hexdigest()
+    before = dt.datetime.now(dt.UTC) - KEEP_AFTER
+    return Kept(fingerprint, generation, not replica, before)
+
+
+def read_kept(
+    conn: Connection[Any], kept: Kept, key: str, spans: list[tuple[dt.datetime, dt.datetime]]
+) -> dict[int, dict[str, Any] | None]:
+    """The kept raw rows (None: nothing counts) of those `spans` that ended before
+    `kept.before`, by their index; the others are not in it."""
+    old = [(i, s) for i, s in enumerate(spans) if s[1] <= kept.before]
+    if not old:
+        return {}
+    params = {
+        "fp": kept.fingerprint,
+        "key": key,
+        "generation": kept.generation,
+        "t_from": [s[0] for _, s in old],
+        "t_end": [s[1] for _, s in old],
+    }
+    with conn.cursor(row_factory=dict_row) as cur:
+        found = {(r["t_from"], r["t_end"]): r["figures"] for r in cur.execute(_READ_SQL, params)}
+    return {i: found[s] for i, s in old if s in found}
+
+
+def keep(
+    conn: Connection[Any],
+    kept: Kept,
+    key: str,
+    rows: list[tuple[tuple[dt.datetime, dt.datetime], dict[str, Any] | None]],
+) -> None:
+    """Keep the raw rows of the spans that ended before `kept.before` (on the primary)."""
+    old = [(s, row) for s, row in rows if s[1] <= kept.before]
+    if not kept.writable or not old:
+        return
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
+            _KEEP_SQL,
+            [
+                {
+                    "fp": kept.fingerprint,
+                    "key": key,
+                    "t_from": t_from,
+                    "t_end": t_end,
+                    "generation": kept.generation,
+                    "figures": None if row is None else Jsonb(row),
+                }
+                for (t_from, t_end), row in old
+            ],
+        )

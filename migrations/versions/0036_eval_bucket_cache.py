@@ -1,0 +1,112 @@
+"""A trend's past buckets, kept; and the generation that says when they may have changed.
+
+A bucket that ended over an hour ago is computed once and then read from `eval_bucket_cache`
+(api/services/evaluation/bucket_cache.py). Its figures are those of the log up to its end, and
+an event appended now cannot change them. What can is counted by `eval_stale.generation`, which
+these statement triggers raise, in the writing transaction:
+
+- an incident or an event dated more than ten minutes before it is written (imports,
+  back-dated reports, repairs);
+- an incident re-keyed: its category, areas or reporting time changed (a boundary edit's
+  re-assignment, a correction);
+- an incident deleted, or a table truncated;
+- any write to the tables the figures read besides the log: whistles, their check-ins,
+  categories, departments and areas.
+
+A kept bucket is used only while its generation is the current one (docs/performance.md,
+2026-12-06, night; docs/metrics.md "Kept buckets").
+"""
+
+from alembic import op
+
+revision = "0036_eval_bucket_cache"
+down_revision = "0035_eval_episodes_lead"
+
+# more than this before it is written, a row's time counts as back-dated
+SLACK = "interval '10 minutes'"
+# the incidents' columns the figures group or filter by (besides the log)
+KEYS = (
+    "category_code, district_code, street_code, community_code, grid_code, "
+    "responsible_area_code, reported_at"
+)
+FUNCTIONS = f"""
+CREATE FUNCTION gridgov_eval_stale() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE eval_stale SET generation = generation + 1;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION gridgov_eval_stale_backdated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'incidents' THEN
+        PERFORM 1 FROM new_rows WHERE reported_at < clock_timestamp() - {SLACK} LIMIT 1;
+    ELSE
+        PERFORM 1 FROM new_rows WHERE at < clock_timestamp() - {SLACK} LIMIT 1;
+    END IF;
+    IF FOUND THEN
+        UPDATE eval_stale SET generation = generation + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION gridgov_eval_stale_rekeyed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE (n.{KEYS.replace(", ", ", n.")}) IS DISTINCT FROM (o.{KEYS.replace(", ", ", o.")})
+    LIMIT 1;
+    IF FOUND THEN
+        UPDATE eval_stale SET generation = generation + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+"""  # noqa: S608 (constants only)
+OTHERS = ("whistles", "whistle_checkins", "categories", "departments", "areas")
+TRIGGERS = {
+    ("incidents_eval_stale_insert", "incidents"): "AFTER INSERT ON incidents REFERENCING NEW "
+    "TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_stale_backdated()",
+    ("incidents_eval_stale_update", "incidents"): "AFTER UPDATE ON incidents REFERENCING OLD "
+    "TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT "
+    "EXECUTE FUNCTION gridgov_eval_stale_rekeyed()",
+    ("incidents_eval_stale_delete", "incidents"): "AFTER DELETE OR TRUNCATE ON incidents "
+    "FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_stale()",
+    ("incident_events_eval_stale_insert", "incident_events"): "AFTER INSERT ON incident_events "
+    "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
+    "EXECUTE FUNCTION gridgov_eval_stale_backdated()",
+    ("incident_events_eval_stale_truncate", "incident_events"): "AFTER TRUNCATE ON "
+    "incident_events FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_stale()",
+    **{
+        (f"{table}_eval_stale", table): f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_stale()"
+        for table in OTHERS
+    },
+}
+
+
+def upgrade() -> None:
+    op.execute(
+        "CREATE TABLE eval_stale (one boolean PRIMARY KEY DEFAULT true CHECK (one), "
+        "generation bigint NOT NULL DEFAULT 0)"
+    )
+    op.execute("INSERT INTO eval_stale DEFAULT VALUES")
+    op.execute(
+        """CREATE TABLE eval_bucket_cache (
+            fingerprint text NOT NULL,
+            key text NOT NULL,
+            t_from timestamptz NOT NULL,
+            t_end timestamptz NOT NULL,
+            generation bigint NOT NULL,
+            figures jsonb,
+            kept_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (fingerprint, key, t_from, t_end)
+        )"""
+    )
+    op.execute(FUNCTIONS)
+    for (name, _), body in TRIGGERS.items():
+        op.execute(f"CREATE TRIGGER {name} {body}")
+
+
+def downgrade() -> None:
+    for name, table in TRIGGERS:
+        op.execute(f"DROP TRIGGER {name} ON {table}")
+    for fn in ("gridgov_eval_stale_rekeyed", "gridgov_eval_stale_backdated", "gridgov_eval_stale"):
+        op.execute(f"DROP FUNCTION {fn}()")
+    op.execute("DROP TABLE eval_bucket_cache")
+    op.execute("DROP TABLE eval_stale")

@@ -1,0 +1,128 @@
+"""A trend's past buckets are kept (api/services/evaluation/bucket_cache.py, migration 0036):
+read once, then from `eval_bucket_cache` while nothing that can change the past has happened;
+any such write (back-dated rows, a re-keyed incident, whistles, categories, departments, areas)
+raises `eval_stale.generation` and the next trend computes them again."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from api.services.evaluation.bucket_cache import KEEP_AFTER
+from tests.loop import Clock, report
+from tests.test_stats import PERIOD, week  # noqa: F401  (fixture)
+
+TREND = {**PERIOD, "group_by": "department", "code": "WATER", "interval": "day"}
+
+
+def series(world: Any, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+    r = world.get("/api/v1/stats/trend", params={**TREND, **params}, headers=headers)
+    assert r.status_code == 200, r.text
+    return list(r.json()["series"])
+
+
+@pytest.fixture
+def db(world_db: str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+    with psycopg.connect(world_db, autocommit=True, row_factory=dict_row) as conn:
+        yield conn
+
+
+def generation(db: psycopg.Connection[dict[str, Any]]) -> int:
+    row = db.execute("SELECT generation FROM eval_stale").fetchone()
+    assert row is not None
+    return int(row["generation"])
+
+
+@pytest.mark.usefixtures("week")
+def test_past_buckets_are_read_once_then_kept_until_a_back_dated_write(
+    world: Any, cast: Any, db: psycopg.Connection[dict[str, Any]]
+) -> None:
+    first = series(world, cast.admin)
+    assert any(s["reported"] for s in first)
+    kept = db.execute(
+        "SELECT count(*) AS n, count(DISTINCT generation) AS g FROM eval_bucket_cache"
+    )
+    assert kept.fetchone() == {"n": len(first), "g": 1}  # the week's days, all long past
+    # what a second trend shows comes from the kept rows: mark one, and it shows
+    marked = db.execute(
+        "UPDATE eval_bucket_cache SET figures = jsonb_set(figures, '{reported}', '99') "
+        "WHERE t_from = (SELECT min(t_from) FROM eval_bucket_cache WHERE figures IS NOT NULL) "
+        "RETURNING t_from"
+    ).fetchone()
+    assert marked is not None
+    second = series(world, cast.admin)
+    changed = [i for i, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
+    assert len(changed) == 1 and second[changed[0]]["reported"] == 99
+    assert dt.datetime.fromisoformat(second[changed[0]]["from"]) == marked["t_from"]
+    # a report through the API at the app's clock (Nov 2025: long before the database's now)
+    before = generation(db)
+    report(world)
+    assert generation(db) > before
+    assert series(world, cast.admin) == first  # computed again, and kept again
+    assert db.execute("SELECT count(*) AS n FROM eval_bucket_cache").fetchone() == {"n": len(first)}
+
+
+@pytest.mark.usefixtures("week")
+def test_each_viewer_and_grouping_has_its_own_kept_buckets(
+    world: Any, cast: Any, db: psycopg.Connection[dict[str, Any]]
+) -> None:
+    """The admin and a department's staff (another scope), a department and a category (another
+    grouping): kept apart, and each read back as computed."""
+    asks = [
+        (cast.admin, {}),
+        (cast.water, {}),
+        (cast.admin, {"group_by": "category", "code": "SJ0102"}),
+    ]
+    computed = [series(world, who, **params) for who, params in asks]
+    fingerprints = db.execute("SELECT count(DISTINCT fingerprint) AS n FROM eval_bucket_cache")
+    assert fingerprints.fetchone() == {"n": 3}
+    assert computed[2] != computed[0]
+    assert [series(world, who, **params) for who, params in asks] == computed
+
+
+def test_only_writes_that_can_change_the_past_raise_the_generation(
+    world: Any, db: psycopg.Connection[dict[str, Any]]
+) -> None:
+    world.app.state.clock = Clock(dt.datetime.now(dt.UTC))
+    g = generation(db)
+    incident = report(world)  # reported now: cannot change a bucket that has ended
+    assert generation(db) == g
+    world.app.state.clock = Clock(dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
+    report(world)  # dated two hours ago (the clock of a late import): incident and event
+    assert generation(db) > g
+    g = generation(db)
+    with db.transaction(force_rollback=True):
+        db.execute(
+            "UPDATE incidents SET status = status, updated_at = now() WHERE public_id = %s",
+            (incident,),
+        )
+        assert generation(db) == g  # no key changed
+        db.execute(
+            "UPDATE incidents SET category_code = 'BJ0101' WHERE public_id = %s", (incident,)
+        )
+        assert generation(db) == g + 1  # re-keyed: its figures move to another category
+    assert generation(db) == g  # (rolled back)
+    for table in ("whistles", "whistle_checkins", "categories", "departments", "areas"):
+        with db.transaction(force_rollback=True):
+            db.execute(f"DELETE FROM {table} WHERE false")  # noqa: S608 (the tables above)
+            assert generation(db) == g + 1, table  # any write, even of no row
+
+
+def test_a_bucket_kept_only_once_it_ended_an_hour_ago(
+    world: Any, cast: Any, db: psycopg.Connection[dict[str, Any]]
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    world.app.state.clock = Clock(now)
+    today = now.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    days = series(
+        world, cast.admin, **{"from": str(today - dt.timedelta(days=2)), "to": str(today)}
+    )
+    ends = [dt.datetime.fromisoformat(s["to"]) for s in days]
+    kept = db.execute("SELECT t_end FROM eval_bucket_cache ORDER BY t_end").fetchall()
+    assert [r["t_end"] for r in kept] == [e for e in ends if e <= now - KEEP_AFTER]
+    assert len(kept) in (1, 2) and len(ends) == 3  # today's bucket is never kept
