@@ -50,6 +50,11 @@ ON CONFLICT (fingerprint, key, t_from, t_end) DO UPDATE
 SET generation = excluded.generation, figures = excluded.figures, kept_at = now()
 WHERE k.generation <= excluded.generation
 """
+# the group's rows of earlier generations: dead, and never read again
+_FORGET_SQL = """
+DELETE FROM eval_bucket_cache
+WHERE fingerprint = %(fp)s AND key = %(key)s AND generation < %(generation)s
+"""
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,9 @@ def keep(
     if not kept.writable or not old:
         return
     with conn.transaction(), conn.cursor() as cur:
+        cur.execute(
+            _FORGET_SQL, {"fp": kept.fingerprint, "key": key, "generation": kept.generation}
+        )
         cur.executemany(
             _KEEP_SQL,
             [
