@@ -54,7 +54,9 @@ def replica_url(replica: EmbeddedCluster, primary_url: str) -> str:
 def caught_up(primary_url: str, standby_url: str, timeout: float = 30.0) -> None:
     """Wait until the replica has replayed everything the primary has written so far."""
     with psycopg.connect(primary_url, autocommit=True) as conn:
-        target = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]  # type: ignore[index]
+        # the insert location: with fsync and synchronous_commit off (the test cluster) a commit
+        # may not have been written out yet, and pg_current_wal_lsn() would be before it
+        target = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]  # type: ignore[index]
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -205,3 +207,36 @@ def test_without_a_replica_a_read_route_needs_one_pooled_connection(world_db, to
             assert client.get(path, headers=admin).status_code == 200, path
         r = client.get(TILE, params={"department": "WATER"}, headers=admin)
         assert r.status_code == 200, r.text
+
+
+def test_a_trend_read_on_the_replica_keeps_its_past_buckets_on_the_primary(
+    replica, world_db, token_for, monkeypatch
+):
+    """The replica cannot be written: the trend's past buckets (bucket_cache) are kept through
+    a connection of the primary, and read back on the replica once it has replayed them."""
+    from api.services.evaluation import bucket_cache
+
+    standby = replica_url(replica, world_db)
+    caught_up(world_db, standby)
+    admin = token_for("boss", "admin")
+    written: list[tuple[bool, int | None]] = []
+    write = bucket_cache._write
+
+    def spied(conn, kept, key, old):  # type: ignore[no-untyped-def]
+        written.append((kept.writable, conn.info.port))
+        write(conn, kept, key, old)
+
+    monkeypatch.setattr(bucket_cache, "_write", spied)
+    params = {"from": "2025-11-03", "to": "2025-11-09", "group_by": "department", "code": "WATER"}
+    with app_on(world_db, standby, read_max_lag_s=3600) as client:
+        first = client.get("/api/v1/stats/trend", params=params, headers=admin)
+        assert first.status_code == 200, first.text
+        primary_port = int(world_db.rsplit(":", 1)[1].split("/")[0])
+        assert written == [(False, primary_port)]  # read on the replica, kept on the primary
+        with psycopg.connect(world_db) as conn:
+            kept = conn.execute("SELECT count(*) FROM eval_bucket_cache").fetchone()
+        assert kept == (len(first.json()["series"]),)
+        caught_up(world_db, standby)
+        again = client.get("/api/v1/stats/trend", params=params, headers=admin)
+        assert again.json() == first.json()
+        assert len(written) == 1  # all kept, read back on the replica: nothing computed

@@ -132,4 +132,6 @@ def stats_trend(
     pool, on_replica = request.app.state.read_pool, request.state.read_on_replica
     group = (group_by, level, code)
     spare = partial(pool.spare, on_replica)
-    return JSON(trend(read.conn, read.user, read.period, group, interval, spare))
+    # read on a replica: the past buckets are kept on the primary (a connection free at once)
+    primary = partial(pool.spare, False) if on_replica else None
+    return JSON(trend(read.conn, read.user, read.period, group, interval, spare, primary))

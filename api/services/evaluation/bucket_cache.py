@@ -10,7 +10,8 @@ two makes the kept row stale at once, never a stale row current.
 Kept are the buckets that ended at least KEEP_AFTER ago (a write's transaction dates its rows
 at its start: the hour leaves it time to commit). The fingerprint names what else the figures
 depend on: this package's code, the schema's revision (the triggers that keep the facts), the
-grouping and the viewer's scope. On a read-only replica kept buckets are read, not written.
+grouping and the viewer's scope. A trend read on a replica reads the kept buckets there (they
+are replicated with the generation) and keeps new ones on a connection of the primary.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,11 +108,27 @@ def keep(
     kept: Kept,
     key: str,
     rows: list[tuple[tuple[dt.datetime, dt.datetime], dict[str, Any] | None]],
+    primary: Callable[[], AbstractContextManager[Connection[Any] | None]] | None = None,
 ) -> None:
-    """Keep the raw rows of the spans that ended before `kept.before` (on the primary)."""
+    """Keep the raw rows of the spans that ended before `kept.before`: on `conn`, or where it
+    is a replica's, on a connection from `primary` (None: none free at once; not kept)."""
     old = [(s, row) for s, row in rows if s[1] <= kept.before]
-    if not kept.writable or not old:
+    if not old:
         return
+    if kept.writable:
+        _write(conn, kept, key, old)
+    elif primary is not None:
+        with primary() as writable:
+            if writable is not None:
+                _write(writable, kept, key, old)
+
+
+def _write(
+    conn: Connection[Any],
+    kept: Kept,
+    key: str,
+    old: list[tuple[tuple[dt.datetime, dt.datetime], dict[str, Any] | None]],
+) -> None:
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
             _FORGET_SQL, {"fp": kept.fingerprint, "key": key, "generation": kept.generation}

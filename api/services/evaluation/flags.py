@@ -236,10 +236,12 @@ def trend(
     group: GroupCode,
     interval: str | None,
     spare: Spare | None,
+    primary: Spare | None = None,
 ) -> dict[str, Any]:
     """One group's figures per calendar bucket of the period (same definitions as the table);
     `spare`: a second connection's source, to read a large group's buckets in two parts at once
-    (`buckets.bucket_rows`; None: one part after the other)."""
+    (`buckets.bucket_rows`; None: one part after the other); `primary`: where `conn` is a
+    replica's, a source of a primary's connection to keep the past buckets on."""
     group_by, level, code = group
     level = check_grouping(group_by, level)
     scope = scope_of(user)  # 403 first: who may not read figures learns nothing of codes
@@ -262,7 +264,7 @@ def trend(
         live = None if from_log else _live(conn, [ends[i] for i in run], group_by, level, code)
         computed = bucket_rows(conn, overs[run[0] : run[-1] + 1], code, live, spare)
         rows.update(zip(run, computed, strict=True))
-    keep(conn, kept, code, [(periods[i], rows[i]) for i in todo])
+    keep(conn, kept, code, [(periods[i], rows[i]) for i in todo], primary)
     series = [
         {
             "from": start.astimezone(period.tz).isoformat(),
