@@ -126,3 +126,51 @@ def test_a_bucket_kept_only_once_it_ended_an_hour_ago(
     kept = db.execute("SELECT t_end FROM eval_bucket_cache ORDER BY t_end").fetchall()
     assert [r["t_end"] for r in kept] == [e for e in ends if e <= now - KEEP_AFTER]
     assert len(kept) in (1, 2) and len(ends) == 3  # today's bucket is never kept
+
+
+def test_whistles_and_check_ins_written_now_raise_nothing(
+    world: Any, cast: Any, db: psycopg.Connection[dict[str, Any]]
+) -> None:
+    """A summons settles at min(check-in, deadline): a whistle blown now, a check-in now (on
+    time, or late after a deadline that has passed) change only what settles now or later. A
+    whistle whose deadline has passed, written later (an import), raises the generation."""
+    now = dt.datetime.now(dt.UTC)
+
+    def blow(at: dt.datetime) -> int:
+        world.app.state.clock = Clock(at)
+        incident = report(world)
+        r = world.post(
+            f"/api/v1/incidents/{incident}/whistle",
+            json={"departments": ["WATER"], "deadline_minutes": 30},
+            headers=cast.disp,
+        )
+        assert r.status_code == 201, r.text
+        return int(r.json()["id"])
+
+    def check_in(whistle: int) -> None:
+        world.app.state.clock = Clock(dt.datetime.now(dt.UTC))
+        r = world.post(f"/api/v1/whistles/{whistle}/check-in", headers=cast.water)
+        assert r.status_code == 200, r.text
+
+    g = generation(db)
+    on_time = blow(now)
+    check_in(on_time)
+    assert generation(db) == g
+    late = blow(now - dt.timedelta(hours=1))  # its deadline passed half an hour ago
+    g = generation(db)
+    assert g > 0
+    check_in(late)  # late: settled (missed) at the deadline before, and still
+    assert generation(db) == g
+    row = db.execute(
+        "SELECT least(checked_in_at, w.deadline_at) = w.deadline_at AS at_deadline, late "
+        "FROM whistle_checkins k JOIN whistles w ON w.id = k.whistle_id WHERE w.id = %s",
+        (late,),
+    ).fetchone()
+    assert row == {"at_deadline": True, "late": True}
+    with db.transaction(force_rollback=True):  # a check-in dated back, within the deadline
+        db.execute(
+            "UPDATE whistle_checkins k SET checked_in_at = w.called_at, late = false "
+            "FROM whistles w WHERE w.id = k.whistle_id AND w.id = %s",
+            (late,),
+        )
+        assert generation(db) == g + 1

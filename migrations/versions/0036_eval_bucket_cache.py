@@ -9,9 +9,11 @@ these statement triggers raise, in the writing transaction:
   back-dated reports, repairs);
 - an incident re-keyed: its category, areas or reporting time changed (a boundary edit's
   re-assignment, a correction);
+- a whistle's summons settled before then (at min(check-in, deadline), docs/metrics.md) that
+  is written, or whose settling changes: a whistle or check-in dated back, a moved deadline;
+  a check-in or a cancellation now changes only what settles now or later, and raises nothing;
 - an incident deleted, or a table truncated;
-- any write to the tables the figures read besides the log: whistles, their check-ins,
-  categories, departments and areas.
+- any write to categories, departments or areas (rare; their groups and names).
 
 A kept bucket is used only while its generation is the current one (docs/performance.md,
 2026-12-06, night; docs/metrics.md "Kept buckets").
@@ -57,8 +59,46 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+CREATE FUNCTION gridgov_eval_stale_whistles() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN  -- a whistle whose deadline has passed: its summonses settled
+        PERFORM 1 FROM new_rows WHERE deadline_at < clock_timestamp() - {SLACK} LIMIT 1;
+    ELSE  -- a summons settles at the deadline at the latest: a moved one, or another incident
+        PERFORM 1 FROM new_rows n LEFT JOIN old_rows o ON o.id = n.id
+        WHERE (n.incident_id, n.deadline_at) IS DISTINCT FROM (o.incident_id, o.deadline_at)
+        LIMIT 1;
+    END IF;
+    IF FOUND THEN
+        UPDATE eval_stale SET generation = generation + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION gridgov_eval_stale_checkins() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN  -- settled before it was written
+        PERFORM 1 FROM new_rows k JOIN whistles w ON w.id = k.whistle_id
+        WHERE least(k.checked_in_at, w.deadline_at) < clock_timestamp() - {SLACK} LIMIT 1;
+    ELSE  -- another summons, or one whose settling (when, on time, counted) changed in the past
+        PERFORM 1 FROM new_rows n
+        LEFT JOIN old_rows o ON (o.whistle_id, o.department_code) = (n.whistle_id, n.department_code)
+        LEFT JOIN whistles w ON w.id = n.whistle_id
+        WHERE o.whistle_id IS NULL
+           OR (least(n.checked_in_at, w.deadline_at) < clock_timestamp() - {SLACK}
+               OR least(o.checked_in_at, w.deadline_at) < clock_timestamp() - {SLACK})
+          AND (least(n.checked_in_at, w.deadline_at),
+               coalesce(n.checked_in_at <= w.deadline_at, false), n.cancelled_at IS NULL)
+              IS DISTINCT FROM (least(o.checked_in_at, w.deadline_at),
+                                coalesce(o.checked_in_at <= w.deadline_at, false),
+                                o.cancelled_at IS NULL)
+        LIMIT 1;
+    END IF;
+    IF FOUND THEN
+        UPDATE eval_stale SET generation = generation + 1;
+    END IF;
+    RETURN NULL;
+END $$;
 """  # noqa: S608 (constants only)
-OTHERS = ("whistles", "whistle_checkins", "categories", "departments", "areas")
+OTHERS = ("categories", "departments", "areas")
 TRIGGERS = {
     ("incidents_eval_stale_insert", "incidents"): "AFTER INSERT ON incidents REFERENCING NEW "
     "TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_stale_backdated()",
@@ -72,6 +112,18 @@ TRIGGERS = {
     "EXECUTE FUNCTION gridgov_eval_stale_backdated()",
     ("incident_events_eval_stale_truncate", "incident_events"): "AFTER TRUNCATE ON "
     "incident_events FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_stale()",
+    **{
+        (f"{table}_eval_stale_{op.lower()}", table): f"AFTER {op} ON {table} REFERENCING "
+        f"{'OLD TABLE AS old_rows ' if op == 'UPDATE' else ''}NEW TABLE AS new_rows "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_stale_{table.split('_')[-1]}()"
+        for table in ("whistles", "whistle_checkins")
+        for op in ("INSERT", "UPDATE")
+    },
+    **{
+        (f"{table}_eval_stale_delete", table): f"AFTER DELETE OR TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_stale()"
+        for table in ("whistles", "whistle_checkins")
+    },
     **{
         (f"{table}_eval_stale", table): f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
         "FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_stale()"
@@ -106,7 +158,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, table in TRIGGERS:
         op.execute(f"DROP TRIGGER {name} ON {table}")
-    for fn in ("gridgov_eval_stale_rekeyed", "gridgov_eval_stale_backdated", "gridgov_eval_stale"):
-        op.execute(f"DROP FUNCTION {fn}()")
+    for fn in ("rekeyed", "backdated", "whistles", "checkins"):
+        op.execute(f"DROP FUNCTION gridgov_eval_stale_{fn}()")
+    op.execute("DROP FUNCTION gridgov_eval_stale()")
     op.execute("DROP TABLE eval_bucket_cache")
     op.execute("DROP TABLE eval_stale")
