@@ -46,6 +46,7 @@ from api.routers.workflow import notify as notify_router
 from api.routers.workflow import stream as stream_router
 from api.services.basemap.render import BasemapRenderer
 from api.services.evaluation.hotspot_cache import HotspotCache
+from api.services.evaluation.warm import TrendWarmer
 from api.services.interop.tile_cache import TileCache
 from api.services.notifications.admin import outbox_backlog
 from api.services.notifications.worker import NotifyWorker
@@ -79,6 +80,9 @@ def create_app(settings: Settings) -> FastAPI:
         )
         if folder is not None:
             folder.start()  # patrol coverage kept current (one fold at a time across nodes)
+        warmer = TrendWarmer(settings, app.state.pool) if settings.evaluation.trend_warm_s else None
+        if warmer is not None:
+            warmer.start()  # the large groups' trends kept warm (one at a time across nodes)
         try:
             yield
         finally:
@@ -87,6 +91,8 @@ def create_app(settings: Settings) -> FastAPI:
                 worker.stop()
             if folder is not None:
                 folder.stop()
+            if warmer is not None:
+                warmer.stop()
             app.state.tile_cache.close()
             app.state.read_pool.close()
             app.state.basemap.close()

@@ -161,6 +161,13 @@ class EvaluationSettings(GridGovSettings):
     flag_followup_rate_min: float = Field(
         default=0.0, ge=0, le=1, description="回访率 below; 0 off"
     )
+    trend_warm_s: float = Field(
+        default=300.0,
+        ge=0,
+        le=86_400,
+        description="each app process checks this often whether the large groups' trends need "
+        "warming (a new day, or kept buckets forgotten); 0 off (api/services/evaluation/warm.py)",
+    )
 
 
 class EarlyWarningSettings(GridGovSettings):

@@ -38,6 +38,8 @@ _counter = itertools.count()
 # read its English unless a test asks for Chinese (tests/test_cli_i18n.py). Not LANGUAGE or LANG:
 # Chromium would take those for the pages' language too.
 os.environ["GRIDGOV_CLI_LOCALE"] = "en"
+# no trend warmer in the apps of the tests (its own test runs its turns: test_stats_kept.py)
+os.environ["GRIDGOV_TREND_WARM_S"] = "0"
 
 
 def _free_port() -> int:

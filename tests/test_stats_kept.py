@@ -174,3 +174,42 @@ def test_whistles_and_check_ins_written_now_raise_nothing(
             (late,),
         )
         assert generation(db) == g + 1
+
+
+def test_the_warmer_reads_the_large_groups_trends_when_the_past_may_have_changed(
+    world: Any, cast: Any, world_db: str, monkeypatch: Any
+) -> None:
+    """A turn reads the last 30 days by day of every department, street and district, as an
+    admin and as their own users; afterwards a reader's trend computes only today. The next turn
+    reads nothing until the day or the generation changes."""
+    from api.services.evaluation import flags
+    from api.services.evaluation.warm import TrendWarmer
+    from tests.conftest import settings_for
+
+    world.app.state.clock = Clock(dt.datetime.now(dt.UTC))
+    warmer = TrendWarmer(settings_for(world_db), world.app.state.pool)
+    with psycopg.connect(world_db) as conn:
+        groups = conn.execute(
+            "SELECT (SELECT count(*) FROM departments) + (SELECT count(*) FROM areas "
+            "WHERE level IN ('street', 'district') AND valid_to IS NULL)"
+        ).fetchone()
+    assert groups is not None and groups[0] > 3
+    assert warmer.turn() == 2 * groups[0]
+    assert warmer.turn() == 0  # nothing changed
+    computed: list[int] = []
+    bucket_rows = flags.bucket_rows
+
+    def counted(conn: Any, overs: list[Any], *rest: Any) -> Any:
+        computed.append(len(overs))
+        return bucket_rows(conn, overs, *rest)
+
+    monkeypatch.setattr(flags, "bucket_rows", counted)
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    month = {"from": str(today - dt.timedelta(days=30)), "to": str(today)}
+    for who in (cast.admin, cast.water):
+        days = series(world, who, **month)
+        assert len(days) == 31 and len(computed) == 1 and computed.pop() <= 2  # today (and
+        # yesterday, in the first hour of a day)
+    world.app.state.clock = Clock(dt.datetime.now(dt.UTC) - dt.timedelta(hours=3))
+    report(world)  # back-dated: the kept buckets are forgotten
+    assert warmer.turn() == 2 * groups[0]
