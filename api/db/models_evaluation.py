@@ -194,12 +194,6 @@ for _name, _cols in ROLLUPS.items():
         ),
     )
 
-sa.Index(
-    "ix_incidents_urged_closed_at",
-    incidents.c.closed_at,
-    postgresql_where=sa.text("urge_count > 0"),
-)
-
 # A trend's past buckets, kept while `eval_stale.generation` is theirs (migration 0036,
 # api/services/evaluation/bucket_cache.py); the generation, raised by triggers whenever a write
 # can change a past bucket.
@@ -220,4 +214,10 @@ eval_bucket_cache = sa.Table(
     sa.Column("generation", sa.BigInteger, nullable=False),
     sa.Column("figures", JSONB),  # the bucket's raw row; null: nothing counts
     sa.Column("kept_at", TS, nullable=False, server_default=sa.text("now()")),
+)
+
+sa.Index(
+    "ix_incidents_urged_closed_at",
+    incidents.c.closed_at,
+    postgresql_where=sa.text("urge_count > 0"),
 )

@@ -7,7 +7,10 @@ api/services/patrols/folder.py).
 
 from __future__ import annotations
 
+import logging
 import threading
+
+import psycopg
 
 
 class Background:
@@ -30,3 +33,19 @@ class Background:
 
     def _loop(self) -> None:
         raise NotImplementedError
+
+    def turn(self) -> object:
+        """One round of the periodic work (for `_turns`)."""
+        raise NotImplementedError
+
+    def _turns(self, pause: float, log: logging.Logger, what: str) -> None:
+        """`turn` every `pause` seconds until stopped. A database error (a restart) or any
+        other fault of one turn (logged with its traceback) never ends the thread: what it keeps
+        current would silently stop being kept until the process restarts."""
+        while not self._stop.wait(pause):
+            try:
+                self.turn()
+            except psycopg.Error as exc:
+                log.warning("%s: %s", what, exc)
+            except Exception:
+                log.exception("%s failed; trying again next turn", what)

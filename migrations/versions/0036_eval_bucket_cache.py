@@ -31,50 +31,27 @@ KEYS = (
     "category_code, district_code, street_code, community_code, grid_code, "
     "responsible_area_code, reported_at"
 )
-FUNCTIONS = f"""
-CREATE FUNCTION gridgov_eval_stale() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE eval_stale SET generation = generation + 1;
-    RETURN NULL;
-END $$;
-CREATE FUNCTION gridgov_eval_stale_backdated() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+# What each trigger function checks (setting FOUND) before it raises the generation.
+CHECKS = {
+    "backdated": f"""
     IF TG_TABLE_NAME = 'incidents' THEN
         PERFORM 1 FROM new_rows WHERE reported_at < clock_timestamp() - {SLACK} LIMIT 1;
     ELSE
         PERFORM 1 FROM new_rows WHERE at < clock_timestamp() - {SLACK} LIMIT 1;
-    END IF;
-    IF FOUND THEN
-        UPDATE eval_stale SET generation = generation + 1;
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE FUNCTION gridgov_eval_stale_rekeyed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+    END IF;""",
+    "rekeyed": f"""
     PERFORM 1 FROM new_rows n JOIN old_rows o ON o.id = n.id
     WHERE (n.{KEYS.replace(", ", ", n.")}) IS DISTINCT FROM (o.{KEYS.replace(", ", ", o.")})
-    LIMIT 1;
-    IF FOUND THEN
-        UPDATE eval_stale SET generation = generation + 1;
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE FUNCTION gridgov_eval_stale_whistles() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+    LIMIT 1;""",
+    "whistles": f"""
     IF TG_OP = 'INSERT' THEN  -- a whistle whose deadline has passed: its summonses settled
         PERFORM 1 FROM new_rows WHERE deadline_at < clock_timestamp() - {SLACK} LIMIT 1;
     ELSE  -- a summons settles at the deadline at the latest: a moved one, or another incident
         PERFORM 1 FROM new_rows n LEFT JOIN old_rows o ON o.id = n.id
         WHERE (n.incident_id, n.deadline_at) IS DISTINCT FROM (o.incident_id, o.deadline_at)
         LIMIT 1;
-    END IF;
-    IF FOUND THEN
-        UPDATE eval_stale SET generation = generation + 1;
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE FUNCTION gridgov_eval_stale_checkins() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+    END IF;""",
+    "checkins": f"""
     IF TG_OP = 'INSERT' THEN  -- settled before it was written
         PERFORM 1 FROM new_rows k JOIN whistles w ON w.id = k.whistle_id
         WHERE least(k.checked_in_at, w.deadline_at) < clock_timestamp() - {SLACK} LIMIT 1;
@@ -91,13 +68,27 @@ BEGIN
                                 coalesce(o.checked_in_at <= w.deadline_at, false),
                                 o.cancelled_at IS NULL)
         LIMIT 1;
-    END IF;
+    END IF;""",
+}
+RAISE = "UPDATE eval_stale SET generation = generation + 1;"
+FUNCTIONS = f"""
+CREATE FUNCTION gridgov_eval_stale() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    {RAISE}
+    RETURN NULL;
+END $$;
+""" + "".join(
+    f"""
+CREATE FUNCTION gridgov_eval_stale_{name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN{check}
     IF FOUND THEN
-        UPDATE eval_stale SET generation = generation + 1;
+        {RAISE}
     END IF;
     RETURN NULL;
 END $$;
-"""  # noqa: S608 (constants only)
+"""
+    for name, check in CHECKS.items()
+)
 OTHERS = ("categories", "departments", "areas")
 TRIGGERS = {
     ("incidents_eval_stale_insert", "incidents"): "AFTER INSERT ON incidents REFERENCING NEW "
@@ -158,8 +149,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, table in TRIGGERS:
         op.execute(f"DROP TRIGGER {name} ON {table}")
-    for fn in ("rekeyed", "backdated", "whistles", "checkins"):
-        op.execute(f"DROP FUNCTION gridgov_eval_stale_{fn}()")
+    for name in CHECKS:
+        op.execute(f"DROP FUNCTION gridgov_eval_stale_{name}()")
     op.execute("DROP FUNCTION gridgov_eval_stale()")
     op.execute("DROP TABLE eval_bucket_cache")
     op.execute("DROP TABLE eval_stale")

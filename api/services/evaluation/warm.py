@@ -21,7 +21,6 @@ import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
 from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
@@ -123,12 +122,4 @@ class TrendWarmer(Background):
                 conn.execute("RESET statement_timeout")
 
     def _loop(self) -> None:
-        pause = self.settings.evaluation.trend_warm_s
-        while not self._stop.wait(pause):
-            try:
-                self.turn()
-            except psycopg.Error as exc:
-                # The database restarting must not end the warmer: try again next turn.
-                log.warning("trend warmer: %s", exc)
-            except Exception:
-                log.exception("trend warmer failed; trying again next turn")
+        self._turns(self.settings.evaluation.trend_warm_s, log, "trend warmer")

@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 from typing import Any
 
-import psycopg
 from psycopg_pool import ConnectionPool
 
 from api.services.background import Background
@@ -55,14 +54,4 @@ class CoverageFolder(Background):
         return taken
 
     def _loop(self) -> None:
-        pause = self.settings.patrols.patrol_fold_s
-        while not self._stop.wait(pause):
-            try:
-                self.turn()
-            except psycopg.Error as exc:
-                # The database restarting must not end the folder: try again next turn.
-                log.warning("coverage fold: %s", exc)
-            except Exception:
-                # Nor must a fault of one turn (logged with its traceback): the coverage would
-                # silently stop being kept current until the process restarts.
-                log.exception("coverage fold failed; trying again next turn")
+        self._turns(self.settings.patrols.patrol_fold_s, log, "coverage fold")
