@@ -210,6 +210,14 @@ def test_the_warmer_reads_the_large_groups_trends_when_the_past_may_have_changed
         days = series(world, who, **month)
         assert len(days) == 31 and len(computed) == 1 and computed.pop() <= 2  # today (and
         # yesterday, in the first hour of a day)
+    with psycopg.connect(world_db, autocommit=True) as conn:  # kept long ago (a custom period)
+        conn.execute(
+            "INSERT INTO eval_bucket_cache (fingerprint, key, t_from, t_end, generation, kept_at) "
+            "VALUES ('old', 'WATER', '2025-01-01', '2025-01-02', 0, now() - interval '36 days')"
+        )
     world.app.state.clock = Clock(dt.datetime.now(dt.UTC) - dt.timedelta(hours=3))
     report(world)  # back-dated: the kept buckets are forgotten
     assert warmer.turn() == 2 * groups[0]
+    with psycopg.connect(world_db) as conn:
+        old = conn.execute("SELECT count(*) FROM eval_bucket_cache WHERE fingerprint = 'old'")
+        assert old.fetchone() == (0,)  # and what was kept over 35 days ago is gone
