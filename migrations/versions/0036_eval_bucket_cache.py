@@ -8,7 +8,9 @@ these statement triggers raise, in the writing transaction:
 - an incident or an event dated more than ten minutes before it is written (imports,
   back-dated reports, repairs);
 - an incident re-keyed: its category, areas or reporting time changed (a boundary edit's
-  re-assignment, a correction);
+  re-assignment, a correction); a closed case that was urged reopened (督办后结案数 counts the
+  cases closed in a period that are closed now);
+- a 回访 rating dated back, or any rating changed or deleted;
 - a whistle's summons settled before then (at min(check-in, deadline), docs/metrics.md) that
   is written, or whose settling changes: a whistle or check-in dated back, a moved deadline;
   a check-in or a cancellation now changes only what settles now or later, and raises nothing;
@@ -42,7 +44,12 @@ CHECKS = {
     "rekeyed": f"""
     PERFORM 1 FROM new_rows n JOIN old_rows o ON o.id = n.id
     WHERE (n.{KEYS.replace(", ", ", n.")}) IS DISTINCT FROM (o.{KEYS.replace(", ", ", o.")})
+       -- 督办后结案数 counts the cases closed in the period that are closed now and were urged
+       OR o.status = 'closed' AND o.urge_count > 0
+          AND (n.status, n.closed_at) IS DISTINCT FROM (o.status, o.closed_at)
     LIMIT 1;""",
+    "rated": f"""
+    PERFORM 1 FROM new_rows WHERE rated_at < clock_timestamp() - {SLACK} LIMIT 1;""",
     "whistles": f"""
     IF TG_OP = 'INSERT' THEN  -- a whistle whose deadline has passed: its summonses settled
         PERFORM 1 FROM new_rows WHERE deadline_at < clock_timestamp() - {SLACK} LIMIT 1;
@@ -103,6 +110,11 @@ TRIGGERS = {
     "EXECUTE FUNCTION gridgov_eval_stale_backdated()",
     ("incident_events_eval_stale_truncate", "incident_events"): "AFTER TRUNCATE ON "
     "incident_events FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_stale()",
+    ("incident_ratings_eval_stale_insert", "incident_ratings"): "AFTER INSERT ON "
+    "incident_ratings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
+    "EXECUTE FUNCTION gridgov_eval_stale_rated()",
+    ("incident_ratings_eval_stale_change", "incident_ratings"): "AFTER UPDATE OR DELETE OR "
+    "TRUNCATE ON incident_ratings FOR EACH STATEMENT EXECUTE FUNCTION gridgov_eval_stale()",
     **{
         (f"{table}_eval_stale_{op.lower()}", table): f"AFTER {op} ON {table} REFERENCING "
         f"{'OLD TABLE AS old_rows ' if op == 'UPDATE' else ''}NEW TABLE AS new_rows "

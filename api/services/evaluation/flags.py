@@ -11,6 +11,7 @@ from psycopg import Connection
 from api.errors import BadRequest, NotFound
 from api.services.evaluation.bucket_cache import keep, open_kept, read_kept
 from api.services.evaluation.buckets import Spare, bucket_rows
+from api.services.evaluation.followup import add_followup_counts
 from api.services.evaluation.live_sets import live_of_ends
 from api.services.evaluation.query import Over, areas_in_scope, group_names
 from api.services.evaluation.rollup import area_level, source
@@ -24,6 +25,7 @@ from api.services.evaluation.stats import (
     rate_of,
     scope_of,
 )
+from api.services.evaluation.urge import add_urge_counts
 from api.services.identity.auth import User
 from api.settings import EvaluationSettings
 
@@ -264,6 +266,8 @@ def trend(
         live = None if from_log else _live(conn, [ends[i] for i in run], group_by, level, code)
         computed = bucket_rows(conn, overs[run[0] : run[-1] + 1], code, live, spare)
         rows.update(zip(run, computed, strict=True))
+    for i in todo:  # 督办 and 回访, as the table adds them (stats.group_rows)
+        rows[i] = _with_counts(conn, overs[i], code, rows[i])
     keep(conn, kept, code, [(periods[i], rows[i]) for i in todo], primary)
     series = [
         {
@@ -281,6 +285,16 @@ def trend(
         "interval": interval,
         "series": series,
     }
+
+
+def _with_counts(
+    conn: Connection[Any], over: Over, code: str, row: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The bucket's row with its urge and follow-up counts (docs/metrics.md 督办, 回访)."""
+    raw = [] if row is None else [row]
+    for add_counts in (add_urge_counts, add_followup_counts):
+        raw = add_counts(conn, raw, over)
+    return next((r for r in raw if r["key"] == code and not r["total"]), None)
 
 
 def _runs(indexes: list[int]) -> list[list[int]]:
