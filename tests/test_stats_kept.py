@@ -182,12 +182,16 @@ def test_the_warmer_reads_the_large_groups_trends_when_the_past_may_have_changed
     """A turn reads the last 30 days by day of every department, street and district, as an
     admin and as their own users; afterwards a reader's trend computes only today. The next turn
     reads nothing until the day or the generation changes."""
+    from api.db.session import open_pool
     from api.services.evaluation import flags
     from api.services.evaluation.warm import TrendWarmer
     from tests.conftest import settings_for
 
     world.app.state.clock = Clock(dt.datetime.now(dt.UTC))
-    warmer = TrendWarmer(settings_for(world_db), world.app.state.pool)
+    settings = settings_for(world_db)
+    settings.db.pool_max = 1  # its one connection: the warmer's, then ours
+    pool = open_pool(settings.db)
+    warmer = TrendWarmer(settings, pool)
     with psycopg.connect(world_db) as conn:
         groups = conn.execute(
             "SELECT (SELECT count(*) FROM departments) + (SELECT count(*) FROM areas "
@@ -196,6 +200,11 @@ def test_the_warmer_reads_the_large_groups_trends_when_the_past_may_have_changed
     assert groups is not None and groups[0] > 3
     assert warmer.turn() == 2 * groups[0]
     assert warmer.turn() == 0  # nothing changed
+    with pool.connection() as conn:  # back with the pool's statement timeout, not the long one
+        shown = conn.execute(  # in ms
+            "SELECT setting AS t FROM pg_settings WHERE name = 'statement_timeout'"
+        ).fetchone()
+        assert shown is not None and shown["t"] == str(settings.db.statement_timeout_ms)
     computed: list[int] = []
     bucket_rows = flags.bucket_rows
 
@@ -221,3 +230,4 @@ def test_the_warmer_reads_the_large_groups_trends_when_the_past_may_have_changed
     with psycopg.connect(world_db) as conn:
         old = conn.execute("SELECT count(*) FROM eval_bucket_cache WHERE fingerprint = 'old'")
         assert old.fetchone() == (0,)  # and what was kept over 35 days ago is gone
+    pool.close()

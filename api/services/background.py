@@ -9,8 +9,36 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import psycopg
+from psycopg import Connection
+from psycopg_pool import ConnectionPool
+
+from api.settings import Settings
+
+
+@contextmanager
+def long_statements(
+    pool: ConnectionPool[Any], settings: Settings, *, autocommit: bool = False
+) -> Iterator[Connection[Any]]:
+    """A connection of the app's pool for one turn of background work, under the long statement
+    timeout of the CLI (GRIDGOV_LONG_STATEMENT_TIMEOUT_MS) until it goes back with the pool's."""
+    with pool.connection() as conn:
+        conn.autocommit = autocommit
+        conn.execute(
+            "SELECT set_config('statement_timeout', %s, false)",
+            (str(settings.db.long_statement_timeout_ms),),
+        )
+        try:
+            yield conn
+        finally:
+            conn.rollback()  # what the turn left open (it commits what it keeps)
+            conn.execute("RESET statement_timeout")  # the pool's (connection option)
+            conn.commit()  # or the pool's rollback would undo the RESET
+            conn.autocommit = False
 
 
 class Background:

@@ -19,8 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,8 @@ from typing import Any
 from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
+
+from api.services.evaluation.buckets import Spare
 
 KEEP_AFTER = dt.timedelta(hours=1)
 
@@ -108,7 +108,7 @@ def keep(
     kept: Kept,
     key: str,
     rows: list[tuple[tuple[dt.datetime, dt.datetime], dict[str, Any] | None]],
-    primary: Callable[[], AbstractContextManager[Connection[Any] | None]] | None = None,
+    primary: Spare | None = None,
 ) -> None:
     """Keep the raw rows of the spans that ended before `kept.before`: on `conn`, or where it
     is a replica's, on a connection from `primary` (None: none free at once; not kept)."""

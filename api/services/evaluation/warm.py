@@ -25,7 +25,7 @@ from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from api.services.background import Background
+from api.services.background import Background, long_statements
 from api.services.evaluation.flags import trend
 from api.services.evaluation.stats import Period
 from api.services.identity.auth import User
@@ -99,35 +99,28 @@ class TrendWarmer(Background):
         process holds the lock or nothing changed); the trends read."""
         tz = ZoneInfo(self.settings.calendar.timezone)
         now = dt.datetime.now(dt.UTC)
-        with self.pool.connection() as conn:
-            conn.execute(
-                "SELECT set_config('statement_timeout', %s, false)",
-                (str(self.settings.db.long_statement_timeout_ms),),
-            )
+        with long_statements(self.pool, self.settings) as conn:
+            with conn.cursor(row_factory=dict_row) as cur:
+                row = cur.execute(
+                    "SELECT pg_try_advisory_lock(%s) AS mine, "
+                    "(SELECT generation FROM eval_stale) AS generation",
+                    (LOCK,),
+                ).fetchone()
+            conn.commit()
+            assert row is not None
+            mine, state = row["mine"], (row["generation"], now.astimezone(tz).date())
+            if not mine:
+                return 0
             try:
-                with conn.cursor(row_factory=dict_row) as cur:
-                    row = cur.execute(
-                        "SELECT pg_try_advisory_lock(%s) AS mine, "
-                        "(SELECT generation FROM eval_stale) AS generation",
-                        (LOCK,),
-                    ).fetchone()
-                conn.commit()
-                assert row is not None
-                mine, state = row["mine"], (row["generation"], now.astimezone(tz).date())
-                if not mine:
+                if state == self.warmed:
                     return 0
-                try:
-                    if state == self.warmed:
-                        return 0
-                    done = warm(conn, now, tz)
-                    self.warmed = state
-                    return done
-                finally:
-                    conn.rollback()
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK,))
-                    conn.commit()
+                done = warm(conn, now, tz)
+                self.warmed = state
+                return done
             finally:
-                conn.execute("RESET statement_timeout")
+                conn.rollback()
+                conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK,))
+                conn.commit()
 
     def _loop(self) -> None:
         self._turns(self.settings.evaluation.trend_warm_s, log, "trend warmer")

@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg_pool import ConnectionPool
 
-from api.services.background import Background
+from api.services.background import Background, long_statements
 from api.services.patrols.coverage import fold, retention_cutoff
 from api.settings import Settings
 
@@ -36,21 +36,13 @@ class CoverageFolder(Background):
         s = self.settings
         since = retention_cutoff(s, dt.datetime.now(dt.UTC))
         taken = 0
-        with self.pool.connection() as conn:
-            conn.autocommit = True  # each fold is its own transaction
-            conn.execute(
-                "SELECT set_config('statement_timeout', %s, false)",
-                (str(s.db.long_statement_timeout_ms),),
-            )
-            try:
-                while not self._stop.is_set():
-                    out = fold(conn, s, wait=False, since=since)
-                    taken += out["pieces"]
-                    if out["busy"] or out["pieces"] == 0:
-                        break
-            finally:
-                conn.execute("RESET statement_timeout")  # the pool's (connection option)
-                conn.autocommit = False
+        # each fold is its own transaction
+        with long_statements(self.pool, s, autocommit=True) as conn:
+            while not self._stop.is_set():
+                out = fold(conn, s, wait=False, since=since)
+                taken += out["pieces"]
+                if out["busy"] or out["pieces"] == 0:
+                    break
         return taken
 
     def _loop(self) -> None:
