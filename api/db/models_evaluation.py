@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from api.db.models import incidents, metadata
 
 TS = sa.DateTime(timezone=True)
+IN_ORDER = "the events facts read are in time order"
 
 eval_incidents = sa.Table(
     "eval_incidents",
@@ -31,6 +32,13 @@ eval_incidents = sa.Table(
     sa.Column("reworks", sa.Integer, nullable=False),
     sa.Column("close_due", TS, comment="deadline in force before closing"),
     sa.Column("close_lead", sa.Text, comment="lead of the last dispatch"),
+    # what its facts need to be read as of a past T (migration 0037, docs/metrics.md)
+    sa.Column(
+        "ordered", sa.Boolean, nullable=False, server_default=sa.text("true"), comment=IN_ORDER
+    ),
+    sa.Column("last_mark_at", TS, comment="time of the last deadline mark"),
+    sa.Column("last_due", TS, comment="deadline the last mark left"),
+    sa.Column("reworked_at", TS, comment="first failed verification"),
     # the incidents reported before T with an event at or after it (api.services.evaluation.rollup)
     sa.Index(
         "ix_eval_incidents_span",

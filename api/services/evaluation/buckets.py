@@ -22,6 +22,7 @@ from psycopg.rows import tuple_row
 from api.services.evaluation.live_sets import incident_key
 from api.services.evaluation.query import (
     FACTS_OF_INC,
+    STORED_FACTS,
     Over,
     evaluation_config,
     in_area,
@@ -52,18 +53,19 @@ PAIR_BASE = 1024
 # pairs apart without knowing of them.
 _INC_PAIRS = """
     SELECT i.id * {base} + bk.b AS id, i.id AS incident, bk.t_from, bk.t_end, {ikey} AS ikey,
-           true AS live,
-           f.reported_at, f.report_dept, f.registered_at, f.register_dept, f.rejected_at,
-           f.rejected_dept, f.closed_at, f.closed_dept, f.reworks, f.close_due, f.close_lead
+           NOT coalesce(f.ordered, false) AS live, {stored}
     FROM pairs p JOIN bk ON bk.b = p.b JOIN incidents i ON i.id = p.incident
     JOIN categories c ON c.code = i.category_code
     -- (the pairs' incidents by their ids, `live`: found by index, not by a join)
-    LEFT JOIN eval_incidents f ON f.incident_id = i.id AND f.incident_id = ANY(%(live)s)
+    LEFT JOIN eval_incidents f ON f.incident_id = i.id AND {facts_scope}
     WHERE i.reported_at < bk.t_end AND (i.closed_at IS NULL OR i.closed_at >= bk.t_from)
       AND i.id = ANY(%(live)s)"""
 
-# (every pair is live: the stored path has no rows; whistles are not T-dependent: none either)
-FACTS_PAIRS_SQL = FACTS_OF_INC.replace("{inc}", _INC_PAIRS.replace("{base}", str(PAIR_BASE)))
+# (every pair has an event at or after its T: those logged in time order are read from their
+# stored facts as of T, the others from their log; whistles are not T-dependent: none)
+FACTS_PAIRS_SQL = FACTS_OF_INC.replace(
+    "{inc}", _INC_PAIRS.replace("{base}", str(PAIR_BASE)).replace("{stored}", STORED_FACTS)
+)
 
 # One group's figures for several periods at once: a trend's buckets, contiguous (`bk`: b and
 # their bounds and `spans`; `pairs`: (incident, b), the incidents live at a bucket's end that can
@@ -249,7 +251,7 @@ def bucket_rows(
             log_path_config(conn, pairs)
             facts = sql.SQL(FACTS_PAIRS_SQL).format(
                 incident_scope=sql.SQL("false"),
-                facts_scope=sql.SQL("true"),
+                facts_scope=sql.SQL("f.incident_id = ANY(%(live)s)"),
                 ikey=incident_key(first.group_by, first.level),
             )
             grouping = Grouping(

@@ -132,21 +132,65 @@ st AS (
     -- the lead of the last dispatch, unless returned or self-handled since
     LEFT JOIN bounds b ON b.incident_id = l.id AND b.ep = coalesce(l.closed_ep, l.ep)
 ),
--- The stored path: every other incident, from its facts (all its events are before T).
+-- The stored path: every other incident, from its stored facts as of T. Either all the events
+-- its facts read are before T, or they were logged in time order (eval_incidents.ordered): then
+-- its log up to T is a first part of its whole log, and its facts at T are the stored ones with
+-- what happened at or after T taken away (a handling, an episode's end, a closing, a rejection
+-- at or after T: not yet), and the deadline in force at T (`due_t`) instead of a later one: the
+-- last mark's if it is before T, else that of the last mark before T in the log (migration
+-- 0037, docs/metrics.md "Known limits").
+sd AS MATERIALIZED (
+    SELECT inc.*, CASE
+        WHEN inc.last_mark_at IS NULL OR inc.last_mark_at < inc.t_end THEN inc.last_due
+        ELSE (SELECT CASE WHEN m.action IN ('dispatch', 'approve_extension', 'reopen')
+                          THEN (m.data ->> 'due_at')::timestamptz END
+              FROM incident_events m
+              WHERE m.incident_id = inc.incident AND m.at < inc.t_end
+                AND m.action IN ('dispatch', 'approve_extension', 'reopen', 'suspend', 'return',
+                                 'self_handle')
+              ORDER BY m.id DESC LIMIT 1)
+    END AS due_t
+    FROM inc WHERE NOT inc.live
+),
 se AS (
-    SELECT e.*, inc.ikey, inc.t_from, inc.t_end, CASE
+    SELECT e.*, CASE
         WHEN e.due IS NULL THEN NULL
         WHEN e.handled_at IS NOT NULL AND e.handled_at <= e.due THEN e.handled_at
-        WHEN e.due < inc.t_end AND (e.end_at IS NULL OR e.end_at > e.due) THEN e.due
+        WHEN e.due < e.t_end AND (e.end_at IS NULL OR e.end_at > e.due) THEN e.due
     END AS settled_at
-    FROM eval_episodes e JOIN inc ON inc.incident = e.incident_id AND NOT inc.live
+    FROM (
+        SELECT e.incident_id, e.ikey, e.t_from, e.t_end, e.lead, e.dispatched_at, e.handled_at,
+               e.end_at,
+               -- the deadline when it was handled or ended, or else at T
+               CASE WHEN e.handled_at IS NULL AND e.end_at IS NULL THEN e.due_t ELSE e.due END
+                   AS due
+        FROM (
+            SELECT s.id AS incident_id, s.ikey, s.t_from, s.t_end, f.lead, f.dispatched_at,
+                   CASE WHEN f.handled_at < s.t_end THEN f.handled_at END AS handled_at,
+                   CASE WHEN f.end_at < s.t_end THEN f.end_at END AS end_at, f.due, s.due_t
+            FROM eval_episodes f JOIN sd s ON s.incident = f.incident_id
+            WHERE f.dispatched_at < s.t_end AND {facts_scope}
+        ) e
+    ) e
 ),
 sc AS (
-    SELECT inc.*, CASE
-        WHEN inc.closed_at IS NOT NULL AND (inc.close_due IS NULL OR inc.closed_at <= inc.close_due)
-            THEN inc.closed_at
-        WHEN inc.rejected_at IS NULL AND inc.close_due < inc.t_end THEN inc.close_due
-    END AS settled_at FROM inc WHERE NOT inc.live
+    SELECT c.*, CASE
+        WHEN c.closed_at IS NOT NULL AND (c.close_due IS NULL OR c.closed_at <= c.close_due)
+            THEN c.closed_at
+        WHEN c.rejected_at IS NULL AND c.close_due < c.t_end THEN c.close_due
+    END AS settled_at
+    FROM (
+        SELECT s.id, s.ikey, s.t_from, s.t_end, s.reported_at, s.report_dept, s.registered_at,
+               s.register_dept, s.rejected_dept, s.closed_dept,
+               CASE WHEN s.rejected_at < s.t_end THEN s.rejected_at END AS rejected_at,
+               CASE WHEN s.closed_at < s.t_end THEN s.closed_at END AS closed_at,
+               coalesce(s.reworked_at < s.t_end, false)::int AS reworks,
+               -- closed before T: the deadline and lead of then; else those at T (the lead of
+               -- the episode not ended by T, if any)
+               CASE WHEN s.closed_at < s.t_end THEN s.close_due ELSE s.due_t END AS close_due,
+               CASE WHEN s.closed_at < s.t_end THEN s.close_lead ELSE o.lead END AS close_lead
+        FROM sd s LEFT JOIN se o ON o.incident_id = s.id AND o.end_at IS NULL
+    ) c
 ),
 wh AS (
     SELECT w.incident_id, {ikey} AS ikey, k.department_code AS dept,
@@ -170,7 +214,7 @@ hd AS (
             UNION ALL
             SELECT inc.id, h.dept, inc.ikey
             FROM eval_handles h JOIN inc ON inc.incident = h.incident_id AND NOT inc.live
-            WHERE h.at >= inc.t_from
+            WHERE h.at >= inc.t_from AND h.at < inc.t_end
         ) h
     ) d
 ),
@@ -198,11 +242,12 @@ facts AS (
     UNION ALL
     {live_obligations}
     UNION ALL
-    -- stored path: activity in the period (every stored event is before T)
-    SELECT id, report_dept, ikey, 'reported', NULL FROM sc WHERE reported_at >= t_from
+    -- stored path: activity in the period (rejections and closings at or after T are gone)
+    SELECT id, report_dept, ikey, 'reported', NULL FROM sc
+    WHERE reported_at >= t_from AND reported_at < t_end
     UNION ALL
     SELECT id, register_dept, ikey, 'registered', NULL FROM sc
-    WHERE registered_at >= t_from
+    WHERE registered_at >= t_from AND registered_at < t_end
     UNION ALL
     SELECT id, rejected_dept, ikey, 'rejected', NULL FROM sc WHERE rejected_at >= t_from
     UNION ALL
@@ -214,7 +259,7 @@ facts AS (
     -- every return (also one ending a self-handling), from eval_facts
     SELECT inc.id, x.dept, inc.ikey, 'returned', NULL
     FROM eval_facts x JOIN inc ON inc.incident = x.incident_id AND NOT inc.live
-    WHERE x.m = 'returned' AND x.at >= inc.t_from
+    WHERE x.m = 'returned' AND x.at >= inc.t_from AND x.at < inc.t_end
     UNION ALL
     {stored_obligations}
     UNION ALL
@@ -259,23 +304,26 @@ _STORED_NAMES = {
     "due": "close_due",
 }
 
+# The stored facts `inc` carries for the stored path (`sd`, `se`, `sc`), as `f.`
+STORED_FACTS = """f.reported_at, f.report_dept, f.registered_at, f.register_dept, f.rejected_at,
+           f.rejected_dept, f.closed_at, f.closed_dept, f.reworks, f.close_due, f.close_lead,
+           f.last_mark_at, f.last_due, f.reworked_at"""
+
 # `inc` for one period [t_from, t_end): the incidents in it, each once.
 _INC_ONE = """
     -- Incidents that can have a fact in the period: reported before its end and not finished
     -- (closed or rejected) before it began; with their stored facts (eval_incidents, kept current
-    -- by a trigger on every event). `live`: an event at or after T exists, so the stored facts
-    -- (which know that event) do not describe T and the log is read instead. `id` names the
-    -- incident in every later step, `incident` is the one whose log is read; each row carries
-    -- its period, which the later steps read from it.
+    -- by a trigger on every event). `live`: an event at or after T exists and the events were
+    -- not logged in time order, so the stored facts (which know that event) do not describe T
+    -- and the log is read instead. `id` names the incident in every later step, `incident` is
+    -- the one whose log is read; each row carries its period, which the later steps read from it.
     SELECT i.id, i.id AS incident, %(t_from)s::timestamptz AS t_from,
            %(t_end)s::timestamptz AS t_end, {ikey} AS ikey,
-           coalesce(f.last_at >= %(t_end)s, false) AS live,
-           f.reported_at, f.report_dept, f.registered_at, f.register_dept, f.rejected_at,
-           f.rejected_dept, f.closed_at, f.closed_dept, f.reworks, f.close_due, f.close_lead
+           coalesce(f.last_at >= %(t_end)s AND NOT f.ordered, false) AS live, {stored}
     FROM incidents i JOIN categories c ON c.code = i.category_code
     LEFT JOIN eval_incidents f ON f.incident_id = i.id AND {facts_scope}
     WHERE i.reported_at < %(t_end)s AND (i.closed_at IS NULL OR i.closed_at >= %(t_from)s)
-      AND {incident_scope}"""
+      AND {incident_scope}""".replace("{stored}", STORED_FACTS)
 
 # the facts' CTEs with `{inc}` to fill: FACTS_SQL here, buckets.FACTS_PAIRS_SQL
 FACTS_OF_INC = _FACTS_TEMPLATE.replace(
