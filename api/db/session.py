@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 import select
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
 from psycopg import Connection
 from psycopg import _queries as psycopg_queries
-from psycopg.rows import dict_row
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row, tuple_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
@@ -150,3 +153,32 @@ def connect(settings: DatabaseSettings) -> Connection[dict]:
         application_name="gridgov-cli",
         options=f"-c statement_timeout={int(settings.long_statement_timeout_ms)}",
     )
+
+
+@contextmanager
+def local_settings(conn: Connection[Any], **values: str | None) -> Iterator[None]:
+    """Server settings `values` for the block (None: none now, but put back too, for one a
+    caller may set within it with set_config(…, true)), as they were again when it ends.
+
+    Within a transaction block: set_config(…, true) lasts to the end of the *outermost*
+    transaction, so a setting meant for one statement of a request would outlive it — the
+    evaluation's `enable_nestloop = off` made each of a trend's 62 small queries after it plan a
+    hash join over every incident (≈ 15 ms each, a second per trend). Not put back when the
+    transaction failed: its rollback does."""
+    names = list(values)
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
+        old = list(cur.fetchone() or ())
+    _set(conn, {n: v for n, v in values.items() if v is not None})
+    try:
+        yield
+    finally:
+        if conn.info.transaction_status == TransactionStatus.INTRANS:
+            _set(conn, dict(zip(names, old, strict=True)))
+
+
+def _set(conn: Connection[Any], values: dict[str, str]) -> None:
+    """set_config(name, value, true) of each of `values`, in one statement."""
+    if values:
+        calls = ", ".join(["set_config(%s, %s, true)"] * len(values))
+        conn.execute(f"SELECT {calls}", [x for item in values.items() for x in item])

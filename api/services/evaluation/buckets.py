@@ -24,7 +24,7 @@ from api.services.evaluation.query import (
     FACTS_OF_INC,
     STORED_FACTS,
     Over,
-    evaluation_config,
+    evaluation_settings,
     in_area,
     log_path_config,
     stats_rows,
@@ -237,11 +237,10 @@ def bucket_rows(
     (`trend_rows`; a large group's in several, `_chunks`); otherwise one `stats_rows` per
     period."""
     first = overs[0]
-    with conn.transaction():
+    with conn.transaction(), evaluation_settings(conn):
         scope_level = area_level(conn, first.scope_area)
         read_from = source(first.group_by, first.level, scope_level, first.scope_department)
         if read_from == "rollup" and live is not None and len(overs) <= PAIR_BASE:
-            evaluation_config(conn)
             if first.scope_area is not None:
                 inside = set(
                     in_area(conn, sorted({i for ids in live for i in ids}), first.scope_area)
@@ -304,8 +303,7 @@ def _at_once(
     statement of a transaction at READ COMMITTED sees the data of its own start)."""
 
     def on_other() -> list[dict[str, Any] | None]:
-        with other.transaction():
-            evaluation_config(other)
+        with other.transaction(), evaluation_settings(other):
             log_path_config(other, pairs)
             return read(other, theirs)
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from psycopg import Connection, sql
 
+from api.db.session import local_settings
+
 AREA_LEVELS = ("district", "street", "community", "grid")
 
 
@@ -137,9 +139,8 @@ def live_of_ends(
         of_group = sql.SQL(OF_DEPARTMENT)
     text = LIVE_OF_ENDS_SQL if one_pass else LIVE_AT_EACH_END_SQL
     query = sql.SQL(text).format(of_group=of_group)
-    with conn.transaction():
-        # its cost estimate passes the JIT threshold; compiling costs more than it saves
-        conn.execute("SELECT set_config('jit', 'off', true)")
+    # its cost estimate passes the JIT threshold; compiling costs more than it saves
+    with conn.transaction(), local_settings(conn, jit="off"):
         params = {"ends": ends, "first": min(ends), "last": max(ends), "key": key}
         rows = conn.execute(query, params).fetchall()
     return {r["t_end"]: list(r["ids"]) for r in rows}

@@ -15,6 +15,7 @@ of a city").
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from psycopg import Connection, sql
 from psycopg.rows import tuple_row
 
 from api.db.models_evaluation import CHECKINS, SETTLED
+from api.db.session import local_settings
 from api.services.evaluation.live_sets import incident_key, live_incidents, live_of_group
 from api.services.evaluation.rollup import (
     area_level,
@@ -363,21 +365,21 @@ class Over:
     total: bool = True
 
 
-def evaluation_config(conn: Connection[Any]) -> None:
-    """The settings of an evaluation statement, local to the caller's transaction: no JIT
+def evaluation_settings(conn: Connection[Any]) -> AbstractContextManager[None]:
+    """The settings of an evaluation statement, for the block (`local_settings`): no JIT
     (compiling this many expressions costs more than it saves: 20 s → 5 s at 100,000 incidents
     on 2 busy cores); a year's handling times (≈ 820,000 at 1,000,000 incidents) sorted in
     memory, not on disk; plans for this period's bounds, not the pool's generic ones
-    (docs/performance.md, 2026-12-05 afternoon)."""
-    conn.execute(
-        "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true), "
-        "set_config('plan_cache_mode', 'auto', true)",
-        (STATS_WORK_MEM,),
+    (docs/performance.md, 2026-12-05 afternoon); and `enable_nestloop` as `log_path_config`
+    may set it, put back too."""
+    return local_settings(
+        conn, jit="off", work_mem=STATS_WORK_MEM, plan_cache_mode="auto", enable_nestloop=None
     )
 
 
 def log_path_config(conn: Connection[Any], live: int) -> None:
-    """With more than 50 incidents (or pairs) read from their log: no nested loops. The
+    """With more than 50 incidents (or pairs) read from their log: no nested loops (within an
+    `evaluation_settings` block, which puts it back). The
     estimates of the log path's joins of CTEs are far too low, and nested loops over CTE scans
     would compare every pair (1 s a month at 100,000 incidents)."""
     if live > 50:
@@ -400,8 +402,7 @@ def stats_rows(
     reported before T with an event at or after it."""
     t_end, group_by, level = over.t_end, over.group_by, over.level
     scope_area, scope_department = over.scope_area, over.scope_department
-    with conn.transaction():
-        evaluation_config(conn)
+    with conn.transaction(), evaluation_settings(conn):
         scope_level = area_level(conn, scope_area)
         read_from = source(group_by, level, scope_level, scope_department)
         if read_from != "log":
