@@ -11,7 +11,11 @@ from psycopg import Connection
 from api.errors import BadRequest, NotFound
 from api.services.evaluation.bucket_cache import keep, open_kept, read_kept
 from api.services.evaluation.buckets import Spare, bucket_rows
-from api.services.evaluation.followup import add_followup_counts
+from api.services.evaluation.followup import (
+    FOLLOWUP_AGGREGATES,
+    FOLLOWUP_COUNTS,
+    FOLLOWUP_FACTS,
+)
 from api.services.evaluation.live_sets import live_of_ends
 from api.services.evaluation.query import Over, areas_in_scope, group_names
 from api.services.evaluation.rollup import area_level, source
@@ -25,7 +29,12 @@ from api.services.evaluation.stats import (
     rate_of,
     scope_of,
 )
-from api.services.evaluation.urge import add_urge_counts
+from api.services.evaluation.urge import (
+    URGE_AGGREGATES,
+    URGE_COUNTS,
+    URGE_FACTS,
+    fact_counts_by_bucket,
+)
 from api.services.identity.auth import User
 from api.settings import EvaluationSettings
 
@@ -264,10 +273,9 @@ def trend(
     for run in _runs(todo):
         # the incidents live at each bucket's end that can count for the group, found at once
         live = None if from_log else _live(conn, [ends[i] for i in run], group_by, level, code)
-        computed = bucket_rows(conn, overs[run[0] : run[-1] + 1], code, live, spare)
+        in_run = overs[run[0] : run[-1] + 1]
+        computed = _with_counts(conn, in_run, code, bucket_rows(conn, in_run, code, live, spare))
         rows.update(zip(run, computed, strict=True))
-    for i in todo:  # 督办 and 回访, as the table adds them (stats.group_rows)
-        rows[i] = _with_counts(conn, overs[i], code, rows[i])
     keep(conn, kept, code, [(periods[i], rows[i]) for i in todo], primary)
     series = [
         {
@@ -287,14 +295,25 @@ def trend(
     }
 
 
+# 督办 and 回访: the facts and counts the table adds (stats.group_rows)
+COUNTED = (
+    ((URGE_FACTS, URGE_AGGREGATES), URGE_COUNTS),
+    ((FOLLOWUP_FACTS, FOLLOWUP_AGGREGATES), FOLLOWUP_COUNTS),
+)
+
+
 def _with_counts(
-    conn: Connection[Any], over: Over, code: str, row: dict[str, Any] | None
-) -> dict[str, Any] | None:
-    """The bucket's row with its urge and follow-up counts (docs/metrics.md 督办, 回访)."""
-    raw = [] if row is None else [row]
-    for add_counts in (add_urge_counts, add_followup_counts):
-        raw = add_counts(conn, raw, over)
-    return next((r for r in raw if r["key"] == code and not r["total"]), None)
+    conn: Connection[Any], overs: list[Over], code: str, rows: list[dict[str, Any] | None]
+) -> list[dict[str, Any] | None]:
+    """Each bucket's row (`overs`: contiguous) with its urge and follow-up counts, as the table
+    adds them (`merge_counts`: where there are any; a bucket with nothing else to count gets a
+    row of them alone); two statements for all the buckets."""
+    out = list(rows)
+    for facts, names in COUNTED:
+        for i, counts in enumerate(fact_counts_by_bucket(conn, facts, names, overs, code)):
+            if any(counts.values()):
+                out[i] = {**(out[i] or {"key": code, "total": False}), **counts}
+    return out
 
 
 def _runs(indexes: list[int]) -> list[list[int]]:

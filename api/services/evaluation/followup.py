@@ -15,24 +15,18 @@ from api.services.evaluation.urge import add_fact_counts
 
 FOLLOWUP_COUNTS = ("rated", "satisfied")
 
-FOLLOWUP_SQL = """
-WITH f AS (
-    SELECT r.incident_id, r.department_code AS dept, r.rating
+# The ratings of [t_from, t_end) with their times (`at`), and their counts per group
+# (urge.FACT_COUNTS_SQL).
+FOLLOWUP_FACTS = """
+    SELECT r.incident_id, r.department_code AS dept, r.rating, r.rated_at AS at
     FROM incident_ratings r
-    WHERE r.rated_at >= %(t_from)s AND r.rated_at < %(t_end)s
-)
-SELECT {k} AS key, GROUPING({k}) = 1 AS total,
-       count(*) AS rated,
-       count(*) FILTER (WHERE f.rating IN ('satisfied', 'basically_satisfied')) AS satisfied
-FROM f JOIN incidents i ON i.id = f.incident_id JOIN categories c ON c.code = i.category_code
-WHERE {conds}
-GROUP BY GROUPING SETS (({k}){overall})
-LIMIT 100000
-"""
+    WHERE r.rated_at >= %(t_from)s AND r.rated_at < %(t_end)s"""
+FOLLOWUP_AGGREGATES = """count(*) AS rated,
+       count(*) FILTER (WHERE f.rating IN ('satisfied', 'basically_satisfied')) AS satisfied"""
 
 
 def add_followup_counts(
     conn: Connection[Any], raw: list[dict[str, Any]], over: Over
 ) -> list[dict[str, Any]]:
     """The raw rows with 回访数 and 满意数 added (new groups appended)."""
-    return add_fact_counts(conn, raw, FOLLOWUP_SQL, FOLLOWUP_COUNTS, over)
+    return add_fact_counts(conn, raw, (FOLLOWUP_FACTS, FOLLOWUP_AGGREGATES), FOLLOWUP_COUNTS, over)
