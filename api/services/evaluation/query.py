@@ -154,6 +154,21 @@ sd AS MATERIALIZED (
     END AS due_t
     FROM inc WHERE NOT inc.live
 ),
+-- Every episode of those incidents, as stored (its stored settling, `final_at`, as migration
+-- 0027 dates its facts) and as of T where it began before T (`seen`).
+sa AS MATERIALIZED (
+    SELECT s.id AS incident_id, s.ikey, s.t_from, s.t_end, f.lead, f.dispatched_at,
+           f.dispatched_at < s.t_end AS seen,
+           CASE WHEN f.handled_at < s.t_end THEN f.handled_at END AS handled_at,
+           CASE WHEN f.end_at < s.t_end THEN f.end_at END AS end_at, f.due AS due_final,
+           s.due_t, f.handled_at AS handled_final, CASE
+        WHEN f.due IS NULL THEN NULL
+        WHEN f.handled_at IS NOT NULL AND f.handled_at <= f.due THEN f.handled_at
+        WHEN f.end_at IS NULL OR f.end_at > f.due THEN f.due
+    END AS final_at
+    FROM eval_episodes f JOIN sd s ON s.incident = f.incident_id
+    WHERE {facts_scope}
+),
 se AS (
     SELECT e.*, CASE
         WHEN e.due IS NULL THEN NULL
@@ -164,15 +179,9 @@ se AS (
         SELECT e.incident_id, e.ikey, e.t_from, e.t_end, e.lead, e.dispatched_at, e.handled_at,
                e.end_at,
                -- the deadline when it was handled or ended, or else at T
-               CASE WHEN e.handled_at IS NULL AND e.end_at IS NULL THEN e.due_t ELSE e.due END
-                   AS due
-        FROM (
-            SELECT s.id AS incident_id, s.ikey, s.t_from, s.t_end, f.lead, f.dispatched_at,
-                   CASE WHEN f.handled_at < s.t_end THEN f.handled_at END AS handled_at,
-                   CASE WHEN f.end_at < s.t_end THEN f.end_at END AS end_at, f.due, s.due_t
-            FROM eval_episodes f JOIN sd s ON s.incident = f.incident_id
-            WHERE f.dispatched_at < s.t_end AND {facts_scope}
-        ) e
+               CASE WHEN e.handled_at IS NULL AND e.end_at IS NULL THEN e.due_t
+                    ELSE e.due_final END AS due
+        FROM sa e WHERE e.seen
     ) e
 ),
 sc AS (
@@ -190,9 +199,30 @@ sc AS (
                -- closed before T: the deadline and lead of then; else those at T (the lead of
                -- the episode not ended by T, if any)
                CASE WHEN s.closed_at < s.t_end THEN s.close_due ELSE s.due_t END AS close_due,
-               CASE WHEN s.closed_at < s.t_end THEN s.close_lead ELSE o.lead END AS close_lead
+               CASE WHEN s.closed_at < s.t_end THEN s.close_lead ELSE o.lead END AS close_lead,
+               s.closed_at AS closed_final, s.close_lead AS lead_final,
+               s.reworks AS reworks_final, CASE
+            WHEN s.closed_at IS NOT NULL AND (s.close_due IS NULL OR s.closed_at <= s.close_due)
+                THEN s.closed_at
+            WHEN s.rejected_at IS NULL THEN s.close_due
+        END AS final_at
         FROM sd s LEFT JOIN se o ON o.incident_id = s.id AND o.end_at IS NULL
     ) c
+),
+-- The T-dependent facts the rollups hold for them, dated as stored (migration 0027), in the
+-- period: a correction takes these away where it adds their facts as of T (rollup.correction_log)
+gone AS (
+    SELECT incident_id, lead AS dept, ikey, 'handle_due' AS m FROM sa
+    WHERE final_at >= t_from AND final_at < t_end
+    UNION ALL
+    SELECT incident_id, lead, ikey, 'handle_on_time' FROM sa
+    WHERE final_at >= t_from AND final_at < t_end AND final_at = handled_final
+    UNION ALL
+    SELECT id, lead_final, ikey, v.m FROM sc
+    CROSS JOIN LATERAL (VALUES ('close_due', true), ('close_done', closed_final IS NOT NULL),
+                               ('close_on_time', final_at = closed_final),
+                               ('reworked', reworks_final > 0)) v(m, yes)
+    WHERE final_at >= t_from AND final_at < t_end AND v.yes
 ),
 wh AS (
     SELECT w.incident_id, {ikey} AS ikey, k.department_code AS dept,

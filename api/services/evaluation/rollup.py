@@ -196,9 +196,10 @@ def correction(
     pairs: bool = False,
 ) -> sql.Composable:
     """The sources taking away the stored T-dependent facts of the incidents with events at or
-    after T (`correction_log` adds those of their log); with `pairs`, of a trend's (incident,
-    bucket) pairs, the bucket first (`buckets.trend_rows`, which reads the period's bounds from
-    `bk`)."""
+    after T: the open cases' of all, the others of those read from their log (`inc.live`; of
+    the others `correction_log` takes them away from their stored rows); `correction_log` adds
+    their facts as of T. With `pairs`, of a trend's (incident, bucket) pairs, the bucket first
+    (`buckets.trend_rows`, which reads the period's bounds from `bk`)."""
     stored = {n: f"-(x.m = '{n}')::int" for n in T_DEPENDENT}
     stored_open = {"open": "-1", "overdue": "-coalesce(x.due < %(t_end)s, false)::int"}
     return sql.SQL(CORRECTION_SQL).format(
@@ -215,14 +216,17 @@ def correction(
 def correction_log(
     group_by: str, fcond: sql.Composable, bucket: sql.Composable | None = None
 ) -> sql.Composable:
-    """The source adding the T-dependent facts the log of those incidents implies (`facts`);
-    with `bucket`, that expression first (`trend_rows`)."""
+    """The source adding the T-dependent facts of those incidents as of T (`facts`), and taking
+    away the stored ones of those read from their stored facts (`gone`); with `bucket`, that
+    expression first (`trend_rows`)."""
     fkey = "f.dept" if group_by == "department" else "f.ikey"
     log = {n: f"(f.m = '{n}')::int" for n in (*T_DEPENDENT, "open", "overdue")}
+    gone = {n: f"-(f.m = '{n}')::int" for n in T_DEPENDENT}
     return sql.SQL(CORRECTION_LOG_SQL).format(
         bucket=sql.SQL("") if bucket is None else sql.SQL("{}, ").format(bucket),
         fkey=sql.SQL(fkey),
         log_facts=_wide(log),
+        gone_facts=_wide(gone),
         fconds=fcond,
     )
 

@@ -83,13 +83,17 @@ WHERE x.responsible = %(scope_area)s AND {off} AND x.m = ANY(%(rolled)s)
 # their log up to T implies added (`facts` of stats_query.FACTS_SQL over them).
 CORRECTION_LOG_SQL = """
 UNION ALL
-SELECT {bucket}{fkey}, {log_facts} FROM facts f WHERE f.m = ANY(%(t_dependent)s) AND {fconds}"""
+SELECT {bucket}{fkey}, {log_facts} FROM facts f WHERE f.m = ANY(%(t_dependent)s) AND {fconds}
+UNION ALL
+-- the stored ones of those read from their stored facts (their rows, not eval_facts': `gone`)
+SELECT {bucket}{fkey}, {gone_facts} FROM gone f WHERE {fconds}"""
+# (the stored facts of those read from their log: `inc.live`, an index probe each)
 CORRECTION_SQL = """
 UNION ALL
 SELECT {bucket}{key}, {stored_facts}
 FROM eval_facts x {join}{pairs}
-WHERE x.incident_id = ANY(%(live)s) AND x.m = ANY(%(t_dependent)s)
-  AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds}
+WHERE x.incident_id = ANY(ARRAY(SELECT DISTINCT incident FROM inc WHERE live))
+  AND x.m = ANY(%(t_dependent)s) AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds}
 UNION ALL
 SELECT {bucket}{key}, {stored_open}
 FROM eval_open x {join}{pairs}
