@@ -38,6 +38,10 @@ MESSAGES: tuple[str, ...] = (
         "reload the page and try again."
     ),
     N_("This needs a token (Authorization: Bearer …) or a signed-in page."),
+    # workflow actions that need a note (api/services/workflow/actions.py, `_note`)
+    N_("{action} needs a written reason"),
+    N_("{action} needs a written account of what was done"),
+    N_("{action} needs a written piece of information"),
     # locating and reporting
     N_("This location is outside the area GridGov serves."),
     N_(

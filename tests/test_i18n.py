@@ -256,3 +256,23 @@ def test_topology_problems_in_error_details_follow_the_language() -> None:
     saved = localise_problems({"warnings": doc["problems"], "impact": impact}, Translator("zh_CN"))
     assert saved["impact"] is impact
     assert saved["warnings"]["features"][0]["properties"]["message"].startswith("C1 有")
+
+
+def test_a_workflow_action_missing_its_note_is_told_in_one_language(world, token_for) -> None:
+    from tests.loop import act, ok, report
+
+    admin = token_for("root", "admin")
+    case = report(world, "SJ0102", headers=admin)
+    ok(world, case, admin, "register")
+    ok(world, case, admin, "dispatch")
+    ok(world, case, admin, "accept")
+    # "'note' 的值无效：request_extension needs a written reason。" before: half English
+    zh = act(world, case, admin, "request_extension", data={"until": "2099-01-01T00:00:00Z"})
+    assert zh.status_code == 422
+    assert zh.json()["error"]["message"] == "'note' 的值无效：request_extension 需要填写理由。"
+    en = act(world, case, {**admin, "Accept-Language": "en"}, "handle")
+    assert en.json()["error"]["message"] == (
+        "Invalid value in 'note': handle needs a written account of what was done."
+    )
+    zh = act(world, case, admin, "handle")
+    assert zh.json()["error"]["message"] == "'note' 的值无效：handle 需要填写处置情况说明。"
