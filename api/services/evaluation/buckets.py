@@ -19,10 +19,9 @@ import psycopg
 from psycopg import Connection, sql
 from psycopg.rows import tuple_row
 
+from api.services.evaluation.facts_sql import FACTS_OF_INC, STORED_FACTS
 from api.services.evaluation.live_sets import incident_key
 from api.services.evaluation.query import (
-    FACTS_OF_INC,
-    STORED_FACTS,
     Over,
     evaluation_settings,
     in_area,

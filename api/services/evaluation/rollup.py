@@ -421,7 +421,7 @@ def rollup_rows(
     """The raw rows of `stats_query.stats_rows` from the rollups, or with `from_facts` from the
     rolled facts of the whole period (call `source` first).
 
-    `live`: stats_query.FACTS_SQL over the incidents reported before T with events at or after
+    `live`: facts_sql.FACTS_SQL over the incidents reported before T with events at or after
     it (CTEs `inc`, `facts`), and their ids — within the area scope, if any: their T-dependent
     facts are read from their log."""
     grouping = Grouping(group_by, level, scope_department, scope_area, scope_level)

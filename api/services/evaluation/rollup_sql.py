@@ -80,7 +80,7 @@ WHERE x.responsible = %(scope_area)s AND {off} AND x.m = ANY(%(rolled)s)
   AND x.at >= %(e0)s AND x.at < %(e1)s AND {dconds}"""
 
 # Incidents with events at or after T: their stored T-dependent facts are taken away and those
-# their log up to T implies added (`facts` of stats_query.FACTS_SQL over them).
+# their log up to T implies added (`facts` of facts_sql.FACTS_SQL over them).
 CORRECTION_LOG_SQL = """
 UNION ALL
 SELECT {bucket}{fkey}, {log_facts} FROM facts f WHERE f.m = ANY(%(t_dependent)s) AND {fconds}
