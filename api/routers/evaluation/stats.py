@@ -108,9 +108,11 @@ def stats(
 
 
 @router.get("/flags", response_class=JSON)
-def flags(read: ReadingDep, settings: SettingsDep, level: LevelQ = None) -> JSON:
+def flags(request: Request, read: ReadingDep, settings: SettingsDep, level: LevelQ = None) -> JSON:
     """负面清单: departments and areas breaching the GRIDGOV_FLAG_* thresholds, with reasons."""
-    doc = negative_list(read.conn, read.user, settings.evaluation, read.period, level)
+    # the departments judged on a second connection meanwhile, when one is free at once
+    spare = partial(request.app.state.read_pool.spare, request.state.read_on_replica)
+    doc = negative_list(read.conn, read.user, settings.evaluation, read.period, level, spare)
     # grids nobody walked lately
     add_unpatrolled_flags(read.conn, settings, doc, read.user, read.period.as_of)
     return JSON(doc)

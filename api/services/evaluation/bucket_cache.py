@@ -27,7 +27,7 @@ from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from api.services.evaluation.buckets import Spare
+from api.db.at_once import Spare
 
 KEEP_AFTER = dt.timedelta(hours=1)
 

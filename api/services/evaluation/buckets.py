@@ -10,15 +10,12 @@ which serves the other groupings (docs/performance.md, 2026-12-06 late night).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, suppress
 from typing import Any
 
-import psycopg
 from psycopg import Connection, sql
 from psycopg.rows import tuple_row
 
+from api.db.at_once import Spare, beside
 from api.services.evaluation.facts_sql import FACTS_OF_INC, STORED_FACTS
 from api.services.evaluation.live_sets import incident_key
 from api.services.evaluation.query import (
@@ -197,10 +194,6 @@ PAIRS_PER_STATEMENT = 20_000
 # 2026-12-06 evening)
 PARALLEL_PAIRS = 4_000
 
-# `spare()`: a context giving a second connection to the request's database, or None when none
-# is free at once (api.db.read_pool.ReadPool.spare)
-Spare = Callable[[], AbstractContextManager[Connection[Any] | None]]
-
 
 def _chunks(live: list[list[int]], lo: int = 0, hi: int | None = None) -> list[slice]:
     """Consecutive buckets of live[lo:hi], as few per statement as keep its pairs within
@@ -281,10 +274,19 @@ def bucket_rows(
             # two sides of about half the pairs each, each in parts within the limit
             middle = _middle(live)
             mine, theirs = _chunks(live, 0, middle), _chunks(live, middle)
+
+            def on_other(other: Connection[Any]) -> list[dict[str, Any] | None]:
+                # under the same statement settings (`beside` gives it a transaction)
+                with evaluation_settings(other):
+                    log_path_config(other, pairs)
+                    return read(other, theirs)
+
             with spare() as other:
                 if other is None:  # no connection free: one side after the other
                     return read(conn, mine + theirs)
-                return _at_once(conn, other, mine, theirs, read, pairs)
+                # each bucket read whole by one statement, the rows in bucket order
+                earlier, later = beside(conn, other, lambda c: read(c, mine), on_other)
+                return earlier + later
     out: list[dict[str, Any] | None] = []
     for i, over in enumerate(overs):
         raw = stats_rows(
@@ -292,32 +294,3 @@ def bucket_rows(
         )
         out.append(next((r for r in raw if not r["total"]), None))
     return out
-
-
-def _at_once(
-    conn: Connection[Any],
-    other: Connection[Any],
-    mine: list[slice],
-    theirs: list[slice],
-    read: Callable[[Connection[Any], list[slice]], list[dict[str, Any] | None]],
-    pairs: int,
-) -> list[dict[str, Any] | None]:
-    """`read` of the buckets `mine` on `conn` and, meanwhile, of `theirs` (the later ones) on
-    `other` in a thread of its own, under the same statement settings; the rows in bucket order.
-    Each bucket is read whole by one statement, as when the parts run one after the other (each
-    statement of a transaction at READ COMMITTED sees the data of its own start)."""
-
-    def on_other() -> list[dict[str, Any] | None]:
-        with other.transaction(), evaluation_settings(other):
-            log_path_config(other, pairs)
-            return read(other, theirs)
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridgov-trend") as pool:
-        later = pool.submit(on_other)
-        try:
-            first = read(conn, mine)
-        except BaseException:
-            with suppress(psycopg.Error):  # its statement ends too; the first error is told
-                other.cancel_safe()
-            raise
-        return first + later.result()
