@@ -240,3 +240,36 @@ def test_a_trend_read_on_the_replica_keeps_its_past_buckets_on_the_primary(
         again = client.get("/api/v1/stats/trend", params=params, headers=admin)
         assert again.json() == first.json()
         assert len(written) == 1  # all kept, read back on the replica: nothing computed
+
+
+def test_the_second_part_of_a_read_on_the_replica_is_read_there_too(
+    replica, world_db, token_for, monkeypatch
+):
+    """The negative list judges the departments on a spare connection (api/db/at_once.py): a
+    replica's when the read is on the replica, also while its replay lags behind the primary
+    (both parts read one server's data, never a mix of the two)."""
+    from api.db.read_pool import ReadPool
+
+    standby = replica_url(replica, world_db)
+    caught_up(world_db, standby)
+    admin = token_for("boss", "admin")
+    taken: list[tuple[bool, int | None]] = []
+    spare = ReadPool.spare
+
+    @contextmanager
+    def spied(self, on_replica):  # type: ignore[no-untyped-def]
+        with spare(self, on_replica) as conn:
+            taken.append((on_replica, None if conn is None else conn.info.port))
+            yield conn
+
+    monkeypatch.setattr(ReadPool, "spare", spied)
+    with app_on(world_db, standby, read_max_lag_s=3600) as client:
+        r = client.get("/api/v1/stats/flags", headers=admin)
+        assert r.status_code == 200, r.text
+        assert taken == [(True, replica.port)]
+        with replay_paused(standby):
+            new = report(client)
+            assert on_replica(client, new)
+            again = client.get("/api/v1/stats/flags", headers=admin)
+            assert again.status_code == 200, again.text
+        assert taken == [(True, replica.port)] * 2
