@@ -1,6 +1,7 @@
-"""A read in two parts at once (api/db/at_once.py): the negative list judges the departments on
-a second connection while it judges the areas, and says the same as one after the other; a part
-that fails ends the other's statement and is told."""
+"""A read in two parts at once (api/db/at_once.py): the statistics read their handling times on
+a second connection while they read their sums, the negative list judges the departments there
+while it judges the areas; each says the same as one after the other. A part that fails ends
+the other's statement and is told."""
 
 from __future__ import annotations
 
@@ -16,38 +17,90 @@ from api.db.at_once import at_once
 from tests.test_stats import PERIOD, week  # noqa: F401  (fixture)
 
 
-@pytest.mark.usefixtures("week")
-def test_the_negative_list_judges_departments_beside_areas(
-    world: Any, cast: Any, monkeypatch: Any
-) -> None:
+@contextmanager
+def _spares(monkeypatch: Any, taken: list[str], *, free: bool) -> Any:
+    """ReadPool.spare counted in `taken`; with `free` false, none is ever free."""
     from api.db.read_pool import ReadPool
 
-    settings = world.app.state.settings.evaluation
-    settings.flag_rework_rate_max = 0.15  # more flags of both kinds
-
     spare = ReadPool.spare
-    taken: list[str] = []
 
     @contextmanager
     def counted(self: ReadPool, on_replica: bool) -> Any:
+        if not free:
+            taken.append("none free")
+            yield None
+            return
         with spare(self, on_replica) as conn:
             taken.append("spare" if conn is not None else "none free")
             yield conn
 
-    @contextmanager
-    def none_free(self: ReadPool, on_replica: bool) -> Any:
-        taken.append("none free")
-        yield None
+    with monkeypatch.context() as m:
+        m.setattr(ReadPool, "spare", counted)
+        yield
+
+
+@pytest.mark.usefixtures("week")
+@pytest.mark.parametrize(
+    ("who", "group_by", "spare_used"),
+    [
+        ("admin", "area", True),  # the rollups
+        ("admin", "department", True),
+        ("community_disp", "category", True),  # the rolled facts
+        ("water", "area", True),  # one department by grid: the rolled facts
+        ("grid_disp", "department", False),  # a grid: the log, one statement
+    ],
+)
+def test_the_statistics_read_their_handling_times_beside_their_sums(
+    world: Any,
+    cast: Any,
+    token_for: Any,
+    monkeypatch: Any,
+    who: str,
+    group_by: str,
+    spare_used: bool,
+) -> None:
+    from tests.loop import G1
+
+    headers = token_for("gdisp", "dispatcher", G1) if who == "grid_disp" else getattr(cast, who)
+
+    def table() -> dict[str, Any]:
+        params = {**PERIOD, "group_by": group_by}
+        r = world.get("/api/v1/stats", params=params, headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    taken: list[str] = []
+    with _spares(monkeypatch, taken, free=True):
+        beside = table()
+    assert taken == (["spare"] if spare_used else [])
+    with _spares(monkeypatch, taken, free=False):
+        alone = table()
+    assert beside == alone
+    assert any(row["handling_n"] for row in alone["rows"])  # times to read, and read
+    # the CSV download reads in one statement (its long timeout is the request's connection's)
+    taken.clear()
+    with _spares(monkeypatch, taken, free=True):
+        r = world.get("/api/v1/stats", params={**PERIOD, "format": "csv"}, headers=headers)
+    assert r.status_code == 200 and taken == []
+
+
+@pytest.mark.usefixtures("week")
+def test_the_negative_list_judges_departments_beside_areas(
+    world: Any, cast: Any, monkeypatch: Any
+) -> None:
+    settings = world.app.state.settings.evaluation
+    settings.flag_rework_rate_max = 0.15  # more flags of both kinds
 
     def flags() -> list[dict[str, Any]]:
         r = world.get("/api/v1/stats/flags", params=PERIOD, headers=cast.admin)
         assert r.status_code == 200, r.text
         return r.json()["flags"]
 
-    monkeypatch.setattr(ReadPool, "spare", counted)
-    beside = flags()
-    monkeypatch.setattr(ReadPool, "spare", none_free)
-    alone = flags()
+    taken: list[str] = []
+    with _spares(monkeypatch, taken, free=True):
+        beside = flags()
+    with _spares(monkeypatch, taken, free=False):
+        alone = flags()
     assert taken == ["spare", "none free"]
     assert beside == alone
     # departments first, then areas, each by code

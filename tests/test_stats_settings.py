@@ -14,7 +14,8 @@ from psycopg.rows import dict_row
 from api.db.session import local_settings
 from api.services.evaluation.buckets import bucket_rows
 from api.services.evaluation.live_sets import live_of_ends
-from api.services.evaluation.query import Over, log_path_config, stats_rows
+from api.services.evaluation.query import Over, stats_rows
+from api.services.evaluation.statement import log_path_config
 
 NAMES = ("jit", "work_mem", "plan_cache_mode", "enable_nestloop")
 T0 = dt.datetime(2025, 11, 3, tzinfo=dt.UTC)

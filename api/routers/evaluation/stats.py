@@ -92,9 +92,12 @@ def stats(
 ) -> Response:
     """Counts and rates per group over a period (formulas: docs/metrics.md)."""
     conn, period = read.conn, read.period
+    spare = None
     if format == "csv":  # a download (a year, every grid): the export timeout
         allow_long_statements(request, conn)
-    doc = compute_stats(conn, read.user, period, group_by, level)
+    else:  # the handling times read on a second connection meanwhile, when one is free at once
+        spare = partial(request.app.state.read_pool.spare, request.state.read_on_replica)
+    doc = compute_stats(conn, read.user, period, group_by, level, spare=spare)
     add_patrol_figures(conn, settings, doc, period.start, period.as_of)  # 大联勤 coverage
     if format == "csv":
         day = period.start.astimezone(period.tz).date().isoformat()

@@ -18,13 +18,7 @@ from psycopg.rows import tuple_row
 from api.db.at_once import Spare, beside
 from api.services.evaluation.facts_sql import FACTS_OF_INC, STORED_FACTS
 from api.services.evaluation.live_sets import incident_key
-from api.services.evaluation.query import (
-    Over,
-    evaluation_settings,
-    in_area,
-    log_path_config,
-    stats_rows,
-)
+from api.services.evaluation.query import Over, in_area, stats_rows
 from api.services.evaluation.rollup import (
     Grouping,
     area_level,
@@ -38,6 +32,7 @@ from api.services.evaluation.rollup import (
     sum_columns,
     times_key_cond,
 )
+from api.services.evaluation.statement import evaluation_settings, log_path_config
 
 # A pair's id is `incident * PAIR_BASE + bucket`: more buckets than flags.MAX_BUCKETS
 PAIR_BASE = 1024

@@ -15,15 +15,14 @@ of a city"). The statement's text: `facts_sql`.
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from psycopg import Connection, sql
 from psycopg.rows import tuple_row
 
+from api.db.at_once import Spare
 from api.db.models_evaluation import CHECKINS, SETTLED
-from api.db.session import local_settings
 from api.services.evaluation.facts_sql import FACTS_SQL
 from api.services.evaluation.live_sets import incident_key, live_incidents, live_of_group
 from api.services.evaluation.rollup import (
@@ -32,9 +31,8 @@ from api.services.evaluation.rollup import (
     rollup_rows,
     source,
 )
+from api.services.evaluation.statement import evaluation_settings, log_path_config
 from api.services.identity.visibility import AREA_COND
-
-STATS_WORK_MEM = "128MB"
 
 # Counted per distinct incident (an incident handled twice after rework is one handled case);
 # dispatched and returned count events, since each dispatch is a new assignment to answer.
@@ -74,27 +72,6 @@ class Over:
     total: bool = True
 
 
-def evaluation_settings(conn: Connection[Any]) -> AbstractContextManager[None]:
-    """The settings of an evaluation statement, for the block (`local_settings`): no JIT
-    (compiling this many expressions costs more than it saves: 20 s → 5 s at 100,000 incidents
-    on 2 busy cores); a year's handling times (≈ 820,000 at 1,000,000 incidents) sorted in
-    memory, not on disk; plans for this period's bounds, not the pool's generic ones
-    (docs/performance.md, 2026-12-05 afternoon); and `enable_nestloop` as `log_path_config`
-    may set it, put back too."""
-    return local_settings(
-        conn, jit="off", work_mem=STATS_WORK_MEM, plan_cache_mode="auto", enable_nestloop=None
-    )
-
-
-def log_path_config(conn: Connection[Any], live: int) -> None:
-    """With more than 50 incidents (or pairs) read from their log: no nested loops (within an
-    `evaluation_settings` block, which puts it back). The
-    estimates of the log path's joins of CTEs are far too low, and nested loops over CTE scans
-    would compare every pair (1 s a month at 100,000 incidents)."""
-    if live > 50:
-        conn.execute("SELECT set_config('enable_nestloop', 'off', true)")
-
-
 def stats_rows(
     conn: Connection[Any],
     over: Over,
@@ -102,13 +79,14 @@ def stats_rows(
     key: str | None = None,
     only_key: bool = False,
     live_ids: list[int] | None = None,
+    spare: Spare | None = None,
 ) -> list[dict[str, Any]]:
     """Aggregated facts per group plus one total row (`total` true; none if `over.total` is
     false); raw counts and seconds.
 
     `live_ids`: the incidents whose T-dependent facts are read from their log, when the caller
     found them already (`live_of_ends`, for one group and several T); by default all incidents
-    reported before T with an event at or after it."""
+    reported before T with an event at or after it. `spare`: `rollup.rollup_rows`'."""
     t_end, group_by, level = over.t_end, over.group_by, over.level
     scope_area, scope_department = over.scope_area, over.scope_department
     with conn.transaction(), evaluation_settings(conn):
@@ -137,6 +115,7 @@ def stats_rows(
                 only_key=only_key,
                 live=(live, live_ids),
                 from_facts=read_from == "facts",
+                spare=spare,
             )
         return _log_rows(conn, over, key=key, only_key=only_key)
 

@@ -103,28 +103,34 @@ WHERE x.incident_id = ANY(%(live)s) AND x.reported_at < %(t_end)s AND {conds}
 # (`live`: the pairs' distinct incidents, an index probe each) and matched to their buckets
 CORRECTION_PAIRS = " JOIN pairs p ON p.incident = x.incident_id JOIN bk ON bk.b = p.b"
 
-QUERY_SQL = """
-WITH {prefix} src AS ({sources} {correction}),
+# The groups' sums (`main`) and handling times (`times`): parts apart, not joined, that
+# `rollup._joined` joins. In one statement (QUERY_SQL) PostgreSQL can run them at once in parallel
+# workers (a Parallel Append: a month by grid 141–161 → 91–107 ms, docs/performance.md); with a
+# spare connection the times are a statement of their own on it (TIMES_SQL) beside the sums
+# (MAIN_SQL), and the sums' rows become dictionaries while the times are read.
+_MAIN = """{prefix} src AS ({sources} {correction}),
 main AS (
     SELECT key, GROUPING(key) = 1 AS total, {sums}, {handled} AS handled
     FROM src WHERE {key_cond} GROUP BY GROUPING SETS ((key){overall})
-),
-times AS (
+)"""
+_TIMES = """times AS (
     SELECT {key} AS key, false AS total, count(*) AS handling_n,
            avg(x.secs) AS handling_avg_s,
            percentile_cont(0.9) WITHIN GROUP (ORDER BY x.secs) AS handling_p90_s
     FROM eval_times x {join}
     WHERE x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds} AND {times_key_cond}
     GROUP BY {times_grouping}
-)
--- the parts apart, not joined: PostgreSQL can run them at once in parallel workers (a Parallel
--- Append: a month by grid 141–161 → 91–107 ms, docs/performance.md); `_joined` joins them
+)"""
+_FROM_MAIN = """
 SELECT true AS main, m.*, NULL AS handling_n, NULL AS handling_avg_s, NULL AS handling_p90_s
-FROM main m WHERE m.total OR {nonzero}
-UNION ALL
+FROM main m WHERE m.total OR {nonzero}"""
+_FROM_TIMES = """
 SELECT false, t.key, t.total, {nulls}, t.handling_n, t.handling_avg_s, t.handling_p90_s
 FROM times t{times_total}
 """
+QUERY_SQL = "WITH " + _MAIN + ",\n" + _TIMES + _FROM_MAIN + "\nUNION ALL" + _FROM_TIMES
+MAIN_SQL = "WITH " + _MAIN + _FROM_MAIN
+TIMES_SQL = "WITH " + _TIMES + _FROM_TIMES
 
 # The total's handling times: a part of its own, so that its sort of every handling time of the
 # period (a year at 1,000,000 cases: 820,000, ≈ 200 ms) runs beside the groups', not after it

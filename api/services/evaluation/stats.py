@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from psycopg import Connection
 
 from api.dates import check_year
+from api.db.at_once import Spare
 from api.errors import BadRequest, Forbidden
 from api.services.evaluation.followup import add_followup_counts
 from api.services.evaluation.live_sets import AREA_LEVELS
@@ -268,9 +269,12 @@ def figure_row(code: str | None, name: str, raw: dict[str, Any] | None) -> dict[
     return dict(zip(ROW_KEYS, [code, name, *_values(raw)], strict=True))
 
 
-def group_rows(conn: Connection[Any], over: Over) -> list[dict[str, Any]]:
-    """The raw rows of every group with something to count, and the total (`total` true)."""
-    raw = stats_rows(conn, over)
+def group_rows(
+    conn: Connection[Any], over: Over, spare: Spare | None = None
+) -> list[dict[str, Any]]:
+    """The raw rows of every group with something to count, and the total (`total` true);
+    `spare`: `rollup.rollup_rows`'."""
+    raw = stats_rows(conn, over, spare=spare)
     # 督办 and 回访 come from separate queries (api/services/evaluation/urge.py, followup.py)
     for add_counts in (add_urge_counts, add_followup_counts):
         raw = add_counts(conn, raw, over)
@@ -285,13 +289,15 @@ def compute_stats(
     level: str | None,
     *,
     scope: Scope | None = None,
+    spare: Spare | None = None,
 ) -> dict[str, Any]:
-    """The statistics document: one row per group, plus the total over the caller's scope."""
+    """The statistics document: one row per group, plus the total over the caller's scope;
+    `spare`: a second connection's source for the handling times (`rollup.rollup_rows`)."""
     level = check_grouping(group_by, level)
     scope = scope if scope is not None else scope_of(user)
     # the period, grouping and scope every query of the document counts over
     over = Over(period.start, period.as_of, group_by, level, scope.area, scope.department)
-    raw = group_rows(conn, over)
+    raw = group_rows(conn, over, spare)
     total = next((r for r in raw if r["total"]), None)
     by_key = {r["key"]: r for r in raw if not r["total"]}
     codes = [k for k in by_key if k is not None]
