@@ -138,15 +138,13 @@ def _flagged(
     over: Over,
     settings: EvaluationSettings,
     in_force: list[tuple[str, str, float, bool]],
-    spare: Spare | None = None,
 ) -> list[dict[str, Any]]:
-    """The groups of `over`'s grouping on the negative list, by code, with reasons and figures
-    (`spare`: `rollup.rollup_rows`').
+    """The groups of `over`'s grouping on the negative list, by code, with reasons and figures.
 
     Judged on the groups' raw rows; only the flagged ones are named and given their figures (a
     city's 10,000 grids: the rows with nothing to count cannot breach, docs/performance.md)."""
     found: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
-    for raw in group_rows(conn, over, spare):
+    for raw in group_rows(conn, over):
         if raw["key"] is not None:
             reasons = breaches(raw, settings, in_force)
             if reasons:
