@@ -134,6 +134,18 @@ def test_unpatrolled_grids_join_the_negative_list(
     assert gaps[G2]["value"] is None and gaps[G2]["last_patrolled"] is None  # never patrolled
     assert gaps[G1]["value"] == (today - last).days and gaps[G1]["threshold"] == 3
     assert gaps[G1]["last_patrolled"] == last.isoformat()
+    # told in the caller's language: Chinese by default, English on request
+    days = (today - last).days
+    assert gaps[G2]["message"] == "从未巡查（上限 3 天）"
+    assert gaps[G1]["message"] == f"未巡查 {days} 天（超过 3 天）"
+    english = world.get("/api/v1/stats/flags", headers=cast.disp | {"Accept-Language": "en"})
+    told = {
+        f["code"]: f["reasons"][0]["message"]
+        for f in english.json()["flags"]
+        if f["reasons"][0]["metric"] == GAP
+    }
+    assert told[G2] == "Never patrolled (limit: 3 days)"
+    assert told[G1] == f"Not patrolled for {days} days (more than 3)"
     # a patrol today takes G1 off the list
     patrol_at(world, cast, now - dt.timedelta(minutes=30), world_db)
     flags = world.get("/api/v1/stats/flags", headers=cast.disp).json()

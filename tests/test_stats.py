@@ -350,11 +350,28 @@ def test_flags_list_the_breaches_with_reasons(world, cast, week):
     assert doc["thresholds"]["on_time_rate_min"] == 0.8
     got = {(f["kind"], f["code"]): [x["message"] for x in f["reasons"]] for f in doc["flags"]}
     assert got == {
-        ("department", "SANITATION"): ["吹哨未按时报到 2 次 check-ins missed (> 0)"],
+        ("department", "SANITATION"): ["吹哨未按时报到 2 次（超过 0 次）"],
         ("department", "WATER"): ["按期处置率 40.0% < 80.0%"],
-        ("area", G1): ["按期处置率 40.0% < 80.0%", "吹哨未按时报到 1 次 check-ins missed (> 0)"],
-        ("area", G2): ["吹哨未按时报到 1 次 check-ins missed (> 0)"],
+        ("area", G1): ["按期处置率 40.0% < 80.0%", "吹哨未按时报到 1 次（超过 0 次）"],
+        ("area", G2): ["吹哨未按时报到 1 次（超过 0 次）"],
     }
+    # the messages in the caller's language, the rest the same
+    english = world.get("/api/v1/stats/flags", params={**PERIOD, "lang": "en"}, headers=cast.admin)
+    words = {
+        (f["kind"], f["code"]): [x["message"] for x in f["reasons"]]
+        for f in english.json()["flags"]
+    }
+    assert words == {
+        ("department", "SANITATION"): ["Check-ins missed: 2 (more than 0)"],
+        ("department", "WATER"): ["on-time handling rate 40.0% < 80.0%"],
+        ("area", G1): ["on-time handling rate 40.0% < 80.0%", "Check-ins missed: 1 (more than 0)"],
+        ("area", G2): ["Check-ins missed: 1 (more than 0)"],
+    }
+    strip = [{**f, "reasons": [{**x, "message": None} for x in f["reasons"]]} for f in doc["flags"]]
+    assert strip == [
+        {**f, "reasons": [{**x, "message": None} for x in f["reasons"]]}
+        for f in english.json()["flags"]
+    ]
     # thresholds are settings: loosen one, tighten another
     world.app.state.settings.evaluation.flag_on_time_rate_min = 0.3
     world.app.state.settings.evaluation.flag_missed_checkins_max = 1

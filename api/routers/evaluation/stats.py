@@ -111,13 +111,20 @@ def stats(
 
 
 @router.get("/flags", response_class=JSON)
-def flags(request: Request, read: ReadingDep, settings: SettingsDep, level: LevelQ = None) -> JSON:
-    """负面清单: departments and areas breaching the GRIDGOV_FLAG_* thresholds, with reasons."""
+def flags(
+    request: Request,
+    read: ReadingDep,
+    settings: SettingsDep,
+    tr: TranslatorDep,
+    level: LevelQ = None,
+) -> JSON:
+    """负面清单: departments and areas breaching the GRIDGOV_FLAG_* thresholds, with reasons
+    (their messages in the caller's language: ?lang=, Accept-Language; Chinese by default)."""
     # the departments judged on a second connection meanwhile, when one is free at once
     spare = partial(request.app.state.read_pool.spare, request.state.read_on_replica)
-    doc = negative_list(read.conn, read.user, settings.evaluation, read.period, level, spare)
+    doc = negative_list(read.conn, read.user, settings.evaluation, read.period, level, spare, tr)
     # grids nobody walked lately
-    add_unpatrolled_flags(read.conn, settings, doc, read.user, read.period.as_of)
+    add_unpatrolled_flags(read.conn, settings, doc, read.user, read.period.as_of, tr)
     return JSON(doc)
 
 

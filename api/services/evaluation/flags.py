@@ -21,6 +21,7 @@ from api.services.evaluation.live_sets import live_of_ends
 from api.services.evaluation.query import Over, areas_in_scope, group_names
 from api.services.evaluation.rollup import area_level, source
 from api.services.evaluation.stats import (
+    METRICS,
     Period,
     check_grouping,
     figure_row,
@@ -38,6 +39,7 @@ from api.services.evaluation.urge import (
 )
 from api.services.identity.auth import User
 from api.settings import EvaluationSettings
+from web_map.i18n import CHINESE, N_, Translator
 
 INTERVALS = ("day", "week", "month")
 MAX_BUCKETS = 62
@@ -47,25 +49,30 @@ def _pct(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
-# The rates the negative list can judge: (rate, label, threshold setting, flagged below it),
-# each off at the threshold that nothing passes (GRIDGOV_FLAG_*)
+# The rates the negative list can judge: (rate, threshold setting, flagged below it), each off
+# at the threshold that nothing passes (GRIDGOV_FLAG_*)
 RULES = (
-    ("on_time_handling_rate", "按期处置率", "flag_on_time_rate_min", True),
-    ("closing_rate", "结案率", "flag_closing_rate_min", True),
-    ("rework_rate", "返工率", "flag_rework_rate_max", False),
-    ("return_rate", "退回率", "flag_return_rate_max", False),
-    ("satisfaction_rate", "满意率", "flag_satisfaction_rate_min", True),  # 回访 (followup.py)
-    ("followup_rate", "回访率", "flag_followup_rate_min", True),
+    ("on_time_handling_rate", "flag_on_time_rate_min", True),
+    ("closing_rate", "flag_closing_rate_min", True),
+    ("rework_rate", "flag_rework_rate_max", False),
+    ("return_rate", "flag_return_rate_max", False),
+    ("satisfaction_rate", "flag_satisfaction_rate_min", True),  # 回访 (followup.py)
+    ("followup_rate", "flag_followup_rate_min", True),
 )
+# A reason's `message` is in the caller's language: a rate's name from the catalogue
+# (按期处置率 40.0% < 80.0%), and this for missed check-ins
+MISSED_MESSAGE = N_("Check-ins missed: {n} (more than {max})")
+_METRIC_WORDS = {m.key: m.en for m in METRICS}
 
 
-def rules(s: EvaluationSettings) -> list[tuple[str, str, float, bool]]:
-    """The rules in force: the on-time handling rate always, the others unless switched off."""
+def rules(s: EvaluationSettings, tr: Translator = CHINESE) -> list[tuple[str, str, float, bool]]:
+    """The rules in force: the on-time handling rate always, the others unless switched off;
+    (rate, its name in `tr`'s language, threshold, flagged below it)."""
     out = []
-    for rate, label, setting, below in RULES:
+    for rate, setting, below in RULES:
         threshold = getattr(s, setting)
         if rate == "on_time_handling_rate" or (threshold > 0 if below else threshold < 1):
-            out.append((rate, label, threshold, below))
+            out.append((rate, tr(_METRIC_WORDS[rate]), threshold, below))
     return out
 
 
@@ -73,33 +80,29 @@ def breaches(
     raw: dict[str, Any],
     s: EvaluationSettings,
     in_force: list[tuple[str, str, float, bool]] | None = None,
+    tr: Translator = CHINESE,
 ) -> list[dict[str, Any]]:
     """Why a group is on the negative list (empty: it is not), from its raw row (`stats_rows`),
-    with the rates `figures` would give it. `in_force`: `rules(s)`, found once for many rows."""
+    with the rates `figures` would give it, told in `tr`'s language. `in_force`: `rules(s, tr)`,
+    found once for many rows."""
     out: list[dict[str, Any]] = []
-    for rate, label, threshold, below in rules(s) if in_force is None else in_force:
+    for rate, label, threshold, below in rules(s, tr) if in_force is None else in_force:
         value, due = rate_of(raw, rate)
         if value is None or due < s.flag_min_due:
             continue
         if (below and value < threshold) or (not below and value > threshold):
             sign = "<" if below else ">"
-            out.append(
-                {
-                    "metric": rate,
-                    "value": value,
-                    "threshold": threshold,
-                    "message": f"{label} {_pct(value)} {sign} {_pct(threshold)}",
-                }
-            )
+            message = f"{label} {_pct(value)} {sign} {_pct(threshold)}"
+            out.append({"metric": rate, "value": value, "threshold": threshold, "message": message})
     missed = missed_checkins(raw)
     if missed > s.flag_missed_checkins_max:
+        limit = s.flag_missed_checkins_max
         out.append(
             {
                 "metric": "checkin_missed",
                 "value": missed,
-                "threshold": s.flag_missed_checkins_max,
-                "message": f"吹哨未按时报到 {missed} 次 check-ins missed "
-                f"(> {s.flag_missed_checkins_max})",
+                "threshold": limit,
+                "message": tr(MISSED_MESSAGE, n=missed, max=limit),
             }
         )
     return out
@@ -138,6 +141,7 @@ def _flagged(
     over: Over,
     settings: EvaluationSettings,
     in_force: list[tuple[str, str, float, bool]],
+    tr: Translator,
 ) -> list[dict[str, Any]]:
     """The groups of `over`'s grouping on the negative list, by code, with reasons and figures.
 
@@ -146,7 +150,7 @@ def _flagged(
     found: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
     for raw in group_rows(conn, over):
         if raw["key"] is not None:
-            reasons = breaches(raw, settings, in_force)
+            reasons = breaches(raw, settings, in_force, tr)
             if reasons:
                 found[raw["key"]] = (raw, reasons)
     names = _names(conn, over, list(found))
@@ -174,15 +178,17 @@ def negative_list(
     period: Period,
     level: str | None,
     spare: Spare | None = None,
+    tr: Translator = CHINESE,
 ) -> dict[str, Any]:
     """Departments, then areas (at `level`), breaching a threshold in the period, with reasons.
 
     `spare`: a second connection's source (`at_once`): the departments are judged on it while
     the areas are judged on `conn` (a month by grid at 1,000,000 cases: 52 ms beside 99 ms,
-    docs/performance.md); None: one after the other."""
+    docs/performance.md); None: one after the other. `tr`: the language of the reasons'
+    messages."""
     scope = scope_of(user)
     level = check_grouping("area", level)
-    in_force = rules(settings)
+    in_force = rules(settings, tr)
     by_area, by_department = (
         Over(period.start, period.as_of, group_by, lvl, scope.area, scope.department, total=False)
         for group_by, lvl in (("area", level), ("department", None))
@@ -190,8 +196,8 @@ def negative_list(
     areas, departments = at_once(
         conn,
         spare,
-        lambda c: _flagged(c, by_area, settings, in_force),
-        lambda c: _flagged(c, by_department, settings, in_force),
+        lambda c: _flagged(c, by_area, settings, in_force, tr),
+        lambda c: _flagged(c, by_department, settings, in_force, tr),
     )
     return {
         "period": period.as_json(),

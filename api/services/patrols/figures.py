@@ -21,7 +21,7 @@ from api.services.identity.auth import User
 from api.services.patrols.coverage import coverage, period_rows, unpatrolled_grids
 from api.settings import Settings
 from gis.patrols import GRIDS_SQL
-from web_map.i18n import N_
+from web_map.i18n import CHINESE, N_, Translator
 
 PATROL_METRICS = (
     # key, zh, en (catalogue id), kind, good
@@ -156,11 +156,22 @@ def add_patrol_figures(
     ]
 
 
+# The reason of a grid not patrolled lately, in the caller's language
+NEVER_PATROLLED = N_("Never patrolled (limit: {max} days)")
+NOT_PATROLLED = N_("Not patrolled for {n} days (more than {max})")
+
+
 def add_unpatrolled_flags(
-    conn: Connection[Any], settings: Settings, doc: dict[str, Any], user: User, as_of: dt.datetime
+    conn: Connection[Any],
+    settings: Settings,
+    doc: dict[str, Any],
+    user: User,
+    as_of: dt.datetime,
+    tr: Translator = CHINESE,
 ) -> None:
     """Grids not patrolled for GRIDGOV_PATROL_MAX_GAP_DAYS before `as_of` join the negative list
-    (admins; dispatchers: their area) — once patrols are in use (some patrol recorded)."""
+    (admins; dispatchers: their area) — once patrols are in use (some patrol recorded); their
+    reason's message in `tr`'s language."""
     if user.role not in ("admin", "dispatcher") or (user.role != "admin" and not user.area_code):
         return
     row = conn.execute(
@@ -173,13 +184,16 @@ def add_unpatrolled_flags(
     gap = settings.patrols.patrol_max_gap_days
     listed = {(f["kind"], f["code"]): f for f in doc["flags"]}
     for g in unpatrolled_grids(conn, settings, today, root):
-        days = "从未巡查 never" if g["days"] is None else g["days"]
+        if g["days"] is None:
+            message = tr(NEVER_PATROLLED, max=gap)
+        else:
+            message = tr(NOT_PATROLLED, n=g["days"], max=gap)
         reason = {
             "metric": "patrol_gap_days",
             "value": g["days"],
             "threshold": gap,
             "last_patrolled": g["last_patrolled"],
-            "message": f"未巡查天数 days not patrolled {days} (> {gap})",
+            "message": message,
         }
         flag = listed.get(("area", g["code"]))
         if flag is None:
