@@ -431,8 +431,9 @@ def rollup_rows(
     facts are read from their log.
 
     `spare` (`at_once.Spare`): the groups' handling times are read on a second connection,
-    when one is free at once, while the sums are read here (a month by grid at 1,000,000 cases:
-    ≈ 150 → 115 ms, docs/performance.md); otherwise both in one statement."""
+    when one is free at once, while the sums are read here and made dictionaries (a month by
+    grid at 1,000,000 cases: 152–207 → 114–172 ms, docs/performance.md 2026-12-07 later);
+    otherwise both in one statement."""
     grouping = Grouping(group_by, level, scope_department, scope_area, scope_level)
     src = period_sources(
         conn,
