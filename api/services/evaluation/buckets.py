@@ -15,7 +15,7 @@ from typing import Any
 from psycopg import Connection, sql
 from psycopg.rows import tuple_row
 
-from api.db.at_once import Spare, beside
+from api.db.at_once import Spare, at_once
 from api.services.evaluation.facts_sql import FACTS_OF_INC, STORED_FACTS
 from api.services.evaluation.live_sets import incident_key
 from api.services.evaluation.query import Over, in_area, stats_rows
@@ -270,18 +270,16 @@ def bucket_rows(
             middle = _middle(live)
             mine, theirs = _chunks(live, 0, middle), _chunks(live, middle)
 
-            def on_other(other: Connection[Any]) -> list[dict[str, Any] | None]:
-                # under the same statement settings (`beside` gives it a transaction)
-                with evaluation_settings(other):
-                    log_path_config(other, pairs)
-                    return read(other, theirs)
+            def later_side(on: Connection[Any]) -> list[dict[str, Any] | None]:
+                # under the same statement settings (on a spare, in the transaction `beside`
+                # gives it; with none free, after the earlier side on `conn`)
+                with evaluation_settings(on):
+                    log_path_config(on, pairs)
+                    return read(on, theirs)
 
-            with spare() as other:
-                if other is None:  # no connection free: one side after the other
-                    return read(conn, mine + theirs)
-                # each bucket read whole by one statement, the rows in bucket order
-                earlier, later = beside(conn, other, lambda c: read(c, mine), on_other)
-                return earlier + later
+            # each bucket read whole by one statement, the rows in bucket order
+            earlier, later = at_once(conn, spare, lambda c: read(c, mine), later_side)
+            return earlier + later
     out: list[dict[str, Any] | None] = []
     for i, over in enumerate(overs):
         raw = stats_rows(

@@ -104,10 +104,10 @@ WHERE x.incident_id = ANY(%(live)s) AND x.reported_at < %(t_end)s AND {conds}
 CORRECTION_PAIRS = " JOIN pairs p ON p.incident = x.incident_id JOIN bk ON bk.b = p.b"
 
 # The groups' sums (`main`) and handling times (`times`): parts apart, not joined, that
-# `rollup._joined` joins. In one statement (QUERY_SQL) PostgreSQL can run them at once in parallel
-# workers (a Parallel Append: a month by grid 141–161 → 91–107 ms, docs/performance.md); with a
-# spare connection the times are a statement of their own on it (TIMES_SQL) beside the sums
-# (MAIN_SQL), and the sums' rows become dictionaries while the times are read.
+# `rollup._with_times` joins. In one statement (QUERY_SQL) PostgreSQL can run them at once in
+# parallel workers (a Parallel Append: a month by grid 141–161 → 91–107 ms,
+# docs/performance.md); with a spare connection the times are a statement of their own on it
+# (TIMES_SQL) beside the sums (MAIN_SQL), and the sums' rows become dictionaries meanwhile.
 _MAIN = """{prefix} src AS ({sources} {correction}),
 main AS (
     SELECT key, GROUPING(key) = 1 AS total, {sums}, {handled} AS handled
