@@ -124,7 +124,7 @@ def trend_rows(
     grouping: Grouping,
     key: str,
 ) -> list[dict[str, Any] | None]:
-    """`rollup.rollup_rows(..., key=key, only_key=True)` of each period (contiguous, at most
+    """`rollup_read.rollup_rows(..., key=key, only_key=True)` of each period (contiguous, at most
     PAIR_BASE) in one statement (TREND_SQL): its group's row, or None where nothing
     counts. `live[i]`: the incidents live at period i's end that can count for the group (within
     the area scope); `facts`: FACTS_PAIRS_SQL."""

@@ -28,9 +28,9 @@ from api.services.evaluation.live_sets import incident_key, live_incidents, live
 from api.services.evaluation.rollup import (
     area_level,
     overall,
-    rollup_rows,
     source,
 )
+from api.services.evaluation.rollup_read import rollup_rows
 from api.services.evaluation.statement import evaluation_settings, log_path_config
 from api.services.identity.visibility import AREA_COND
 
@@ -86,7 +86,7 @@ def stats_rows(
 
     `live_ids`: the incidents whose T-dependent facts are read from their log, when the caller
     found them already (`live_of_ends`, for one group and several T); by default all incidents
-    reported before T with an event at or after it. `spare`: `rollup.rollup_rows`'."""
+    reported before T with an event at or after it. `spare`: `rollup_read.rollup_rows`'."""
     t_end, group_by, level = over.t_end, over.group_by, over.level
     scope_area, scope_department = over.scope_area, over.scope_department
     with conn.transaction(), evaluation_settings(conn):

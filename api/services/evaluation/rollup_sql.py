@@ -1,5 +1,5 @@
-"""The SQL texts of the evaluation from the rollups (`api.services.evaluation.rollup`, which
-fills and runs them; its docstring says what each part reads)."""
+"""The SQL texts of the evaluation from the rollups (`api.services.evaluation.rollup` fills
+them, and its docstring says what each part reads; `rollup_read` and `buckets` run them)."""
 
 ROLLUP_SQL = """
 SELECT {key} AS key, {rolled}, 0 AS repeat_inc, 0 AS repeat_dept, 0 AS open, 0 AS overdue
@@ -104,8 +104,8 @@ WHERE x.incident_id = ANY(%(live)s) AND x.reported_at < %(t_end)s AND {conds}
 CORRECTION_PAIRS = " JOIN pairs p ON p.incident = x.incident_id JOIN bk ON bk.b = p.b"
 
 # The groups' sums (`main`) and handling times (`times`): parts apart, not joined, that
-# `rollup._with_times` joins. In one statement (QUERY_SQL) PostgreSQL can run them at once in
-# parallel workers (a Parallel Append: a month by grid 141–161 → 91–107 ms,
+# `rollup_read._with_times` joins. In one statement (QUERY_SQL) PostgreSQL can run them at once
+# in parallel workers (a Parallel Append: a month by grid 141–161 → 91–107 ms,
 # docs/performance.md); with a spare connection the times are a statement of their own on it
 # (TIMES_SQL) beside the sums (MAIN_SQL), and the sums' rows become dictionaries meanwhile.
 _MAIN = """{prefix} src AS ({sources} {correction}),

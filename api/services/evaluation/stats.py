@@ -273,7 +273,7 @@ def group_rows(
     conn: Connection[Any], over: Over, spare: Spare | None = None
 ) -> list[dict[str, Any]]:
     """The raw rows of every group with something to count, and the total (`total` true);
-    `spare`: `rollup.rollup_rows`'."""
+    `spare`: `rollup_read.rollup_rows`'."""
     raw = stats_rows(conn, over, spare=spare)
     # 督办 and 回访 come from separate queries (api/services/evaluation/urge.py, followup.py)
     for add_counts in (add_urge_counts, add_followup_counts):
@@ -292,7 +292,7 @@ def compute_stats(
     spare: Spare | None = None,
 ) -> dict[str, Any]:
     """The statistics document: one row per group, plus the total over the caller's scope;
-    `spare`: a second connection's source for the handling times (`rollup.rollup_rows`)."""
+    `spare`: a second connection's source for the handling times (`rollup_read.rollup_rows`)."""
     level = check_grouping(group_by, level)
     scope = scope if scope is not None else scope_of(user)
     # the period, grouping and scope every query of the document counts over

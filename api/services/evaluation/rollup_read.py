@@ -1,0 +1,159 @@
+"""The rows of a period from the rollups (`rollup` builds the sources, `rollup_sql` holds the
+texts): one statement of the groups' sums and handling times, or with a spare connection the
+times beside the sums; the rows as `query.stats_rows` gives them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from psycopg import Connection, sql
+from psycopg.rows import tuple_row
+
+from api.db.at_once import Spare, beside
+from api.services.evaluation.rollup import (
+    SUMMED,
+    Grouping,
+    correction,
+    correction_log,
+    nonzero_cond,
+    overall,
+    period_sources,
+    repeat_columns,
+    sum_columns,
+    times_grouping,
+    times_key_cond,
+)
+from api.services.evaluation.rollup_sql import MAIN_SQL, QUERY_SQL, TIMES_SQL, TIMES_TOTAL_SQL
+from api.services.evaluation.statement import evaluation_settings
+
+
+def rollup_rows(
+    conn: Connection[Any],
+    *,
+    t_from: dt.datetime,
+    t_end: dt.datetime,
+    group_by: str,
+    level: str | None,
+    scope_department: str | None,
+    scope_area: str | None = None,
+    scope_level: str | None = None,
+    key: str | None = None,
+    only_key: bool = False,
+    live: tuple[sql.Composable, list[int]] | None = None,
+    from_facts: bool = False,
+    total: bool = True,
+    spare: Spare | None = None,
+) -> list[dict[str, Any]]:
+    """The raw rows of `stats_query.stats_rows` from the rollups, or with `from_facts` from the
+    rolled facts of the whole period (call `source` first).
+
+    `live`: facts_sql.FACTS_SQL over the incidents reported before T with events at or after
+    it (CTEs `inc`, `facts`), and their ids — within the area scope, if any: their T-dependent
+    facts are read from their log.
+
+    `spare` (`at_once.Spare`): the groups' handling times are read on a second connection,
+    when one is free at once, while the sums are read here and made dictionaries (a month by
+    grid at 1,000,000 cases: 152–207 → 114–172 ms, docs/performance.md 2026-12-07 later);
+    otherwise both in one statement."""
+    grouping = Grouping(group_by, level, scope_department, scope_area, scope_level)
+    src = period_sources(
+        conn,
+        grouping,
+        t_from,
+        t_end,
+        from_facts=from_facts,
+        # no incident has an event at or after T (T is now): its day is read whole
+        last_day_whole=live is None or not live[1],
+    )
+    k, params = src.key, src.params
+    key_cond: sql.Composable = sql.SQL("true")
+    if only_key:  # one group's figures (trend charts)
+        key_cond = sql.SQL("key IS NOT DISTINCT FROM %(key)s")
+        params["key"] = key
+    rows_repeat, total_repeat = repeat_columns(group_by, scope_department)
+    handled = (
+        f"CASE WHEN GROUPING(key) = 1 THEN sum(handles) - sum({total_repeat}) "
+        f"ELSE sum(handles) - sum({rows_repeat}) END"
+    )
+    fix: sql.Composable = sql.SQL("")
+    prefix: sql.Composable | None = None
+    if live is not None and live[1]:
+        prefix, params["live"] = live
+        fix = sql.SQL("{}{}").format(
+            correction_log(group_by, src.fcond), correction(k, src.join, src.cond)
+        )
+    nulls = sql.SQL(", ").join(sql.SQL("NULL") for _ in (*SUMMED, "open", "overdue", "handled"))
+    times_cond = times_key_cond(k, key) if only_key else sql.SQL("true")
+    parts = {
+        "prefix": sql.SQL("") if prefix is None else sql.SQL("{}, ").format(prefix),
+        "sources": src.sources,
+        "correction": fix,
+        "key_cond": key_cond,
+        "times_key_cond": times_cond,
+        "sums": sum_columns(),
+        "handled": sql.SQL(handled),
+        "key": k,
+        "join": src.join,
+        "conds": src.cond,
+        "overall": overall(total),
+        "times_grouping": times_grouping(group_by, level, k, t_end - t_from),
+        "times_total": sql.SQL(TIMES_TOTAL_SQL if total else "").format(
+            nulls=nulls, join=src.join, conds=src.cond, times_key_cond=times_cond
+        ),
+        "nulls": nulls,
+        "nonzero": nonzero_cond("m"),
+    }
+    if spare is not None:
+        with spare() as other:
+            if other is not None:
+                # the sums here, made dictionaries while the times are read on `other`
+                groups, times = beside(
+                    conn,
+                    other,
+                    lambda c: _groups(*_read(c, sql.SQL(MAIN_SQL).format(**parts), params)),
+                    lambda o: _times_of(o, sql.SQL(TIMES_SQL).format(**parts), params),
+                )
+                return _with_times(groups, times)
+    columns, rows = _read(conn, sql.SQL(QUERY_SQL).format(**parts), params)
+    return _with_times(_groups(columns, [r for r in rows if r[0]]), [r for r in rows if not r[0]])
+
+
+def _read(
+    conn: Connection[Any], query: sql.Composed, params: dict[str, Any]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The column names and rows of `query`: 10,000 rows by grid, binary (no numbers parsed
+    from text) and as tuples (a dict is made for the groups' rows only, not their times)."""
+    with conn.cursor(row_factory=tuple_row, binary=True) as cur:
+        cur.execute(query, params)
+        return [c.name for c in cur.description or ()], cur.fetchall()
+
+
+def _times_of(
+    conn: Connection[Any], query: sql.Composed, params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """TIMES_SQL's rows, under the evaluation's settings (a spare connection has the pool's)."""
+    with evaluation_settings(conn):
+        return _read(conn, query, params)[1]
+
+
+def _groups(columns: list[str], mains: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The rows of `main` (MAIN_SQL's, or QUERY_SQL's with their first column true) as dicts
+    without that first column, in order: the groups by code (byte order, as Python sorts), the
+    group without a code, then the total; their handling times NULL (`_with_times`)."""
+    names = columns[1:]
+    by: dict[tuple[str | None, bool], tuple[Any, ...]] = {(r[1], r[2]): r for r in mains}
+    codes = sorted(k for k, total in by if not total and k is not None)
+    order = [(k, False) for k in codes] + [at for at in ((None, False), (None, True)) if at in by]
+    return [dict(zip(names, by[at][1:], strict=True)) for at in order]
+
+
+def _with_times(groups: list[dict[str, Any]], times: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """`groups` with the handling times of their group (`times`: TIMES_SQL's rows, the last
+    three columns). Times of a group with nothing else to count are not shown."""
+    of = {(t[1], t[2]): t[-3:] for t in times}
+    for row in groups:
+        found = of.get((row["key"], row["total"]))
+        if found is not None:
+            row["handling_n"], row["handling_avg_s"], row["handling_p90_s"] = found
+    return groups
