@@ -68,7 +68,7 @@ def stats_command(
     now = dt.datetime.now(dt.UTC)
     with database(s) as conn:
         period = parse_period(start, end, s.calendar.timezone, now)
-        doc = compute_stats(conn, None, period, group_by, level, scope=Scope())
+        doc = compute_stats(conn, None, period, group_by, level, scope=Scope(), tr=cli_translator())
     kinds = {m.key: m.kind for m in METRICS}
     labels = {m.key: tr(m.en) for m in METRICS}
     p = doc["period"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -209,7 +210,8 @@ def test_every_formula_on_the_worked_example(world, cast, week):
         None: NOT_DISPATCHED,
     }
     names = {row["code"]: row["name"] for row in doc["rows"]}
-    assert names["WATER"] == "自来水公司" and names[None] == "未派遣 not dispatched"
+    assert names["WATER"] == "自来水公司" and names[None] == "未派遣"
+    assert doc["total"]["name"] == "合计"
 
     by_grid = stats(world, cast.admin, group_by="area")
     assert by_grid["level"] == "grid"
@@ -299,6 +301,36 @@ def test_csv_export_has_a_bom_and_the_same_figures(world, cast, week):
     assert by_code[""]["名称"] == "合计"
     assert by_code[""]["结案率"] == "0.8571"
     assert by_code[G2]["退回率"] == "0.0"
+
+
+def test_labels_and_names_follow_the_language(world, cast, week):
+    """The metrics' labels and the names of the total and of the row without a group are in the
+    caller's language: Chinese by default, English on request; the areas' names are data."""
+
+    def doc(group_by: str, **headers: str) -> dict[str, Any]:
+        r = world.get(
+            "/api/v1/stats",
+            params={**PERIOD, "group_by": group_by},
+            headers={**cast.admin, **headers},
+        )
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    chinese, english = doc("department"), doc("department", **{"Accept-Language": "en"})
+    label = lambda d, key: next(m["label"] for m in d["metrics"] if m["key"] == key)  # noqa: E731
+    assert (label(chinese, "reported"), label(english, "reported")) == ("上报数", "reported")
+    assert label(chinese, "on_time_handling_rate") == "按期处置率"
+    assert label(english, "on_time_handling_rate") == "on-time handling rate"
+    assert (chinese["total"]["name"], english["total"]["name"]) == ("合计", "Total")
+    nameless = lambda d: next(r["name"] for r in d["rows"] if r["code"] is None)  # noqa: E731
+    assert (nameless(chinese), nameless(english)) == ("未派遣", "not dispatched")
+    unnamed = lambda d: [{**r, "name": None} if r["code"] is None else r for r in d["rows"]]  # noqa: E731
+    assert unnamed(chinese) == unnamed(english)  # only that name differs
+    # the grids' patrol columns too; an area's name is data, the same in both
+    grids, grids_en = doc("area"), doc("area", **{"Accept-Language": "en"})
+    assert label(grids, "patrol_coverage") == "巡查覆盖率"
+    assert label(grids_en, "patrol_coverage") == "patrol coverage"
+    assert grids["rows"] == grids_en["rows"]
 
 
 def test_csv_header_follows_the_language_and_codes_stay_stable(world, cast, week):

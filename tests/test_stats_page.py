@@ -148,6 +148,10 @@ def test_choropleth_table_and_trend_in_an_offline_browser(live, world_db, browse
     expect(detail).to_have_attribute("data-code", "WATER", timeout=WAIT)
     expect(detail).to_have_attribute("data-state", "ready", timeout=WAIT)
     assert figure("return_rate") == "20.0%"
+    # the row of the cases not dispatched is named so, and the total is the one "Total"
+    names = page.locator("#gg-table tbody tr td:nth-child(2)").all_inner_texts()
+    assert names.count("Total") == 1 and names.count("not dispatched") == 1, names
+    assert names[-1] == "Total"
     csv = page.locator("#gg-csv").get_attribute("href")
     assert csv == f"/api/v1/stats?group_by=department&from={WEEK_FROM}&to={WEEK_TO}&format=csv"
 

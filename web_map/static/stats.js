@@ -21,6 +21,8 @@
   const BLUES = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"];
   const RATE_BREAKS = { up: [0.6, 0.7, 0.8, 0.9], down: [0.05, 0.1, 0.2, 0.3] };
   const SUMMARY = ["reported", "overdue"]; // table columns besides the chosen metric
+  // the name of the row without a group, by grouping (api/services/evaluation/stats.py)
+  const NO_GROUP = { department: "not dispatched", area: "no area at this level" };
   // A city's 10,000 grids: the table shows the worst rows (the CSV has them all) and the negative
   // list its first entries, so that the page lays out hundreds of rows, not tens of thousands
   const TABLE_ROWS = 500;
@@ -215,10 +217,13 @@
       table.tBodies[0].replaceChildren();
       return;
     }
+    // the row of facts without a group: not dispatched, or outside every area of the level
+    const noGroup = NO_GROUP[doc.group_by] ? t(NO_GROUP[doc.group_by]) : "—";
     const line = (row, total) => {
       const tr = el(
         "tr", { className: total ? "gg-total" : null, dataset: { code: row.code || "" } },
-        el("td", {}, row.code || "—"), el("td", {}, row.code ? row.name : t("Total")),
+        el("td", {}, row.code || "—"),
+        el("td", {}, total ? t("Total") : row.code ? row.name : noGroup),
         shown.map((m) => el("td", { dataset: { metric: m.key } }, fmt(m, row[m.key])))
       );
       if (!total && row.code) tr.addEventListener("click", () => select(S.tab, row.code));

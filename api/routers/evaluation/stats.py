@@ -97,8 +97,8 @@ def stats(
         allow_long_statements(request, conn)
     else:  # the handling times read on a second connection meanwhile, when one is free at once
         spare = partial(request.app.state.read_pool.spare, request.state.read_on_replica)
-    doc = compute_stats(conn, read.user, period, group_by, level, spare=spare)
-    add_patrol_figures(conn, settings, doc, period.start, period.as_of)  # 大联勤 coverage
+    doc = compute_stats(conn, read.user, period, group_by, level, spare=spare, tr=tr)
+    add_patrol_figures(conn, settings, doc, period.start, period.as_of, tr)  # 大联勤 coverage
     if format == "csv":
         day = period.start.astimezone(period.tz).date().isoformat()
         name = f"gridgov-stats-{group_by}-{day}.csv"

@@ -35,18 +35,14 @@ RATE_DIGITS = 4
 
 @dataclass(frozen=True)
 class Metric:
-    """One column of the statistics: key, bilingual label, kind and which direction is good."""
+    """One column of the statistics: key, Chinese name, English name (its catalogue id: the
+    label is `tr(en)`), kind and which direction is good."""
 
     key: str
     zh: str
     en: str
     kind: str  # count | rate | hours
     good: str = "up"  # up: more is better; down: less is better; none
-
-    @property
-    def label(self) -> str:
-        """Bilingual label, e.g. "按期处置率 on-time handling rate"."""
-        return f"{self.zh} {self.en}"
 
 
 METRICS: tuple[Metric, ...] = (
@@ -97,14 +93,24 @@ RATES = (
     ("satisfaction_rate", "satisfied", "rated"),
     ("followup_rate", "rated", "closed"),
 )
-NO_GROUP_NAMES = {
+# The name of the row without a group (facts without a department, or outside every area of the
+# level) and of the total, as catalogue entries: the document and the CSV download give them in
+# the caller's language (a category-less row cannot happen: "—")
+NO_GROUP_TEXT = {"department": N_("not dispatched"), "area": N_("no area at this level")}
+CSV_TEXT = {"code": N_("Code"), "name": N_("Name"), "total": N_("Total")}
+# The same names in the CSV's stable machine-readable form (`headers=codes`), in any language
+# (docs/metrics.md, "CSV")
+STABLE_NAMES = {
     "department": "未派遣 not dispatched",
     "area": "无此级区域 no area at this level",
     "category": "—",
+    "total": "合计 Total",
 }
-# The same, as catalogue entries for the CSV download (its header follows the caller's language)
-NO_GROUP_TEXT = {"department": N_("not dispatched"), "area": N_("no area at this level")}
-CSV_TEXT = {"code": N_("Code"), "name": N_("Name"), "total": N_("Total")}
+
+
+def no_group_name(group_by: str, tr: Translator) -> str:
+    """The name of the row without a group in `tr`'s language."""
+    return tr(NO_GROUP_TEXT[group_by]) if group_by in NO_GROUP_TEXT else "—"
 
 
 @dataclass(frozen=True)
@@ -290,9 +296,12 @@ def compute_stats(
     *,
     scope: Scope | None = None,
     spare: Spare | None = None,
+    tr: Translator = CHINESE,
 ) -> dict[str, Any]:
     """The statistics document: one row per group, plus the total over the caller's scope;
-    `spare`: a second connection's source for the handling times (`rollup_read.rollup_rows`)."""
+    `spare`: a second connection's source for the handling times (`rollup_read.rollup_rows`);
+    the metrics' labels and the names of the total and of the row without a group in `tr`'s
+    language."""
     level = check_grouping(group_by, level)
     scope = scope if scope is not None else scope_of(user)
     # the period, grouping and scope every query of the document counts over
@@ -311,16 +320,16 @@ def compute_stats(
         names |= group_names(conn, group_by, unnamed)
     rows = [figure_row(code, names.get(code, code), by_key.get(code)) for code in sorted(codes)]
     if None in by_key:
-        rows.append(figure_row(None, NO_GROUP_NAMES[group_by], by_key[None]))
+        rows.append(figure_row(None, no_group_name(group_by, tr), by_key[None]))
     return {
         "period": period.as_json(),
         "group_by": group_by,
         "level": level,
         "scope": {"area": scope.area, "department": scope.department},
         "rows": rows,
-        "total": figure_row(None, "合计 Total", total),
+        "total": figure_row(None, tr(CSV_TEXT["total"]), total),
         "metrics": [
-            {"key": m.key, "label": m.label, "kind": m.kind, "good": m.good} for m in METRICS
+            {"key": m.key, "label": tr(m.en), "kind": m.kind, "good": m.good} for m in METRICS
         ],
         "definitions": "docs/metrics.md",
     }
@@ -359,10 +368,11 @@ def stats_csv(doc: dict[str, Any], tr: Translator = CHINESE, *, codes: bool = Fa
     writer.writerow(header)
     for row in [*doc["rows"], doc["total"]]:
         name = row["name"]
-        if not codes and row is doc["total"]:
-            name = tr(CSV_TEXT["total"])
-        elif not codes and row["code"] is None and doc["group_by"] in NO_GROUP_TEXT:
-            name = tr(NO_GROUP_TEXT[doc["group_by"]])
+        if row is doc["total"]:
+            name = STABLE_NAMES["total"] if codes else tr(CSV_TEXT["total"])
+        elif row["code"] is None:
+            group_by = doc["group_by"]
+            name = STABLE_NAMES[group_by] if codes else no_group_name(group_by, tr)
         writer.writerow(
             [_text_cell(row["code"]), _text_cell(name)]
             + ["" if row.get(m["key"]) is None else row[m["key"]] for m in metrics]

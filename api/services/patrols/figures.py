@@ -120,9 +120,11 @@ def add_patrol_figures(
     doc: dict[str, Any],
     start: dt.datetime,
     as_of: dt.datetime,
+    tr: Translator = CHINESE,
 ) -> None:
     """Patrol columns on the grid rows of a statistics document (group_by=area, level=grid),
-    over the local days of [start, as_of); the total sums distance and time."""
+    over the local days of [start, as_of); the total sums distance and time; their labels in
+    `tr`'s language."""
     if doc.get("group_by") != "area" or doc.get("level") != "grid":
         return
     tz = ZoneInfo(settings.calendar.timezone)
@@ -151,8 +153,8 @@ def add_patrol_figures(
         row.update(unpatrolled if fig is None else columns(fig))
     doc["total"].update(columns(total))
     doc["metrics"] += [
-        {"key": k, "label": f"{zh} {en}", "kind": kind, "good": good}
-        for k, zh, en, kind, good in PATROL_METRICS
+        {"key": k, "label": tr(en), "kind": kind, "good": good}
+        for k, _zh, en, kind, good in PATROL_METRICS
     ]
 
 
