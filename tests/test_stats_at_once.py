@@ -1,7 +1,6 @@
 """A read in two parts at once (api/db/at_once.py): the statistics read their handling times on
-a second connection while they read their sums, the negative list reads its areas' times there
-too, then judges the departments there while it judges the areas; each says the same as one
-after the other. A part that fails ends
+a second connection while they read their sums, the negative list judges the departments there
+while it judges the areas; each says the same as one after the other. A part that fails ends
 the other's statement and is told."""
 
 from __future__ import annotations
@@ -19,11 +18,8 @@ from tests.test_stats import PERIOD, week  # noqa: F401  (fixture)
 
 
 @contextmanager
-def _spares(
-    monkeypatch: Any, taken: list[str], *, free: bool, given: list[Any] | None = None
-) -> Any:
-    """ReadPool.spare counted in `taken` (and the connections it gave in `given`); with `free`
-    false, none is ever free."""
+def _spares(monkeypatch: Any, taken: list[str], *, free: bool) -> Any:
+    """ReadPool.spare counted in `taken`; with `free` false, none is ever free."""
     from api.db.read_pool import ReadPool
 
     spare = ReadPool.spare
@@ -36,8 +32,6 @@ def _spares(
             return
         with spare(self, on_replica) as conn:
             taken.append("spare" if conn is not None else "none free")
-            if given is not None:
-                given.append(conn)
             yield conn
 
     with monkeypatch.context() as m:
@@ -102,36 +96,13 @@ def test_the_negative_list_judges_departments_beside_areas(
         assert r.status_code == 200, r.text
         return r.json()["flags"]
 
-    # where the areas' handling times and the departments' rows are read
-    from api.services.evaluation import flags as flags_module
-    from api.services.evaluation import rollup_read
-
-    read_on: list[tuple[str, Any]] = []
-    times_of, flagged = rollup_read._times_of, flags_module._flagged
-
-    def times_on(conn: Any, *args: Any) -> Any:
-        read_on.append(("times", conn))
-        return times_of(conn, *args)
-
-    def flagged_on(conn: Any, over: Any, *args: Any) -> Any:
-        read_on.append((over.group_by, conn))
-        return flagged(conn, over, *args)
-
-    monkeypatch.setattr(rollup_read, "_times_of", times_on)
-    monkeypatch.setattr(flags_module, "_flagged", flagged_on)
     taken: list[str] = []
-    given: list[Any] = []
-    with _spares(monkeypatch, taken, free=True, given=given):
+    with _spares(monkeypatch, taken, free=True):
         beside = flags()
-    # one spare, two turns: the areas' times, then the departments (the areas judged here)
-    assert [what for what, _ in read_on if _ is given[0]] == ["times", "department"]
-    assert [what for what, _ in read_on if _ is not given[0]] == ["area"]
-    read_on.clear()
     with _spares(monkeypatch, taken, free=False):
         alone = flags()
     assert taken == ["spare", "none free"]
     assert beside == alone
-    assert [what for what, _ in read_on] == ["area", "department"]  # no times apart
     # departments first, then areas, each by code
     kinds = [f["kind"] for f in beside]
     assert kinds == sorted(kinds, key=lambda k: k != "department")

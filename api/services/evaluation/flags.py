@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import nullcontext
 from typing import Any
 
 from psycopg import Connection
 
-from api.db.at_once import Spare, beside
+from api.db.at_once import Spare, at_once
 from api.errors import BadRequest, NotFound
 from api.services.evaluation.bucket_cache import keep, open_kept, read_kept
 from api.services.evaluation.buckets import bucket_rows
@@ -143,15 +142,13 @@ def _flagged(
     settings: EvaluationSettings,
     in_force: list[tuple[str, str, float, bool]],
     tr: Translator,
-    rows: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The groups of `over`'s grouping on the negative list, by code, with reasons and figures.
 
-    Judged on the groups' raw rows (`rows`: `group_rows`', read here when None); only the
-    flagged ones are named and given their figures (a city's 10,000 grids: the rows with nothing
-    to count cannot breach, docs/performance.md)."""
+    Judged on the groups' raw rows; only the flagged ones are named and given their figures (a
+    city's 10,000 grids: the rows with nothing to count cannot breach, docs/performance.md)."""
     found: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
-    for raw in group_rows(conn, over) if rows is None else rows:
+    for raw in group_rows(conn, over):
         if raw["key"] is not None:
             reasons = breaches(raw, settings, in_force, tr)
             if reasons:
@@ -185,11 +182,10 @@ def negative_list(
 ) -> dict[str, Any]:
     """Departments, then areas (at `level`), breaching a threshold in the period, with reasons.
 
-    `spare`: a second connection's source (`at_once.Spare`). When one is free at once, the
-    areas' handling times are read on it while their sums are read on `conn` (`group_rows`), then
-    the departments are judged on it while the areas are judged on `conn` (a month by grid at
-    1,000,000 cases, docs/performance.md 2026-12-07 night); otherwise all one after the other.
-    `tr`: the language of the reasons' messages."""
+    `spare`: a second connection's source (`at_once`): the departments are judged on it while
+    the areas are judged on `conn` (a month by grid at 1,000,000 cases: 52 ms beside 99 ms,
+    docs/performance.md); None: one after the other. `tr`: the language of the reasons'
+    messages."""
     scope = scope_of(user)
     level = check_grouping("area", level)
     in_force = rules(settings, tr)
@@ -197,30 +193,17 @@ def negative_list(
         Over(period.start, period.as_of, group_by, lvl, scope.area, scope.department, total=False)
         for group_by, lvl in (("area", level), ("department", None))
     )
-
-    def departments(c: Connection[Any]) -> list[dict[str, Any]]:
-        return _flagged(c, by_department, settings, in_force, tr)
-
-    with nullcontext(None) if spare is None else spare() as other:
-        if other is None:
-            areas = _flagged(conn, by_area, settings, in_force, tr)
-            flagged = departments(conn) + areas
-        else:
-            # one spare, two turns: the areas' times beside their sums, then the departments
-            # beside the areas' judging (their rows as dictionaries, breaches, names, figures)
-            rows = group_rows(conn, by_area, lambda: nullcontext(other))
-            areas, found = beside(
-                conn,
-                other,
-                lambda c: _flagged(c, by_area, settings, in_force, tr, rows),
-                departments,
-            )
-            flagged = found + areas
+    areas, departments = at_once(
+        conn,
+        spare,
+        lambda c: _flagged(c, by_area, settings, in_force, tr),
+        lambda c: _flagged(c, by_department, settings, in_force, tr),
+    )
     return {
         "period": period.as_json(),
         "level": level,
         "thresholds": thresholds(settings),
-        "flags": flagged,
+        "flags": departments + areas,
     }
 
 
