@@ -231,3 +231,37 @@ def test_the_warmer_reads_the_large_groups_trends_when_the_past_may_have_changed
         old = conn.execute("SELECT count(*) FROM eval_bucket_cache WHERE fingerprint = 'old'")
         assert old.fetchone() == (0,)  # and what was kept over 35 days ago is gone
     pool.close()
+
+
+@pytest.mark.usefixtures("week")
+def test_buckets_kept_long_ago_are_forgotten_without_the_warmer(
+    world: Any, cast: Any, db: psycopg.Connection[dict[str, Any]], monkeypatch: Any
+) -> None:
+    """With the warmer off (as here) a process forgets the buckets kept over FORGET_AFTER ago
+    when it keeps others, at most every FORGET_EVERY: the table does not grow for ever."""
+    from api.services.evaluation import bucket_cache
+
+    def kept(code: str) -> tuple[int, int]:
+        row = db.execute(
+            "SELECT count(*) AS n, count(*) FILTER (WHERE kept_at < now() - %s) AS old "
+            "FROM eval_bucket_cache WHERE key = %s",
+            (bucket_cache.FORGET_AFTER, code),
+        ).fetchone()
+        assert row is not None
+        return row["n"], row["old"]
+
+    days = len(series(world, cast.admin))  # WATER's days kept
+    db.execute("UPDATE eval_bucket_cache SET kept_at = now() - interval '36 days'")
+    assert kept("WATER") == (days, days)
+    # the process forgot a moment ago: keeping SANITATION's days leaves WATER's old rows
+    monkeypatch.setattr(bucket_cache, "_forgot_at", [dt.datetime.now(dt.UTC)])
+    series(world, cast.admin, code="SANITATION")
+    assert kept("WATER") == (days, days) and kept("SANITATION") == (days, 0)
+    # an hour later, the next keeping forgets them; what was kept lately stays
+    an_hour_ago = dt.datetime.now(dt.UTC) - bucket_cache.FORGET_EVERY
+    monkeypatch.setattr(bucket_cache, "_forgot_at", [an_hour_ago])
+    series(world, cast.admin, code="CITYMGMT-001")
+    assert kept("WATER") == (0, 0)
+    assert kept("SANITATION") == (days, 0) and kept("CITYMGMT-001") == (days, 0)
+    # read again, WATER's days are computed and kept again, the same
+    assert len(series(world, cast.admin)) == days and kept("WATER") == (days, 0)

@@ -30,6 +30,14 @@ from psycopg.types.json import Jsonb
 from api.db.at_once import Spare
 
 KEEP_AFTER = dt.timedelta(hours=1)
+# Kept buckets are forgotten this long after they were kept (read again, they are kept again):
+# a period from a time of day keeps a first bucket no other period shares, and a group whose
+# trend is not read again keeps its rows of an old generation; without this the table would
+# grow with every such read. The trend warmer forgets at each turn; with it off
+# (GRIDGOV_TREND_WARM_S=0) a process forgets when it keeps, at most every FORGET_EVERY.
+FORGET_AFTER = dt.timedelta(days=35)
+FORGET_EVERY = dt.timedelta(hours=1)
+_forgot_at: list[dt.datetime] = []  # this process's last forgetting (monotonic enough: UTC)
 
 # the evaluation's own code: a new definition of a figure is a new fingerprint
 _CODE = hashlib.sha256(
@@ -58,6 +66,18 @@ _FORGET_SQL = """
 DELETE FROM eval_bucket_cache
 WHERE fingerprint = %(fp)s AND key = %(key)s AND generation < %(generation)s
 """
+
+
+_FORGET_OLD_SQL = "DELETE FROM eval_bucket_cache WHERE kept_at < now() - %s::interval"
+
+
+def forget_old(conn: Connection[Any]) -> int:
+    """Forget the buckets kept over FORGET_AFTER ago (one scan of the table; it holds a few
+    rows per group and day read); how many."""
+    with conn.cursor() as cur:
+        cur.execute(_FORGET_OLD_SQL, (FORGET_AFTER,))
+        _forgot_at[:] = [dt.datetime.now(dt.UTC)]
+        return cur.rowcount
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,8 @@ def _write(
     old: list[tuple[tuple[dt.datetime, dt.datetime], dict[str, Any] | None]],
 ) -> None:
     with conn.transaction(), conn.cursor() as cur:
+        if not _forgot_at or dt.datetime.now(dt.UTC) - _forgot_at[0] >= FORGET_EVERY:
+            forget_old(conn)
         cur.execute(
             _FORGET_SQL, {"fp": kept.fingerprint, "key": key, "generation": kept.generation}
         )

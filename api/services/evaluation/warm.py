@@ -26,6 +26,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from api.services.background import Background, long_statements
+from api.services.evaluation.bucket_cache import forget_old
 from api.services.evaluation.flags import trend
 from api.services.evaluation.stats import Period
 from api.services.identity.auth import User
@@ -34,10 +35,6 @@ from api.settings import Settings
 log = logging.getLogger("gridgov.evaluation")
 
 WARM_DAYS = 30  # the stats page's default period (its trend is by day)
-# Kept buckets are forgotten this long after they were kept (read again, they are kept again):
-# a period from a time of day keeps a first bucket no other period shares, and without this
-# the table would grow with every such read.
-FORGET_AFTER = "35 days"
 LOCK = 0x67677472  # pg_try_advisory_lock key of the warmer ("ggtr")
 
 _GROUPS_SQL = """
@@ -67,11 +64,10 @@ def readers(conn: Connection[Any]) -> list[tuple[User, tuple[str, str | None, st
 
 
 def warm(conn: Connection[Any], now: dt.datetime, tz: ZoneInfo) -> int:
-    """Forget the buckets kept over FORGET_AFTER ago, then read every large group's trend of
-    the last WARM_DAYS days by day once (keeping what it computes); the trends read."""
-    conn.execute(
-        "DELETE FROM eval_bucket_cache WHERE kept_at < now() - %s::interval", (FORGET_AFTER,)
-    )
+    """Forget the buckets kept over bucket_cache.FORGET_AFTER ago, then read every large
+    group's trend of the last WARM_DAYS days by day once (keeping what it computes); the trends
+    read."""
+    forget_old(conn)
     conn.commit()
     today = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     period = Period(today - dt.timedelta(days=WARM_DAYS), now, now, tz)
