@@ -61,6 +61,20 @@ def test_compiled_catalogue_matches_the_po_file() -> None:
     assert mo == po, "the .mo is stale: run `make messages`"
 
 
+def test_the_metrics_chinese_names_are_the_catalogues() -> None:
+    """The Chinese name written beside each statistics column (for the code's reader) is the
+    one users see: the catalogue's translation of its English id."""
+    from api.services.evaluation.stats import METRICS
+    from api.services.patrols.figures import PATROL_METRICS
+    from web_map.i18n import CHINESE
+
+    written = {m.key: (m.zh, m.en) for m in METRICS}
+    written |= {key: (zh, en) for key, zh, en, _kind, _good in PATROL_METRICS}
+    assert {k: CHINESE(en) for k, (_, en) in written.items()} == {
+        k: zh for k, (zh, _) in written.items()
+    }
+
+
 def test_translations_keep_their_placeholders() -> None:
     for message in read_po(PO.open("rb"), locale="zh_CN"):
         if message.id and message.string:

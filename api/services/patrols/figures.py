@@ -25,8 +25,8 @@ from web_map.i18n import CHINESE, N_, Translator
 
 PATROL_METRICS = (
     # key, zh, en (catalogue id), kind, good
-    ("patrol_km", "巡查里程(公里)", N_("patrol distance (km)"), "count", "up"),
-    ("patrol_hours", "巡查时长(时)", N_("patrol time (hours)"), "hours", "up"),
+    ("patrol_km", "巡查里程（公里）", N_("patrol distance (km)"), "count", "up"),
+    ("patrol_hours", "巡查时长（小时）", N_("patrol time (hours)"), "hours", "up"),
     ("patrol_coverage", "巡查覆盖率", N_("patrol coverage"), "rate", "up"),
 )
 MAX_COVERAGE_DAYS = 92
