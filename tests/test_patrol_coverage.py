@@ -91,6 +91,24 @@ def test_worked_example_area_share_week_stats_and_csv(
     header, *lines = csv.lstrip("\ufeff").splitlines()
     assert header.endswith(",巡查覆盖率")  # the header in the request's language (zh_CN)
     assert next(x for x in lines if x.startswith(G1)).endswith(str(row["covered_share"]))
+    # the coverage CSV: its header in the request's language too, or the JSON's keys
+
+    def coverage_csv(asking: dict[str, str], **params: str) -> list[str]:
+        period = {"from": day.isoformat(), "to": day.isoformat(), "format": "csv"}
+        r = world.get("/api/v1/patrols/coverage", params=period | params, headers=asking)
+        assert r.status_code == 200, r.text
+        return r.content.decode("utf-8-sig").splitlines()
+
+    chinese, english = coverage_csv(cast.disp), coverage_csv(cast.disp | {"Accept-Language": "en"})
+    assert chinese[0] == "网格,名称,日期,巡查里程（米）,巡查时长（秒）,巡查次数,覆盖率"
+    assert (
+        english[0]
+        == "Grid,Name,Day or week,Patrol distance (m),Patrol time (s),Patrols,Covered share"
+    )
+    assert chinese[1:] == english[1:] and chinese[1].startswith(f"{G1},")
+    codes = coverage_csv(cast.disp | {"Accept-Language": "en"}, headers="codes")
+    assert codes[0] == "grid,name,start,distance_m,seconds,patrols,covered_share"
+    assert codes[1:] == chinese[1:]
 
 
 def test_worked_example_with_streets(world: Any, world_db: str, token_for: Any, db: Any) -> None:

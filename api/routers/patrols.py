@@ -23,6 +23,7 @@ from api.deps import (
     SettingsDep,
 )
 from api.deps_held import HeldConnDep
+from api.locale import TranslatorDep
 from api.responses import JSON
 from api.routers.workflow.stream import RETRY_MS, stream_user
 from api.schemas.patrols import FixBatchIn, PatrolEndIn, PatrolIn
@@ -79,19 +80,24 @@ def patrol_coverage(
     settings: SettingsDep,
     user: ReadCurrentUser,
     clock: ClockDep,
+    tr: TranslatorDep,
     start: Annotated[dt.date | None, Query(alias="from", description="first local day")] = None,
     to: Annotated[
         dt.date | None, Query(description="last local day (included); default today")
     ] = None,
     interval: Annotated[Literal["day", "week"], Query(description="rows per day or week")] = "day",
     format: Annotated[Literal["json", "csv"], Query(description="csv: UTF-8 with BOM")] = "json",
+    headers: Annotated[
+        Literal["labels", "codes"],
+        Query(description="CSV header: labels in the caller's language, or the JSON's keys"),
+    ] = "labels",
 ) -> Response:
     """Coverage per grid (admins; dispatchers: their area) and day/week (docs/metrics.md)."""
     last = to or clock().astimezone(ZoneInfo(settings.calendar.timezone)).date()
     doc = coverage_document(conn, settings, user, start, last, interval)
     if format == "csv":
         return Response(
-            coverage_csv(doc).encode("utf-8"),
+            coverage_csv(doc, tr, codes=headers == "codes").encode("utf-8"),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="gridgov-patrols-{doc["from"]}.csv"'

@@ -86,22 +86,24 @@ def coverage_document(
     }
 
 
+# The CSV's columns: the JSON's key, and its header in the caller's language (a catalogue id)
 CSV_COLUMNS = (
-    ("grid", "网格 grid"),
-    ("name", "名称 name"),
-    ("start", "日期 day or week"),
-    ("distance_m", "巡查里程(米) distance (m)"),
-    ("seconds", "巡查时长(秒) time (s)"),
-    ("patrols", "巡查次数 patrols"),
-    ("covered_share", "覆盖率 covered share"),
+    ("grid", N_("Grid")),
+    ("name", N_("Name")),
+    ("start", N_("Day or week")),
+    ("distance_m", N_("Patrol distance (m)")),
+    ("seconds", N_("Patrol time (s)")),
+    ("patrols", N_("Patrols")),
+    ("covered_share", N_("Covered share")),
 )
 
 
-def coverage_csv(doc: dict[str, Any]) -> str:
-    """The coverage rows as CSV (UTF-8 BOM first, for Excel)."""
+def coverage_csv(doc: dict[str, Any], tr: Translator = CHINESE, *, codes: bool = False) -> str:
+    """The coverage rows as CSV (UTF-8 BOM first, for Excel): the header in `tr`'s language, or
+    with `codes` the JSON's keys (a stable form for scripts, in any language)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([label for _, label in CSV_COLUMNS])
+    writer.writerow([key if codes else tr(label) for key, label in CSV_COLUMNS])
     for row in doc["rows"]:
         writer.writerow(["" if row[k] is None else text_cell(row[k]) for k, _ in CSV_COLUMNS])
     return "\ufeff" + buf.getvalue()
