@@ -340,3 +340,38 @@ def test_descriptions_in_the_asked_language(world):
     assert _errors(r, "xml") == [(400, "status 必须是 open、closed 或两者（open,closed）。")]
     r = world.get(f"{BASE}/requests/nope.json", headers={"Accept-Language": "en"})
     assert r.json()[0]["description"] == "service_request_id 'nope' was not found."
+
+
+def test_words_for_people_in_the_asked_language(world, db, api_key, covers):
+    """What a resident's app shows — a service's description, the notice after reporting, the
+    status in words — is Chinese by default and English when asked; data (names, codes, times)
+    is the same in both."""
+    world.headers.pop("Accept-Language", None)
+    english = {"Accept-Language": "en"}
+    (garbage,) = [
+        s for s in world.get(f"{BASE}/services.json").json() if s["service_code"] == "SJ0102"
+    ]
+    assert garbage["description"] == "暴露垃圾（市容环境）；处置时限 1 个工作日；紧急程度：一般。"
+    services_en = world.get(f"{BASE}/services.json", headers=english).json()
+    assert services_en[2]["description"] == (
+        "暴露垃圾 (市容环境); handling time limit 1 working day; urgency normal."
+    )
+    r = post(world, cover_form(api_key))
+    assert r.status_code == 201, r.text
+    [answer] = r.json()
+    rid, row = answer["service_request_id"], stored(db, answer["service_request_id"])
+    if row["due_at"] is None:  # the category's limit, until a dispatch sets the due time
+        assert answer["service_notice"] == "由自来水公司负责，派遣后处置时限 6 小时。"
+    else:
+        assert answer["service_notice"] == f"由自来水公司负责，预计 {w3(row['due_at'])} 前处置。"
+    (chinese,) = world.get(f"{BASE}/requests/{rid}.json").json()
+    (in_english,) = world.get(f"{BASE}/requests/{rid}.json", headers=english).json()
+    assert chinese["status_notes"] == "已上报，等待指挥中心立案。"
+    assert in_english["status_notes"] == "Reported; waiting to be registered by the command centre."
+    assert in_english["service_notice"].startswith("自来水公司 is responsible")
+    words = ("status_notes", "service_notice")
+    assert {k: v for k, v in chinese.items() if k not in words} == {
+        k: v for k, v in in_english.items() if k not in words
+    }
+    xml_notes = xml(world.get(f"{BASE}/requests/{rid}.xml")).findtext("request/status_notes")
+    assert xml_notes == chinese["status_notes"]

@@ -95,9 +95,12 @@ def test_a_rejected_report_says_why_and_when_not_closed(client, cast):
     assert r.status_code == 200, r.text
     (req,) = r.json()
     assert req["status"] == "closed"
-    assert (
-        req["status_notes"]
-        == f"与已受理的问题重复，请关注原问题的进度（原问题 original request: {original}）"
+    assert req["status_notes"] == f"与已受理的问题重复，请关注原问题的进度（原问题：{original}）"
+    # in the app's language when it asks (Accept-Language), as the status page has it
+    r = client.get(f"/open311/v2/requests/{dup}.json", headers={"Accept-Language": "en"})
+    assert r.json()[0]["status_notes"] == (
+        "A duplicate of a report already accepted; follow the original instead "
+        f"(original request: {original})"
     )
 
 

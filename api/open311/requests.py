@@ -23,13 +23,14 @@ from api.open311.services import get_service, limit_text
 from api.schemas.incidents import IncidentIn, LonLat, Reporter
 from api.services.identity.auth import User
 from api.services.identity.policy import incident_view
-from api.services.intake.outcome import PUBLIC_STEPS, REJECT_TEXT
+from api.services.intake.outcome import PUBLIC_STEPS
 from api.services.photos.incident_photos import PHOTO_URL, save_photos
 from api.services.photos.intake import check_photos, report_checked
 from api.services.photos.store import PhotoWrites
 from api.services.reference import unknown_codes
 from api.settings import Settings
 from gis.features import Filters
+from web_map.i18n import CHINESE, N_, Translator
 
 MAX_DESCRIPTION = 4000
 MAX_URL = 2000
@@ -67,16 +68,30 @@ LIMIT %(limit)s OFFSET %(offset)s
 # what was done); notes of internal steps (return, escalate, dispatch, extensions) stay inside.
 PUBLIC_NOTE_ACTIONS = {"reject", "handle", "self_handle", "verify", "suspend", "reopen"}
 
+# What the resident's app shows (`status_notes`, `service_notice`): catalogue ids, told in the
+# caller's language (Accept-Language; Chinese by default)
 STATUS_PHRASES = {
-    "reported": "Reported; waiting to be registered by the command centre.",
-    "registered": "Registered by the command centre; waiting to be dispatched.",
-    "dispatched": "Dispatched to {agency}.",
-    "in_progress": "{agency} is working on it.",
-    "handled": "Handled by {agency}; waiting for on-site verification.",
-    "closed": "Closed after verification.",
-    "rejected": "Rejected by the command centre.",
-    "suspended": "Suspended.",
+    "reported": N_("Reported; waiting to be registered by the command centre."),
+    "registered": N_("Registered by the command centre; waiting to be dispatched."),
+    "dispatched": N_("Dispatched to {agency}."),
+    "in_progress": N_("{agency} is working on it."),
+    "handled": N_("Handled by {agency}; waiting for on-site verification."),
+    "closed": N_("Closed after verification."),
+    "rejected": N_("Rejected by the command centre."),
+    "suspended": N_("Suspended."),
 }
+SOME_DEPARTMENT = N_("the responsible department")
+# a rejection's reason (the resident's status page says the same: report_status.js)
+REJECTED_AS = {
+    "invalid": N_("Checked: not a problem that can be accepted"),
+    "duplicate": N_("A duplicate of a report already accepted; follow the original instead"),
+}
+DUPLICATE_OF = N_("{words} (original request: {original})")
+WITH_NOTE = N_("{words}. {note}")
+NOTICE_DUE = N_("{agency} is responsible; expected to be handled by {due}.")
+NOTICE_LIMIT = N_("{agency} is responsible; handling time limit {limit} once dispatched.")
+NOTICE_AGENCY = N_("{agency} is responsible.")
+NOTICE_NONE = N_("The command centre will register and dispatch this request.")
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -89,8 +104,10 @@ def submit_request(
     user: User,
     idempotency_key: str | None,
     writes: PhotoWrites,
+    tr: Translator = CHINESE,
 ) -> tuple[list[dict[str, Any]], bool]:
-    """POST requests: the Open311 answer and whether a new incident was created."""
+    """POST requests: the Open311 answer (its notice in `tr`'s language) and whether a new
+    incident was created."""
     code = form.get("service_code")
     if code is None:
         raise BadRequest("service_code is required. GET services.json lists the service codes.")
@@ -150,7 +167,7 @@ def submit_request(
         else:
             _check_replayed_answers(conn, public_id, answers, user)
     row = _rows(conn, _by_ids([public_id]), limit=1)[0]
-    notice = service_notice(row, ZoneInfo(settings.calendar.timezone))
+    notice = service_notice(row, ZoneInfo(settings.calendar.timezone), tr)
     # account_id: GridGov keeps no client account ids; the api_key's user is the reporter.
     answer = {"service_request_id": public_id, "service_notice": notice, "account_id": None}
     return [answer], result.created
@@ -185,17 +202,27 @@ def _reporter(form: RequestForm) -> Reporter | None:
 
 
 def get_request(
-    conn: Connection[Any], settings: Settings, public_id: str, *, base: str = ""
+    conn: Connection[Any],
+    settings: Settings,
+    public_id: str,
+    *,
+    base: str = "",
+    tr: Translator = CHINESE,
 ) -> list[dict[str, Any]]:
     """GET requests/{id}: a one-element list, as the spec has it; 404 when unknown."""
     rows = _rows(conn, _by_ids([public_id]), limit=1)
     if not rows:
         raise NotFound(f"service_request_id {public_id!r} was not found.")
-    return [request_json(rows[0], ZoneInfo(settings.calendar.timezone), base)]
+    return [request_json(rows[0], ZoneInfo(settings.calendar.timezone), base, tr)]
 
 
 def list_requests(
-    conn: Connection[Any], settings: Settings, q: RequestQuery, *, base: str = ""
+    conn: Connection[Any],
+    settings: Settings,
+    q: RequestQuery,
+    *,
+    base: str = "",
+    tr: Translator = CHINESE,
 ) -> list[dict[str, Any]]:
     """GET requests: newest first, one page."""
     if q.ids is not None:
@@ -216,7 +243,7 @@ def list_requests(
         f.add_given("t.updated_at <= %(before)s", before=q.updated_before)
         rows = _rows(conn, f, limit=q.page_size, offset=(q.page - 1) * q.page_size)
     tz = ZoneInfo(settings.calendar.timezone)
-    return [request_json(r, tz, base) for r in rows]
+    return [request_json(r, tz, base, tr) for r in rows]
 
 
 def _known_services(conn: Connection[Any], codes: list[str]) -> list[str]:
@@ -252,32 +279,34 @@ def w3(value: dt.datetime | None, tz: ZoneInfo) -> str | None:
     return value.astimezone(tz).isoformat(timespec="seconds") if value else None
 
 
-def service_notice(row: dict[str, Any], tz: ZoneInfo) -> str:
-    """What will happen next: who handles the request and by when."""
+def service_notice(row: dict[str, Any], tz: ZoneInfo, tr: Translator = CHINESE) -> str:
+    """What will happen next, in `tr`'s language: who handles the request and by when."""
     agency, due = row["agency"], w3(row["due_at"], tz)
-    limit = limit_text(row["time_limit"], row["time_unit"])
+    limit = limit_text(row["time_limit"], row["time_unit"], tr)
     if agency and due:
-        return f"{agency} is responsible; expected to be handled by {due}."
+        return tr(NOTICE_DUE, agency=agency, due=due)
     if agency and limit:
-        return f"{agency} is responsible; handling time limit {limit} once dispatched."
+        return tr(NOTICE_LIMIT, agency=agency, limit=limit)
     if agency:
-        return f"{agency} is responsible."
-    return "The command centre will register and dispatch this request."
+        return tr(NOTICE_AGENCY, agency=agency)
+    return tr(NOTICE_NONE)
 
 
-def status_notes(row: dict[str, Any]) -> str:
-    """The newest event's note when it is meant for the public, else the status in words."""
+def status_notes(row: dict[str, Any], tr: Translator = CHINESE) -> str:
+    """The newest event's note when it is meant for the public (as written), else the status in
+    `tr`'s words."""
     note = (row["last_note"] or "").strip()
-    if row["status"] == "rejected" and row.get("last_reason") in REJECT_TEXT:
-        words = REJECT_TEXT[row["last_reason"]]
+    if row["status"] == "rejected" and row.get("last_reason") in REJECTED_AS:
+        words = tr(REJECTED_AS[row["last_reason"]])
         original = row.get("last_duplicate_of")
         if original:
-            words += f"（原问题 original request: {original}）"
-        return f"{words}。{note}" if note else words
+            words = tr(DUPLICATE_OF, words=words, original=original)
+        return tr(WITH_NOTE, words=words, note=note) if note else words
     if row["last_action"] in PUBLIC_NOTE_ACTIONS and note:
         return note
-    phrase = STATUS_PHRASES.get(row["status"], row["status"])
-    return phrase.format(agency=row["agency"] or "the responsible department")
+    if row["status"] not in STATUS_PHRASES:
+        return str(row["status"])
+    return tr(STATUS_PHRASES[row["status"]], agency=row["agency"] or tr(SOME_DEPARTMENT))
 
 
 def address(assignment: dict[str, Any] | None) -> str | None:
@@ -303,17 +332,20 @@ def media_url(row: dict[str, Any], base: str) -> str | None:
     return row.get("media_url")
 
 
-def request_json(row: dict[str, Any], tz: ZoneInfo, base: str = "") -> dict[str, Any]:
-    """One incident as an Open311 request (public view: no contact data, no internal notes)."""
+def request_json(
+    row: dict[str, Any], tz: ZoneInfo, base: str = "", tr: Translator = CHINESE
+) -> dict[str, Any]:
+    """One incident as an Open311 request (public view: no contact data, no internal notes;
+    its words in `tr`'s language)."""
     return {
         "service_request_id": row["public_id"],
         "status": "closed" if row["status"] in CLOSED else "open",
-        "status_notes": status_notes(row),
+        "status_notes": status_notes(row, tr),
         "service_name": row["service_name"],
         "service_code": row["category_code"],
         "description": row["description"] or None,
         "agency_responsible": row["agency"],
-        "service_notice": service_notice(row, tz),
+        "service_notice": service_notice(row, tz, tr),
         "requested_datetime": w3(row["reported_at"], tz),
         "updated_datetime": w3(row["updated_at"], tz),
         "expected_datetime": w3(row["due_at"], tz),

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from api.deps import ConnDep, ReadConnDep, SettingsDep
 from api.deps_photos import PhotoWritesDep, is_multipart, read_parts
 from api.errors import BadRequest, Forbidden, NotFound
+from api.locale import TranslatorDep
 from api.open311.forms import RequestForm, form_from_pairs, parse_form, parse_query
 from api.open311.render import FORMATS, Open311Route, render
 from api.open311.requests import get_request, list_requests, submit_request
@@ -90,16 +91,18 @@ def services(
     fmt: str,
     conn: ConnDep,
     settings: SettingsDep,
+    tr: TranslatorDep,
     lat: Annotated[float | None, Query(description="with long: the 4+X catalogue there")] = None,
     long: Annotated[float | None, Query(description="with lat (WGS 84)")] = None,
 ) -> Response:
-    """Every category without sub-classes as a service; `group` is its major class."""
+    """Every category without sub-classes as a service; `group` is its major class; its
+    generated description in the caller's language (Accept-Language; Chinese by default)."""
     fmt = _format(fmt)
     found = list_services(conn)
     if lat is not None or long is not None:  # extension (issue 7): only what is offered there
         offered = service_codes_at(conn, settings, lat, long)
         found = [s for s in found if s.code in offered]
-    return render(fmt, "services", [s.as_open311() for s in found])
+    return render(fmt, "services", [s.as_open311(tr) for s in found])
 
 
 @router.get("/services/{service_code}.{fmt}", summary="GET Service Definition")
@@ -116,6 +119,7 @@ def create_request(
     settings: SettingsDep,
     form: FormDep,
     writes: PhotoWritesDep,
+    tr: TranslatorDep,
     idempotency_key: Annotated[
         str | None, Header(max_length=200, description="same key + same form → same request")
     ] = None,
@@ -129,7 +133,13 @@ def create_request(
     if user is None:
         raise Forbidden("Invalid api_key: this token is unknown, revoked or expired.")
     answer, created = submit_request(
-        conn, settings, form, user=user, idempotency_key=idempotency_key or None, writes=writes
+        conn,
+        settings,
+        form,
+        user=user,
+        idempotency_key=idempotency_key or None,
+        writes=writes,
+        tr=tr,
     )
     return render(fmt, "service_requests", answer, status=201 if created else 200)
 
@@ -140,6 +150,7 @@ def requests(
     request: Request,
     conn: ReadConnDep,
     settings: SettingsDep,
+    tr: TranslatorDep,
     service_request_id: Annotated[str | None, Query(description="comma list")] = None,
     service_code: Annotated[str | None, Query(description="comma list")] = None,
     start_date: Annotated[str | None, Query(description="w3 date/time")] = None,
@@ -170,17 +181,22 @@ def requests(
         max_page_size=settings.api.max_page_size,
     )
     base = str(request.base_url).rstrip("/")  # media_url is absolute
-    return render(fmt, "service_requests", list_requests(conn, settings, query, base=base))
+    return render(fmt, "service_requests", list_requests(conn, settings, query, base=base, tr=tr))
 
 
 @router.get("/requests/{service_request_id}.{fmt}", summary="GET Service Request")
 def one_request(
-    service_request_id: str, fmt: str, request: Request, conn: ConnDep, settings: SettingsDep
+    service_request_id: str,
+    fmt: str,
+    request: Request,
+    conn: ConnDep,
+    settings: SettingsDep,
+    tr: TranslatorDep,
 ) -> Response:
     """One request, as a one-element list."""
     fmt = _format(fmt)
     base = str(request.base_url).rstrip("/")
-    answer = get_request(conn, settings, service_request_id, base=base)
+    answer = get_request(conn, settings, service_request_id, base=base, tr=tr)
     return render(fmt, "service_requests", answer)
 
 

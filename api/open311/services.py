@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from api.errors import BadRequest, NotFound
 from api.open311.schemas import CategoryExtras, ServiceAttribute, read_extras
+from web_map.i18n import CHINESE, N_, Translator
 
 # Every category without sub-classes, with the name of its top-level ancestor (the major
 # class). The category table is small reference data, so walking it whole is cheap.
@@ -32,21 +33,29 @@ WHERE NOT EXISTS (SELECT 1 FROM categories k WHERE k.parent_code = c.code)
 ORDER BY c.code
 """
 
+# search words, in both languages on purpose (a resident's app may search in either)
 KIND_KEYWORDS = {"component": "部件, component", "event": "事件, event"}
-UNIT_NAMES = {
-    "natural_hours": ("hour", "hours"),
-    "working_hours": ("working hour", "working hours"),
-    "working_days": ("working day", "working days"),
+# The words a person reads (a resident's app shows them): catalogue ids, in the caller's language
+UNIT_TEXT = {
+    "natural_hours": (N_("{n} hour"), N_("{n} hours")),
+    "working_hours": (N_("{n} working hour"), N_("{n} working hours")),
+    "working_days": (N_("{n} working day"), N_("{n} working days")),
 }
+URGENCY_TEXT = {"normal": N_("normal"), "urgent": N_("urgent"), "critical": N_("critical")}
+DESCRIPTION_TEXT = N_("{name} ({group}); handling time limit {limit}; urgency {urgency}.")
+DESCRIPTION_NO_LIMIT = N_("{name} ({group}); urgency {urgency}.")
 
 
-def limit_text(limit: Decimal | None, unit: str | None) -> str | None:
-    """A category's handling time limit in words, e.g. '1 working day', '6 hours'."""
+def limit_text(limit: Decimal | None, unit: str | None, tr: Translator = CHINESE) -> str | None:
+    """A category's handling time limit in `tr`'s words, e.g. '1 working day', '6 hours'."""
     if limit is None or unit is None:
         return None
     amount = Decimal(limit).normalize()
-    one, many = UNIT_NAMES.get(unit, (unit, unit))
-    return f"{amount:f} {one if amount == 1 else many}"
+    if unit not in UNIT_TEXT:  # (the schema allows only these)
+        return f"{amount:f} {unit}"
+    one, many = UNIT_TEXT[unit]
+    n = f"{amount:f}"
+    return tr(one if amount == 1 else many, n=n)
 
 
 @dataclass
@@ -79,21 +88,22 @@ class Service:
         listed = self.raw_extras.get("attributes")
         return isinstance(listed, list) and len(listed) > 0
 
-    def limit_text(self) -> str | None:
-        """The handling time limit in words, e.g. '1 working day'."""
-        return limit_text(self.time_limit, self.time_unit)
+    def limit_text(self, tr: Translator = CHINESE) -> str | None:
+        """The handling time limit in `tr`'s words, e.g. '1 working day'."""
+        return limit_text(self.time_limit, self.time_unit, tr)
 
-    def description(self) -> str:
-        """The configured description, else name, group, time limit and urgency."""
+    def description(self, tr: Translator = CHINESE) -> str:
+        """The configured description (data: as written), else name, group, time limit and
+        urgency in `tr`'s words."""
         configured = self.raw_extras.get("description")
         if isinstance(configured, str) and configured.strip():
             return configured
-        parts = [f"{self.name} ({self.group})"]
-        limit = self.limit_text()
+        urgency = tr(URGENCY_TEXT[self.urgency]) if self.urgency in URGENCY_TEXT else self.urgency
+        limit = self.limit_text(tr)
+        words = {"name": self.name, "group": self.group, "urgency": urgency}
         if limit:
-            parts.append(f"handling time limit {limit}")
-        parts.append(f"urgency {self.urgency}")
-        return "; ".join(parts) + "."
+            return tr(DESCRIPTION_TEXT, limit=limit, **words)
+        return tr(DESCRIPTION_NO_LIMIT, **words)
 
     def keywords(self) -> str:
         """Configured keywords, else the group and the kind (部件/事件) in both languages."""
@@ -104,12 +114,12 @@ class Service:
             return configured
         return f"{self.group}, {KIND_KEYWORDS.get(self.kind, self.kind)}"
 
-    def as_open311(self) -> dict[str, Any]:
-        """The GET services entry."""
+    def as_open311(self, tr: Translator = CHINESE) -> dict[str, Any]:
+        """The GET services entry (its description in `tr`'s language)."""
         return {
             "service_code": self.code,
             "service_name": self.name,
-            "description": self.description(),
+            "description": self.description(tr),
             "metadata": self.has_attributes(),
             "type": "realtime",
             "keywords": self.keywords(),
