@@ -60,7 +60,20 @@ def test_the_reporter_view_hides_internal_steps(client, cast):
     ok(client, inc, cast.dept, "handle", note="已清运，路面冲洗干净")
     ok(client, inc, cast.officer, "verify", data={"passed": True})
     doc = outcome(client, inc)
-    assert doc["status_text"] == "已办结"
+    assert doc["status_text"] == "已结案"  # the status page's words for the status
+    assert [s["action_text"] for s in doc["steps"]][-2:] == ["已处置", "核查"]
+    # in English when asked, the data the same
+    r = client.get(f"/api/v1/reports/{inc}", headers={"Accept-Language": "en"})
+    english = r.json()
+    assert english["status_text"] == "Closed"
+    assert [s["action_text"] for s in english["steps"]][-2:] == ["Handled", "Verified"]
+    words = {"status_text", "action_text"}
+    plain = lambda d: {  # noqa: E731
+        k: [{x: y for x, y in s.items() if x not in words} for s in v] if k == "steps" else v
+        for k, v in d.items()
+        if k not in words
+    }
+    assert plain(english) == plain(doc)
     assert doc["handling_note"] == "已清运，路面冲洗干净"
     assert doc["closed_at"] is not None and doc["due_at"] is None and doc["rejected_at"] is None
     assert doc["can_rate"] is True and doc["rating"] is None

@@ -13,6 +13,7 @@ from api.deps import (
     PageSizeDep,
     SettingsDep,
 )
+from api.locale import TranslatorDep
 from api.responses import JSON
 from api.schemas.reports import LookupIn, RatingIn
 from api.services.intake.outcome import lookup_report, my_reports, public_outcome
@@ -22,21 +23,24 @@ router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
 
 @router.get("/mine")
-def mine(conn: ConnDep, user: CurrentUser, limit: PageSizeDep, cursor: CursorDep) -> JSON:
+def mine(
+    conn: ConnDep, user: CurrentUser, limit: PageSizeDep, cursor: CursorDep, tr: TranslatorDep
+) -> JSON:
     """The signed-in user's own reports, newest first."""
-    return JSON(my_reports(conn, user, limit, cursor))
+    return JSON(my_reports(conn, user, limit, cursor, tr))
 
 
 @router.post("/lookup")
-def lookup(body: LookupIn, conn: ConnDep, user: OptionalUser) -> JSON:
+def lookup(body: LookupIn, conn: ConnDep, user: OptionalUser, tr: TranslatorDep) -> JSON:
     """A report by tracking id + the reporter's phone or e-mail (404 when they do not match)."""
-    return JSON(lookup_report(conn, body.id, body.contact, user))
+    return JSON(lookup_report(conn, body.id, body.contact, user, tr))
 
 
 @router.get("/{incident_id}")
-def outcome(incident_id: str, conn: ConnDep) -> JSON:
-    """The public outcome: status, handling note, rejection reason, deadline, public steps."""
-    return JSON(public_outcome(conn, incident_id))
+def outcome(incident_id: str, conn: ConnDep, tr: TranslatorDep) -> JSON:
+    """The public outcome: status, handling note, rejection reason, deadline, public steps (their
+    words in the caller's language: Accept-Language, ?lang=; Chinese by default)."""
+    return JSON(public_outcome(conn, incident_id, tr))
 
 
 @router.post("/{incident_id}/rating")
@@ -47,6 +51,7 @@ def rating(
     settings: SettingsDep,
     user: OptionalUser,
     clock: ClockDep,
+    tr: TranslatorDep,
 ) -> JSON:
     """回访: rate a closed report once (the reporter), or record a phone follow-up (dispatcher)."""
     return JSON(
@@ -59,5 +64,6 @@ def rating(
             comment=body.comment,
             contact=body.contact,
             now=clock(),
+            tr=tr,
         )
     )

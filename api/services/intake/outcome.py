@@ -15,6 +15,7 @@ from psycopg import Connection
 from api.errors import NotFound
 from api.services.identity.auth import User
 from api.services.photos.incident_photos import incident_photos_by_public_id
+from web_map.i18n import CHINESE, N_, Translator
 
 # Steps a reporter sees; the rest (return, escalate, whistle, check_in, urge, acknowledge,
 # extensions, add_info, reassign) are the administration's own business.
@@ -36,36 +37,47 @@ PUBLIC_STEPS = [
 PUBLIC_NOTES = ["reject", "handle", "self_handle", "verify", "suspend", "reopen"]
 MAX_STEPS = 200
 
-# The words, in one place for the gettext catalogue (issue 17).
+# The words, in one place for the gettext catalogue (issue 17): told in the caller's language
+# (the status page has the same texts for the same codes: web_map/static/report_status.js)
 STATUS_TEXT = {
-    "reported": "已收到，等待受理",
-    "registered": "已受理，等待派遣",
-    "dispatched": "已派给承办部门",
-    "in_progress": "承办部门处理中",
-    "handled": "已处置，等待核查",
-    "closed": "已办结",
-    "rejected": "未予受理",
-    "suspended": "暂缓办理（挂账）",
+    "reported": N_("Received, waiting to be accepted"),
+    "registered": N_("Accepted, waiting to be dispatched"),
+    "dispatched": N_("Sent to the responsible department"),
+    "in_progress": N_("Being handled by the department"),
+    "handled": N_("Handled, waiting for verification"),
+    "closed": N_("Closed"),
+    "rejected": N_("Not accepted"),
+    "suspended": N_("On hold"),
 }
 STEP_TEXT = {
-    "report": "上报",
-    "register": "受理",
-    "dispatch": "派遣",
-    "accept": "承办部门接收",
-    "handle": "处置完毕",
-    "self_handle": "网格员现场处置",
-    "verify": "核查",
-    "reject": "不予受理",
-    "suspend": "挂账",
-    "reopen": "恢复办理",
-    "rate": "评价",
-    "review": "因不满意重新审核",
+    "report": N_("Reported"),
+    "register": N_("Accepted for handling"),
+    "dispatch": N_("Dispatched"),
+    "accept": N_("Taken on by the department"),
+    "handle": N_("Handled"),
+    "self_handle": N_("Handled on the spot by the grid officer"),
+    "verify": N_("Verified"),
+    "reject": N_("Not accepted"),
+    "suspend": N_("Put on hold"),
+    "reopen": N_("Resumed"),
+    "rate": N_("Rated"),
+    "review": N_("Reviewed again after an unsatisfied rating"),
 }
 REJECT_TEXT = {
-    "invalid": "经核实，不属于可受理的问题",
-    "duplicate": "与已受理的问题重复，请关注原问题的进度",
+    "invalid": N_("Checked: not a problem that can be accepted"),
+    "duplicate": N_("A duplicate of a report already accepted; follow the original instead"),
 }
-RATING_TEXT = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
+RATING_TEXT = {
+    "satisfied": N_("Satisfied"),
+    "basically_satisfied": N_("Basically satisfied"),
+    "unsatisfied": N_("Unsatisfied"),
+}
+
+
+def _word(table: dict[str, str], code: str | None, tr: Translator) -> str | None:
+    """`code` in words in `tr`'s language; a code the table does not know, as it is."""
+    return tr(table[code]) if code in table else code
+
 
 OUTCOME_SQL = """
 SELECT i.id, i.public_id, i.status, i.category_code, c.name AS category_name, i.description,
@@ -109,8 +121,9 @@ def load_outcome_row(conn: Connection[Any], public_id: str) -> dict[str, Any]:
     return dict(row)
 
 
-def outcome_document(row: dict[str, Any]) -> dict[str, Any]:
-    """The public outcome of one report, from `load_outcome_row`."""
+def outcome_document(row: dict[str, Any], tr: Translator = CHINESE) -> dict[str, Any]:
+    """The public outcome of one report, from `load_outcome_row`; its words in `tr`'s
+    language."""
     status = row["status"]
     steps = row["steps"]
     handled = [s for s in steps if s["action"] in ("handle", "self_handle") and s["note"]]
@@ -118,7 +131,7 @@ def outcome_document(row: dict[str, Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": row["public_id"],
         "status": status,
-        "status_text": STATUS_TEXT.get(status, status),
+        "status_text": _word(STATUS_TEXT, status, tr),
         "category": {"code": row["category_code"], "name": row["category_name"]},
         "description": row["description"],
         "location": row["location"],
@@ -133,10 +146,10 @@ def outcome_document(row: dict[str, Any]) -> dict[str, Any]:
         "steps": [
             {
                 "action": s["action"],
-                "action_text": STEP_TEXT.get(s["action"], s["action"]),
+                "action_text": _word(STEP_TEXT, s["action"], tr),
                 "at": s["at"],
                 "status": s["to_status"],
-                "status_text": STATUS_TEXT.get(s["to_status"], s["to_status"]),
+                "status_text": _word(STATUS_TEXT, s["to_status"], tr),
                 "note": s["note"],
             }
             for s in steps
@@ -148,7 +161,7 @@ def outcome_document(row: dict[str, Any]) -> dict[str, Any]:
         original = rejection["duplicate_of"]
         doc["rejection"] = {
             "reason": rejection["reason"],
-            "reason_text": REJECT_TEXT.get(rejection["reason"] or "", "不予受理"),
+            "reason_text": tr(REJECT_TEXT.get(rejection["reason"] or "", STATUS_TEXT["rejected"])),
             "note": rejection["note"],
             "duplicate_of": original,
             "duplicate_url": f"/report/{original}" if original else None,
@@ -156,16 +169,18 @@ def outcome_document(row: dict[str, Any]) -> dict[str, Any]:
     if row["rating"] is not None:
         doc["rating"] = {
             "rating": row["rating"],
-            "rating_text": RATING_TEXT[row["rating"]],
+            "rating_text": _word(RATING_TEXT, row["rating"], tr),
             "rated_at": row["rated_at"],
             "channel": row["rating_channel"],
         }
     return doc
 
 
-def public_outcome(conn: Connection[Any], public_id: str) -> dict[str, Any]:
+def public_outcome(
+    conn: Connection[Any], public_id: str, tr: Translator = CHINESE
+) -> dict[str, Any]:
     """GET /api/v1/reports/{id}: what anyone holding the tracking id may read."""
-    doc = outcome_document(load_outcome_row(conn, public_id))
+    doc = outcome_document(load_outcome_row(conn, public_id), tr)
     # the public photos (report and after, unless staff hid one), as links, never embedded
     doc["photos"] = incident_photos_by_public_id(conn, public_id, None, full=False)
     return doc
@@ -195,7 +210,11 @@ def is_reporter(row: dict[str, Any], user: User | None, contact: str | None) -> 
 
 
 def lookup_report(
-    conn: Connection[Any], public_id: str, contact: str, user: User | None
+    conn: Connection[Any],
+    public_id: str,
+    contact: str,
+    user: User | None,
+    tr: Translator = CHINESE,
 ) -> dict[str, Any]:
     """POST /api/v1/reports/lookup: the outcome for whoever gives the tracking id + contact."""
     try:
@@ -205,18 +224,21 @@ def lookup_report(
     # One answer for "no such report" and "wrong contact": the id cannot be probed for contacts.
     if row is None or not is_reporter(row, user, contact):
         raise NotFound("No report with this tracking id and this phone number or e-mail.")
-    return {**outcome_document(row), "reporter_verified": True}
+    return {**outcome_document(row, tr), "reporter_verified": True}
 
 
-def my_reports(conn: Connection[Any], user: User, limit: int, cursor: int | None) -> dict[str, Any]:
-    """GET /api/v1/reports/mine: the signed-in user's own reports, newest first."""
+def my_reports(
+    conn: Connection[Any], user: User, limit: int, cursor: int | None, tr: Translator = CHINESE
+) -> dict[str, Any]:
+    """GET /api/v1/reports/mine: the signed-in user's own reports, newest first (the status in
+    `tr`'s words)."""
     rows = conn.execute(MINE_SQL, {"user": user.id, "cursor": cursor, "limit": limit}).fetchall()
     return {
         "reports": [
             {
                 "id": r["public_id"],
                 "status": r["status"],
-                "status_text": STATUS_TEXT.get(r["status"], r["status"]),
+                "status_text": _word(STATUS_TEXT, r["status"], tr),
                 "category_name": r["category_name"],
                 "reported_at": r["reported_at"],
                 "updated_at": r["updated_at"],

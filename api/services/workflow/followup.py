@@ -15,6 +15,7 @@ from api.services.intake.outcome import is_reporter, load_outcome_row, outcome_d
 from api.services.workflow.events import append_event
 from api.services.workflow.machine import load_incident, load_situation
 from api.settings import Settings
+from web_map.i18n import CHINESE, Translator
 
 MAX_COMMENT = 2000
 
@@ -29,8 +30,10 @@ def rate_incident(
     comment: str | None,
     contact: str | None,
     now: dt.datetime,
+    tr: Translator = CHINESE,
 ) -> dict[str, Any]:
-    """Record the one rating of a closed case; returns the reporter's view afterwards."""
+    """Record the one rating of a closed case; returns the reporter's view afterwards (its
+    words in `tr`'s language)."""
     if rating not in RATINGS:
         raise invalid_value("rating", "one of " + ", ".join(RATINGS))
     comment = (comment or "").strip() or None
@@ -91,4 +94,4 @@ def rate_incident(
                 (now, inc["id"]),
             )
             event("review", "registered")
-    return outcome_document(load_outcome_row(conn, public_id))
+    return outcome_document(load_outcome_row(conn, public_id), tr)
