@@ -164,6 +164,29 @@ def test_html_encoding_escapes_and_links(world: TestClient, db: Any) -> None:
     assert one.status_code == 200 and G2 in one.text
 
 
+def test_words_in_the_asked_language(world: TestClient) -> None:
+    """The titles and descriptions GridGov writes (collections, links, the HTML pages' own
+    words) are Chinese by default and English when asked; ids, data and links the same."""
+    english = {"Accept-Language": "en"}
+    zh, en = world.get("/ogc/collections").json(), world.get("/ogc/collections", headers=english)
+    titles = {c["id"]: c["title"] for c in zh["collections"]}
+    titles_en = {c["id"]: c["title"] for c in en.json()["collections"]}
+    assert (titles["areas-grid"], titles_en["areas-grid"]) == ("网格", "Grids")
+    assert (titles["buildings"], titles_en["buildings"]) == ("楼栋", "Buildings")
+    grids = next(c for c in zh["collections"] if c["id"] == "areas-grid")
+    assert grids["description"] == "现行网格边界；要素标识为区域编码。"
+    assert {ln["title"] for ln in grids["links"]} >= {"本数据集", "要素（GeoJSON）"}
+    hrefs = lambda d: [(c["id"], [ln["href"] for ln in c["links"]]) for c in d["collections"]]  # noqa: E731
+    assert hrefs(zh) == hrefs(en.json())
+    page = world.get("/ogc/collections/areas-grid/items?f=html&limit=1", headers=english).text
+    assert '<html lang="en">' in page and "Matched" in page and "Next page" in page
+    assert "符合条件" not in page and "下一页" not in world.get("/ogc?f=html", headers=english).text
+    chinese = world.get("/ogc/collections/areas-grid/items?f=html&limit=1").text
+    assert '<html lang="zh-CN">' in chinese and "下一页" in chinese
+    item = world.get(f"/ogc/collections/areas-grid/items/{G1}", headers=english).json()
+    assert {ln["title"] for ln in item["links"]} == {"This feature", "The collection"}
+
+
 def test_errors_use_the_ogc_exception_form(world: TestClient) -> None:
     r = world.get("/ogc/collections/nowhere/items")
     assert r.status_code == 404

@@ -10,8 +10,10 @@ from starlette.responses import Response
 
 from api.deps import ReadConnDep, SettingsDep
 from api.errors import BadRequest, NotAcceptable
+from api.locale import TranslatorDep
 from api.responses import JSON, GeoJSON
 from api.services.interop import ogc, ogc_html, ogc_openapi
+from web_map.i18n import Translator
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 
@@ -75,58 +77,76 @@ def _negotiate(
 
 
 @router.get("", response_class=JSON)
-def landing(request: Request, f: Annotated[str | None, FORMAT] = None) -> Response:
+def landing(
+    request: Request, tr: TranslatorDep, f: Annotated[str | None, FORMAT] = None
+) -> Response:
     """Landing page: links to the API definition, conformance and collections."""
     media = _negotiate(request, f, META, set())
     root = str(request.base_url).rstrip("/")
     docs_url = root + (request.app.docs_url or "/docs")
     doc = ogc.landing_page(_base(request), _base(request) + "/api", docs_url)
-    return _answer(doc, media, ogc_html.landing)
+    return _answer(doc, media, ogc_html.landing, tr)
 
 
 @router.get("/conformance", response_class=JSON)
-def conformance(request: Request, f: Annotated[str | None, FORMAT] = None) -> Response:
+def conformance(
+    request: Request, tr: TranslatorDep, f: Annotated[str | None, FORMAT] = None
+) -> Response:
     """Conformance classes: Part 1 (core, GeoJSON, HTML, OpenAPI 3.0), Part 2 CRS, Part 3 + CQL2."""
-    return _answer(ogc.conformance(), _negotiate(request, f, META, set()), ogc_html.conformance)
+    media = _negotiate(request, f, META, set())
+    return _answer(ogc.conformance(), media, ogc_html.conformance, tr)
 
 
 @router.get("/collections", response_class=JSON)
 def collections(
-    request: Request, conn: ReadConnDep, f: Annotated[str | None, FORMAT] = None
+    request: Request, conn: ReadConnDep, tr: TranslatorDep, f: Annotated[str | None, FORMAT] = None
 ) -> Response:
     """The collections present in the data, with extents."""
     media = _negotiate(request, f, META, set())
-    return _answer(ogc.collections(conn, _base(request)), media, ogc_html.collections)
+    return _answer(ogc.collections(conn, _base(request)), media, ogc_html.collections, tr)
 
 
 @router.get("/collections/{collection_id}", response_class=JSON)
 def collection(
-    collection_id: str, request: Request, conn: ReadConnDep, f: Annotated[str | None, FORMAT] = None
+    collection_id: str,
+    request: Request,
+    conn: ReadConnDep,
+    tr: TranslatorDep,
+    f: Annotated[str | None, FORMAT] = None,
 ) -> Response:
     """One collection."""
     media = _negotiate(request, f, META, set())
-    return _answer(ogc.collection(conn, _base(request), collection_id), media, ogc_html.collection)
+    doc = ogc.collection(conn, _base(request), collection_id)
+    return _answer(doc, media, ogc_html.collection, tr)
 
 
 @router.get("/collections/{collection_id}/schema", response_class=JSON)
 def collection_schema(
-    collection_id: str, request: Request, conn: ReadConnDep, f: Annotated[str | None, FORMAT] = None
+    collection_id: str,
+    request: Request,
+    conn: ReadConnDep,
+    tr: TranslatorDep,
+    f: Annotated[str | None, FORMAT] = None,
 ) -> JSON:
     """JSON Schema of the collection's features."""
     _negotiate(request, f, ("application/schema+json", ogc.JSON), set())
-    doc = ogc.schema(conn, _base(request), collection_id)
+    doc = ogc.localised(ogc.schema(conn, _base(request), collection_id), tr)
     return JSON(doc, media_type="application/schema+json")
 
 
 @router.get("/collections/{collection_id}/queryables", response_class=JSON)
 def collection_queryables(
-    collection_id: str, request: Request, conn: ReadConnDep, f: Annotated[str | None, FORMAT] = None
+    collection_id: str,
+    request: Request,
+    conn: ReadConnDep,
+    tr: TranslatorDep,
+    f: Annotated[str | None, FORMAT] = None,
 ) -> Response:
     """Part 3: the properties `filter` and `sortby` may name (JSON Schema)."""
     media = _negotiate(request, f, (ogc.SCHEMA, ogc.JSON), set())
-    doc = ogc.queryables(conn, _base(request), collection_id)
+    doc = ogc.localised(ogc.queryables(conn, _base(request), collection_id), tr)
     if media == ogc.HTML:
-        return ogc_html.page(ogc_html.queryables(doc))
+        return ogc_html.page(ogc_html.queryables(doc, tr), tr)
     return JSON(doc, media_type=ogc.SCHEMA)
 
 
@@ -146,6 +166,7 @@ def items(
     request: Request,
     conn: ReadConnDep,
     settings: SettingsDep,
+    tr: TranslatorDep,
     bbox: Annotated[
         str | None, Query(description="lower and upper corner, in bbox-crs (CRS84 by default)")
     ] = None,
@@ -202,9 +223,10 @@ def items(
         offset=offset,
         tz=settings.calendar.timezone,
         query=dict(request.query_params),
+        tr=tr,
     )
     if media == ogc.HTML:
-        return ogc_html.page(ogc_html.items(collection_id, body))
+        return ogc_html.page(ogc_html.items(collection_id, body, tr), tr)
     return GeoJSON(body, media_type=media, headers={"Content-Crs": f"<{used.uri}>"})
 
 
@@ -214,20 +236,28 @@ def item(
     feature_id: str,
     request: Request,
     conn: ReadConnDep,
+    tr: TranslatorDep,
     crs: Annotated[str | None, Query(description="CRS of the geometry (Part 2)")] = None,
     f: Annotated[str | None, FORMAT] = None,
 ) -> Response:
     """One feature."""
     media = _negotiate(request, f, FEATURES, {"crs"})
     used = ogc.output_crs(crs)
-    doc = ogc.item(conn, _base(request), collection_id, feature_id, used)
+    doc = ogc.item(conn, _base(request), collection_id, feature_id, used, tr)
     if media == ogc.HTML:
-        return ogc_html.page(ogc_html.feature(collection_id, doc))
+        return ogc_html.page(ogc_html.feature(collection_id, doc, tr), tr)
     return GeoJSON(doc, media_type=media, headers={"Content-Crs": f"<{used.uri}>"})
 
 
-def _answer(doc: dict[str, Any], media: str, as_html: Callable[[dict[str, Any]], str]) -> Response:
-    """The document as JSON, or rendered as HTML when that was asked for."""
+def _answer(
+    doc: dict[str, Any],
+    media: str,
+    as_html: Callable[[dict[str, Any], Translator], str],
+    tr: Translator,
+) -> Response:
+    """The document, its words in `tr`'s language, as JSON or rendered as HTML when that was
+    asked for."""
+    doc = ogc.localised(doc, tr)
     if media == ogc.HTML:
-        return ogc_html.page(as_html(doc))
+        return ogc_html.page(as_html(doc, tr), tr)
     return JSON(doc, media_type=media)

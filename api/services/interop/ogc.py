@@ -37,6 +37,7 @@ from gis.ogc import (
 )
 from gis.ogc import one_item as one_item_doc
 from gis.ogc_crs import CRS84, OgcCrs, offered_uris
+from web_map.i18n import CHINESE, N_, Translator
 
 MAX_LIMIT = 10_000  # the standard's example maximum; GDAL and QGIS read it from the OpenAPI doc
 MAX_OFFSET = 2**31 - 1  # beyond any table here; bigger numbers are refused at the edge (422)
@@ -88,44 +89,65 @@ class CollectionInfo:
 CATALOGUE = [
     CollectionInfo(
         "areas-district",
-        "Districts (区/县)",
-        "Current district boundaries; feature id = area code.",
+        N_("Districts"),
+        N_("Current district boundaries; feature id = area code."),
         "areas",
         "district",
     ),
     CollectionInfo(
         "areas-street",
-        "Streets and towns (街道/乡镇)",
-        "Current street boundaries; feature id = area code.",
+        N_("Streets and towns"),
+        N_("Current street boundaries; feature id = area code."),
         "areas",
         "street",
     ),
     CollectionInfo(
         "areas-community",
-        "Communities (社区/村)",
-        "Current community boundaries; feature id = area code.",
+        N_("Communities and villages"),
+        N_("Current community boundaries; feature id = area code."),
         "areas",
         "community",
     ),
     CollectionInfo(
         "areas-grid",
-        "Grids (网格)",
-        "Current grid boundaries; feature id = area code.",
+        N_("Grids"),
+        N_("Current grid boundaries; feature id = area code."),
         "areas",
         "grid",
     ),
     CollectionInfo(
-        "buildings", "Buildings (楼栋)", "Building footprints with their grid.", "buildings"
+        "buildings", N_("Buildings"), N_("Building footprints with their grid."), "buildings"
     ),
     CollectionInfo(
         "incidents",
-        "Incidents (事件)",
-        "Reported problems: category, status, grid and timestamps only (no contact data). "
-        "`datetime` filters on the report time.",
+        N_("Incidents"),
+        N_(
+            "Reported problems: category, status, grid and timestamps only (no contact data). "
+            "`datetime` filters on the report time."
+        ),
         "incidents",
     ),
 ]
 BY_ID = {c.id: c for c in CATALOGUE}
+PHOTO_TITLE = N_("Photo ({stage})")
+
+
+def localised(doc: Any, tr: Translator) -> Any:
+    """A metadata document (landing page, collections, a collection) with the words this
+    module writes — its, its collections' and its links' `title` and `description`, catalogue
+    ids — in `tr`'s language."""
+    if isinstance(doc, list):
+        return [localised(d, tr) for d in doc]
+    if not isinstance(doc, dict):
+        return doc
+    out = dict(doc)
+    for key in ("title", "description"):
+        if isinstance(out.get(key), str):
+            out[key] = tr(out[key])
+    for key in ("links", "collections"):
+        if key in out:
+            out[key] = localised(out[key], tr)
+    return out
 
 
 def link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str, str]:
@@ -139,17 +161,19 @@ def link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str,
 def landing_page(base: str, api_url: str, docs_url: str) -> dict[str, Any]:
     """The landing page: where the API description, conformance and collections are."""
     return {
-        "title": "GridGov OGC API – Features",
-        "description": "Governance areas (district > street > community > grid), buildings and "
-        "incidents of GridGov, as GeoJSON.",
+        "title": N_("GridGov OGC API – Features"),
+        "description": N_(
+            "Governance areas (district > street > community > grid), buildings and "
+            "incidents of GridGov, as GeoJSON."
+        ),
         "links": [
-            link(base, "self", JSON, "This document"),
-            link(api_url, "service-desc", OPENAPI, "The API definition (OpenAPI)"),
-            link(docs_url, "service-doc", "text/html", "The API documentation"),
-            link(f"{base}/conformance", "conformance", JSON, "Conformance classes"),
-            link(f"{base}/conformance", REL_OGC + "conformance", JSON, "Conformance classes"),
-            link(f"{base}/collections", "data", JSON, "Feature collections"),
-            link(f"{base}/collections", REL_OGC + "data", JSON, "Feature collections"),
+            link(base, "self", JSON, N_("This document")),
+            link(api_url, "service-desc", OPENAPI, N_("The API definition (OpenAPI)")),
+            link(docs_url, "service-doc", "text/html", N_("The API documentation")),
+            link(f"{base}/conformance", "conformance", JSON, N_("Conformance classes")),
+            link(f"{base}/conformance", REL_OGC + "conformance", JSON, N_("Conformance classes")),
+            link(f"{base}/collections", "data", JSON, N_("Feature collections")),
+            link(f"{base}/collections", REL_OGC + "data", JSON, N_("Feature collections")),
         ],
     }
 
@@ -169,12 +193,12 @@ def _collection(base: str, info: CollectionInfo, extent: Extent) -> dict[str, An
         "crs": offered_uris(),
         "storageCrs": CRS84,
         "links": [
-            link(url, "self", JSON, "This collection"),
-            link(url + "?f=html", "alternate", HTML, "This collection as HTML"),
-            link(f"{url}/items", "items", GEOJSON, "Features as GeoJSON"),
-            link(f"{url}/items?f=html", "items", HTML, "Features as HTML"),
-            link(f"{url}/schema", "describedby", SCHEMA, "Schema of the features"),
-            link(f"{url}/queryables", REL_QUERYABLES, SCHEMA, "Properties to filter on"),
+            link(url, "self", JSON, N_("This collection")),
+            link(url + "?f=html", "alternate", HTML, N_("This collection as HTML")),
+            link(f"{url}/items", "items", GEOJSON, N_("Features as GeoJSON")),
+            link(f"{url}/items?f=html", "items", HTML, N_("Features as HTML")),
+            link(f"{url}/schema", "describedby", SCHEMA, N_("Schema of the features")),
+            link(f"{url}/queryables", REL_QUERYABLES, SCHEMA, N_("Properties to filter on")),
         ],
     }
     ext: dict[str, Any] = {}
@@ -198,7 +222,7 @@ def collections(conn: Connection[Any], base: str) -> dict[str, Any]:
     """All collections present in the data."""
     extents = collection_extents(conn)
     return {
-        "links": [link(f"{base}/collections", "self", JSON, "This document")],
+        "links": [link(f"{base}/collections", "self", JSON, N_("This document"))],
         "collections": [_collection(base, c, extents[c.id]) for c in CATALOGUE if c.id in extents],
     }
 
@@ -241,8 +265,10 @@ def items(
     offset: int,
     tz: str,
     query: dict[str, str],
+    tr: Translator = CHINESE,
 ) -> tuple[bytes, OgcCrs]:
-    """One page of features in the asked CRS; `query` is kept in the paging links."""
+    """One page of features in the asked CRS; `query` is kept in the paging links (their
+    titles in `tr`'s language)."""
     info = BY_ID.get(collection_id)
     if info is None or not collection_exists(conn, collection_id):
         raise _no_collection(collection_id)
@@ -276,8 +302,8 @@ def items(
     url = f"{base}/collections/{collection_id}/items"
     params = {**query, "limit": str(limit)}
     links = [
-        link(_page_url(url, params, offset), "self", GEOJSON, "This page"),
-        link(f"{base}/collections/{collection_id}", "collection", JSON, "The collection"),
+        link(_page_url(url, params, offset), "self", GEOJSON, tr(N_("This page"))),
+        link(f"{base}/collections/{collection_id}", "collection", JSON, tr(N_("The collection"))),
     ]
     if offset > 0:
         links.append(link(_page_url(url, params, max(0, offset - limit)), "prev", GEOJSON))
@@ -291,7 +317,7 @@ def items(
         filter=condition,
         sortby=[] if ask.sortby is None else sortby_keys(ask.sortby, source),
     )
-    next_link = link(_page_url(url, params, offset + limit), "next", GEOJSON, "Next page")
+    next_link = link(_page_url(url, params, offset + limit), "next", GEOJSON, tr(N_("Next page")))
     return items_page(conn, source, q, links=links, next_link=next_link), crs
 
 
@@ -340,9 +366,14 @@ def queryables(conn: Connection[Any], base: str, collection_id: str) -> dict[str
 
 
 def item(
-    conn: Connection[Any], base: str, collection_id: str, feature_id: str, crs: OgcCrs
+    conn: Connection[Any],
+    base: str,
+    collection_id: str,
+    feature_id: str,
+    crs: OgcCrs,
+    tr: Translator = CHINESE,
 ) -> bytes:
-    """One feature with its links, in `crs`."""
+    """One feature with its links (their titles in `tr`'s language), in `crs`."""
     info, _ = _present(conn, collection_id)
     source = SOURCES[info.source]
     fid: str | int = feature_id
@@ -352,13 +383,13 @@ def item(
         fid = int(feature_id)
     url = f"{base}/collections/{collection_id}"
     links = [
-        link(f"{url}/items/{quote(feature_id, safe='')}", "self", GEOJSON, "This feature"),
-        link(url, "collection", JSON, "The collection"),
+        link(f"{url}/items/{quote(feature_id, safe='')}", "self", GEOJSON, tr(N_("This feature"))),
+        link(url, "collection", JSON, tr(N_("The collection"))),
     ]
     if info.source == "incidents":  # its public photos (issue 16), as links, never embedded
         root = base.removesuffix("/ogc")
         for photo_id, stage in public_photos(conn, str(fid)):
-            title = f"照片 Photo ({stage})"
+            title = tr(PHOTO_TITLE, stage=stage)
             links.append(link(f"{root}{PHOTO_URL.format(id=photo_id)}", "enclosure", JPEG, title))
     doc = one_item_doc(conn, source, fid, level=info.level, links=links, crs=crs)
     if doc is None:
