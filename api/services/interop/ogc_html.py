@@ -38,7 +38,8 @@ TEXT = {
 
 STYLE = """
 body{font-family:"Noto Sans CJK SC","Noto Sans SC",sans-serif;margin:1.5rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;
+table{border-collapse:collapse;margin:.5rem 0;display:block;max-width:100%;overflow-x:auto}
+td,th{border:1px solid #ccc;padding:.25rem .5rem;
 text-align:left;vertical-align:top}th{background:#f3f3f3}code{font-size:.85em;word-break:break-all}
 """
 
