@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gettext
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -80,6 +80,11 @@ class Translator:
         return text.format(**params) if params else text
 
     __call__ = gettext
+
+    def word(self, table: Mapping[str, str], code: str) -> str:
+        """`code` in words (`table`: code → catalogue id) in this language; a code the table
+        does not know, as it is."""
+        return self(table[code]) if code in table else code
 
     @property
     def html_lang(self) -> str:

@@ -23,7 +23,7 @@ from api.open311.services import get_service, limit_text
 from api.schemas.incidents import IncidentIn, LonLat, Reporter
 from api.services.identity.auth import User
 from api.services.identity.policy import incident_view
-from api.services.intake.outcome import PUBLIC_STEPS
+from api.services.intake.outcome import PUBLIC_STEPS, REJECT_TEXT
 from api.services.photos.incident_photos import PHOTO_URL, save_photos
 from api.services.photos.intake import check_photos, report_checked
 from api.services.photos.store import PhotoWrites
@@ -81,11 +81,6 @@ STATUS_PHRASES = {
     "suspended": N_("Suspended."),
 }
 SOME_DEPARTMENT = N_("the responsible department")
-# a rejection's reason (the resident's status page says the same: report_status.js)
-REJECTED_AS = {
-    "invalid": N_("Checked: not a problem that can be accepted"),
-    "duplicate": N_("A duplicate of a report already accepted; follow the original instead"),
-}
 DUPLICATE_OF = N_("{words} (original request: {original})")
 WITH_NOTE = N_("{words}. {note}")
 NOTICE_DUE = N_("{agency} is responsible; expected to be handled by {due}.")
@@ -296,8 +291,8 @@ def status_notes(row: dict[str, Any], tr: Translator = CHINESE) -> str:
     """The newest event's note when it is meant for the public (as written), else the status in
     `tr`'s words."""
     note = (row["last_note"] or "").strip()
-    if row["status"] == "rejected" and row.get("last_reason") in REJECTED_AS:
-        words = tr(REJECTED_AS[row["last_reason"]])
+    if row["status"] == "rejected" and row.get("last_reason") in REJECT_TEXT:
+        words = tr(REJECT_TEXT[row["last_reason"]])  # as the reporter's own view says it
         original = row.get("last_duplicate_of")
         if original:
             words = tr(DUPLICATE_OF, words=words, original=original)

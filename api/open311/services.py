@@ -98,9 +98,12 @@ class Service:
         configured = self.raw_extras.get("description")
         if isinstance(configured, str) and configured.strip():
             return configured
-        urgency = tr(URGENCY_TEXT[self.urgency]) if self.urgency in URGENCY_TEXT else self.urgency
         limit = self.limit_text(tr)
-        words = {"name": self.name, "group": self.group, "urgency": urgency}
+        words = {
+            "name": self.name,
+            "group": self.group,
+            "urgency": tr.word(URGENCY_TEXT, self.urgency),
+        }
         if limit:
             return tr(DESCRIPTION_TEXT, limit=limit, **words)
         return tr(DESCRIPTION_NO_LIMIT, **words)

@@ -74,11 +74,6 @@ RATING_TEXT = {
 }
 
 
-def _word(table: dict[str, str], code: str | None, tr: Translator) -> str | None:
-    """`code` in words in `tr`'s language; a code the table does not know, as it is."""
-    return tr(table[code]) if code in table else code
-
-
 OUTCOME_SQL = """
 SELECT i.id, i.public_id, i.status, i.category_code, c.name AS category_name, i.description,
        i.reported_at, i.due_at, i.closed_at, i.updated_at, i.reporter, i.reporter_user_id,
@@ -131,7 +126,7 @@ def outcome_document(row: dict[str, Any], tr: Translator = CHINESE) -> dict[str,
     doc: dict[str, Any] = {
         "id": row["public_id"],
         "status": status,
-        "status_text": _word(STATUS_TEXT, status, tr),
+        "status_text": tr.word(STATUS_TEXT, status),
         "category": {"code": row["category_code"], "name": row["category_name"]},
         "description": row["description"],
         "location": row["location"],
@@ -146,10 +141,10 @@ def outcome_document(row: dict[str, Any], tr: Translator = CHINESE) -> dict[str,
         "steps": [
             {
                 "action": s["action"],
-                "action_text": _word(STEP_TEXT, s["action"], tr),
+                "action_text": tr.word(STEP_TEXT, s["action"]),
                 "at": s["at"],
                 "status": s["to_status"],
-                "status_text": _word(STATUS_TEXT, s["to_status"], tr),
+                "status_text": tr.word(STATUS_TEXT, s["to_status"]),
                 "note": s["note"],
             }
             for s in steps
@@ -169,7 +164,7 @@ def outcome_document(row: dict[str, Any], tr: Translator = CHINESE) -> dict[str,
     if row["rating"] is not None:
         doc["rating"] = {
             "rating": row["rating"],
-            "rating_text": _word(RATING_TEXT, row["rating"], tr),
+            "rating_text": tr.word(RATING_TEXT, row["rating"]),
             "rated_at": row["rated_at"],
             "channel": row["rating_channel"],
         }
@@ -238,7 +233,7 @@ def my_reports(
             {
                 "id": r["public_id"],
                 "status": r["status"],
-                "status_text": _word(STATUS_TEXT, r["status"], tr),
+                "status_text": tr.word(STATUS_TEXT, r["status"]),
                 "category_name": r["category_name"],
                 "reported_at": r["reported_at"],
                 "updated_at": r["updated_at"],
