@@ -302,8 +302,8 @@ def items(
     url = f"{base}/collections/{collection_id}/items"
     params = {**query, "limit": str(limit)}
     links = [
-        link(_page_url(url, params, offset), "self", GEOJSON, tr(N_("This page"))),
-        link(f"{base}/collections/{collection_id}", "collection", JSON, tr(N_("The collection"))),
+        link(_page_url(url, params, offset), "self", GEOJSON, tr("This page")),
+        link(f"{base}/collections/{collection_id}", "collection", JSON, tr("The collection")),
     ]
     if offset > 0:
         links.append(link(_page_url(url, params, max(0, offset - limit)), "prev", GEOJSON))
@@ -317,7 +317,7 @@ def items(
         filter=condition,
         sortby=[] if ask.sortby is None else sortby_keys(ask.sortby, source),
     )
-    next_link = link(_page_url(url, params, offset + limit), "next", GEOJSON, tr(N_("Next page")))
+    next_link = link(_page_url(url, params, offset + limit), "next", GEOJSON, tr("Next page"))
     return items_page(conn, source, q, links=links, next_link=next_link), crs
 
 
@@ -383,8 +383,8 @@ def item(
         fid = int(feature_id)
     url = f"{base}/collections/{collection_id}"
     links = [
-        link(f"{url}/items/{quote(feature_id, safe='')}", "self", GEOJSON, tr(N_("This feature"))),
-        link(url, "collection", JSON, tr(N_("The collection"))),
+        link(f"{url}/items/{quote(feature_id, safe='')}", "self", GEOJSON, tr("This feature")),
+        link(url, "collection", JSON, tr("The collection")),
     ]
     if info.source == "incidents":  # its public photos (issue 16), as links, never embedded
         root = base.removesuffix("/ogc")
