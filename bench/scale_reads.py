@@ -219,6 +219,10 @@ def _stats_reads(
     reads = {
         "stats, 30 days": same("/api/v1/stats", runs, **stats_month),
         "flags, 30 days": same("/api/v1/stats/flags", runs, **stats_month),
+        # as /map/stats asks: the first 500 flags and how many there are
+        "flags, 30 days, the first 500": same(
+            "/api/v1/stats/flags", runs, **stats_month, limit=500
+        ),
         # the past days computed (the first read of the day), then kept (docs/performance.md);
         # as many calls as the other interactive reads: a p95 of three calls is their slowest
         "trend, 30 days by day, department WATER, nothing kept": cold(

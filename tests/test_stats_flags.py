@@ -96,3 +96,24 @@ def test_flags_carry_the_rows_of_the_statistics_table(world, cast, token_for, wh
                 assert flag["figures"] == {k: row[k] for k in keys}
                 assert flag["name"] == row["name"]
     assert flagged == {}, "a flag for a group the table does not have"
+
+
+@pytest.mark.usefixtures("week")
+def test_the_first_flags_and_how_many_there_are(world, cast):
+    """`limit`: the first flags in the list's order, `matched` counting them all (the page asks
+    for 500: a month of a city by grid flags thousands); a bad limit is refused."""
+    whole = world.get("/api/v1/stats/flags", params=PERIOD, headers=cast.admin).json()
+    assert whole["matched"] == len(whole["flags"]) == 4
+    for limit in (0, 1, 3, 4, 10):
+        r = world.get("/api/v1/stats/flags", params={**PERIOD, "limit": limit}, headers=cast.admin)
+        assert r.status_code == 200, r.text
+        doc = r.json()
+        assert doc["matched"] == 4
+        assert doc["flags"] == whole["flags"][:limit]
+        assert {k: v for k, v in doc.items() if k != "flags"} == {
+            k: v for k, v in whole.items() if k != "flags"
+        }
+    for bad in ("-1", "x", "100001"):
+        r = world.get("/api/v1/stats/flags", params={**PERIOD, "limit": bad}, headers=cast.admin)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["details"]["problems"][0]["field"] == "query.limit"

@@ -194,3 +194,34 @@ def test_the_browser_reads_the_table_compressed(live, world_db, browsers):
     expect(page.locator("#status")).to_have_text("Grid: 2 areas · 8 reported", timeout=WAIT)
     assert answer.value.all_headers().get("content-encoding") == "zstd"
     assert answer.value.json()["rows"]  # (decoded by the browser)
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_the_negative_list_shows_its_first_flags_and_counts_the_rest(live, world_db, browsers):
+    """The page asks for the first 500 flags only and counts the rest from `matched` (a month
+    of a city by grid flags thousands of grids). The week has 4: asked here for 2 instead of
+    500 (the request changed in the browser; the answer is the server's), the page shows 2 and
+    says how many more there are."""
+    b = signed_in_on_stats(browsers, live, "root", f"?from={WEEK_FROM}&to={WEEK_TO}")
+    page = b.page
+    expect(page.locator("#status")).to_have_attribute("data-state", "ready", timeout=WAIT)
+    asked: list[str] = []
+
+    def fewer(route: Any) -> None:
+        asked.append(route.request.url)
+        route.continue_(url=route.request.url.replace("limit=500", "limit=2"))
+
+    page.route("**/api/v1/stats/flags?*", fewer)
+    with page.expect_response(lambda r: "/api/v1/stats/flags?" in r.url) as answer:
+        page.reload()
+    expect(page.locator("#status")).to_have_attribute("data-state", "ready", timeout=WAIT)
+    assert len(asked) == 1 and "limit=500" in asked[0], asked
+    doc = answer.value.json()
+    assert (doc["matched"], len(doc["flags"])) == (4, 2)
+    items = page.locator("#gg-flag-list li")
+    expect(items).to_have_count(3)
+    shown = items.evaluate_all("lis => lis.slice(0, 2).map(li => li.dataset.code)")
+    assert shown == [f["code"] for f in doc["flags"]]
+    expect(items.nth(2)).to_have_text("… and 2 more: the table shows them by the chosen figure")
+    assert b.problems == []

@@ -272,14 +272,14 @@
       list.replaceChildren(el("li", { className: "gg-hint" }, t("None")));
       return;
     }
-    const items = doc.flags.slice(0, FLAG_ROWS).map((flag) =>
+    const items = doc.flags.map((flag) =>
       el(
         "li", { dataset: { kind: flag.kind, code: flag.code } },
         el("strong", {}, flag.name + " (" + flag.code + ")"), ": ",
         flag.reasons.map(reasonText).join("; ")
       )
     );
-    const more = doc.flags.length - FLAG_ROWS;
+    const more = doc.matched - doc.flags.length;
     if (more > 0) {
       items.push(el("li", { className: "gg-hint gg-more" },
         t("… and {n} more: the table shows them by the chosen figure", { n: G.number(more) })));
@@ -390,7 +390,8 @@
           : G.fetchAllFeatures(S.api + "/areas?level=" + encodeURIComponent(level) + "&limit=1000"),
         api("/stats", { group_by: "area", level: level, from: from, to: to }),
         api("/stats", { group_by: "department", from: from, to: to }),
-        api("/stats/flags", { level: level, from: from, to: to }),
+        // the first FLAG_ROWS flags and how many there are (a month by grid flags thousands)
+        api("/stats/flags", { level: level, from: from, to: to, limit: FLAG_ROWS }),
       ]);
       if (ticket !== S.ticket) return;
       if (S.featuresLevel !== level) {

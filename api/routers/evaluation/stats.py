@@ -18,7 +18,7 @@ from api.deps import (
 )
 from api.locale import TranslatorDep
 from api.responses import JSON
-from api.services.evaluation.flags import negative_list, trend
+from api.services.evaluation.flags import first_flags, negative_list, trend
 from api.services.evaluation.stats import Period, compute_stats, parse_period, stats_csv
 from api.services.identity.auth import User
 from api.services.patrols.figures import add_patrol_figures, add_unpatrolled_flags
@@ -117,15 +117,26 @@ def flags(
     settings: SettingsDep,
     tr: TranslatorDep,
     level: LevelQ = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=100_000,
+            description="at most this many flags, the first in the list's order (departments, "
+            "then areas by code, then grids flagged only as unpatrolled; 0: none); `matched` "
+            "counts them all",
+        ),
+    ] = None,
 ) -> JSON:
     """负面清单: departments and areas breaching the GRIDGOV_FLAG_* thresholds, with reasons
-    (their messages in the caller's language: ?lang=, Accept-Language; Chinese by default)."""
+    (their messages in the caller's language: ?lang=, Accept-Language; Chinese by default);
+    `matched`: how many flags there are, `limit`: the first ones only (the page shows 500)."""
     # the departments judged on a second connection meanwhile, when one is free at once
     spare = partial(request.app.state.read_pool.spare, request.state.read_on_replica)
     doc = negative_list(read.conn, read.user, settings.evaluation, read.period, level, spare, tr)
     # grids nobody walked lately
     add_unpatrolled_flags(read.conn, settings, doc, read.user, read.period.as_of, tr)
-    return JSON(doc)
+    return JSON(first_flags(doc, limit))
 
 
 @router.get("/trend", response_class=JSON)

@@ -207,6 +207,17 @@ def negative_list(
     }
 
 
+def first_flags(doc: dict[str, Any], limit: int | None) -> dict[str, Any]:
+    """The negative list `doc` (its flags complete: `add_unpatrolled_flags` merges into them)
+    with `matched`, how many flags it has, and only the first `limit` of them (None: all). A
+    month of a city by grid flags thousands of grids; a page shows a few hundred."""
+    flags = doc["flags"]
+    doc["matched"] = len(flags)
+    if limit is not None:
+        doc["flags"] = flags[:limit]
+    return doc
+
+
 def _next_boundary(at: dt.datetime, interval: str, period: Period) -> dt.datetime:
     local = at.astimezone(period.tz)
     day = local.date()
