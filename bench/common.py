@@ -181,6 +181,8 @@ class Latency:
     samples_s: list[float]
     wall_s: float
     errors: int = 0
+    # CPU of the run, seconds: the app's processes and the database's (None: not measured)
+    cpu_s: tuple[float, float | None] | None = None
 
     def row(self) -> list[str]:
         """Cells for a latency table: n, p50, p95, p99, mean, max (ms), calls/s, errors."""
@@ -198,6 +200,14 @@ class Latency:
             str(self.errors),
         ]
 
+    def cpu_cell(self) -> str:
+        """CPU per call, ms: app + database (the cores a call needs, whatever the load)."""
+        if self.cpu_s is None or not self.samples_s:
+            return "-"
+        app, db = (x * 1000.0 / len(self.samples_s) if x is not None else None for x in self.cpu_s)
+        assert app is not None
+        return f"{app:.0f} + {db:.0f}" if db is not None else f"{app:.0f} + ?"
+
 
 def latency_table(title: str, runs: list[Latency]) -> Table:
     """A rich table of latency percentiles and throughput."""
@@ -205,8 +215,11 @@ def latency_table(title: str, runs: list[Latency]) -> Table:
     table.add_column("call")
     for name in ("n", "p50 ms", "p95 ms", "p99 ms", "mean ms", "max ms", "calls/s", "errors"):
         table.add_column(name, justify="right")
+    cpu = any(run.cpu_s is not None for run in runs)
+    if cpu:
+        table.add_column("CPU ms/call app + db", justify="right")
     for run in runs:
-        table.add_row(*run.row())
+        table.add_row(*run.row(), *([run.cpu_cell()] if cpu else []))
     return table
 
 

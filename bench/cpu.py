@@ -39,6 +39,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
 
 
+def cpu_with_children(pid: int) -> float:
+    """User + system CPU of one process and of its children that exited and were waited for
+    (cutime, cstime); 0 once it has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS  # fields 14–17
+
+
+def tree_cpu_total(pid: int) -> float:
+    """CPU a process tree has used so far, its exited children included: the difference of two
+    readings is what it used in between, even where processes came and went (PostgreSQL's
+    parallel workers live for one statement; the postmaster waits for each)."""
+    return sum(cpu_with_children(p) for p in process_tree(pid))
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """CPU of a process tree as it is now (processes that already exited are not counted)."""
     return sum(cpu_seconds(p) for p in process_tree(pid))

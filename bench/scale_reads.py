@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from psycopg.rows import dict_row
 
 from api.services.identity.auth import add_user, create_token
 from bench.common import Latency, console
+from bench.cpu import postmaster_pid, tree_cpu_total
 from bench.servers import Server
 from bench.synthetic import DISTRICT, extent
 
@@ -59,18 +61,37 @@ def samples(url: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Cpu:
+    """The app's top process and the database's postmaster (None: not on this machine), whose
+    trees' CPU a run reads before and after (bench/cpu.py)."""
+
+    app: int
+    db: int | None
+
+    def now(self) -> tuple[float, float | None]:
+        return tree_cpu_total(self.app), None if self.db is None else tree_cpu_total(self.db)
+
+
 def _run(
-    label: str, calls: list[Callable[[httpx.Client], httpx.Response]], c: httpx.Client
+    label: str, calls: list[Callable[[httpx.Client], httpx.Response]], c: httpx.Client, cpu: Cpu
 ) -> Latency:
+    """The calls one after the other: their wall times, and the CPU the app and the database
+    used meanwhile (a read's cost in cores, which the machine's other tenants do not change
+    as they change its wall time)."""
     errors = 0
     times: list[float] = []
+    app0, db0 = cpu.now()
     t_all = time.perf_counter()
     for call in calls:
         t0 = time.perf_counter()
         r = call(c)
         times.append(r.extensions.get("bench_s", time.perf_counter() - t0))
         errors += r.status_code >= 400
-    return Latency(label, times, time.perf_counter() - t_all, errors)
+    wall = time.perf_counter() - t_all
+    app1, db1 = cpu.now()
+    used = (app1 - app0, None if db0 is None or db1 is None else db1 - db0)
+    return Latency(label, times, wall, errors, used)
 
 
 def _after_report(c: httpx.Client, at: dict[str, float], path: str) -> httpx.Response:
@@ -122,12 +143,13 @@ def run_reads(
         "bbox 1 km²": {"bbox": f"{x0 + 0.01},{y0 + 0.01},{x0 + 0.0217},{y0 + 0.019}"},
         "order=newest": {"order": "newest"},
     }
+    cpu = Cpu(server.pid, postmaster_pid(url))
     with httpx.Client(base_url=server.base, headers=s["headers"], timeout=600) as c:
         c.get("/healthz")
 
         def timed(label: str, calls: list[Callable[[httpx.Client], httpx.Response]]) -> None:
             if only is None or only in label:
-                out.append(_run(label, calls, c))
+                out.append(_run(label, calls, c, cpu))
 
         for label, params in filters.items():
             timed(f"list, {label}", same("/api/v1/incidents", limit=100, **params))
@@ -155,7 +177,7 @@ def run_reads(
         timed("hotspots after a new report", fresh)
         timed("repeats (90 days)", same("/api/v1/repeats", days=90))
         if stats:
-            reads = _stats_reads(c, url, (month, year), (runs, slow), only, s["grid"])
+            reads = _stats_reads(c, cpu, url, (month, year), (runs, slow), only, s["grid"])
             out += [r for r in reads if r is not None]
         ogc = [
             lambda c, o=rng.randrange(0, 5000) * 100: c.get(
@@ -197,6 +219,7 @@ def _nothing_kept(c: httpx.Client, url: str, path: str, params: dict[str, Any]) 
 
 def _stats_reads(
     c: httpx.Client,
+    cpu: Cpu,
     url: str,
     periods: tuple[tuple[str, str], tuple[str, str]],
     counts: tuple[int, int],
@@ -233,7 +256,7 @@ def _stats_reads(
         "stats, 365 days (HTTP)": same("/api/v1/stats", slow, **year_params),
     }
     return [
-        _run(label, calls, c) if only is None or only in label else None
+        _run(label, calls, c, cpu) if only is None or only in label else None
         for label, calls in reads.items()
     ]
 
