@@ -8,6 +8,9 @@ from /proc, and the intake breakdown runs the real service on the bench dataset.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from typing import Any
 
 import psycopg
@@ -15,7 +18,7 @@ import pytest
 from psycopg import sql
 
 from bench import loadgen
-from bench.cpu import postmaster_pid, process_tree, tree_cpu_seconds
+from bench.cpu import postmaster_pid, process_tree, tree_cpu_seconds, tree_cpu_total
 from bench.dataset import build_dataset
 from bench.intake_parts import parts_table, run_parts
 from bench.servers import gridgov_server
@@ -68,3 +71,13 @@ def test_loadgen_sends_reports_and_reads_cpu(bench_db: str) -> None:
     assert count(bench_db, "incidents") - before >= result["requests"]
     assert set(result["cpu_ms"]) == {"loadgen", "server", "postgres"}
     assert result["cpu_ms"]["server"] > 0 and result["cpu_ms"]["loadgen"] > 0
+
+
+def test_a_trees_cpu_counts_the_children_that_came_and_went() -> None:
+    """A run's CPU is read before and after it (bench scale): a child that started and exited
+    in between (a PostgreSQL parallel worker) counts, as it would not in the live processes'."""
+    before_total, before_live = tree_cpu_total(os.getpid()), tree_cpu_seconds(os.getpid())
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)  # started, burned, exited, waited
+    assert tree_cpu_total(os.getpid()) - before_total >= 0.3
+    assert tree_cpu_seconds(os.getpid()) - before_live < 0.3

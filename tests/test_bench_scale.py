@@ -92,6 +92,7 @@ def test_the_scale_command_runs(empty_db: str, capsys: Any) -> None:
     out = capsys.readouterr().out
     for title in ("The dataset", "1. Evaluation", "2. Interactive reads", "3. export", "Targets"):
         assert title in out, title
+    assert "CPU ms/call" in out  # each read's cost in cores, beside its wall times
     # the boundary edit: 40 cases opened in the busiest grid, which is then split over HTTP
     assert "4. boundary edit: split grid" in out and "(HTTP 200)" in out
     with psycopg.connect(empty_db) as conn:
