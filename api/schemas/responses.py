@@ -187,6 +187,7 @@ class Flags(Open):
     period: Object
     thresholds: Object
     flags: list[Object]
+    matched: int  # how many flags there are (`flags`: the first `limit` of them)
 
 
 class Trend(Open):
