@@ -201,7 +201,7 @@ class Latency:
         ]
 
     def cpu_cell(self) -> str:
-        """CPU per call, ms: app + database (the cores a call needs, whatever the load)."""
+        """CPU per call, ms: app + database (what a call costs in cores)."""
         if self.cpu_s is None or not self.samples_s:
             return "-"
         app, db = (x * 1000.0 / len(self.samples_s) if x is not None else None for x in self.cpu_s)

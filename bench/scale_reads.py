@@ -77,8 +77,9 @@ def _run(
     label: str, calls: list[Callable[[httpx.Client], httpx.Response]], c: httpx.Client, cpu: Cpu
 ) -> Latency:
     """The calls one after the other: their wall times, and the CPU the app and the database
-    used meanwhile (a read's cost in cores, which the machine's other tenants do not change
-    as they change its wall time)."""
+    used meanwhile — a read's cost in cores, which the machine's other tenants move far less
+    than its wall time. It holds what a call does untimed too (the report posted before a
+    "hotspots after a new report", the kept buckets forgotten before a "nothing kept")."""
     errors = 0
     times: list[float] = []
     app0, db0 = cpu.now()
