@@ -152,6 +152,10 @@ def test_unpatrolled_grids_join_the_negative_list(
     assert gaps[G2]["value"] is None and gaps[G2]["last_patrolled"] is None  # never patrolled
     assert gaps[G1]["value"] == (today - last).days and gaps[G1]["threshold"] == 3
     assert gaps[G1]["last_patrolled"] == last.isoformat()
+    # counted and cut with the others (`limit`): the first of them, with no figures of its own
+    first = world.get("/api/v1/stats/flags", params={"limit": 1}, headers=cast.disp).json()
+    assert first["matched"] == flags["matched"] == len(flags["flags"]) >= 2
+    assert first["flags"] == flags["flags"][:1] and first["flags"][0]["figures"] == {}
     # told in the caller's language: Chinese by default, English on request
     days = (today - last).days
     assert gaps[G2]["message"] == "从未巡查（上限 3 天）"

@@ -18,7 +18,7 @@ from api.deps import (
 )
 from api.locale import TranslatorDep
 from api.responses import JSON
-from api.services.evaluation.flags import first_flags, negative_list, trend
+from api.services.evaluation.flags import negative_list, trend
 from api.services.evaluation.stats import Period, compute_stats, parse_period, stats_csv
 from api.services.identity.auth import User
 from api.services.patrols.figures import add_patrol_figures, add_unpatrolled_flags
@@ -133,10 +133,23 @@ def flags(
     `matched`: how many flags there are, `limit`: the first ones only (the page shows 500)."""
     # the departments judged on a second connection meanwhile, when one is free at once
     spare = partial(request.app.state.read_pool.spare, request.state.read_on_replica)
-    doc = negative_list(read.conn, read.user, settings.evaluation, read.period, level, spare, tr)
-    # grids nobody walked lately
-    add_unpatrolled_flags(read.conn, settings, doc, read.user, read.period.as_of, tr)
-    return JSON(first_flags(doc, limit))
+    # with the grids nobody walked lately
+    unpatrolled = partial(
+        add_unpatrolled_flags, read.conn, settings, user=read.user, as_of=read.period.as_of, tr=tr
+    )
+    return JSON(
+        negative_list(
+            read.conn,
+            read.user,
+            settings.evaluation,
+            read.period,
+            level,
+            spare,
+            tr,
+            more=unpatrolled,
+            limit=limit,
+        )
+    )
 
 
 @router.get("/trend", response_class=JSON)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from psycopg import Connection
@@ -142,11 +143,12 @@ def _flagged(
     settings: EvaluationSettings,
     in_force: list[tuple[str, str, float, bool]],
     tr: Translator,
-) -> list[dict[str, Any]]:
-    """The groups of `over`'s grouping on the negative list, by code, with reasons and figures.
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The groups of `over`'s grouping on the negative list, by code, with reasons, each with
+    its raw row (its figures are built for the flags the list keeps: `negative_list`).
 
-    Judged on the groups' raw rows; only the flagged ones are named and given their figures (a
-    city's 10,000 grids: the rows with nothing to count cannot breach, docs/performance.md)."""
+    Judged on the groups' raw rows; only the flagged ones are named (a city's 10,000 grids: the
+    rows with nothing to count cannot breach, docs/performance.md)."""
     found: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
     for raw in group_rows(conn, over):
         if raw["key"] is not None:
@@ -157,17 +159,14 @@ def _flagged(
     flags = []
     for code in sorted(found):
         raw, reasons = found[code]
-        name = names.get(code, code)
-        flags.append(
-            {
-                "kind": over.group_by,
-                "level": over.level,
-                "code": code,
-                "name": name,
-                "reasons": reasons,
-                "figures": figure_row(code, name, raw),
-            }
-        )
+        flag = {
+            "kind": over.group_by,
+            "level": over.level,
+            "code": code,
+            "name": names.get(code, code),
+            "reasons": reasons,
+        }
+        flags.append((flag, raw))
     return flags
 
 
@@ -179,13 +178,21 @@ def negative_list(
     level: str | None,
     spare: Spare | None = None,
     tr: Translator = CHINESE,
+    *,
+    more: Callable[[dict[str, Any]], None] | None = None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
-    """Departments, then areas (at `level`), breaching a threshold in the period, with reasons.
+    """Departments, then areas (at `level`), breaching a threshold in the period, with reasons
+    and figures; `matched`: how many.
 
     `spare`: a second connection's source (`at_once`): the departments are judged on it while
     the areas are judged on `conn` (a month by grid at 1,000,000 cases: 52 ms beside 99 ms,
     docs/performance.md); None: one after the other. `tr`: the language of the reasons'
-    messages."""
+    messages. `more`: adds the flags of another source before they are counted, merging
+    reasons into the flags listed and appending new flags after them, with their own figures
+    (the grids nobody patrolled: `add_unpatrolled_flags`). `limit`: the first flags only (a
+    month of a city by grid flags thousands of grids; a page shows 500), and only theirs are
+    given figures."""
     scope = scope_of(user)
     level = check_grouping("area", level)
     in_force = rules(settings, tr)
@@ -199,22 +206,22 @@ def negative_list(
         lambda c: _flagged(c, by_area, settings, in_force, tr),
         lambda c: _flagged(c, by_department, settings, in_force, tr),
     )
-    return {
+    judged = departments + areas
+    doc: dict[str, Any] = {
         "period": period.as_json(),
         "level": level,
         "thresholds": thresholds(settings),
-        "flags": departments + areas,
+        "flags": [flag for flag, _ in judged],
     }
-
-
-def first_flags(doc: dict[str, Any], limit: int | None) -> dict[str, Any]:
-    """The negative list `doc` (its flags complete: `add_unpatrolled_flags` merges into them)
-    with `matched`, how many flags it has, and only the first `limit` of them (None: all). A
-    month of a city by grid flags thousands of grids; a page shows a few hundred."""
-    flags = doc["flags"]
+    if more is not None:
+        more(doc)
+    flags: list[dict[str, Any]] = doc["flags"]
     doc["matched"] = len(flags)
     if limit is not None:
         doc["flags"] = flags[:limit]
+        judged = judged[:limit]  # (first in the list: `more` appends after them)
+    for flag, raw in judged:
+        flag["figures"] = figure_row(flag["code"], flag["name"], raw)
     return doc
 
 
