@@ -29,25 +29,26 @@ def process_tree(pid: int) -> list[int]:
     return pids
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process (its threads included); 0 once it has gone."""
+def _stat_seconds(pid: int, fields_at: tuple[int, ...]) -> float:
+    """The sum of CPU fields of /proc/PID/stat (after the command name), in seconds; 0 once the
+    process has gone."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
+    return sum(int(fields[i]) for i in fields_at) / TICKS
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (its threads included); 0 once it has gone."""
+    return _stat_seconds(pid, (11, 12))  # utime, stime (fields 14, 15)
 
 
 def cpu_with_children(pid: int) -> float:
     """User + system CPU of one process and of its children that exited and were waited for
     (cutime, cstime); 0 once it has gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS  # fields 14–17
+    return _stat_seconds(pid, (11, 12, 13, 14))  # fields 14–17
 
 
 def tree_cpu_total(pid: int) -> float:
