@@ -5,6 +5,7 @@ times beside the sums; the rows as `query.stats_rows` gives them."""
 from __future__ import annotations
 
 import datetime as dt
+from operator import itemgetter
 from typing import Any
 
 from psycopg import Connection, sql
@@ -142,18 +143,19 @@ def _groups(columns: list[str], mains: list[tuple[Any, ...]]) -> list[dict[str, 
     without that first column, in order: the groups by code (byte order, as Python sorts), the
     group without a code, then the total; their handling times NULL (`_with_times`)."""
     names = columns[1:]
-    by: dict[tuple[str | None, bool], tuple[Any, ...]] = {(r[1], r[2]): r for r in mains}
-    codes = sorted(k for k, total in by if not total and k is not None)
-    order = [(k, False) for k in codes] + [at for at in ((None, False), (None, True)) if at in by]
-    return [dict(zip(names, by[at][1:], strict=True)) for at in order]
+    rows = [r for r in mains if r[1] is not None and not r[2]]  # one per group (GROUP BY)
+    rows.sort(key=itemgetter(1))
+    rows += sorted((r for r in mains if r[1] is None), key=itemgetter(2))  # no code, total
+    return [dict(zip(names, r[1:], strict=True)) for r in rows]
 
 
 def _with_times(groups: list[dict[str, Any]], times: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """`groups` with the handling times of their group (`times`: TIMES_SQL's rows, the last
     three columns). Times of a group with nothing else to count are not shown."""
-    of = {(t[1], t[2]): t[-3:] for t in times}
+    of = {t[1]: t for t in times if not t[2]}  # by the group's code: one hash of a string
+    total = next((t for t in times if t[2]), None)
     for row in groups:
-        found = of.get((row["key"], row["total"]))
+        found = total if row["total"] else of.get(row["key"])
         if found is not None:
-            row["handling_n"], row["handling_avg_s"], row["handling_p90_s"] = found
+            row["handling_n"], row["handling_avg_s"], row["handling_p90_s"] = found[-3:]
     return groups
