@@ -242,7 +242,7 @@ def figure_row(code: str | None, name: str, raw: dict[str, Any] | None) -> dict[
     integers, absent or NULL: 0; a rate without its denominator: None).
 
     Called once per group (10,000 grids for a city): each raw count read once into a local and
-    the row made by one dict display, not a list zipped into a dict (58 → 42 ms for a month
+    the row made by one dict display, not a list zipped into a dict (58 → 41 ms for a month
     by grid, docs/performance.md); `figure_row_reference` in the tests checks it against
     METRICS and RATES."""
     get = (_NOTHING if raw is None else raw).get
