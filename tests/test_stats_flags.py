@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from api.services.evaluation.flags import KEPT_TIMES_MAX
 from tests.loop import G1, G2
 from tests.test_stats import PERIOD, stats, week  # noqa: F401  (fixture)
 
@@ -63,16 +64,22 @@ def test_flags_list_the_breaches_with_reasons(world, cast):
         "grid_disp",  # a grid: the log
     ],
 )
-def test_flags_carry_the_rows_of_the_statistics_table(world, cast, token_for, who):
+# every flag: the handling times read with the sums; a few kept (≤ KEPT_TIMES_MAX, as the page
+# asks): read for the kept alone, after judging
+@pytest.mark.parametrize("limit", [None, KEPT_TIMES_MAX])
+def test_flags_carry_the_rows_of_the_statistics_table(world, cast, token_for, who, limit):
     """The negative list judges the groups' raw rows, without a total row, and builds figures
     for the flagged only: each flag's figures and name are its row of the statistics table,
     and the rows it leaves out are exactly those that pass every threshold in force; whichever
-    way the caller's scope is read (api/services/evaluation/rollup.py `source`)."""
+    way the caller's scope is read (api/services/evaluation/rollup.py `source`), and whichever
+    way the flags' handling times are read."""
     headers = token_for("gdisp", "dispatcher", G1) if who == "grid_disp" else getattr(cast, who)
     settings = world.app.state.settings.evaluation
     settings.flag_rework_rate_max = 0.15
     settings.flag_return_rate_max = 0.5
-    doc = world.get("/api/v1/stats/flags", params=PERIOD, headers=headers).json()
+    params = PERIOD if limit is None else {**PERIOD, "limit": limit}
+    doc = world.get("/api/v1/stats/flags", params=params, headers=headers).json()
+    assert doc["matched"] == len(doc["flags"]) < KEPT_TIMES_MAX
     flagged = {(f["kind"], f["code"]): f for f in doc["flags"]}
     assert {kind for kind, _ in flagged} == {"department", "area"}, doc
     assert [(f["kind"], f["code"]) for f in doc["flags"]] == sorted(
