@@ -5,6 +5,9 @@ and PostgreSQL. Once the cores are busy, throughput is cores ÷ (CPU per request
 three), so a ratio of two endpoints' throughputs is the inverse ratio of their summed CPU. The
 load generator samples these counters at the start and end of its timed window
 (`python -m bench.loadgen --cpu-of NAME=PID`) and reports milliseconds per request for each.
+Every benchmark reads a tree the one way, `tree_cpu_total`: its processes' own CPU and that of
+their children that exited meanwhile (PostgreSQL's parallel workers, closed backends), so that
+the difference of two readings is what the tree used in between.
 """
 
 from __future__ import annotations
@@ -56,23 +59,6 @@ def tree_cpu_total(pid: int) -> float:
     readings is what it used in between, even where processes came and went (PostgreSQL's
     parallel workers live for one statement; the postmaster waits for each)."""
     return sum(cpu_with_children(p) for p in process_tree(pid))
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU of a process tree as it is now (processes that already exited are not counted)."""
-    return sum(cpu_seconds(p) for p in process_tree(pid))
-
-
-def tree_cpu_by_pid(pid: int) -> dict[int, float]:
-    """CPU of each process of a tree as it is now, by pid."""
-    return {p: cpu_seconds(p) for p in process_tree(pid)}
-
-
-def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU a tree used between two tree_cpu_by_pid snapshots: each process's own increase. One
-    that started in between counts whole; one that exited in between (a closed connection's
-    backend) counts nothing, where a difference of sums would subtract its whole past."""
-    return sum(cpu - before.get(p, 0.0) for p, cpu in after.items() if cpu)
 
 
 def postmaster_pid(url: str) -> int | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bench.cpu import tree_cpu_seconds
+from bench.cpu import tree_cpu_total
 from bench.synthetic import REPORT_CATEGORIES, extent
 
 
@@ -60,7 +60,7 @@ async def client_loop(
 
 def cpu_snapshot(watch: dict[str, int]) -> dict[str, float]:
     """CPU seconds so far of this process and of each watched process tree."""
-    return {"loadgen": time.process_time()} | {k: tree_cpu_seconds(p) for k, p in watch.items()}
+    return {"loadgen": time.process_time()} | {k: tree_cpu_total(p) for k, p in watch.items()}
 
 
 async def snapshot_at(when: float, watch: dict[str, int]) -> dict[str, float]:

@@ -51,7 +51,7 @@ from api.services.identity.auth import TOKEN_PREFIX, hash_token
 from api.services.patrols.coverage import fold_all, period_rows
 from api.settings import Settings
 from bench.common import bench_database, console, machine_line
-from bench.cpu import postmaster_pid, tree_cpu_seconds
+from bench.cpu import postmaster_pid, tree_cpu_total
 from bench.patrol_walk import FIX_S, Officer, bulk_day, make_officers, walk_point
 from bench.rawhttp import Connection, request_bytes, stream_lines
 from bench.servers import gridgov_server
@@ -200,7 +200,7 @@ async def load(
     if not ready.is_set():
         raise RuntimeError("the live stream sent no snapshot in 30 s")
     conns = [Connection(host, port) for _ in range(a.clients + 1)]
-    cpu0 = {k: tree_cpu_seconds(pid) for k, pid in pids.items()} | {"generator": cpu_now()}
+    cpu0 = {k: tree_cpu_total(pid) for k, pid in pids.items()} | {"generator": cpu_now()}
     t0 = time.perf_counter()
     deadline = t0 + a.seconds
 
@@ -220,7 +220,7 @@ async def load(
 
     await asyncio.gather(*(worker(c) for c in conns[1:]), prober(conns[0]))
     elapsed = time.perf_counter() - t0
-    cpu1 = {k: tree_cpu_seconds(pid) for k, pid in pids.items()} | {"generator": cpu_now()}
+    cpu1 = {k: tree_cpu_total(pid) for k, pid in pids.items()} | {"generator": cpu_now()}
     run.cpu = {k: cpu1[k] - cpu0[k] for k in cpu0}
     for c in conns:
         await c.close()
