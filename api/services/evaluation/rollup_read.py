@@ -138,7 +138,7 @@ def rollup_times(
     """The handling times of the groups `keys` alone (count, mean and p90 seconds; a group
     without any: absent), as `rollup_rows` reads them for every group: TIMES_SQL, its groups
     limited to these (the negative list's 500 first flags of a month by grid: ≈ 10 ms, against
-    ≈ 100 ms for the 10,000 grids, docs/performance.md)."""
+    69–75 ms for the 10,000 grids, serially, docs/performance.md)."""
     src = period_sources(conn, grouping, t_from, t_end, from_facts=from_facts, last_day_whole=True)
     query = sql.SQL(TIMES_SQL).format(
         key=src.key,
