@@ -13,6 +13,7 @@ the difference of two readings is what the tree used in between.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import psycopg
 
@@ -59,6 +60,24 @@ def tree_cpu_total(pid: int) -> float:
     readings is what it used in between, even where processes came and went (PostgreSQL's
     parallel workers live for one statement; the postmaster waits for each)."""
     return sum(cpu_with_children(p) for p in process_tree(pid))
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """The app's top process and the database's postmaster (None: not on this machine), whose
+    trees' CPU a benchmark reads before and after what it measures."""
+
+    app: int
+    db: int | None
+
+    def now(self) -> tuple[float, float | None]:
+        """CPU seconds so far: the app's tree, the database's (None: not measured)."""
+        return tree_cpu_total(self.app), None if self.db is None else tree_cpu_total(self.db)
+
+    def since(self, before: tuple[float, float | None]) -> tuple[float, float | None]:
+        """CPU seconds used since `before` (a `now()`): the app's, the database's."""
+        app, db = self.now()
+        return app - before[0], None if db is None or before[1] is None else db - before[1]
 
 
 def postmaster_pid(url: str) -> int | None:

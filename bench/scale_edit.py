@@ -24,7 +24,7 @@ from psycopg.rows import dict_row
 
 from api.services.identity.auth import add_user, create_token
 from bench.common import console
-from bench.cpu import postmaster_pid, tree_cpu_total
+from bench.cpu import Cpu, postmaster_pid
 from bench.servers import Server
 
 # The busiest grid of the year, its current version and bounds.
@@ -102,10 +102,10 @@ def boundary_edit(server: Server, url: str, n: int) -> EditRun:
         "type": "LineString",
         "coordinates": [[mid, grid["y0"] - 0.001], [mid, grid["y1"] + 0.001]],
     }
-    db_pid = postmaster_pid(url)
+    cpu = Cpu(server.pid, postmaster_pid(url))
     with httpx.Client(base_url=server.base, headers=headers, timeout=600) as c:
         etag = c.get(f"/api/v1/areas/{grid['code']}").headers["etag"]
-        app0, db0 = tree_cpu_total(server.pid), tree_cpu_total(db_pid) if db_pid else 0.0
+        before = cpu.now()
         t0 = time.perf_counter()
         r = c.post(
             f"/api/v1/areas/{grid['code']}/split",
@@ -113,7 +113,7 @@ def boundary_edit(server: Server, url: str, n: int) -> EditRun:
             headers={"If-Match": etag},
         )
         seconds = time.perf_counter() - t0
-        app1, db1 = tree_cpu_total(server.pid), tree_cpu_total(db_pid) if db_pid else 0.0
+        server_cpu, db_cpu = cpu.since(before)
     moved = len(r.json().get("impact", {}).get("incidents", [])) if r.status_code == 200 else 0
     return EditRun(
         grid["code"],
@@ -121,7 +121,7 @@ def boundary_edit(server: Server, url: str, n: int) -> EditRun:
         seconds,
         moved,
         r.status_code,
-        app1 - app0,
-        db1 - db0 if db_pid else None,
+        server_cpu,
+        db_cpu,
         os.getloadavg()[0],
     )

@@ -16,7 +16,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from psycopg.rows import dict_row
 
 from api.services.identity.auth import add_user, create_token
 from bench.common import Latency, console
-from bench.cpu import postmaster_pid, tree_cpu_total
+from bench.cpu import Cpu, postmaster_pid
 from bench.servers import Server
 from bench.synthetic import DISTRICT, extent
 
@@ -61,18 +60,6 @@ def samples(url: str) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Cpu:
-    """The app's top process and the database's postmaster (None: not on this machine), whose
-    trees' CPU a run reads before and after (bench/cpu.py)."""
-
-    app: int
-    db: int | None
-
-    def now(self) -> tuple[float, float | None]:
-        return tree_cpu_total(self.app), None if self.db is None else tree_cpu_total(self.db)
-
-
 def _run(
     label: str, calls: list[Callable[[httpx.Client], httpx.Response]], c: httpx.Client, cpu: Cpu
 ) -> Latency:
@@ -82,7 +69,7 @@ def _run(
     "hotspots after a new report", the kept buckets forgotten before a "nothing kept")."""
     errors = 0
     times: list[float] = []
-    app0, db0 = cpu.now()
+    before = cpu.now()
     t_all = time.perf_counter()
     for call in calls:
         t0 = time.perf_counter()
@@ -90,9 +77,7 @@ def _run(
         times.append(r.extensions.get("bench_s", time.perf_counter() - t0))
         errors += r.status_code >= 400
     wall = time.perf_counter() - t_all
-    app1, db1 = cpu.now()
-    used = (app1 - app0, None if db0 is None or db1 is None else db1 - db0)
-    return Latency(label, times, wall, errors, used)
+    return Latency(label, times, wall, errors, cpu.since(before))
 
 
 def _after_report(c: httpx.Client, at: dict[str, float], path: str) -> httpx.Response:
