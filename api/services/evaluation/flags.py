@@ -21,6 +21,7 @@ from api.services.evaluation.followup import (
 from api.services.evaluation.live_sets import live_of_ends
 from api.services.evaluation.query import Over, areas_in_scope, group_names, group_times
 from api.services.evaluation.rollup import area_level, source
+from api.services.evaluation.rollup_read import TIMES_KEYS
 from api.services.evaluation.stats import (
     METRICS,
     Period,
@@ -47,7 +48,6 @@ INTERVALS = ("day", "week", "month")
 # (a month by grid at 1,000,000 cases: 500 grids' ≈ 10 ms, 1,000's 18–30 ms, against 69–75 ms
 # for all 10,000 with two parallel workers, docs/performance.md); more, with the sums
 KEPT_TIMES_MAX = 1_000
-TIMES_KEYS = ("handling_n", "handling_avg_s", "handling_p90_s")
 MAX_BUCKETS = 62
 
 

@@ -31,7 +31,7 @@ from api.services.evaluation.rollup import (
     overall,
     source,
 )
-from api.services.evaluation.rollup_read import rollup_rows, rollup_times
+from api.services.evaluation.rollup_read import TIMES_KEYS, rollup_rows, rollup_times
 from api.services.evaluation.statement import evaluation_settings, log_path_config
 from api.services.identity.visibility import AREA_COND
 
@@ -138,7 +138,7 @@ def group_times(
             wanted = set(keys)
             rows = _log_rows(conn, replace(over, total=False), key=None, only_key=False)
             return {
-                r["key"]: (r["handling_n"], r["handling_avg_s"], r["handling_p90_s"])
+                r["key"]: tuple(r[k] for k in TIMES_KEYS)
                 for r in rows
                 if r["key"] in wanted and r["handling_n"] is not None
             }

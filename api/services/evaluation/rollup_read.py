@@ -28,6 +28,8 @@ from api.services.evaluation.rollup import (
 from api.services.evaluation.rollup_sql import MAIN_SQL, QUERY_SQL, TIMES_SQL, TIMES_TOTAL_SQL
 from api.services.evaluation.statement import evaluation_settings
 
+# A raw row's handling times: TIMES_SQL's last three columns
+TIMES_KEYS = ("handling_n", "handling_avg_s", "handling_p90_s")
 # TIMES_SQL's rows: NULL in the columns of the sums
 _NULLS = sql.SQL(", ").join(sql.SQL("NULL") for _ in (*SUMMED, "open", "overdue", "handled"))
 
