@@ -48,10 +48,15 @@ def get_read_conn(request: Request) -> Iterator[Connection[Any]]:
 
 def allow_long_statements(request: Request, conn: Connection[Any]) -> None:
     """Exports: the rest of this request's transaction runs under
-    GRIDGOV_LONG_STATEMENT_TIMEOUT_MS instead of GRIDGOV_STATEMENT_TIMEOUT_MS."""
+    GRIDGOV_LONG_STATEMENT_TIMEOUT_MS instead of GRIDGOV_STATEMENT_TIMEOUT_MS, and may sit idle
+    between its statements as long (GRIDGOV_IDLE_IN_TRANSACTION_MS is for interactive work)."""
     timeout_ms = request.app.state.settings.db.long_statement_timeout_ms
     # is_local: ends with the transaction, so the pooled connection goes back with the default
-    conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(timeout_ms),))
+    conn.execute(
+        "SELECT set_config('statement_timeout', %(t)s, true), "
+        "set_config('idle_in_transaction_session_timeout', %(t)s, true)",
+        {"t": str(timeout_ms)},
+    )
     request.state.statement_timeout_ms = timeout_ms
 
 

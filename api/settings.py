@@ -40,6 +40,13 @@ class DatabaseSettings(GridGovSettings):
         ge=0,
         description="Longest statement of an export (CSV download) and of the CLI (ms); 0 = none.",
     )
+    idle_in_transaction_ms: int = Field(
+        default=60_000,
+        ge=0,
+        description="Longest a pooled connection may sit idle inside an open transaction (ms); "
+        "then PostgreSQL ends its session, its locks and snapshot go, and the pool replaces it; "
+        "the long statement timeout applies to exports and background work; 0 = none.",
+    )
     read_database_url: str | None = Field(
         default=None,
         description="A streaming replica for reads that tolerate lag (tiles, OGC, stats, …).",

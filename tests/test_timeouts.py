@@ -149,3 +149,70 @@ def test_the_cli_has_its_own_longer_timeout_and_says_what_happened(world_db):
         cut = CliRunner().invoke(cli, ["stats", "--group-by", "department"], env=env)
     assert cut.exit_code == 1
     assert "查询超时" in cut.output and "GRIDGOV_LONG_STATEMENT_TIMEOUT_MS" in cut.output
+
+
+IDLE_MS = 300
+
+
+@pytest.fixture
+def idle_app(world_db: str) -> Iterator[TestClient]:
+    """One pooled connection that may sit idle in a transaction for 300 ms, 3 s for exports and
+    background work."""
+    db = DatabaseSettings(
+        database_url=world_db,
+        pool_min=1,
+        pool_max=1,
+        pool_timeout=2.0,
+        idle_in_transaction_ms=IDLE_MS,
+        long_statement_timeout_ms=3000,
+    )
+    with TestClient(create_app(Settings(db=db))) as client:
+        yield client
+
+
+def _idle_timeout(conn: psycopg.Connection[Any]) -> str:
+    row = conn.execute("SELECT current_setting('idle_in_transaction_session_timeout')").fetchone()
+    assert row is not None
+    return str(row[0] if isinstance(row, tuple) else row["current_setting"])
+
+
+def test_a_transaction_left_idle_is_ended_its_lock_freed_and_the_pool_serves_the_next(
+    idle_app, world_db, token_for
+):
+    admin = token_for("boss", "admin")
+    pool = idle_app.app.state.pool
+    # a pooled connection stuck between two statements with a transaction open and a lock held
+    with pytest.raises(psycopg.errors.IdleInTransactionSessionTimeout):
+        with pool.connection() as stuck:
+            assert _idle_timeout(stuck) == f"{IDLE_MS}ms"
+            stuck.execute("LOCK TABLE incidents IN ACCESS SHARE MODE")
+            with psycopg.connect(world_db) as other:
+                # the lock is real: a writer that needs the table waits for it
+                other.execute("SET lock_timeout = '100ms'")
+                with pytest.raises(psycopg.errors.LockNotAvailable):
+                    other.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")
+                other.rollback()
+                # until PostgreSQL ends the idle session: then it gets it at once
+                time.sleep(IDLE_MS / 1000 + 0.5)
+                other.execute("SET lock_timeout = '100ms'")
+                other.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")
+                other.rollback()
+            stuck.execute("SELECT 1")  # the session is gone, and says why
+    # the pool dropped the dead connection and serves the next request with a new one
+    assert idle_app.get("/api/v1/stats", headers=admin).status_code == 200
+
+
+def test_exports_and_background_work_may_sit_idle_longer(idle_app, world_db, token_for):
+    from api.services.background import long_statements
+
+    app = idle_app.app
+    with long_statements(app.state.pool, app.state.settings) as conn:
+        conn.execute("SELECT 1")
+        assert _idle_timeout(conn) == "3s"
+        time.sleep(IDLE_MS / 1000 + 0.3)  # past the interactive limit: still alive
+        conn.execute("SELECT 1")
+    with app.state.pool.connection() as conn:  # back with the pool's own
+        assert _idle_timeout(conn) == f"{IDLE_MS}ms"
+    admin = token_for("boss", "admin")
+    r = idle_app.get("/api/v1/stats", params={"format": "csv"}, headers=admin)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")

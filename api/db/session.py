@@ -94,13 +94,16 @@ def check_connection(conn: Connection[Any]) -> None:
         ConnectionPool.check_connection(conn)
 
 
-def _options(statement_timeout_ms: int) -> str:
+def _options(statement_timeout_ms: int, idle_in_transaction_ms: int = 0) -> str:
     """Server settings every connection starts with (libpq `options`)."""
     # Generic plans and no JIT: see open_pool. The statement timeout bounds what one request (or
-    # CLI run) can take from the database; 0 = no limit (PostgreSQL's own meaning).
+    # CLI run) can take from the database; the idle-in-transaction timeout, how long it may hold
+    # a transaction open between statements (its locks, its snapshot that stops VACUUM, and on
+    # a replica its replay); 0 = no limit (PostgreSQL's own meaning).
     return (
         "-c plan_cache_mode=force_generic_plan -c jit=off "
-        f"-c statement_timeout={int(statement_timeout_ms)}"
+        f"-c statement_timeout={int(statement_timeout_ms)} "
+        f"-c idle_in_transaction_session_timeout={int(idle_in_transaction_ms)}"
     )
 
 
@@ -135,8 +138,10 @@ def open_pool(
             "prepare_threshold": 1_000_000,
             # JIT off: request queries are short, and a high cost estimate (ST_ClusterDBSCAN in
             # the hotspot query) made PostgreSQL spend 1.0 s of a 1.2 s query compiling it.
-            # statement_timeout: a runaway query ends as 503 query_timeout (api/errors.py).
-            "options": _options(settings.statement_timeout_ms),
+            # statement_timeout: a runaway query ends as 503 query_timeout (api/errors.py);
+            # idle_in_transaction_session_timeout: a request stuck between statements with a
+            # transaction open ends with its session (a 500, logged), the pool replaces it.
+            "options": _options(settings.statement_timeout_ms, settings.idle_in_transaction_ms),
         },
         reconnect_timeout=reconnect_timeout,
         open=False,

@@ -25,18 +25,21 @@ def long_statements(
     pool: ConnectionPool[Any], settings: Settings, *, autocommit: bool = False
 ) -> Iterator[Connection[Any]]:
     """A connection of the app's pool for one turn of background work, under the long statement
-    timeout of the CLI (GRIDGOV_LONG_STATEMENT_TIMEOUT_MS) until it goes back with the pool's."""
+    timeout of the CLI (GRIDGOV_LONG_STATEMENT_TIMEOUT_MS), which also bounds how long it may
+    sit idle in a transaction, until it goes back with the pool's."""
     with pool.connection() as conn:
         conn.autocommit = autocommit
         conn.execute(
-            "SELECT set_config('statement_timeout', %s, false)",
-            (str(settings.db.long_statement_timeout_ms),),
+            "SELECT set_config('statement_timeout', %(t)s, false), "
+            "set_config('idle_in_transaction_session_timeout', %(t)s, false)",
+            {"t": str(settings.db.long_statement_timeout_ms)},
         )
         try:
             yield conn
         finally:
             conn.rollback()  # what the turn left open (it commits what it keeps)
-            conn.execute("RESET statement_timeout")  # the pool's (connection option)
+            # the pool's (connection options)
+            conn.execute("RESET statement_timeout; RESET idle_in_transaction_session_timeout")
             conn.commit()  # or the pool's rollback would undo the RESET
             conn.autocommit = False
 
