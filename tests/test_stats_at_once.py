@@ -137,3 +137,52 @@ def test_a_part_that_fails_cancels_the_other_and_is_told(world: Any) -> None:
 @contextmanager
 def _given(conn: psycopg.Connection[Any]) -> Any:
     yield conn
+
+
+@pytest.mark.usefixtures("week")
+def test_a_spare_is_not_taken_from_the_last_connections_of_the_pool(
+    world: Any, cast: Any, monkeypatch: Any
+) -> None:
+    """A read takes a second connection only while a quarter of the pool (here 1 of 4) would stay
+    free for other requests after it, and nobody is waiting for one (api/db/read_pool.py)."""
+    from api.db.read_pool import can_spare
+
+    pool = world.app.state.pool
+    assert pool.max_size == 4
+
+    def table() -> dict[str, Any]:
+        r = world.get("/api/v1/stats", params=PERIOD, headers=cast.admin)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    taken: list[str] = []
+    held = [pool.getconn(), pool.getconn()]  # two busy requests: the read's own leaves one
+    try:
+        with _spares(monkeypatch, taken, free=True):
+            crowded = table()
+        assert taken == ["none free"]
+    finally:
+        for conn in held:
+            pool.putconn(conn)
+    with _spares(monkeypatch, taken, free=True):
+        quiet = table()
+    assert taken == ["none free", "spare"]
+    assert crowded == quiet
+
+    # every connection out and a request waiting for one: none may be spared, whatever comes back
+    held = [pool.getconn() for _ in range(4)]
+    got: list[Any] = []
+    waiter = threading.Thread(target=lambda: got.append(pool.getconn(timeout=10)))
+    waiter.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not pool.get_stats().get("requests_waiting") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pool.get_stats().get("requests_waiting") == 1
+        assert not can_spare(pool)
+    finally:
+        for conn in held:
+            pool.putconn(conn)
+        waiter.join(10)
+        pool.putconn(got[0])
+    assert can_spare(pool)

@@ -1,5 +1,6 @@
 """Two parts of one request's read at once: the second on a spare connection of the request's
-pool, in a thread of its own (`ReadPool.spare`: taken only when one is free at once).
+pool, in a thread of its own (`ReadPool.spare`: taken only when one is free at once, nobody
+waits for one and a quarter of the pool stays free after it).
 
 Each part's statements use one core. A part run beside another reads in a transaction of its
 own: at READ COMMITTED each statement sees the data of its own start either way, so splitting

@@ -37,6 +37,21 @@ CHECKOUT_S = 0.25
 # A spare connection (`ReadPool.spare`) is taken only if one comes at once: a read that can use
 # a second core must never make another request wait for a connection.
 SPARE_S = 0.02
+# ... nor take the last ones: a spare is taken only while nobody waits for a connection and this
+# share of the pool's size stays free or unopened after it (a stats page has up to six requests
+# in flight, three of them evaluation reads that may each take a spare: a few readers at once
+# would fill a pool of 16)
+SPARE_RESERVE = 0.25
+
+
+def can_spare(pool: ConnectionPool[Any]) -> bool:
+    """Whether a spare connection may be taken from `pool` now (SPARE_RESERVE)."""
+    stats = pool.get_stats()
+    if stats.get("requests_waiting", 0):
+        return False
+    free = stats.get("pool_available", 0) + pool.max_size - stats.get("pool_size", 0)
+    return free - 1 >= int(pool.max_size * SPARE_RESERVE)
+
 
 # Lag as the replica sees it: nothing received but not replayed → 0; otherwise the age of the
 # last replayed commit (an upper bound: after a quiet spell, WAL just received counts as old as
@@ -158,8 +173,12 @@ class ReadPool:
     def spare(self, on_replica: bool) -> Iterator[Connection[dict] | None]:
         """A second connection for one request's read that can run in parts at once (a trend's
         buckets, api/services/evaluation/buckets.py), from the pool its first came from; None
-        when none is free at once (SPARE_S). Rolled back when given back: it only reads."""
+        when none is free at once (SPARE_S), or taking it would leave less than SPARE_RESERVE of
+        the pool for other requests. Rolled back when given back: it only reads."""
         pool = self.replica if on_replica and self.replica is not None else self.primary
+        if not can_spare(pool):
+            yield None
+            return
         try:
             conn = pool.getconn(timeout=SPARE_S)
         except (PoolTimeout, psycopg.OperationalError):
