@@ -39,7 +39,16 @@ def _spares(monkeypatch: Any, taken: list[str], *, free: bool) -> Any:
         yield
 
 
-@pytest.mark.usefixtures("week")
+@pytest.fixture
+def nothing_settled(monkeypatch: Any) -> None:
+    """No day of the period settled (a period from today): the handling times are read from the
+    database, not kept (api/services/evaluation/times_kept.py), and so on a spare."""
+    from api.services.evaluation import times_kept
+
+    monkeypatch.setattr(times_kept, "settled_end", lambda *_: None)
+
+
+@pytest.mark.usefixtures("week", "nothing_settled")
 @pytest.mark.parametrize(
     ("who", "group_by", "spare_used"),
     [
@@ -139,7 +148,7 @@ def _given(conn: psycopg.Connection[Any]) -> Any:
     yield conn
 
 
-@pytest.mark.usefixtures("week")
+@pytest.mark.usefixtures("week", "nothing_settled")
 def test_a_spare_is_not_taken_from_the_last_connections_of_the_pool(
     world: Any, cast: Any, monkeypatch: Any
 ) -> None:

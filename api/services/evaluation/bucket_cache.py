@@ -46,7 +46,11 @@ _CODE = hashlib.sha256(
 
 _STATE_SQL = """
 SELECT s.generation, pg_is_in_recovery() AS replica,
-       (SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version) AS schema
+       (SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version) AS schema,
+       -- which database, and which version of its one row (a restored or recreated database
+       -- may count its generations again from where another left off)
+       (SELECT oid FROM pg_database WHERE datname = current_database())::text || ':'
+           || s.xmin::text AS origin
 FROM eval_stale s
 """
 _READ_SQL = """
@@ -91,13 +95,31 @@ class Kept:
     before: dt.datetime  # buckets ending at or before this are kept
 
 
-def open_kept(conn: Connection[Any], grouping: tuple[Any, ...]) -> Kept:
-    """The generation (read first: see the module's docstring) and the fingerprint of
-    `grouping` (group_by, level, scope area, scope department)."""
+@dataclass(frozen=True)
+class State:
+    """What decides whether something kept is still current, read before what is kept: the
+    generation, the schema's revision, and (for what a process keeps in memory) which database
+    and which version of its `eval_stale` row; and whether `conn` is a replica's."""
+
+    generation: int
+    schema: str
+    origin: str
+    replica: bool
+
+
+def read_state(conn: Connection[Any]) -> State:
+    """The database's State as `conn` sees it (one row; a replica's is the primary's)."""
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(_STATE_SQL).fetchone()
     assert row is not None
-    generation, replica, schema = (row[k] for k in ("generation", "replica", "schema"))
+    return State(row["generation"], row["schema"], row["origin"], row["replica"])
+
+
+def open_kept(conn: Connection[Any], grouping: tuple[Any, ...]) -> Kept:
+    """The generation (read first: see the module's docstring) and the fingerprint of
+    `grouping` (group_by, level, scope area, scope department)."""
+    state = read_state(conn)
+    generation, replica, schema = state.generation, state.replica, state.schema
     fingerprint = hashlib.sha256(json.dumps([_CODE, schema, *grouping]).encode()).hexdigest()
     before = dt.datetime.now(dt.UTC) - KEEP_AFTER
     return Kept(fingerprint, generation, not replica, before)

@@ -27,6 +27,7 @@ from api.services.evaluation.rollup import (
 )
 from api.services.evaluation.rollup_sql import MAIN_SQL, QUERY_SQL, TIMES_SQL, TIMES_TOTAL_SQL
 from api.services.evaluation.statement import evaluation_settings
+from api.services.evaluation.times_kept import kept_times
 
 # A raw row's handling times: TIMES_SQL's last three columns
 TIMES_KEYS = ("handling_n", "handling_avg_s", "handling_p90_s")
@@ -59,11 +60,13 @@ def rollup_rows(
     it (CTEs `inc`, `facts`), and their ids — within the area scope, if any: their T-dependent
     facts are read from their log.
 
-    `spare` (`at_once.Spare`): the groups' handling times are read on a second connection,
-    when one is free at once, while the sums are read here and made dictionaries (a month by
-    grid at 1,000,000 cases: 152–207 → 114–172 ms, docs/performance.md 2026-12-07 later);
-    otherwise both in one statement. Without `times`, the sums alone: the handling times NULL
-    (`rollup_times` reads them for some groups later)."""
+    The handling times of the period's settled days are kept in the process (`times_kept`;
+    the rollups and the whole period by group, not one group's): only today's are read, after
+    the sums. Otherwise, `spare` (`at_once.Spare`): the groups' handling times are read on a
+    second connection, when one is free at once, while the sums are read here and made
+    dictionaries (a month by grid at 1,000,000 cases: 152–207 → 114–172 ms, docs/performance.md
+    2026-12-07 later); otherwise both in one statement. Without `times`, the sums alone: the
+    handling times NULL (`rollup_times` reads them for some groups later)."""
     grouping = Grouping(group_by, level, scope_department, scope_area, scope_level)
     src = period_sources(
         conn,
@@ -113,6 +116,13 @@ def rollup_rows(
     }
     if not times:
         return _groups(*_read(conn, sql.SQL(MAIN_SQL).format(**parts), params))
+    if not from_facts and not only_key:
+        # the settled days' handling times kept, today's read: no statement beside the sums
+        kept = kept_times(conn, grouping, src, t_from, t_end, total=total)
+        if kept is not None:
+            return _with_times(
+                _groups(*_read(conn, sql.SQL(MAIN_SQL).format(**parts), params)), kept
+            )
     if spare is not None:
         with spare() as other:
             if other is not None:

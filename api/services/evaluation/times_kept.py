@@ -1,0 +1,192 @@
+"""The handling times of a period's settled days, kept in the process (issue 13).
+
+A handling time (`eval_times`: an episode's first handling, dated at it, and its seconds since
+the dispatch) does not change once written: a later event moves neither an episode's first
+handling nor its dispatch. What can change the times of past days — a row dated back, an
+incident re-keyed, a write to categories, departments or areas — raises
+`eval_stale.generation` (migration 0036), as for the kept trend buckets (`bucket_cache`). So the
+times of the days of a period that ended at least KEEP_AFTER ago, [from, S) with S a local
+midnight (or the period's end, if earlier), are read once per `bucket_cache.State` (the
+generation, the schema's revision, which database) and kept here sorted per group; each read
+adds those of [S, T), today's few thousand, to the groups that have any. The figures are those
+TIMES_SQL gives (docs/metrics.md "Handling time": the count, the mean, `percentile_cont(0.9)`),
+computed here.
+
+The sums are not kept this way: the facts that depend on T can move back in time with an event
+written now (docs/performance.md, 2026-12-07 sixth session).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+from array import array
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import Connection, sql
+from psycopg.rows import tuple_row
+
+from api.services.evaluation.bucket_cache import KEEP_AFTER, read_state
+from api.services.evaluation.rollup import BUCKET_TZ, Grouping, Sources
+
+# How many handling times all kept periods hold together, at most (8 bytes each, plus a small
+# array per group): a month by grid at 1,000,000 cases is 69,556 times, twice (per group and
+# in order for the total), a year 820,000
+MAX_KEPT_TIMES = 4_000_000
+P90 = 0.9
+
+_SETTLED_SQL = """
+SELECT {key} AS key, array_agg(x.secs ORDER BY x.secs) AS secs
+FROM eval_times x {join}
+WHERE x.at >= %(t_from)s AND x.at < %(settled)s AND {conds}
+GROUP BY 1
+"""
+_LIVE_SQL = """
+SELECT {key} AS key, x.secs
+FROM eval_times x {join}
+WHERE x.at >= %(settled)s AND x.at < %(t_end)s AND {conds}
+"""
+
+
+def settled_end(t_from: dt.datetime, t_end: dt.datetime, now: dt.datetime) -> dt.datetime | None:
+    """Where the settled part of [t_from, t_end) ends: the local midnight at or before
+    now − KEEP_AFTER, or t_end if earlier; None when no part of the period is settled."""
+    day = (now - KEEP_AFTER).astimezone(BUCKET_TZ).date()
+    end = min(dt.datetime.combine(day, dt.time(0), BUCKET_TZ), t_end)
+    return end if end > t_from else None
+
+
+def p90(values: Any) -> float:
+    """`percentile_cont(0.9)` of sorted `values` (PostgreSQL's arithmetic, step by step)."""
+    at = P90 * (len(values) - 1)
+    first, second = math.floor(at), math.ceil(at)
+    low = values[first]
+    return float(low + (at - first) * (values[second] - low))
+
+
+def kth(a: Any, b: Any, k: int) -> float:
+    """The k-th smallest (from 0) of the union of sorted `a` and sorted `b`, without merging
+    them: a binary search over how many of the first k + 1 come from `b`."""
+    lo, hi = max(0, k + 1 - len(a)), min(k + 1, len(b))
+    while lo < hi:  # the least i with b[i] >= a[k - i] (or i = hi)
+        i = (lo + hi) // 2
+        if b[i] < a[k - i]:
+            lo = i + 1
+        else:
+            hi = i
+    i, j = lo, k + 1 - lo  # the first k + 1: b[:i] and a[:j]
+    return float(max(a[j - 1] if j else -math.inf, b[i - 1] if i else -math.inf))
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A period's settled handling times: per group in order, and every one in order (the
+    total's), with each group's figures (count, mean, p90) and the total's sum."""
+
+    by_key: dict[Any, array[float]]
+    figures: dict[Any, tuple[int, float, float]]
+    every: array[float] | None
+    every_sum: float
+
+    @property
+    def size(self) -> int:
+        return sum(len(v) for v in self.by_key.values()) + len(self.every or ())
+
+
+_kept: OrderedDict[tuple[Any, ...], Settled] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _remember(key: tuple[Any, ...], settled: Settled) -> None:
+    with _lock:
+        _kept[key] = settled
+        _kept.move_to_end(key)
+        total = sum(s.size for s in _kept.values())
+        while total > MAX_KEPT_TIMES and len(_kept) > 1:
+            total -= _kept.popitem(last=False)[1].size
+
+
+def _recall(key: tuple[Any, ...]) -> Settled | None:
+    with _lock:
+        settled = _kept.get(key)
+        if settled is not None:
+            _kept.move_to_end(key)
+        return settled
+
+
+def forget() -> None:
+    """Forget every kept period (tests; a process keeps at most MAX_KEPT_TIMES)."""
+    with _lock:
+        _kept.clear()
+
+
+def _figures(values: Any) -> tuple[int, float, float]:
+    return len(values), math.fsum(values) / len(values), p90(values)
+
+
+def _settle(conn: Connection[Any], src: Sources, params: dict[str, Any], total: bool) -> Settled:
+    query = sql.SQL(_SETTLED_SQL).format(key=src.key, join=src.join, conds=src.cond)
+    with conn.cursor(row_factory=tuple_row, binary=True) as cur:
+        rows = cur.execute(query, params).fetchall()
+    by_key = {key: array("d", secs) for key, secs in rows}
+    every = array("d", sorted(v for values in by_key.values() for v in values)) if total else None
+    return Settled(
+        by_key,
+        {key: _figures(values) for key, values in by_key.items()},
+        every,
+        math.fsum(every) if every is not None else 0.0,
+    )
+
+
+def kept_times(
+    conn: Connection[Any],
+    grouping: Grouping,
+    src: Sources,
+    t_from: dt.datetime,
+    t_end: dt.datetime,
+    *,
+    total: bool,
+) -> list[tuple[Any, ...]] | None:
+    """TIMES_SQL's rows for the period, the settled days' times kept (`src`: the period's
+    sources, `rollup.period_sources`): (False, key, is the total, count, mean, p90) per group
+    with any, and the total's if `total`. None when no day of the period is settled."""
+    settled_at = settled_end(t_from, t_end, dt.datetime.now(dt.UTC))
+    if settled_at is None:
+        return None
+    params = {**src.params, "t_from": t_from, "t_end": t_end, "settled": settled_at}
+    key = (grouping, t_from, settled_at, total, read_state(conn))
+    settled = _recall(key)
+    if settled is None:
+        settled = _settle(conn, src, params, total)
+        _remember(key, settled)
+    live: dict[Any, list[float]] = {}
+    if settled_at < t_end:
+        query = sql.SQL(_LIVE_SQL).format(key=src.key, join=src.join, conds=src.cond)
+        with conn.cursor(row_factory=tuple_row, binary=True) as cur:
+            for group, secs in cur.execute(query, params):
+                live.setdefault(group, []).append(secs)
+    figures = dict(settled.figures)
+    for group, secs in live.items():
+        figures[group] = _figures(sorted([*settled.by_key.get(group, ()), *secs]))
+    rows = [(False, group, False, *f) for group, f in figures.items()]
+    if total and settled.every is not None:
+        rows.append((False, None, True, *_total(settled, live)))
+    return rows
+
+
+def _total(settled: Settled, live: dict[Any, list[float]]) -> tuple[int, Any, Any]:
+    """The total's count, mean and p90 (NULLs when no time: as an aggregate over no row)."""
+    every = settled.every
+    assert every is not None
+    added = sorted(v for secs in live.values() for v in secs)
+    n = len(every) + len(added)
+    if not n:
+        return 0, None, None
+    at = P90 * (n - 1)
+    first, second = math.floor(at), math.ceil(at)
+    low = kth(every, added, first)
+    high = kth(every, added, second) if second != first else low
+    return n, math.fsum([settled.every_sum, *added]) / n, low + (at - first) * (high - low)
