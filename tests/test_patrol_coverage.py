@@ -140,14 +140,16 @@ def test_unpatrolled_grids_join_the_negative_list(
     # no patrol recorded yet: patrols are not in use here, no grid is flagged for them
     flags = world.get("/api/v1/stats/flags", headers=cast.disp).json()["flags"]
     assert not [r for f in flags for r in f["reasons"] if r["metric"] == GAP]
-    patrol_at(world, cast, now - dt.timedelta(days=5), world_db)
+    # (its 290 s walk within one quarter hour: within one local day, whenever the test runs)
+    walked = one_piece(now - dt.timedelta(days=5))
+    patrol_at(world, cast, walked, world_db)
     flags = world.get("/api/v1/stats/flags", headers=cast.disp).json()
     gaps = {
         f["code"]: f["reasons"][0]
         for f in flags["flags"]
         if f["reasons"][0]["metric"] == "patrol_gap_days"
     }
-    last = (now - dt.timedelta(days=5)).astimezone(SH).date()
+    last = walked.astimezone(SH).date()
     today = now.astimezone(SH).date()
     assert gaps[G2]["value"] is None and gaps[G2]["last_patrolled"] is None  # never patrolled
     assert gaps[G1]["value"] == (today - last).days and gaps[G1]["threshold"] == 3
@@ -177,9 +179,12 @@ def test_unpatrolled_grids_join_the_negative_list(
 
 def test_prune_keeps_daily_figures(world: Any, world_db: str, token_for: Any, db: Any) -> None:
     cast = make_cast(token_for)
-    old = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=100)
+    # each walk within one quarter hour: its day's figures whole, whenever the test runs
+    old = one_piece(dt.datetime.now(dt.UTC) - dt.timedelta(days=100))
     pid = patrol_at(world, cast, old, world_db)
-    recent = patrol_at(world, cast, dt.datetime.now(dt.UTC) - dt.timedelta(hours=2), world_db)
+    recent = patrol_at(
+        world, cast, one_piece(dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)), world_db
+    )
     day = old.astimezone(SH).date()
     before = coverage(world, cast.admin, day)["rows"]
     r = CliRunner().invoke(app, ["patrols", "prune"], env={"GRIDGOV_DATABASE_URL": world_db})
