@@ -119,3 +119,29 @@ def test_kept_times_are_those_of_one_statement_with_today_s_added(
     department = tables(cast.dept)
     monkeypatch.setattr(times_kept, "settled_end", lambda *_: None)
     assert tables(cast.dept) == department
+
+
+def test_what_is_kept_is_bounded_and_of_the_current_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    from array import array
+
+    from api.services.evaluation.bucket_cache import State
+
+    def settled(n: int) -> times_kept.Settled:
+        return times_kept.Settled({"g": array("d", [1.0] * n)}, {"g": (n, 1.0, 1.0)}, None, 0.0)
+
+    now, later = State(7, "0037", "1:1", False), State(8, "0037", "1:2", False)
+    times_kept.forget()
+    monkeypatch.setattr(times_kept, "MAX_KEPT_TIMES", 10)
+    monkeypatch.setattr(times_kept, "MAX_KEPT_PERIODS", 3)
+    for i in range(3):
+        times_kept._remember((i, now), settled(3))
+    assert times_kept._recall((0, now)) is not None  # used: the most recent now
+    times_kept._remember((3, now), settled(3))  # 12 times: the least recently used goes
+    assert [times_kept._recall((i, now)) is not None for i in range(4)] == [True, False, True, True]
+    for i in range(4, 8):
+        times_kept._remember((i, now), settled(0))  # nothing to keep: still at most 3 periods
+    assert sum(times_kept._recall((i, now)) is not None for i in range(8)) == 3
+    times_kept._remember((0, later), settled(1))  # a new generation: the others are dead
+    assert [times_kept._recall((i, now)) for i in range(8)] == [None] * 8
+    assert times_kept._recall((0, later)) is not None
+    times_kept.forget()

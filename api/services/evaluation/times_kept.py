@@ -36,6 +36,8 @@ from api.services.evaluation.rollup import BUCKET_TZ, Grouping, Sources
 # array per group): a month by grid at 1,000,000 cases is 69,556 times, twice (per group and
 # in order for the total), a year 820,000
 MAX_KEPT_TIMES = 4_000_000
+# ... and at most this many periods (a scope without any time keeps an empty one)
+MAX_KEPT_PERIODS = 256
 P90 = 0.9
 
 _SETTLED_SQL = """
@@ -101,11 +103,16 @@ _lock = threading.Lock()
 
 
 def _remember(key: tuple[Any, ...], settled: Settled) -> None:
+    """Keep `settled` under `key` (its last part the State it was read at): the periods kept at
+    another State are forgotten (never current again), then the least recently used ones
+    beyond MAX_KEPT_TIMES or MAX_KEPT_PERIODS."""
     with _lock:
+        for old in [k for k in _kept if k[-1] != key[-1]]:
+            del _kept[old]
         _kept[key] = settled
         _kept.move_to_end(key)
         total = sum(s.size for s in _kept.values())
-        while total > MAX_KEPT_TIMES and len(_kept) > 1:
+        while (total > MAX_KEPT_TIMES or len(_kept) > MAX_KEPT_PERIODS) and len(_kept) > 1:
             total -= _kept.popitem(last=False)[1].size
 
 
@@ -157,7 +164,7 @@ def kept_times(
     if settled_at is None:
         return None
     params = {**src.params, "t_from": t_from, "t_end": t_end, "settled": settled_at}
-    key = (grouping, t_from, settled_at, total, read_state(conn))
+    key = (grouping, t_from, settled_at, total, read_state(conn))  # the State last
     settled = _recall(key)
     if settled is None:
         settled = _settle(conn, src, params, total)
