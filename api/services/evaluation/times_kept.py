@@ -106,9 +106,9 @@ _lock = threading.Lock()
 
 
 def _remember(key: tuple[Any, ...], settled: Settled) -> None:
-    """Keep `settled` under `key` (its last part the State it was read at): the periods kept at
-    another State are forgotten (never current again), then the least recently used ones
-    beyond MAX_KEPT_TIMES or MAX_KEPT_PERIODS."""
+    """Keep `settled` under `key` (its last part the State it was read at, but for `replica`):
+    the periods kept at another State are forgotten (never current again), then the least
+    recently used ones beyond MAX_KEPT_TIMES or MAX_KEPT_PERIODS."""
     with _lock:
         for old in [k for k in _kept if k[-1] != key[-1]]:
             del _kept[old]
@@ -170,7 +170,8 @@ def kept_times(
     if settled_at is None:
         return None
     params = {**src.params, "t_from": t_from, "t_end": t_end, "settled": settled_at}
-    key = (grouping, t_from, settled_at, total, read_state(conn))  # the State last
+    state = read_state(conn)  # (a replica's is its primary's: not which one read it)
+    key = (grouping, t_from, settled_at, total, (state.generation, state.schema, state.origin))
     settled = _recall(key)
     if settled is None:
         settled = _settle(conn, src, params, total)
