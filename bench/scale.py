@@ -77,25 +77,29 @@ def database(url: str | None) -> Iterator[str]:
 
 
 def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
-    """(median, max) seconds of `runs` calls."""
+    """(median, first) seconds of `runs` calls: the first pays for what a process keeps of
+    the period (the settled days' handling times, api/services/evaluation/times_kept.py)."""
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), max(times)
+    return statistics.median(times), times[0]
 
 
 ADMIN = User(id=0, name="bench", role="admin", area_code=None, department_code=None)
 
 
-def evaluation(url: str, now: dt.datetime, runs: int) -> dict[str, float]:
-    """Median seconds of the service calls behind /api/v1/stats, /stats/flags and /stats/trend."""
+def evaluation(url: str, now: dt.datetime, runs: int) -> dict[str, tuple[float, float]]:
+    """(median, first) seconds of the service calls behind /api/v1/stats, /stats/flags and
+    /stats/trend, in one process."""
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
         return _evaluation(conn, now, runs)
 
 
-def _evaluation(conn: psycopg.Connection[Any], now: dt.datetime, runs: int) -> dict[str, float]:
+def _evaluation(
+    conn: psycopg.Connection[Any], now: dt.datetime, runs: int
+) -> dict[str, tuple[float, float]]:
     zone = ZoneInfo("Asia/Shanghai")
     periods = {
         f"{days} day{'s' if days > 1 else ''}": Period(
@@ -120,7 +124,7 @@ def _evaluation(conn: psycopg.Connection[Any], now: dt.datetime, runs: int) -> d
         ("flags, 365 days", lambda: negative_list(conn, ADMIN, EvaluationSettings(), year, None)),
         ("trend, 365 days by month (12 buckets, nothing kept)", lambda: _fresh_trend(conn, year)),
     ]
-    return {label: timed(fn, runs)[0] for label, fn in calls}
+    return {label: timed(fn, runs) for label, fn in calls}
 
 
 def _fresh_trend(conn: psycopg.Connection[Any], year: Period) -> dict[str, Any]:
@@ -129,20 +133,24 @@ def _fresh_trend(conn: psycopg.Connection[Any], year: Period) -> dict[str, Any]:
     return trend(conn, ADMIN, year, ("department", None, "WATER"), "month", None)
 
 
-def evaluation_table(small: dict[str, float] | None, big: dict[str, float], n: int) -> Table:
-    """Seconds per evaluation call at N/10 and N incidents, and the growth."""
+def evaluation_table(
+    small: dict[str, tuple[float, float]] | None, big: dict[str, tuple[float, float]], n: int
+) -> Table:
+    """Median seconds per evaluation call at N/10 and N incidents, the first call at N, and
+    the growth of the medians."""
     t = Table(
         title=f"1. Evaluation (service calls, no HTTP), {n:,} incidents", title_justify="left"
     )
     t.add_column("call")
-    for col in (f"{n // 10:,} s", f"{n:,} s", "growth ×"):
+    for col in (f"{n // 10:,} s", f"{n:,} s", f"first call at {n:,} s", "growth ×"):
         t.add_column(col, justify="right")
-    for label, seconds in big.items():
-        before = small.get(label) if small else None
+    for label, (seconds, first) in big.items():
+        before = small[label][0] if small and label in small else None
         t.add_row(
             label,
             "-" if before is None else f"{before:.2f}",
             f"{seconds:.2f}",
+            f"{first:.2f}",
             "-" if not before else f"{seconds / before:.1f}",
         )
     return t
@@ -170,7 +178,11 @@ def targets_table(
     year_reads = [r for r in reads if "365 days" in r.label]
     reads = [r for r in reads if r not in year_reads]
     if year_s is not None:
-        row("one-year evaluation ≤ 2 s", f"{year_s:.2f} s", year_s <= 2)
+        row(
+            "one-year evaluation ≤ 2 s (slowest year's statistics, first call included)",
+            f"{year_s:.2f} s",
+            year_s <= 2,
+        )
     for r in year_reads:
         row(f"one-year evaluation ≤ 2 s ({r.label}, p95)", f"{p95(r) / 1000:.2f} s", p95(r) <= 2000)
     row(
@@ -244,8 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         growth: float | None = None
         if big:
             console.print(evaluation_table(small, big, a.incidents))
-            year = big["stats, 365 days, by department"]
-            growth = year / small["stats, 365 days, by department"] if small else None
+            median = big["stats, 365 days, by department"][0]
+            growth = median / small["stats, 365 days, by department"][0] if small else None
+            # the target holds for a year's statistics by any grouping, the first call (which
+            # reads the period's settled handling times) included
+            year = max(max(both) for label, both in big.items() if "stats, 365 days" in label)
         reads: list[Latency] = []
         page_s: float | None = None
         stats_page_s: float | None = None

@@ -14,6 +14,7 @@ import pytest
 from api.services.evaluation import times_kept
 from api.services.evaluation.times_kept import kth, p90, settled_end
 from tests.loop import Clock, advance_to, ok, report
+from tests.test_stats import PERIOD, week  # noqa: F401  (fixture)
 
 SH = dt.timezone(dt.timedelta(hours=8))
 GROUPINGS = (("area", "grid"), ("area", "street"), ("department", None), ("category", "major"))
@@ -145,3 +146,22 @@ def test_what_is_kept_is_bounded_and_of_the_current_state(monkeypatch: pytest.Mo
     assert [times_kept._recall((i, now)) for i in range(8)] == [None] * 8
     assert times_kept._recall((0, later)) is not None
     times_kept.forget()
+
+
+@pytest.mark.usefixtures("week")
+def test_the_table_reuses_what_the_negative_list_kept(
+    world: Any, cast: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settles: list[Any] = []
+    settle = times_kept._settle
+    monkeypatch.setattr(times_kept, "_settle", lambda *a, **k: settles.append(1) or settle(*a, **k))
+    times_kept.forget()
+    flags = world.get("/api/v1/stats/flags", params=PERIOD, headers=cast.admin)
+    assert flags.status_code == 200 and len(settles) == 2  # the grids' and the departments'
+    params = {**PERIOD, "group_by": "area", "level": "grid"}
+    table = world.get("/api/v1/stats", params=params, headers=cast.admin).json()
+    assert len(settles) == 2  # the grids' kept times, put in order for the total
+    assert table["total"]["handling_n"] > 0
+    monkeypatch.setattr(times_kept, "settled_end", lambda *_: None)
+    alone = world.get("/api/v1/stats", params=params, headers=cast.admin).json()
+    assert (table["rows"], table["total"]) == (alone["rows"], alone["total"])
