@@ -44,18 +44,26 @@ def incidents_locked(url: str, release_after: float | None = None) -> Iterator[N
         conn.close()
 
 
-@pytest.fixture
-def slow_app(world_db: str) -> Iterator[TestClient]:
-    """One pooled connection, a 300 ms statement timeout, 3 s for exports."""
+@contextmanager
+def one_connection_app(world_db: str, **limits: int) -> Iterator[TestClient]:
+    """The app with one pooled connection, 3 s for exports and background work, and `limits`
+    (DatabaseSettings' timeouts)."""
     db = DatabaseSettings(
         database_url=world_db,
         pool_min=1,
         pool_max=1,
         pool_timeout=2.0,
-        statement_timeout_ms=TIMEOUT_MS,
         long_statement_timeout_ms=3000,
+        **limits,
     )
     with TestClient(create_app(Settings(db=db))) as client:
+        yield client
+
+
+@pytest.fixture
+def slow_app(world_db: str) -> Iterator[TestClient]:
+    """One pooled connection, a 300 ms statement timeout, 3 s for exports."""
+    with one_connection_app(world_db, statement_timeout_ms=TIMEOUT_MS) as client:
         yield client
 
 
@@ -158,22 +166,14 @@ IDLE_MS = 300
 def idle_app(world_db: str) -> Iterator[TestClient]:
     """One pooled connection that may sit idle in a transaction for 300 ms, 3 s for exports and
     background work."""
-    db = DatabaseSettings(
-        database_url=world_db,
-        pool_min=1,
-        pool_max=1,
-        pool_timeout=2.0,
-        idle_in_transaction_ms=IDLE_MS,
-        long_statement_timeout_ms=3000,
-    )
-    with TestClient(create_app(Settings(db=db))) as client:
+    with one_connection_app(world_db, idle_in_transaction_ms=IDLE_MS) as client:
         yield client
 
 
 def _idle_timeout(conn: psycopg.Connection[Any]) -> str:
     row = conn.execute("SELECT current_setting('idle_in_transaction_session_timeout')").fetchone()
-    assert row is not None
-    return str(row[0] if isinstance(row, tuple) else row["current_setting"])
+    assert row is not None  # (the pool's connections give dict rows)
+    return str(row["current_setting"])
 
 
 def test_a_transaction_left_idle_is_ended_its_lock_freed_and_the_pool_serves_the_next(
