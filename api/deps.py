@@ -14,6 +14,7 @@ from psycopg import Connection
 
 from api.dates import check_year
 from api.db.models import STATUSES
+from api.db.session import use_long_timeouts
 from api.errors import BadRequest, Forbidden, Unauthorized
 from api.services.identity.auth import User, user_for_token
 from api.services.identity.sessions import session_for_cookie
@@ -51,12 +52,8 @@ def allow_long_statements(request: Request, conn: Connection[Any]) -> None:
     GRIDGOV_LONG_STATEMENT_TIMEOUT_MS instead of GRIDGOV_STATEMENT_TIMEOUT_MS, and may sit idle
     between its statements as long (GRIDGOV_IDLE_IN_TRANSACTION_MS is for interactive work)."""
     timeout_ms = request.app.state.settings.db.long_statement_timeout_ms
-    # is_local: ends with the transaction, so the pooled connection goes back with the default
-    conn.execute(
-        "SELECT set_config('statement_timeout', %(t)s, true), "
-        "set_config('idle_in_transaction_session_timeout', %(t)s, true)",
-        {"t": str(timeout_ms)},
-    )
+    # local: ends with the transaction, so the pooled connection goes back with the default
+    use_long_timeouts(conn, timeout_ms, local=True)
     request.state.statement_timeout_ms = timeout_ms
 
 

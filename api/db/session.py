@@ -107,6 +107,25 @@ def _options(statement_timeout_ms: int, idle_in_transaction_ms: int = 0) -> str:
     )
 
 
+# What an export or a turn of background work may take longer over than a request: each of its
+# statements, and each pause between two with its transaction open (`use_long_timeouts`)
+LONG_TIMEOUTS = ("statement_timeout", "idle_in_transaction_session_timeout")
+
+
+def use_long_timeouts(conn: Connection[Any], timeout_ms: int, *, local: bool) -> None:
+    """LONG_TIMEOUTS at `timeout_ms` on `conn`: for its transaction (`local`), else for its
+    session until `reset_timeouts`."""
+    conn.execute(
+        "SELECT " + ", ".join(f"set_config('{name}', %(t)s, %(local)s)" for name in LONG_TIMEOUTS),
+        {"t": str(timeout_ms), "local": local},
+    )
+
+
+def reset_timeouts(conn: Connection[Any]) -> None:
+    """LONG_TIMEOUTS back to the connection's own (its start-up options, `_options`)."""
+    conn.execute("; ".join(f"RESET {name}" for name in LONG_TIMEOUTS))
+
+
 def open_pool(
     settings: DatabaseSettings,
     url: str | None = None,

@@ -17,6 +17,7 @@ import psycopg
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
+from api.db.session import reset_timeouts, use_long_timeouts
 from api.settings import Settings
 
 
@@ -29,17 +30,12 @@ def long_statements(
     sit idle in a transaction, until it goes back with the pool's."""
     with pool.connection() as conn:
         conn.autocommit = autocommit
-        conn.execute(
-            "SELECT set_config('statement_timeout', %(t)s, false), "
-            "set_config('idle_in_transaction_session_timeout', %(t)s, false)",
-            {"t": str(settings.db.long_statement_timeout_ms)},
-        )
+        use_long_timeouts(conn, settings.db.long_statement_timeout_ms, local=False)
         try:
             yield conn
         finally:
             conn.rollback()  # what the turn left open (it commits what it keeps)
-            # the pool's (connection options)
-            conn.execute("RESET statement_timeout; RESET idle_in_transaction_session_timeout")
+            reset_timeouts(conn)  # the pool's (connection options)
             conn.commit()  # or the pool's rollback would undo the RESET
             conn.autocommit = False
 
