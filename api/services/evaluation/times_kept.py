@@ -23,6 +23,7 @@ import math
 import threading
 from array import array
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -63,11 +64,18 @@ def settled_end(t_from: dt.datetime, t_end: dt.datetime, now: dt.datetime) -> dt
 
 
 def p90(values: Any) -> float:
-    """`percentile_cont(0.9)` of sorted `values` (PostgreSQL's arithmetic, step by step)."""
-    at = P90 * (len(values) - 1)
+    """`percentile_cont(0.9)` of sorted `values`."""
+    return p90_of(len(values), values.__getitem__)
+
+
+def p90_of(n: int, nth: Callable[[int], Any]) -> float:
+    """`percentile_cont(0.9)` of n sorted values, `nth(k)` the k-th from 0 (PostgreSQL's
+    arithmetic, step by step: the two values around 0.9 × (n − 1), interpolated)."""
+    at = P90 * (n - 1)
     first, second = math.floor(at), math.ceil(at)
-    low = values[first]
-    return float(low + (at - first) * (values[second] - low))
+    low = nth(first)
+    high = nth(second) if second != first else low
+    return float(low + (at - first) * (high - low))
 
 
 def kth(a: Any, b: Any, k: int) -> float:
@@ -203,8 +211,5 @@ def _total(settled: Settled, live: dict[Any, list[float]]) -> tuple[int, Any, An
     n = len(every) + len(added)
     if not n:
         return 0, None, None
-    at = P90 * (n - 1)
-    first, second = math.floor(at), math.ceil(at)
-    low = kth(every, added, first)
-    high = kth(every, added, second) if second != first else low
-    return n, math.fsum([settled.every_sum, *added]) / n, low + (at - first) * (high - low)
+    mean = math.fsum([settled.every_sum, *added]) / n
+    return n, mean, p90_of(n, lambda k: kth(every, added, k))
