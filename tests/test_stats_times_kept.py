@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -18,6 +19,22 @@ from tests.test_stats import PERIOD, week  # noqa: F401  (fixture)
 
 SH = dt.timezone(dt.timedelta(hours=8))
 GROUPINGS = (("area", "grid"), ("area", "street"), ("department", None), ("category", "major"))
+
+
+@pytest.fixture
+def settles(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """Nothing kept at the start; each settling of a period (`times_kept._settle`) listed."""
+    calls: list[Any] = []
+    settle = times_kept._settle
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        calls.append(args[1:])
+        return settle(*args, **kw)
+
+    monkeypatch.setattr(times_kept, "_settle", counted)
+    times_kept.forget()
+    yield calls
+    times_kept.forget()
 
 
 def test_kth_is_the_kth_of_the_sorted_union() -> None:
@@ -54,7 +71,7 @@ def test_the_settled_part_ends_at_a_midnight_an_hour_ago_or_at_the_period_s_end(
 
 
 def test_kept_times_are_those_of_one_statement_with_today_s_added(
-    world: Any, cast: Any, monkeypatch: pytest.MonkeyPatch
+    world: Any, cast: Any, monkeypatch: pytest.MonkeyPatch, settles: list[Any]
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     # cases handled over the last days (the app's clock set back: written now, dated then)
@@ -68,15 +85,6 @@ def test_kept_times_are_those_of_one_statement_with_today_s_added(
         clock.advance(hours=9)
     world.app.state.clock = lambda: dt.datetime.now(dt.UTC)
 
-    settles: list[Any] = []
-    settle = times_kept._settle
-
-    def counted(*args: Any, **kw: Any) -> Any:
-        settles.append(args[1:])
-        return settle(*args, **kw)
-
-    monkeypatch.setattr(times_kept, "_settle", counted)
-    times_kept.forget()
     since = (now - dt.timedelta(days=6)).astimezone(SH).date().isoformat()
 
     def tables(headers: dict[str, str]) -> list[Any]:
@@ -150,12 +158,8 @@ def test_what_is_kept_is_bounded_and_of_the_current_state(monkeypatch: pytest.Mo
 
 @pytest.mark.usefixtures("week")
 def test_the_table_reuses_what_the_negative_list_kept(
-    world: Any, cast: Any, monkeypatch: pytest.MonkeyPatch
+    world: Any, cast: Any, monkeypatch: pytest.MonkeyPatch, settles: list[Any]
 ) -> None:
-    settles: list[Any] = []
-    settle = times_kept._settle
-    monkeypatch.setattr(times_kept, "_settle", lambda *a, **k: settles.append(1) or settle(*a, **k))
-    times_kept.forget()
     flags = world.get("/api/v1/stats/flags", params=PERIOD, headers=cast.admin)
     assert flags.status_code == 200 and len(settles) == 2  # the grids' and the departments'
     params = {**PERIOD, "group_by": "area", "level": "grid"}
