@@ -114,15 +114,17 @@ def rollup_rows(
         "nulls": _NULLS,
         "nonzero": nonzero_cond("m"),
     }
+
+    def sums(c: Connection[Any]) -> list[dict[str, Any]]:  # the groups' rows, times NULL
+        return _groups(*_read(c, sql.SQL(MAIN_SQL).format(**parts), params))
+
     if not times:
-        return _groups(*_read(conn, sql.SQL(MAIN_SQL).format(**parts), params))
+        return sums(conn)
     if not from_facts and not only_key:
         # the settled days' handling times kept, today's read: no statement beside the sums
         kept = kept_times(conn, grouping, src, t_from, t_end, total=total)
         if kept is not None:
-            return _with_times(
-                _groups(*_read(conn, sql.SQL(MAIN_SQL).format(**parts), params)), kept
-            )
+            return _with_times(sums(conn), kept)
     if spare is not None:
         with spare() as other:
             if other is not None:
@@ -130,7 +132,7 @@ def rollup_rows(
                 groups, their_times = beside(
                     conn,
                     other,
-                    lambda c: _groups(*_read(c, sql.SQL(MAIN_SQL).format(**parts), params)),
+                    sums,
                     lambda o: _times_of(o, sql.SQL(TIMES_SQL).format(**parts), params),
                 )
                 return _with_times(groups, their_times)
