@@ -130,30 +130,28 @@ def test_kept_times_are_those_of_one_statement_with_today_s_added(
     assert tables(cast.dept) == department
 
 
-def test_what_is_kept_is_bounded_and_of_the_current_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    from array import array
-
+def test_what_is_kept_is_bounded_and_of_the_current_state() -> None:
     from api.services.evaluation.bucket_cache import State
-
-    def settled(n: int) -> times_kept.Settled:
-        return times_kept.Settled({"g": array("d", [1.0] * n)}, {"g": (n, 1.0, 1.0)}, None, 0.0)
+    from api.services.evaluation.keeper import Keeper
 
     now, later = State(7, "0037", "1:1", False), State(8, "0037", "1:2", False)
-    times_kept.forget()
-    monkeypatch.setattr(times_kept, "MAX_KEPT_TIMES", 10)
-    monkeypatch.setattr(times_kept, "MAX_KEPT_PERIODS", 3)
+    kept: Keeper[list[float]] = Keeper(len, 10, 3)  # at most 10 values, 3 periods
     for i in range(3):
-        times_kept._remember((i, now), settled(3))
-    assert times_kept._recall((0, now)) is not None  # used: the most recent now
-    times_kept._remember((3, now), settled(3))  # 12 times: the least recently used goes
-    assert [times_kept._recall((i, now)) is not None for i in range(4)] == [True, False, True, True]
+        kept.remember((i, now), [1.0] * 3)
+    assert kept.recall((0, now)) is not None  # used: the most recent now
+    kept.remember((3, now), [1.0] * 3)  # 12 values: the least recently used goes
+    assert [kept.recall((i, now)) is not None for i in range(4)] == [True, False, True, True]
     for i in range(4, 8):
-        times_kept._remember((i, now), settled(0))  # nothing to keep: still at most 3 periods
-    assert sum(times_kept._recall((i, now)) is not None for i in range(8)) == 3
-    times_kept._remember((0, later), settled(1))  # a new generation: the others are dead
-    assert [times_kept._recall((i, now)) for i in range(8)] == [None] * 8
-    assert times_kept._recall((0, later)) is not None
-    times_kept.forget()
+        kept.remember((i, now), [])  # nothing to keep: still at most 3 periods
+    assert sum(kept.recall((i, now)) is not None for i in range(8)) == 3
+    kept.remember((0, later), [1.0])  # a new generation: the others are dead
+    assert [kept.recall((i, now)) for i in range(8)] == [None] * 8
+    assert kept.recall((0, later)) is not None
+    # the kept times' own bounds
+    assert (times_kept.KEPT.max_size, times_kept.KEPT.max_entries) == (
+        times_kept.MAX_KEPT_TIMES,
+        times_kept.MAX_KEPT_PERIODS,
+    )
 
 
 @pytest.mark.usefixtures("week")

@@ -32,6 +32,7 @@ from psycopg import Connection, sql
 from psycopg.rows import tuple_row
 
 from api.services.evaluation.bucket_cache import KEEP_AFTER, read_state
+from api.services.evaluation.keeper import Keeper
 from api.services.evaluation.rollup import BUCKET_TZ, Grouping, Sources
 
 # How many handling times all kept periods hold together, at most (8 bytes each, plus a small
@@ -109,36 +110,13 @@ class Settled:
         )
 
 
-_kept: OrderedDict[tuple[Any, ...], Settled] = OrderedDict()
-_lock = threading.Lock()
-
-
-def _remember(key: tuple[Any, ...], settled: Settled) -> None:
-    """Keep `settled` under `key` (its last part the State it was read at, but for `replica`):
-    the periods kept at another State are forgotten (never current again), then the least
-    recently used ones beyond MAX_KEPT_TIMES or MAX_KEPT_PERIODS."""
-    with _lock:
-        for old in [k for k in _kept if k[-1] != key[-1]]:
-            del _kept[old]
-        _kept[key] = settled
-        _kept.move_to_end(key)
-        total = sum(s.size for s in _kept.values())
-        while (total > MAX_KEPT_TIMES or len(_kept) > MAX_KEPT_PERIODS) and len(_kept) > 1:
-            total -= _kept.popitem(last=False)[1].size
-
-
-def _recall(key: tuple[Any, ...]) -> Settled | None:
-    with _lock:
-        settled = _kept.get(key)
-        if settled is not None:
-            _kept.move_to_end(key)
-        return settled
+# the periods kept: bounded by their times, all together, and their number
+KEPT: Keeper[Settled] = Keeper(lambda s: s.size, MAX_KEPT_TIMES, MAX_KEPT_PERIODS)
 
 
 def forget() -> None:
     """Forget every kept period (tests; a process keeps at most MAX_KEPT_TIMES)."""
-    with _lock:
-        _kept.clear()
+    KEPT.forget()
 
 
 def _figures(values: Any) -> tuple[int, float, float]:
@@ -181,13 +159,13 @@ def kept_times(
     params = {**src.params, "t_from": t_from, "t_end": t_end, "settled": settled_at}
     state = read_state(conn)  # (a replica's is its primary's: not which one read it)
     key = (grouping, t_from, settled_at, (state.generation, state.schema, state.origin))
-    settled = _recall(key)
+    settled = KEPT.recall(key)
     if settled is None:
         settled = _settle(conn, src, params, total)
-        _remember(key, settled)
+        KEPT.remember(key, settled)
     elif total and settled.every is None:  # kept by the negative list, read by the table
         settled = _with_every(settled)
-        _remember(key, settled)
+        KEPT.remember(key, settled)
     live: dict[Any, list[float]] = {}
     if settled_at < t_end:
         query = sql.SQL(_LIVE_SQL).format(key=src.key, join=src.join, conds=src.cond)
