@@ -212,6 +212,15 @@ eval_stale = sa.Table(
     sa.Column("generation", sa.BigInteger, nullable=False, server_default=sa.text("0")),
     sa.CheckConstraint("one", name="eval_stale_one_check"),
 )
+# Changes to the facts of past days that raise no generation (migration 0038): a period's
+# settled sums are kept while this count is theirs (api/services/evaluation/sums_kept.py).
+eval_settled = sa.Table(
+    "eval_settled",
+    metadata,
+    sa.Column("one", sa.Boolean, primary_key=True, server_default=sa.text("true")),
+    sa.Column("changes", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.CheckConstraint("one", name="eval_settled_one_check"),
+)
 eval_bucket_cache = sa.Table(
     "eval_bucket_cache",
     metadata,

@@ -46,6 +46,7 @@ _CODE = hashlib.sha256(
 
 _STATE_SQL = """
 SELECT s.generation, pg_is_in_recovery() AS replica,
+       (SELECT changes FROM eval_settled) AS settled,
        (SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version) AS schema,
        -- which database, and which version of its one row (a restored or recreated database
        -- may count its generations again from where another left off)
@@ -105,6 +106,8 @@ class State:
     schema: str
     origin: str
     replica: bool
+    # the changes to past days' facts that raise no generation (migration 0038: the kept sums')
+    settled: int = 0
 
 
 def read_state(conn: Connection[Any]) -> State:
@@ -112,7 +115,7 @@ def read_state(conn: Connection[Any]) -> State:
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(_STATE_SQL).fetchone()
     assert row is not None
-    return State(row["generation"], row["schema"], row["origin"], row["replica"])
+    return State(row["generation"], row["schema"], row["origin"], row["replica"], row["settled"])
 
 
 def open_kept(conn: Connection[Any], grouping: tuple[Any, ...]) -> Kept:

@@ -33,7 +33,8 @@ from api.services.evaluation.rollup_sql import (
     CORRECTION_SQL,
     FACTS_SQL,
     OFF_HIERARCHY_SQL,
-    OTHERS_SQL,
+    OPEN_SQL,
+    REPEATS_SQL,
     ROLLUP_SQL,
 )
 
@@ -291,9 +292,15 @@ def period_sources(
     *,
     from_facts: bool,
     last_day_whole: bool,
+    repeat_from: dt.datetime | None = None,
+    open_cases: bool = True,
 ) -> Sources:
     """The sources of one period from the rollups, or with `from_facts` from the rolled facts of
-    the whole period, before any correction for incidents with events at or after T."""
+    the whole period, before any correction for incidents with events at or after T.
+
+    For the parts of a period `sums_kept` reads apart: `repeat_from`, the whole period's start
+    (a handling is a repeat when the one before it is in the whole period, not in the part);
+    without `open_cases`, the cases open at T are not read (a settled part has none)."""
     group_by, level, scope_department = g.group_by, g.level, g.scope_department
     scope_area, scope_level = g.scope_area, g.scope_level
     rollup, k, join = _key(group_by, level, scope_department)
@@ -368,7 +375,15 @@ def period_sources(
             ),
             off,
         )
-    sources = sql.SQL("{}{}").format(rolled, sql.SQL(OTHERS_SQL).format(**parts))
+    if repeat_from is not None:
+        params["repeat_from"] = repeat_from
+    repeats = sql.SQL(REPEATS_SQL).format(
+        repeat_from=sql.SQL("%(repeat_from)s" if repeat_from is not None else "%(t_from)s"),
+        **parts,
+    )
+    open_now = sql.SQL(OPEN_SQL if open_cases else "").format(**parts)
+    others = sql.SQL("{}{}").format(repeats, open_now)
+    sources = sql.SQL("{}{}").format(rolled, others)
     return Sources(sources, k, join, cond, fcond, params)
 
 

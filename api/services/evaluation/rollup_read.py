@@ -27,6 +27,7 @@ from api.services.evaluation.rollup import (
 )
 from api.services.evaluation.rollup_sql import MAIN_SQL, QUERY_SQL, TIMES_SQL, TIMES_TOTAL_SQL
 from api.services.evaluation.statement import evaluation_settings
+from api.services.evaluation.sums_kept import kept_sums
 from api.services.evaluation.times_kept import kept_times
 
 # A raw row's handling times: TIMES_SQL's last three columns
@@ -115,7 +116,26 @@ def rollup_rows(
         "nonzero": nonzero_cond("m"),
     }
 
+    def part(c: Connection[Any], a: dt.datetime, b: dt.datetime, settled: bool) -> Any:
+        # [a, b) of the period, apart (`sums_kept`): a settled part without the open cases
+        p = period_sources(
+            c,
+            grouping,
+            a,
+            b,
+            from_facts=False,
+            last_day_whole=not settled,
+            repeat_from=t_from,
+            open_cases=not settled,
+        )
+        return _read(c, sql.SQL(MAIN_SQL).format(**{**parts, "sources": p.sources}), p.params)
+
     def sums(c: Connection[Any]) -> list[dict[str, Any]]:  # the groups' rows, times NULL
+        if not from_facts and not only_key and prefix is None:
+            # the settled days' sums kept, the rest read (T is after every event: no correction)
+            kept = kept_sums(c, (grouping, total), t_from, t_end, part)
+            if kept is not None:
+                return _groups(*kept)
         return _groups(*_read(c, sql.SQL(MAIN_SQL).format(**parts), params))
 
     if not times:

@@ -54,13 +54,17 @@ WITH RECURSIVE c(code) AS (
 SELECT coalesce(array_agg(code), '{}') AS codes FROM c WHERE code IS NOT NULL
 """
 
-OTHERS_SQL = """
+# (`repeat_from`: the period's start, `%(t_from)s`, but for the part of a period after its
+# settled days, `sums_kept`: a repeat counts when the previous handling is in the whole period)
+REPEATS_SQL = """
 UNION ALL
 -- the repeats of the period: an index-only scan of ix_eval_facts_repeats (migration 0029)
 SELECT {key}, {zeros}, (x.m = 'repeat')::int, (x.m = 'repeat_dept')::int, 0, 0
 FROM eval_facts x {join}
 WHERE x.m IN ('repeat', 'repeat_dept') AND x.at >= %(t_from)s AND x.at < %(t_end)s
-  AND x.at2 >= %(t_from)s AND {conds}
+  AND x.at2 >= {repeat_from} AND {conds}
+"""
+OPEN_SQL = """
 UNION ALL
 -- (a case without a deadline is not overdue: 0, not NULL, so that a group's sum does not
 -- depend on whether other rows of it are read, as a last day read whole adds some)

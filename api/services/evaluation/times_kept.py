@@ -12,17 +12,15 @@ adds those of [S, T), today's few thousand, to the groups that have any. The fig
 TIMES_SQL gives (docs/metrics.md "Handling time": the count, the mean, `percentile_cont(0.9)`),
 computed here.
 
-The sums are not kept this way: the facts that depend on T can move back in time with an event
-written now (docs/performance.md, 2026-12-07 sixth session).
+The sums of the settled days are kept too, while no write changes a past day's facts
+(`sums_kept`, migration 0038).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import threading
 from array import array
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
