@@ -212,14 +212,27 @@ eval_stale = sa.Table(
     sa.Column("generation", sa.BigInteger, nullable=False, server_default=sa.text("0")),
     sa.CheckConstraint("one", name="eval_stale_one_check"),
 )
-# Changes to the facts of past days that raise no generation (migration 0038): a period's
-# settled sums are kept while this count is theirs (api/services/evaluation/sums_kept.py).
-eval_settled = sa.Table(
-    "eval_settled",
+# The changes to the facts of past days that raise no generation (migration 0038): a period's
+# settled sums are kept with the snapshot they were read in, and these added
+# (api/services/evaluation/sums_kept.py).
+eval_settled_log = sa.Table(
+    "eval_settled_log",
     metadata,
-    sa.Column("one", sa.Boolean, primary_key=True, server_default=sa.text("true")),
-    sa.Column("changes", sa.BigInteger, nullable=False, server_default=sa.text("0")),
-    sa.CheckConstraint("one", name="eval_settled_one_check"),
+    sa.Column(
+        "xid",
+        sa.BigInteger,
+        nullable=False,
+        server_default=sa.text("(pg_current_xact_id())::text::bigint"),
+    ),
+    sa.Column("logged_at", TS, nullable=False, server_default=sa.text("clock_timestamp()")),
+    sa.Column("s", sa.SmallInteger, nullable=False, comment="1: the fact added, -1: taken away"),
+    sa.Column("m", sa.Text, nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("at2", TS),
+    sa.Column("dept", sa.Text),
+    *[sa.Column(k, sa.Text) for k in KEYS],
+    sa.Index("ix_eval_settled_log_xid", "xid"),
+    sa.Index("ix_eval_settled_log_logged_at", "logged_at"),
 )
 eval_bucket_cache = sa.Table(
     "eval_bucket_cache",

@@ -46,7 +46,6 @@ _CODE = hashlib.sha256(
 
 _STATE_SQL = """
 SELECT s.generation, pg_is_in_recovery() AS replica,
-       (SELECT changes FROM eval_settled) AS settled,
        (SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version) AS schema,
        -- which database, and which version of its one row (a restored or recreated database
        -- may count its generations again from where another left off)
@@ -74,12 +73,18 @@ WHERE fingerprint = %(fp)s AND key = %(key)s AND generation < %(generation)s
 
 
 _FORGET_OLD_SQL = "DELETE FROM eval_bucket_cache WHERE kept_at < now() - %s::interval"
+# The changes to past days' facts are logged this long (migration 0038): what a process keeps
+# of a period's settled sums is read again well before (sums_kept.READ_AGAIN_AFTER)
+SETTLED_LOG_DAYS = dt.timedelta(days=2)
+_FORGET_LOG_SQL = "DELETE FROM eval_settled_log WHERE logged_at < now() - %s::interval"
 
 
 def forget_old(conn: Connection[Any]) -> int:
     """Forget the buckets kept over FORGET_AFTER ago (one scan of the table; it holds a few
-    rows per group and day read); how many."""
+    rows per group and day read), and the changes to past days logged over SETTLED_LOG_DAYS
+    ago (through their index); how many buckets."""
     with conn.cursor() as cur:
+        cur.execute(_FORGET_LOG_SQL, (SETTLED_LOG_DAYS,))
         cur.execute(_FORGET_OLD_SQL, (FORGET_AFTER,))
         _forgot_at[:] = [dt.datetime.now(dt.UTC)]
         return cur.rowcount
@@ -106,8 +111,6 @@ class State:
     schema: str
     origin: str
     replica: bool
-    # the changes to past days' facts that raise no generation (migration 0038: the kept sums')
-    settled: int = 0
 
 
 def read_state(conn: Connection[Any]) -> State:
@@ -115,7 +118,7 @@ def read_state(conn: Connection[Any]) -> State:
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(_STATE_SQL).fetchone()
     assert row is not None
-    return State(row["generation"], row["schema"], row["origin"], row["replica"], row["settled"])
+    return State(row["generation"], row["schema"], row["origin"], row["replica"])
 
 
 def open_kept(conn: Connection[Any], grouping: tuple[Any, ...]) -> Kept:

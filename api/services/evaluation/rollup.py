@@ -19,7 +19,7 @@ of a rollup, through an index of their own (migration 0034); everything else is 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from psycopg import Connection, sql
 
 from api.db.models_evaluation import AREA_KEYS, ROLLED, ROLLUPS, SETTLED, off_hierarchy
 from api.services.evaluation.rollup_sql import (
+    CHANGES_SQL,
     COMMUNITIES_SQL,
     CORRECTION_LOG_SQL,
     CORRECTION_PAIRS,
@@ -385,6 +386,20 @@ def period_sources(
     others = sql.SQL("{}{}").format(repeats, open_now)
     sources = sql.SQL("{}{}").format(rolled, others)
     return Sources(sources, k, join, cond, fcond, params)
+
+
+def changes_since(src: Sources, snapshot: str) -> Sources:
+    """`src` (of a settled part, `period_sources`) as the changes to its facts that `snapshot`
+    (pg_current_snapshot()'s text) did not see: CHANGES_SQL, the rolled facts and repeats
+    counted with their sign."""
+    logged = sql.SQL(", ").join(
+        sql.SQL("(x.m = {})::int * x.s AS {}").format(sql.Literal(n), sql.Identifier(n))
+        for n in ROLLED
+    )
+    sources = sql.SQL(CHANGES_SQL).format(key=src.key, join=src.join, conds=src.cond, logged=logged)
+    xmin = int(snapshot.split(":", 1)[0])
+    params = {**src.params, "snapshot": snapshot, "snapshot_xmin": xmin}
+    return replace(src, sources=sources, params=params)
 
 
 def repeat_columns(group_by: str, scope_department: str | None) -> tuple[str, str]:

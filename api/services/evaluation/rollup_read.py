@@ -5,6 +5,7 @@ times beside the sums; the rows as `query.stats_rows` gives them."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
@@ -15,6 +16,8 @@ from api.db.at_once import Spare, beside
 from api.services.evaluation.rollup import (
     SUMMED,
     Grouping,
+    Sources,
+    changes_since,
     correction,
     correction_log,
     nonzero_cond,
@@ -25,7 +28,13 @@ from api.services.evaluation.rollup import (
     times_grouping,
     times_key_cond,
 )
-from api.services.evaluation.rollup_sql import MAIN_SQL, QUERY_SQL, TIMES_SQL, TIMES_TOTAL_SQL
+from api.services.evaluation.rollup_sql import (
+    MAIN_SQL,
+    QUERY_SQL,
+    SNAPSHOT_SQL,
+    TIMES_SQL,
+    TIMES_TOTAL_SQL,
+)
 from api.services.evaluation.statement import evaluation_settings
 from api.services.evaluation.sums_kept import kept_sums
 from api.services.evaluation.times_kept import kept_times
@@ -116,24 +125,10 @@ def rollup_rows(
         "nonzero": nonzero_cond("m"),
     }
 
-    def part(c: Connection[Any], a: dt.datetime, b: dt.datetime, settled: bool) -> Any:
-        # [a, b) of the period, apart (`sums_kept`): a settled part without the open cases
-        p = period_sources(
-            c,
-            grouping,
-            a,
-            b,
-            from_facts=False,
-            last_day_whole=not settled,
-            repeat_from=t_from,
-            open_cases=not settled,
-        )
-        return _read(c, sql.SQL(MAIN_SQL).format(**{**parts, "sources": p.sources}), p.params)
-
     def sums(c: Connection[Any]) -> list[dict[str, Any]]:  # the groups' rows, times NULL
         if not from_facts and not only_key and prefix is None:
             # the settled days' sums kept, the rest read (T is after every event: no correction)
-            kept = kept_sums(c, (grouping, total), t_from, t_end, part)
+            kept = kept_sums(c, (grouping, total), t_from, t_end, _Parts(grouping, t_from, parts))
             if kept is not None:
                 return _groups(*kept)
         return _groups(*_read(c, sql.SQL(MAIN_SQL).format(**parts), params))
@@ -158,6 +153,51 @@ def rollup_rows(
                 return _with_times(groups, their_times)
     columns, rows = _read(conn, sql.SQL(QUERY_SQL).format(**parts), params)
     return _with_times(_groups(columns, [r for r in rows if r[0]]), [r for r in rows if not r[0]])
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """The parts of a period `sums_kept` reads apart, each through MAIN_SQL (`parts`: its
+    other pieces, as `rollup_rows` fills them; `t_from`: the whole period's start)."""
+
+    grouping: Grouping
+    t_from: dt.datetime
+    parts: dict[str, Any]
+
+    def _sources(self, c: Connection[Any], a: dt.datetime, b: dt.datetime, now: bool) -> Sources:
+        return period_sources(
+            c,
+            self.grouping,
+            a,
+            b,
+            from_facts=False,
+            last_day_whole=now,  # (T is after every event)
+            repeat_from=self.t_from,
+            open_cases=now,
+        )
+
+    def _main(self, src: Sources) -> sql.Composed:
+        return sql.SQL(MAIN_SQL).format(**{**self.parts, "sources": src.sources})
+
+    def settled(
+        self, c: Connection[Any], a: dt.datetime, b: dt.datetime
+    ) -> tuple[tuple[list[str], list[Any]], str]:
+        src = self._sources(c, a, b, False)
+        columns, rows = _read(c, sql.SQL(SNAPSHOT_SQL).format(main=self._main(src)), src.params)
+        # (the snapshot's row alone, its other columns NULL, when there is no other)
+        return (columns[:-1], [r[:-1] for r in rows if r[0] is not None]), rows[0][-1]
+
+    def since(
+        self, c: Connection[Any], a: dt.datetime, b: dt.datetime, snapshot: str
+    ) -> tuple[list[str], list[Any]]:
+        src = changes_since(self._sources(c, a, b, False), snapshot)
+        return _read(c, self._main(src), src.params)
+
+    def until_now(
+        self, c: Connection[Any], a: dt.datetime, b: dt.datetime
+    ) -> tuple[list[str], list[Any]]:
+        src = self._sources(c, a, b, True)
+        return _read(c, self._main(src), src.params)
 
 
 def rollup_times(

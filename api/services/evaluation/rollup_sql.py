@@ -72,6 +72,20 @@ SELECT {key}, {zeros}, 0, 0, 1, coalesce(x.due < %(t_end)s, false)::int
 FROM eval_open x {join} WHERE x.reported_at < %(t_end)s AND {conds}
 """
 
+# The facts of the settled days [t_from, t_end) added (s = 1) or taken away (s = −1) since a
+# snapshot: logged by transactions it did not see (migration 0038, `sums_kept`); the rows
+# logged before its xmin are all visible to it, and an index finds the others. A fact counts
+# within an area scope as in the rollups: where it lies, or where it is answered for off the
+# hierarchy (OFF_HIERARCHY_SQL).
+CHANGES_SQL = """
+SELECT {key} AS key, {logged}, (x.m = 'repeat' AND x.at2 >= %(t_from)s)::int * x.s AS repeat_inc,
+       (x.m = 'repeat_dept' AND x.at2 >= %(t_from)s)::int * x.s AS repeat_dept, 0 AS open,
+       0 AS overdue
+FROM eval_settled_log x {join}
+WHERE x.xid >= %(snapshot_xmin)s AND NOT pg_visible_in_snapshot(x.xid::text::xid8, %(snapshot)s)
+  AND x.at >= %(t_from)s AND x.at < %(t_end)s AND {conds}
+"""
+
 # An area scope: the rollups know where a case lies (district … grid), not the area it was
 # escalated to. The cases whose responsible area is not one of their own areas (a point outside
 # every grid, placed in the nearest) and is the scope's add their rolled facts of the days read
@@ -134,6 +148,12 @@ FROM times t{times_total}
 """
 QUERY_SQL = "WITH " + _MAIN + ",\n" + _TIMES + _FROM_MAIN + "\nUNION ALL" + _FROM_TIMES
 MAIN_SQL = "WITH " + _MAIN + _FROM_MAIN
+# MAIN_SQL's rows, each with the snapshot it was read in (one row of it alone if there is none):
+# a settled part kept with it (`sums_kept`)
+SNAPSHOT_SQL = """
+WITH snap AS MATERIALIZED (SELECT pg_current_snapshot()::text AS snapshot)
+SELECT q.*, snap.snapshot FROM snap LEFT JOIN ({main}) q ON true
+"""
 TIMES_SQL = "WITH " + _TIMES + _FROM_TIMES
 
 # The total's handling times: a part of its own, so that its sort of every handling time of the
