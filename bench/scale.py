@@ -34,7 +34,7 @@ from bench import page
 from bench.common import Latency, bench_database, console, latency_table, machine_line
 from bench.scale_data import build_scale, mix_table
 from bench.scale_edit import EditRun, boundary_edit
-from bench.scale_reads import export_year, run_reads
+from bench.scale_reads import FIRST_READ, export_year, run_reads
 from bench.servers import gridgov_server
 from bench.synthetic import DISTRICT
 
@@ -190,6 +190,10 @@ def targets_table(
         "-" if growth is None else f"{growth:.1f}×",
         None if growth is None else growth <= 12,
     )
+    # a process's first read of a period happens once a day per process (and after a back-dated
+    # write): shown apart, with no target of its own in the issue (docs/performance.md)
+    firsts = [r for r in reads if FIRST_READ in r.label]
+    reads = [r for r in reads if r not in firsts]
     if reads:
         worst = max(reads, key=lambda r: p95(r))
         row(
@@ -197,6 +201,8 @@ def targets_table(
             f"worst: {worst.label} {p95(worst):.0f} ms",
             p95(worst) <= 300,
         )
+    for r in firsts:
+        row(f"{r.label}: p50 / p95", f"{p95(r, 50):.0f} / {p95(r):.0f} ms", None)
     if page_s is not None:
         row("/map/dispatch interactive < 2 s", f"{page_s:.2f} s", page_s < 2)
     again, first = stats_page
@@ -213,9 +219,9 @@ def targets_table(
     return t
 
 
-def p95(run: Latency) -> float:
-    """95th percentile in ms."""
-    return float(np.percentile(np.asarray(run.samples_s) * 1000, 95)) if run.samples_s else 0.0
+def p95(run: Latency, q: float = 95) -> float:
+    """95th (or q-th) percentile in ms."""
+    return float(np.percentile(np.asarray(run.samples_s) * 1000, q)) if run.samples_s else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:

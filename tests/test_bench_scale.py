@@ -93,6 +93,8 @@ def test_the_scale_command_runs(empty_db: str, capsys: Any) -> None:
     for title in ("The dataset", "1. Evaluation", "2. Interactive reads", "3. export", "Targets"):
         assert title in out, title
     assert "CPU ms/call" in out  # each read's cost in cores, beside its wall times
+    # the statistics as a process first reads a period (nothing kept), apart from the target
+    assert "a process's first read of the period: p50 / p95" in out
     # the boundary edit: 40 cases opened in the busiest grid, which is then split over HTTP
     assert "4. boundary edit: split grid" in out and "(HTTP 200)" in out
     with psycopg.connect(empty_db) as conn:

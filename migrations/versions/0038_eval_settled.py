@@ -13,7 +13,8 @@ passed deadline (docs/performance.md, 2026-12-07 seventh session).
 of a re-keyed incident, which raises the generation — compares an incident's facts before and
 after, and logs in `eval_settled_log` each fact dated before today's local midnight (by the
 clock, not the transaction's start) that was added (s = 1) or taken away (s = −1), with the
-writing transaction's id. The statistics keep the sums of a period's days before a midnight at
+writing transaction's id — of incidents that had facts already (a new one's past facts are
+back-dated writes, which raise the generation). The statistics keep the sums of a period's days before a midnight at
 least an hour ago with the snapshot they were read in (api/services/evaluation/sums_kept.py),
 and add at each read the logged changes that snapshot did not see: exact whatever commits
 when, with no lock shared by writers. Rows logged over LOG_DAYS ago are deleted
@@ -38,9 +39,11 @@ KEYS = ", ".join(_M27.KEYS)
 LOGGED = f"m, at, at2, dept, {KEYS}"
 # A fact, as compared before and after (every column of eval_facts but its row id)
 _FACT = _M27.FACT_COLS
-_BEFORE_TODAY = (
-    f"d.at < date_trunc('day', clock_timestamp() AT TIME ZONE '{TZ}') AT TIME ZONE '{TZ}'"
-)
+# Dated before today, of an incident that had facts before: a new incident's facts dated before
+# today were written back-dated, which raises the generation (or within its ten minutes' slack,
+# and so never on a settled day); a bulk import or a scale build logs nothing.
+_MIDNIGHT = f"date_trunc('day', clock_timestamp() AT TIME ZONE '{TZ}') AT TIME ZONE '{TZ}'"
+_BEFORE_TODAY = f"d.at < {_MIDNIGHT} AND d.incident_id IN (SELECT o.incident_id FROM old o)"  # noqa: S608
 # The facts dated before today added (1) or taken away (−1): logged.
 _SETTLED = f"""settled AS (
         INSERT INTO eval_settled_log (s, {LOGGED})

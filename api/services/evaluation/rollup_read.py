@@ -70,12 +70,13 @@ def rollup_rows(
     it (CTEs `inc`, `facts`), and their ids — within the area scope, if any: their T-dependent
     facts are read from their log.
 
-    The handling times of the period's settled days are kept in the process (`times_kept`;
-    the rollups and the whole period by group, not one group's): only today's are read, after
-    the sums. Otherwise, `spare` (`at_once.Spare`): the groups' handling times are read on a
-    second connection, when one is free at once, while the sums are read here and made
-    dictionaries (a month by grid at 1,000,000 cases: 152–207 → 114–172 ms, docs/performance.md
-    2026-12-07 later); otherwise both in one statement. Without `times`, the sums alone: the
+    The sums and the handling times of the period's settled days are kept in the process
+    (`sums_kept`, `times_kept`; the rollups and the whole period by group, not one group's):
+    only today's are read, with the changes to the settled days' facts since. Otherwise,
+    `spare` (`at_once.Spare`): the groups' handling times are read on a second connection,
+    when one is free at once, while the sums are read here and made dictionaries (a month by
+    grid at 1,000,000 cases: 152–207 → 114–172 ms, docs/performance.md 2026-12-07 later);
+    otherwise both in one statement. Without `times`, the sums alone: the
     handling times NULL (`rollup_times` reads them for some groups later)."""
     grouping = Grouping(group_by, level, scope_department, scope_area, scope_level)
     src = period_sources(
