@@ -213,8 +213,14 @@ def rollup_times(
     """The handling times of the groups `keys` alone (count, mean and p90 seconds; a group
     without any: absent), as `rollup_rows` reads them for every group: TIMES_SQL, its groups
     limited to these (the negative list's 500 first flags of a month by grid: ≈ 10 ms, against
-    69–75 ms for the 10,000 grids, serially, docs/performance.md)."""
+    69–75 ms for the 10,000 grids, serially, docs/performance.md) — or the settled days' kept
+    (`times_kept`, as the table reads them) and today's."""
     src = period_sources(conn, grouping, t_from, t_end, from_facts=from_facts, last_day_whole=True)
+    if not from_facts:  # the settled days' kept (the table's), today's read
+        kept = kept_times(conn, grouping, src, t_from, t_end, total=False)
+        if kept is not None:
+            wanted = set(keys)
+            return {t[1]: t[-3:] for t in kept if t[1] in wanted}
     query = sql.SQL(TIMES_SQL).format(
         key=src.key,
         join=src.join,
