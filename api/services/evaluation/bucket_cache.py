@@ -90,6 +90,12 @@ def forget_old(conn: Connection[Any]) -> int:
         return cur.rowcount
 
 
+def forget_now_and_then(conn: Connection[Any]) -> None:
+    """`forget_old`, at most every FORGET_EVERY in this process (on a primary's connection)."""
+    if not _forgot_at or dt.datetime.now(dt.UTC) - _forgot_at[0] >= FORGET_EVERY:
+        forget_old(conn)
+
+
 @dataclass(frozen=True)
 class Kept:
     """One trend's view of the kept buckets: its fingerprint, the generation read before any of
@@ -178,8 +184,7 @@ def _write(
     old: list[tuple[tuple[dt.datetime, dt.datetime], dict[str, Any] | None]],
 ) -> None:
     with conn.transaction(), conn.cursor() as cur:
-        if not _forgot_at or dt.datetime.now(dt.UTC) - _forgot_at[0] >= FORGET_EVERY:
-            forget_old(conn)
+        forget_now_and_then(conn)
         cur.execute(
             _FORGET_SQL, {"fp": kept.fingerprint, "key": key, "generation": kept.generation}
         )

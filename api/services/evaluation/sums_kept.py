@@ -28,7 +28,11 @@ from typing import Any, Protocol
 
 from psycopg import Connection
 
-from api.services.evaluation.bucket_cache import SETTLED_LOG_DAYS, read_state
+from api.services.evaluation.bucket_cache import (
+    SETTLED_LOG_DAYS,
+    forget_now_and_then,
+    read_state,
+)
 from api.services.evaluation.keeper import Keeper
 from api.services.evaluation.times_kept import settled_end
 
@@ -97,6 +101,8 @@ def kept_sums(
     key = (*what, t_from, settled_at, (state.generation, state.schema, state.origin))
     sums = KEPT.recall(key)
     if sums is None or now - sums.read_at > READ_AGAIN_AFTER:
+        if not state.replica:  # the log trimmed now and then, wherever settled days are read
+            forget_now_and_then(conn)
         (columns, rows), snapshot = parts.settled(conn, t_from, settled_at)
         sums = Sums(columns, {(r[1], r[2]): tuple(r) for r in rows}, snapshot, now)
         KEPT.remember(key, sums)
