@@ -94,6 +94,34 @@ def test_the_statistics_read_their_handling_times_beside_their_sums(
 
 
 @pytest.mark.usefixtures("week")
+def test_a_first_read_keeps_the_settled_times_on_a_spare_then_reads_none(
+    world: Any, cast: Any, monkeypatch: Any
+) -> None:
+    """A process's first read of a settled period reads (and keeps) its handling times on a
+    second connection while it reads the sums; the next read has them kept, and takes none."""
+    from api.services.evaluation import times_kept
+
+    def table() -> dict[str, Any]:
+        r = world.get("/api/v1/stats", params=PERIOD, headers=cast.admin)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    times_kept.forget()
+    taken: list[str] = []
+    with _spares(monkeypatch, taken, free=True):
+        first = table()
+        assert taken == ["spare"]
+        again = table()
+        assert taken == ["spare"]
+    monkeypatch.setattr(times_kept, "settled_end", lambda *_: None)
+    alone = table()  # one statement over the whole period, nothing kept
+    assert first["rows"] == again["rows"] == alone["rows"]
+    assert first["total"] == again["total"] == alone["total"]
+    assert first["total"]["handling_n"]
+    times_kept.forget()
+
+
+@pytest.mark.usefixtures("week")
 def test_the_negative_list_judges_departments_beside_areas(
     world: Any, cast: Any, monkeypatch: Any
 ) -> None:

@@ -40,6 +40,11 @@ class Keeper(Generic[V]):
                 self._kept.move_to_end(key)
             return value
 
+    def holds(self, prefix: tuple[Any, ...]) -> bool:
+        """Whether a value is kept under a key that starts with `prefix` (at any State)."""
+        with self._lock:
+            return any(k[: len(prefix)] == prefix for k in self._kept)
+
     def forget(self) -> None:
         """Forget everything (tests; what is kept is bounded anyway)."""
         with self._lock:

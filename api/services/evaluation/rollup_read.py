@@ -5,6 +5,7 @@ times beside the sums; the rows as `query.stats_rows` gives them."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -37,7 +38,7 @@ from api.services.evaluation.rollup_sql import (
 )
 from api.services.evaluation.statement import evaluation_settings
 from api.services.evaluation.sums_kept import kept_sums
-from api.services.evaluation.times_kept import kept_times
+from api.services.evaluation.times_kept import first_read, kept_times
 
 # A raw row's handling times: TIMES_SQL's last three columns
 TIMES_KEYS = ("handling_n", "handling_avg_s", "handling_p90_s")
@@ -138,7 +139,20 @@ def rollup_rows(
         return sums(conn)
     if not from_facts and not only_key:
         # the settled days' handling times kept, today's read: no statement beside the sums
-        kept = kept_times(conn, grouping, src, t_from, t_end, total=total)
+        def times_of(c: Connection[Any]) -> list[tuple[Any, ...]] | None:
+            return kept_times(c, grouping, src, t_from, t_end, total=total)
+
+        if spare is not None and first_read(grouping, t_from, t_end):
+            # none kept in this process yet (its first read of the period): the settled days'
+            # times read and kept on a second connection while the sums are read here
+            with spare() as other:
+                if other is not None:
+                    groups, kept = beside(conn, other, sums, lambda o: _settled(o, times_of))
+                    if kept is not None:
+                        return _with_times(groups, kept)
+                    query = sql.SQL(TIMES_SQL).format(**parts)  # (settled none at midnight)
+                    return _with_times(groups, _times_of(conn, query, params))
+        kept = times_of(conn)
         if kept is not None:
             return _with_times(sums(conn), kept)
     if spare is not None:
@@ -249,6 +263,12 @@ def _times_of(
     """TIMES_SQL's rows, under the evaluation's settings (a spare connection has the pool's)."""
     with evaluation_settings(conn):
         return _read(conn, query, params)[1]
+
+
+def _settled(conn: Connection[Any], read: Callable[[Connection[Any]], Any]) -> Any:
+    """`read(conn)` under the evaluation's settings (a spare connection has the pool's)."""
+    with evaluation_settings(conn):
+        return read(conn)
 
 
 def _groups(columns: list[str], mains: list[tuple[Any, ...]]) -> list[dict[str, Any]]:

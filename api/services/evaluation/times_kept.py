@@ -139,6 +139,14 @@ def _with_every(settled: Settled) -> Settled:
     return replace(settled, every=every, every_sum=float(np.sum(every)))
 
 
+def first_read(grouping: Grouping, t_from: dt.datetime, t_end: dt.datetime) -> bool:
+    """Whether this process holds none of the period's settled times (under any State: a
+    period kept before a write raised the generation counts as held) — its first read, which
+    reads them all — while some of its days are settled."""
+    settled_at = settled_end(t_from, t_end, dt.datetime.now(dt.UTC))
+    return settled_at is not None and not KEPT.holds((grouping, t_from, settled_at))
+
+
 def kept_times(
     conn: Connection[Any],
     grouping: Grouping,
