@@ -14,6 +14,7 @@ from psycopg import Connection, sql
 from psycopg.rows import tuple_row
 
 from api.db.at_once import Spare, beside
+from api.services.evaluation.bucket_cache import read_state
 from api.services.evaluation.rollup import (
     SUMMED,
     Grouping,
@@ -127,22 +128,27 @@ def rollup_rows(
         "nonzero": nonzero_cond("m"),
     }
 
+    # what this process keeps of the period's settled days is used at the State read first
+    keeps = not from_facts and not only_key and (times or prefix is None)
+    state = read_state(conn) if keeps else None
+
     def sums(c: Connection[Any]) -> list[dict[str, Any]]:  # the groups' rows, times NULL
-        if not from_facts and not only_key and prefix is None:
+        if state is not None and prefix is None:
             # the settled days' sums kept, the rest read (T is after every event: no correction)
-            kept = kept_sums(c, (grouping, total), t_from, t_end, _Parts(grouping, t_from, parts))
+            reads = _Parts(grouping, t_from, parts)
+            kept = kept_sums(c, (grouping, total), t_from, t_end, reads, state)
             if kept is not None:
                 return _groups(*kept)
         return _groups(*_read(c, sql.SQL(MAIN_SQL).format(**parts), params))
 
     if not times:
         return sums(conn)
-    if not from_facts and not only_key:
+    if state is not None:
         # the settled days' handling times kept, today's read: no statement beside the sums
         def times_of(c: Connection[Any]) -> list[tuple[Any, ...]] | None:
-            return kept_times(c, grouping, src, t_from, t_end, total=total)
+            return kept_times(c, grouping, src, t_from, t_end, total=total, state=state)
 
-        if spare is not None and first_read(grouping, t_from, t_end):
+        if spare is not None and first_read(grouping, t_from, t_end, state):
             # none kept in this process yet (its first read of the period): the settled days'
             # times read and kept on a second connection while the sums are read here
             with spare() as other:

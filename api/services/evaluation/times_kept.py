@@ -29,7 +29,7 @@ import numpy as np
 from psycopg import Connection, sql
 from psycopg.rows import tuple_row
 
-from api.services.evaluation.bucket_cache import KEEP_AFTER, read_state
+from api.services.evaluation.bucket_cache import KEEP_AFTER, State, read_state
 from api.services.evaluation.keeper import Keeper
 from api.services.evaluation.rollup import BUCKET_TZ, Grouping, Sources
 
@@ -139,12 +139,20 @@ def _with_every(settled: Settled) -> Settled:
     return replace(settled, every=every, every_sum=float(np.sum(every)))
 
 
-def first_read(grouping: Grouping, t_from: dt.datetime, t_end: dt.datetime) -> bool:
-    """Whether this process holds none of the period's settled times (under any State: a
-    period kept before a write raised the generation counts as held) — its first read, which
-    reads them all — while some of its days are settled."""
+def first_read(grouping: Grouping, t_from: dt.datetime, t_end: dt.datetime, state: State) -> bool:
+    """Whether this process holds none of the period's settled times at `state` — its first
+    read of the period (of the day, or since a write raised the generation), which reads them
+    all — while some of its days are settled."""
     settled_at = settled_end(t_from, t_end, dt.datetime.now(dt.UTC))
-    return settled_at is not None and not KEPT.holds((grouping, t_from, settled_at))
+    return settled_at is not None and KEPT.recall(_key(grouping, t_from, settled_at, state)) is None
+
+
+def _key(
+    grouping: Grouping, t_from: dt.datetime, settled_at: dt.datetime, state: State
+) -> tuple[Any, ...]:
+    """A kept period's key: the State but whether it was read on a replica (a replica's
+    generation is its primary's), last."""
+    return (grouping, t_from, settled_at, (state.generation, state.schema, state.origin))
 
 
 def kept_times(
@@ -155,16 +163,17 @@ def kept_times(
     t_end: dt.datetime,
     *,
     total: bool,
+    state: State | None = None,
 ) -> list[tuple[Any, ...]] | None:
     """TIMES_SQL's rows for the period, the settled days' times kept (`src`: the period's
-    sources, `rollup.period_sources`): (False, key, is the total, count, mean, p90) per group
+    sources, `rollup.period_sources`; `state`: the State read before anything of the period,
+    read here when None): (False, key, is the total, count, mean, p90) per group
     with any, and the total's if `total`. None when no day of the period is settled."""
     settled_at = settled_end(t_from, t_end, dt.datetime.now(dt.UTC))
     if settled_at is None:
         return None
     params = {**src.params, "t_from": t_from, "t_end": t_end, "settled": settled_at}
-    state = read_state(conn)  # (a replica's is its primary's: not which one read it)
-    key = (grouping, t_from, settled_at, (state.generation, state.schema, state.origin))
+    key = _key(grouping, t_from, settled_at, read_state(conn) if state is None else state)
     settled = KEPT.recall(key)
     if settled is None:
         settled = _settle(conn, src, params, total)
