@@ -101,9 +101,11 @@ def _evaluation(
     conn: psycopg.Connection[Any], now: dt.datetime, runs: int
 ) -> dict[str, tuple[float, float]]:
     zone = ZoneInfo("Asia/Shanghai")
+    today = now.astimezone(zone).date()
+    # whole days up to now, as the pages and the CLI ask (from a date: a local midnight)
     periods = {
         f"{days} day{'s' if days > 1 else ''}": Period(
-            now - dt.timedelta(days=days), now, now, zone
+            dt.datetime.combine(today - dt.timedelta(days=days), dt.time(0), zone), now, now, zone
         )
         for days in (365, 30, 1)
     }

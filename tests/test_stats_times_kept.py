@@ -68,6 +68,8 @@ def test_the_settled_part_ends_at_a_midnight_an_hour_ago_or_at_the_period_s_end(
     assert settled_end(t_from, late, late + dt.timedelta(days=3)) == late
     # nothing of a period from today is
     assert settled_end(dt.datetime(2026, 12, 7, 8, tzinfo=SH), late, late) is None
+    # nor of one from an instant (the default: 30 days before now), which moves at every read
+    assert settled_end(dt.datetime(2026, 11, 7, 8, tzinfo=SH), late, late) is None
 
 
 def test_kept_times_are_those_of_one_statement_with_today_s_added(

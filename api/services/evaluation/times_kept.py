@@ -56,7 +56,12 @@ WHERE x.at >= %(settled)s AND x.at < %(t_end)s AND {conds}
 
 def settled_end(t_from: dt.datetime, t_end: dt.datetime, now: dt.datetime) -> dt.datetime | None:
     """Where the settled part of [t_from, t_end) ends: the local midnight at or before
-    now − KEEP_AFTER, or t_end if earlier; None when no part of the period is settled."""
+    now − KEEP_AFTER, or t_end if earlier; None when no part of the period is settled, or when
+    it does not start at a local midnight (a period from an instant, such as the default "30
+    days before now", starts elsewhere at every read: nothing kept would be read again)."""
+    start = t_from.astimezone(BUCKET_TZ)
+    if start != dt.datetime.combine(start.date(), dt.time(0), BUCKET_TZ):
+        return None
     day = (now - KEEP_AFTER).astimezone(BUCKET_TZ).date()
     end = min(dt.datetime.combine(day, dt.time(0), BUCKET_TZ), t_end)
     return end if end > t_from else None
