@@ -8,6 +8,7 @@ know it. Replay is always resumed afterwards, so the replica never holds up othe
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import tempfile
 import time
@@ -22,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from api.db.embedded import EmbeddedCluster
 from api.main import create_app
+from api.services.evaluation import sums_kept
 from api.settings import DatabaseSettings, Settings
 from tests.conftest import Databases
 
@@ -125,8 +127,12 @@ def test_lag_tolerant_reads_are_served_by_the_replica_and_fall_back_when_it_stop
             assert client.get(f"/api/v1/incidents/{new}").status_code == 200
             # ... the lag-tolerant reads on the replica, which has not replayed it
             assert on_replica(client, new)
-            stats = client.get("/api/v1/stats", headers=admin)
+            # from a date: the settled days' sums kept with a snapshot taken on the standby
+            since = (dt.date.today() - dt.timedelta(days=30)).isoformat()
+            sums_kept.forget()
+            stats = client.get("/api/v1/stats", params={"from": since}, headers=admin)
             assert stats.status_code == 200  # the user is checked on the primary, data read there
+            assert len(sums_kept.KEPT) == 1
             # a tile read there may lack the last second's writes: served, never cached
             time.sleep(0.2)  # the NOTIFY of the report has been heard
             for _ in range(2):

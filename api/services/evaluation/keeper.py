@@ -40,6 +40,10 @@ class Keeper(Generic[V]):
                 self._kept.move_to_end(key)
             return value
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._kept)
+
     def holds(self, prefix: tuple[Any, ...]) -> bool:
         """Whether a value is kept under a key that starts with `prefix` (at any State)."""
         with self._lock:
