@@ -60,8 +60,8 @@ FACTS_PAIRS_SQL = FACTS_OF_INC.replace(
 
 # One group's figures for several periods at once: a trend's buckets, contiguous (`bk`: b and
 # their bounds and `spans`; `pairs`: (incident, b), the incidents live at a bucket's end that can
-# count for the group). The rollups are read per bucket (the sources of ROLLUP_SQL and
-# REPEATS_SQL and OPEN_SQL, their parameters the bucket's columns, through a lateral join); the live
+# count for the group). The rollups are read per bucket (the sources of ROLLUP_SQL, REPEATS_SQL
+# and OPEN_SQL, their parameters the bucket's columns, through a lateral join); the live
 # incidents' stored T-dependent facts for every pair at once (CORRECTION_SQL by pairs), their
 # log for every pair at once (FACTS_PAIRS_SQL, CTEs `inc` … `facts`: a pair's id
 # holds its bucket); the handling times of every bucket in one pass over the group's

@@ -44,11 +44,6 @@ class Keeper(Generic[V]):
         with self._lock:
             return len(self._kept)
 
-    def holds(self, prefix: tuple[Any, ...]) -> bool:
-        """Whether a value is kept under a key that starts with `prefix` (at any State)."""
-        with self._lock:
-            return any(k[: len(prefix)] == prefix for k in self._kept)
-
     def forget(self) -> None:
         """Forget everything (tests; what is kept is bounded anyway)."""
         with self._lock:

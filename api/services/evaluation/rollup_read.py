@@ -78,8 +78,8 @@ def rollup_rows(
     `spare` (`at_once.Spare`): the groups' handling times are read on a second connection,
     when one is free at once, while the sums are read here and made dictionaries (a month by
     grid at 1,000,000 cases: 152–207 → 114–172 ms, docs/performance.md 2026-12-07 later);
-    otherwise both in one statement. Without `times`, the sums alone: the
-    handling times NULL (`rollup_times` reads them for some groups later)."""
+    otherwise both in one statement. Without `times`, the sums alone: the handling times NULL
+    (`rollup_times` reads them for some groups later)."""
     grouping = Grouping(group_by, level, scope_department, scope_area, scope_level)
     src = period_sources(
         conn,
@@ -153,7 +153,7 @@ def rollup_rows(
             # times read and kept on a second connection while the sums are read here
             with spare() as other:
                 if other is not None:
-                    groups, kept = beside(conn, other, sums, lambda o: _settled(o, times_of))
+                    groups, kept = beside(conn, other, sums, lambda o: _with_settings(o, times_of))
                     if kept is not None:
                         return _with_times(groups, kept)
                     query = sql.SQL(TIMES_SQL).format(**parts)  # (settled none at midnight)
@@ -263,18 +263,17 @@ def _read(
         return [c.name for c in cur.description or ()], cur.fetchall()
 
 
-def _times_of(
-    conn: Connection[Any], query: sql.Composed, params: dict[str, Any]
-) -> list[tuple[Any, ...]]:
-    """TIMES_SQL's rows, under the evaluation's settings (a spare connection has the pool's)."""
-    with evaluation_settings(conn):
-        return _read(conn, query, params)[1]
-
-
-def _settled(conn: Connection[Any], read: Callable[[Connection[Any]], Any]) -> Any:
+def _with_settings(conn: Connection[Any], read: Callable[[Connection[Any]], Any]) -> Any:
     """`read(conn)` under the evaluation's settings (a spare connection has the pool's)."""
     with evaluation_settings(conn):
         return read(conn)
+
+
+def _times_of(
+    conn: Connection[Any], query: sql.Composed, params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """TIMES_SQL's rows, under the evaluation's settings."""
+    return _with_settings(conn, lambda c: _read(c, query, params)[1])
 
 
 def _groups(columns: list[str], mains: list[tuple[Any, ...]]) -> list[dict[str, Any]]:

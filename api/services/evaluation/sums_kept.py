@@ -32,7 +32,6 @@ from api.services.evaluation.bucket_cache import (
     SETTLED_LOG_DAYS,
     State,
     forget_now_and_then,
-    read_state,
 )
 from api.services.evaluation.keeper import Keeper
 from api.services.evaluation.times_kept import settled_end
@@ -89,19 +88,17 @@ def kept_sums(
     t_from: dt.datetime,
     t_end: dt.datetime,
     parts: Parts,
-    state: State | None = None,
+    state: State,
 ) -> Rows | None:
     """MAIN_SQL's columns and rows for [t_from, t_end), the settled days' sums kept: `what`
     names the grouping, scope and total the rows are of; `state`: the State read before
-    anything of the period (read here when None). None when no day of the period is settled.
-    Only for a period no incident has an event at or after T in (the stored facts are those of
-    the log up to T)."""
+    anything of the period (a write after it makes what is kept stale at once). None when no
+    day of the period is settled. Only for a period no incident has an event at or after T in
+    (the stored facts are those of the log up to T)."""
     now = dt.datetime.now(dt.UTC)
     settled_at = settled_end(t_from, t_end, now)
     if settled_at is None:
         return None
-    if state is None:  # read first: a write after it makes what is kept stale at once
-        state = read_state(conn)
     key = (*what, t_from, settled_at, (state.generation, state.schema, state.origin))
     sums = KEPT.recall(key)
     if sums is None or now - sums.read_at > READ_AGAIN_AFTER:
