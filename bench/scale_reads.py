@@ -80,16 +80,21 @@ def _run(
     return Latency(label, times, wall, errors, cpu.since(before))
 
 
+def _timed_get(c: httpx.Client, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+    """GET `path`, its time in `extensions["bench_s"]` (what `_run` reads): the call's untimed
+    work done before it."""
+    t0 = time.perf_counter()
+    r = c.get(path, params=params)
+    r.extensions["bench_s"] = time.perf_counter() - t0
+    return r
+
+
 def _after_report(c: httpx.Client, at: dict[str, float], path: str) -> httpx.Response:
-    """POST a report at `at`, then GET `path`; only the GET is timed (`_run` reads
-    `extensions["bench_s"]`)."""
+    """POST a report at `at`, then GET `path`; only the GET is timed."""
     c.post(
         "/api/v1/incidents", json={"category": "SJ0102", "description": "规模测试", "location": at}
     )
-    t0 = time.perf_counter()
-    r = c.get(path)
-    r.extensions["bench_s"] = time.perf_counter() - t0
-    return r
+    return _timed_get(c, path)
 
 
 def run_reads(
@@ -197,10 +202,7 @@ def _nothing_kept(c: httpx.Client, url: str, path: str, params: dict[str, Any]) 
     the day; only the GET is timed."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DELETE FROM eval_bucket_cache")
-    t0 = time.perf_counter()
-    r = c.get(path, params=params)
-    r.extensions["bench_s"] = time.perf_counter() - t0
-    return r
+    return _timed_get(c, path, params)
 
 
 # A read timed as a process's first of its period (sums_kept, times_kept): the generation raised
@@ -213,20 +215,14 @@ def _raised_first(c: httpx.Client, url: str, path: str, params: dict[str, Any]) 
     process kept of the period is current; only the GET is timed."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("UPDATE eval_stale SET generation = generation + 1")
-    t0 = time.perf_counter()
-    r = c.get(path, params=params)
-    r.extensions["bench_s"] = time.perf_counter() - t0
-    return r
+    return _timed_get(c, path, params)
 
 
 def _after_untimed(c: httpx.Client, path: str, params: dict[str, Any]) -> httpx.Response:
     """GET `path` twice, only the second timed: the first keeps the period's settled days in
     the process the client's connection reaches (its first read is a row of its own)."""
     c.get(path, params=params)
-    t0 = time.perf_counter()
-    r = c.get(path, params=params)
-    r.extensions["bench_s"] = time.perf_counter() - t0
-    return r
+    return _timed_get(c, path, params)
 
 
 def _stats_reads(
