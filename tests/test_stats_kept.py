@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 
 from api.services.evaluation.bucket_cache import KEEP_AFTER
 from tests.loop import Clock, report
+from tests.spy import calls_of
 from tests.test_stats import PERIOD, week  # noqa: F401  (fixture)
 
 TREND = {**PERIOD, "group_by": "department", "code": "WATER", "interval": "day"}
@@ -205,14 +206,7 @@ def test_the_warmer_reads_the_large_groups_trends_when_the_past_may_have_changed
             "SELECT setting AS t FROM pg_settings WHERE name = 'statement_timeout'"
         ).fetchone()
         assert shown is not None and shown["t"] == str(settings.db.statement_timeout_ms)
-    computed: list[int] = []
-    bucket_rows = flags.bucket_rows
-
-    def counted(conn: Any, overs: list[Any], *rest: Any) -> Any:
-        computed.append(len(overs))
-        return bucket_rows(conn, overs, *rest)
-
-    monkeypatch.setattr(flags, "bucket_rows", counted)
+    computed = calls_of(monkeypatch, flags, "bucket_rows", lambda _conn, overs, *_: len(overs))
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
     month = {"from": str(today - dt.timedelta(days=30)), "to": str(today)}
     for who in (cast.admin, cast.water):

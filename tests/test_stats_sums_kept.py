@@ -15,6 +15,7 @@ import pytest
 from api.services.evaluation import sums_kept
 from api.services.evaluation.times_kept import settled_end
 from tests.loop import Clock, advance_to, ok, report
+from tests.spy import calls_of
 
 SH = dt.timezone(dt.timedelta(hours=8))
 GROUPINGS = (("area", "grid"), ("area", "street"), ("department", None), ("category", "major"))
@@ -23,14 +24,7 @@ GROUPINGS = (("area", "grid"), ("area", "street"), ("department", None), ("categ
 @pytest.fixture
 def settles(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     """Nothing kept at the start; each settled part read (a `sums_kept.Sums` made) listed."""
-    made: list[Any] = []
-    make = sums_kept.Sums
-
-    def counted(*args: Any) -> Any:
-        made.append(args)
-        return make(*args)
-
-    monkeypatch.setattr(sums_kept, "Sums", counted)
+    made = calls_of(monkeypatch, sums_kept, "Sums")
     sums_kept.forget()
     yield made
     sums_kept.forget()

@@ -15,6 +15,7 @@ import pytest
 from api.services.evaluation import times_kept
 from api.services.evaluation.times_kept import kth, p90, settled_end
 from tests.loop import Clock, advance_to, ok, report
+from tests.spy import calls_of
 from tests.test_stats import PERIOD, week  # noqa: F401  (fixture)
 
 SH = dt.timezone(dt.timedelta(hours=8))
@@ -24,14 +25,7 @@ GROUPINGS = (("area", "grid"), ("area", "street"), ("department", None), ("categ
 @pytest.fixture
 def settles(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     """Nothing kept at the start; each settling of a period (`times_kept._settle`) listed."""
-    calls: list[Any] = []
-    settle = times_kept._settle
-
-    def counted(*args: Any, **kw: Any) -> Any:
-        calls.append(args[1:])
-        return settle(*args, **kw)
-
-    monkeypatch.setattr(times_kept, "_settle", counted)
+    calls = calls_of(monkeypatch, times_kept, "_settle", lambda *args, **kw: args[1:])
     times_kept.forget()
     yield calls
     times_kept.forget()
