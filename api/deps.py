@@ -18,7 +18,7 @@ from api.db.session import use_long_timeouts
 from api.errors import BadRequest, Forbidden, Unauthorized
 from api.services.identity.auth import User, user_for_token
 from api.services.identity.sessions import session_for_cookie
-from api.settings import Settings
+from api.settings import AREA_PAGE_MAX, Settings
 from gis.crs import check_transformable, normalize_crs
 from gis.features import IncidentFilter
 
@@ -199,20 +199,32 @@ def cursor_param(
     return int(cursor)
 
 
-def page_size(
-    settings: SettingsDep, limit: Annotated[int | None, Query(ge=1, description="page size")] = None
-) -> int:
-    """The page size asked for, within the configured maximum."""
+LimitQ = Annotated[int | None, Query(ge=1, description="page size")]
+
+
+def _page(settings: Settings, limit: int | None, most: int) -> int:
     page = limit or settings.api.default_page_size
-    if page > settings.api.max_page_size:
-        raise BadRequest(f"limit must be at most {settings.api.max_page_size}.")
+    if page > most:
+        raise BadRequest(f"limit must be at most {most}.")
     return page
+
+
+def page_size(settings: SettingsDep, limit: LimitQ = None) -> int:
+    """The page size asked for, within the configured maximum."""
+    return _page(settings, limit, settings.api.max_page_size)
+
+
+def area_page_size(settings: SettingsDep, limit: LimitQ = None) -> int:
+    """The page size of an area list: up to AREA_PAGE_MAX whatever the configured maximum (a
+    map draws a level's areas at once)."""
+    return _page(settings, limit, max(settings.api.max_page_size, AREA_PAGE_MAX))
 
 
 CursorDep = Annotated[int | None, Depends(cursor_param)]
 # A row's bigint id in the path (a photo, a patrol, a whistle): 422 outside 1 … 2^63 - 1.
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 PageSizeDep = Annotated[int, Depends(page_size)]
+AreaPageSizeDep = Annotated[int, Depends(area_page_size)]
 
 
 def _utc_now() -> dt.datetime:

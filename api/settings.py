@@ -66,6 +66,15 @@ class AssignmentSettings(GridGovSettings):
     near_boundary_m: float = Field(default=10.0, ge=0, le=1_000)
 
 
+# Areas per page of GET /api/v1/areas, whatever `max_page_size` says (when it says less): a map
+# draws every area of a level at once, and a city's grids (10,000 in bench/synthetic.py's
+# district) in one request are one round trip, not eleven queued behind the page's other reads
+# (/map/stats at 1,000,000 cases: 1.66-1.69 -> 1.29-1.43 s, docs/performance.md, 2026-12-07
+# eighth session); the pages ask for this many. A page holding exactly `limit` areas has a
+# next_cursor, whose page is empty: hence twice the synthetic district.
+AREA_PAGE_MAX = 20_000
+
+
 class ApiSettings(GridGovSettings):
     """HTTP behaviour: who may report without a token, page sizes."""
 

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 from psycopg.rows import dict_row
 
+from api.settings import AREA_PAGE_MAX
 from bench.scale_data import build_scale
 from bench.synthetic import DISTRICT
 from tests.conftest import settings_for
@@ -39,10 +40,14 @@ def city(empty_db: str) -> Iterator[str]:
 
 def test_a_district_of_ten_thousand_grids(city: str, browsers) -> None:
     page = browsers(locale="zh-CN").page
+    areas: list[str] = []
+    page.on("request", lambda r: areas.append(r.url) if "/api/v1/areas?" in r.url else None)
     page.goto(city + "/login?next=/map/stats")
     send_sign_in(page, "city-disp")
     expect(page.locator("#status")).to_have_attribute("data-state", "ready", timeout=WAIT)
     assert page.locator("path[data-code]").count() == 10_000  # every grid, coloured
+    # in one request (AREA_PAGE_MAX), not eleven pages of 1,000 one after the other
+    assert len(areas) == 1 and f"limit={AREA_PAGE_MAX}" in areas[0], areas
     body = page.locator("#gg-table tbody tr")
     # the worst rows, a line saying how many there are in all, and the total
     expect(body).to_have_count(TABLE_ROWS + 2)

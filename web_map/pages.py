@@ -22,7 +22,7 @@ import folium
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
-from api.settings import MapSettings
+from api.settings import AREA_PAGE_MAX, MapSettings
 from web_map.i18n import CHINESE, N_, Translator
 from web_map.templating import render
 
@@ -207,7 +207,8 @@ def render_page(fmap: folium.Map) -> str:
 
 def add_page_config(fmap: folium.Map, config: dict[str, Any]) -> None:
     """Hand the page's settings to gridgov.js as a JSON data block (not executable)."""
-    payload = {"map": fmap.get_name(), "api": API_ROOT, **config}
+    # areaPage: how many areas the page asks for at once (GET /api/v1/areas takes that many)
+    payload = {"map": fmap.get_name(), "api": API_ROOT, "areaPage": AREA_PAGE_MAX, **config}
     block = (
         f'<script type="application/json" id="gridgov-config">{json_for_script(payload)}</script>'
     )

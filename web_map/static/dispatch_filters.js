@@ -101,7 +101,7 @@
     const levelNames = { district: t("District"), street: t("Street"), community: t("Community"), grid: t("Grid") };
     for (const level of ["district", "street", "community"]) {
       try {
-        const features = await G.fetchAllFeatures(state.api + "/areas?level=" + level + "&limit=1000", 5);
+        const features = await G.fetchAreas(state.api, "level=" + level, 5);
         for (const f of features) options.push(el("option", { value: f.properties.code }, f.properties.name + " · " + levelNames[level]));
       } catch (_ignored) {
         // the datalist is a convenience; typing a code still works

@@ -231,7 +231,7 @@
 
   async function loadContext(bounds) {
     const bbox = bboxAround(bounds);
-    const grids = await G.fetchAllFeatures(S.api + "/areas?level=grid&limit=1000&bbox=" + bbox);
+    const grids = await G.fetchAreas(S.api, "level=grid&bbox=" + bbox);
     for (const level of S.config.levels) {
       const features = level.level === "grid" ? grids
         : [...S.areas.values()].filter((f) => f.properties.level === level.level);
@@ -290,8 +290,7 @@
 
   /** Fetch the parent's current children (after every save too); keeps the selection if alive. */
   async function loadWork() {
-    const url = S.api + "/areas?parent=" + encodeURIComponent(S.parent) + "&limit=1000";
-    const features = await G.fetchAllFeatures(url);
+    const features = await G.fetchAreas(S.api, "parent=" + encodeURIComponent(S.parent));
     features.sort((a, b) => (a.properties.code < b.properties.code ? -1 : 1));
     S.children = new Map(features.map((f) => [f.properties.code, { feature: f, layer: null }]));
     if (childLevel(S.parent) !== "grid") {
@@ -405,7 +404,7 @@
     window.GridGov.editorTools.install();
     try {
       for (const level of ["district", "street", "community"]) {
-        const features = await G.fetchAllFeatures(S.api + "/areas?limit=1000&level=" + level);
+        const features = await G.fetchAreas(S.api, "level=" + level);
         for (const f of features) S.areas.set(f.properties.code, f);
       }
     } catch (error) {

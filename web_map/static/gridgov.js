@@ -127,6 +127,14 @@
   }
   GridGov.fetchAllFeatures = fetchAllFeatures;
 
+  /** Every current area matching `query` (e.g. "level=grid", "parent=S01"): as many a page as
+   * GET /api/v1/areas gives at once (the page config's areaPage), a city's grids in one request. */
+  function fetchAreas(api, query, maxPages) {
+    const size = (GridGov.config && GridGov.config.areaPage) || 1000;
+    return fetchAllFeatures(api + "/areas?" + query + "&limit=" + size, maxPages);
+  }
+  GridGov.fetchAreas = fetchAreas;
+
   /** map.fitBounds keeping panels clear, but never with more padding than the map can give:
    * padding wider than a phone's map makes Leaflet compute a NaN zoom ("Invalid LatLng"). */
   function fitClear(map, bounds, options) {
@@ -249,8 +257,7 @@
 
   /** Fill each level's overlay with the current areas from the API. */
   async function loadAreaLevel(map, api, level) {
-    const url = api + "/areas?level=" + encodeURIComponent(level.level) + "&limit=1000";
-    const features = await fetchAllFeatures(url);
+    const features = await fetchAreas(api, "level=" + encodeURIComponent(level.level));
     const layer = L.geoJSON(
       { type: "FeatureCollection", features: features },
       {

@@ -112,7 +112,7 @@
           if (own.ok && own.body.geometry) bounds = L.geoJSON(own.body).getBounds();
         }
         if (!bounds) {
-          const districts = await G.fetchAllFeatures(config.api + "/areas?level=district&limit=1000", 5);
+          const districts = await G.fetchAreas(config.api, "level=district", 5);
           if (districts.length) bounds = L.geoJSON({ type: "FeatureCollection", features: districts }).getBounds();
         }
         if (bounds && !state.marker) {

@@ -336,7 +336,7 @@
 
     // Start on the service area: the union of the districts, if any.
     try {
-      const districts = await G.fetchAllFeatures(config.api + "/areas?level=district&limit=1000", 5);
+      const districts = await G.fetchAreas(config.api, "level=district", 5);
       if (districts.length) {
         const bounds = L.geoJSON({ type: "FeatureCollection", features: districts }).getBounds();
         map.fitBounds(bounds, { padding: [16, 16], animate: false });

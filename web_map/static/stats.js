@@ -387,7 +387,7 @@
       const [features, byArea, byDepartment, flags] = await Promise.all([
         S.featuresLevel === level
           ? Promise.resolve(S.features)
-          : G.fetchAllFeatures(S.api + "/areas?level=" + encodeURIComponent(level) + "&limit=1000"),
+          : G.fetchAreas(S.api, "level=" + encodeURIComponent(level)),
         api("/stats", { group_by: "area", level: level, from: from, to: to }),
         api("/stats", { group_by: "department", from: from, to: to }),
         // the first FLAG_ROWS flags and how many there are (a month by grid flags thousands)

@@ -56,7 +56,7 @@
       const params = "group_by=area&level=grid&from=" + encodeURIComponent(form.from.value)
         + "&to=" + encodeURIComponent(form.to.value);
       const [grids, stats] = await Promise.all([
-        P.grids || G.fetchAllFeatures(config.api + "/areas?level=grid&limit=1000"),
+        P.grids || G.fetchAreas(config.api, "level=grid"),
         G.getJSON(config.api + "/stats?" + params),
       ]);
       P.grids = grids;

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import APIRouter, Query
 
-from api.deps import BBoxDep, ConnDep, CrsDep, CursorDep, PageSizeDep
+from api.deps import AreaPageSizeDep, BBoxDep, ConnDep, CrsDep, CursorDep, PageSizeDep
 from api.errors import NotFound
 from api.responses import JSON, GeoJSON
 from api.services.reference import Listed, reference_rows
@@ -23,7 +23,7 @@ Level = Literal["district", "street", "community", "grid"]
 def list_areas(
     conn: ConnDep,
     bbox: BBoxDep,
-    limit: PageSizeDep,
+    limit: AreaPageSizeDep,
     cursor: CursorDep,
     crs: CrsDep,
     level: Level | None = None,
@@ -32,7 +32,8 @@ def list_areas(
         dt.datetime | None, Query(description="areas as of this moment (ISO 8601; naive = UTC)")
     ] = None,
 ) -> GeoJSON:
-    """Current governance areas (or as of `at`) as GeoJSON (feature id = area code)."""
+    """Current governance areas (or as of `at`) as GeoJSON (feature id = area code); `limit` up
+    to 20,000 whatever GRIDGOV_MAX_PAGE_SIZE says (a city's grids in one page)."""
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
     return GeoJSON(
