@@ -70,8 +70,8 @@ class AssignmentSettings(GridGovSettings):
 # draws every area of a level at once, and a city's grids (10,000 in bench/synthetic.py's
 # district) in one request are one round trip, not eleven queued behind the page's other reads
 # (/map/stats at 1,000,000 cases: 1.66-1.69 -> 1.29-1.43 s, docs/performance.md, 2026-12-07
-# eighth session); the pages ask for this many. A page holding exactly `limit` areas has a
-# next_cursor, whose page is empty: hence twice the synthetic district.
+# eighth session); the pages ask for this many. Twice the synthetic district: room for a larger
+# city's grids.
 AREA_PAGE_MAX = 20_000
 
 

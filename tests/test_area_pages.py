@@ -44,3 +44,28 @@ def test_areas_come_in_one_page_beyond_the_page_maximum(
 
 def test_pages_are_told_the_area_page(small_pages: TestClient) -> None:
     assert page_config(small_pages.get("/report").text)["areaPage"] == AREA_PAGE_MAX
+
+
+def test_a_full_last_page_has_no_cursor(
+    world: TestClient, world_db: str, admin: dict[str, str]
+) -> None:
+    """`next_cursor` only when there is more: a page that holds exactly the rest has none (no
+    request for an empty page; the dispatch console takes a cursor for "more than it shows"). The
+    incident lists share the code (gis.features._collection); tests/test_incidents.py pages them."""
+    lists = (
+        ("/api/v1/areas", "SELECT count(*) FROM areas WHERE valid_to IS NULL"),
+        ("/api/v1/buildings", "SELECT count(*) FROM buildings"),
+    )
+    for path, count in lists:
+        n = one_row(world_db, count)[0]
+        assert n >= 2, (path, n)
+        whole = world.get(path, params={"limit": n}, headers=admin).json()
+        assert whole["numberReturned"] == n and whole["next_cursor"] is None, path
+        first = world.get(path, params={"limit": n - 1}, headers=admin).json()
+        assert first["numberReturned"] == n - 1 and first["next_cursor"], path
+        rest = world.get(
+            path, params={"limit": n - 1, "cursor": first["next_cursor"]}, headers=admin
+        ).json()
+        assert rest["numberReturned"] == 1 and rest["next_cursor"] is None, path
+        ids = [f["id"] for f in first["features"] + rest["features"]]
+        assert ids == [f["id"] for f in whole["features"]], path
