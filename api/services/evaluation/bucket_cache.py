@@ -118,6 +118,13 @@ class State:
     origin: str
     replica: bool
 
+    @property
+    def current(self) -> tuple[int, str, str]:
+        """What a value kept in a process holds of the State, the last part of its key
+        (`keeper.Keeper`): all but whether it was read on a replica (a replica's generation is
+        its primary's)."""
+        return (self.generation, self.schema, self.origin)
+
 
 def read_state(conn: Connection[Any]) -> State:
     """The database's State as `conn` sees it (one row; a replica's is the primary's)."""

@@ -249,7 +249,7 @@ def areas_in_scope(conn: Connection[Any], level: str, scope_area: str | None) ->
     in code order: the rows of a table by area, and their names (`group_names`' for these).
     Kept in the process under the State (`AREAS_KEPT`); the caller's own copy."""
     state = read_state(conn)  # (before the areas: a write after it makes the key stale)
-    key = (level, scope_area, (state.generation, state.schema, state.origin))
+    key = (level, scope_area, state.current)
     kept = AREAS_KEPT.recall(key)
     if kept is None:
         with conn.cursor(row_factory=tuple_row) as cur:

@@ -99,7 +99,7 @@ def kept_sums(
     settled_at = settled_end(t_from, t_end, now)
     if settled_at is None:
         return None
-    key = (*what, t_from, settled_at, (state.generation, state.schema, state.origin))
+    key = (*what, t_from, settled_at, state.current)
     sums = KEPT.recall(key)
     if sums is None or now - sums.read_at > READ_AGAIN_AFTER:
         if not state.replica:  # the log trimmed now and then, wherever settled days are read

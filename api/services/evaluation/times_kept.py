@@ -155,9 +155,8 @@ def first_read(grouping: Grouping, t_from: dt.datetime, t_end: dt.datetime, stat
 def _key(
     grouping: Grouping, t_from: dt.datetime, settled_at: dt.datetime, state: State
 ) -> tuple[Any, ...]:
-    """A kept period's key: the State but whether it was read on a replica (a replica's
-    generation is its primary's), last."""
-    return (grouping, t_from, settled_at, (state.generation, state.schema, state.origin))
+    """A kept period's key, the State last (`State.current`)."""
+    return (grouping, t_from, settled_at, state.current)
 
 
 def kept_times(
