@@ -14,6 +14,7 @@ from psycopg import Connection
 
 from api.errors import NotFound
 from api.services.identity.auth import User
+from api.services.paging import page_of
 from api.services.photos.incident_photos import incident_photos_by_public_id
 from web_map.i18n import CHINESE, N_, Translator
 
@@ -227,7 +228,10 @@ def my_reports(
 ) -> dict[str, Any]:
     """GET /api/v1/reports/mine: the signed-in user's own reports, newest first (the status in
     `tr`'s words)."""
-    rows = conn.execute(MINE_SQL, {"user": user.id, "cursor": cursor, "limit": limit}).fetchall()
+    rows = conn.execute(
+        MINE_SQL, {"user": user.id, "cursor": cursor, "limit": limit + 1}
+    ).fetchall()
+    page, next_cursor = page_of(rows, limit)
     return {
         "reports": [
             {
@@ -241,8 +245,8 @@ def my_reports(
                 "rating": r["rating"],
                 "url": f"/report/{r['public_id']}",
             }
-            for r in rows
+            for r in page
         ],
-        "numberReturned": len(rows),
-        "next_cursor": str(rows[-1]["id"]) if len(rows) == limit else None,
+        "numberReturned": len(page),
+        "next_cursor": next_cursor,
     }

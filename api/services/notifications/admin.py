@@ -13,6 +13,7 @@ from api.db.models_notify import CHANNELS, SCOPES
 from api.errors import Forbidden, invalid_value
 from api.services.boundaries.store import is_current
 from api.services.identity.auth import User
+from api.services.paging import page_of
 from api.services.reference import unknown_codes
 
 LIST_SQL = """
@@ -50,12 +51,13 @@ def list_notifications(
         conds.append(sql.SQL("n.id < %(cursor)s"))
     query = sql.SQL(LIST_SQL).format(where=sql.SQL(" AND ").join(conds))
     rows = conn.execute(
-        query, {"state": state, "incident": incident, "cursor": cursor, "limit": limit}
+        query, {"state": state, "incident": incident, "cursor": cursor, "limit": limit + 1}
     ).fetchall()
+    page, next_cursor = page_of(rows, limit)
     return {
-        "notifications": [dict(r) for r in rows],
-        "numberReturned": len(rows),
-        "next_cursor": str(rows[-1]["id"]) if len(rows) == limit else None,
+        "notifications": [dict(r) for r in page],
+        "numberReturned": len(page),
+        "next_cursor": next_cursor,
     }
 
 

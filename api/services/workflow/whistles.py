@@ -25,6 +25,7 @@ from api.errors import (
 from api.services.identity.auth import User
 from api.services.identity.policy import require_read
 from api.services.identity.visibility import incident_visibility
+from api.services.paging import page_of
 from api.services.reference import unknown_codes
 from api.services.workflow.events import append_aside
 from api.services.workflow.machine import (
@@ -261,12 +262,13 @@ def list_whistles(
         "WHERE {where} ORDER BY w.id LIMIT %(limit)s"
     ).format(doc=sql.SQL(WHISTLE_JSON), where=sql.SQL(" AND ").join(conds))
     rows = conn.execute(
-        query, {**params, "cursor": cursor, "limit": limit, "full": True}
+        query, {**params, "cursor": cursor, "limit": limit + 1, "full": True}
     ).fetchall()
+    page, next_cursor = page_of(rows, limit)
     return {
-        "whistles": [r["doc"] for r in rows],
-        "numberReturned": len(rows),
-        "next_cursor": str(rows[-1]["id"]) if len(rows) == limit else None,
+        "whistles": [r["doc"] for r in page],
+        "numberReturned": len(page),
+        "next_cursor": next_cursor,
     }
 
 
