@@ -181,7 +181,8 @@ def targets_table(
     reads = [r for r in reads if r not in year_reads]
     if year_s is not None:
         row(
-            "one-year evaluation ≤ 2 s (slowest year's statistics, first call included)",
+            "one-year evaluation ≤ 2 s (slowest year's statistics or negative list, first call "
+            "included)",
             f"{year_s:.2f} s",
             year_s <= 2,
         )
@@ -266,9 +267,14 @@ def main(argv: list[str] | None = None) -> int:
             console.print(evaluation_table(small, big, a.incidents))
             median = big["stats, 365 days, by department"][0]
             growth = median / small["stats, 365 days, by department"][0] if small else None
-            # the target holds for a year's statistics by any grouping, the first call (which
-            # reads the period's settled handling times) included
-            year = max(max(both) for label, both in big.items() if "stats, 365 days" in label)
+            # the target holds for a year's statistics by any grouping and for its negative
+            # list, the first call (which reads the period's settled parts) included; the
+            # trend's row is a chart of one group, shown beside them
+            year = max(
+                max(both)
+                for label, both in big.items()
+                if label.startswith(("stats, 365 days", "flags, 365 days"))
+            )
         reads: list[Latency] = []
         page_s: float | None = None
         stats_page_s: float | None = None
