@@ -22,6 +22,7 @@ def ids_paged(
     cursor, a page one short has one, and the page after it holds the last row and none."""
     whole = client.get(path, params={**params, "limit": 1000}, headers=headers)
     assert whole.status_code == 200, whole.text
+    assert whole.json()["next_cursor"] is None, path  # the whole list in one page
     rows = whole.json()[key]
     n = len(rows)
     assert n >= 2, (path, n)
